@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "skiff",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "skiff", targets: ["skiff"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // Linux syscalls Swift's Glibc module does not expose (epoll, eventfd, accept4, ucred).
+        .target(
+            name: "CSkiffLinux",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        // NET/IO: sockets, buffers, write queues, both thread models.
+        .target(name: "SkiffNet", dependencies: ["CSkiffLinux"]),
+        // MOSN-compatible JSON configuration model, decoding and validation.
+        .target(name: "SkiffConfig"),
+        // Clusters, hosts, load balancers.
+        .target(name: "SkiffUpstream", dependencies: ["SkiffConfig", "SkiffNet"]),
+        // Network filters: tcp_proxy (L4); the L7 proxy arrives with the HTTP issue.
+        .target(name: "SkiffProxy", dependencies: ["SkiffNet", "SkiffUpstream", "SkiffConfig"]),
+        // Wires config to listeners and clusters; lifecycle.
+        .target(
+            name: "SkiffEngine",
+            dependencies: [
+                "SkiffNet", "SkiffConfig", "SkiffUpstream", "SkiffProxy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "skiff",
+            dependencies: [
+                "SkiffEngine", "SkiffConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Helpers shared by tests: free ports, echo servers, process runner.
+        .target(name: "SkiffTestSupport", dependencies: ["SkiffNet", "CSkiffLinux"]),
+        .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
+        .testTarget(name: "SkiffNetTests", dependencies: ["SkiffNet", "SkiffTestSupport"]),
+        .testTarget(
+            name: "SkiffEndToEndTests",
+            dependencies: ["SkiffEngine", "SkiffProxy", "SkiffUpstream", "SkiffNet", "SkiffConfig", "SkiffTestSupport"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
