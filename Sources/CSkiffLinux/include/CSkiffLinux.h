@@ -1,0 +1,49 @@
+// Linux facilities Swift's Glibc module does not import (it is built without _GNU_SOURCE):
+// epoll, eventfd, accept4, SO_PEERCRED, thread naming and stack sizes.
+#ifndef CSKIFF_LINUX_H
+#define CSKIFF_LINUX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+
+int cskiff_epoll_create(void);
+int cskiff_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/// Waits and copies out `events`/`data` pairs into two flat arrays (epoll_event is packed; flat arrays are easy in Swift).
+int cskiff_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int max, int timeout_ms);
+
+int cskiff_eventfd(void);
+int cskiff_eventfd_signal(int fd);
+int cskiff_eventfd_drain(int fd);
+
+int cskiff_accept4(int fd, struct sockaddr *addr, socklen_t *len);
+/// Peer credentials of a Unix socket; returns 0 and fills uid/pid on success.
+int cskiff_peer_cred(int fd, uint32_t *uid, int32_t *pid);
+
+/// Starts a detached thread with the given stack size running `fn(arg)`.
+int cskiff_thread_start(void *(*fn)(void *), void *arg, size_t stack_size, pthread_t *out);
+void cskiff_thread_set_name(const char *name);
+/// Linux thread id of the caller (for per-thread CPU in /proc).
+int32_t cskiff_gettid(void);
+
+/// Monotonic clock in nanoseconds (CLOCK_MONOTONIC_COARSE when coarse != 0).
+uint64_t cskiff_monotonic_ns(int coarse);
+
+/// writev with MSG_NOSIGNAL semantics (sendmsg), so a closed peer gives EPIPE, never SIGPIPE.
+ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt);
+
+/// TCP_INFO-free helpers.
+int cskiff_set_int_opt(int fd, int level, int name, int value);
+int cskiff_get_so_error(int fd);
+
+/// Option and flag constants as plain ints (the Swift importer does not see all of them).
+extern const int cskiff_EPOLLIN, cskiff_EPOLLOUT, cskiff_EPOLLERR, cskiff_EPOLLHUP, cskiff_EPOLLRDHUP,
+    cskiff_EPOLLET, cskiff_EPOLLEXCLUSIVE, cskiff_EPOLL_CTL_ADD, cskiff_EPOLL_CTL_MOD, cskiff_EPOLL_CTL_DEL;
+
+#endif

@@ -1,0 +1,96 @@
+#include "CSkiffLinux.h"
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/prctl.h>
+
+const int cskiff_EPOLLIN = EPOLLIN, cskiff_EPOLLOUT = EPOLLOUT, cskiff_EPOLLERR = EPOLLERR, cskiff_EPOLLHUP = EPOLLHUP,
+          cskiff_EPOLLRDHUP = EPOLLRDHUP, cskiff_EPOLLET = (int)EPOLLET, cskiff_EPOLLEXCLUSIVE = EPOLLEXCLUSIVE,
+          cskiff_EPOLL_CTL_ADD = EPOLL_CTL_ADD, cskiff_EPOLL_CTL_MOD = EPOLL_CTL_MOD, cskiff_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
+
+int cskiff_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int cskiff_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+int cskiff_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int max, int timeout_ms) {
+    struct epoll_event evs[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        events[i] = evs[i].events;
+        data[i] = evs[i].data.u64;
+    }
+    return n;
+}
+
+int cskiff_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int cskiff_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    return (int)write(fd, &one, sizeof one);
+}
+
+int cskiff_eventfd_drain(int fd) {
+    uint64_t v;
+    return (int)read(fd, &v, sizeof v);
+}
+
+int cskiff_accept4(int fd, struct sockaddr *addr, socklen_t *len) {
+    return accept4(fd, addr, len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
+int cskiff_peer_cred(int fd, uint32_t *uid, int32_t *pid) {
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -1;
+    *uid = cred.uid;
+    *pid = cred.pid;
+    return 0;
+}
+
+int cskiff_thread_start(void *(*fn)(void *), void *arg, size_t stack_size, pthread_t *out) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (stack_size > 0) pthread_attr_setstacksize(&attr, stack_size);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(out, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return rc;
+}
+
+void cskiff_thread_set_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+int32_t cskiff_gettid(void) { return (int32_t)syscall(SYS_gettid); }
+
+uint64_t cskiff_monotonic_ns(int coarse) {
+    struct timespec ts;
+    clock_gettime(coarse ? CLOCK_MONOTONIC_COARSE : CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt) {
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = (struct iovec *)iov;
+    msg.msg_iovlen = (size_t)iovcnt;
+    return sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
+int cskiff_set_int_opt(int fd, int level, int name, int value) {
+    return setsockopt(fd, level, name, &value, sizeof value);
+}
+
+int cskiff_get_so_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+    return err;
+}

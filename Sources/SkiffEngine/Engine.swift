@@ -1,0 +1,171 @@
+import Logging
+import SkiffConfig
+import SkiffNet
+import SkiffProxy
+import SkiffUpstream
+
+/// Why the engine refused to start. Nothing listens when this is thrown.
+public struct EngineError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A listener the engine runs, with what the console and logs need to show it.
+public struct RunningListener: Sendable {
+    public let config: ListenerConfig
+    public let listener: Listener
+    public let workers: WorkerPool?
+    public let tcpProxy: TCPProxy?
+
+    public var name: String { config.name }
+    public var address: SocketAddress { listener.address }
+    public var model: NetModel { listener.model }
+}
+
+/// Wires a validated configuration to clusters, filters and listeners on the configured thread models; owns their
+/// lifecycle. Start binds every listener or none.
+public final class Engine: @unchecked Sendable {  // mutated only by start/stop, which callers serialise
+    public let config: SkiffConfiguration
+    public let clusters: ClusterManager
+    public private(set) var listeners: [RunningListener] = []
+    private var netpollGroups: [Int: NetPollGroup] = [:]
+    private var rwloopGroup: RWLoopGroup?
+    private let threadModelOverride: ThreadModel?
+    private let logger: Logger
+
+    public init(config: SkiffConfiguration, threadModelOverride: ThreadModel? = nil, logger: Logger) throws(EngineError) {
+        self.config = config
+        self.threadModelOverride = threadModelOverride
+        self.logger = logger
+        do {
+            self.clusters = try ClusterManager(configs: config.clusters)
+        } catch {
+            throw EngineError("cluster_manager: \(error)")
+        }
+    }
+
+    /// Binds and starts every listener. On any failure, stops those already started and throws.
+    public func start() throws(EngineError) {
+        ignoreSIGPIPE()
+        var path: [(Int, Int)] = []
+        for (si, server) in config.servers.enumerated() {
+            for li in server.listeners.indices { path.append((si, li)) }
+        }
+        do {
+            for (si, li) in path {
+                let lc = config.servers[si].listeners[li]
+                listeners.append(try startListener(lc, path: "servers[\(si)].listeners[\(li)]"))
+            }
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    private func effectiveModel(_ lc: ListenerConfig) -> NetModel {
+        switch threadModelOverride ?? lc.threadModel {
+        case .netpoll: return .netpoll
+        case .rwloop: return .rwloop
+        }
+    }
+
+    private func startListener(_ lc: ListenerConfig, path: String) throws(EngineError) -> RunningListener {
+        guard lc.filterChains.count == 1, let filter = lc.filterChains[0].filters.first,
+            lc.filterChains[0].filters.count == 1
+        else {
+            throw EngineError("\(path).filter_chains: exactly one filter chain with one network filter is supported")
+        }
+        let delegate: any ListenerDelegate
+        var tcp: TCPProxy?
+        switch filter {
+        case .tcpProxy(let c):
+            do {
+                tcp = try TCPProxy(config: c, clusters: clusters)
+            } catch {
+                throw EngineError("\(path): \(error)")
+            }
+            delegate = tcp!
+        case .proxy(let p):
+            throw EngineError(
+                "\(path): the \(p.downstreamProtocol.rawValue) proxy filter is not available in this build yet "
+                    + "(tcp_proxy is); the config is valid")
+        }
+        let address: SocketAddress
+        do {
+            address = try SocketAddress.resolve(host: lc.address.host, port: lc.address.port)
+        } catch {
+            throw EngineError("\(path).address: \(error)")
+        }
+        let model = effectiveModel(lc)
+        var workers: WorkerPool?
+        do {
+            if lc.workers > 0 { workers = try WorkerPool(name: "\(lc.name)", size: lc.workers) }
+        } catch {
+            throw EngineError("\(path).workers: \(error)")
+        }
+        let maxConnections = lc.maxConnections == 0 && model == .rwloop ? 1024 : lc.maxConnections
+        let options = ListenerOptions(
+            name: lc.name, address: address, maxConnections: maxConnections,
+            connection: ConnectionOptions(
+                maxCoalesce: lc.maxCoalesce, writeLimit: lc.connBufferLimitBytes,
+                idleTimeout: lc.connectionIdleTimeout ?? tcpIdle(filter), workers: workers))
+        let listener: Listener
+        do {
+            switch model {
+            case .netpoll:
+                listener = try netpollGroup(pollers: lc.pollers).listen(options, delegate: delegate)
+            case .rwloop:
+                if rwloopGroup == nil { rwloopGroup = RWLoopGroup() }
+                listener = try rwloopGroup!.listen(options, delegate: delegate)
+            }
+        } catch {
+            workers?.shutdown()
+            throw EngineError("\(path).address: cannot listen on \(lc.address): \(error)")
+        }
+        let pollerCount = model == .netpoll ? netpollGroup(lc.pollers)?.pollers.count ?? 0 : 0
+        let limit = maxConnections == 0 ? "unlimited" : String(maxConnections)
+        let line =
+            "listener \(lc.name) on \(listener.address) thread_model=\(model.rawValue)"
+            + (model == .netpoll ? " pollers=\(pollerCount)" : "") + " workers=\(lc.workers) max_connections=\(limit)"
+        logger.info("\(line)")
+        return RunningListener(config: lc, listener: listener, workers: workers, tcpProxy: tcp)
+    }
+
+    private func tcpIdle(_ f: NetworkFilterConfig) -> Duration? {
+        if case .tcpProxy(let c) = f { return c.idleTimeout }
+        return nil
+    }
+
+    private func netpollGroup(_ pollers: Int?) -> NetPollGroup? {
+        netpollGroups[pollers ?? 0]
+    }
+
+    private func netpollGroup(pollers: Int?) throws(EngineError) -> NetPollGroup {
+        if let g = netpollGroups[pollers ?? 0] { return g }
+        do {
+            let g = try NetPollGroup(name: "netpoll\(netpollGroups.count)", count: pollers)
+            netpollGroups[pollers ?? 0] = g
+            return g
+        } catch {
+            throw EngineError("netpoll: cannot start pollers: \(error)")
+        }
+    }
+
+    /// Stops accepting and closes everything.
+    public func stop() {
+        for l in listeners {
+            switch l.model {
+            case .netpoll: netpollGroup(l.config.pollers)?.stopListening(l.listener)
+            case .rwloop: rwloopGroup?.stopListening(l.listener)
+            }
+            l.workers?.shutdown()
+        }
+        for g in netpollGroups.values { g.shutdown() }
+        listeners.removeAll()
+    }
+
+    /// The netpoll groups in use (for the Threads view).
+    public var pollerGroups: [NetPollGroup] { Array(netpollGroups.values) }
+    public var rwloop: RWLoopGroup? { rwloopGroup }
+}

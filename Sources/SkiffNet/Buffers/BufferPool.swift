@@ -1,0 +1,47 @@
+import Synchronization
+
+/// A free list of equally sized `ByteBuffer`s.
+///
+/// One pool per poller (netpoll) or per listener (rwloop), so pollers never share a lock. `acquire` and `recycle`
+/// may be called from any thread; the mutex is uncontended when a poller's buffers stay on that poller, which is the
+/// netpoll fast path.
+public final class BufferPool: Sendable {
+    public let bufferSize: Int
+    /// Free buffers kept at most; more are freed when recycled.
+    public let maxFree: Int
+    private let free: Mutex<[ByteBuffer]>
+    private let allocated = Atomic<Int>(0)
+
+    public init(bufferSize: Int = 64 * 1024, maxFree: Int = 256) {
+        self.bufferSize = bufferSize
+        self.maxFree = maxFree
+        var initial: [ByteBuffer] = []
+        initial.reserveCapacity(maxFree)
+        self.free = Mutex(initial)
+    }
+
+    /// A cleared buffer, from the free list when one is there.
+    @inline(__always)
+    public func acquire() -> ByteBuffer {
+        if let b = free.withLock({ $0.popLast() }) { return b }
+        allocated.wrappingAdd(1, ordering: .relaxed)
+        return ByteBuffer(capacity: bufferSize, pool: self)
+    }
+
+    func recycle(_ b: ByteBuffer) {
+        b.clear()
+        let kept = free.withLock { list -> Bool in
+            if list.count < maxFree {
+                list.append(b)
+                return true
+            }
+            return false
+        }
+        if !kept { allocated.wrappingSubtract(1, ordering: .relaxed) }
+    }
+
+    /// Buffers alive from this pool (free or in use).
+    public var allocatedCount: Int { allocated.load(ordering: .relaxed) }
+    /// Buffers waiting in the free list.
+    public var freeCount: Int { free.withLock { $0.count } }
+}

@@ -1,0 +1,381 @@
+import CSkiffLinux
+import Glibc
+import Synchronization
+
+/// The network thread model a connection runs under (DESIGN.md, "The two thread models").
+public enum NetModel: String, Sendable, Equatable, CaseIterable {
+    case rwloop
+    case netpoll
+}
+
+/// Where a connection's I/O runs: a poller, or its own reader/writer threads.
+enum NetContext {
+    case netpoll(Poller)
+    case rwloop(RWLoopGroup)
+}
+
+/// Settings a connection is created with.
+public struct ConnectionOptions: Sendable {
+    /// Buffers gathered into one writev.
+    public var maxCoalesce: Int
+    /// Bound on queued, unwritten bytes; above it the handler is told to stop feeding (writability false).
+    public var writeLimit: Int
+    /// Close after this long with no read or write; nil = never.
+    public var idleTimeout: Duration?
+    /// Run handler callbacks on this pool (sharded) instead of the I/O thread.
+    public var workers: WorkerPool?
+
+    public init(maxCoalesce: Int = 16, writeLimit: Int = 1 << 20, idleTimeout: Duration? = nil, workers: WorkerPool? = nil) {
+        self.maxCoalesce = max(1, min(maxCoalesce, 1024))
+        self.writeLimit = max(4096, writeLimit)
+        self.idleTimeout = idleTimeout
+        self.workers = workers
+    }
+}
+
+/// One TCP connection, inbound or outbound, under either thread model.
+///
+/// Threads: I/O (read, writev, close of the fd) happens only on the connection's poller (netpoll) or on its own reader
+/// and writer threads (rwloop). `write`, `shutdownWrite`, `close`, `pauseReading` and `resumeReading` may be called
+/// from any thread. The write-side state is guarded by `lock`; read-side flags are atomics. Hence `@unchecked Sendable`.
+public final class Connection: @unchecked Sendable {
+    public enum Direction: String, Sendable { case inbound, outbound }
+    public enum State: Sendable, Equatable { case connecting, open, closed }
+
+    /// What is delivered to the handler, on the thread `callbackThread` names.
+    enum Event {
+        case read(ByteBuffer)
+        case eof
+        case connected
+        case writability(Bool)
+        case closed(CloseReason)
+    }
+
+    private static let nextID = Atomic<UInt64>(1)
+
+    /// Unique for the life of the process.
+    public let id: UInt64
+    public let fd: Int32
+    public let direction: Direction
+    public let model: NetModel
+    public let peerAddress: SocketAddress?
+    public private(set) var localAddress: SocketAddress?
+    /// Monotonic ns when created.
+    public let openedAt: UInt64
+    public let stats = ConnectionStats()
+    /// Free-form owner label (listener or cluster name) for telemetry.
+    public let label: String
+    /// Worker shard key: outbound connections of a proxied pair take the downstream's, so both sides stay ordered.
+    public let shardKey: UInt64
+
+    /// Set before the connection starts; cleared after `connectionDidClose`.
+    public var handler: (any ConnectionHandler)?
+
+    let context: NetContext
+    let maxCoalesce: Int
+    let writeLimit: Int
+    let idleTimeoutNs: UInt64
+    let workers: WorkerPool?
+
+    // Write side, guarded by `lock` (rwloop's reader and writer also wait on its condition).
+    let lock = ConditionLock()
+    var queue = WriteQueue()
+    var writable = true
+    var shutdownRequested = false
+    var writeShutdown = false
+    var state: State
+    var closeReason: CloseReason = .local
+    var rwThreadsAlive = 0
+
+    // Read side.
+    let readPaused = Atomic<Bool>(false)
+    let readEOF = Atomic<Bool>(false)
+    let lastActivity: Atomic<UInt64>
+
+    // Flusher-only scratch (the poller, or the rwloop writer thread).
+    let iov: UnsafeMutablePointer<iovec>
+
+    // netpoll bookkeeping, touched only on the owning poller thread.
+    var pollSlot: Int = -1
+    var pollGeneration: UInt32 = 0
+    var flushScheduled = false
+    var readAgainScheduled = false
+    var peerHalfClosed = false
+    var idleTimer: PollerTimer?
+    var connectTimer: PollerTimer?
+
+    /// The accepting listener's counters (inbound only); `active` falls when this closes.
+    var listenerStats: ListenerStats?
+
+    init(
+        fd: Int32, direction: Direction, state: State, peer: SocketAddress?, context: NetContext,
+        options: ConnectionOptions, label: String, shardKey: UInt64? = nil
+    ) {
+        self.id = Connection.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        self.fd = fd
+        self.direction = direction
+        self.state = state
+        self.peerAddress = peer
+        self.context = context
+        switch context {
+        case .netpoll: self.model = .netpoll
+        case .rwloop: self.model = .rwloop
+        }
+        self.maxCoalesce = options.maxCoalesce
+        self.writeLimit = options.writeLimit
+        self.idleTimeoutNs = options.idleTimeout.map { Connection.nanoseconds($0) } ?? 0
+        self.workers = options.workers
+        self.label = label
+        self.shardKey = shardKey ?? id
+        self.openedAt = MonotonicClock.now()
+        self.lastActivity = Atomic(MonotonicClock.coarse())
+        self.iov = .allocate(capacity: options.maxCoalesce)
+        if state == .open { localAddress = Socket.localAddress(fd) }
+    }
+
+    deinit { iov.deallocate() }
+
+    static func nanoseconds(_ d: Duration) -> UInt64 {
+        let c = d.components
+        return UInt64(max(0, c.seconds)) * 1_000_000_000 + UInt64(max(0, c.attoseconds / 1_000_000_000))
+    }
+
+    /// The current state (a snapshot; may change at once).
+    public var currentState: State { lock.withLock { state } }
+
+    /// Bytes queued and not yet written.
+    public var queuedBytes: Int { lock.withLock { queue.bytes } }
+
+    /// Which thread runs the handler callbacks, for the Threads view and for handler authors.
+    public var callbackThread: String {
+        if workers != nil { return "worker" }
+        return model == .netpoll ? "poller" : "reader/writer"
+    }
+
+    // MARK: - Writing (any thread)
+
+    /// Queues `buffer` for writing; the connection owns it from now on. Writes after close or shutdown are dropped.
+    public func write(_ buffer: ByteBuffer) {
+        lock.lock()
+        guard state != .closed, !shutdownRequested else {
+            lock.unlock()
+            buffer.release()
+            return
+        }
+        let wasEmpty = queue.isEmpty
+        queue.append(buffer)
+        let depth = queue.count
+        var crossed = false
+        if writable && queue.bytes > writeLimit {
+            writable = false
+            crossed = true
+        }
+        if model == .rwloop && wasEmpty { lock.broadcast() }
+        lock.unlock()
+        stats.buffersQueued.wrappingAdd(1, ordering: .relaxed)
+        stats.notePeak(depth)
+        if crossed { deliver(.writability(false)) }
+        if case .netpoll(let p) = context { p.scheduleFlush(self) }
+    }
+
+    /// Queues several buffers at once: one lock, one wake-up, so they leave in as few writevs as possible
+    /// (pipelined responses, a header and a body).
+    public func write(contentsOf buffers: [ByteBuffer]) {
+        lock.lock()
+        guard state != .closed, !shutdownRequested else {
+            lock.unlock()
+            for b in buffers { b.release() }
+            return
+        }
+        let wasEmpty = queue.isEmpty
+        for b in buffers { queue.append(b) }
+        let depth = queue.count
+        var crossed = false
+        if writable && queue.bytes > writeLimit {
+            writable = false
+            crossed = true
+        }
+        if model == .rwloop && wasEmpty { lock.broadcast() }
+        lock.unlock()
+        stats.buffersQueued.wrappingAdd(UInt64(buffers.count), ordering: .relaxed)
+        stats.notePeak(depth)
+        if crossed { deliver(.writability(false)) }
+        if case .netpoll(let p) = context { p.scheduleFlush(self) }
+    }
+
+    /// Sends FIN once everything queued is written. Reading goes on.
+    public func shutdownWrite() {
+        lock.lock()
+        if state == .closed || shutdownRequested {
+            lock.unlock()
+            return
+        }
+        shutdownRequested = true
+        if model == .rwloop { lock.broadcast() }
+        lock.unlock()
+        if case .netpoll(let p) = context { p.scheduleFlush(self) }
+    }
+
+    /// True while the write queue is under its limit.
+    public var isWritable: Bool { lock.withLock { writable } }
+
+    enum FlushOutcome { case drained, wouldBlock, failed(Int32), notReady }
+
+    /// Writes queued buffers, `maxCoalesce` per writev, until the queue is empty or the socket is full.
+    /// Only the connection's flusher calls this: its poller, or its rwloop writer thread.
+    func flushQueue() -> FlushOutcome {
+        while true {
+            lock.lock()
+            if state != .open {
+                lock.unlock()
+                return .notReady
+            }
+            let (n, total) = queue.gather(into: iov, max: maxCoalesce)
+            if n == 0 {
+                let doShutdown = shutdownRequested && !writeShutdown
+                if doShutdown { writeShutdown = true }
+                lock.unlock()
+                if doShutdown {
+                    Glibc.shutdown(fd, Int32(SHUT_WR))
+                    closeIfBothHalvesDone()
+                }
+                return .drained
+            }
+            lock.unlock()
+            switch ioCall({ cskiff_sendv(fd, iov, Int32(n)) }) {
+            case .done(let written):
+                stats.recordWritev(buffers: n)
+                stats.bytesWritten.wrappingAdd(UInt64(written), ordering: .relaxed)
+                if written < total { stats.partialWrites.wrappingAdd(1, ordering: .relaxed) }
+                lock.lock()
+                queue.consume(written)
+                var nowWritable = false
+                if !writable && queue.bytes <= writeLimit / 2 {
+                    writable = true
+                    nowWritable = true
+                }
+                lock.unlock()
+                lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
+                if nowWritable { deliver(.writability(true)) }
+            case .wouldBlock:
+                stats.eagain.wrappingAdd(1, ordering: .relaxed)
+                return .wouldBlock
+            case .error(let e):
+                return .failed(e)
+            }
+        }
+    }
+
+    // MARK: - Reading control (any thread)
+
+    /// Stops reading after the current read; the peer is then held back by TCP flow control.
+    public func pauseReading() {
+        if !readPaused.exchange(true, ordering: .relaxed) {
+            stats.readPauses.wrappingAdd(1, ordering: .relaxed)
+        }
+    }
+
+    /// Reading resumes (and catches up with anything that arrived meanwhile).
+    public func resumeReading() {
+        switch context {
+        case .netpoll(let p):
+            readPaused.store(false, ordering: .relaxed)
+            p.scheduleRead(self)
+        case .rwloop:
+            lock.withLock {
+                readPaused.store(false, ordering: .relaxed)
+                lock.broadcast()
+            }
+        }
+    }
+
+    public var isReadingPaused: Bool { readPaused.load(ordering: .relaxed) }
+
+    // MARK: - Closing (any thread)
+
+    /// Closes now, dropping anything still queued. `connectionDidClose` follows exactly once.
+    public func close(_ reason: CloseReason = .local) {
+        switch context {
+        case .netpoll(let p): p.close(self, reason: reason)
+        case .rwloop: rwClose(reason)
+        }
+    }
+
+    /// After FIN was read and our FIN was sent, the connection is finished.
+    func closeIfBothHalvesDone() {
+        let done = lock.withLock { writeShutdown } && readEOF.load(ordering: .relaxed)
+        if done { close(.eof) }
+    }
+
+    // MARK: - Delivering to the handler
+
+    /// Hands an event to the handler, inline or through the connection's worker shard.
+    @inline(__always)
+    func deliver(_ e: Event) {
+        if let w = workers {
+            w.submit(shard: shardKey, .event(self, e))
+        } else {
+            handle(e)
+        }
+    }
+
+    /// Runs an event on the current thread (the I/O thread, or the worker shard).
+    func handle(_ e: Event) {
+        guard let h = handler else {
+            if case .read(let b) = e { b.release() }
+            return
+        }
+        switch e {
+        case .read(let b): h.connection(self, didRead: b)
+        case .eof: h.connectionDidReadEOF(self)
+        case .connected: h.connectionDidConnect(self)
+        case .writability(let w): h.connection(self, writabilityChanged: w)
+        case .closed(let r):
+            h.connectionDidClose(self, reason: r)
+            handler = nil
+        }
+    }
+
+    /// Records a successful read.
+    @inline(__always)
+    func noteRead(_ n: Int) {
+        stats.bytesRead.wrappingAdd(UInt64(n), ordering: .relaxed)
+        stats.readCalls.wrappingAdd(1, ordering: .relaxed)
+        lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
+    }
+
+    func noteClosed() {
+        if let s = listenerStats {
+            s.active.wrappingSubtract(1, ordering: .relaxed)
+            s.closed.wrappingAdd(1, ordering: .relaxed)
+        }
+    }
+
+    /// Opens an outbound connection under the same thread model and on the same poller (netpoll) as this one, with
+    /// this connection's worker pool and shard (`options.workers` is replaced), so a proxied pair never crosses threads it does not need to.
+    public func connectSibling(
+        to address: SocketAddress, timeout: Duration, options: ConnectionOptions, label: String,
+        handler: any ConnectionHandler
+    ) -> Connection {
+        var options = options
+        options.workers = workers
+        switch context {
+        case .netpoll(let p):
+            return p.connect(
+                to: address, timeout: timeout, options: options, label: label, shardKey: shardKey, handler: handler)
+        case .rwloop(let g):
+            return g.connect(
+                to: address, timeout: timeout, options: options, label: label, shardKey: shardKey, handler: handler)
+        }
+    }
+
+    func didEstablish() {
+        localAddress = Socket.localAddress(fd)
+    }
+}
+
+extension Connection: CustomStringConvertible {
+    public var description: String {
+        "conn#\(id) \(direction.rawValue) \(model.rawValue) \(peerAddress?.description ?? "?")"
+    }
+}

@@ -1,0 +1,109 @@
+import Glibc
+import Synchronization
+
+/// Told about every accepted connection.
+public protocol ListenerDelegate: AnyObject, Sendable {
+    /// Returns the handler for a new connection, or nil to close it at once. Called on the accepting thread before
+    /// the connection starts reading.
+    func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)?
+}
+
+/// How a listener is set up.
+public struct ListenerOptions: Sendable {
+    public var name: String
+    public var address: SocketAddress
+    public var backlog: Int32
+    /// 0 = unlimited.
+    public var maxConnections: Int
+    public var connection: ConnectionOptions
+
+    public init(
+        name: String, address: SocketAddress, backlog: Int32 = 1024, maxConnections: Int = 0,
+        connection: ConnectionOptions = ConnectionOptions()
+    ) {
+        self.name = name
+        self.address = address
+        self.backlog = backlog
+        self.maxConnections = maxConnections
+        self.connection = connection
+    }
+}
+
+/// A listening socket served by one thread model: accepted on every poller of a `NetPollGroup` (EPOLLEXCLUSIVE), or
+/// by a dedicated accept thread in a `RWLoopGroup`.
+///
+/// Threads: `acceptBurst` runs on pollers; `pollSlots[i]` is touched only by poller i. Counters are atomic.
+public final class Listener: @unchecked Sendable {
+    public let name: String
+    public let fd: Int32
+    /// The bound address (the real port when configured with port 0).
+    public let address: SocketAddress
+    public let model: NetModel
+    public let maxConnections: Int
+    public let stats = ListenerStats()
+    let connectionOptions: ConnectionOptions
+    let delegate: any ListenerDelegate
+    var pollSlots: [Int?]
+    let stopping = Atomic<Bool>(false)
+    private let pollersLeft = Atomic<Int>(0)
+
+    init(options: ListenerOptions, model: NetModel, pollerCount: Int, delegate: any ListenerDelegate)
+        throws(SystemError)
+    {
+        self.name = options.name
+        self.model = model
+        self.maxConnections = options.maxConnections
+        self.connectionOptions = options.connection
+        self.delegate = delegate
+        self.fd = try Socket.listen(on: options.address, backlog: options.backlog, nonBlocking: model == .netpoll)
+        self.address = Socket.localAddress(fd) ?? options.address
+        self.pollSlots = Array(repeating: nil, count: pollerCount)
+        self.pollersLeft.store(pollerCount, ordering: .relaxed)
+    }
+
+    /// True when a new connection must be refused.
+    @inline(__always) func overLimit() -> Bool {
+        maxConnections > 0 && stats.active.load(ordering: .relaxed) >= maxConnections
+    }
+
+    func refuse(_ fd: Int32) {
+        stats.refusedOverLimit.wrappingAdd(1, ordering: .relaxed)
+        Glibc.close(fd)
+    }
+
+    /// Accepts what is waiting (up to 64 at a time so one listener cannot starve a poller's connections).
+    /// On EMFILE/ENFILE the listener leaves this poller for 100 ms instead of spinning on a ready socket it cannot
+    /// accept from.
+    func acceptBurst(on poller: Poller) {
+        for _ in 0..<64 {
+            if stopping.load(ordering: .relaxed) { return }
+            let (r, newFD) = Socket.accept(fd, nonBlocking: true)
+            switch r {
+            case .done:
+                if overLimit() {
+                    refuse(newFD)
+                } else {
+                    poller.adopt(fd: newFD, listener: self)
+                }
+            case .wouldBlock:
+                return
+            case .error(let e):
+                stats.acceptErrors.wrappingAdd(1, ordering: .relaxed)
+                if e == ECONNABORTED || e == EPROTO { continue }
+                poller.deregister(listener: self)
+                _ = poller.schedule(after: 100_000_000) { [weak self] in
+                    guard let self, !self.stopping.load(ordering: .relaxed) else { return }
+                    _ = poller.register(listener: self)
+                }
+                return
+            }
+        }
+    }
+
+    /// Poller i has let go of the socket; the last one closes it (never while another may still accept on it).
+    func pollerReleased() {
+        if pollersLeft.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+            Glibc.close(fd)
+        }
+    }
+}

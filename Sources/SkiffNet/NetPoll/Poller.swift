@@ -1,0 +1,469 @@
+import CSkiffLinux
+import Glibc
+import Synchronization
+
+/// One epoll loop on its own thread. Owns the connections registered with it: their reads, writevs, timers and
+/// closes all run here, so pollers share nothing on the hot path (each has its own buffer pool too).
+///
+/// Other threads talk to a poller only through `execute`, `scheduleFlush`, `scheduleRead` and `close`, which queue
+/// work under a small mutex and wake the loop with an eventfd. Poller-confined state is marked; hence
+/// `@unchecked Sendable`.
+public final class Poller: @unchecked Sendable {
+    enum Registration {
+        case connection(Connection)
+        case listener(Listener)
+        case wake
+    }
+
+    /// Work queued from other threads.
+    struct Remote {
+        var tasks: [@Sendable () -> Void] = []
+        var flushes: [Connection] = []
+        var reads: [Connection] = []
+        var spareTasks: [@Sendable () -> Void] = []
+    }
+
+    public let index: Int
+    public let name: String
+    let epfd: Int32
+    let wakeFD: Int32
+    /// This poller's buffers.
+    public let pool: BufferPool
+    private let remote = Mutex(Remote())
+    private let wakePending = Atomic<Bool>(false)
+    private let threadHandle = Atomic<UInt>(0)
+    private let running = Atomic<Bool>(true)
+
+    // Poller-confined.
+    private var slots: [Registration?] = [.wake]
+    private var generations: [UInt32] = [0]
+    private var freeSlots: [Int] = []
+    private var pendingFlush: [Connection] = []
+    private var readAgain: [Connection] = []
+    private var timers = TimerHeap()
+    private var expired: [PollerTimer] = []
+
+    // Telemetry, read from any thread.
+    public let wakeups = Atomic<UInt64>(0)
+    public let events = Atomic<UInt64>(0)
+    public let registered = Atomic<Int>(0)
+    public let tid = Atomic<Int32>(0)
+
+    init(index: Int, name: String, pool: BufferPool) throws(SystemError) {
+        self.index = index
+        self.name = name
+        self.pool = pool
+        epfd = try sysCall("epoll_create1") { cskiff_epoll_create() }
+        wakeFD = try sysCall("eventfd") { cskiff_eventfd() }
+        try sysCall("epoll_ctl(eventfd)") {
+            cskiff_epoll_ctl(epfd, Epoll.add, wakeFD, Epoll.pollIn | Epoll.edgeTriggered, 0)
+        }
+    }
+
+    func start() throws(SystemError) {
+        try NetThread.start(name: name) { [self] in self.run() }
+    }
+
+    /// True on this poller's own thread.
+    @inline(__always) var inLoop: Bool {
+        pthread_equal(pthread_self(), pthread_t(threadHandle.load(ordering: .relaxed))) != 0
+    }
+
+    // MARK: - Cross-thread entry points
+
+    /// Runs `task` on the poller thread (now, if already there).
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        if inLoop {
+            task()
+            return
+        }
+        remote.withLock { $0.tasks.append(task) }
+        wake()
+    }
+
+    private func wake() {
+        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+            _ = cskiff_eventfd_signal(wakeFD)
+        }
+    }
+
+    /// Asks for `c`'s write queue to be flushed at the end of this loop turn (so many writes coalesce).
+    func scheduleFlush(_ c: Connection) {
+        if inLoop {
+            if !c.flushScheduled {
+                c.flushScheduled = true
+                pendingFlush.append(c)
+            }
+            return
+        }
+        remote.withLock { $0.flushes.append(c) }
+        wake()
+    }
+
+    /// Asks for `c` to be read again (after `resumeReading`).
+    func scheduleRead(_ c: Connection) {
+        if inLoop {
+            if !c.readAgainScheduled {
+                c.readAgainScheduled = true
+                readAgain.append(c)
+            }
+            return
+        }
+        remote.withLock { $0.reads.append(c) }
+        wake()
+    }
+
+    func close(_ c: Connection, reason: CloseReason) {
+        if inLoop {
+            closeNow(c, reason: reason)
+        } else {
+            execute { [self] in self.closeNow(c, reason: reason) }
+        }
+    }
+
+    func stop() {
+        running.store(false, ordering: .relaxed)
+        wake()
+    }
+
+    // MARK: - Registration (poller thread)
+
+    private func allocateSlot(_ r: Registration) -> (Int, UInt32) {
+        let slot: Int
+        if let s = freeSlots.popLast() {
+            slot = s
+            slots[s] = r
+        } else {
+            slot = slots.count
+            slots.append(r)
+            generations.append(0)
+        }
+        generations[slot] &+= 1
+        return (slot, generations[slot])
+    }
+
+    private func freeSlot(_ slot: Int) {
+        slots[slot] = nil
+        freeSlots.append(slot)
+    }
+
+    @inline(__always) private func tag(_ slot: Int, _ gen: UInt32) -> UInt64 { UInt64(slot) | (UInt64(gen) << 32) }
+
+    /// Adds a connection to this poller: edge-triggered read and write interest, registered once for its life.
+    func register(_ c: Connection) {
+        precondition(inLoop)
+        let (slot, gen) = allocateSlot(.connection(c))
+        c.pollSlot = slot
+        c.pollGeneration = gen
+        let ev = Epoll.pollIn | Epoll.pollOut | Epoll.pollRdHup | Epoll.edgeTriggered
+        if cskiff_epoll_ctl(epfd, Epoll.add, c.fd, ev, tag(slot, gen)) != 0 {
+            let e = errno
+            freeSlot(slot)
+            c.pollSlot = -1
+            closeNow(c, reason: .readError(e))
+            return
+        }
+        registered.wrappingAdd(1, ordering: .relaxed)
+        if c.idleTimeoutNs > 0 { armIdleTimer(c, at: MonotonicClock.coarse() &+ c.idleTimeoutNs) }
+    }
+
+    /// Adds a listening socket (level-triggered, EPOLLEXCLUSIVE so one poller wakes per connection burst).
+    func register(listener l: Listener) -> Bool {
+        precondition(inLoop)
+        let (slot, gen) = allocateSlot(.listener(l))
+        if cskiff_epoll_ctl(epfd, Epoll.add, l.fd, Epoll.pollIn | Epoll.exclusive, tag(slot, gen)) != 0 {
+            freeSlot(slot)
+            return false
+        }
+        l.pollSlots[index] = slot
+        return true
+    }
+
+    func deregister(listener l: Listener) {
+        precondition(inLoop)
+        guard let slot = l.pollSlots[index] else { return }
+        _ = cskiff_epoll_ctl(epfd, Epoll.del, l.fd, 0, 0)
+        freeSlot(slot)
+        l.pollSlots[index] = nil
+    }
+
+    func schedule(after ns: UInt64, _ action: @escaping () -> Void) -> PollerTimer {
+        let t = PollerTimer(deadline: MonotonicClock.coarse() &+ ns, action: action)
+        timers.push(t)
+        return t
+    }
+
+    private func armIdleTimer(_ c: Connection, at deadline: UInt64) {
+        let t = PollerTimer(deadline: deadline) { [unowned self, unowned c] in
+            c.idleTimer = nil
+            let last = c.lastActivity.load(ordering: .relaxed)
+            let due = last &+ c.idleTimeoutNs
+            if MonotonicClock.coarse() >= due {
+                self.closeNow(c, reason: .idleTimeout)
+            } else {
+                self.armIdleTimer(c, at: due)
+            }
+        }
+        c.idleTimer = t
+        timers.push(t)
+    }
+
+    // MARK: - Outbound connections
+
+    /// Starts a non-blocking connect on this poller. The handler hears `connectionDidConnect` or
+    /// `connectionDidClose(.connectFailed/.connectTimeout)`. Callable from any thread.
+    public func connect(
+        to address: SocketAddress, timeout: Duration, options: ConnectionOptions, label: String,
+        shardKey: UInt64? = nil, handler: any ConnectionHandler
+    ) -> Connection {
+        let c: Connection
+        var connected = false
+        do {
+            let (fd, now) = try Socket.startConnect(to: address)
+            connected = now
+            c = Connection(
+                fd: fd, direction: .outbound, state: .connecting, peer: address, context: .netpoll(self),
+                options: options, label: label, shardKey: shardKey)
+        } catch {
+            c = Connection(
+                fd: -1, direction: .outbound, state: .connecting, peer: address, context: .netpoll(self),
+                options: options, label: label, shardKey: shardKey)
+            c.handler = handler
+            let e = error.errno
+            execute { [self] in self.closeNow(c, reason: .connectFailed(e)) }
+            return c
+        }
+        c.handler = handler
+        let timeoutNs = Connection.nanoseconds(timeout)
+        execute { [self, connected] in
+            self.register(c)
+            if c.currentState == .closed { return }
+            if connected {
+                self.finishConnect(c)
+            } else {
+                c.connectTimer = self.schedule(after: timeoutNs) { [unowned self, unowned c] in
+                    c.connectTimer = nil
+                    if c.currentState == .connecting { self.closeNow(c, reason: .connectTimeout) }
+                }
+            }
+        }
+        return c
+    }
+
+    private func finishConnect(_ c: Connection) {
+        let err = Socket.pendingError(c.fd)
+        if err != 0 {
+            closeNow(c, reason: .connectFailed(err))
+            return
+        }
+        c.connectTimer?.cancel()
+        c.connectTimer = nil
+        c.lock.withLock { c.state = .open }
+        c.didEstablish()
+        c.lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
+        c.deliver(.connected)
+        scheduleFlush(c)
+    }
+
+    // MARK: - Accepting
+
+    /// Adopts an accepted fd: makes its connection, asks the listener for a handler, registers it.
+    func adopt(fd: Int32, listener l: Listener) {
+        let peer = Socket.peerAddress(fd)
+        Socket.setNoDelay(fd)
+        let c = Connection(
+            fd: fd, direction: .inbound, state: .open, peer: peer, context: .netpoll(self), options: l.connectionOptions,
+            label: l.name)
+        c.listenerStats = l.stats
+        l.stats.active.wrappingAdd(1, ordering: .relaxed)
+        l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
+        c.handler = l.delegate.listener(l, accepted: c)
+        register(c)
+    }
+
+    // MARK: - The loop
+
+    private func run() {
+        threadHandle.store(UInt(pthread_self()), ordering: .relaxed)
+        tid.store(currentThreadID(), ordering: .relaxed)
+        let maxEvents = 256
+        let evFlags = UnsafeMutablePointer<UInt32>.allocate(capacity: maxEvents)
+        let evData = UnsafeMutablePointer<UInt64>.allocate(capacity: maxEvents)
+        defer {
+            evFlags.deallocate()
+            evData.deallocate()
+        }
+        while running.load(ordering: .relaxed) {
+            var timeout: Int32 = -1
+            if !readAgain.isEmpty || !pendingFlush.isEmpty {
+                timeout = 0
+            } else if let d = timers.nextDeadline() {
+                let now = MonotonicClock.coarse()
+                timeout = d <= now ? 0 : Int32(min((d - now) / 1_000_000 + 1, 60_000))
+            }
+            let n = cskiff_epoll_wait(epfd, evFlags, evData, Int32(maxEvents), timeout)
+            wakeups.wrappingAdd(1, ordering: .relaxed)
+            if n > 0 {
+                events.wrappingAdd(UInt64(n), ordering: .relaxed)
+                for i in 0..<Int(n) { dispatch(flags: evFlags[i], tag: evData[i]) }
+            }
+            runReadAgain()
+            runTimers()
+            runFlushes()
+        }
+        shutdownAll()
+    }
+
+    private func dispatch(flags: UInt32, tag: UInt64) {
+        let slot = Int(tag & 0xffff_ffff)
+        let gen = UInt32(tag >> 32)
+        guard slot < slots.count, let reg = slots[slot] else { return }
+        switch reg {
+        case .wake:
+            _ = cskiff_eventfd_drain(wakeFD)
+            runRemote()
+        case .listener(let l):
+            l.acceptBurst(on: self)
+        case .connection(let c):
+            guard generations[slot] == gen else { return }  // a stale event for a reused slot
+            if c.state == .connecting {  // poller-confined transition; no lock needed to read here
+                if flags & (Epoll.pollOut | Epoll.pollErr | Epoll.pollHup) != 0 { finishConnect(c) }
+                if c.state != .open { return }
+            }
+            if flags & (Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { c.peerHalfClosed = true }
+            if flags & (Epoll.pollIn | Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { readReady(c) }
+            if flags & Epoll.pollOut != 0 { flush(c) }
+        }
+    }
+
+    private func runRemote() {
+        wakePending.store(false, ordering: .sequentiallyConsistent)
+        var work = remote.withLock { r -> Remote in
+            var out = Remote()
+            swap(&out.tasks, &r.tasks)
+            swap(&out.flushes, &r.flushes)
+            swap(&out.reads, &r.reads)
+            return out
+        }
+        for t in work.tasks { t() }
+        for c in work.flushes { scheduleFlush(c) }
+        for c in work.reads { scheduleRead(c) }
+        work.tasks.removeAll()
+    }
+
+    /// Reads until EAGAIN, EOF, a pause, or the fairness budget runs out (then the connection is read again next
+    /// turn). A read shorter than the buffer means the socket was empty at that moment (a later arrival raises a new
+    /// edge), unless the peer already half-closed: then read on to the EOF.
+    private func readReady(_ c: Connection) {
+        var budget = 16
+        while budget > 0 {
+            if c.readPaused.load(ordering: .relaxed) || c.readEOF.load(ordering: .relaxed) || c.state != .open {
+                return
+            }
+            budget -= 1
+            let b = pool.acquire()
+            switch ioCall({ Glibc.read(c.fd, b.writePointer, b.writableBytes) }) {
+            case .done(0):
+                b.release()
+                c.readEOF.store(true, ordering: .relaxed)
+                c.deliver(.eof)
+                c.closeIfBothHalvesDone()
+                return
+            case .done(let n):
+                let full = n == b.writableBytes
+                b.writerIndex += n
+                c.noteRead(n)
+                c.deliver(.read(b))
+                if !full && !c.peerHalfClosed { return }
+            case .wouldBlock:
+                b.release()
+                return
+            case .error(let e):
+                b.release()
+                closeNow(c, reason: .readError(e))
+                return
+            }
+        }
+        scheduleRead(c)
+    }
+
+    private func runReadAgain() {
+        guard !readAgain.isEmpty else { return }
+        let list = readAgain
+        readAgain.removeAll(keepingCapacity: true)
+        for c in list {
+            c.readAgainScheduled = false
+            if c.state == .open { readReady(c) }
+        }
+    }
+
+    private func runTimers() {
+        guard let d = timers.nextDeadline(), d <= MonotonicClock.coarse() else { return }
+        timers.popExpired(now: MonotonicClock.coarse(), into: &expired)
+        for t in expired where !t.cancelled { t.action() }
+        expired.removeAll(keepingCapacity: true)
+    }
+
+    private func runFlushes() {
+        // Flushing can schedule more flushes (a handler writing on writability): loop until quiet.
+        while !pendingFlush.isEmpty {
+            let list = pendingFlush
+            pendingFlush.removeAll(keepingCapacity: true)
+            for c in list {
+                c.flushScheduled = false
+                flush(c)
+            }
+        }
+    }
+
+    private func flush(_ c: Connection) {
+        switch c.flushQueue() {
+        case .failed(let e): closeNow(c, reason: .writeError(e))
+        case .drained, .wouldBlock, .notReady: break
+        }
+    }
+
+    /// Closes on this thread: deregisters, closes the fd, drops queued buffers, tells the handler.
+    func closeNow(_ c: Connection, reason: CloseReason) {
+        c.lock.lock()
+        if c.state == .closed {
+            c.lock.unlock()
+            return
+        }
+        c.state = .closed
+        c.queue.removeAll()
+        c.lock.unlock()
+        c.idleTimer?.cancel()
+        c.idleTimer = nil
+        c.connectTimer?.cancel()
+        c.connectTimer = nil
+        if c.pollSlot >= 0 {
+            // close() drops the epoll registration with the last reference to the file.
+            freeSlot(c.pollSlot)
+            c.pollSlot = -1
+            registered.wrappingSubtract(1, ordering: .relaxed)
+        }
+        if c.fd >= 0 { Glibc.close(c.fd) }
+        c.noteClosed()
+        c.deliver(.closed(reason))
+    }
+
+    private func shutdownAll() {
+        for case .connection(let c)? in slots { closeNow(c, reason: .local) }
+    }
+
+    /// Figures for the Threads view.
+    public var snapshot: PollerSnapshot {
+        PollerSnapshot(
+            index: index, tid: tid.load(ordering: .relaxed), registered: registered.load(ordering: .relaxed),
+            wakeups: wakeups.load(ordering: .relaxed), events: events.load(ordering: .relaxed))
+    }
+}
+
+public struct PollerSnapshot: Sendable, Equatable {
+    public var index: Int
+    public var tid: Int32
+    public var registered: Int
+    public var wakeups: UInt64
+    public var events: UInt64
+}

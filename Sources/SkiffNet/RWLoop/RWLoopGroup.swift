@@ -1,0 +1,299 @@
+import CSkiffLinux
+import Glibc
+import Synchronization
+
+/// The rwloop thread model: a blocking reader thread and a writer thread per connection, and an accept thread per
+/// listener. Simple and fast for a few hundred busy connections; every connection costs two small-stack threads.
+public final class RWLoopGroup: Sendable {
+    public let name: String
+    /// Buffers shared by this group's threads.
+    public let pool: BufferPool
+    /// Stack per reader/writer thread.
+    public let stackSize: Int
+    public let readers = Atomic<Int>(0)
+    public let writers = Atomic<Int>(0)
+    /// Thread creations refused by the system (each closes its connection).
+    public let spawnFailures = Atomic<UInt64>(0)
+
+    public init(name: String = "rwloop", bufferSize: Int = 64 * 1024, stackSize: Int = NetThread.smallStack) {
+        self.name = name
+        self.pool = BufferPool(bufferSize: bufferSize, maxFree: 1024)
+        self.stackSize = stackSize
+    }
+
+    /// Binds and starts an accept thread.
+    public func listen(_ options: ListenerOptions, delegate: any ListenerDelegate) throws(SystemError) -> Listener {
+        let l = try Listener(options: options, model: .rwloop, pollerCount: 0, delegate: delegate)
+        do {
+            try NetThread.start(name: "\(name)-accept") { [self] in self.acceptLoop(l) }
+        } catch {
+            Glibc.close(l.fd)
+            throw error
+        }
+        return l
+    }
+
+    /// Stops accepting: the accept thread wakes, exits and closes the socket.
+    public func stopListening(_ l: Listener) {
+        guard !l.stopping.exchange(true, ordering: .relaxed) else { return }
+        Glibc.shutdown(l.fd, Int32(SHUT_RDWR))
+    }
+
+    private func acceptLoop(_ l: Listener) {
+        while !l.stopping.load(ordering: .relaxed) {
+            let (r, fd) = Socket.accept(l.fd, nonBlocking: false)
+            switch r {
+            case .done:
+                if l.overLimit() {
+                    l.refuse(fd)
+                    continue
+                }
+                Socket.setNoDelay(fd)
+                let c = Connection(
+                    fd: fd, direction: .inbound, state: .open, peer: Socket.peerAddress(fd), context: .rwloop(self),
+                    options: l.connectionOptions, label: l.name)
+                c.listenerStats = l.stats
+                l.stats.active.wrappingAdd(1, ordering: .relaxed)
+                l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
+                c.handler = l.delegate.listener(l, accepted: c)
+                if c.handler == nil {
+                    c.rwStartClosed(.local)
+                } else {
+                    c.rwStart(connecting: false, timeoutNs: 0)
+                }
+            case .wouldBlock:
+                continue
+            case .error(let e):
+                if l.stopping.load(ordering: .relaxed) { break }
+                l.stats.acceptErrors.wrappingAdd(1, ordering: .relaxed)
+                if e != ECONNABORTED && e != EPROTO { usleep(100_000) }  // EMFILE and friends: back off, don't spin
+            }
+        }
+        Glibc.close(l.fd)
+    }
+
+    /// Opens an outbound connection whose reader thread does the connect (with `timeout`), then reads.
+    public func connect(
+        to address: SocketAddress, timeout: Duration, options: ConnectionOptions, label: String,
+        shardKey: UInt64? = nil, handler: any ConnectionHandler
+    ) -> Connection {
+        do {
+            let (fd, _) = try Socket.startConnect(to: address)
+            let c = Connection(
+                fd: fd, direction: .outbound, state: .connecting, peer: address, context: .rwloop(self),
+                options: options, label: label, shardKey: shardKey)
+            c.handler = handler
+            c.rwStart(connecting: true, timeoutNs: Connection.nanoseconds(timeout))
+            return c
+        } catch {
+            let c = Connection(
+                fd: -1, direction: .outbound, state: .connecting, peer: address, context: .rwloop(self),
+                options: options, label: label, shardKey: shardKey)
+            c.handler = handler
+            c.rwStartClosed(.connectFailed(error.errno))
+            return c
+        }
+    }
+}
+
+extension Connection {
+    var rwGroup: RWLoopGroup {
+        guard case .rwloop(let g) = context else { preconditionFailure("not an rwloop connection") }
+        return g
+    }
+
+    /// A connection that failed before any thread started: report the close from a short-lived thread so the caller
+    /// has its reference before the handler hears about it.
+    func rwStartClosed(_ reason: CloseReason) {
+        lock.withLock {
+            state = .closed
+            closeReason = reason
+            rwThreadsAlive = 1
+        }
+        do {
+            try NetThread.start(name: "\(rwGroup.name)-close", stackSize: rwGroup.stackSize) { [self] in
+                self.rwThreadExit()
+            }
+        } catch {
+            rwThreadExit()
+        }
+    }
+
+    /// Starts the reader thread (which connects first when `connecting`) and, once open, the writer thread.
+    func rwStart(connecting: Bool, timeoutNs: UInt64) {
+        lock.withLock { rwThreadsAlive = connecting ? 1 : 2 }
+        let g = rwGroup
+        do {
+            try NetThread.start(name: "\(g.name)-r", stackSize: g.stackSize) { [self] in
+                if connecting && !self.rwConnect(timeoutNs: timeoutNs) {
+                    self.rwThreadExit()
+                    return
+                }
+                self.rwReadLoop()
+            }
+        } catch {
+            g.spawnFailures.wrappingAdd(1, ordering: .relaxed)
+            lock.withLock {
+                state = .closed
+                closeReason = .local
+                rwThreadsAlive = 1
+            }
+            rwThreadExit()
+            return
+        }
+        if !connecting { rwStartWriter() }
+    }
+
+    private func rwStartWriter() {
+        let g = rwGroup
+        do {
+            try NetThread.start(name: "\(g.name)-w", stackSize: g.stackSize) { [self] in self.rwWriteLoop() }
+        } catch {
+            g.spawnFailures.wrappingAdd(1, ordering: .relaxed)
+            lock.withLock { rwThreadsAlive -= 1 }
+            rwClose(.local)
+        }
+    }
+
+    /// Waits for the non-blocking connect to finish, then switches the socket to blocking I/O.
+    private func rwConnect(timeoutNs: UInt64) -> Bool {
+        var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        let ms = Int32(min(timeoutNs / 1_000_000, UInt64(Int32.max)))
+        var rc: Int32
+        repeat { rc = poll(&pfd, 1, ms) } while rc < 0 && errno == EINTR
+        let err: Int32 = rc == 0 ? ETIMEDOUT : Socket.pendingError(fd)
+        let ok = lock.withLock { () -> Bool in
+            if state == .closed { return false }
+            if err != 0 {
+                state = .closed
+                closeReason = rc == 0 ? .connectTimeout : .connectFailed(err)
+                return false
+            }
+            state = .open
+            rwThreadsAlive += 1
+            return true
+        }
+        guard ok else { return false }
+        Socket.setBlocking(fd, true)
+        didEstablish()
+        lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
+        rwStartWriter()
+        deliver(.connected)
+        return true
+    }
+
+    /// Blocking reads; waits while paused or after EOF; enforces the idle timeout with poll().
+    private func rwReadLoop() {
+        let g = rwGroup
+        g.readers.wrappingAdd(1, ordering: .relaxed)
+        defer { g.readers.wrappingSubtract(1, ordering: .relaxed) }
+        while true {
+            lock.lock()
+            while (readPaused.load(ordering: .relaxed) || readEOF.load(ordering: .relaxed)) && state != .closed {
+                if idleTimeoutNs > 0 {
+                    let due = lastActivity.load(ordering: .relaxed) &+ idleTimeoutNs
+                    if MonotonicClock.coarse() >= due {
+                        lock.unlock()
+                        rwClose(.idleTimeout)
+                        lock.lock()
+                        continue
+                    }
+                    _ = lock.wait(untilMonotonicNs: MonotonicClock.now() &+ (due &- MonotonicClock.coarse()))
+                } else {
+                    lock.wait()
+                }
+            }
+            let closed = state == .closed
+            lock.unlock()
+            if closed { break }
+            if idleTimeoutNs > 0 && !rwWaitReadable() { continue }
+            let b = g.pool.acquire()
+            var n: Int
+            repeat { n = Glibc.read(fd, b.writePointer, b.writableBytes) } while n < 0 && errno == EINTR
+            let e = errno
+            if lock.withLock({ state == .closed }) {
+                b.release()
+                break
+            }
+            if n > 0 {
+                b.writerIndex += n
+                noteRead(n)
+                deliver(.read(b))
+            } else if n == 0 {
+                b.release()
+                readEOF.store(true, ordering: .relaxed)
+                deliver(.eof)
+                closeIfBothHalvesDone()
+            } else {
+                b.release()
+                rwClose(.readError(e))
+            }
+        }
+        rwThreadExit()
+    }
+
+    /// poll() for input up to the idle deadline; closes on idle. False when the caller should re-check state.
+    private func rwWaitReadable() -> Bool {
+        let due = lastActivity.load(ordering: .relaxed) &+ idleTimeoutNs
+        let now = MonotonicClock.coarse()
+        if now >= due {
+            rwClose(.idleTimeout)
+            return false
+        }
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ms = Int32(min((due - now) / 1_000_000 + 1, 60_000))
+        let rc = poll(&pfd, 1, ms)
+        return rc > 0
+    }
+
+    /// Waits for queued data, then writes it with the shared coalescing flush.
+    private func rwWriteLoop() {
+        let g = rwGroup
+        g.writers.wrappingAdd(1, ordering: .relaxed)
+        defer { g.writers.wrappingSubtract(1, ordering: .relaxed) }
+        while true {
+            lock.lock()
+            while queue.isEmpty && !(shutdownRequested && !writeShutdown) && state != .closed { lock.wait() }
+            let closed = state == .closed
+            lock.unlock()
+            if closed { break }
+            switch flushQueue() {
+            case .drained, .notReady:
+                continue
+            case .wouldBlock:  // only if a signal interrupted a blocking send; wait for room
+                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&pfd, 1, 1000)
+            case .failed(let e):
+                rwClose(.writeError(e))
+            }
+        }
+        rwThreadExit()
+    }
+
+    /// Marks the connection closed and wakes both threads; the last one out closes the fd.
+    func rwClose(_ reason: CloseReason) {
+        lock.lock()
+        if state == .closed {
+            lock.unlock()
+            return
+        }
+        state = .closed
+        closeReason = reason
+        lock.broadcast()
+        lock.unlock()
+        if fd >= 0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    /// The last of the connection's threads releases everything and tells the handler.
+    func rwThreadExit() {
+        let (last, reason) = lock.withLock { () -> (Bool, CloseReason) in
+            rwThreadsAlive -= 1
+            if rwThreadsAlive == 0 { queue.removeAll() }
+            return (rwThreadsAlive == 0, closeReason)
+        }
+        guard last else { return }
+        if fd >= 0 { Glibc.close(fd) }
+        noteClosed()
+        deliver(.closed(reason))
+    }
+}

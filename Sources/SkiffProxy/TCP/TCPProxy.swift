@@ -1,0 +1,178 @@
+import SkiffConfig
+import SkiffNet
+import SkiffUpstream
+import Synchronization
+
+/// Counters of one tcp_proxy filter.
+public final class TCPProxyStats: Sendable {
+    public let sessions = Atomic<UInt64>(0)
+    public let activeSessions = Atomic<Int>(0)
+    /// Sessions closed because no upstream could be reached after `max_connect_attempts`.
+    public let upstreamConnectFailures = Atomic<UInt64>(0)
+    /// Sessions refused because no route or cluster host matched.
+    public let noRoute = Atomic<UInt64>(0)
+    /// Sessions ended by the idle timeout.
+    public let idleTimeouts = Atomic<UInt64>(0)
+
+    public init() {}
+}
+
+/// The `tcp_proxy` network filter: each accepted connection gets an upstream connection to a host of the routed
+/// cluster, and bytes are pumped both ways with back-pressure and half-close.
+public final class TCPProxy: ListenerDelegate {
+    let routes: TCPRouteTable
+    let idleTimeout: Duration?
+    let maxConnectAttempts: Int
+    public let stats = TCPProxyStats()
+
+    public init(config: TCPProxyConfig, clusters: ClusterManager) throws(ProxySetupError) {
+        self.routes = try TCPRouteTable(config: config, clusters: clusters)
+        self.idleTimeout = config.idleTimeout
+        self.maxConnectAttempts = max(1, config.maxConnectAttempts)
+    }
+
+    public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
+        guard let cluster = routes.cluster(source: connection.peerAddress, destination: connection.localAddress) else {
+            stats.noRoute.wrappingAdd(1, ordering: .relaxed)
+            return nil
+        }
+        stats.sessions.wrappingAdd(1, ordering: .relaxed)
+        stats.activeSessions.wrappingAdd(1, ordering: .relaxed)
+        let session = TCPProxySession(proxy: self, cluster: cluster, downstream: connection)
+        // Nothing is read from the client until the upstream is connected.
+        connection.pauseReading()
+        session.connectNext()
+        return session
+    }
+}
+
+/// One proxied pair. Handles the callbacks of both connections: from one poller (netpoll), a worker shard, or the
+/// two connections' reader/writer threads (rwloop), so the little shared state sits behind a mutex.
+final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
+    struct State {
+        var upstream: Connection?
+        var host: Host?
+        var tried: [Host] = []
+        var established = false
+        var downstreamClosed = false
+        var upstreamClosed = false
+        var finished = false
+    }
+
+    let proxy: TCPProxy
+    let cluster: Cluster
+    let downstream: Connection
+    private let state = Mutex(State())
+
+    init(proxy: TCPProxy, cluster: Cluster, downstream: Connection) {
+        self.proxy = proxy
+        self.cluster = cluster
+        self.downstream = downstream
+    }
+
+    /// Connects to the next untried host (round robin or the cluster's balancer).
+    func connectNext() {
+        let tried = state.withLock { $0.tried }
+        let key = downstream.peerAddress.map { UInt64(truncatingIfNeeded: $0.ip.hashValue) } ?? 0
+        guard let host = cluster.pickHost(hash: key, excluding: tried) else {
+            proxy.stats.upstreamConnectFailures.wrappingAdd(1, ordering: .relaxed)
+            downstream.close(.peerClosed)
+            return
+        }
+        state.withLock {
+            $0.tried.append(host)
+            $0.host = host
+        }
+        host.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
+        let options = ConnectionOptions(
+            maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, idleTimeout: proxy.idleTimeout,
+            workers: nil)
+        let up = downstream.connectSibling(
+            to: host.address, timeout: cluster.config.connectTimeout, options: options, label: cluster.name,
+            handler: self)
+        let dsClosed = state.withLock { s -> Bool in
+            s.upstream = up
+            return s.downstreamClosed
+        }
+        if dsClosed { up.close(.peerClosed) }
+    }
+
+    @inline(__always) private func peer(of c: Connection) -> Connection? {
+        c === downstream ? state.withLock { $0.upstream } : downstream
+    }
+
+    func connection(_ c: Connection, didRead buffer: ByteBuffer) {
+        guard let p = peer(of: c) else {
+            buffer.release()
+            return
+        }
+        p.write(buffer)
+    }
+
+    func connectionDidReadEOF(_ c: Connection) {
+        peer(of: c)?.shutdownWrite()
+    }
+
+    func connectionDidConnect(_ c: Connection) {
+        let host = state.withLock { s -> Host? in
+            s.established = true
+            return s.host
+        }
+        host?.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
+        downstream.resumeReading()
+    }
+
+    func connection(_ c: Connection, writabilityChanged writable: Bool) {
+        guard let p = peer(of: c) else { return }
+        if writable { p.resumeReading() } else { p.pauseReading() }
+    }
+
+    func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        if c === downstream {
+            let up = state.withLock { s -> Connection? in
+                s.downstreamClosed = true
+                return s.upstream
+            }
+            if reason != .eof { up?.close(.peerClosed) }
+            if reason == .idleTimeout { proxy.stats.idleTimeouts.wrappingAdd(1, ordering: .relaxed) }
+            finishIfDone()
+            return
+        }
+        // Upstream.
+        let (wasEstablished, host, dsClosed) = state.withLock { s -> (Bool, Host?, Bool) in
+            let r = (s.established, s.host, s.downstreamClosed)
+            s.established = false
+            return r
+        }
+        if wasEstablished {
+            host?.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
+            host?.stats.connectionClose.wrappingAdd(1, ordering: .relaxed)
+            if reason != .eof { downstream.close(.peerClosed) }
+            state.withLock { $0.upstreamClosed = true }
+            finishIfDone()
+            return
+        }
+        // The connect failed: try the next host while attempts remain.
+        host?.stats.connectionConFail.wrappingAdd(1, ordering: .relaxed)
+        if reason == .connectTimeout { host?.stats.connectTimeouts.wrappingAdd(1, ordering: .relaxed) }
+        let attempts = state.withLock { $0.tried.count }
+        if !dsClosed && attempts < proxy.maxConnectAttempts && attempts < cluster.hosts.count {
+            connectNext()
+            return
+        }
+        proxy.stats.upstreamConnectFailures.wrappingAdd(1, ordering: .relaxed)
+        state.withLock { $0.upstreamClosed = true }
+        downstream.close(.peerClosed)
+        finishIfDone()
+    }
+
+    private func finishIfDone() {
+        let done = state.withLock { s -> Bool in
+            guard s.downstreamClosed && s.upstreamClosed && !s.finished else { return false }
+            s.finished = true
+            s.upstream = nil
+            return true
+        }
+        if done { proxy.stats.activeSessions.wrappingSubtract(1, ordering: .relaxed) }
+    }
+}

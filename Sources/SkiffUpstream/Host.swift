@@ -1,0 +1,36 @@
+import SkiffConfig
+import SkiffNet
+import Synchronization
+
+/// Counters a host owns; updated with relaxed atomics on the hot path.
+public final class HostStats: Sendable {
+    /// MOSN: upstream `connection_total`.
+    public let connectionTotal = Atomic<UInt64>(0)
+    /// MOSN: upstream `connection_active`.
+    public let connectionActive = Atomic<Int>(0)
+    /// MOSN: upstream `connection_con_fail` (refused, unreachable, timed out).
+    public let connectionConFail = Atomic<UInt64>(0)
+    public let connectTimeouts = Atomic<UInt64>(0)
+    /// MOSN: upstream `connection_close`.
+    public let connectionClose = Atomic<UInt64>(0)
+
+    public init() {}
+}
+
+/// One upstream endpoint of a cluster. Immutable apart from its counters.
+public final class Host: Sendable, CustomStringConvertible {
+    public let config: HostConfig
+    /// Resolved once when the cluster is built.
+    public let address: SocketAddress
+    public let weight: Int
+    public let stats = HostStats()
+
+    public init(config: HostConfig) throws(SystemError) {
+        self.config = config
+        self.address = try SocketAddress.resolve(host: config.address.host, port: config.address.port)
+        self.weight = config.weight
+    }
+
+    /// As written in the config (`127.0.0.1:8080`).
+    public var description: String { config.address.description }
+}

@@ -1,0 +1,105 @@
+import SkiffConfig
+import Synchronization
+
+/// Chooses a host. Implementations are thread-safe (atomics, no locks) because every poller picks.
+public protocol LoadBalancer: Sendable {
+    /// A host not in `tried`, or any host if all were tried; nil only for an empty cluster.
+    func pick(excluding tried: [Host]) -> Host?
+}
+
+/// Builds the balancer for a configured `lb_type`.
+func makeLoadBalancer(_ type: LoadBalancerType, hosts: [Host]) -> any LoadBalancer {
+    switch type {
+    case .roundRobin: return RoundRobinBalancer(hosts: hosts)
+    case .random: return RandomBalancer(hosts: hosts)
+    case .weightedRoundRobin: return WeightedRoundRobinBalancer(hosts: hosts)
+    case .leastRequest, .leastConnection: return LeastActiveBalancer(hosts: hosts)
+    case .maglev: return MaglevBalancer(hosts: hosts)
+    }
+}
+
+extension Array where Element == Host {
+    @inline(__always) func containsHost(_ h: Host) -> Bool { contains { $0 === h } }
+}
+
+/// Plain rotation.
+final class RoundRobinBalancer: LoadBalancer {
+    let hosts: [Host]
+    let next = Atomic<Int>(0)
+    init(hosts: [Host]) { self.hosts = hosts }
+
+    func pick(excluding tried: [Host]) -> Host? {
+        guard !hosts.isEmpty else { return nil }
+        for _ in 0..<hosts.count {
+            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            let h = hosts[Int(UInt(bitPattern: i) % UInt(hosts.count))]
+            if !tried.containsHost(h) { return h }
+        }
+        return hosts[Int(UInt(bitPattern: next.load(ordering: .relaxed)) % UInt(hosts.count))]
+    }
+}
+
+/// Uniform random choice.
+final class RandomBalancer: LoadBalancer {
+    let hosts: [Host]
+    init(hosts: [Host]) { self.hosts = hosts }
+
+    func pick(excluding tried: [Host]) -> Host? {
+        guard !hosts.isEmpty else { return nil }
+        let fresh = tried.isEmpty ? hosts : hosts.filter { !tried.containsHost($0) }
+        return (fresh.isEmpty ? hosts : fresh).randomElement()
+    }
+}
+
+/// Smooth weighted round robin over a precomputed cycle (the nginx sequence): exact weights over each cycle of
+/// sum(weights) picks, interleaved rather than bunched, and lock-free (an atomic index into the cycle).
+final class WeightedRoundRobinBalancer: LoadBalancer {
+    let hosts: [Host]
+    let cycle: [Int]
+    let next = Atomic<Int>(0)
+
+    init(hosts: [Host]) {
+        self.hosts = hosts
+        var current = [Int](repeating: 0, count: hosts.count)
+        let total = hosts.reduce(0) { $0 + $1.weight }
+        var seq: [Int] = []
+        seq.reserveCapacity(total)
+        for _ in 0..<total {
+            var best = 0
+            for i in hosts.indices {
+                current[i] += hosts[i].weight
+                if current[i] > current[best] { best = i }
+            }
+            current[best] -= total
+            seq.append(best)
+        }
+        self.cycle = seq
+    }
+
+    func pick(excluding tried: [Host]) -> Host? {
+        guard !cycle.isEmpty else { return nil }
+        for _ in 0..<cycle.count {
+            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            let h = hosts[cycle[Int(UInt(bitPattern: i) % UInt(cycle.count))]]
+            if !tried.containsHost(h) { return h }
+        }
+        return hosts[cycle[0]]
+    }
+}
+
+/// Power of two choices on active connections, weighted (active / weight): an idle host wins.
+final class LeastActiveBalancer: LoadBalancer {
+    let hosts: [Host]
+    init(hosts: [Host]) { self.hosts = hosts }
+
+    func pick(excluding tried: [Host]) -> Host? {
+        let pool = tried.isEmpty ? hosts : hosts.filter { !tried.containsHost($0) }
+        let candidates = pool.isEmpty ? hosts : pool
+        guard let a = candidates.randomElement() else { return nil }
+        guard candidates.count > 1 else { return a }
+        var b = candidates.randomElement()!
+        while b === a { b = candidates.randomElement()! }
+        func load(_ h: Host) -> Double { Double(h.stats.connectionActive.load(ordering: .relaxed)) / Double(h.weight) }
+        return load(b) < load(a) ? b : a
+    }
+}

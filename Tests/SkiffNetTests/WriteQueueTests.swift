@@ -1,0 +1,90 @@
+import Glibc
+import Testing
+
+@testable import SkiffNet
+
+@Suite struct WriteQueueTests {
+    @Test func gathersAtMostMaxAndConsumesPartially() {
+        let pool = BufferPool(bufferSize: 16, maxFree: 64)
+        var q = WriteQueue(initialCapacity: 2)
+        for i in 0..<20 {
+            let b = pool.acquire()
+            b.write([UInt8](repeating: UInt8(i), count: 10))
+            q.append(b)
+        }
+        #expect(q.count == 20)
+        #expect(q.bytes == 200)
+        let iov = UnsafeMutablePointer<iovec>.allocate(capacity: 16)
+        defer { iov.deallocate() }
+        let (n, total) = q.gather(into: iov, max: 16)
+        #expect(n == 16)
+        #expect(total == 160)
+        // A partial write: 3 whole buffers and 5 bytes of the 4th.
+        q.consume(35)
+        #expect(q.count == 17)
+        #expect(q.bytes == 165)
+        let (n2, total2) = q.gather(into: iov, max: 16)
+        #expect(n2 == 16)
+        #expect(iov[0].iov_len == 5)
+        #expect(total2 == 5 + 15 * 10)
+        #expect(iov[0].iov_base.load(as: UInt8.self) == 3)
+        q.consume(165)
+        #expect(q.isEmpty)
+        #expect(q.bytes == 0)
+        // Every buffer went back to the pool.
+        #expect(pool.freeCount == 20)
+    }
+
+    @Test func ringGrowsPreservingOrder() {
+        var q = WriteQueue(initialCapacity: 1)
+        for i in 0..<100 { q.append(ByteBuffer(copying: [UInt8(i)])) }
+        q.consume(50)
+        for i in 100..<150 { q.append(ByteBuffer(copying: [UInt8(i)])) }
+        let iov = UnsafeMutablePointer<iovec>.allocate(capacity: 200)
+        defer { iov.deallocate() }
+        let (n, _) = q.gather(into: iov, max: 200)
+        #expect(n == 100)
+        let firsts = (0..<n).map { iov[$0].iov_base.load(as: UInt8.self) }
+        #expect(firsts == (50..<150).map { UInt8($0) })
+    }
+
+    @Test func poolReusesBuffers() {
+        let pool = BufferPool(bufferSize: 1024, maxFree: 2)
+        let a = pool.acquire()
+        let b = pool.acquire()
+        let c = pool.acquire()
+        #expect(pool.allocatedCount == 3)
+        a.release()
+        b.release()
+        c.release()  // over maxFree: freed
+        #expect(pool.freeCount == 2)
+        #expect(pool.allocatedCount == 2)
+        let d = pool.acquire()
+        #expect(d === b || d === a)
+        #expect(d.readableBytes == 0)
+    }
+
+    @Test func timerHeapOrdersAndSkipsCancelled() {
+        var h = TimerHeap()
+        var fired: [UInt64] = []
+        var timers: [PollerTimer] = []
+        for d in [50, 10, 30, 20, 40] as [UInt64] {
+            let t = PollerTimer(deadline: d) { fired.append(d) }
+            timers.append(t)
+            h.push(t)
+        }
+        timers[2].cancel()  // 30
+        var out: [PollerTimer] = []
+        h.popExpired(now: 35, into: &out)
+        for t in out { t.action() }
+        #expect(fired == [10, 20])
+        #expect(h.nextDeadline() == 40)
+    }
+
+    @Test func histogramBuckets() {
+        let s = ConnectionStats()
+        for n in [1, 2, 3, 4, 7, 8, 15, 16, 64] { s.recordWritev(buffers: n) }
+        #expect(s.snapshot.perWritev == [1, 2, 2, 2, 2])
+        #expect(s.snapshot.writevCalls == 9)
+    }
+}
