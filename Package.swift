@@ -46,6 +46,10 @@ let package = Package(
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
         .testTarget(name: "SkiffNetTests", dependencies: ["SkiffNet", "SkiffTestSupport"]),
         .testTarget(
+            name: "SkiffProxyTests",
+            dependencies: ["SkiffProxy", "SkiffUpstream", "SkiffNet", "SkiffConfig", "SkiffTestSupport"]
+        ),
+        .testTarget(
             name: "SkiffEndToEndTests",
             dependencies: ["SkiffEngine", "SkiffProxy", "SkiffUpstream", "SkiffNet", "SkiffConfig", "SkiffTestSupport"]
         ),
