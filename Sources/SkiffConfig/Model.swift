@@ -6,11 +6,14 @@ public struct SkiffConfiguration: Sendable, Equatable {
     public var servers: [ServerConfig]
     public var clusters: [ClusterConfig]
     public var admin: AdminConfig?
+    /// MOSN's top-level `disable_upgrade` (do not take listeners over from an old process), kept for reload logic.
+    public var disableUpgrade: Bool
 
-    public init(servers: [ServerConfig], clusters: [ClusterConfig], admin: AdminConfig?) {
+    public init(servers: [ServerConfig], clusters: [ClusterConfig], admin: AdminConfig?, disableUpgrade: Bool = false) {
         self.servers = servers
         self.clusters = clusters
         self.admin = admin
+        self.disableUpgrade = disableUpgrade
     }
 
     /// Looks a cluster up by name (names are unique after validation).
@@ -71,12 +74,16 @@ public struct ServerConfig: Sendable, Equatable {
     public var listeners: [ListenerConfig]
     /// Routers by `router_config_name`, from `routers[]` and from old-form `connection_manager` filters.
     public var routers: [RouterConfig]
+    /// MOSN's `processor` (Go's GOMAXPROCS); nil when absent or `"auto"`. Skiff sizes pollers from it only if asked.
+    public var processor: Int?
 
     public init(
         name: String? = nil, defaultLogPath: String? = nil, defaultLogLevel: String? = nil,
         threadModel: ThreadModel = .netpoll, pollers: Int? = nil, workers: Int = 0,
-        gracefulTimeout: Duration = .seconds(30), listeners: [ListenerConfig] = [], routers: [RouterConfig] = []
+        gracefulTimeout: Duration = .seconds(30), listeners: [ListenerConfig] = [], routers: [RouterConfig] = [],
+        processor: Int? = nil
     ) {
+        self.processor = processor
         self.name = name
         self.defaultLogPath = defaultLogPath
         self.defaultLogLevel = defaultLogLevel
@@ -111,13 +118,26 @@ public struct ListenerConfig: Sendable, Equatable {
     /// `connection_idle_timeout`; nil = none.
     public var connectionIdleTimeout: Duration?
     public var filterChains: [FilterChainConfig]
+    /// `type`: MOSN's ingress/egress label (lower-cased), nil when absent.
+    public var direction: String?
+    /// `log_path`: the listener's own log, nil = the server's default log.
+    public var logPath: String?
+    /// `access_logs[]`.
+    public var accessLogs: [AccessLogConfig]
+    /// `stream_filters[].type`, lower-cased; only `healthcheck` (answer bolt heartbeats) is accepted.
+    public var streamFilters: [String]
 
     public init(
         name: String, address: SocketAddressSpec, bindPort: Bool = true, network: String = "tcp",
         threadModel: ThreadModel = .netpoll, pollers: Int? = nil, workers: Int = 0, maxConnections: Int = 0,
         maxCoalesce: Int = 16, connBufferLimitBytes: Int = 1 << 20, connectionIdleTimeout: Duration? = nil,
-        filterChains: [FilterChainConfig] = []
+        filterChains: [FilterChainConfig] = [], direction: String? = nil, logPath: String? = nil,
+        accessLogs: [AccessLogConfig] = [], streamFilters: [String] = []
     ) {
+        self.direction = direction
+        self.logPath = logPath
+        self.accessLogs = accessLogs
+        self.streamFilters = streamFilters
         self.name = name
         self.address = address
         self.bindPort = bindPort
@@ -130,6 +150,17 @@ public struct ListenerConfig: Sendable, Equatable {
         self.connBufferLimitBytes = connBufferLimitBytes
         self.connectionIdleTimeout = connectionIdleTimeout
         self.filterChains = filterChains
+    }
+}
+
+/// One `access_logs[]` entry of a listener.
+public struct AccessLogConfig: Sendable, Equatable {
+    public var path: String
+    /// `log_format`, MOSN's `%Var%` template; nil = the default format.
+    public var format: String?
+    public init(path: String, format: String? = nil) {
+        self.path = path
+        self.format = format
     }
 }
 

@@ -70,28 +70,36 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         self.downstream = downstream
     }
 
-    /// Connects to the next untried host (round robin or the cluster's balancer).
+    /// Connects to the next untried host (the cluster's balancer; Maglev hashes the client's address).
     func connectNext() {
         let tried = state.withLock { $0.tried }
-        let key = downstream.peerAddress.map { UInt64(truncatingIfNeeded: $0.ip.hashValue) } ?? 0
-        guard let host = cluster.pickHost(hash: key, excluding: tried) else {
+        let host: Host?
+        if cluster.config.lbType == .maglev {
+            let key = downstream.peerAddress.map { UInt64(truncatingIfNeeded: $0.ip.hashValue) } ?? 0
+            host = cluster.pickHost(hash: key, excluding: tried)
+        } else {
+            host = cluster.pickHost(excluding: tried)
+        }
+        guard let host else {
             proxy.stats.upstreamConnectFailures.wrappingAdd(1, ordering: .relaxed)
             downstream.close(.peerClosed)
             return
         }
-        state.withLock {
-            $0.tried.append(host)
-            $0.host = host
+        let attempt = state.withLock { s -> Int in
+            s.tried.append(host)
+            s.host = host
+            return s.tried.count
         }
         host.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
         let options = ConnectionOptions(
-            maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, idleTimeout: proxy.idleTimeout,
-            workers: nil)
+            maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, idleTimeout: proxy.idleTimeout)
         let up = downstream.connectSibling(
             to: host.address, timeout: cluster.config.connectTimeout, options: options, label: cluster.name,
             handler: self)
+        // A connect that fails at once may already have started the next attempt from its close callback: only the
+        // newest attempt's connection is kept.
         let dsClosed = state.withLock { s -> Bool in
-            s.upstream = up
+            if s.tried.count == attempt { s.upstream = up }
             return s.downstreamClosed
         }
         if dsClosed { up.close(.peerClosed) }

@@ -1,0 +1,156 @@
+/// `cluster_manager.clusters[]`: upstream clusters, their hosts and circuit breakers.
+extension ConfigDecoder {
+    static let clusterUnsupported = [
+        "sub_type", "mark", "spec", "lb_subset_config", "original_dst_lb_config", "cluster_manager_tls", "tls_context",
+        "keepalive", "lbconfig", "dns_refresh_rate", "respect_dns_ttl", "dns_lookup_family", "dns_resolvers",
+        "dns_resolver_file", "dns_resolver_port", "slow_start", "cluster_pool_enable",
+    ]
+    static let clusterSchema = ObjectSchema(
+        known: [
+            "name", "type", "lb_type", "max_request_per_conn", "conn_buffer_limit_bytes", "connect_timeout",
+            "idle_timeout", "circuit_breakers", "health_check", "hosts",
+        ],
+        unsupported: clusterUnsupported, emptyAllowed: Set(clusterUnsupported))
+
+    mutating func decodeClusterManager(_ v: JSONValue, at path: String) -> [ClusterConfig] {
+        let unsupported = [
+            "tls_context", "cluster_pool_enable", "clusters_configs", "auto_discovery", "registry_use_health_check",
+        ]
+        let schema = ObjectSchema(known: ["clusters"], unsupported: unsupported, emptyAllowed: Set(unsupported))
+        guard let f = fields(v, at: path, schema) else { return [] }
+        var clusters: [ClusterConfig] = []
+        var seen: Set<String> = []
+        for item in array(f, "clusters") ?? [] {
+            guard let cluster = decodeCluster(item.value, at: item.path) else { continue }
+            if seen.contains(cluster.name) {
+                fail(ConfigPath.field(item.path, "name"), "duplicate cluster name \(quoted(cluster.name))")
+                continue
+            }
+            seen.insert(cluster.name)
+            clusters.append(cluster)
+        }
+        return clusters
+    }
+
+    mutating func decodeCluster(_ v: JSONValue, at path: String) -> ClusterConfig? {
+        guard let f = fields(v, at: path, Self.clusterSchema) else { return nil }
+        let name = requiredString(f, "name")
+        var cluster = ClusterConfig(name: name ?? "", hosts: [])
+        cluster.type =
+            choice(
+                f, "type", what: "cluster type", [("SIMPLE", ClusterType.simple), ("STATIC", .staticCluster)],
+                unsupported: ["DYNAMIC", "EDS", "ORIGINAL_DST", "STRICT_DNS", "LOGICAL_DNS"]) ?? .simple
+        cluster.lbType =
+            choice(f, "lb_type", what: "load balancer", LoadBalancerType.allCases.map { ($0.rawValue, $0) })
+            ?? .roundRobin
+        cluster.maxRequestPerConn = int(f, "max_request_per_conn", 0...Self.uint32Max) ?? 0
+        cluster.connBufferLimitBytes = int(f, "conn_buffer_limit_bytes", 4096...(1 << 30)) ?? (1 << 20)
+        cluster.connectTimeout = duration(f, "connect_timeout", positive: true) ?? .seconds(10)
+        cluster.idleTimeout = optionalTimeout(f, "idle_timeout")
+        if let cb = f["circuit_breakers"] {
+            cluster.circuitBreakers = circuitBreakers(cb, at: f.path("circuit_breakers"))
+        }
+        if let hc = f["health_check"] { cluster.healthCheck = decodeHealthCheck(hc, at: f.path("health_check")) }
+        cluster.hosts = hosts(f)
+        guard name != nil else { return nil }
+        return cluster
+    }
+
+    private mutating func hosts(_ f: Fields) -> [HostConfig] {
+        let list = array(f, "hosts")
+        if list?.isEmpty ?? !f.has("hosts") {
+            fail(f.path("hosts"), "cluster has no hosts")
+            return []
+        }
+        let schema = ObjectSchema(
+            known: ["address", "hostname", "weight", "metadata"], unsupported: ["tls_disable"],
+            emptyAllowed: ["tls_disable"])
+        var out: [HostConfig] = []
+        var seen: [SocketAddressSpec: String] = [:]  // address -> "hosts[i]"
+        for item in list ?? [] {
+            guard let h = fields(item.value, at: item.path, schema) else { continue }
+            var address: SocketAddressSpec?
+            if let text = requiredString(h, "address") {
+                switch AddressText.hostPort(text, ports: 1...65535) {
+                case .failure(let problem): fail(h.path("address"), problem.message)
+                case .success(let parsed):
+                    let here = item.path.split(separator: ".").last.map(String.init) ?? item.path
+                    if let first = seen[parsed] {
+                        fail(h.path("address"), "duplicate host \(quoted(parsed.description)) (also \(first))")
+                    } else {
+                        seen[parsed] = here
+                        address = parsed
+                    }
+                }
+            }
+            let hostname = string(h, "hostname")
+            let weight = int(h, "weight", 1...128) ?? 1
+            var metadata: [String: String] = [:]
+            if let m = h["metadata"] { flattenMetadata(m, at: h.path("metadata"), prefix: "", into: &metadata) }
+            if let address {
+                out.append(HostConfig(address: address, hostname: hostname, weight: weight, metadata: metadata))
+            }
+        }
+        return out
+    }
+
+    /// Host metadata as a flat map: MOSN's `{"filter_metadata":{"mosn.lb":{"version":"1.1"}}}` becomes
+    /// `["filter_metadata.mosn.lb.version": "1.1"]`; a flat `{"zone":"a"}` stays as it is. Values must be strings.
+    private mutating func flattenMetadata(
+        _ v: JSONValue, at path: String, prefix: String, into out: inout [String: String]
+    ) {
+        guard case .object(let members) = v else {
+            fail(path, "expected an object of strings, got \(v.kindDescription)")
+            return
+        }
+        for m in members {
+            let key = prefix.isEmpty ? m.key : "\(prefix).\(m.key)"
+            let memberPath = ConfigPath.field(path, m.key)
+            switch m.value {
+            case .string(let s):
+                if out[key] != nil { fail(memberPath, "duplicate metadata key \(quoted(key))") }
+                out[key] = s
+            case .object:
+                flattenMetadata(m.value, at: memberPath, prefix: key, into: &out)
+            default:
+                fail(memberPath, "expected a string, got \(m.value.kindDescription)")
+            }
+        }
+    }
+
+    /// MOSN v1 writes `circuit_breakers` as a list of thresholds (`[{"max_connections": 1024, ...}]`) and uses only
+    /// the first; Envoy-style `{"thresholds": [...]}` and a single flat object are accepted too. More than one
+    /// threshold is refused: MOSN would silently ignore the rest.
+    private mutating func circuitBreakers(_ v: JSONValue, at path: String) -> CircuitBreakersConfig {
+        var thresholds: [(value: JSONValue, path: String)] = []
+        switch v {
+        case .array:
+            thresholds = array(v, at: path) ?? []
+        case .object(let members):
+            if let t = members.first(where: { $0.key.lowercased() == "thresholds" }) {
+                guard let f = fields(v, at: path, ObjectSchema(known: ["thresholds"])) else { return .init() }
+                thresholds = array(t.value, at: f.path("thresholds")) ?? []
+            } else {
+                thresholds = [(v, path)]
+            }
+        default:
+            fail(path, "expected a list of thresholds or an object, got \(v.kindDescription)")
+        }
+        guard let first = thresholds.first else { return .init() }
+        if thresholds.count > 1 {
+            fail(thresholds[1].path, "only one threshold is supported (MOSN uses only the first)")
+        }
+        let schema = ObjectSchema(
+            known: ["max_connections", "max_pending_requests", "max_requests", "max_retries", "priority"])
+        guard let f = fields(first.value, at: first.path, schema) else { return .init() }
+        if let p = string(f, "priority"), p.lowercased() != "default" {
+            fail(f.path("priority"), "priority \(quoted(p)) not supported by skiff (expected default)")
+        }
+        let range = 0...Self.uint32Max
+        return CircuitBreakersConfig(
+            maxConnections: int(f, "max_connections", range) ?? 0,
+            maxPendingRequests: int(f, "max_pending_requests", range) ?? 0,
+            maxRequests: int(f, "max_requests", range) ?? 0,
+            maxRetries: int(f, "max_retries", range) ?? 0)
+    }
+}

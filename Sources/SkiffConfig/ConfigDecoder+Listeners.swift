@@ -1,0 +1,173 @@
+/// `servers[]` and their `listeners[]`: thread-model defaults flow from server to listener here, and router
+/// references from proxy filters are checked once all of a server's routers (including old-form ones) are known.
+extension ConfigDecoder {
+    static let serverSchema = ObjectSchema(
+        known: [
+            "mosn_server_name", "default_log_path", "default_log_level", "use_netpoll_mode", "graceful_timeout",
+            "processor", "listeners", "routers", "thread_model", "pollers", "workers",
+        ],
+        unsupported: ["global_log_roller", "optimize_local_write"],
+        emptyAllowed: ["global_log_roller", "optimize_local_write"])
+
+    static let listenerSchema = ObjectSchema(
+        known: [
+            "name", "type", "address", "bind_port", "network", "access_logs", "filter_chains", "stream_filters",
+            "connection_idle_timeout", "log_path", "thread_model", "pollers", "workers", "max_connections",
+            "max_coalesce", "conn_buffer_limit_bytes",
+        ],
+        unsupported: [
+            "reuseport", "use_original_dst", "listener_filters", "inspector", "default_read_buffer_size", "log_level",
+        ],
+        emptyAllowed: ["reuseport", "use_original_dst", "listener_filters", "inspector"])
+
+    static let threadModels: [(String, ThreadModel)] = ThreadModel.allCases.map { ($0.rawValue, $0) }
+
+    /// Where a proxy filter names a router, checked after the whole server is read.
+    struct RouterReference {
+        var name: String
+        var path: String
+    }
+
+    mutating func decodeServer(_ v: JSONValue, at path: String) -> ServerConfig? {
+        guard let f = fields(v, at: path, Self.serverSchema) else { return nil }
+        var server = ServerConfig()
+        server.name = string(f, "mosn_server_name")
+        server.defaultLogPath = string(f, "default_log_path")
+        server.defaultLogLevel = choice(
+            f, "default_log_level", what: "log level",
+            ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"].map { ($0, $0) })
+        let netpollMode = bool(f, "use_netpoll_mode")
+        let model = choice(f, "thread_model", what: "thread model", Self.threadModels)
+        if let netpollMode, let model, (netpollMode ? ThreadModel.netpoll : .rwloop) != model {
+            fail(f.path("thread_model"), "\(quoted(model.rawValue)) contradicts use_netpoll_mode: \(netpollMode)")
+        }
+        server.threadModel = model ?? netpollMode.map { $0 ? .netpoll : .rwloop } ?? .netpoll
+        server.pollers = int(f, "pollers", 1...256)
+        server.workers = int(f, "workers", 0...1024) ?? 0
+        server.gracefulTimeout = duration(f, "graceful_timeout") ?? .seconds(30)
+        server.processor = processor(f)
+
+        var routerPaths: [String: String] = [:]
+        for item in array(f, "routers") ?? [] {
+            guard let router = decodeRouter(item.value, at: item.path) else { continue }
+            addRouter(router, at: item.path, to: &server, paths: &routerPaths)
+        }
+
+        var references: [RouterReference] = []
+        var oldFormRouters: [(router: RouterConfig, path: String)] = []
+        for item in array(f, "listeners") ?? [] {
+            let listener = decodeListener(
+                item.value, at: item.path, server: server, references: &references, oldFormRouters: &oldFormRouters)
+            if let listener { server.listeners.append(listener) }
+        }
+        for (router, path) in oldFormRouters { addRouter(router, at: path, to: &server, paths: &routerPaths) }
+        for ref in references where routerPaths[ref.name] == nil {
+            fail(ref.path, missingName("router", ref.name, among: routerPaths.keys))
+        }
+        return server
+    }
+
+    private mutating func addRouter(
+        _ router: RouterConfig, at path: String, to server: inout ServerConfig, paths: inout [String: String]
+    ) {
+        if paths[router.name] != nil {
+            fail(ConfigPath.field(path, "router_config_name"), "duplicate router name \(quoted(router.name))")
+            return
+        }
+        paths[router.name] = path
+        server.routers.append(router)
+    }
+
+    /// `processor`: a count (1...1024) or `"auto"` (nil).
+    private mutating func processor(_ f: Fields) -> Int? {
+        guard let v = f["processor"] else { return nil }
+        if case .string(let s) = v {
+            if s.lowercased() != "auto" {
+                fail(f.path("processor"), "expected an integer or \"auto\", got \(quoted(s))")
+            }
+            return nil
+        }
+        return int(v, at: f.path("processor"), 1...1024)
+    }
+
+    mutating func decodeListener(
+        _ v: JSONValue, at path: String, server: ServerConfig, references: inout [RouterReference],
+        oldFormRouters: inout [(router: RouterConfig, path: String)]
+    ) -> ListenerConfig? {
+        guard let f = fields(v, at: path, Self.listenerSchema) else { return nil }
+        let name = requiredString(f, "name") ?? ""
+        if !name.isEmpty {
+            if listenerNames[name] != nil {
+                fail(f.path("name"), "duplicate listener name \(quoted(name))")
+            } else {
+                listenerNames[name] = f.path("name")
+            }
+        }
+        var address = SocketAddressSpec(host: "", port: 0)
+        if let text = requiredString(f, "address") {
+            switch AddressText.hostPort(text, ports: 0...65535) {
+            case .failure(let problem): fail(f.path("address"), problem.message)
+            case .success(let parsed):
+                address = parsed
+                if parsed.port != 0, let other = listenerAddresses[parsed] {
+                    fail(f.path("address"), "\(quoted(parsed.description)) already used by listener \(quoted(other))")
+                } else if parsed.port != 0 {
+                    listenerAddresses[parsed] = name
+                }
+            }
+        }
+        var listener = ListenerConfig(name: name, address: address)
+        listener.direction = choice(f, "type", what: "listener type", [("ingress", "ingress"), ("egress", "egress")])
+        listener.bindPort = bool(f, "bind_port") ?? true
+        listener.network =
+            choice(f, "network", what: "network", [("tcp", "tcp")], unsupported: ["unix", "udp"]) ?? "tcp"
+        listener.logPath = string(f, "log_path")
+        listener.accessLogs = accessLogs(f)
+        listener.connectionIdleTimeout = optionalTimeout(f, "connection_idle_timeout")
+
+        let model = choice(f, "thread_model", what: "thread model", Self.threadModels) ?? server.threadModel
+        listener.threadModel = model
+        listener.pollers = int(f, "pollers", 1...256) ?? server.pollers
+        listener.workers = int(f, "workers", 0...1024) ?? server.workers
+        listener.maxConnections = int(f, "max_connections", 0...Self.int32Max) ?? (model == .rwloop ? 1024 : 0)
+        listener.maxCoalesce = int(f, "max_coalesce", 1...1024) ?? 16
+        listener.connBufferLimitBytes = int(f, "conn_buffer_limit_bytes", 4096...(1 << 30)) ?? (1 << 20)
+
+        listener.filterChains = decodeFilterChains(f, references: &references, oldFormRouters: &oldFormRouters)
+        listener.streamFilters = streamFilters(f)
+        return listener
+    }
+
+    private mutating func accessLogs(_ f: Fields) -> [AccessLogConfig] {
+        var logs: [AccessLogConfig] = []
+        for item in array(f, "access_logs") ?? [] {
+            guard let a = fields(item.value, at: item.path, ObjectSchema(known: ["log_path", "log_format"])) else {
+                continue
+            }
+            let path = requiredString(a, "log_path")
+            let format = string(a, "log_format")
+            if let path { logs.append(AccessLogConfig(path: path, format: format)) }
+        }
+        return logs
+    }
+
+    /// `stream_filters[]`: only `healthcheck` (MOSN's bolt heartbeat answerer), with an empty config.
+    private mutating func streamFilters(_ f: Fields) -> [String] {
+        var types: [String] = []
+        let schema = ObjectSchema(known: ["type", "config"], unsupported: ["go_plugin_config"])
+        let configSchema = ObjectSchema(
+            known: [], unsupported: ["passthrough", "cache_time", "endpoint", "cluster_min_healthy_percentages"],
+            emptyAllowed: ["passthrough"])
+        for item in array(f, "stream_filters") ?? [] {
+            guard let s = fields(item.value, at: item.path, schema) else { continue }
+            guard let type = requiredString(s, "type") else { continue }
+            guard type.lowercased() == "healthcheck" else {
+                fail(s.path("type"), "unknown stream filter type \(quoted(type)) (expected healthcheck)")
+                continue
+            }
+            if let config = s["config"] { _ = fields(config, at: s.path("config"), configSchema) }
+            types.append("healthcheck")
+        }
+        return types
+    }
+}

@@ -1,0 +1,206 @@
+import Testing
+
+@testable import SkiffConfig
+
+private typealias F = Fixture
+
+@Suite struct SemanticsTests {
+    // MARK: - Thread models
+
+    @Test func useNetpollModeMapsToThreadModel() throws {
+        let on = try #require(decodeValid(F.config(server: #","use_netpoll_mode":true"#)))
+        #expect(on.servers[0].threadModel == .netpoll)
+        #expect(on.allListeners[0].threadModel == .netpoll)
+        // An explicit false is MOSN's classic goroutine-per-connection model: rwloop.
+        let off = try #require(decodeValid(F.config(server: #","use_netpoll_mode":false"#)))
+        #expect(off.servers[0].threadModel == .rwloop)
+        #expect(off.allListeners[0].maxConnections == 1024)
+        // Agreeing values are fine.
+        let both = try #require(decodeValid(F.config(server: #","use_netpoll_mode":true,"thread_model":"NetPoll""#)))
+        #expect(both.servers[0].threadModel == .netpoll)
+    }
+
+    @Test func listenerOverridesServer() throws {
+        let json = F.config(
+            listeners: [
+                F.tcpListener("a"), F.tcpListener("b", extra: #","thread_model":"netpoll","pollers":2,"workers":0"#),
+            ],
+            server: #","thread_model":"RWLOOP","pollers":4,"workers":8"#)
+        let config = try #require(decodeValid(json))
+        let (a, b) = (config.allListeners[0], config.allListeners[1])
+        #expect((a.threadModel, a.pollers, a.workers, a.maxConnections) == (.rwloop, 4, 8, 1024))
+        #expect((b.threadModel, b.pollers, b.workers, b.maxConnections) == (.netpoll, 2, 0, 0))
+        #expect(config.summary == "2 listeners (netpoll 1, rwloop 1), 1 cluster, 1 host, 0 routers")
+    }
+
+    @Test func listenerExtensions() throws {
+        let extra =
+            #","max_connections":50,"max_coalesce":64,"conn_buffer_limit_bytes":65536,"connection_idle_timeout":"90s","type":"Ingress""#
+        let l = try #require(decodeValid(F.config(listeners: [F.tcpListener(extra: extra)]))?.allListeners.first)
+        #expect(l.maxConnections == 50)
+        #expect(l.maxCoalesce == 64)
+        #expect(l.connBufferLimitBytes == 65536)
+        #expect(l.connectionIdleTimeout == .seconds(90))
+        #expect(l.direction == "ingress")
+    }
+
+    // MARK: - Keys
+
+    @Test func keysMatchCaseInsensitively() throws {
+        let json =
+            #"{"SERVERS":[{"Listeners":[{"NAME":"a","Address":"[::1]:0","Filter_Chains":[{"Filters":[{"Type":"TCP_PROXY","Config":{"Cluster":"c1"}}]}]}]}],"Cluster_Manager":{"Clusters":[{"Name":"c1","Hosts":[{"Address":"localhost:80"}]}]}}"#
+        let config = try #require(decodeValid(json))
+        #expect(config.allListeners[0].address == SocketAddressSpec(host: "::1", port: 0))
+        #expect(config.allListeners[0].address.description == "[::1]:0")
+        #expect(config.clusters[0].hosts[0].address == SocketAddressSpec(host: "localhost", port: 80))
+    }
+
+    @Test func emptyUnsupportedFieldsAreAccepted() throws {
+        let listener =
+            #"{"name":"a","address":"127.0.0.1:0","inspector":false,"filter_chains":[{"match":"","tls_context":{},"filters":[{"type":"tcp_proxy","config":{"cluster":"c1"}}]}]}"#
+        _ = try #require(
+            decodeValid(F.config(listeners: [listener], clusters: [F.cluster(extra: #","tls_context":{},"spec":{}"#)])))
+    }
+
+    @Test func didYouMeanForNames() {
+        #expect(Suggestion.closest(to: "adress", among: ["name", "address"]) == "address")
+        #expect(Suggestion.closest(to: "Nmae", among: ["name", "address"]) == "name")
+        #expect(Suggestion.closest(to: "bindport", among: ["bind_port"]) == "bind_port")
+        #expect(Suggestion.closest(to: "zzz", among: ["name", "address"]) == nil)
+    }
+
+    // MARK: - tcp_proxy
+
+    @Test func tcpRoutesConvertCIDRs() throws {
+        let config =
+            #"{"cluster":"c1","idle_timeout":"0s","routes":[{"cluster":"c1","source_addrs":[{"address":"10.0.0.0","length":8},"192.168.0.0/16"],"DestinationAddrs":[{"address":"::1","length":128}]}]}"#
+        let l = try #require(decodeValid(F.config(listeners: [F.tcpListener(config: config)]))?.allListeners.first)
+        guard case .tcpProxy(let tcp)? = l.filterChains.first?.filters.first else {
+            Issue.record("expected tcp_proxy")
+            return
+        }
+        #expect(tcp.idleTimeout == nil)  // "0s" means none
+        #expect(
+            tcp.routes == [
+                TCPRouteConfig(
+                    cluster: "c1", sourceAddrs: ["10.0.0.0/8", "192.168.0.0/16"], destinationAddrs: ["::1/128"])
+            ])
+    }
+
+    // MARK: - Routes
+
+    @Test func routeDetails() throws {
+        let routes = [
+            #"{"match":{"path":"/a","headers":[{"name":"x-v","value":"v[0-9]+","regex":true}]},"route":{"weighted_clusters":[{"cluster":{"name":"c1","weight":90}},{"cluster":{"name":"c2","weight":10}}],"timeout":"2.5s","retry_policy":{"retry_on":true,"retry_timeout":"1s","num_retries":3,"status_codes":[503]},"prefix_rewrite":"/b","host_rewrite":"h","hash_policy":[{"header":{"key":"x-user"}}]}}"#,
+            #"{"match":{"prefix":"/r"},"redirect":{"host_redirect":"example.com"}}"#,
+            #"{"match":{"regex":"^/d/.*$"},"direct_response":{"status":404,"body":"no"}}"#,
+            #"{"match":{"prefix":"/s"},"route":{"cluster_name":"c2","retry_policy":{"retry_on":"reset, 5XX"}}}"#,
+        ]
+        let config = try #require(decodeValid(F.routed(routes)))
+        let r = config.servers[0].routers[0].virtualHosts[0].routes
+        #expect(
+            r[0].match
+                == RouteMatchConfig(
+                    path: "/a", headers: [HeaderMatcherConfig(name: "x-v", value: "v[0-9]+", regex: true)]))
+        #expect(
+            r[0].action
+                == .route(
+                    RouteTargetConfig(
+                        weightedClusters: [
+                            WeightedClusterConfig(name: "c1", weight: 90),
+                            WeightedClusterConfig(name: "c2", weight: 10),
+                        ],
+                        timeout: .milliseconds(2500),
+                        retryPolicy: RetryPolicyConfig(
+                            retryOn: ["connect-failure", "reset", "5xx", "retriable-status-codes"],
+                            retryTimeout: .seconds(1),
+                            numRetries: 3, statusCodes: [503]),
+                        prefixRewrite: "/b", hostRewrite: "h", hashPolicyHeaders: ["x-user"])))
+        #expect(
+            r[1].action == .redirect(RedirectConfig(hostRedirect: "example.com", pathRedirect: nil, responseCode: 301)))
+        #expect(r[2].action == .directResponse(status: 404, body: "no"))
+        guard case .route(let target) = r[3].action else {
+            Issue.record("expected a route")
+            return
+        }
+        #expect(target.retryPolicy?.retryOn == ["reset", "5xx"])
+        #expect(target.retryPolicy?.numRetries == 1)
+        #expect(target.timeout == .seconds(60))
+    }
+
+    // MARK: - Clusters
+
+    @Test func circuitBreakerShapes() throws {
+        let shapes = [
+            #"[{"max_connections":10,"max_requests":20}]"#,
+            #"{"thresholds":[{"max_connections":10,"max_requests":20}]}"#,
+            #"{"max_connections":10,"max_requests":20}"#,
+        ]
+        for shape in shapes {
+            let config = try #require(
+                decodeValid(F.config(clusters: [F.cluster(extra: ",\"circuit_breakers\":\(shape)")])))
+            #expect(config.clusters[0].circuitBreakers == CircuitBreakersConfig(maxConnections: 10, maxRequests: 20))
+        }
+    }
+
+    @Test func httpHealthCheck() throws {
+        let hc =
+            #","health_check":{"protocol":"HTTP1","timeout":"2s","interval":"5s","interval_jitter":"100ms","initial_delay_seconds":3,"unhealthy_interval":"30s","service_name":"svc","check_config":{"http_check_config":{"path":"/health","method":"head","codes":[{"start":200,"end":299},{"start":302,"end":302}]}}}"#
+        let check = try #require(decodeValid(F.config(clusters: [F.cluster(extra: hc)]))?.clusters[0].healthCheck)
+        #expect(
+            check
+                == HealthCheckConfig(
+                    protocolName: "http1", timeout: .seconds(2), interval: .seconds(5),
+                    intervalJitter: .milliseconds(100),
+                    unhealthyInterval: .seconds(30), initialDelay: .seconds(3), healthyThreshold: 1,
+                    unhealthyThreshold: 1,
+                    serviceName: "svc", httpPath: "/health", httpMethod: "HEAD", httpCodes: [200...299, 302...302]))
+    }
+
+    @Test func healthCheckDefaults() throws {
+        let check = try #require(
+            decodeValid(
+                F.config(clusters: [
+                    F.cluster(extra: #","health_check":{"protocol":"tcp","initial_delay_seconds":"1.5s"}"#)
+                ]))?
+                .clusters[0].healthCheck)
+        #expect(
+            check
+                == HealthCheckConfig(
+                    protocolName: "tcp", timeout: .seconds(1), interval: .seconds(15),
+                    initialDelay: .milliseconds(1500),
+                    healthyThreshold: 1, unhealthyThreshold: 1))
+    }
+
+    @Test func http1HealthCheckNeedsPath() {
+        #expect(
+            errorLines(F.config(clusters: [F.cluster(extra: #","health_check":{"protocol":"Http1"}"#)])) == [
+                "cluster_manager.clusters[0].health_check.check_config.http_check_config: required for protocol Http1 (with a path)"
+            ])
+    }
+
+    @Test func hostDetails() throws {
+        let hosts =
+            #"[{"address":"10.0.0.1:80","hostname":"web1","weight":128,"metadata":{"zone":"a","filter_metadata":{"mosn.lb":{"v":"1"}}}}]"#
+        let host = try #require(
+            decodeValid(F.config(clusters: [F.cluster(extra: #","type":"static""#, hosts: hosts)]))?.clusters[0])
+        #expect(host.type == .staticCluster)
+        #expect(
+            host.hosts == [
+                HostConfig(
+                    address: SocketAddressSpec(host: "10.0.0.1", port: 80), hostname: "web1", weight: 128,
+                    metadata: ["zone": "a", "filter_metadata.mosn.lb.v": "1"])
+            ])
+    }
+
+    @Test func adminAddress() throws {
+        let config = try #require(
+            decodeValid(
+                F.config(top: #","admin":{"address":{"socket_address":{"address":"127.0.0.1","port_value":0}}}"#)))
+        #expect(config.admin == AdminConfig(address: SocketAddressSpec(host: "127.0.0.1", port: 0)))
+        #expect(
+            errorLines(F.config(top: #","admin":{"address":{"socket_address":{"address":"127.0.0.1"}}}"#)) == [
+                "admin.address.socket_address.port_value: required"
+            ])
+    }
+}
