@@ -153,4 +153,26 @@ struct ModelHarness {
         #expect(waitUntil { l.stats.refusedOverLimit.load(ordering: .relaxed) == 1 })
         for s in [a, b, c] { s.close() }
     }
+
+    /// A listener whose accept queue is full drops SYNs, so a connect to it hangs: the connect timeout must fire.
+    @Test(arguments: NetModel.allCases)
+    func connectTimeoutFires(model: NetModel) throws {
+        let full = try Socket.listen(on: SocketAddress(ip: "127.0.0.1", port: 0)!, backlog: 0, nonBlocking: false)
+        defer { close(full) }
+        let port = Socket.localAddress(full)!.port
+        // Fill the accept queue (never accepted).
+        var fillers: [TestSocket] = []
+        for _ in 0..<4 { if let s = try? TestSocket.connect(port: port, timeoutSeconds: 1) { fillers.append(s) } }
+        defer { for s in fillers { s.close() } }
+        let h = try ModelHarness(model)
+        defer { h.group?.shutdown() }
+        let rec = RecordingHandler()
+        let start = MonotonicClock.now()
+        let c = h.connect(port: port, handler: rec, timeout: .milliseconds(300))
+        #expect(waitUntil { rec.closeReason.withLock { $0 } != nil })
+        let elapsed = Double(MonotonicClock.now() - start) / 1e9
+        #expect(rec.closeReason.withLock { $0 } == .connectTimeout)
+        #expect(c.reasonClosed == .connectTimeout)
+        #expect(elapsed >= 0.25 && elapsed < 3, "took \(elapsed) s")
+    }
 }

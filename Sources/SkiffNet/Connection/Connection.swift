@@ -143,6 +143,9 @@ public final class Connection: @unchecked Sendable {
     /// The current state (a snapshot; may change at once).
     public var currentState: State { lock.withLock { state } }
 
+    /// Why it closed (meaningful once `currentState` is `.closed`).
+    public var reasonClosed: CloseReason { lock.withLock { closeReason } }
+
     /// Bytes queued and not yet written.
     public var queuedBytes: Int { lock.withLock { queue.bytes } }
 

@@ -431,6 +431,7 @@ public final class Poller: @unchecked Sendable {
             return
         }
         c.state = .closed
+        c.closeReason = reason
         c.queue.removeAll()
         c.lock.unlock()
         c.idleTimer?.cancel()
