@@ -64,21 +64,27 @@ import Testing
         #expect(d.readableBytes == 0)
     }
 
-    @Test func timerHeapOrdersAndSkipsCancelled() {
+    @Test func timerHeapOrdersAndSkipsCancelledAndRearmed() {
         var h = TimerHeap()
         var fired: [UInt64] = []
         var timers: [PollerTimer] = []
         for d in [50, 10, 30, 20, 40] as [UInt64] {
-            let t = PollerTimer(deadline: d) { fired.append(d) }
+            let t = PollerTimer { fired.append(d) }
             timers.append(t)
-            h.push(t)
+            h.push(t, at: d)
         }
-        timers[2].cancel()  // 30
-        var out: [PollerTimer] = []
+        timers[2].cancel()  // 30 never fires
+        h.push(timers[1], at: 45)  // 10 re-armed to 45: its old entry is stale
+        var out: [TimerHeap.Entry] = []
         h.popExpired(now: 35, into: &out)
-        for t in out { t.action() }
-        #expect(fired == [10, 20])
+        for e in out { e.timer.fire(generation: e.generation) }
+        #expect(fired == [20])
         #expect(h.nextDeadline() == 40)
+        out.removeAll()
+        h.popExpired(now: 100, into: &out)
+        for e in out { e.timer.fire(generation: e.generation) }
+        #expect(fired == [20, 40, 10, 50])
+        #expect(h.isEmpty)
     }
 
     @Test func histogramBuckets() {

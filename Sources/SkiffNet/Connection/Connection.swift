@@ -149,6 +149,14 @@ public final class Connection: @unchecked Sendable {
     /// Bytes queued and not yet written.
     public var queuedBytes: Int { lock.withLock { queue.bytes } }
 
+    /// The serial executor the handler runs on: the worker shard (workers > 0) or the poller (netpoll inline).
+    /// nil for rwloop without workers, whose callbacks come from the connection's own threads.
+    public var executor: (any EventExecutor)? {
+        if let w = workers { return w.shard(for: shardKey) }
+        if case .netpoll(let p) = context { return p }
+        return nil
+    }
+
     /// Which thread runs the handler callbacks, for the Threads view and for handler authors.
     public var callbackThread: String {
         if workers != nil { return "worker" }

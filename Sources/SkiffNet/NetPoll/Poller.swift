@@ -8,7 +8,7 @@ import Synchronization
 /// Other threads talk to a poller only through `execute`, `scheduleFlush`, `scheduleRead` and `close`, which queue
 /// work under a small mutex and wake the loop with an eventfd. Poller-confined state is marked; hence
 /// `@unchecked Sendable`.
-public final class Poller: @unchecked Sendable {
+public final class Poller: EventExecutor, @unchecked Sendable {
     enum Registration {
         case connection(Connection)
         case listener(Listener)
@@ -25,6 +25,7 @@ public final class Poller: @unchecked Sendable {
 
     public let index: Int
     public let name: String
+    public let executorIndex = ExecutorIndices.allocate()
     let epfd: Int32
     let wakeFD: Int32
     /// This poller's buffers.
@@ -41,7 +42,7 @@ public final class Poller: @unchecked Sendable {
     private var pendingFlush: [Connection] = []
     private var readAgain: [Connection] = []
     private var timers = TimerHeap()
-    private var expired: [PollerTimer] = []
+    private var expired: [TimerHeap.Entry] = []
 
     // Telemetry, read from any thread.
     public let wakeups = Atomic<UInt64>(0)
@@ -62,6 +63,12 @@ public final class Poller: @unchecked Sendable {
 
     func start() throws(SystemError) {
         try NetThread.start(name: name) { [self] in self.run() }
+    }
+
+    public var inExecutor: Bool { inLoop }
+
+    public func arm(_ timer: PollerTimer, afterNs ns: UInt64) {
+        timers.push(timer, at: MonotonicClock.coarse() &+ ns)
     }
 
     /// True on this poller's own thread.
@@ -187,25 +194,27 @@ public final class Poller: @unchecked Sendable {
         l.pollSlots[index] = nil
     }
 
+    /// A one-off timer (allocates; for per-connection, not per-request, events).
     func schedule(after ns: UInt64, _ action: @escaping () -> Void) -> PollerTimer {
-        let t = PollerTimer(deadline: MonotonicClock.coarse() &+ ns, action: action)
-        timers.push(t)
+        let t = PollerTimer(action)
+        timers.push(t, at: MonotonicClock.coarse() &+ ns)
         return t
     }
 
+    /// The idle timer is created once per connection and re-armed lazily at last activity + timeout.
     private func armIdleTimer(_ c: Connection, at deadline: UInt64) {
-        let t = PollerTimer(deadline: deadline) { [unowned self, unowned c] in
-            c.idleTimer = nil
-            let last = c.lastActivity.load(ordering: .relaxed)
-            let due = last &+ c.idleTimeoutNs
-            if MonotonicClock.coarse() >= due {
-                self.closeNow(c, reason: .idleTimeout)
-            } else {
-                self.armIdleTimer(c, at: due)
+        let t =
+            c.idleTimer
+            ?? PollerTimer { [unowned self, unowned c] in
+                let due = c.lastActivity.load(ordering: .relaxed) &+ c.idleTimeoutNs
+                if MonotonicClock.coarse() >= due {
+                    self.closeNow(c, reason: .idleTimeout)
+                } else {
+                    self.armIdleTimer(c, at: due)
+                }
             }
-        }
         c.idleTimer = t
-        timers.push(t)
+        timers.push(t, at: deadline)
     }
 
     // MARK: - Outbound connections
@@ -400,7 +409,7 @@ public final class Poller: @unchecked Sendable {
     private func runTimers() {
         guard let d = timers.nextDeadline(), d <= MonotonicClock.coarse() else { return }
         timers.popExpired(now: MonotonicClock.coarse(), into: &expired)
-        for t in expired where !t.cancelled { t.action() }
+        for e in expired { e.timer.fire(generation: e.generation) }
         expired.removeAll(keepingCapacity: true)
     }
 
