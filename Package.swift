@@ -45,6 +45,7 @@ let package = Package(
         .target(name: "SkiffTestSupport", dependencies: ["SkiffNet", "CSkiffLinux"]),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
         .testTarget(name: "SkiffNetTests", dependencies: ["SkiffNet", "SkiffTestSupport"]),
+        .testTarget(name: "SkiffUpstreamTests", dependencies: ["SkiffUpstream", "SkiffConfig"]),
         .testTarget(
             name: "SkiffProxyTests",
             dependencies: ["SkiffProxy", "SkiffUpstream", "SkiffNet", "SkiffConfig", "SkiffTestSupport"]

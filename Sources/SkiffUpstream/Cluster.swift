@@ -1,5 +1,34 @@
 import SkiffConfig
 import SkiffNet
+import Synchronization
+
+/// Cluster-wide counters and the circuit breakers' gauges (shared by every executor: atomics, no lock).
+public final class ClusterStats: Sendable {
+    public let requestTotal = Atomic<UInt64>(0)
+    public let requestActive = Atomic<Int>(0)
+    /// Requests waiting for an upstream connection (connecting).
+    public let requestPending = Atomic<Int>(0)
+    public let connectionActive = Atomic<Int>(0)
+    public let retriesActive = Atomic<Int>(0)
+    public let retryTotal = Atomic<UInt64>(0)
+    /// Requests refused by a circuit breaker, by which.
+    public let overflowConnections = Atomic<UInt64>(0)
+    public let overflowPending = Atomic<UInt64>(0)
+    public let overflowRequests = Atomic<UInt64>(0)
+    public let overflowRetries = Atomic<UInt64>(0)
+    /// No host could be chosen (empty or all unavailable).
+    public let noHealthyUpstream = Atomic<UInt64>(0)
+
+    public init() {}
+}
+
+/// Which circuit breaker refused a request (the `x-skiff-overflow` value).
+public enum Overflow: String, Sendable {
+    case maxConnections = "max_connections"
+    case maxPendingRequests = "max_pending_requests"
+    case maxRequests = "max_requests"
+    case maxRetries = "max_retries"
+}
 
 /// A named set of hosts with a load balancer and connection settings.
 public final class Cluster: Sendable {
@@ -7,6 +36,7 @@ public final class Cluster: Sendable {
     public let name: String
     public let hosts: [Host]
     public let loadBalancer: any LoadBalancer
+    public let stats = ClusterStats()
 
     public init(config: ClusterConfig) throws(SystemError) {
         self.config = config
@@ -29,6 +59,67 @@ public final class Cluster: Sendable {
     }
 
     public func host(at address: String) -> Host? { hosts.first { $0.description == address } }
+
+    /// Admits a new request against `max_requests`; on success the caller must call `requestFinished()`.
+    @inline(__always)
+    public func admitRequest() -> Overflow? {
+        let limit = config.circuitBreakers.maxRequests
+        let now = stats.requestActive.wrappingAdd(1, ordering: .relaxed).newValue
+        if limit > 0 && now > limit {
+            stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+            stats.overflowRequests.wrappingAdd(1, ordering: .relaxed)
+            return .maxRequests
+        }
+        stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
+        return nil
+    }
+
+    @inline(__always) public func requestFinished() {
+        stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    /// Admits a new upstream connection against `max_connections`; on success call `connectionClosed()` later.
+    public func admitConnection() -> Overflow? {
+        let limit = config.circuitBreakers.maxConnections
+        let now = stats.connectionActive.wrappingAdd(1, ordering: .relaxed).newValue
+        if limit > 0 && now > limit {
+            stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
+            stats.overflowConnections.wrappingAdd(1, ordering: .relaxed)
+            return .maxConnections
+        }
+        return nil
+    }
+
+    public func connectionClosed() { stats.connectionActive.wrappingSubtract(1, ordering: .relaxed) }
+
+    /// Admits a request that must wait for a new connection against `max_pending_requests`.
+    public func admitPending() -> Overflow? {
+        let limit = config.circuitBreakers.maxPendingRequests
+        let now = stats.requestPending.wrappingAdd(1, ordering: .relaxed).newValue
+        if limit > 0 && now > limit {
+            stats.requestPending.wrappingSubtract(1, ordering: .relaxed)
+            stats.overflowPending.wrappingAdd(1, ordering: .relaxed)
+            return .maxPendingRequests
+        }
+        return nil
+    }
+
+    public func pendingFinished() { stats.requestPending.wrappingSubtract(1, ordering: .relaxed) }
+
+    /// Admits a retry against `max_retries`; on success call `retryFinished()`.
+    public func admitRetry() -> Overflow? {
+        let limit = config.circuitBreakers.maxRetries
+        let now = stats.retriesActive.wrappingAdd(1, ordering: .relaxed).newValue
+        if limit > 0 && now > limit {
+            stats.retriesActive.wrappingSubtract(1, ordering: .relaxed)
+            stats.overflowRetries.wrappingAdd(1, ordering: .relaxed)
+            return .maxRetries
+        }
+        stats.retryTotal.wrappingAdd(1, ordering: .relaxed)
+        return nil
+    }
+
+    public func retryFinished() { stats.retriesActive.wrappingSubtract(1, ordering: .relaxed) }
 }
 
 /// All clusters by name.

@@ -13,6 +13,20 @@ public final class HostStats: Sendable {
     public let connectTimeouts = Atomic<UInt64>(0)
     /// MOSN: upstream `connection_close`.
     public let connectionClose = Atomic<UInt64>(0)
+    /// MOSN: upstream `request_total`.
+    public let requestTotal = Atomic<UInt64>(0)
+    /// MOSN: upstream `request_active` (requests sent and not yet answered in full).
+    public let requestActive = Atomic<Int>(0)
+    /// MOSN: upstream `request_timeout`.
+    public let requestTimeout = Atomic<UInt64>(0)
+    /// MOSN: upstream `request_local_reset` / `request_remote_reset`.
+    public let requestLocalReset = Atomic<UInt64>(0)
+    public let requestRemoteReset = Atomic<UInt64>(0)
+    /// MOSN: upstream `response_success` (non-5xx) / `response_failed` (5xx).
+    public let responseSuccess = Atomic<UInt64>(0)
+    public let responseFailed = Atomic<UInt64>(0)
+    /// Idle keep-alive connections parked in pools.
+    public let connectionIdle = Atomic<Int>(0)
 
     public init() {}
 }

@@ -13,7 +13,8 @@ func makeLoadBalancer(_ type: LoadBalancerType, hosts: [Host]) -> any LoadBalanc
     case .roundRobin: return RoundRobinBalancer(hosts: hosts)
     case .random: return RandomBalancer(hosts: hosts)
     case .weightedRoundRobin: return WeightedRoundRobinBalancer(hosts: hosts)
-    case .leastRequest, .leastConnection: return LeastActiveBalancer(hosts: hosts)
+    case .leastRequest: return LeastActiveBalancer(hosts: hosts, byRequests: true)
+    case .leastConnection: return LeastActiveBalancer(hosts: hosts, byRequests: false)
     case .maglev: return MaglevBalancer(hosts: hosts)
     }
 }
@@ -46,8 +47,10 @@ final class RandomBalancer: LoadBalancer {
 
     func pick(excluding tried: [Host]) -> Host? {
         guard !hosts.isEmpty else { return nil }
-        let fresh = tried.isEmpty ? hosts : hosts.filter { !tried.containsHost($0) }
-        return (fresh.isEmpty ? hosts : fresh).randomElement()
+        if tried.isEmpty { return hosts[FastRandom.below(hosts.count)] }
+        let fresh = hosts.filter { !tried.containsHost($0) }
+        let from = fresh.isEmpty ? hosts : fresh
+        return from[FastRandom.below(from.count)]
     }
 }
 
@@ -87,19 +90,28 @@ final class WeightedRoundRobinBalancer: LoadBalancer {
     }
 }
 
-/// Power of two choices on active connections, weighted (active / weight): an idle host wins.
+/// Power of two choices on active requests (LB_LEAST_REQUEST) or connections (LB_LEAST_CONNECTION), weighted
+/// (active / weight): of two random hosts the less loaded wins, so an idle host is preferred without a global scan.
 final class LeastActiveBalancer: LoadBalancer {
     let hosts: [Host]
-    init(hosts: [Host]) { self.hosts = hosts }
+    let byRequests: Bool
+    init(hosts: [Host], byRequests: Bool) {
+        self.hosts = hosts
+        self.byRequests = byRequests
+    }
 
     func pick(excluding tried: [Host]) -> Host? {
         let pool = tried.isEmpty ? hosts : hosts.filter { !tried.containsHost($0) }
         let candidates = pool.isEmpty ? hosts : pool
-        guard let a = candidates.randomElement() else { return nil }
+        guard !candidates.isEmpty else { return nil }
+        let ia = FastRandom.below(candidates.count)
+        let a = candidates[ia]
         guard candidates.count > 1 else { return a }
-        var b = candidates.randomElement()!
-        while b === a { b = candidates.randomElement()! }
-        func load(_ h: Host) -> Double { Double(h.stats.connectionActive.load(ordering: .relaxed)) / Double(h.weight) }
+        let b = candidates[(ia + 1 + FastRandom.below(candidates.count - 1)) % candidates.count]
+        func load(_ h: Host) -> Double {
+            let active = byRequests ? h.stats.requestActive.load(ordering: .relaxed) : h.stats.connectionActive.load(ordering: .relaxed)
+            return Double(active) / Double(h.weight)
+        }
         return load(b) < load(a) ? b : a
     }
 }
