@@ -19,12 +19,14 @@ let package = Package(
         ),
         // NET/IO: sockets, buffers, write queues, both thread models.
         .target(name: "SkiffNet", dependencies: ["CSkiffLinux"]),
+        // Codecs: HTTP/1.1 now; Bolt and Dubbo next. Pure byte parsing, no dependencies.
+        .target(name: "SkiffProtocol"),
         // MOSN-compatible JSON configuration model, decoding and validation.
         .target(name: "SkiffConfig"),
         // Clusters, hosts, load balancers.
         .target(name: "SkiffUpstream", dependencies: ["SkiffConfig", "SkiffNet"]),
-        // Network filters: tcp_proxy (L4); the L7 proxy arrives with the HTTP issue.
-        .target(name: "SkiffProxy", dependencies: ["SkiffNet", "SkiffUpstream", "SkiffConfig"]),
+        // Network filters: tcp_proxy (L4) and the L7 proxy (router, HTTP/1 streams).
+        .target(name: "SkiffProxy", dependencies: ["SkiffNet", "SkiffUpstream", "SkiffConfig", "SkiffProtocol"]),
         // Wires config to listeners and clusters; lifecycle.
         .target(
             name: "SkiffEngine",
@@ -45,6 +47,8 @@ let package = Package(
         .target(name: "SkiffTestSupport", dependencies: ["SkiffNet", "CSkiffLinux"]),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
         .testTarget(name: "SkiffNetTests", dependencies: ["SkiffNet", "SkiffTestSupport"]),
+        .testTarget(name: "SkiffProtocolTests", dependencies: ["SkiffProtocol"]),
+        .testTarget(name: "SkiffRouterTests", dependencies: ["SkiffProxy", "SkiffConfig"]),
         .testTarget(name: "SkiffUpstreamTests", dependencies: ["SkiffUpstream", "SkiffConfig"]),
         .testTarget(
             name: "SkiffProxyTests",

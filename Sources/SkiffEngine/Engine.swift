@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import SkiffConfig
 import SkiffNet
@@ -17,6 +18,7 @@ public struct RunningListener: Sendable {
     public let listener: Listener
     public let workers: WorkerPool?
     public let tcpProxy: TCPProxy?
+    public let http: HTTPConnectionManager?
 
     public var name: String { config.name }
     public var address: SocketAddress { listener.address }
@@ -31,6 +33,7 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
     public private(set) var listeners: [RunningListener] = []
     private var netpollGroups: [Int: NetPollGroup] = [:]
     private var rwloopGroup: RWLoopGroup?
+    private var routerRegistries: [Int: RouterRegistry] = [:]
     private let threadModelOverride: ThreadModel?
     private let logger: Logger
 
@@ -55,7 +58,7 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
         do {
             for (si, li) in path {
                 let lc = config.servers[si].listeners[li]
-                listeners.append(try startListener(lc, path: "servers[\(si)].listeners[\(li)]"))
+                listeners.append(try startListener(lc, serverIndex: si, path: "servers[\(si)].listeners[\(li)]"))
             }
         } catch {
             stop()
@@ -70,7 +73,21 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
         }
     }
 
-    private func startListener(_ lc: ListenerConfig, path: String) throws(EngineError) -> RunningListener {
+    /// The routers of server `i`, built once.
+    private func routers(of i: Int) throws(EngineError) -> RouterRegistry {
+        if let r = routerRegistries[i] { return r }
+        do {
+            let r = try RouterRegistry(config.servers[i].routers)
+            routerRegistries[i] = r
+            return r
+        } catch {
+            throw EngineError("servers[\(i)].routers: \(error)")
+        }
+    }
+
+    private func startListener(_ lc: ListenerConfig, serverIndex: Int, path: String) throws(EngineError)
+        -> RunningListener
+    {
         guard lc.filterChains.count == 1, let filter = lc.filterChains[0].filters.first,
             lc.filterChains[0].filters.count == 1
         else {
@@ -78,6 +95,9 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
         }
         let delegate: any ListenerDelegate
         var tcp: TCPProxy?
+        var http: HTTPConnectionManager?
+        let model = effectiveModel(lc)
+        var workerCount = lc.workers
         switch filter {
         case .tcpProxy(let c):
             do {
@@ -87,9 +107,20 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
             }
             delegate = tcp!
         case .proxy(let p):
-            throw EngineError(
-                "\(path): the \(p.downstreamProtocol.rawValue) proxy filter is not available in this build yet "
-                    + "(tcp_proxy is); the config is valid")
+            guard p.downstreamProtocol == .http1 else {
+                throw EngineError(
+                    "\(path): the \(p.downstreamProtocol.rawValue) proxy is not available in this build yet "
+                        + "(Http1 and tcp_proxy are); the config is valid")
+            }
+            do {
+                http = try HTTPConnectionManager(
+                    filter: p, routers: routers(of: serverIndex), clusters: clusters, options: HTTPProxyOptions())
+            } catch {
+                throw EngineError("\(path).filter_chains[0].filters[0].config: \(error)")
+            }
+            delegate = http!
+            // L7 stream logic on rwloop runs on the sharded worker pool (DESIGN.md): one executor per connection.
+            if model == .rwloop && workerCount == 0 { workerCount = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
         }
         let address: SocketAddress
         do {
@@ -97,10 +128,9 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
         } catch {
             throw EngineError("\(path).address: \(error)")
         }
-        let model = effectiveModel(lc)
         var workers: WorkerPool?
         do {
-            if lc.workers > 0 { workers = try WorkerPool(name: "\(lc.name)", size: lc.workers) }
+            if workerCount > 0 { workers = try WorkerPool(name: "\(lc.name)", size: workerCount) }
         } catch {
             throw EngineError("\(path).workers: \(error)")
         }
@@ -127,9 +157,9 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
         let limit = maxConnections == 0 ? "unlimited" : String(maxConnections)
         let line =
             "listener \(lc.name) on \(listener.address) thread_model=\(model.rawValue)"
-            + (model == .netpoll ? " pollers=\(pollerCount)" : "") + " workers=\(lc.workers) max_connections=\(limit)"
+            + (model == .netpoll ? " pollers=\(pollerCount)" : "") + " workers=\(workerCount) max_connections=\(limit)"
         logger.info("\(line)")
-        return RunningListener(config: lc, listener: listener, workers: workers, tcpProxy: tcp)
+        return RunningListener(config: lc, listener: listener, workers: workers, tcpProxy: tcp, http: http)
     }
 
     private func tcpIdle(_ f: NetworkFilterConfig) -> Duration? {

@@ -31,7 +31,7 @@ public final class EchoServer: @unchecked Sendable {
 
     private func acceptLoop() {
         while !stopping.load(ordering: .relaxed) {
-            let fd = Glibc.accept(listenFD, nil, nil)
+            let fd = Socket.acceptBlocking(listenFD)
             if fd < 0 {
                 if stopping.load(ordering: .relaxed) { break }
                 continue

@@ -25,7 +25,12 @@ public final class SkiffProcess: @unchecked Sendable {
     }
 
     /// Starts `skiff ARGS`. Output goes to a fresh log file.
-    public init(_ args: [String], environment: [String: String] = [:]) throws {
+    public convenience init(_ args: [String], environment: [String: String] = [:]) throws {
+        try self.init(executable: SkiffProcess.binaryPath, args, environment: environment)
+    }
+
+    /// Starts any program (curl, python3 ...) the same way; `executable` is searched in PATH when it has no slash.
+    public init(executable: String, _ args: [String], environment: [String: String] = [:]) throws {
         let log = "/tmp/skiff-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
         logPath = log
         var actions = posix_spawn_file_actions_t()
@@ -34,12 +39,12 @@ public final class SkiffProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = [SkiffProcess.binaryPath] + args
+        let argv = [executable] + args
         var env = environment.map { "\($0.key)=\($0.value)" }
         if let path = getenv("PATH") { env.append("PATH=\(String(cString: path))") }
         var p: pid_t = 0
         let rc = withCStrings(argv) { cargv in
-            withCStrings(env) { cenv in posix_spawn(&p, argv[0], &actions, nil, cargv, cenv) }
+            withCStrings(env) { cenv in posix_spawnp(&p, argv[0], &actions, nil, cargv, cenv) }
         }
         guard rc == 0 else { throw TestError("posix_spawn \(argv[0]): \(String(cString: strerror(rc)))") }
         pid = p
@@ -51,6 +56,18 @@ public final class SkiffProcess: @unchecked Sendable {
         guard let status = p.waitForExit(seconds: timeoutSeconds) else {
             p.kill()
             throw TestError("skiff \(args.joined(separator: " ")) did not exit in \(timeoutSeconds) s")
+        }
+        return (status, p.output)
+    }
+
+    /// Runs any program to completion and returns exit code and output (stdout and stderr together).
+    public static func runCommand(_ executable: String, _ args: [String], timeoutSeconds: Double = 60) throws -> (
+        status: Int32, output: String
+    ) {
+        let p = try SkiffProcess(executable: executable, args)
+        guard let status = p.waitForExit(seconds: timeoutSeconds) else {
+            p.kill()
+            throw TestError("\(executable) \(args.joined(separator: " ")) did not exit in \(timeoutSeconds) s")
         }
         return (status, p.output)
     }

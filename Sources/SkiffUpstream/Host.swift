@@ -31,13 +31,32 @@ public final class HostStats: Sendable {
     public init() {}
 }
 
-/// One upstream endpoint of a cluster. Immutable apart from its counters.
+/// Per-executor state of a host that protocol layers keep (their idle upstream connection pools). Touched only on
+/// its executor.
+public final class HostExecutorState {
+    public var httpPool: AnyObject?
+    public var rpcPool: AnyObject?
+    public init() {}
+}
+
+/// One upstream endpoint of a cluster. Immutable apart from its counters and per-executor pools.
 public final class Host: Sendable, CustomStringConvertible {
     public let config: HostConfig
     /// Resolved once when the cluster is built.
     public let address: SocketAddress
     public let weight: Int
     public let stats = HostStats()
+    /// Pools per executor (a poller or a worker shard), so pollers never share a pool or its lock.
+    public let perExecutor = ExecutorLocal<HostExecutorState>()
+
+    /// This executor's state, created on first use. Call only on `executor`.
+    @inline(__always)
+    public func state(on executor: any EventExecutor) -> HostExecutorState {
+        if let s = perExecutor[executor] { return s }
+        let s = HostExecutorState()
+        perExecutor[executor] = s
+        return s
+    }
 
     public init(config: HostConfig) throws(SystemError) {
         self.config = config

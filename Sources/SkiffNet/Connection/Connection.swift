@@ -104,6 +104,9 @@ public final class Connection: @unchecked Sendable {
     var idleTimer: PollerTimer?
     var connectTimer: PollerTimer?
 
+    /// Set by `peerIPBytes` on the handler's executor.
+    var cachedPeerIP: [UInt8]?
+
     /// The accepting listener's counters (inbound only); `active` falls when this closes.
     var listenerStats: ListenerStats?
 
@@ -142,6 +145,23 @@ public final class Connection: @unchecked Sendable {
 
     /// The current state (a snapshot; may change at once).
     public var currentState: State { lock.withLock { state } }
+
+    /// The pool this connection's reads come from; handlers take their output buffers from it too, so buffers
+    /// return to the pool of the thread that uses them.
+    public var bufferPool: BufferPool {
+        switch context {
+        case .netpoll(let p): return p.pool
+        case .rwloop(let g): return g.pool
+        }
+    }
+
+    /// The peer's IP as text bytes (for X-Forwarded-For), computed once.
+    public var peerIPBytes: [UInt8] {
+        if let b = cachedPeerIP { return b }
+        let b = Array((peerAddress?.ip ?? "").utf8)
+        cachedPeerIP = b
+        return b
+    }
 
     /// Why it closed (meaningful once `currentState` is `.closed`).
     public var reasonClosed: CloseReason { lock.withLock { closeReason } }

@@ -63,6 +63,14 @@ public enum Socket {
         return (r, -1)
     }
 
+    /// Accepts one connection on a blocking listener: a blocking, close-on-exec socket, or -1 on error (errno set).
+    /// Close-on-exec matters: a child process must never inherit a connection and keep it open.
+    public static func acceptBlocking(_ listenFD: Int32) -> Int32 {
+        let (r, fd) = accept(listenFD, nonBlocking: false)
+        if case .done = r { return fd }
+        return -1
+    }
+
     /// A new non-blocking TCP socket with connect started. Returns the fd and whether it connected at once.
     static func startConnect(to address: SocketAddress) throws(SystemError) -> (fd: Int32, connected: Bool) {
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)

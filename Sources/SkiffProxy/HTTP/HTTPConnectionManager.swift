@@ -1,0 +1,94 @@
+import SkiffConfig
+import SkiffNet
+import SkiffProtocol
+import SkiffUpstream
+
+/// The resolved target of a route entry: its clusters looked up once at start, never per request.
+final class ResolvedRoute: @unchecked Sendable {
+    let entry: RouteEntry
+    /// One cluster, or the weighted set in the entry's order.
+    let clusters: [Cluster]
+
+    init(entry: RouteEntry, clusters: [Cluster]) {
+        self.entry = entry
+        self.clusters = clusters
+    }
+}
+
+/// Settings of the HTTP/1 proxy on one listener.
+public struct HTTPProxyOptions: Sendable {
+    public var limits: HTTPLimits
+    /// A client must finish its request head within this (slowloris guard).
+    public var requestHeaderTimeout: Duration
+    /// Request bodies up to this size are kept so the request can be retried.
+    public var maxReplayBodyBytes: Int
+    /// Pipelined bytes buffered while a response is pending before reading pauses.
+    public var maxPipelinedBytes: Int
+    /// Idle keep-alive upstream connections close after this unless the cluster sets `idle_timeout`.
+    public var upstreamIdleTimeout: Duration
+
+    public init(
+        limits: HTTPLimits = .default, requestHeaderTimeout: Duration = .seconds(10),
+        maxReplayBodyBytes: Int = 64 * 1024, maxPipelinedBytes: Int = 64 * 1024,
+        upstreamIdleTimeout: Duration = .seconds(60)
+    ) {
+        self.limits = limits
+        self.requestHeaderTimeout = requestHeaderTimeout
+        self.maxReplayBodyBytes = maxReplayBodyBytes
+        self.maxPipelinedBytes = maxPipelinedBytes
+        self.upstreamIdleTimeout = upstreamIdleTimeout
+    }
+}
+
+/// The `proxy` network filter for `Http1`: one per listener. Builds an `HTTPDownstream` per accepted connection;
+/// holds the route table, the clusters resolved for each route, and the listener's counters.
+public final class HTTPConnectionManager: ListenerDelegate {
+    let routes: RouteTable
+    let resolved: [ObjectIdentifier: ResolvedRoute]
+    let options: HTTPProxyOptions
+    let headerTimeoutNs: UInt64
+    public let stats = HTTPListenerStats()
+    public let routerName: String
+
+    public init(filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, options: HTTPProxyOptions)
+        throws(ProxySetupError)
+    {
+        guard filter.downstreamProtocol == .http1 else {
+            throw ProxySetupError("downstream_protocol \(filter.downstreamProtocol.rawValue) is not served by the HTTP/1 proxy")
+        }
+        guard filter.upstreamProtocol == .http1 else {
+            throw ProxySetupError(
+                "upstream_protocol \(filter.upstreamProtocol.rawValue): only Http1 upstreams are supported for Http1")
+        }
+        guard let table = routers[filter.routerConfigName] else {
+            throw ProxySetupError("router_config_name: no router named \"\(filter.routerConfigName)\"")
+        }
+        routes = table
+        routerName = filter.routerConfigName
+        self.options = options
+        headerTimeoutNs = UInt64(options.requestHeaderTimeout.components.seconds) * 1_000_000_000
+            + UInt64(options.requestHeaderTimeout.components.attoseconds / 1_000_000_000)
+        var map: [ObjectIdentifier: ResolvedRoute] = [:]
+        for vh in 0..<table.virtualHostNames.count {
+            for entry in table.entries(virtualHost: vh) {
+                var cs: [Cluster] = []
+                for name in entry.clusterNames {
+                    guard let c = clusters[name] else {
+                        throw ProxySetupError("route \(entry.name): no cluster named \"\(name)\"")
+                    }
+                    cs.append(c)
+                }
+                map[ObjectIdentifier(entry)] = ResolvedRoute(entry: entry, clusters: cs)
+            }
+        }
+        resolved = map
+    }
+
+    public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
+        guard let executor = connection.executor else {
+            // rwloop without workers has no serial executor; the engine always gives L7 rwloop listeners a pool.
+            return nil
+        }
+        return HTTPDownstream(connection: connection, manager: self, executor: executor)
+    }
+}

@@ -1,0 +1,147 @@
+import SkiffNet
+import SkiffProtocol
+import SkiffUpstream
+
+/// Idle keep-alive connections to one host, for one executor (a poller or a worker shard): no lock, because only
+/// that executor touches it. LIFO, so the warmest connection is reused first and the rest can idle out.
+final class HTTPHostPool {
+    var idle: [HTTPUpstream] = []
+
+    init() { idle.reserveCapacity(16) }
+
+    /// An idle, still-open connection, or nil.
+    func take() -> HTTPUpstream? {
+        while let u = idle.popLast() {
+            u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
+            u.inPool = false
+            if u.connection.currentState == .open { return u }
+        }
+        return nil
+    }
+
+    func park(_ u: HTTPUpstream) {
+        u.inPool = true
+        u.host.stats.connectionIdle.wrappingAdd(1, ordering: .relaxed)
+        idle.append(u)
+    }
+
+    func remove(_ u: HTTPUpstream) {
+        guard u.inPool, let i = idle.firstIndex(where: { $0 === u }) else { return }
+        idle.remove(at: i)
+        u.inPool = false
+        u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    static func on(_ host: Host, executor: any EventExecutor) -> HTTPHostPool {
+        let s = host.state(on: executor)
+        if let p = s.httpPool { return unsafeDowncast(p, to: HTTPHostPool.self) }
+        let p = HTTPHostPool()
+        s.httpPool = p
+        return p
+    }
+}
+
+/// One upstream HTTP/1.1 connection: the handler of its `Connection`, parked in a `HTTPHostPool` between requests
+/// and lent to one `HTTPDownstream` exchange at a time. Confined to its executor (the same one as the exchanges that
+/// use it), so it takes no lock.
+final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
+    let host: Host
+    let cluster: Cluster
+    let executor: any EventExecutor
+    var connection: Connection!
+    /// The exchange using this connection, if any.
+    var exchange: HTTPDownstream?
+    var inPool = false
+    var connected = false
+    /// Requests sent on this connection (for `max_request_per_conn`).
+    var requestsSent = 0
+    /// Whether the current exchange has received any response byte (a reused connection that dies before that is
+    /// retried on a fresh one).
+    var gotResponseBytes = false
+
+    // Response parsing state for the current exchange.
+    var inbound: ByteBuffer?
+    var scanner = HTTPHeadScanner(role: .response)
+    var head = HTTPResponseHead()
+    let headers = HTTPHeaderTable()
+    var body = HTTPBodyTracker(kind: .none)
+    var readingBody = false
+
+    init(host: Host, cluster: Cluster, executor: any EventExecutor) {
+        self.host = host
+        self.cluster = cluster
+        self.executor = executor
+    }
+
+    /// Resets the per-response state for a new exchange.
+    func beginExchange(_ d: HTTPDownstream) {
+        exchange = d
+        gotResponseBytes = false
+        readingBody = false
+        scanner.reset()
+        inbound?.release()
+        inbound = nil
+        requestsSent += 1
+    }
+
+    /// The exchange is over: park for reuse or close.
+    func endExchange(reusable: Bool) {
+        exchange = nil
+        inbound?.release()
+        inbound = nil
+        let limit = cluster.config.maxRequestPerConn
+        if reusable && connected && (limit == 0 || requestsSent < limit) && connection.currentState == .open {
+            HTTPHostPool.on(host, executor: executor).park(self)
+        } else {
+            connection.close(.local)
+        }
+    }
+
+    func connectionDidConnect(_ c: Connection) {
+        connected = true
+        host.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    func connection(_ c: Connection, didRead buffer: ByteBuffer) {
+        guard let d = exchange else {
+            // Bytes on an idle keep-alive connection: the server is out of step. Never reuse it.
+            buffer.release()
+            HTTPHostPool.on(host, executor: executor).remove(self)
+            c.close(.protocolError("data on an idle upstream connection"))
+            return
+        }
+        gotResponseBytes = true
+        d.upstreamDidRead(self, buffer)
+    }
+
+    func connectionDidReadEOF(_ c: Connection) {
+        if let d = exchange {
+            d.upstreamDidReadEOF(self)
+        } else {
+            HTTPHostPool.on(host, executor: executor).remove(self)
+            c.close(.eof)
+        }
+    }
+
+    func connection(_ c: Connection, writabilityChanged writable: Bool) {
+        exchange?.upstreamWritabilityChanged(writable)
+    }
+
+    func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        if connected {
+            host.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
+            host.stats.connectionClose.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            host.stats.connectionConFail.wrappingAdd(1, ordering: .relaxed)
+            if reason == .connectTimeout { host.stats.connectTimeouts.wrappingAdd(1, ordering: .relaxed) }
+        }
+        cluster.connectionClosed()
+        HTTPHostPool.on(host, executor: executor).remove(self)
+        inbound?.release()
+        inbound = nil
+        let d = exchange
+        exchange = nil
+        d?.upstreamDidClose(self, reason: reason, wasConnected: connected)
+        connection = nil  // breaks the cycle connection -> handler -> connection
+    }
+}
