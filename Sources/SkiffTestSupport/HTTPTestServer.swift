@@ -184,7 +184,7 @@ public final class HTTPTestServer: @unchecked Sendable {
 }
 
 extension StringProtocol {
-    func trimmingCharacters() -> String {
+    public func trimmingCharacters() -> String {
         var s = Substring(self)
         while s.first == " " || s.first == "\t" { s = s.dropFirst() }
         while s.last == " " || s.last == "\t" { s = s.dropLast() }

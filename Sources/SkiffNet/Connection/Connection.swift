@@ -310,7 +310,8 @@ public final class Connection: @unchecked Sendable {
     public func resumeReading() {
         switch context {
         case .netpoll(let p):
-            readPaused.store(false, ordering: .relaxed)
+            // Not paused: nothing to catch up with (a read attempt would only cost an EAGAIN syscall).
+            guard readPaused.exchange(false, ordering: .relaxed) else { return }
             p.scheduleRead(self)
         case .rwloop:
             lock.withLock {
