@@ -51,6 +51,10 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
     /// Binds and starts every listener. On any failure, stops those already started and throws.
     public func start() throws(EngineError) {
         ignoreSIGPIPE()
+        if let admin = config.admin {
+            logger.warning(
+                "admin: the admin API on \(admin.address) is not served by this build yet (the telemetry work adds it); the block is valid")
+        }
         var path: [(Int, Int)] = []
         for (si, server) in config.servers.enumerated() {
             for li in server.listeners.indices { path.append((si, li)) }
