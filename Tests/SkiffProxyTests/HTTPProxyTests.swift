@@ -8,8 +8,20 @@ import Testing
 
 @testable import SkiffProxy
 
+/// Passes connections to the proxy and remembers them, so a test can read their write statistics.
+final class RecordingDelegate: ListenerDelegate, @unchecked Sendable {
+    let inner: any ListenerDelegate
+    let accepted = Mutex<[Connection]>([])
+    init(_ inner: any ListenerDelegate) { self.inner = inner }
+    func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
+        accepted.withLock { $0.append(connection) }
+        return inner.listener(listener, accepted: connection)
+    }
+}
+
 /// An HTTP/1 proxy listener in-process, so tests can read its counters.
 final class HTTPHarness: @unchecked Sendable {
+    let recorder: RecordingDelegate
     let manager: HTTPConnectionManager
     let clusters: ClusterManager
     let listener: Listener
@@ -33,6 +45,7 @@ final class HTTPHarness: @unchecked Sendable {
             throw TestError("no proxy filter")
         }
         manager = try HTTPConnectionManager(filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions())
+        recorder = RecordingDelegate(manager)
         ignoreSIGPIPE()
         workers = model == .rwloop ? try WorkerPool(name: "hw", size: 2) : nil
         let options = ListenerOptions(
@@ -40,11 +53,11 @@ final class HTTPHarness: @unchecked Sendable {
         if model == .netpoll {
             group = try NetPollGroup(name: "hp", count: 1)
             rw = nil
-            listener = try group!.listen(options, delegate: manager)
+            listener = try group!.listen(options, delegate: recorder)
         } else {
             group = nil
             rw = RWLoopGroup(name: "hr")
-            listener = try rw!.listen(options, delegate: manager)
+            listener = try rw!.listen(options, delegate: recorder)
         }
     }
 
@@ -154,8 +167,8 @@ extension String {
         #expect(h.manager.stats.responses5xx.load(ordering: .relaxed) == 0, "no 5xx reached the client")
     }
 
-    /// A client that pipelines many small requests: every response arrives, in order, and the client's connection
-    /// is written with fewer writevs than responses whenever responses queue together.
+    /// A client that pipelines many small requests: every response arrives, in order, and responses that are ready
+    /// together leave together: far fewer writevs than responses on the client's connection.
     @Test(arguments: NetModel.allCases)
     func pipelinedResponsesArriveInOrder(model: NetModel) throws {
         let backend = try HTTPTestServer(name: "b")
@@ -173,6 +186,18 @@ extension String {
             last = at ?? last
         }
         #expect(out.hasSuffix("b /last"))
+        let client = h.recorder.accepted.withLock { $0 }.first!
+        let st = client.stats.snapshot
+        // 51 responses, each a head and a body buffer: one writev per response would be 51 calls.
+        #expect(st.buffersQueued >= 102)
+        if model == .netpoll {
+            // Measured: 9-10 writevs, five of them with 16 buffers (responses read in one turn leave together).
+            #expect(st.writevCalls < 30, "\(st.writevCalls) writevs for 51 pipelined responses")
+        } else {
+            // rwloop's writer takes what queued while it last wrote; it depends on thread timing (measured 44-52).
+            #expect(st.writevCalls < st.buffersQueued)
+        }
+        #expect(st.perWritev[1...].reduce(0, +) > 0, "some writev carried more than one buffer")
     }
 }
 

@@ -41,6 +41,8 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     private var freeSlots: [Int] = []
     private var pendingFlush: [Connection] = []
     private var readAgain: [Connection] = []
+    /// Swapped with the lists above while they are worked through, so no turn allocates.
+    private var scratch: [Connection] = []
     private var timers = TimerHeap()
     private var expired: [TimerHeap.Entry] = []
 
@@ -396,13 +398,18 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         scheduleRead(c)
     }
 
+    /// Reads connections asked for again. A read here can resume another connection (an HTTP response finishing
+    /// lets the next pipelined one be read): a few passes run those in the same turn, so their writes coalesce.
     private func runReadAgain() {
-        guard !readAgain.isEmpty else { return }
-        let list = readAgain
-        readAgain.removeAll(keepingCapacity: true)
-        for c in list {
-            c.readAgainScheduled = false
-            if c.state == .open { readReady(c) }
+        var passes = 0
+        while !readAgain.isEmpty && passes < 8 {
+            passes += 1
+            swap(&readAgain, &scratch)
+            for c in scratch {
+                c.readAgainScheduled = false
+                if c.state == .open { readReady(c) }
+            }
+            scratch.removeAll(keepingCapacity: true)
         }
     }
 
@@ -416,12 +423,12 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     private func runFlushes() {
         // Flushing can schedule more flushes (a handler writing on writability): loop until quiet.
         while !pendingFlush.isEmpty {
-            let list = pendingFlush
-            pendingFlush.removeAll(keepingCapacity: true)
-            for c in list {
+            swap(&pendingFlush, &scratch)
+            for c in scratch {
                 c.flushScheduled = false
                 flush(c)
             }
+            scratch.removeAll(keepingCapacity: true)
         }
     }
 

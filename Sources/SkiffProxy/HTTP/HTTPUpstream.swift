@@ -50,7 +50,7 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
     let executor: any EventExecutor
     var connection: Connection!
     /// The exchange using this connection, if any.
-    var exchange: HTTPDownstream?
+    var exchange: HTTPExchange?
     var inPool = false
     var connected = false
     /// Requests sent on this connection (for `max_request_per_conn`).
@@ -74,8 +74,8 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
     }
 
     /// Resets the per-response state for a new exchange.
-    func beginExchange(_ d: HTTPDownstream) {
-        exchange = d
+    func beginExchange(_ ex: HTTPExchange) {
+        exchange = ex
         gotResponseBytes = false
         readingBody = false
         scanner.reset()

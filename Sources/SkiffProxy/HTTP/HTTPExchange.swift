@@ -1,0 +1,666 @@
+import SkiffNet
+import SkiffProtocol
+import SkiffUpstream
+
+/// One request and its response: routing, the upstream connection, retries, the route timeout, the response
+/// stream, or a local reply. Owned by an `HTTPDownstream`, reused for later requests (no allocation per request),
+/// and confined to the same executor.
+///
+/// An exchange may write to the client only while it is at the head of its downstream's queue; a reply it has to
+/// make earlier (no route, overflow, timeout) is rendered and kept until its turn.
+final class HTTPExchange: @unchecked Sendable {
+    unowned let d: HTTPDownstream
+    var manager: HTTPConnectionManager { d.manager }
+    var connection: Connection { d.connection }
+
+    // The request, as far as the response side needs it (the head bytes are gone once rendered).
+    var method = HTTPMethod.get
+    var version = HTTPVersion.http11
+    var requestClose = false
+    var requestBody = HTTPBodyTracker(kind: .none)
+    var requestComplete = true
+    var counted = false
+
+    // Routing and the upstream side.
+    var route: ResolvedRoute?
+    var cluster: Cluster?
+    var host: Host?
+    var upstream: HTTPUpstream?
+    var triedHosts: [Host] = []
+    var retriesLeft = 0
+    var requestHash: UInt64 = 0
+    var admitted = false
+    /// The rendered upstream request (head + a small body) kept for a retry, or nil when not replayable.
+    var replay: ByteBuffer?
+    var replayable = false
+
+    // The response.
+    var responseStarted = false
+    var responseStatus = 0
+    /// A reply made before this exchange's turn; written when it reaches the head of the queue.
+    var localReply: ByteBuffer?
+    var localClose = false
+    var downstreamBlocked = false
+    /// Response bytes (and an EOF) that arrived before this exchange's turn: rwloop's blocking reader may already
+    /// be inside read() when reading is paused. Replayed in order by `becameHead`.
+    var early: [ByteBuffer] = []
+    var earlyEOF = false
+
+    var timer: PollerTimer!
+
+    init(downstream: HTTPDownstream) {
+        self.d = downstream
+        self.timer = PollerTimer { [unowned self] in self.timedOut() }
+        triedHosts.reserveCapacity(4)
+    }
+
+    /// Clears everything for the next request.
+    func reset() {
+        timer.cancel()
+        route = nil
+        cluster = nil
+        host = nil
+        upstream = nil
+        triedHosts.removeAll(keepingCapacity: true)
+        replay?.release()
+        replay = nil
+        replayable = false
+        responseStarted = false
+        responseStatus = 0
+        localReply?.release()
+        localReply = nil
+        localClose = false
+        downstreamBlocked = false
+        for b in early { b.release() }
+        early.removeAll(keepingCapacity: true)
+        earlyEOF = false
+        admitted = false
+        counted = false
+    }
+
+    // MARK: - Starting
+
+    /// Routes the request parsed into `d.request`, renders it for the upstream and sends it, or replies locally.
+    /// Advances `inbound` past the head (and a small body taken whole).
+    func start(head: UnsafeRawBufferPointer, headLength: Int, inbound ib: ByteBuffer) {
+        let request = d.request
+        method = request.method
+        version = request.version
+        requestClose = request.connectionClose
+        requestBody = HTTPBodyTracker(kind: request.bodyKind, limits: manager.options.limits)
+        requestComplete = requestBody.isComplete
+        manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
+        manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
+        counted = true
+
+        let input = HTTPRouteInput(source: head, request: request, headers: d.requestHeaders)
+        guard let entry = manager.routes.route(input), let resolved = manager.resolved[ObjectIdentifier(entry)] else {
+            manager.stats.noRoute.wrappingAdd(1, ordering: .relaxed)
+            ib.readerIndex += headLength
+            return replyBeforeUpstream(status: 404, reason: "no route matched", inbound: ib)
+        }
+        switch entry.action {
+        case .directResponse(let status, let body):
+            ib.readerIndex += headLength
+            return replyBeforeUpstream(status: status, reason: "direct response", body: body, inbound: ib)
+        case .redirect(let r):
+            let location = r.location(for: input)
+            ib.readerIndex += headLength
+            return replyBeforeUpstream(status: r.responseCode, reason: "redirect", location: location, inbound: ib)
+        default:
+            break
+        }
+        route = resolved
+        let c = resolved.clusters.count == 1
+            ? resolved.clusters[0] : resolved.clusters[entry.weightedIndex(random: FastRandom.next())]
+        cluster = c
+        if let overflow = c.admitRequest() {
+            ib.readerIndex += headLength
+            return replyBeforeUpstream(status: 503, reason: "upstream overflow", overflow: overflow.rawValue, inbound: ib)
+        }
+        admitted = true
+        retriesLeft = entry.numRetries
+        if !entry.hashPolicyHeaders.isEmpty { requestHash = hashKey(entry.hashPolicyHeaders, head: head) }
+
+        let out = connection.bufferPool.acquire()
+        guard let n = render(head: head, request: request, entry: entry, into: out) else {
+            out.release()
+            ib.readerIndex += headLength
+            return replyBeforeUpstream(status: 431, reason: "request header fields too large", inbound: ib)
+        }
+        out.writerIndex = n
+        ib.readerIndex += headLength
+
+        // Replayable: no body, or a small body already here in full (then it travels with the head).
+        switch request.bodyKind {
+        case .contentLength(let len) where len > 0:
+            replayable = len <= manager.options.maxReplayBodyBytes && len <= ib.readableBytes && n + len <= out.capacity
+        case .chunked, .untilClose:
+            replayable = false
+        default:
+            replayable = true
+        }
+        if replayable, case .contentLength(let len) = request.bodyKind, len > 0 {
+            out.write(UnsafeRawBufferPointer(rebasing: ib.readableView[0..<len]))
+            ib.readerIndex += len
+            requestBody = HTTPBodyTracker(kind: .none)
+            requestComplete = true
+        }
+        if replayable {
+            let keep = connection.bufferPool.acquire()
+            keep.write(out.readableView)
+            replay = keep
+        }
+        d.executor.arm(timer, afterNs: entry.timeoutNs)
+        send(head: out)
+    }
+
+    private func render(
+        head: UnsafeRawBufferPointer, request: HTTPRequestHead, entry: RouteEntry, into out: ByteBuffer
+    ) -> Int? {
+        var options = HTTPRenderer.RequestOptions()
+        return connection.peerIPBytes.withUnsafeBytes { ipBytes in
+            options.xForwardedFor = ipBytes
+            return withOptionalBytes(entry.hostRewrite) { hostBytes in
+                options.hostRewrite = hostBytes
+                return withOptionalBytes(entry.prefixRewrite) { prefixBytes in
+                    if let p = prefixBytes { options.prefixRewrite = (entry.matchedPrefixLength, p) }
+                    return HTTPRenderer.renderRequest(
+                        head: request, headers: d.requestHeaders, source: head, into: out.writePointer,
+                        capacity: out.writableBytes, options: options)
+                }
+            }
+        }
+    }
+
+    /// FNV-1a over the configured headers' values (for LB_MAGLEV); a missing header hashes as empty.
+    private func hashKey(_ names: [[UInt8]], head: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for n in names {
+            if let v = n.withUnsafeBytes({ d.requestHeaders.firstValue(named: $0, in: head) }) {
+                for b in v { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            }
+            h = (h ^ 0xff) &* 0x100_0000_01b3
+        }
+        return h
+    }
+
+    /// Picks a host, gets a pooled or new upstream connection, and queues `head` on it.
+    private func send(head: ByteBuffer) {
+        guard let c = cluster else {
+            head.release()
+            return
+        }
+        let picked: Host?
+        if let entry = route?.entry, !entry.hashPolicyHeaders.isEmpty {
+            picked = c.pickHost(hash: requestHash, excluding: triedHosts)
+        } else {
+            picked = c.pickHost(excluding: triedHosts)
+        }
+        guard let h = picked else {
+            head.release()
+            c.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            return fail(status: 503, reason: "no healthy upstream")
+        }
+        host = h
+        triedHosts.append(h)
+        let u: HTTPUpstream
+        if let pooled = HTTPHostPool.on(h, executor: d.executor).take() {
+            u = pooled
+            manager.stats.upstreamReused.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            if let overflow = c.admitConnection() {
+                head.release()
+                return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
+            }
+            u = HTTPUpstream(host: h, cluster: c, executor: d.executor)
+            h.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
+            let idle = c.config.idleTimeout ?? manager.options.upstreamIdleTimeout
+            u.connection = connection.connectSibling(
+                to: h.address, timeout: c.config.connectTimeout,
+                options: ConnectionOptions(maxCoalesce: 16, writeLimit: c.config.connBufferLimitBytes, idleTimeout: idle),
+                label: c.name, handler: u)
+        }
+        upstream = u
+        u.beginExchange(self)
+        // Responses go back in order: only the head exchange reads its upstream.
+        if !d.isHead(self) || downstreamBlocked { u.connection.pauseReading() }
+        h.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
+        h.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
+        u.connection.write(head)
+    }
+
+    // MARK: - Request body
+
+    func forwardRequestBody(_ ib: ByteBuffer) {
+        let consumed: Int
+        let complete: Bool
+        switch requestBody.consume(ib.readableView) {
+        case .invalid(let e):
+            detachUpstream(reusable: false)
+            d.refuse(e)
+            return
+        case .partial(let n):
+            consumed = n
+            complete = false
+        case .complete(let n):
+            consumed = n
+            complete = true
+        }
+        if let u = upstream?.connection {
+            if consumed == ib.readableBytes {
+                d.inbound = nil
+                u.write(ib)
+            } else {
+                let part = connection.bufferPool.acquire()
+                part.write(UnsafeRawBufferPointer(rebasing: ib.readableView[0..<consumed]))
+                ib.readerIndex += consumed
+                u.write(part)
+            }
+        } else {
+            // Already answered locally: the body is read and dropped.
+            ib.readerIndex += consumed
+            if ib.readableBytes == 0 {
+                ib.release()
+                d.inbound = nil
+            }
+        }
+        if complete { finishRequestBody() }
+    }
+
+    func finishRequestBody() {
+        requestComplete = true
+        if d.phase == .requestBody && d.exchanges.last === self {
+            d.phase = .head
+            d.scanner.reset()
+        }
+    }
+
+    /// The upstream reads the request body slower than the client sends it.
+    func upstreamWritabilityChanged(_ writable: Bool) {
+        guard d.bodyExchange === self else { return }
+        if writable { connection.resumeReading() } else { connection.pauseReading() }
+    }
+
+    /// The client reads slower than the upstream sends (head exchange only).
+    func downstreamWritability(_ writable: Bool) {
+        downstreamBlocked = !writable
+        guard let u = upstream?.connection else { return }
+        if writable { u.resumeReading() } else { u.pauseReading() }
+    }
+
+    // MARK: - Turn taking
+
+    /// This exchange now heads the queue: write its kept reply, or start reading its upstream.
+    func becameHead() {
+        if let reply = localReply {
+            localReply = nil
+            connection.write(reply)
+            d.exchangeFinished(self, closeAfter: localClose)
+            return
+        }
+        if let u = upstream {
+            let stashed = early
+            early.removeAll(keepingCapacity: true)
+            for b in stashed { upstreamDidRead(u, b) }
+            if earlyEOF, upstream === u {
+                earlyEOF = false
+                upstreamDidReadEOF(u)
+            }
+            upstream?.connection?.resumeReading()
+        }
+    }
+
+    // MARK: - Upstream events (from HTTPUpstream, on this executor)
+
+    func upstreamDidRead(_ u: HTTPUpstream, _ b: ByteBuffer) {
+        guard u === upstream else {
+            b.release()
+            return
+        }
+        if !d.isHead(self) {
+            early.append(b)
+            return
+        }
+        if u.readingBody {
+            if let ib = u.inbound {
+                ib.write(b.readableView)
+                b.release()
+                u.inbound = nil
+                forwardResponseBody(u, ib)
+            } else {
+                forwardResponseBody(u, b)
+            }
+            return
+        }
+        if let ib = u.inbound {
+            if ib.writableBytes < b.readableBytes {
+                b.release()
+                return failFromUpstream(status: 502, reason: "upstream response head too large")
+            }
+            ib.write(b.readableView)
+            b.release()
+        } else {
+            u.inbound = b
+        }
+        parseResponseHeads(u)
+    }
+
+    private func parseResponseHeads(_ u: HTTPUpstream) {
+        while let ib = u.inbound, !u.readingBody {
+            guard let len = u.scanner.scan(ib.readableView) else {
+                if ib.readableBytes >= manager.options.limits.maxHeaderBytes {
+                    failFromUpstream(status: 502, reason: "upstream response head too large")
+                }
+                return
+            }
+            let head = UnsafeRawBufferPointer(rebasing: ib.readableView[0..<len])
+            if HTTPParser.parseResponse(head, into: &u.head, headers: u.headers, limits: manager.options.limits) != nil {
+                return failFromUpstream(status: 502, reason: "invalid upstream response")
+            }
+            let status = u.head.statusCode
+            // Retry on a 5xx or a listed status, if allowed and nothing has gone downstream yet.
+            if !responseStarted, let entry = route?.entry, replayable, retriesLeft > 0, entry.shouldRetry(status: status)
+            {
+                retriesLeft -= 1
+                u.inbound = nil
+                ib.release()
+                return retry()
+            }
+            if status >= 500 {
+                host?.stats.responseFailed.wrappingAdd(1, ordering: .relaxed)
+            } else {
+                host?.stats.responseSuccess.wrappingAdd(1, ordering: .relaxed)
+            }
+            let bodyKind = u.head.bodyKind(requestMethod: method)
+            let closeAfter = requestClose || d.clientClosedRead || bodyKind == .untilClose || !requestComplete
+            let out = connection.bufferPool.acquire()
+            guard
+                let n = HTTPRenderer.renderResponse(
+                    head: u.head, headers: u.headers, source: head, into: out.writePointer, capacity: out.writableBytes,
+                    options: HTTPRenderer.ResponseOptions(
+                        connectionClose: closeAfter, keepAliveForHTTP10: version == .http10 && !requestClose))
+            else {
+                out.release()
+                return failFromUpstream(status: 502, reason: "upstream response head too large")
+            }
+            out.writerIndex = n
+            ib.readerIndex += len
+            responseStarted = true
+            connection.write(out)
+            if status >= 100 && status < 200 {
+                // An interim response (100 Continue): passed on; the final one follows.
+                u.scanner.reset()
+                if ib.readableBytes == 0 {
+                    ib.release()
+                    u.inbound = nil
+                }
+                continue
+            }
+            responseStatus = status
+            manager.stats.countResponse(status)
+            u.body = HTTPBodyTracker(kind: bodyKind, limits: manager.options.limits)
+            u.readingBody = true
+            u.inbound = nil
+            if ib.readableBytes == 0 {
+                ib.release()
+                if u.body.isComplete { finish(u) }
+                return
+            }
+            forwardResponseBody(u, ib)
+            return
+        }
+    }
+
+    private func forwardResponseBody(_ u: HTTPUpstream, _ b: ByteBuffer) {
+        let consumed: Int
+        let complete: Bool
+        switch u.body.consume(b.readableView) {
+        case .invalid:
+            b.release()
+            manager.stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
+            return cutClient()
+        case .partial(let n):
+            consumed = n
+            complete = false
+        case .complete(let n):
+            consumed = n
+            complete = true
+        }
+        var reusable = true
+        if consumed == b.readableBytes {
+            if consumed > 0 { connection.write(b) } else { b.release() }
+        } else {
+            // Bytes past the end of the response: the upstream is out of step; never reuse it.
+            reusable = false
+            if consumed > 0 {
+                let part = connection.bufferPool.acquire()
+                part.write(UnsafeRawBufferPointer(rebasing: b.readableView[0..<consumed]))
+                connection.write(part)
+            }
+            b.release()
+        }
+        if complete { finish(u, reusable: reusable) }
+    }
+
+    func upstreamDidReadEOF(_ u: HTTPUpstream) {
+        guard u === upstream else { return }
+        if !d.isHead(self) {
+            earlyEOF = true
+            return
+        }
+        if u.readingBody && u.body.kind == .untilClose {
+            _ = u.body.finishAtEOF()
+            return finish(u, reusable: false)
+        }
+        upstreamLost(u, reason: .eof, wasConnected: true)
+    }
+
+    func upstreamDidClose(_ u: HTTPUpstream, reason: CloseReason, wasConnected: Bool) {
+        guard u === upstream else { return }
+        upstreamLost(u, reason: reason, wasConnected: wasConnected)
+    }
+
+    /// The upstream went away before the response was complete.
+    private func upstreamLost(_ u: HTTPUpstream, reason: CloseReason, wasConnected: Bool) {
+        if responseStarted {
+            // Never fake a complete response: cut the client.
+            manager.stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
+            host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
+            return cutClient()
+        }
+        let connectFailure: Bool
+        switch reason {
+        case .connectFailed, .connectTimeout: connectFailure = true
+        default: connectFailure = !wasConnected
+        }
+        let entry = route?.entry
+        // A reused keep-alive connection the server had already closed: one free retry on a fresh connection.
+        let staleReuse = wasConnected && u.requestsSent > 1 && !u.gotResponseBytes
+        let allowed =
+            connectFailure ? (entry?.retryOnConnectFailure ?? false) : (entry?.retryOnReset ?? false)
+        if replayable && (staleReuse || (allowed && retriesLeft > 0)) {
+            if !staleReuse { retriesLeft -= 1 }
+            return retry(counted: !staleReuse)
+        }
+        if !connectFailure { host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed) }
+        fail(
+            status: connectFailure ? 503 : 502,
+            reason: connectFailure ? "upstream connect failure" : "upstream reset before response")
+    }
+
+    /// Sends the kept request again, to a host not tried yet when there is one.
+    private func retry(counted: Bool = true) {
+        detachUpstream(reusable: false)
+        guard let c = cluster, let keep = replay else {
+            return fail(status: 503, reason: "upstream retry impossible")
+        }
+        if counted {
+            if let overflow = c.admitRetry() {
+                return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
+            }
+            c.retryFinished()
+            manager.stats.retries.wrappingAdd(1, ordering: .relaxed)
+        }
+        let copy = connection.bufferPool.acquire()
+        copy.write(keep.readableView)
+        if triedHosts.count >= c.hosts.count { triedHosts.removeAll(keepingCapacity: true) }
+        send(head: copy)
+    }
+
+    // MARK: - Ending
+
+    /// The response is complete: park the upstream for reuse, let the next exchange respond.
+    private func finish(_ u: HTTPUpstream, reusable: Bool = true) {
+        let keepUpstream = reusable && requestComplete && !u.head.connectionClose && u.body.isComplete
+        let closeAfter = requestClose || d.clientClosedRead || u.body.kind == .untilClose || !requestComplete
+        detachUpstream(reusable: keepUpstream)
+        endRequest()
+        d.exchangeFinished(self, closeAfter: closeAfter)
+    }
+
+    private func detachUpstream(reusable: Bool) {
+        guard let u = upstream else { return }
+        upstream = nil
+        host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+        u.connection?.resumeReading()
+        u.endExchange(reusable: reusable)
+    }
+
+    private func endRequest() {
+        timer.cancel()
+        if admitted {
+            cluster?.requestFinished()
+            admitted = false
+        }
+        if counted {
+            manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+            counted = false
+        }
+        replay?.release()
+        replay = nil
+    }
+
+    /// Torn down without a reply (client gone, or closing after an earlier response).
+    func abort() {
+        if let u = upstream {
+            host?.stats.requestLocalReset.wrappingAdd(1, ordering: .relaxed)
+            host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+            upstream = nil
+            u.exchange = nil
+            u.connection?.close(.local)
+        }
+        endRequest()
+        localReply?.release()
+        localReply = nil
+        for b in early { b.release() }
+        early.removeAll(keepingCapacity: true)
+        earlyEOF = false
+    }
+
+    /// A response cut mid-way: the client connection must not look complete.
+    private func cutClient() {
+        abort()
+        connection.close(.peerClosed)
+    }
+
+    private func failFromUpstream(status: Int, reason: StaticString) {
+        if responseStarted {
+            cutClient()
+        } else {
+            fail(status: status, reason: reason)
+        }
+    }
+
+    // MARK: - Local replies
+
+    /// Replies locally after the upstream side failed (nothing was sent downstream for this exchange).
+    private func fail(status: Int, reason: StaticString, overflow: String? = nil) {
+        detachUpstream(reusable: false)
+        endRequest()
+        // If the request body is still arriving we cannot tell where the next request starts: close after replying.
+        let close = !requestComplete || requestClose || d.clientClosedRead
+        if !requestComplete { d.phase = .closing }
+        reply(status: status, reason: reason, body: nil, location: nil, overflow: overflow, close: close)
+    }
+
+    /// Replies before any upstream was involved; skips the request body first if it is all here.
+    private func replyBeforeUpstream(
+        status: Int, reason: StaticString, body: [UInt8]? = nil, location: [UInt8]? = nil, overflow: String? = nil,
+        inbound ib: ByteBuffer
+    ) {
+        var close = requestClose || d.clientClosedRead
+        switch requestBody.kind {
+        case .none:
+            break
+        case .contentLength(let n):
+            if ib.readableBytes >= n {
+                ib.readerIndex += n
+                requestBody = HTTPBodyTracker(kind: .none)
+                requestComplete = true
+            } else {
+                close = true
+            }
+        default:
+            close = true
+        }
+        if !requestComplete {
+            // The body would have to be read and dropped; close instead of guessing where the next request starts.
+            requestComplete = true
+            d.phase = .closing
+            close = true
+        }
+        endRequest()
+        reply(status: status, reason: reason, body: body, location: location, overflow: overflow, close: close)
+    }
+
+    /// A request the codec refused.
+    func refuse(_ e: HTTPParseError) {
+        requestComplete = true
+        reply(status: e.status, reason: e.reason, body: nil, location: nil, overflow: nil, close: true)
+    }
+
+    private func reply(
+        status: Int, reason: StaticString, body: [UInt8]?, location: [UInt8]?, overflow: String?, close: Bool
+    ) {
+        manager.stats.localReplies.wrappingAdd(1, ordering: .relaxed)
+        manager.stats.countResponse(status)
+        let out = connection.bufferPool.acquire()
+        guard
+            let n = HTTPLocalReply.render(
+                status: status, reason: reason, body: body, location: location, overflow: overflow, close: close,
+                headRequest: method == .head, into: out)
+        else {
+            out.release()
+            connection.close(.local)
+            return
+        }
+        out.writerIndex = n
+        if d.isHead(self) {
+            connection.write(out)
+            d.exchangeFinished(self, closeAfter: close)
+        } else {
+            localReply = out
+            localClose = close
+        }
+    }
+
+    // MARK: - Timer
+
+    private func timedOut() {
+        manager.stats.routeTimeouts.wrappingAdd(1, ordering: .relaxed)
+        host?.stats.requestTimeout.wrappingAdd(1, ordering: .relaxed)
+        if responseStarted {
+            cutClient()
+        } else {
+            fail(status: 504, reason: "upstream timeout")
+        }
+    }
+}
+
+/// Runs `body` with the bytes of `array`, or nil.
+@inline(__always)
+func withOptionalBytes<R>(_ array: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let a = array else { return body(nil) }
+    return a.withUnsafeBytes { body($0) }
+}
