@@ -9,9 +9,12 @@ import SkiffUpstream
 /// An exchange may write to the client only while it is at the head of its downstream's queue; a reply it has to
 /// make earlier (no route, overflow, timeout) is rendered and kept until its turn.
 final class HTTPExchange: @unchecked Sendable {
-    unowned let d: HTTPDownstream
-    var manager: HTTPConnectionManager { d.manager }
-    var connection: Connection { d.connection }
+    /// The owner. `unowned(unsafe)`: the downstream holds its exchanges and outlives them (they are aborted when it
+    /// closes), and checked `unowned` costs a runtime retain on every access.
+    unowned(unsafe) let d: HTTPDownstream
+    let manager: HTTPConnectionManager
+    let connection: Connection
+    let executor: any EventExecutor
 
     // The request, as far as the response side needs it (the head bytes are gone once rendered).
     var method = HTTPMethod.get
@@ -50,7 +53,11 @@ final class HTTPExchange: @unchecked Sendable {
 
     init(downstream: HTTPDownstream) {
         self.d = downstream
-        self.timer = PollerTimer { [unowned self] in self.timedOut() }
+        self.manager = downstream.manager
+        self.connection = downstream.connection
+        self.executor = downstream.executor
+        // The timer is cancelled whenever the exchange ends, before the exchange can go away.
+        self.timer = PollerTimer { [unowned(unsafe) self] in self.timedOut() }
         triedHosts.reserveCapacity(4)
     }
 
@@ -151,7 +158,7 @@ final class HTTPExchange: @unchecked Sendable {
             keep.write(out.readableView)
             replay = keep
         }
-        d.executor.arm(timer, afterNs: entry.timeoutNs)
+        executor.arm(timer, afterNs: entry.timeoutNs)
         send(head: out)
     }
 
@@ -205,7 +212,7 @@ final class HTTPExchange: @unchecked Sendable {
         host = h
         triedHosts.append(h)
         let u: HTTPUpstream
-        if let pooled = HTTPHostPool.on(h, executor: d.executor).take() {
+        if let pooled = HTTPHostPool.on(h, executor: executor).take() {
             u = pooled
             manager.stats.upstreamReused.wrappingAdd(1, ordering: .relaxed)
         } else {
@@ -213,7 +220,7 @@ final class HTTPExchange: @unchecked Sendable {
                 head.release()
                 return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
             }
-            u = HTTPUpstream(host: h, cluster: c, executor: d.executor)
+            u = HTTPUpstream(host: h, cluster: c, executor: executor)
             h.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
             let idle = c.config.idleTimeout ?? manager.options.upstreamIdleTimeout
             u.connection = connection.connectSibling(
