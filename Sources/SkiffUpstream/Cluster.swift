@@ -37,6 +37,8 @@ public final class Cluster: Sendable {
     public let hosts: [Host]
     public let loadBalancer: any LoadBalancer
     public let stats = ClusterStats()
+    /// Write counters of this cluster's closed upstream connections.
+    public let upstreamWrites = WriteTotals()
 
     public init(config: ClusterConfig) throws(SystemError) {
         self.config = config

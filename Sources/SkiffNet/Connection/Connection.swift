@@ -24,12 +24,21 @@ public struct ConnectionOptions: Sendable {
     public var idleTimeout: Duration?
     /// Run handler callbacks on this pool (sharded) instead of the I/O thread.
     public var workers: WorkerPool?
+    /// Where this connection's counters are added when it closes (its listener's or cluster's totals).
+    public var totals: WriteTotals?
+    /// Told about open and close (telemetry registration, events).
+    public var observer: (any ConnectionObserver)?
 
-    public init(maxCoalesce: Int = 16, writeLimit: Int = 1 << 20, idleTimeout: Duration? = nil, workers: WorkerPool? = nil) {
+    public init(
+        maxCoalesce: Int = 16, writeLimit: Int = 1 << 20, idleTimeout: Duration? = nil, workers: WorkerPool? = nil,
+        totals: WriteTotals? = nil, observer: (any ConnectionObserver)? = nil
+    ) {
         self.maxCoalesce = max(1, min(maxCoalesce, 1024))
         self.writeLimit = max(4096, writeLimit)
         self.idleTimeout = idleTimeout
         self.workers = workers
+        self.totals = totals
+        self.observer = observer
     }
 }
 
@@ -76,6 +85,8 @@ public final class Connection: @unchecked Sendable {
     let writeLimit: Int
     let idleTimeoutNs: UInt64
     let workers: WorkerPool?
+    let totals: WriteTotals?
+    let observer: (any ConnectionObserver)?
 
     // Write side, guarded by `lock` (rwloop's reader and writer also wait on its condition).
     let lock = ConditionLock()
@@ -128,6 +139,8 @@ public final class Connection: @unchecked Sendable {
         self.writeLimit = options.writeLimit
         self.idleTimeoutNs = options.idleTimeout.map { Connection.nanoseconds($0) } ?? 0
         self.workers = options.workers
+        self.totals = options.totals
+        self.observer = options.observer
         self.label = label
         self.shardKey = shardKey ?? id
         self.openedAt = MonotonicClock.now()
@@ -376,10 +389,36 @@ public final class Connection: @unchecked Sendable {
         lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
     }
 
-    func noteClosed() {
+    /// Called once, when the fd is closed: updates the owner's counters, the registry and the observer.
+    func noteClosed(_ reason: CloseReason) {
         if let s = listenerStats {
             s.active.wrappingSubtract(1, ordering: .relaxed)
             s.closed.wrappingAdd(1, ordering: .relaxed)
+        }
+        totals?.absorb(stats.snapshot)
+        registry.remove(self)
+        observer?.connectionClosed(self, reason: reason)
+    }
+
+    /// Called once the connection is set up (accepted, or connect started).
+    func noteOpened() {
+        registry.add(self)
+        observer?.connectionOpened(self)
+    }
+
+    /// The registry of this connection's poller or rwloop group.
+    var registry: ConnectionRegistry {
+        switch context {
+        case .netpoll(let p): return p.registry
+        case .rwloop(let g): return g.registry
+        }
+    }
+
+    /// Which I/O thread serves this connection, for the Connections view ("poller 1", "rwloop").
+    public var ioThread: String {
+        switch context {
+        case .netpoll(let p): return p.name
+        case .rwloop(let g): return "\(g.name) r/w"
         }
     }
 
@@ -391,6 +430,7 @@ public final class Connection: @unchecked Sendable {
     ) -> Connection {
         var options = options
         options.workers = workers
+        if options.observer == nil { options.observer = observer }
         switch context {
         case .netpoll(let p):
             return p.connect(

@@ -30,6 +30,8 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     let wakeFD: Int32
     /// This poller's buffers.
     public let pool: BufferPool
+    /// This poller's live connections, for telemetry.
+    public let registry = ConnectionRegistry()
     private let remote = Mutex(Remote())
     private let wakePending = Atomic<Bool>(false)
     private let threadHandle = Atomic<UInt>(0)
@@ -240,11 +242,13 @@ public final class Poller: EventExecutor, @unchecked Sendable {
                 fd: -1, direction: .outbound, state: .connecting, peer: address, context: .netpoll(self),
                 options: options, label: label, shardKey: shardKey)
             c.handler = handler
+            c.noteOpened()
             let e = error.errno
             execute { [self] in self.closeNow(c, reason: .connectFailed(e)) }
             return c
         }
         c.handler = handler
+        c.noteOpened()
         let timeoutNs = Connection.nanoseconds(timeout)
         execute { [self, connected] in
             self.register(c)
@@ -288,6 +292,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         c.listenerStats = l.stats
         l.stats.active.wrappingAdd(1, ordering: .relaxed)
         l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
+        c.noteOpened()
         c.handler = l.delegate.listener(l, accepted: c)
         register(c)
     }
@@ -461,7 +466,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             registered.wrappingSubtract(1, ordering: .relaxed)
         }
         if c.fd >= 0 { Glibc.close(c.fd) }
-        c.noteClosed()
+        c.noteClosed(reason)
         c.deliver(.closed(reason))
     }
 

@@ -14,6 +14,8 @@ public final class RWLoopGroup: Sendable {
     public let writers = Atomic<Int>(0)
     /// Thread creations refused by the system (each closes its connection).
     public let spawnFailures = Atomic<UInt64>(0)
+    /// Live connections, for telemetry.
+    public let registry = ConnectionRegistry()
 
     public init(name: String = "rwloop", bufferSize: Int = 64 * 1024, stackSize: Int = NetThread.smallStack) {
         self.name = name
@@ -55,6 +57,7 @@ public final class RWLoopGroup: Sendable {
                 c.listenerStats = l.stats
                 l.stats.active.wrappingAdd(1, ordering: .relaxed)
                 l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
+                c.noteOpened()
                 c.handler = l.delegate.listener(l, accepted: c)
                 if c.handler == nil {
                     c.rwStartClosed(.local)
@@ -83,6 +86,7 @@ public final class RWLoopGroup: Sendable {
                 fd: fd, direction: .outbound, state: .connecting, peer: address, context: .rwloop(self),
                 options: options, label: label, shardKey: shardKey)
             c.handler = handler
+            c.noteOpened()
             c.rwStart(connecting: true, timeoutNs: Connection.nanoseconds(timeout))
             return c
         } catch {
@@ -90,6 +94,7 @@ public final class RWLoopGroup: Sendable {
                 fd: -1, direction: .outbound, state: .connecting, peer: address, context: .rwloop(self),
                 options: options, label: label, shardKey: shardKey)
             c.handler = handler
+            c.noteOpened()
             c.rwStartClosed(.connectFailed(error.errno))
             return c
         }
@@ -293,7 +298,7 @@ extension Connection {
         }
         guard last else { return }
         if fd >= 0 { Glibc.close(fd) }
-        noteClosed()
+        noteClosed(reason)
         deliver(.closed(reason))
     }
 }

@@ -225,7 +225,9 @@ final class HTTPExchange: @unchecked Sendable {
             let idle = c.config.idleTimeout ?? manager.options.upstreamIdleTimeout
             u.connection = connection.connectSibling(
                 to: h.address, timeout: c.config.connectTimeout,
-                options: ConnectionOptions(maxCoalesce: 16, writeLimit: c.config.connBufferLimitBytes, idleTimeout: idle),
+                options: ConnectionOptions(
+                    maxCoalesce: 16, writeLimit: c.config.connBufferLimitBytes, idleTimeout: idle,
+                    totals: c.upstreamWrites),
                 label: c.name, handler: u)
         }
         upstream = u

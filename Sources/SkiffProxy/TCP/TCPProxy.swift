@@ -92,7 +92,8 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         }
         host.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
         let options = ConnectionOptions(
-            maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, idleTimeout: proxy.idleTimeout)
+            maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, idleTimeout: proxy.idleTimeout,
+            totals: cluster.upstreamWrites)
         let up = downstream.connectSibling(
             to: host.address, timeout: cluster.config.connectTimeout, options: options, label: cluster.name,
             handler: self)
