@@ -28,24 +28,28 @@ let package = Package(
         .target(name: "SkiffProtocol", swiftSettings: hotPath),
         // MOSN-compatible JSON configuration model, decoding and validation.
         .target(name: "SkiffConfig"),
+        // Metrics primitives: histograms, the frame and event rings, the JSON writer.
+        .target(name: "SkiffTelemetry", swiftSettings: hotPath),
         // Clusters, hosts, load balancers.
-        .target(name: "SkiffUpstream", dependencies: ["SkiffConfig", "SkiffNet"], swiftSettings: hotPath),
+        .target(name: "SkiffUpstream", dependencies: ["SkiffConfig", "SkiffNet", "SkiffTelemetry"], swiftSettings: hotPath),
+        // The control socket (NDJSON over a Unix socket), the admin HTTP server, Prometheus text.
+        .target(name: "SkiffControl", dependencies: ["SkiffConfig", "CSkiffLinux"]),
         // Network filters: tcp_proxy (L4) and the L7 proxy (router, HTTP/1 streams).
         .target(
-            name: "SkiffProxy", dependencies: ["SkiffNet", "SkiffUpstream", "SkiffConfig", "SkiffProtocol"],
+            name: "SkiffProxy", dependencies: ["SkiffNet", "SkiffUpstream", "SkiffConfig", "SkiffProtocol", "SkiffTelemetry"],
             swiftSettings: hotPath),
         // Wires config to listeners and clusters; lifecycle.
         .target(
             name: "SkiffEngine",
             dependencies: [
-                "SkiffNet", "SkiffConfig", "SkiffUpstream", "SkiffProxy",
+                "SkiffNet", "SkiffConfig", "SkiffUpstream", "SkiffProxy", "SkiffTelemetry", "SkiffControl",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "SkiffEngine", "SkiffConfig",
+                "SkiffEngine", "SkiffConfig", "SkiffControl", "SkiffTelemetry", "CSkiffLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -55,6 +59,8 @@ let package = Package(
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
         .testTarget(name: "SkiffNetTests", dependencies: ["SkiffNet", "SkiffTestSupport"]),
         .testTarget(name: "SkiffProtocolTests", dependencies: ["SkiffProtocol"]),
+        .testTarget(name: "SkiffTelemetryTests", dependencies: ["SkiffTelemetry"]),
+        .testTarget(name: "SkiffControlTests", dependencies: ["SkiffControl", "SkiffConfig"]),
         .testTarget(name: "SkiffRouterTests", dependencies: ["SkiffProxy", "SkiffConfig"]),
         .testTarget(name: "SkiffUpstreamTests", dependencies: ["SkiffUpstream", "SkiffConfig"]),
         .testTarget(

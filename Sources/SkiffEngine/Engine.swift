@@ -1,8 +1,10 @@
 import Glibc
 import Logging
 import SkiffConfig
+import SkiffControl
 import SkiffNet
 import SkiffProxy
+import SkiffTelemetry
 import SkiffUpstream
 
 /// Why the engine refused to start. Nothing listens when this is thrown.
@@ -19,6 +21,8 @@ public struct RunningListener: Sendable {
     public let workers: WorkerPool?
     public let tcpProxy: TCPProxy?
     public let http: HTTPConnectionManager?
+    /// Write counters of this listener's closed connections.
+    public let totals: WriteTotals
 
     public var name: String { config.name }
     public var address: SocketAddress { listener.address }
@@ -35,17 +39,33 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
     private var rwloopGroup: RWLoopGroup?
     private var routerRegistries: [Int: RouterRegistry] = [:]
     private let threadModelOverride: ThreadModel?
-    private let logger: Logger
+    let logger: Logger
+    /// Rings of frames and events, and the connection observer.
+    public let hub: TelemetryHub
+    /// Snapshots every counter into the frame ring each tick.
+    public private(set) var publisher: FramePublisher!
+    public let version: String
+    public let configPath: String
+    /// The config file as loaded, for `config.dump`.
+    let configText: [UInt8]
 
-    public init(config: SkiffConfiguration, threadModelOverride: ThreadModel? = nil, logger: Logger) throws(EngineError) {
+    public init(
+        config: SkiffConfiguration, threadModelOverride: ThreadModel? = nil, logger: Logger, version: String = "dev",
+        configPath: String = "", configText: [UInt8] = [], hub: TelemetryHub = TelemetryHub()
+    ) throws(EngineError) {
+        self.configText = configText
         self.config = config
         self.threadModelOverride = threadModelOverride
         self.logger = logger
+        self.version = version
+        self.configPath = configPath
+        self.hub = hub
         do {
             self.clusters = try ClusterManager(configs: config.clusters)
         } catch {
             throw EngineError("cluster_manager: \(error)")
         }
+        publisher = FramePublisher(engine: self, hub: hub)
     }
 
     /// Binds and starts every listener. On any failure, stops those already started and throws.
@@ -68,6 +88,32 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
             stop()
             throw error
         }
+        publisher.start()
+        hub.event("engine.start") { w in
+            w.key("listeners")
+            w.int(self.listeners.count)
+            w.key("config")
+            w.string(self.configPath)
+        }
+    }
+
+    /// The loaded config as compact JSON (MOSN's shape, as written; the model it decoded to is what runs).
+    public func configJSON() -> [UInt8] {
+        guard let v = try? JSONParser.parse(configText) else { return Array("{}".utf8) }
+        return JSONText.encode(v)
+    }
+
+    /// Every live connection of every poller and rwloop group (the publisher's walk; allocates).
+    public func allLiveConnections() -> [Connection] {
+        var out: [Connection] = []
+        for g in netpollGroups.values { for p in g.pollers { out += p.registry.connections } }
+        if let rw = rwloopGroup { out += rw.registry.connections }
+        return out
+    }
+
+    /// Live connections grouped by owner label (listener or cluster name).
+    public func liveConnectionsByOwner() -> [String: [Connection]] {
+        Dictionary(grouping: allLiveConnections(), by: \.label)
     }
 
     private func effectiveModel(_ lc: ListenerConfig) -> NetModel {
@@ -139,11 +185,13 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
             throw EngineError("\(path).workers: \(error)")
         }
         let maxConnections = lc.maxConnections == 0 && model == .rwloop ? 1024 : lc.maxConnections
+        let totals = WriteTotals()
         let options = ListenerOptions(
             name: lc.name, address: address, maxConnections: maxConnections,
             connection: ConnectionOptions(
                 maxCoalesce: lc.maxCoalesce, writeLimit: lc.connBufferLimitBytes,
-                idleTimeout: lc.connectionIdleTimeout ?? tcpIdle(filter), workers: workers))
+                idleTimeout: lc.connectionIdleTimeout ?? tcpIdle(filter), workers: workers, totals: totals,
+                observer: hub))
         let listener: Listener
         do {
             switch model {
@@ -163,7 +211,8 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
             "listener \(lc.name) on \(listener.address) thread_model=\(model.rawValue)"
             + (model == .netpoll ? " pollers=\(pollerCount)" : "") + " workers=\(workerCount) max_connections=\(limit)"
         logger.info("\(line)")
-        return RunningListener(config: lc, listener: listener, workers: workers, tcpProxy: tcp, http: http)
+        return RunningListener(
+            config: lc, listener: listener, workers: workers, tcpProxy: tcp, http: http, totals: totals)
     }
 
     private func tcpIdle(_ f: NetworkFilterConfig) -> Duration? {
@@ -188,6 +237,7 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
 
     /// Stops accepting and closes everything.
     public func stop() {
+        publisher?.stop()
         for l in listeners {
             switch l.model {
             case .netpoll: netpollGroup(l.config.pollers)?.stopListening(l.listener)

@@ -1,5 +1,6 @@
 import SkiffConfig
 import SkiffNet
+import SkiffTelemetry
 import Synchronization
 
 /// Cluster-wide counters and the circuit breakers' gauges (shared by every executor: atomics, no lock).
@@ -39,6 +40,8 @@ public final class Cluster: Sendable {
     public let stats = ClusterStats()
     /// Write counters of this cluster's closed upstream connections.
     public let upstreamWrites = WriteTotals()
+    /// Response latency across the cluster's hosts.
+    public let latency = LatencyHistogram()
 
     public init(config: ClusterConfig) throws(SystemError) {
         self.config = config

@@ -1,5 +1,6 @@
 import SkiffConfig
 import SkiffNet
+import SkiffTelemetry
 import Synchronization
 
 /// Counters a host owns; updated with relaxed atomics on the hot path.
@@ -39,13 +40,42 @@ public final class HostExecutorState {
     public init() {}
 }
 
-/// One upstream endpoint of a cluster. Immutable apart from its counters and per-executor pools.
+/// The operator's state of a host (HAProxy's model): READY takes traffic, DRAIN takes no new traffic while in-flight
+/// work finishes, MAINT takes no traffic and no checks.
+public enum AdminState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case ready = 0
+    case drain = 1
+    case maint = 2
+
+    public var description: String {
+        switch self {
+        case .ready: return "READY"
+        case .drain: return "DRAIN"
+        case .maint: return "MAINT"
+        }
+    }
+
+    /// Parses `ready`, `drain`, `maint` (any case).
+    public init?(text: String) {
+        switch text.lowercased() {
+        case "ready": self = .ready
+        case "drain": self = .drain
+        case "maint": self = .maint
+        default: return nil
+        }
+    }
+}
+
+/// One upstream endpoint of a cluster. Immutable apart from its counters, admin state and per-executor pools.
 public final class Host: Sendable, CustomStringConvertible {
     public let config: HostConfig
     /// Resolved once when the cluster is built.
     public let address: SocketAddress
     public let weight: Int
     public let stats = HostStats()
+    /// Response latency of requests to this host (request sent to response complete).
+    public let latency = LatencyHistogram()
+    private let admin = Atomic<UInt8>(AdminState.ready.rawValue)
     /// Pools per executor (a poller or a worker shard), so pollers never share a pool or its lock.
     public let perExecutor = ExecutorLocal<HostExecutorState>()
 
@@ -62,6 +92,12 @@ public final class Host: Sendable, CustomStringConvertible {
         self.config = config
         self.address = try SocketAddress.resolve(host: config.address.host, port: config.address.port)
         self.weight = config.weight
+    }
+
+    /// The operator's state; load balancers pick READY hosts only.
+    public var adminState: AdminState {
+        get { AdminState(rawValue: admin.load(ordering: .relaxed)) ?? .ready }
+        set { admin.store(newValue.rawValue, ordering: .relaxed) }
     }
 
     /// As written in the config (`127.0.0.1:8080`).

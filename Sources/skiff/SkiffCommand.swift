@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Logging
 import SkiffConfig
+import SkiffControl
 import SkiffEngine
 
 /// `skiff`: the sidecar's command line.
@@ -10,7 +11,7 @@ struct SkiffCommand: ParsableCommand {
         commandName: "skiff",
         abstract: "A service-mesh sidecar proxy (MOSN-compatible config) with a live terminal console.",
         version: SkiffVersion.string,
-        subcommands: [Start.self, Validate.self]
+        subcommands: [Start.self, Validate.self, Ctl.self]
     )
 }
 
@@ -29,11 +30,8 @@ func printError(_ s: String) {
 func loadConfigOrExit(_ path: String) throws -> SkiffConfiguration {
     do {
         return try ConfigDecoder.load(path: path)
-    } catch let e as ConfigErrors {
-        for err in e.errors { printError("error: \(err)") }
-        throw ExitCode(1)
     } catch {
-        printError("error: \(error)")
+        for err in error.errors { printError("error: \(err)") }
         throw ExitCode(1)
     }
 }
@@ -66,12 +64,19 @@ struct Start: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("control-socket"), help: "Control socket path (see `skiff ctl --help` for the default).")
+    var controlSocket: String?
+
+    @Option(name: .customLong("publish-interval"), help: "Telemetry frame interval in milliseconds.")
+    var publishInterval: Int = 1000
+
     func run() throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             printError("error: --log-level: unknown level \"\(logLevel)\"")
             throw ExitCode(1)
         }
         let cfg = try loadConfigOrExit(config)
+        let configText = readWholeFile(config)
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
@@ -83,13 +88,44 @@ struct Start: ParsableCommand {
         let signals = SignalSet([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
         signals.block()
         let engine: Engine
+        let control: ControlServer
+        var admin: AdminHTTPServer?
+        let socketPath = controlSocket ?? defaultControlSocket()
         do {
-            engine = try Engine(config: cfg, threadModelOverride: threadModel, logger: logger)
+            engine = try Engine(
+                config: cfg, threadModelOverride: threadModel, logger: logger, version: SkiffVersion.string,
+                configPath: config, configText: configText)
+            engine.publisher.intervalMs.store(max(50, publishInterval), ordering: .relaxed)
             try engine.start()
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }
+        let backend = EngineControl(engine: engine) { kill(getpid(), SIGTERM) }
+        do {
+            ensureSocketDirectory(socketPath)
+            var cc = ControlServer.Configuration(path: socketPath)
+            cc.commands.insert("events")
+            control = ControlServer(configuration: cc, backend: backend)
+            try control.start()
+            if let a = cfg.admin {
+                var c = AdminHTTPServer.Configuration(port: a.address.port)
+                c.host = a.address.host
+                let server = AdminHTTPServer(configuration: c)
+                engine.installAdminAPI(on: server, control: backend)
+                try server.start()
+                admin = server
+                if !(a.address.host.hasPrefix("127.") || a.address.host == "::1" || a.address.host == "localhost") {
+                    logger.warning("admin API listens on \(a.address), beyond loopback: anyone who reaches it can change host states")
+                }
+                logger.info("admin API on \(a.address.host):\(server.port)")
+            }
+        } catch {
+            printError("error: \(error)")
+            engine.stop()
+            throw ExitCode(1)
+        }
+        logger.info("control socket \(socketPath)")
         logger.info("skiff \(SkiffVersion.string) started, pid \(getpid()), config \(config)")
         while true {
             let sig = signals.wait()
@@ -99,6 +135,8 @@ struct Start: ParsableCommand {
             }
             logger.notice("signal \(sig) ignored (reload and log reopen arrive with the lifecycle work)")
         }
+        control.stop()
+        admin?.stop()
         engine.stop()
         logger.info("stopped")
     }
@@ -124,4 +162,18 @@ struct SignalSet {
         sigwait(&s, &sig)
         return sig
     }
+}
+
+/// The config file's bytes (for `config.dump`); empty if it cannot be read again.
+func readWholeFile(_ path: String) -> [UInt8] {
+    guard let f = fopen(path, "r") else { return [] }
+    defer { fclose(f) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        out += buf[0..<n]
+    }
+    return out
 }

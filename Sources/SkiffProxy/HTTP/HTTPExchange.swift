@@ -1,5 +1,6 @@
 import SkiffNet
 import SkiffProtocol
+import SkiffTelemetry
 import SkiffUpstream
 
 /// One request and its response: routing, the upstream connection, retries, the route timeout, the response
@@ -23,6 +24,8 @@ final class HTTPExchange: @unchecked Sendable {
     var requestBody = HTTPBodyTracker(kind: .none)
     var requestComplete = true
     var counted = false
+    /// When the request head was complete (monotonic ns), for the latency histograms.
+    var startNs: UInt64 = 0
 
     // Routing and the upstream side.
     var route: ResolvedRoute?
@@ -99,6 +102,7 @@ final class HTTPExchange: @unchecked Sendable {
         manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
         counted = true
+        startNs = MonotonicClock.now()
 
         let input = HTTPRouteInput(source: head, request: request, headers: d.requestHeaders)
         guard let entry = manager.routes.route(input), let resolved = manager.resolved[ObjectIdentifier(entry)] else {
@@ -523,6 +527,9 @@ final class HTTPExchange: @unchecked Sendable {
     private func finish(_ u: HTTPUpstream, reusable: Bool = true) {
         let keepUpstream = reusable && requestComplete && !u.head.connectionClose && u.body.isComplete
         let closeAfter = requestClose || d.clientClosedRead || u.body.kind == .untilClose || !requestComplete
+        let took = MonotonicClock.now() &- startNs
+        host?.latency.record(ns: took)
+        cluster?.latency.record(ns: took)
         detachUpstream(reusable: keepUpstream)
         endRequest()
         d.exchangeFinished(self, closeAfter: closeAfter)

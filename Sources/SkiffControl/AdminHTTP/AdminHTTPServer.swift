@@ -1,0 +1,317 @@
+import CSkiffLinux
+import Glibc
+import Synchronization
+
+/// A small HTTP/1.1 server for the admin API and `/metrics`: loopback by default, one thread per connection,
+/// keep-alive, bounded heads and bodies, no chunked bodies.
+///
+/// Threads: one accept thread, one thread per connection (at most `maxConnections`; one more gets `503` and is
+/// closed). Handlers run on the connection's thread. Reads and writes block with a timeout (SO_RCVTIMEO and
+/// SO_SNDTIMEO), so an idle or stuck client holds only its own thread, and only for `ioTimeoutNs`.
+/// Thread-safe: routes may be added and the server stopped from any thread.
+///
+/// ```swift
+/// let admin = AdminHTTPServer(configuration: .init(host: "127.0.0.1", port: 34902))
+/// admin.route("GET", "/api/v1/stats") { _ in .json(engine.statsJSON()) }
+/// admin.route("POST", "/api/v1/hosts/*/*/state") { req in
+///     engine.setState(cluster: req.pathParameters[0], host: req.pathParameters[1], body: req.body)
+/// }
+/// try admin.start()
+/// ```
+public final class AdminHTTPServer: Sendable {
+    public struct Configuration: Sendable {
+        /// IPv4 or IPv6 address to listen on (`127.0.0.1`, `::1`, `0.0.0.0`).
+        public var host: String
+        /// 0 picks a free port (see `port` after `start`).
+        public var port: Int
+        public var maxConnections = 64
+        /// Request line and headers.
+        public var maxHeadBytes = 16 * 1024
+        public var maxBodyBytes = 64 * 1024
+        /// Per read and per write; also how long an idle keep-alive connection stays open.
+        public var ioTimeoutNs: UInt64 = 10_000_000_000
+        /// How long `stop()` waits for connection threads (they wake at once: stop shuts their sockets down).
+        public var stopTimeoutNs: UInt64 = 5_000_000_000
+
+        public init(host: String = "127.0.0.1", port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// Counters, relaxed atomics.
+    public struct Stats: Sendable, Equatable {
+        public var connectionsActive: Int
+        public var connectionsTotal: Int
+        public var requests: Int
+        public var refusedConnections: Int
+    }
+
+    let configuration: Configuration
+    private let router = Mutex(AdminRouter())
+    private let threads = ServerThreads()
+    private let stopping = Atomic<Bool>(false)
+
+    private struct State {
+        var started = false
+        var stopped = false
+        var listenFD: Int32 = -1
+        var boundPort = 0
+        var connections: [Int: Int32] = [:]
+        var nextID = 0
+    }
+    private let state = Mutex(State())
+    private let _connectionsTotal = Atomic<Int>(0)
+    private let _requests = Atomic<Int>(0)
+    private let _refused = Atomic<Int>(0)
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// The port listened on (the chosen one when `configuration.port` was 0); 0 before `start`.
+    public var port: Int { state.withLock { $0.boundPort } }
+
+    public var stats: Stats {
+        Stats(
+            connectionsActive: state.withLock { $0.connections.count },
+            connectionsTotal: _connectionsTotal.load(ordering: .relaxed),
+            requests: _requests.load(ordering: .relaxed),
+            refusedConnections: _refused.load(ordering: .relaxed))
+    }
+
+    /// Adds a route. Routes are tried in the order added; `HEAD` is served by `GET` routes (without the body).
+    /// A path that matches some route but not the method gets `405` with `Allow`; no match at all gets `404`.
+    public func route(_ method: String, _ pattern: AdminPathPattern, _ handler: @escaping AdminHandler) {
+        router.withLock { $0.add(method, pattern, handler) }
+    }
+
+    /// Binds, listens and starts the accept thread.
+    public func start() throws(ControlError) {
+        let context = "admin http \(configuration.host):\(configuration.port)"
+        let fresh = state.withLock { s -> Bool in
+            defer { s.started = true }
+            return !s.started
+        }
+        guard fresh else { throw ControlError(context, "already started (a stopped server cannot restart)") }
+        let (fd, port) = try TCPListener.open(host: configuration.host, port: configuration.port, context: context)
+        state.withLock {
+            $0.listenFD = fd
+            $0.boundPort = port
+        }
+        if !threads.start(name: "skiff-admin-accept", { [self] in acceptLoop(fd) }) {
+            state.withLock { $0.stopped = true }
+            Sys.close(fd)
+            throw ControlError(context, "cannot start the accept thread")
+        }
+    }
+
+    /// Stops accepting, closes every connection, waits for their threads (up to `stopTimeoutNs`). Idempotent.
+    public func stop() {
+        let running = state.withLock { s -> Bool in
+            guard s.started, !s.stopped, s.listenFD >= 0 else { return false }
+            s.stopped = true
+            stopping.store(true, ordering: .sequentiallyConsistent)
+            _ = shutdown(s.listenFD, Int32(SHUT_RDWR))
+            for fd in s.connections.values { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+            return true
+        }
+        guard running else { return }
+        threads.waitForOthers(timeoutNs: configuration.stopTimeoutNs)
+    }
+
+    var isStopping: Bool { stopping.load(ordering: .sequentiallyConsistent) }
+
+    // MARK: - Connections
+
+    private func acceptLoop(_ listenFD: Int32) {
+        defer { Sys.close(listenFD) }
+        while !isStopping {
+            let revents = Sys.poll(listenFD, events: Int16(POLLIN), timeoutMs: 200)
+            if isStopping { return }
+            if revents == 0 { continue }
+            let fd = cskiff_accept4(listenFD, nil, nil)
+            if fd < 0 {
+                switch errno {
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM: Sys.sleep(ns: 20_000_000)
+                default: break
+                }
+                continue
+            }
+            admit(fd)
+        }
+    }
+
+    private func admit(_ fd: Int32) {
+        let id = state.withLock { s -> Int? in
+            guard !s.stopped, s.connections.count < configuration.maxConnections else { return nil }
+            let id = s.nextID
+            s.nextID += 1
+            s.connections[id] = fd
+            return id
+        }
+        guard let id else {
+            _refused.add(1, ordering: .relaxed)
+            refuse(fd, 503, "too many admin connections")
+            return
+        }
+        _connectionsTotal.add(1, ordering: .relaxed)
+        let started = threads.start(name: "skiff-admin-conn") { [self] in
+            serve(fd)
+            state.withLock { _ = $0.connections.removeValue(forKey: id) }
+            Sys.close(fd)
+        }
+        if !started {
+            state.withLock { _ = $0.connections.removeValue(forKey: id) }
+            refuse(fd, 503, "server busy")
+        }
+    }
+
+    private func refuse(_ fd: Int32, _ status: Int, _ message: String) {
+        let bytes = Self.serialize(
+            .text(message, status: status), minorVersion: 1, keepAlive: false, includeBody: true, extraHeaders: [])
+        _ = bytes.withUnsafeBytes { Sys.send(fd, $0, blocking: false) }
+        _ = shutdown(fd, Int32(SHUT_WR))
+        Sys.close(fd)
+    }
+
+    /// One connection's request loop, on its own thread.
+    private func serve(_ fd: Int32) {
+        Sys.setNonBlocking(fd, false)
+        Sys.setTimeouts(fd, receiveNs: configuration.ioTimeoutNs, sendNs: configuration.ioTimeoutNs)
+        _ = cskiff_set_int_opt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        let remote = TCPListener.peerAddress(fd)
+        var buffer: [UInt8] = []
+        var scratch: [UInt8] = []
+        let chunk = 16 * 1024
+
+        /// Reads more into `buffer`; false on end of stream, timeout or error.
+        func readMore() -> Bool {
+            scratch.removeAll(keepingCapacity: true)
+            guard case .done(let n) = Sys.read(fd, into: &scratch, max: chunk), n > 0 else { return false }
+            buffer.append(contentsOf: scratch)
+            return true
+        }
+
+        while !isStopping {
+            let head: HTTPRequestHead
+            let consumed: Int
+            switch HTTPRequestHead.parse(
+                buffer[...], headLimit: configuration.maxHeadBytes, bodyLimit: configuration.maxBodyBytes)
+            {
+            case .incomplete:
+                guard readMore() else { return }
+                continue
+            case .failure(let status, let message):
+                send(fd, .text(message, status: status), minorVersion: 1, keepAlive: false, includeBody: true)
+                Self.lingeringClose(fd)
+                return
+            case .complete(let h, let c):
+                head = h
+                consumed = c
+            }
+            let total = consumed + head.contentLength
+            if buffer.count < total && head.expectContinue && head.minorVersion >= 1 {
+                guard Sys.sendAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
+            }
+            while buffer.count < total {
+                guard readMore() else { return }
+            }
+            let body = Array(buffer[consumed..<total])
+            buffer.removeSubrange(0..<total)
+            _requests.add(1, ordering: .relaxed)
+
+            let (response, extra) = respond(to: head, body: body, remote: remote)
+            let keepAlive = head.keepAlive && !isStopping
+            guard
+                send(
+                    fd, response, minorVersion: head.minorVersion, keepAlive: keepAlive,
+                    includeBody: head.method != "HEAD", extraHeaders: extra)
+            else { return }
+            if !keepAlive { return }
+        }
+    }
+
+    private func respond(
+        to head: HTTPRequestHead, body: [UInt8], remote: String
+    ) -> (AdminResponse, [(name: String, value: String)]) {
+        var path = Substring(head.target)
+        var query = Substring("")
+        if let q = head.target.firstIndex(of: "?") {
+            path = head.target[..<q]
+            query = head.target[head.target.index(after: q)...]
+        }
+        let match = router.withLock { $0 }.match(method: head.method, path: String(path))
+        switch match {
+        case .found(let handler, let parameters):
+            let request = AdminRequest(
+                method: head.method, target: head.target, path: String(path), query: String(query),
+                pathParameters: parameters, headers: head.headers.map { ($0.name, $0.value) }, body: body,
+                remoteAddress: remote)
+            return (handler(request), [])
+        case .methodNotAllowed(let allow):
+            return (
+                .text(
+                    "method \(head.method) not allowed on \(path); allowed: \(allow.joined(separator: ", "))",
+                    status: 405),
+                [("Allow", allow.joined(separator: ", "))]
+            )
+        case .notFound:
+            return (.text("not found: \(path)", status: 404), [])
+        case .badPath:
+            return (.text("bad percent-encoding in path", status: 400), [])
+        }
+    }
+
+    @discardableResult
+    private func send(
+        _ fd: Int32, _ response: AdminResponse, minorVersion: Int, keepAlive: Bool, includeBody: Bool,
+        extraHeaders: [(name: String, value: String)] = []
+    ) -> Bool {
+        Sys.sendAll(
+            fd,
+            Self.serialize(
+                response, minorVersion: minorVersion, keepAlive: keepAlive, includeBody: includeBody,
+                extraHeaders: extraHeaders))
+    }
+
+    /// After an error answer the client may still be sending (a refused body, the rest of a huge head). Closing with
+    /// unread input makes TCP send a reset, which can destroy the answer before the client reads it; so stop writing,
+    /// read and drop what comes for a moment, then let the caller close.
+    static func lingeringClose(_ fd: Int32, maxBytes: Int = 1 << 20, timeoutNs: UInt64 = 500_000_000) {
+        _ = shutdown(fd, Int32(SHUT_WR))
+        Sys.setTimeouts(fd, receiveNs: 100_000_000, sendNs: 100_000_000)
+        let deadline = Sys.monotonicNs() + timeoutNs
+        var drained = 0
+        var sink: [UInt8] = []
+        while drained < maxBytes && Sys.monotonicNs() < deadline {
+            sink.removeAll(keepingCapacity: true)
+            guard case .done(let n) = Sys.read(fd, into: &sink, max: 16 * 1024), n > 0 else { return }
+            drained += n
+        }
+    }
+
+    /// The response's bytes. `Content-Length` is always the body's length (also for `HEAD`, where the body is left
+    /// out). CR and LF in header names or values are dropped so a handler cannot split the response.
+    static func serialize(
+        _ response: AdminResponse, minorVersion: Int, keepAlive: Bool, includeBody: Bool,
+        extraHeaders: [(name: String, value: String)]
+    ) -> [UInt8] {
+        func clean(_ s: String) -> String { String(s.unicodeScalars.filter { $0 != "\r" && $0 != "\n" }) }
+        var head = "HTTP/1.1 \(response.status) \(AdminResponse.reason(response.status))\r\n"
+        head += "Content-Type: \(clean(response.contentType))\r\n"
+        head += "Content-Length: \(response.body.count)\r\n"
+        for (name, value) in extraHeaders + response.headers {
+            head += "\(clean(name)): \(clean(value))\r\n"
+        }
+        if !keepAlive {
+            head += "Connection: close\r\n"
+        } else if minorVersion == 0 {
+            head += "Connection: keep-alive\r\n"
+        }
+        head += "\r\n"
+        var bytes = Array(head.utf8)
+        if includeBody { bytes.append(contentsOf: response.body) }
+        return bytes
+    }
+}

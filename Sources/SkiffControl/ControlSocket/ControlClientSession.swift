@@ -1,0 +1,125 @@
+import Glibc
+import CSkiffLinux
+
+/// One client connection: reads request lines, answers them, and streams a subscription if it asked for one.
+///
+/// Runs on the client's own thread and owns everything in it (the fd stays open until the server's `release`
+/// after `run` returns). Writes never block: output goes to `out` and leaves as fast as the client reads; a client
+/// whose unsent output passes `clientBufferBytes` is dropped, so a stuck reader costs only this thread.
+final class ControlClientSession {
+    private let server: ControlServer
+    private let fd: Int32
+    private let peer: PeerCredentials
+    private var reader: LineReader
+    private var out = OutgoingBuffer()
+    private var scratch: [UInt8] = []
+    private var subscription: (any ControlSubscription)?
+    /// False once the client has shut down its side (it may still read our replies and frames).
+    private var inputOpen = true
+    /// Set after a line over the limit: send the error, then close.
+    private var closing = false
+    private var closeDeadlineNs: UInt64 = 0
+
+    private static let readChunk = 64 * 1024
+    /// How long an idle, unsubscribed client's thread sleeps in poll; `stop()` wakes it sooner with shutdown().
+    private static let idlePollMs: Int32 = 500
+    /// How long a closing client gets to read its last error line.
+    private static let closeGraceNs: UInt64 = 1_000_000_000
+
+    init(server: ControlServer, fd: Int32) {
+        self.server = server
+        self.fd = fd
+        self.peer = server.configuration.credentials(fd)
+        self.reader = LineReader(limit: server.configuration.maxLineBytes)
+    }
+
+    func run() {
+        defer { subscription?.cancel() }
+        let pollIn = Int16(POLLIN)
+        let pollOut = Int16(POLLOUT)
+        let hangUp = Int16(POLLHUP)
+        let broken = Int16(POLLERR) | Int16(POLLNVAL)
+        while true {
+            if server.isStopping {
+                // The reply to `stop` itself (or whatever is queued) goes out if the socket takes it now.
+                _ = out.flush(to: fd)
+                return
+            }
+            if closing && (out.isEmpty || Sys.monotonicNs() >= closeDeadlineNs) {
+                _ = shutdown(fd, Int32(SHUT_WR))
+                return
+            }
+            if !inputOpen && subscription == nil && out.isEmpty { return }
+
+            var events: Int16 = 0
+            if inputOpen && !closing { events |= pollIn }
+            if !out.isEmpty { events |= pollOut }
+            let timeout: Int32 = subscription != nil && !closing ? 0 : Self.idlePollMs
+            let revents = Sys.poll(fd, events: events, timeoutMs: timeout)
+            if revents & broken != 0 { return }
+            if inputOpen && !closing && revents & (pollIn | hangUp) != 0 {
+                guard readInput() else { return }
+            } else if revents & hangUp != 0 {
+                return  // both directions closed: nobody will read what we have
+            }
+
+            if let subscription, !closing {
+                let wait = out.isEmpty ? server.configuration.subscriptionPollNs : 5_000_000
+                for line in subscription.next(timeoutNs: wait) {
+                    ControlReply.appendLine(line, to: &out)
+                }
+            }
+            if out.flush(to: fd) == .failed { return }
+            if out.count > server.configuration.clientBufferBytes {
+                server.counters.droppedSlow()
+                return
+            }
+        }
+    }
+
+    /// Reads what is there and handles complete lines; false when the connection failed.
+    private func readInput() -> Bool {
+        scratch.removeAll(keepingCapacity: true)
+        switch Sys.read(fd, into: &scratch, max: Self.readChunk) {
+        case .done(0):
+            inputOpen = false
+            if let last = reader.finish() { handle(last) }
+        case .done:
+            reader.append(scratch)
+            while !closing, let event = reader.next() { handle(event) }
+        case .wouldBlock:
+            break
+        case .error:
+            return false
+        }
+        return true
+    }
+
+    private func handle(_ event: LineReader.Event) {
+        switch event {
+        case .tooLong:
+            server.counters.oversize()
+            server.counters.error()
+            let limit = server.configuration.maxLineBytes
+            ControlReply.appendLine(
+                ControlReply.error(id: .none, "line too long: over \(limit) bytes; closing the connection"), to: &out)
+            closing = true
+            closeDeadlineNs = Sys.monotonicNs() + Self.closeGraceNs
+        case .line(let line):
+            switch server.dispatch(line: line, peer: peer) {
+            case .reply(let reply):
+                ControlReply.appendLine(reply, to: &out)
+            case .subscribe(let id, let since):
+                if subscription != nil {
+                    if case .reply(let reply) = server.fail(id, "already subscribed on this connection") {
+                        ControlReply.appendLine(reply, to: &out)
+                    }
+                    return
+                }
+                subscription = server.backend.subscribe(since: since)
+                let (reply, _) = ControlReply.encode(id: id, result: .ok(fields: Array(#"{"subscribed":true}"#.utf8)))
+                ControlReply.appendLine(reply, to: &out)
+            }
+        }
+    }
+}

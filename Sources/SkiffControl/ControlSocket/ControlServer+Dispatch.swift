@@ -1,0 +1,78 @@
+import SkiffConfig
+
+extension ControlServer {
+    /// What to do with one request line.
+    enum Outcome: Equatable {
+        /// Send this line (no newline).
+        case reply([UInt8])
+        /// Start streaming: send the `subscribed` reply, then the subscription's lines.
+        case subscribe(id: ControlRequestID, since: UInt64?)
+    }
+
+    /// Checks a request line and, when it passes, asks the backend. No I/O; called on the client's thread.
+    ///
+    /// Order of checks: JSON, object, `id`, `cmd`, known command, permission, arguments. Permission comes before
+    /// arguments so a peer that may not mutate learns nothing about what would have been valid.
+    func dispatch(line: [UInt8], peer: PeerCredentials) -> Outcome {
+        counters.request()
+        let request: ControlRequest
+        switch ControlRequest.parse(line: line) {
+        case .failure(let rejection): return fail(rejection.id, rejection.message)
+        case .success(let r): request = r
+        }
+        let table = commandTable.withLock { $0 }
+        let mutating = table.mutating.contains(request.cmd)
+        guard table.all.contains(request.cmd) || mutating else {
+            return fail(request.id, "unknown command \(jsonQuoted(request.cmd))")
+        }
+        if mutating && peer.uid != 0 && peer.uid != configuration.ownerUID {
+            counters.denied()
+            return fail(request.id, "permission denied")
+        }
+        if let problem = argumentProblem(request) {
+            return fail(request.id, problem)
+        }
+        if request.cmd == "subscribe" {
+            return .subscribe(id: request.id, since: request.uint64("since"))
+        }
+        let (reply, ok) = ControlReply.encode(id: request.id, result: backend.handle(request, peer: peer))
+        if !ok { counters.error() }
+        return .reply(reply)
+    }
+
+    func fail(_ id: ControlRequestID, _ message: String) -> Outcome {
+        counters.error()
+        return .reply(ControlReply.error(id: id, message))
+    }
+
+    /// The server's own checks of the standard commands' arguments, so every engine gets the same messages.
+    func argumentProblem(_ request: ControlRequest) -> String? {
+        switch request.cmd {
+        case "subscribe":
+            if let since = request.value("since"), since != .null, request.uint64("since") == nil {
+                return "since must be a non-negative integer (a sequence number), got \(since.kindDescription)"
+            }
+        case "host.set_state":
+            for key in ["cluster", "host", "state"] {
+                guard let value = request.value(key) else { return "missing argument \(jsonQuoted(key))" }
+                guard case .string(let s) = value, !s.isEmpty else {
+                    return "\(key) must be a non-empty string, got \(value.kindDescription)"
+                }
+            }
+            let state = request.string("state")!
+            if !ControlServer.hostStates.contains(state) {
+                return "state must be one of ready, drain, maint; got \(jsonQuoted(state))"
+            }
+        default:
+            break
+        }
+        return nil
+    }
+}
+
+/// `"text"` as JSON would write it, for messages.
+func jsonQuoted(_ s: String) -> String {
+    var out: [UInt8] = []
+    JSONText.appendString(s, to: &out)
+    return String(decoding: out, as: UTF8.self)
+}

@@ -1,0 +1,165 @@
+import Glibc
+import SkiffConfig
+import SkiffControl
+import SkiffTelemetry
+import SkiffUpstream
+import Synchronization
+
+/// The engine behind the control socket and the admin API: answers commands from live state and the rings.
+///
+/// Threads: called from the control server's client threads and the admin HTTP threads, concurrently; everything
+/// it reads is atomic or immutable, and host state changes are atomic stores.
+public final class EngineControl: ControlBackend, @unchecked Sendable {
+    unowned let engine: Engine
+    /// Called (once) when a client asks the process to stop.
+    let onStop: @Sendable () -> Void
+
+    public init(engine: Engine, onStop: @escaping @Sendable () -> Void) {
+        self.engine = engine
+        self.onStop = onStop
+    }
+
+    public func handle(_ request: ControlRequest, peer: PeerCredentials) -> ControlResult {
+        switch request.cmd {
+        case "stats":
+            return .ok(fields: wrap("frame", engine.publisher.statsSnapshot()))
+        case "snapshot":
+            return .ok(fields: wrap("frame", engine.publisher.fullSnapshot()))
+        case "hosts":
+            return .ok(fields: engine.publisher.hostsObject())
+        case "events":
+            return .ok(fields: recentEvents(since: request.uint64("since") ?? 0, limit: request.int("limit") ?? 100))
+        case "config.dump":
+            return .ok(fields: wrap("config", engine.configJSON()))
+        case "host.set_state":
+            return setHostState(
+                cluster: request.string("cluster") ?? "", host: request.string("host") ?? "",
+                state: request.string("state") ?? "", uid: peer.uid, via: "control socket")
+        case "reload":
+            return .error("reload is not available in this build yet (the lifecycle work adds it); nothing changed")
+        case "stop":
+            engine.hub.event("admin.stop") { w in
+                w.key("uid")
+                w.uint(UInt64(peer.uid))
+            }
+            onStop()
+            return .ok([JSONMember(key: "stopping", value: .bool(true))])
+        default:
+            return .error("unknown command \"\(request.cmd)\"")
+        }
+    }
+
+    /// Sets a host's admin state and records who did it. Shared by the control socket and the admin API.
+    public func setHostState(cluster: String, host: String, state: String, uid: UInt32, via: String) -> ControlResult {
+        guard let c = engine.clusters[cluster] else { return .error("no cluster \"\(cluster)\"") }
+        guard let h = c.host(at: host) else { return .error("no host \(host) in cluster \(cluster)") }
+        guard let s = AdminState(text: state) else {
+            return .error("state must be ready, drain or maint, not \"\(state)\"")
+        }
+        let before = h.adminState
+        h.adminState = s
+        engine.hub.event("host.admin") { w in
+            w.key("cluster")
+            w.string(cluster)
+            w.key("host")
+            w.string(host)
+            w.key("from")
+            w.string(before.description)
+            w.key("to")
+            w.string(s.description)
+            w.key("uid")
+            w.uint(UInt64(uid))
+            w.key("via")
+            w.string(via)
+        }
+        engine.logger.notice("\("host \(cluster)/\(host): \(before) -> \(s) by uid \(uid) via \(via)")")
+        return .ok([
+            JSONMember(key: "cluster", value: .string(cluster)), JSONMember(key: "host", value: .string(host)),
+            JSONMember(key: "from", value: .string(before.description)),
+            JSONMember(key: "state", value: .string(s.description)),
+        ])
+    }
+
+    public func subscribe(since: UInt64?) -> any ControlSubscription {
+        RingSubscription(hub: engine.hub, since: since)
+    }
+
+    private func wrap(_ key: String, _ object: [UInt8]) -> [UInt8] {
+        Array("{\"\(key)\":".utf8) + object + [UInt8(ascii: "}")]
+    }
+
+    private func recentEvents(since: UInt64, limit: Int) -> [UInt8] {
+        let ring = engine.hub.events
+        var cursor = since
+        if since == 0 && ring.latestSeq > UInt64(limit) { cursor = ring.latestSeq - UInt64(limit) }
+        var out = Array("{\"events\":[".utf8)
+        var buf: [UInt8] = []
+        var first = true
+        var missed: UInt64 = 0
+        while true {
+            guard case .frame(let seq, let m) = ring.read(after: cursor, into: &buf) else { break }
+            missed += m
+            cursor = seq
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out += buf
+        }
+        out += Array("],\"latest\":\(cursor),\"missed\":\(missed)}".utf8)
+        return out
+    }
+}
+
+/// One subscriber: frames and events in sequence order, each line tagged by its ring; gaps become a
+/// `{"type":"gap","ring":"frames","missed":N}` line so a slow reader knows what it lost.
+final class RingSubscription: ControlSubscription {
+    let hub: TelemetryHub
+    var frameCursor: UInt64
+    var eventCursor: UInt64
+    var buf: [UInt8] = []
+    var cancelled = false
+
+    init(hub: TelemetryHub, since: UInt64?) {
+        self.hub = hub
+        if let s = since {
+            frameCursor = s
+        } else {
+            // From now: the latest frame is sent at once so a new console has something to draw.
+            frameCursor = hub.frames.latestSeq > 0 ? hub.frames.latestSeq - 1 : 0
+        }
+        eventCursor = hub.events.latestSeq
+    }
+
+    func next(timeoutNs: UInt64) -> [[UInt8]] {
+        var lines: [[UInt8]] = []
+        drain(&lines)
+        if lines.isEmpty && !cancelled {
+            _ = hub.frames.wait(after: frameCursor, timeoutNs: timeoutNs)
+            drain(&lines)
+        }
+        return lines
+    }
+
+    private func drain(_ lines: inout [[UInt8]]) {
+        while case .frame(let seq, let missed) = hub.events.read(after: eventCursor, into: &buf) {
+            if missed > 0 { lines.append(Array("{\"type\":\"gap\",\"ring\":\"events\",\"missed\":\(missed)}".utf8)) }
+            eventCursor = seq
+            lines.append(buf)
+        }
+        while case .frame(let seq, let missed) = hub.frames.read(after: frameCursor, into: &buf) {
+            if missed > 0 && frameCursor > 0 {
+                lines.append(Array("{\"type\":\"gap\",\"ring\":\"frames\",\"missed\":\(missed)}".utf8))
+            }
+            frameCursor = seq
+            lines.append(buf)
+        }
+    }
+
+    func cancel() { cancelled = true }
+}
+
+extension Engine {
+    /// Registers the admin HTTP routes on `server`.
+    public func installAdminAPI(on server: AdminHTTPServer, control: EngineControl) {
+        AdminAPI.install(on: server, engine: self, control: control)
+    }
+}

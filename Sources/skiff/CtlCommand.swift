@@ -1,0 +1,264 @@
+import ArgumentParser
+import Glibc
+import SkiffConfig
+import SkiffTelemetry
+
+/// `skiff ctl`: talks to a running skiff over its control socket.
+struct Ctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask a running skiff over its control socket (stats, hosts, events, host state).",
+        subcommands: [CtlStats.self, CtlHosts.self, CtlEvents.self, CtlSnapshot.self, CtlWatch.self, CtlSetState.self]
+    )
+
+    /// Accepted before the subcommand too (`skiff ctl --socket P stats`); subcommands read the same group.
+    @OptionGroup var socket: SocketOption
+}
+
+struct SocketOption: ParsableArguments {
+    @Option(name: .long, help: "Control socket path (default: $SKIFF_CONTROL_SOCKET, $XDG_RUNTIME_DIR/skiff/skiff.sock, /run/skiff/skiff.sock for root, /tmp/skiff-UID/skiff.sock).")
+    var socket: String?
+
+    func client() throws -> ControlClient {
+        do {
+            return try ControlClient(path: socket ?? defaultControlSocket())
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Runs a request and prints either the raw JSON reply or a table.
+func runRequest(_ socket: SocketOption, _ line: String, json: Bool, table: (JSONValue) -> Void) throws {
+    let c = try socket.client()
+    do {
+        if json {
+            try c.send(line)
+            guard let reply = try c.readLine() else { throw CLIError("skiff closed the control connection") }
+            print(String(decoding: reply, as: UTF8.self))
+            if let v = try? JSONParser.parse(reply), v["ok"]?.boolValue == false { throw ExitCode(1) }
+            return
+        }
+        table(try c.request(line))
+    } catch let e as CLIError {
+        printError("error: \(e)")
+        throw ExitCode(1)
+    }
+}
+
+/// Left-aligned first column, right-aligned numbers.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, c in
+            let pad = String(repeating: " ", count: widths[i] - c.count)
+            return i == 0 ? c + pad : pad + c
+        }.joined(separator: "  ")
+    }
+    print(line(header))
+    for r in rows { print(line(r)) }
+}
+
+struct CtlStats: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Listeners, clusters and threads.")
+    @OptionGroup var socket: SocketOption
+    @Flag(help: "Print the raw JSON reply.") var json = false
+
+    func run() throws {
+        try runRequest(socket, #"{"id":1,"cmd":"stats"}"#, json: json) { reply in
+            let f = reply["frame"] ?? .null
+            print("skiff \(f["version"]?.stringValue ?? "?")  pid \(Int(f["pid"]?.number ?? 0))  up \(Humanize.duration(ns: (f["uptime_ms"]?.uint ?? 0) * 1_000_000))")
+            print("")
+            printTable(
+                ["LISTENER", "MODEL", "PROTO", "CX", "CX TOTAL", "RQ TOTAL", "2xx", "4xx", "5xx", "IN", "OUT", "BUF/WRITEV"],
+                (f["listeners"]?.arrayValue ?? []).map { l in
+                    let w = l["writes"] ?? .null
+                    let perCall = w["writev"]?.number ?? 0 > 0 ? (w["buffers"]?.number ?? 0) / (w["writev"]?.number ?? 1) : 0
+                    return [
+                        l["name"]?.stringValue ?? "", l["model"]?.stringValue ?? "", l["protocol"]?.stringValue ?? "",
+                        "\(Int(l["cx_active"]?.number ?? 0))", Humanize.count(l["cx_total"]?.uint ?? 0),
+                        Humanize.count(l["rq_total"]?.uint ?? l["sessions"]?.uint ?? 0),
+                        Humanize.count(l["rq_2xx"]?.uint ?? 0), Humanize.count(l["rq_4xx"]?.uint ?? 0),
+                        Humanize.count(l["rq_5xx"]?.uint ?? 0), Humanize.bytes(w["bytes_in"]?.uint ?? 0),
+                        Humanize.bytes(w["bytes_out"]?.uint ?? 0), String(format1(perCall)),
+                    ]
+                })
+            print("")
+            printTable(
+                ["CLUSTER", "LB", "RQ TOTAL", "ACTIVE", "CX", "RETRIES", "OVERFLOW", "P50", "P99"],
+                (f["clusters"]?.arrayValue ?? []).map { c in
+                    let o = c["overflow"] ?? .null
+                    let overflow = ["max_connections", "max_pending_requests", "max_requests", "max_retries"]
+                        .reduce(UInt64(0)) { $0 + (o[$1]?.uint ?? 0) }
+                    let lat = c["latency"] ?? .null
+                    return [
+                        c["name"]?.stringValue ?? "", c["lb"]?.stringValue ?? "", Humanize.count(c["rq_total"]?.uint ?? 0),
+                        "\(Int(c["rq_active"]?.number ?? 0))", "\(Int(c["cx_active"]?.number ?? 0))",
+                        Humanize.count(c["retries"]?.uint ?? 0), Humanize.count(overflow),
+                        Humanize.duration(ns: (lat["p50_us"]?.uint ?? 0) * 1000),
+                        Humanize.duration(ns: (lat["p99_us"]?.uint ?? 0) * 1000),
+                    ]
+                })
+        }
+    }
+}
+
+func format1(_ v: Double) -> String {
+    let t = Int((v * 10).rounded())
+    return "\(t / 10).\(t % 10)"
+}
+
+struct CtlHosts: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hosts", abstract: "Every host: admin state, health, load.")
+    @OptionGroup var socket: SocketOption
+    @Flag(help: "Print the raw JSON reply.") var json = false
+
+    func run() throws {
+        try runRequest(socket, #"{"id":1,"cmd":"hosts"}"#, json: json) { reply in
+            var rows: [[String]] = []
+            for c in reply["clusters"]?.arrayValue ?? [] {
+                for h in c["hosts"]?.arrayValue ?? [] {
+                    let lat = h["latency"] ?? .null
+                    rows.append([
+                        "\(c["name"]?.stringValue ?? "")/\(h["address"]?.stringValue ?? "")", h["admin"]?.stringValue ?? "",
+                        h["health"]?.stringValue ?? "", "\(Int(h["weight"]?.number ?? 0))",
+                        "\(Int(h["rq_active"]?.number ?? 0))", "\(Int(h["cx_active"]?.number ?? 0))",
+                        "\(Int(h["cx_idle"]?.number ?? 0))", Humanize.count(h["rq_total"]?.uint ?? 0),
+                        Humanize.count(h["resp_failed"]?.uint ?? 0),
+                        Humanize.duration(ns: (lat["p99_us"]?.uint ?? 0) * 1000),
+                    ])
+                }
+            }
+            printTable(["CLUSTER/HOST", "ADMIN", "HEALTH", "WEIGHT", "ACTIVE RQ", "CX", "IDLE CX", "RQ TOTAL", "5xx", "P99"], rows)
+        }
+    }
+}
+
+struct CtlEvents: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "events", abstract: "Recent events.")
+    @OptionGroup var socket: SocketOption
+    @Flag(help: "Print the raw JSON reply.") var json = false
+    @Option(help: "How many.") var limit = 50
+
+    func run() throws {
+        try runRequest(socket, "{\"id\":1,\"cmd\":\"events\",\"limit\":\(limit)}", json: json) { reply in
+            for e in reply["events"]?.arrayValue ?? [] {
+                var parts: [String] = []
+                if case .object(let m) = e {
+                    for member in m where !["type", "ts", "kind"].contains(member.key) {
+                        parts.append("\(member.key)=\(member.value.stringValue ?? JSONTextLite.render(member.value))")
+                    }
+                }
+                print("\(clockTime(e["ts"]?.uint ?? 0))  \(e["kind"]?.stringValue ?? "?")  \(parts.joined(separator: " "))")
+            }
+        }
+    }
+}
+
+/// Compact rendering of small values for the events list.
+enum JSONTextLite {
+    static func render(_ v: JSONValue) -> String {
+        switch v {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let t): return t
+        case .string(let s): return s
+        case .array(let a): return "[" + a.map(render).joined(separator: ",") + "]"
+        case .object(let m): return "{" + m.map { "\($0.key):\(render($0.value))" }.joined(separator: ",") + "}"
+        }
+    }
+}
+
+struct CtlSnapshot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot", abstract: "One full frame, every live connection included (JSON).")
+    @OptionGroup var socket: SocketOption
+    @Flag(help: "Print the raw JSON reply (the only format).") var json = false
+
+    func run() throws {
+        try runRequest(socket, #"{"id":1,"cmd":"snapshot"}"#, json: true) { _ in }
+    }
+}
+
+struct CtlWatch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch", abstract: "A line per frame: requests/s, active connections, errors (for terminals without the console).")
+    @OptionGroup var socket: SocketOption
+    @Option(help: "Stop after this many lines (0 = until interrupted).") var count = 0
+
+    func run() throws {
+        let c = try socket.client()
+        do {
+            try c.send(#"{"id":1,"cmd":"subscribe"}"#)
+            var last: (ts: UInt64, rq: UInt64, err: UInt64)?
+            var printed = 0
+            while let line = try c.readLine() {
+                guard let v = try? JSONParser.parse(line), v["type"]?.stringValue == "frame" else { continue }
+                let listeners = v["listeners"]?.arrayValue ?? []
+                let rq = listeners.reduce(UInt64(0)) { $0 + ($1["rq_total"]?.uint ?? $1["sessions"]?.uint ?? 0) }
+                let err = listeners.reduce(UInt64(0)) { $0 + ($1["rq_5xx"]?.uint ?? 0) }
+                let cx = listeners.reduce(0) { $0 + Int($1["cx_active"]?.number ?? 0) }
+                let ts = v["ts"]?.uint ?? 0
+                if let l = last, ts > l.ts {
+                    let secs = Double(ts - l.ts) / 1000
+                    print(
+                        "\(clockTime(ts))  rps \(Humanize.rate(Double(rq - l.rq) / secs))  active_cx \(cx)  5xx/s \(Humanize.rate(Double(err - l.err) / secs))")
+                    fflush(nil)
+                    printed += 1
+                    if count > 0 && printed >= count { return }
+                }
+                last = (ts, rq, err)
+            }
+        } catch let e as CLIError {
+            printError("error: \(e)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct CtlSetState: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set-state", abstract: "Set a host's admin state: ready, drain or maint.")
+    @OptionGroup var socket: SocketOption
+    @Argument(help: "Cluster name.") var cluster: String
+    @Argument(help: "Host address as in the config (127.0.0.1:8080).") var host: String
+    @Argument(help: "ready, drain or maint.") var state: String
+
+    func run() throws {
+        let line = "{\"id\":1,\"cmd\":\"host.set_state\",\"cluster\":\(quoted(cluster)),\"host\":\(quoted(host)),\"state\":\(quoted(state))}"
+        try runRequest(socket, line, json: false) { reply in
+            print("\(cluster)/\(host): \(reply["from"]?.stringValue ?? "?") -> \(reply["state"]?.stringValue ?? "?")")
+        }
+    }
+}
+
+/// A JSON string literal.
+func quoted(_ s: String) -> String {
+    var out = "\""
+    for ch in s.unicodeScalars {
+        switch ch {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        default:
+            if ch.value < 0x20 {
+                let hex = String(ch.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(ch)
+            }
+        }
+    }
+    return out + "\""
+}
+
+/// Local wall-clock time of a millisecond timestamp, `HH:MM:SS.mmm`.
+func clockTime(_ ms: UInt64) -> String {
+    var t = time_t(ms / 1000)
+    var tm = tm()
+    localtime_r(&t, &tm)
+    func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    let milli = Int(ms % 1000)
+    let m3 = milli < 10 ? "00\(milli)" : milli < 100 ? "0\(milli)" : "\(milli)"
+    return "\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)).\(m3)"
+}
