@@ -116,6 +116,21 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         if connections != .none { encodeConnections(&w, full: connections == .full, updateBaseline: updateBaseline) }
         w.key("events_latest")
         w.uint(hub.events.latestSeq)
+        w.key("publisher")
+        w.beginObject()
+        w.key("ticks")
+        w.uint(ticks.load(ordering: .relaxed))
+        w.key("busy_us")
+        w.uint(busyNs.load(ordering: .relaxed) / 1000)
+        w.key("last_frame_bytes")
+        w.int(lastFrameBytes.load(ordering: .relaxed))
+        w.key("frame_ring_bytes")
+        w.int(hub.frames.capacityBytes)
+        w.key("frame_ring_used")
+        w.int(hub.frames.usedBytes)
+        w.key("conn_events_dropped")
+        w.uint(hub.connectionEventsDropped.load(ordering: .relaxed))
+        w.endObject()
         w.endObject()
     }
 
