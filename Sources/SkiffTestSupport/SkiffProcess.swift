@@ -25,7 +25,13 @@ public final class SkiffProcess: @unchecked Sendable {
     }
 
     /// Starts `skiff ARGS`. Output goes to a fresh log file.
+    /// `start` gets its own control socket unless the test names one: tests run side by side, and a second skiff on
+    /// the default path is (rightly) refused.
     public convenience init(_ args: [String], environment: [String: String] = [:]) throws {
+        var args = args
+        if args.first == "start" && !args.contains("--control-socket") {
+            args += ["--control-socket", "/tmp/skiff-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"]
+        }
         try self.init(executable: SkiffProcess.binaryPath, args, environment: environment)
     }
 
