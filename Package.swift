@@ -42,14 +42,14 @@ let package = Package(
         .target(
             name: "SkiffEngine",
             dependencies: [
-                "SkiffNet", "SkiffConfig", "SkiffUpstream", "SkiffProxy", "SkiffTelemetry", "SkiffControl",
+                "SkiffNet", "SkiffConfig", "SkiffUpstream", "SkiffProxy", "SkiffProtocol", "SkiffTelemetry", "SkiffControl",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "SkiffEngine", "SkiffConfig", "SkiffControl", "SkiffTelemetry", "CSkiffLinux",
+                "SkiffEngine", "SkiffConfig", "SkiffControl", "SkiffTelemetry", "SkiffNet", "CSkiffLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -3,6 +3,7 @@ import Logging
 import SkiffConfig
 import SkiffControl
 import SkiffNet
+import SkiffProtocol
 import SkiffProxy
 import SkiffTelemetry
 import SkiffUpstream
@@ -21,10 +22,18 @@ public struct RunningListener: Sendable {
     public let workers: WorkerPool?
     public let tcpProxy: TCPProxy?
     public let http: HTTPConnectionManager?
+    /// The RPC proxy (Bolt, Bolt v2, Dubbo) when the listener runs one; its stats are `rpcStats`.
+    public let rpcStats: RPCListenerStats?
     /// Write counters of this listener's closed connections.
     public let totals: WriteTotals
 
     public var name: String { config.name }
+
+    /// "tcp", "Http1", "bolt", "boltv2" or "dubbo".
+    public var protocolName: String {
+        if case .proxy(let p)? = config.filterChains.first?.filters.first { return p.downstreamProtocol.rawValue }
+        return "tcp"
+    }
     public var address: SocketAddress { listener.address }
     public var model: NetModel { listener.model }
 }
@@ -71,9 +80,9 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
     /// Binds and starts every listener. On any failure, stops those already started and throws.
     public func start() throws(EngineError) {
         ignoreSIGPIPE()
-        if let admin = config.admin {
+        for c in config.clusters where c.healthCheck != nil {
             logger.warning(
-                "admin: the admin API on \(admin.address) is not served by this build yet (the telemetry work adds it); the block is valid")
+                "\("cluster \(c.name): health_check is valid but checks do not run in this build yet (the health and drain work adds them); every host counts as UP")")
         }
         var path: [(Int, Int)] = []
         for (si, server) in config.servers.enumerated() {
@@ -146,6 +155,7 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
         let delegate: any ListenerDelegate
         var tcp: TCPProxy?
         var http: HTTPConnectionManager?
+        var rpc: (any ListenerDelegate)?
         let model = effectiveModel(lc)
         var workerCount = lc.workers
         switch filter {
@@ -157,18 +167,35 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
             }
             delegate = tcp!
         case .proxy(let p):
-            guard p.downstreamProtocol == .http1 else {
-                throw EngineError(
-                    "\(path): the \(p.downstreamProtocol.rawValue) proxy is not available in this build yet "
-                        + "(Http1 and tcp_proxy are); the config is valid")
-            }
+            let filterPath = "\(path).filter_chains[0].filters[0].config"
             do {
-                http = try HTTPConnectionManager(
-                    filter: p, routers: routers(of: serverIndex), clusters: clusters, options: HTTPProxyOptions())
+                switch p.downstreamProtocol {
+                case .http1:
+                    http = try HTTPConnectionManager(
+                        filter: p, routers: routers(of: serverIndex), clusters: clusters, options: HTTPProxyOptions())
+                    delegate = http!
+                case .bolt, .boltv2, .dubbo:
+                    guard p.upstreamProtocol == p.downstreamProtocol else {
+                        throw EngineError(
+                            "\(filterPath): upstream_protocol \(p.upstreamProtocol.rawValue) must match downstream_protocol \(p.downstreamProtocol.rawValue) for RPC")
+                    }
+                    let r = try routers(of: serverIndex)
+                    switch p.downstreamProtocol {
+                    case .bolt: rpc = try RPCConnectionManager<BoltCodec>(filter: p, routers: r, clusters: clusters)
+                    case .boltv2: rpc = try RPCConnectionManager<BoltV2Codec>(filter: p, routers: r, clusters: clusters)
+                    default: rpc = try RPCConnectionManager<DubboCodec>(filter: p, routers: r, clusters: clusters)
+                    }
+                    delegate = rpc!
+                case .http2, .auto:
+                    throw EngineError(
+                        "\(filterPath).downstream_protocol: \(p.downstreamProtocol.rawValue) is not available in this build "
+                            + "(Http1, bolt, boltv2, dubbo and tcp_proxy are); the config is valid")
+                }
+            } catch let e as EngineError {
+                throw e
             } catch {
-                throw EngineError("\(path).filter_chains[0].filters[0].config: \(error)")
+                throw EngineError("\(filterPath): \(error)")
             }
-            delegate = http!
             // L7 stream logic on rwloop runs on the sharded worker pool (DESIGN.md): one executor per connection.
             if model == .rwloop && workerCount == 0 { workerCount = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
         }
@@ -212,7 +239,8 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
             + (model == .netpoll ? " pollers=\(pollerCount)" : "") + " workers=\(workerCount) max_connections=\(limit)"
         logger.info("\(line)")
         return RunningListener(
-            config: lc, listener: listener, workers: workers, tcpProxy: tcp, http: http, totals: totals)
+            config: lc, listener: listener, workers: workers, tcpProxy: tcp, http: http,
+            rpcStats: (rpc as? any RPCStatsProviding)?.rpcStats, totals: totals)
     }
 
     private func tcpIdle(_ f: NetworkFilterConfig) -> Duration? {

@@ -4,6 +4,7 @@ import Logging
 import SkiffConfig
 import SkiffControl
 import SkiffEngine
+import SkiffNet
 
 /// `skiff`: the sidecar's command line.
 struct SkiffCommand: ParsableCommand {
@@ -101,7 +102,13 @@ struct Start: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        let backend = EngineControl(engine: engine) { kill(getpid(), SIGTERM) }
+        // `stop` over the control socket: the reply goes out first, then the same path as SIGTERM.
+        let backend = EngineControl(engine: engine) {
+            try? NetThread.start(name: "skiff-stop") {
+                usleep(200_000)
+                kill(getpid(), SIGTERM)
+            }
+        }
         do {
             ensureSocketDirectory(socketPath)
             var cc = ControlServer.Configuration(path: socketPath)

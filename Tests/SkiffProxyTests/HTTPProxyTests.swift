@@ -123,7 +123,7 @@ extension String {
         let host = h.clusters["c"]!.hosts[0]
         #expect(host.stats.requestTotal.load(ordering: .relaxed) == 10)
         #expect(waitUntil { host.stats.requestActive.load(ordering: .relaxed) == 0 })
-        #expect(host.stats.connectionIdle.load(ordering: .relaxed) == 1)
+        #expect(waitUntil { host.stats.connectionIdle.load(ordering: .relaxed) == 1 })
     }
 
     @Test(arguments: NetModel.allCases)

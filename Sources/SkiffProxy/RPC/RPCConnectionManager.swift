@@ -1,0 +1,120 @@
+import SkiffConfig
+import SkiffNet
+import SkiffProtocol
+import SkiffUpstream
+import Synchronization
+
+/// Counters of one RPC listener.
+public final class RPCListenerStats: Sendable {
+    /// Downstream requests (two-way and oneway) received.
+    public let requestTotal = Atomic<UInt64>(0)
+    /// Requests waiting for their response.
+    public let requestActive = Atomic<Int>(0)
+    public let oneway = Atomic<UInt64>(0)
+    public let responses = Atomic<UInt64>(0)
+    /// Heartbeats answered locally.
+    public let heartbeats = Atomic<UInt64>(0)
+    /// Replies Skiff made itself (timeout, no route, upstream lost, overflow).
+    public let localReplies = Atomic<UInt64>(0)
+    public let timeouts = Atomic<UInt64>(0)
+    public let noRoute = Atomic<UInt64>(0)
+    /// Frames refused by the codec (each closes its connection).
+    public let protocolErrors = Atomic<UInt64>(0)
+    /// Responses whose id matched no stream (late after a timeout, or bogus): dropped.
+    public let unknownResponses = Atomic<UInt64>(0)
+    /// Streams failed because their upstream connection went away.
+    public let upstreamResets = Atomic<UInt64>(0)
+
+    public init() {}
+}
+
+/// Anything that exposes RPC listener stats (the generic managers, seen without their codec).
+public protocol RPCStatsProviding {
+    var rpcStats: RPCListenerStats { get }
+    var protocolName: String { get }
+}
+
+extension RPCConnectionManager: RPCStatsProviding {
+    public var rpcStats: RPCListenerStats { stats }
+    public var protocolName: String { "\(Codec.name)" }
+}
+
+/// The `proxy` network filter for Bolt, Bolt v2 and Dubbo: one per listener, generic over the codec so the hot path
+/// is specialised (no existential per frame). Builds an `RPCDownstream` per accepted connection.
+public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, @unchecked Sendable {
+    let routes: RouteTable
+    let resolved: [ObjectIdentifier: ResolvedRoute]
+    let limits: RPCLimits
+    /// Used when a request carries no timeout and its route sets none explicitly.
+    let defaultTimeoutNs: UInt64
+    /// Upstream keepalive: a heartbeat after this long without reads, and close after `heartbeatMisses` misses.
+    let heartbeatIntervalNs: UInt64
+    let heartbeatMisses: Int
+    public let stats = RPCListenerStats()
+
+    public init(
+        filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, limits: RPCLimits = .default,
+        heartbeatInterval: Duration = .seconds(15), heartbeatMisses: Int = 6
+    ) throws(ProxySetupError) {
+        guard let table = routers[filter.routerConfigName] else {
+            throw ProxySetupError("router_config_name: no router named \"\(filter.routerConfigName)\"")
+        }
+        routes = table
+        self.limits = limits
+        defaultTimeoutNs = 60_000_000_000
+        heartbeatIntervalNs = Connection.nanosecondsOf(heartbeatInterval)
+        self.heartbeatMisses = heartbeatMisses
+        var map: [ObjectIdentifier: ResolvedRoute] = [:]
+        for vh in 0..<table.virtualHostNames.count {
+            for entry in table.entries(virtualHost: vh) {
+                var cs: [Cluster] = []
+                for name in entry.clusterNames {
+                    guard let c = clusters[name] else {
+                        throw ProxySetupError("route \(entry.name): no cluster named \"\(name)\"")
+                    }
+                    cs.append(c)
+                }
+                map[ObjectIdentifier(entry)] = ResolvedRoute(entry: entry, clusters: cs)
+            }
+        }
+        resolved = map
+    }
+
+    public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
+        guard let executor = connection.executor else { return nil }
+        return RPCDownstream<Codec>(connection: connection, manager: self, executor: executor)
+    }
+}
+
+extension Connection {
+    /// Nanoseconds of a Duration (non-negative).
+    static func nanosecondsOf(_ d: Duration) -> UInt64 {
+        let c = d.components
+        return UInt64(max(0, c.seconds)) * 1_000_000_000 + UInt64(max(0, c.attoseconds / 1_000_000_000))
+    }
+}
+
+/// Presents an RPC frame's header to the router: `service`, `method` and any header map entry; no host, no path.
+struct RPCRouteInput: RouteInput {
+    let frame: UnsafeRawBufferPointer
+    let info: RPCFrameInfo
+
+    var host: UnsafeRawBufferPointer? { nil }
+    var path: UnsafeRawBufferPointer? { nil }
+
+    func header(_ lowercaseName: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        if equals(lowercaseName, "service"), let r = info.service { return UnsafeRawBufferPointer(rebasing: frame[r]) }
+        if equals(lowercaseName, "method"), let r = info.method { return UnsafeRawBufferPointer(rebasing: frame[r]) }
+        if equals(lowercaseName, "version"), let r = info.version { return UnsafeRawBufferPointer(rebasing: frame[r]) }
+        if equals(lowercaseName, "group"), let r = info.group { return UnsafeRawBufferPointer(rebasing: frame[r]) }
+        return info.header(lowercaseName, in: frame)
+    }
+
+    private func equals(_ a: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+        guard a.count == s.utf8CodeUnitCount else { return false }
+        return s.withUTF8Buffer { b in
+            for i in 0..<b.count where a[i] != b[i] { return false }
+            return true
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import SkiffNet
+import SkiffProtocol
+import SkiffUpstream
+
+/// One client connection of the RPC proxy: splits frames, answers heartbeats, routes each request by its service
+/// header and hands it to a multiplexed upstream connection (which rewrites its id); responses come back through
+/// `deliver`, with the client's id restored.
+///
+/// Threads: confined to `executor`; the upstream connections it uses live on the same executor.
+final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendable {
+    let connection: Connection
+    let manager: RPCConnectionManager<Codec>
+    let executor: any EventExecutor
+    var inbound: ByteBuffer?
+    var info = RPCFrameInfo()
+    /// Streams of this client still waiting upstream (to fail them if the client goes).
+    var inFlight = 0
+    var closed = false
+
+    init(connection: Connection, manager: RPCConnectionManager<Codec>, executor: any EventExecutor) {
+        self.connection = connection
+        self.manager = manager
+        self.executor = executor
+    }
+
+    func connection(_ c: Connection, didRead buffer: ByteBuffer) {
+        if closed {
+            buffer.release()
+            return
+        }
+        append(buffer)
+        processFrames()
+    }
+
+    func connectionDidReadEOF(_ c: Connection) {
+        // A client that finished sending still gets its responses; close once none are in flight.
+        if inFlight == 0 { connection.shutdownWrite() }
+    }
+
+    func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        closed = true
+        inbound?.release()
+        inbound = nil
+    }
+
+    /// Appends a read to the inbound bytes; grows to one contiguous buffer for a frame larger than a pool buffer.
+    private func append(_ b: ByteBuffer) {
+        guard let ib = inbound, ib.readableBytes > 0 else {
+            inbound?.release()
+            inbound = b
+            return
+        }
+        if ib.writableBytes < b.readableBytes {
+            let need = ib.readableBytes + b.readableBytes
+            if ib.readerIndex > 0 && need <= ib.capacity {
+                let n = ib.readableBytes
+                ib.base.copyMemory(from: ib.base + ib.readerIndex, byteCount: n)
+                ib.readerIndex = 0
+                ib.writerIndex = n
+            } else {
+                let bigger = ByteBuffer(capacity: max(need, ib.capacity * 2))
+                bigger.write(ib.readableView)
+                ib.release()
+                inbound = bigger
+            }
+        }
+        inbound!.write(b.readableView)
+        b.release()
+    }
+
+    private func processFrames() {
+        while let ib = inbound, ib.readableBytes > 0, !closed {
+            switch Codec.frameLength(ib.readableView, limits: manager.limits) {
+            case .incomplete:
+                return
+            case .invalid(let e):
+                return protocolError(e, frame: nil)
+            case .complete(let length):
+                let frame = UnsafeRawBufferPointer(rebasing: ib.readableView[0..<length])
+                info.reset()
+                if let e = Codec.parse(frame, into: &info) { return protocolError(e, frame: frame) }
+                handleFrame(frame)
+                ib.readerIndex += length
+                if ib.readableBytes == 0 {
+                    ib.release()
+                    inbound = nil
+                }
+            }
+        }
+    }
+
+    private func handleFrame(_ frame: UnsafeRawBufferPointer) {
+        switch info.kind {
+        case .heartbeatRequest:
+            manager.stats.heartbeats.wrappingAdd(1, ordering: .relaxed)
+            let out = connection.bufferPool.acquire()
+            if let n = Codec.encodeHeartbeatResponse(to: info, into: out.writePointer, capacity: out.writableBytes) {
+                out.writerIndex += n
+                connection.write(out)
+            } else {
+                out.release()
+            }
+        case .request, .oneway:
+            route(frame)
+        case .response, .heartbeatResponse, .goAway:
+            // A client has no business sending these; ignore (MOSN does the same).
+            break
+        }
+    }
+
+    private func route(_ frame: UnsafeRawBufferPointer) {
+        let oneway = info.kind == .oneway
+        manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
+        if oneway { manager.stats.oneway.wrappingAdd(1, ordering: .relaxed) }
+        let input = RPCRouteInput(frame: frame, info: info)
+        guard let entry = manager.routes.route(input), let resolved = manager.resolved[ObjectIdentifier(entry)],
+            !resolved.clusters.isEmpty
+        else {
+            manager.stats.noRoute.wrappingAdd(1, ordering: .relaxed)
+            return reply(.noUpstream, "no route matched", oneway: oneway)
+        }
+        let cluster =
+            resolved.clusters.count == 1
+            ? resolved.clusters[0] : resolved.clusters[entry.weightedIndex(random: FastRandom.next())]
+        if cluster.admitRequest() != nil { return reply(.overflow, "upstream overflow", oneway: oneway) }
+        guard let host = cluster.pickHost() else {
+            cluster.requestFinished()
+            cluster.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            return reply(.noUpstream, "no healthy upstream", oneway: oneway)
+        }
+        let upstream = RPCUpstream<Codec>.on(host: host, cluster: cluster, via: self)
+        let timeoutNs: UInt64
+        if let ms = info.timeoutMs, ms > 0 {
+            timeoutNs = UInt64(ms) * 1_000_000
+        } else {
+            timeoutNs = entry.timeoutNs > 0 ? entry.timeoutNs : manager.defaultTimeoutNs
+        }
+        // The frame goes upstream as a copy whose id is the upstream connection's own.
+        let out: ByteBuffer = frame.count <= connection.bufferPool.bufferSize
+            ? connection.bufferPool.acquire() : ByteBuffer(capacity: frame.count)
+        out.write(frame)
+        if !oneway { inFlight += 1 }
+        manager.stats.requestActive.wrappingAdd(oneway ? 0 : 1, ordering: .relaxed)
+        upstream.send(out, from: self, originalID: info.requestID, timeoutNs: timeoutNs, oneway: oneway)
+        if oneway { cluster.requestFinished() }
+    }
+
+    /// A response (or a local error for a stream) for one of this client's requests, with the client's id.
+    func deliver(_ response: ByteBuffer) {
+        inFlight -= 1
+        manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+        if closed {
+            response.release()
+            return
+        }
+        manager.stats.responses.wrappingAdd(1, ordering: .relaxed)
+        connection.write(response)
+    }
+
+    /// Fails one stream locally (timeout, upstream lost), answering the client with the protocol's error status.
+    func fail(_ kind: RPCErrorKind, request: RPCFrameInfo, message: StaticString) {
+        switch kind {
+        case .timeout: manager.stats.timeouts.wrappingAdd(1, ordering: .relaxed)
+        case .upstreamReset, .noUpstream: manager.stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
+        default: break
+        }
+        let out = connection.bufferPool.acquire()
+        guard
+            let n = Codec.encodeErrorResponse(
+                to: request, error: kind, message: message, into: out.writePointer, capacity: out.writableBytes)
+        else {
+            out.release()
+            inFlight -= 1
+            manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+            return
+        }
+        out.writerIndex += n
+        manager.stats.localReplies.wrappingAdd(1, ordering: .relaxed)
+        deliver(out)
+    }
+
+    /// Answers a request locally before it went anywhere.
+    private func reply(_ kind: RPCErrorKind, _ message: StaticString, oneway: Bool) {
+        if oneway { return }
+        inFlight += 1
+        manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
+        fail(kind, request: info, message: message)
+    }
+
+    /// A frame the codec refused: answer with a codec error where the protocol can, count it, close.
+    private func protocolError(_ e: RPCError, frame: UnsafeRawBufferPointer?) {
+        manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
+        if frame != nil, info.kind == .request {
+            let out = connection.bufferPool.acquire()
+            if let n = Codec.encodeErrorResponse(
+                to: info, error: .codec, message: "codec error", into: out.writePointer, capacity: out.writableBytes)
+            {
+                out.writerIndex += n
+                connection.write(out)
+            } else {
+                out.release()
+            }
+        }
+        closed = true
+        inbound?.release()
+        inbound = nil
+        connection.pauseReading()
+        connection.shutdownWrite()
+        _ = e
+    }
+}

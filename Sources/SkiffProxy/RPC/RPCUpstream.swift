@@ -1,0 +1,263 @@
+import SkiffNet
+import SkiffProtocol
+import SkiffTelemetry
+import SkiffUpstream
+
+/// One multiplexed upstream connection to a host, shared by every client connection on its executor: requests from
+/// many clients go out with ids from this connection's own id space, and responses are routed back by id with the
+/// client's id restored. Per-request timeouts, heartbeats on idle, and failing exactly the in-flight streams when
+/// the connection is lost.
+///
+/// Threads: confined to its executor (the same as its clients'), so the stream table takes no lock.
+final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendable {
+    /// What is kept per request in flight; a struct in a reserved dictionary, so nothing is allocated per request.
+    struct Stream {
+        unowned(unsafe) let downstream: RPCDownstream<Codec>
+        let originalID: UInt64
+        let deadline: UInt64
+        let started: UInt64
+        let protocolVersion: UInt8
+        let codecByte: UInt8
+    }
+
+    let host: Host
+    let cluster: Cluster
+    let executor: any EventExecutor
+    let manager: RPCConnectionManager<Codec>
+    var connection: Connection!
+    var connected = false
+    var lost = false
+    var streams: [UInt64: Stream] = [:]
+    var nextID: UInt64 = 1
+    var inbound: ByteBuffer?
+    var info = RPCFrameInfo()
+    var timeoutTimer: PollerTimer!
+    var heartbeatTimer: PollerTimer!
+    var heartbeatMisses = 0
+    var heartbeatOutstanding = false
+
+    init(host: Host, cluster: Cluster, executor: any EventExecutor, manager: RPCConnectionManager<Codec>) {
+        self.host = host
+        self.cluster = cluster
+        self.executor = executor
+        self.manager = manager
+        streams.reserveCapacity(256)
+        timeoutTimer = PollerTimer { [unowned(unsafe) self] in self.expireStreams() }
+        heartbeatTimer = PollerTimer { [unowned(unsafe) self] in self.heartbeatTick() }
+    }
+
+    /// This executor's connection to `host`, opened (on the client's poller) if there is none or it was lost.
+    static func on(host: Host, cluster: Cluster, via d: RPCDownstream<Codec>) -> RPCUpstream<Codec> {
+        let state = host.state(on: d.executor)
+        if let existing = state.rpcPool as? RPCUpstream<Codec>, !existing.lost { return existing }
+        let u = RPCUpstream<Codec>(host: host, cluster: cluster, executor: d.executor, manager: d.manager)
+        host.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
+        u.connection = d.connection.connectSibling(
+            to: host.address, timeout: cluster.config.connectTimeout,
+            options: ConnectionOptions(
+                maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, totals: cluster.upstreamWrites),
+            label: cluster.name, handler: u)
+        state.rpcPool = u
+        return u
+    }
+
+    /// Sends a request frame (already copied into `frame`) with a fresh upstream id.
+    func send(_ frame: ByteBuffer, from d: RPCDownstream<Codec>, originalID: UInt64, timeoutNs: UInt64, oneway: Bool) {
+        let id = nextID
+        nextID = nextID >= 0x7fff_fff0 ? 1 : nextID + 1
+        Codec.setRequestID(id, in: UnsafeMutableRawBufferPointer(start: frame.readPointer, count: frame.readableBytes))
+        host.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
+        if !oneway {
+            let now = MonotonicClock.now()
+            streams[id] = Stream(
+                downstream: d, originalID: originalID, deadline: now &+ timeoutNs, started: now,
+                protocolVersion: d.info.protocolVersion, codecByte: d.info.codecByte)
+            host.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
+            if !timeoutTimer.isArmed || timeoutTimer.deadline > MonotonicClock.coarse() &+ timeoutNs {
+                executor.arm(timeoutTimer, afterNs: timeoutNs)
+            }
+        }
+        connection.write(frame)
+    }
+
+    // MARK: - Connection events
+
+    func connectionDidConnect(_ c: Connection) {
+        connected = true
+        host.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
+        if manager.heartbeatIntervalNs > 0 { executor.arm(heartbeatTimer, afterNs: manager.heartbeatIntervalNs) }
+    }
+
+    func connection(_ c: Connection, didRead buffer: ByteBuffer) {
+        heartbeatMisses = 0
+        if let ib = inbound, ib.readableBytes > 0 {
+            if ib.writableBytes < buffer.readableBytes {
+                let bigger = ByteBuffer(capacity: max(ib.readableBytes + buffer.readableBytes, ib.capacity * 2))
+                bigger.write(ib.readableView)
+                ib.release()
+                inbound = bigger
+            }
+            inbound!.write(buffer.readableView)
+            buffer.release()
+        } else {
+            inbound?.release()
+            inbound = buffer
+        }
+        while let ib = inbound, ib.readableBytes > 0 {
+            switch Codec.frameLength(ib.readableView, limits: manager.limits) {
+            case .incomplete:
+                return
+            case .invalid:
+                manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
+                c.close(.protocolError("bad frame from upstream"))
+                return
+            case .complete(let length):
+                let frame = UnsafeRawBufferPointer(rebasing: ib.readableView[0..<length])
+                info.reset()
+                if Codec.parse(frame, into: &info) != nil {
+                    manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
+                    c.close(.protocolError("bad frame from upstream"))
+                    return
+                }
+                handleFrame(frame)
+                ib.readerIndex += length
+                if ib.readableBytes == 0 {
+                    ib.release()
+                    inbound = nil
+                }
+            }
+        }
+    }
+
+    private func handleFrame(_ frame: UnsafeRawBufferPointer) {
+        switch info.kind {
+        case .response:
+            guard let s = streams.removeValue(forKey: info.requestID) else {
+                manager.stats.unknownResponses.wrappingAdd(1, ordering: .relaxed)
+                return
+            }
+            finishStream(s, success: info.status == 0)
+            let out: ByteBuffer = frame.count <= connection.bufferPool.bufferSize
+                ? s.downstream.connection.bufferPool.acquire() : ByteBuffer(capacity: frame.count)
+            out.write(frame)
+            Codec.setRequestID(s.originalID, in: UnsafeMutableRawBufferPointer(start: out.readPointer, count: out.readableBytes))
+            s.downstream.deliver(out)
+        case .heartbeatResponse:
+            heartbeatOutstanding = false
+        case .heartbeatRequest:
+            let out = connection.bufferPool.acquire()
+            if let n = Codec.encodeHeartbeatResponse(to: info, into: out.writePointer, capacity: out.writableBytes) {
+                out.writerIndex += n
+                connection.write(out)
+            } else {
+                out.release()
+            }
+        case .goAway:
+            // The host is going away: no new requests here; in-flight ones may still be answered.
+            lost = true
+        case .request, .oneway:
+            break
+        }
+    }
+
+    private func finishStream(_ s: Stream, success: Bool) {
+        host.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+        cluster.requestFinished()
+        let took = MonotonicClock.now() &- s.started
+        host.latency.record(ns: took)
+        cluster.latency.record(ns: took)
+        if success {
+            host.stats.responseSuccess.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            host.stats.responseFailed.wrappingAdd(1, ordering: .relaxed)
+        }
+    }
+
+    func connectionDidReadEOF(_ c: Connection) {
+        c.close(.eof)
+    }
+
+    func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        lost = true
+        timeoutTimer.cancel()
+        heartbeatTimer.cancel()
+        if connected {
+            host.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
+            host.stats.connectionClose.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            host.stats.connectionConFail.wrappingAdd(1, ordering: .relaxed)
+        }
+        let state = host.state(on: executor)
+        if state.rpcPool === self { state.rpcPool = nil }
+        inbound?.release()
+        inbound = nil
+        // Exactly the streams in flight on this connection fail.
+        let failed = streams
+        streams.removeAll()
+        for (_, s) in failed {
+            host.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
+            host.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+            cluster.requestFinished()
+            s.downstream.fail(
+                connected ? .upstreamReset : .noUpstream, request: requestInfo(s),
+                message: connected ? "upstream connection lost" : "upstream connect failed")
+        }
+        connection = nil
+    }
+
+    private func requestInfo(_ s: Stream) -> RPCFrameInfo {
+        var i = RPCFrameInfo()
+        i.kind = .request
+        i.requestID = s.originalID
+        i.protocolVersion = s.protocolVersion
+        i.codecByte = s.codecByte
+        return i
+    }
+
+    // MARK: - Timers
+
+    /// Fails the streams past their deadline and re-arms for the next one.
+    private func expireStreams() {
+        let now = MonotonicClock.now()
+        var next: UInt64 = .max
+        var expired: [UInt64] = []
+        for (id, s) in streams {
+            if s.deadline <= now {
+                expired.append(id)
+            } else if s.deadline < next {
+                next = s.deadline
+            }
+        }
+        for id in expired {
+            guard let s = streams.removeValue(forKey: id) else { continue }
+            host.stats.requestTimeout.wrappingAdd(1, ordering: .relaxed)
+            host.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+            cluster.requestFinished()
+            s.downstream.fail(.timeout, request: requestInfo(s), message: "upstream timeout")
+        }
+        if next != .max { executor.arm(timeoutTimer, afterNs: next - now) }
+    }
+
+    /// Every interval: a heartbeat when the last one was answered (or none is out); close after too many misses.
+    private func heartbeatTick() {
+        guard !lost, let c = connection else { return }
+        if heartbeatOutstanding {
+            heartbeatMisses += 1
+            if heartbeatMisses >= manager.heartbeatMisses {
+                c.close(.protocolError("\(manager.heartbeatMisses) heartbeats unanswered"))
+                return
+            }
+        }
+        let out = connection.bufferPool.acquire()
+        let id = nextID
+        nextID = nextID >= 0x7fff_fff0 ? 1 : nextID + 1
+        if let n = Codec.encodeHeartbeatRequest(id: id, into: out.writePointer, capacity: out.writableBytes) {
+            out.writerIndex += n
+            heartbeatOutstanding = true
+            c.write(out)
+        } else {
+            out.release()
+        }
+        executor.arm(heartbeatTimer, afterNs: manager.heartbeatIntervalNs)
+    }
+}
