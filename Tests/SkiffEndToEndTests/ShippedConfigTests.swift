@@ -79,4 +79,60 @@ extension String {
         #expect(try curl(["http://127.0.0.1:\(port)/hello"]).output == "mosn-backend /hello")
         #expect(p.stop() == 0)
     }
+
+    /// The old-form SofaRpc config (proxy + connection_manager, two clusters) runs unchanged apart from addresses.
+    @Test func boltOldFormConfigRoutesByService() throws {
+        let cpp = try RPCTestServer(kind: .bolt, name: "cpp")
+        let java = try RPCTestServer(kind: .bolt, name: "java")
+        defer {
+            cpp.stop()
+            java.stop()
+        }
+        let np = freePort()
+        let rw = freePort()
+        let text = try shippedConfig("bolt.json").replacing("12200", with: "\(np)").replacing("12201", with: "\(rw)")
+            .replacing("12300", with: "\(cpp.port)").replacing("12301", with: "\(java.port)")
+        let path = try writeTempFile(text)
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        for port in [np, rw] {
+            for (i, service, who) in [(1, "com.alipay.test.TestService:1.0", "cpp"), (2, "com.other.Svc:2.0", "java")] {
+                let got = try rpcClient(
+                    port: port, count: 1, window: 1,
+                    frame: { _ in RPCFrames.boltRequest(id: i, service: service, content: Array("hi".utf8)) },
+                    responseID: { b in RPCFrames.parseBolt(b).map { ($0.length, $0.id) } })
+                #expect(RPCFrames.parseBolt(got[i]!)!.content == Array("\(who):hi".utf8))
+            }
+        }
+        #expect(p.stop() == 0)
+    }
+
+    @Test func dubboConfigRoutesTheReferenceFrame() throws {
+        let notify = try RPCTestServer(kind: .dubbo, name: "notify")
+        let other = try RPCTestServer(kind: .dubbo, name: "other")
+        defer {
+            notify.stop()
+            other.stop()
+        }
+        let np = freePort()
+        let rw = freePort()
+        let text = try shippedConfig("dubbo.json").replacing("12210", with: "\(np)").replacing("12211", with: "\(rw)")
+            .replacing("12310", with: "\(notify.port)").replacing("12311", with: "\(other.port)")
+        let path = try writeTempFile(text)
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        let vector = hexBytes(try shippedVector("dubbo_request_notify.hex"))
+        for port in [np, rw] {
+            let got = try rpcClient(
+                port: port, count: 1, window: 1, frame: { _ in vector },
+                responseID: { b in RPCFrames.parseDubbo(b).map { ($0.length, Int($0.id)) } })
+            #expect(got[76] != nil, "the response carries the request's own id 76")
+            #expect(String(decoding: RPCFrames.parseDubbo(got[76]!)!.body.dropFirst(2), as: UTF8.self).hasPrefix("notify:"))
+        }
+        #expect(p.stop() == 0)
+    }
 }
