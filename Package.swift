@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
         .testTarget(name: "SkiffNetTests", dependencies: ["SkiffNet", "SkiffTestSupport"]),
         .testTarget(name: "SkiffProtocolTests", dependencies: ["SkiffProtocol"]),
+        .testTarget(name: "SkiffProtocolRPCTests", dependencies: ["SkiffProtocol"]),
         .testTarget(name: "SkiffTelemetryTests", dependencies: ["SkiffTelemetry"]),
         .testTarget(name: "SkiffControlTests", dependencies: ["SkiffControl", "SkiffConfig"]),
         .testTarget(name: "SkiffRouterTests", dependencies: ["SkiffProxy", "SkiffConfig"]),

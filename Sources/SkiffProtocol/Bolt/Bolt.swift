@@ -25,7 +25,7 @@ public enum Bolt {
         public static let goAway: UInt16 = 100
     }
 
-    /// The `respstatus` field of responses (sofa-bolt `ResponseStatus.getValue()`; note the jump from 0x0009 to 0x0010).
+    /// The `respstatus` field of responses (sofa-bolt `ResponseStatus.getValue()`; 0x0009 is followed by 0x0010).
     public enum ResponseStatus {
         public static let success: UInt16 = 0x0000
         public static let error: UInt16 = 0x0001

@@ -63,6 +63,8 @@ enum BoltFraming {
 
     /// Fills `info` (after `reset()`) from a complete frame: kind, id, codec, protocol code (in `protocolVersion`),
     /// timeout (requests, only when positive: -1 and 0 mean none) or status (responses), and the header map.
+    /// A v2 frame's CRC32 is checked, as sofa-bolt does: `setRequestID` recomputes it, which must not launder a frame
+    /// damaged on the way in.
     static func parse(_ frame: UnsafeRawBufferPointer, into info: inout RPCFrameInfo, limits: RPCLimits) -> RPCError? {
         info.reset()
         switch frameLength(frame, limits: RPCLimits(maxFrameBytes: .max, maxHeaders: limits.maxHeaders)) {
@@ -86,6 +88,13 @@ enum BoltFraming {
             if timeout > 0 { info.timeoutMs = Int(timeout) }
         } else {
             info.status = Int(RPCWire.u16(frame, at: layout.timeoutOrStatusOffset))
+        }
+        if hasCRC(frame, layout) {
+            let crcOffset = frame.count - 4
+            guard
+                BoltCRC32.checksum(UnsafeRawBufferPointer(rebasing: frame[..<crcOffset]))
+                    == RPCWire.u32(frame, at: crcOffset)
+            else { return RPCError("bolt: CRC32 mismatch") }
         }
         let mapStart = layout.headerLength + Int(RPCWire.u16(frame, at: layout.classLengthOffset))
         let mapEnd = mapStart + Int(RPCWire.u16(frame, at: layout.headerLengthOffset))

@@ -1,10 +1,12 @@
 /// Where each fixed-header field sits, for the four Bolt headers (v1/v2 × request/response).
 ///
 /// ```text
-/// v1 request  (22): proto type cmdcode(2) ver2 requestId(4) codec             timeout(4) classLen(2) headerLen(2) contentLen(4)
-/// v1 response (20): proto type cmdcode(2) ver2 requestId(4) codec             status(2)  classLen(2) headerLen(2) contentLen(4)
-/// v2 request  (24): proto ver1 type cmdcode(2) ver2 requestId(4) codec switch timeout(4) classLen(2) headerLen(2) contentLen(4)
-/// v2 response (22): proto ver1 type cmdcode(2) ver2 requestId(4) codec switch status(2)  classLen(2) headerLen(2) contentLen(4)
+/// v1 request  (22): proto type cmdcode(2) ver2 requestId(4) codec timeout(4) classLen(2) headerLen(2) contentLen(4)
+/// v1 response (20): proto type cmdcode(2) ver2 requestId(4) codec status(2)  classLen(2) headerLen(2) contentLen(4)
+/// v2 request  (24): proto ver1 type cmdcode(2) ver2 requestId(4) codec switch timeout(4) classLen(2) headerLen(2)
+///                   contentLen(4)
+/// v2 response (22): proto ver1 type cmdcode(2) ver2 requestId(4) codec switch status(2) classLen(2) headerLen(2)
+///                   contentLen(4)
 /// ```
 ///
 /// Then the class name, the header map (repeated `u32 keyLen, key, u32 valueLen, value`), the content, and for v2

@@ -15,6 +15,9 @@ public protocol RPCCodec {
     /// Errors: truncated header maps, lengths that do not add up, hessian that is not a string where needed.
     static func parse(_ frame: UnsafeRawBufferPointer, into info: inout RPCFrameInfo) -> RPCError?
 
+    /// The same, keeping at most `limits.maxHeaders` header entries.
+    static func parse(_ frame: UnsafeRawBufferPointer, into info: inout RPCFrameInfo, limits: RPCLimits) -> RPCError?
+
     /// Overwrites the request id of a complete frame in place (upstream ids are the proxy's own).
     static func setRequestID(_ id: UInt64, in frame: UnsafeMutableRawBufferPointer)
 

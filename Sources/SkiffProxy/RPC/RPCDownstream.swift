@@ -78,7 +78,7 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
             case .complete(let length):
                 let frame = UnsafeRawBufferPointer(rebasing: ib.readableView[0..<length])
                 info.reset()
-                if let e = Codec.parse(frame, into: &info) { return protocolError(e, frame: frame) }
+                if let e = Codec.parse(frame, into: &info, limits: manager.limits) { return protocolError(e, frame: frame) }
                 handleFrame(frame)
                 ib.readerIndex += length
                 if ib.readableBytes == 0 {

@@ -114,7 +114,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendable
             case .complete(let length):
                 let frame = UnsafeRawBufferPointer(rebasing: ib.readableView[0..<length])
                 info.reset()
-                if Codec.parse(frame, into: &info) != nil {
+                if Codec.parse(frame, into: &info, limits: manager.limits) != nil {
                     manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
                     c.close(.protocolError("bad frame from upstream"))
                     return
