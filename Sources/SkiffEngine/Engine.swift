@@ -24,6 +24,8 @@ public struct RunningListener: Sendable {
     public let http: HTTPConnectionManager?
     /// The RPC proxy (Bolt, Bolt v2, Dubbo) when the listener runs one; its stats are `rpcStats`.
     public let rpcStats: RPCListenerStats?
+    /// For `Auto` listeners: the HTTP side's counters.
+    public let autoHTTPStats: HTTPListenerStats?
     /// Write counters of this listener's closed connections.
     public let totals: WriteTotals
 
@@ -156,6 +158,7 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
         var tcp: TCPProxy?
         var http: HTTPConnectionManager?
         var rpc: (any ListenerDelegate)?
+        var autoHTTP: HTTPListenerStats?
         let model = effectiveModel(lc)
         var workerCount = lc.workers
         switch filter {
@@ -186,10 +189,14 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
                     default: rpc = try RPCConnectionManager<DubboCodec>(filter: p, routers: r, clusters: clusters)
                     }
                     delegate = rpc!
-                case .http2, .auto:
+                case .auto:
+                    let auto = try AutoProtocolManager(filter: p, routers: routers(of: serverIndex), clusters: clusters)
+                    autoHTTP = auto.httpStats
+                    delegate = auto
+                case .http2:
                     throw EngineError(
                         "\(filterPath).downstream_protocol: \(p.downstreamProtocol.rawValue) is not available in this build "
-                            + "(Http1, bolt, boltv2, dubbo and tcp_proxy are); the config is valid")
+                            + "(Http1, bolt, boltv2, dubbo, Auto and tcp_proxy are); the config is valid")
                 }
             } catch let e as EngineError {
                 throw e
@@ -240,7 +247,7 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
         logger.info("\(line)")
         return RunningListener(
             config: lc, listener: listener, workers: workers, tcpProxy: tcp, http: http,
-            rpcStats: (rpc as? any RPCStatsProviding)?.rpcStats, totals: totals)
+            rpcStats: (rpc as? any RPCStatsProviding)?.rpcStats, autoHTTPStats: autoHTTP, totals: totals)
     }
 
     private func tcpIdle(_ f: NetworkFilterConfig) -> Duration? {

@@ -258,3 +258,44 @@ func hexBytes(_ s: String) -> [UInt8] {
     }
     return out
 }
+
+extension RPCBinaryTests {
+    /// `Auto`: one listener serves HTTP/1.1, Bolt and Dubbo clients, picking the codec from the first bytes.
+    @Test func autoDetectsHTTPBoltAndDubboOnOneListener() throws {
+        let bolt = try RPCTestServer(kind: .bolt, name: "bolt")
+        let dubbo = try RPCTestServer(kind: .dubbo, name: "dubbo")
+        let web = try HTTPTestServer(name: "web")
+        defer {
+            bolt.stop()
+            dubbo.stop()
+            web.stop()
+        }
+        let np = freePort()
+        let routes = """
+            {"match":{"headers":[{"name":"service","value":"bolt.Svc"}]},"route":{"cluster_name":"bolt"}},
+            {"match":{"headers":[{"name":"service","value":"dubbo.Svc"}]},"route":{"cluster_name":"dubbo"}},
+            {"match":{"prefix":"/"},"route":{"cluster_name":"web"}}
+            """
+        let clusters = """
+            {"name":"bolt","hosts":[{"address":"127.0.0.1:\(bolt.port)"}]},{"name":"dubbo","hosts":[{"address":"127.0.0.1:\(dubbo.port)"}]},
+            {"name":"web","hosts":[{"address":"127.0.0.1:\(web.port)"}]}
+            """
+        let path = try writeTempFile(rpcConfig(proto: "Auto", netpoll: np, rwloop: freePort(), routes: routes, clusters: clusters))
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        #expect(try curl(["-s", "http://127.0.0.1:\(np)/page"]).output == "web /page")
+        let b = try rpcClient(
+            port: np, count: 3, window: 3,
+            frame: { i in RPCFrames.boltRequest(id: i, service: "bolt.Svc", content: Array("x\(i)".utf8)) },
+            responseID: { b in RPCFrames.parseBolt(b).map { ($0.length, $0.id) } })
+        #expect(RPCFrames.parseBolt(b[2]!)!.content == Array("bolt:x2".utf8))
+        let d = try rpcClient(
+            port: np, count: 3, window: 3,
+            frame: { i in RPCFrames.dubboRequest(id: UInt64(i), service: "dubbo.Svc", method: "m", payload: "p") },
+            responseID: { b in RPCFrames.parseDubbo(b).map { ($0.length, Int($0.id)) } })
+        #expect(d.count == 3)
+        #expect(dubbo.requests.load(ordering: .relaxed) == 3)
+    }
+}

@@ -185,7 +185,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
             w.uint(st.refusedOverLimit.load(ordering: .relaxed))
             w.key("accept_errors")
             w.uint(st.acceptErrors.load(ordering: .relaxed))
-            if let h = l.http?.stats {
+            if let h = l.http?.stats ?? l.autoHTTPStats {
                 w.key("rq_total")
                 w.uint(h.requestTotal.load(ordering: .relaxed))
                 w.key("rq_active")

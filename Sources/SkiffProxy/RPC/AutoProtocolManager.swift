@@ -1,0 +1,87 @@
+import SkiffConfig
+import SkiffNet
+import SkiffProtocol
+import SkiffUpstream
+
+/// The `Auto` downstream protocol: the first bytes of a connection pick its codec — 0x01 Bolt, 0x02 Bolt v2,
+/// 0xda 0xbb Dubbo, anything else HTTP/1.1 — and the connection is handed to that protocol's handler. One router
+/// serves all of them (HTTP routes by host and path, RPC by headers such as `service`).
+public final class AutoProtocolManager: ListenerDelegate, @unchecked Sendable {
+    let http: HTTPConnectionManager
+    let bolt: RPCConnectionManager<BoltCodec>
+    let boltv2: RPCConnectionManager<BoltV2Codec>
+    let dubbo: RPCConnectionManager<DubboCodec>
+
+    public init(filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager) throws(ProxySetupError) {
+        var httpFilter = filter
+        httpFilter.downstreamProtocol = .http1
+        httpFilter.upstreamProtocol = .http1
+        http = try HTTPConnectionManager(filter: httpFilter, routers: routers, clusters: clusters, options: HTTPProxyOptions())
+        bolt = try RPCConnectionManager<BoltCodec>(filter: filter, routers: routers, clusters: clusters)
+        boltv2 = try RPCConnectionManager<BoltV2Codec>(filter: filter, routers: routers, clusters: clusters)
+        dubbo = try RPCConnectionManager<DubboCodec>(filter: filter, routers: routers, clusters: clusters)
+    }
+
+    /// HTTP counters of this listener (the RPC managers keep their own).
+    public var httpStats: HTTPListenerStats { http.stats }
+
+    public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
+        guard let executor = connection.executor else { return nil }
+        return ProtocolSniffer(manager: self, executor: executor, connection: connection)
+    }
+
+    /// Which protocol `bytes` start with; nil until enough bytes are there to tell.
+    static func detect(_ bytes: UnsafeRawBufferPointer) -> ProtocolName? {
+        guard let first = bytes.first else { return nil }
+        switch first {
+        case 0x01: return .bolt
+        case 0x02: return .boltv2
+        case 0xda:
+            guard bytes.count >= 2 else { return nil }
+            return bytes[1] == 0xbb ? .dubbo : .http1
+        default: return .http1
+        }
+    }
+}
+
+/// Holds a new connection until its first bytes say which protocol it speaks, then installs that protocol's
+/// handler and passes the bytes on. Runs on the connection's executor, like the handler it installs.
+final class ProtocolSniffer: ConnectionHandler, @unchecked Sendable {
+    let manager: AutoProtocolManager
+    let executor: any EventExecutor
+    unowned(unsafe) let connection: Connection
+    var pending: ByteBuffer?
+
+    init(manager: AutoProtocolManager, executor: any EventExecutor, connection: Connection) {
+        self.manager = manager
+        self.executor = executor
+        self.connection = connection
+    }
+
+    func connection(_ c: Connection, didRead buffer: ByteBuffer) {
+        if let p = pending {
+            p.write(buffer.readableView)
+            buffer.release()
+        } else {
+            pending = buffer
+        }
+        guard let b = pending, let proto = AutoProtocolManager.detect(b.readableView) else { return }
+        pending = nil
+        let next: any ConnectionHandler
+        switch proto {
+        case .bolt: next = RPCDownstream<BoltCodec>(connection: c, manager: manager.bolt, executor: executor)
+        case .boltv2: next = RPCDownstream<BoltV2Codec>(connection: c, manager: manager.boltv2, executor: executor)
+        case .dubbo: next = RPCDownstream<DubboCodec>(connection: c, manager: manager.dubbo, executor: executor)
+        default: next = HTTPDownstream(connection: c, manager: manager.http, executor: executor)
+        }
+        c.handler = next
+        next.connection(c, didRead: b)
+    }
+
+    func connectionDidReadEOF(_ c: Connection) { c.shutdownWrite() }
+
+    func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        pending?.release()
+        pending = nil
+    }
+}
