@@ -79,18 +79,7 @@ public final class SkiffProcess: @unchecked Sendable {
     }
 
     /// Everything the process printed so far.
-    public var output: String {
-        guard let f = fopen(logPath, "r") else { return "" }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n <= 0 { break }
-            out.append(contentsOf: buf[0..<n])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public var output: String { String(decoding: (try? readFile(logPath)) ?? [], as: UTF8.self) }
 
     /// Waits until the log contains `text` (or the process exits, or time runs out).
     public func waitForOutput(_ text: String, seconds: Double = 20) -> Bool {
@@ -157,4 +146,18 @@ private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeM
     ptrs.append(nil)
     defer { for p in ptrs { free(p) } }
     return ptrs.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// A whole file's bytes.
+public func readFile(_ path: String) throws -> [UInt8] {
+    guard let f = fopen(path, "r") else { throw TestError("cannot read \(path)") }
+    defer { fclose(f) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        out.append(contentsOf: buf[0..<n])
+    }
+    return out
 }

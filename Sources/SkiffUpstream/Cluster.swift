@@ -65,18 +65,27 @@ public final class Cluster: Sendable {
 
     public func host(at address: String) -> Host? { hosts.first { $0.description == address } }
 
+    /// Takes one unit of `gauge` unless that would pass `limit` (0 = unlimited); counts the refusal in `refused`.
+    @inline(__always)
+    private func admit(
+        _ gauge: borrowing Atomic<Int>, limit: Int, refused: borrowing Atomic<UInt64>, _ overflow: Overflow
+    ) -> Overflow? {
+        let now = gauge.wrappingAdd(1, ordering: .relaxed).newValue
+        if limit > 0 && now > limit {
+            gauge.wrappingSubtract(1, ordering: .relaxed)
+            refused.wrappingAdd(1, ordering: .relaxed)
+            return overflow
+        }
+        return nil
+    }
+
     /// Admits a new request against `max_requests`; on success the caller must call `requestFinished()`.
     @inline(__always)
     public func admitRequest() -> Overflow? {
-        let limit = config.circuitBreakers.maxRequests
-        let now = stats.requestActive.wrappingAdd(1, ordering: .relaxed).newValue
-        if limit > 0 && now > limit {
-            stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
-            stats.overflowRequests.wrappingAdd(1, ordering: .relaxed)
-            return .maxRequests
-        }
-        stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
-        return nil
+        let o = admit(
+            stats.requestActive, limit: config.circuitBreakers.maxRequests, refused: stats.overflowRequests, .maxRequests)
+        if o == nil { stats.requestTotal.wrappingAdd(1, ordering: .relaxed) }
+        return o
     }
 
     @inline(__always) public func requestFinished() {
@@ -85,43 +94,28 @@ public final class Cluster: Sendable {
 
     /// Admits a new upstream connection against `max_connections`; on success call `connectionClosed()` later.
     public func admitConnection() -> Overflow? {
-        let limit = config.circuitBreakers.maxConnections
-        let now = stats.connectionActive.wrappingAdd(1, ordering: .relaxed).newValue
-        if limit > 0 && now > limit {
-            stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
-            stats.overflowConnections.wrappingAdd(1, ordering: .relaxed)
-            return .maxConnections
-        }
-        return nil
+        admit(
+            stats.connectionActive, limit: config.circuitBreakers.maxConnections, refused: stats.overflowConnections,
+            .maxConnections)
     }
 
     public func connectionClosed() { stats.connectionActive.wrappingSubtract(1, ordering: .relaxed) }
 
-    /// Admits a request that must wait for a new connection against `max_pending_requests`.
+    /// Admits a request that must wait for a new connection against `max_pending_requests`; on success call
+    /// `pendingFinished()` once the connection is up or has failed.
     public func admitPending() -> Overflow? {
-        let limit = config.circuitBreakers.maxPendingRequests
-        let now = stats.requestPending.wrappingAdd(1, ordering: .relaxed).newValue
-        if limit > 0 && now > limit {
-            stats.requestPending.wrappingSubtract(1, ordering: .relaxed)
-            stats.overflowPending.wrappingAdd(1, ordering: .relaxed)
-            return .maxPendingRequests
-        }
-        return nil
+        admit(
+            stats.requestPending, limit: config.circuitBreakers.maxPendingRequests, refused: stats.overflowPending,
+            .maxPendingRequests)
     }
 
     public func pendingFinished() { stats.requestPending.wrappingSubtract(1, ordering: .relaxed) }
 
     /// Admits a retry against `max_retries`; on success call `retryFinished()`.
     public func admitRetry() -> Overflow? {
-        let limit = config.circuitBreakers.maxRetries
-        let now = stats.retriesActive.wrappingAdd(1, ordering: .relaxed).newValue
-        if limit > 0 && now > limit {
-            stats.retriesActive.wrappingSubtract(1, ordering: .relaxed)
-            stats.overflowRetries.wrappingAdd(1, ordering: .relaxed)
-            return .maxRetries
-        }
-        stats.retryTotal.wrappingAdd(1, ordering: .relaxed)
-        return nil
+        let o = admit(stats.retriesActive, limit: config.circuitBreakers.maxRetries, refused: stats.overflowRetries, .maxRetries)
+        if o == nil { stats.retryTotal.wrappingAdd(1, ordering: .relaxed) }
+        return o
     }
 
     public func retryFinished() { stats.retriesActive.wrappingSubtract(1, ordering: .relaxed) }

@@ -4,17 +4,7 @@ import Testing
 
 /// Reads a file from configs/.
 func shippedConfig(_ name: String) throws -> String {
-    let path = "\(SkiffProcess.packageRoot)/configs/\(name)"
-    guard let f = fopen(path, "r") else { throw TestError("cannot read \(path)") }
-    defer { fclose(f) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        out += buf[0..<n]
-    }
-    return String(decoding: out, as: UTF8.self)
+    String(decoding: try readFile("\(SkiffProcess.packageRoot)/configs/\(name)"), as: UTF8.self)
 }
 
 extension String {

@@ -13,6 +13,26 @@ final class ResolvedRoute: @unchecked Sendable {
         self.entry = entry
         self.clusters = clusters
     }
+
+    /// Every entry of `table` with its clusters looked up (shared by the HTTP and RPC proxies).
+    static func resolveAll(_ table: RouteTable, clusters: ClusterManager) throws(ProxySetupError)
+        -> [ObjectIdentifier: ResolvedRoute]
+    {
+        var map: [ObjectIdentifier: ResolvedRoute] = [:]
+        for vh in 0..<table.virtualHostNames.count {
+            for entry in table.entries(virtualHost: vh) {
+                var cs: [Cluster] = []
+                for name in entry.clusterNames {
+                    guard let c = clusters[name] else {
+                        throw ProxySetupError("route \(entry.name): no cluster named \"\(name)\"")
+                    }
+                    cs.append(c)
+                }
+                map[ObjectIdentifier(entry)] = ResolvedRoute(entry: entry, clusters: cs)
+            }
+        }
+        return map
+    }
 }
 
 /// Settings of the HTTP/1 proxy on one listener.
@@ -68,20 +88,7 @@ public final class HTTPConnectionManager: ListenerDelegate {
         self.options = options
         headerTimeoutNs = UInt64(options.requestHeaderTimeout.components.seconds) * 1_000_000_000
             + UInt64(options.requestHeaderTimeout.components.attoseconds / 1_000_000_000)
-        var map: [ObjectIdentifier: ResolvedRoute] = [:]
-        for vh in 0..<table.virtualHostNames.count {
-            for entry in table.entries(virtualHost: vh) {
-                var cs: [Cluster] = []
-                for name in entry.clusterNames {
-                    guard let c = clusters[name] else {
-                        throw ProxySetupError("route \(entry.name): no cluster named \"\(name)\"")
-                    }
-                    cs.append(c)
-                }
-                map[ObjectIdentifier(entry)] = ResolvedRoute(entry: entry, clusters: cs)
-            }
-        }
-        resolved = map
+        resolved = try ResolvedRoute.resolveAll(table, clusters: clusters)
     }
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {

@@ -224,7 +224,14 @@ final class HTTPExchange: @unchecked Sendable {
                 head.release()
                 return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
             }
+            // The request waits for this connection: that is what max_pending_requests bounds.
+            if let overflow = c.admitPending() {
+                c.connectionClosed()
+                head.release()
+                return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
+            }
             u = HTTPUpstream(host: h, cluster: c, executor: executor)
+            u.pendingCounted = true
             h.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
             let idle = c.config.idleTimeout ?? manager.options.upstreamIdleTimeout
             u.connection = connection.connectSibling(

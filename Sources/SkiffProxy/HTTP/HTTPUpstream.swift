@@ -53,6 +53,8 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
     var exchange: HTTPExchange?
     var inPool = false
     var connected = false
+    /// A request is waiting for this connection to come up (counted against `max_pending_requests`).
+    var pendingCounted = false
     /// Requests sent on this connection (for `max_request_per_conn`).
     var requestsSent = 0
     /// Whether the current exchange has received any response byte (a reused connection that dies before that is
@@ -97,7 +99,15 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
         }
     }
 
+    private func endPending() {
+        if pendingCounted {
+            pendingCounted = false
+            cluster.pendingFinished()
+        }
+    }
+
     func connectionDidConnect(_ c: Connection) {
+        endPending()
         connected = true
         host.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
     }
@@ -128,6 +138,7 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
     }
 
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        endPending()
         if connected {
             host.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
             host.stats.connectionClose.wrappingAdd(1, ordering: .relaxed)

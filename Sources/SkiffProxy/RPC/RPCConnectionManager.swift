@@ -64,20 +64,7 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, @unc
         defaultTimeoutNs = 60_000_000_000
         heartbeatIntervalNs = Connection.nanosecondsOf(heartbeatInterval)
         self.heartbeatMisses = heartbeatMisses
-        var map: [ObjectIdentifier: ResolvedRoute] = [:]
-        for vh in 0..<table.virtualHostNames.count {
-            for entry in table.entries(virtualHost: vh) {
-                var cs: [Cluster] = []
-                for name in entry.clusterNames {
-                    guard let c = clusters[name] else {
-                        throw ProxySetupError("route \(entry.name): no cluster named \"\(name)\"")
-                    }
-                    cs.append(c)
-                }
-                map[ObjectIdentifier(entry)] = ResolvedRoute(entry: entry, clusters: cs)
-            }
-        }
-        resolved = map
+        resolved = try ResolvedRoute.resolveAll(table, clusters: clusters)
     }
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
