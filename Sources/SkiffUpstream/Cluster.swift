@@ -47,7 +47,7 @@ public final class Cluster: Sendable {
         self.config = config
         self.name = config.name
         var hs: [Host] = []
-        for h in config.hosts { hs.append(try Host(config: h)) }
+        for h in config.hosts { hs.append(try Host(config: h, healthCheck: config.healthCheck)) }
         self.hosts = hs
         self.loadBalancer = makeLoadBalancer(config.lbType, hosts: hs)
     }

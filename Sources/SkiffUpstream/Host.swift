@@ -75,7 +75,11 @@ public final class Host: Sendable, CustomStringConvertible {
     public let stats = HostStats()
     /// Response latency of requests to this host (request sent to response complete).
     public let latency = LatencyHistogram()
+    /// Health from checks and ejections (the second axis).
+    public let health: HostHealth
     private let admin = Atomic<UInt8>(AdminState.ready.rawValue)
+    /// When the current drain started (monotonic ns), 0 when not draining.
+    public let drainStartedNs = Atomic<UInt64>(0)
     /// Pools per executor (a poller or a worker shard), so pollers never share a pool or its lock.
     public let perExecutor = ExecutorLocal<HostExecutorState>()
 
@@ -88,16 +92,37 @@ public final class Host: Sendable, CustomStringConvertible {
         return s
     }
 
-    public init(config: HostConfig) throws(SystemError) {
+    public init(config: HostConfig, healthCheck: HealthCheckConfig? = nil) throws(SystemError) {
         self.config = config
+        self.health = HostHealth(
+            healthyThreshold: healthCheck?.healthyThreshold ?? 1, unhealthyThreshold: healthCheck?.unhealthyThreshold ?? 1,
+            checked: healthCheck != nil)
         self.address = try SocketAddress.resolve(host: config.address.host, port: config.address.port)
         self.weight = config.weight
     }
 
-    /// The operator's state; load balancers pick READY hosts only.
+    /// The operator's state; load balancers pick READY hosts only. Entering DRAIN stamps `drainStartedNs`.
     public var adminState: AdminState {
         get { AdminState(rawValue: admin.load(ordering: .relaxed)) ?? .ready }
-        set { admin.store(newValue.rawValue, ordering: .relaxed) }
+        set {
+            let old = admin.exchange(newValue.rawValue, ordering: .relaxed)
+            if newValue == .drain && old != AdminState.drain.rawValue {
+                drainStartedNs.store(MonotonicClock.now(), ordering: .relaxed)
+            } else if newValue != .drain {
+                drainStartedNs.store(0, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// READY and healthy: new requests and connections may go here.
+    @inline(__always) public var isAvailable: Bool {
+        admin.load(ordering: .relaxed) == AdminState.ready.rawValue && health.isHealthy
+    }
+
+    /// Nothing of any kind remains: no active request, no connection (active or idle). "Safe to remove."
+    public var isDrained: Bool {
+        stats.requestActive.load(ordering: .relaxed) == 0 && stats.connectionActive.load(ordering: .relaxed) == 0
+            && stats.connectionIdle.load(ordering: .relaxed) == 0
     }
 
     /// As written in the config (`127.0.0.1:8080`).
