@@ -122,6 +122,13 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
         return out
     }
 
+    /// Closes every live upstream connection to `host` (drain timeout with drain_action close, or `maint --kill`).
+    public func closeConnections(to host: Host, reason: String) {
+        let victims = allLiveConnections().filter { $0.direction == .outbound && $0.peerAddress == host.address }
+        for c in victims { c.close(.local) }
+        logger.warning("\("closed \(victims.count) connections to \(host): \(reason)")")
+    }
+
     /// Live connections grouped by owner label (listener or cluster name).
     public func liveConnectionsByOwner() -> [String: [Connection]] {
         Dictionary(grouping: allLiveConnections(), by: \.label)

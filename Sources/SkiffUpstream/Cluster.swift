@@ -52,15 +52,36 @@ public final class Cluster: Sendable {
         self.loadBalancer = makeLoadBalancer(config.lbType, hosts: hs)
     }
 
-    /// Picks a host for a new connection or request, skipping `excluding` (hosts already tried) when others exist.
+    /// Picks an available host (READY and healthy) for a new connection or request, skipping `tried` (hosts already
+    /// tried) when others exist. nil when no host is available: the caller fails fast ("no healthy upstream");
+    /// there is no panic routing to unavailable hosts.
     public func pickHost(excluding tried: [Host] = []) -> Host? {
-        loadBalancer.pick(excluding: tried)
+        if allAvailable { return loadBalancer.pick(excluding: tried) }
+        return pickAvailable(tried) { loadBalancer.pick(excluding: $0) }
     }
 
-    /// Picks with a hash key: consistent for `LB_MAGLEV`, ignored by the other balancers.
+    /// Picks with a hash key: consistent for `LB_MAGLEV` (an unavailable host's keys move to the next in its
+    /// table), ignored by the other balancers.
     public func pickHost(hash: UInt64, excluding tried: [Host] = []) -> Host? {
-        if let m = loadBalancer as? MaglevBalancer { return m.pick(hash: hash, excluding: tried) }
-        return loadBalancer.pick(excluding: tried)
+        if let m = loadBalancer as? MaglevBalancer {
+            if allAvailable { return m.pick(hash: hash, excluding: tried) }
+            return pickAvailable(tried) { m.pick(hash: hash, excluding: $0) }
+        }
+        return pickHost(excluding: tried)
+    }
+
+    /// True when every host may take traffic (the common case, checked without allocating).
+    @inline(__always) var allAvailable: Bool {
+        for h in hosts where !h.isAvailable { return false }
+        return true
+    }
+
+    private func pickAvailable(_ tried: [Host], _ pick: ([Host]) -> Host?) -> Host? {
+        let unavailable = hosts.filter { !$0.isAvailable }
+        if unavailable.count == hosts.count { return nil }
+        if let h = pick(tried + unavailable), h.isAvailable { return h }
+        // Every available host was tried already: a retry goes to one of them rather than nowhere.
+        return hosts.first { $0.isAvailable }
     }
 
     public func host(at address: String) -> Host? { hosts.first { $0.description == address } }

@@ -32,12 +32,20 @@ public final class HostStats: Sendable {
     public init() {}
 }
 
+/// An upstream pool that can give up its host: close idle connections now, and in-use ones once they are done.
+/// Called on the pool's own executor.
+public protocol DrainablePool: AnyObject {
+    func drain()
+}
+
 /// Per-executor state of a host that protocol layers keep (their idle upstream connection pools). Touched only on
 /// its executor.
-public final class HostExecutorState {
-    public var httpPool: AnyObject?
-    public var rpcPool: AnyObject?
-    public init() {}
+public final class HostExecutorState: @unchecked Sendable {  // executor-confined
+    public var httpPool: (any DrainablePool)?
+    public var rpcPool: (any DrainablePool)?
+    /// The executor this state belongs to (to run a drain there).
+    public let executor: any EventExecutor
+    public init(executor: any EventExecutor) { self.executor = executor }
 }
 
 /// The operator's state of a host (HAProxy's model): READY takes traffic, DRAIN takes no new traffic while in-flight
@@ -87,9 +95,20 @@ public final class Host: Sendable, CustomStringConvertible {
     @inline(__always)
     public func state(on executor: any EventExecutor) -> HostExecutorState {
         if let s = perExecutor[executor] { return s }
-        let s = HostExecutorState()
+        let s = HostExecutorState(executor: executor)
         perExecutor[executor] = s
         return s
+    }
+
+    /// Asks every executor's pools for this host to let go of it (idle connections close at once; busy ones after
+    /// their last response). Callable from any thread.
+    public func drainPools() {
+        perExecutor.forEach { state in
+            state.executor.execute {
+                state.httpPool?.drain()
+                state.rpcPool?.drain()
+            }
+        }
     }
 
     public init(config: HostConfig, healthCheck: HealthCheckConfig? = nil) throws(SystemError) {

@@ -7,7 +7,10 @@ import SkiffTelemetry
 struct Ctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask a running skiff over its control socket (stats, hosts, events, host state).",
-        subcommands: [CtlStats.self, CtlHosts.self, CtlEvents.self, CtlSnapshot.self, CtlWatch.self, CtlSetState.self]
+        subcommands: [
+            CtlStats.self, CtlHosts.self, CtlEvents.self, CtlSnapshot.self, CtlWatch.self, CtlDrain.self, CtlReady.self,
+            CtlMaint.self, CtlSetState.self,
+        ]
     )
 
     /// Accepted before the subcommand too (`skiff ctl --socket P stats`); subcommands read the same group.
@@ -261,4 +264,106 @@ func clockTime(_ ms: UInt64) -> String {
     let milli = Int(ms % 1000)
     let m3 = milli < 10 ? "00\(milli)" : milli < 100 ? "0\(milli)" : "\(milli)"
     return "\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)).\(m3)"
+}
+
+/// Sets a host's state and returns the reply (exits 1 with the error on failure).
+func setState(_ socket: SocketOption, cluster: String, host: String, state: String, kill: Bool = false) throws -> JSONValue {
+    let c = try socket.client()
+    do {
+        return try c.request(
+            "{\"id\":1,\"cmd\":\"host.set_state\",\"cluster\":\(quoted(cluster)),\"host\":\(quoted(host)),\"state\":\(quoted(state)),\"kill\":\(kill)}")
+    } catch let e as CLIError {
+        printError("error: \(e)")
+        throw ExitCode(1)
+    }
+}
+
+/// The host's entry in a `hosts` reply.
+func findHost(_ reply: JSONValue, cluster: String, host: String) -> JSONValue? {
+    for c in reply["clusters"]?.arrayValue ?? [] where c["name"]?.stringValue == cluster {
+        for h in c["hosts"]?.arrayValue ?? [] where h["address"]?.stringValue == host { return h }
+    }
+    return nil
+}
+
+struct CtlDrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain",
+        abstract: "Drain a host: no new requests or connections; in-flight work finishes. --wait exits 0 when DRAINED (safe to remove), 2 on timeout.")
+    @OptionGroup var socket: SocketOption
+    @Argument(help: "Cluster name.") var cluster: String
+    @Argument(help: "Host address as in the config.") var host: String
+    @Flag(help: "Wait until the host is drained, printing progress.") var wait = false
+    @Option(help: "How long --wait waits (e.g. 30s, 2m).") var timeout: String = "30s"
+
+    func run() throws {
+        guard let limit = DurationText.parse(timeout) else {
+            printError("error: --timeout: bad duration \"\(timeout)\" (expected e.g. 30s, 2m)")
+            throw ExitCode(1)
+        }
+        let r = try setState(socket, cluster: cluster, host: host, state: "drain")
+        print("\(cluster)/\(host): \(r["from"]?.stringValue ?? "?") -> DRAIN")
+        guard wait else { return }
+        let c = try socket.client()
+        var start = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        let limitSec = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        while true {
+            let hosts: JSONValue
+            do {
+                hosts = try c.request(#"{"id":2,"cmd":"hosts"}"#)
+            } catch let e as CLIError {
+                printError("error: \(e)")
+                throw ExitCode(1)
+            }
+            guard let h = findHost(hosts, cluster: cluster, host: host) else {
+                printError("error: host \(host) is gone from cluster \(cluster)")
+                throw ExitCode(1)
+            }
+            let d = h["drain"] ?? .null
+            if h["admin"]?.stringValue == "DRAINED" {
+                print("DRAINED after \(format1(Double(d["elapsed_ms"]?.uint ?? 0) / 1000)) s: safe to remove")
+                return
+            }
+            if h["admin"]?.stringValue != "DRAIN" {
+                printError("error: \(cluster)/\(host) left DRAIN (now \(h["admin"]?.stringValue ?? "?")) before it drained")
+                throw ExitCode(1)
+            }
+            print("draining: active requests \(Int(d["active_rq"]?.number ?? 0)), active connections \(Int(d["active_cx"]?.number ?? 0)), idle \(Int(d["idle_cx"]?.number ?? 0)), \(format1(Double(d["elapsed_ms"]?.uint ?? 0) / 1000)) s of \(format1(Double(d["timeout_ms"]?.uint ?? 0) / 1000)) s")
+            fflush(nil)
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            if Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) / 1e9 > limitSec {
+                printError("timeout: \(cluster)/\(host) still has work after \(timeout)")
+                throw ExitCode(2)
+            }
+            usleep(250_000)
+        }
+    }
+}
+
+struct CtlReady: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ready", abstract: "Put a host back in rotation.")
+    @OptionGroup var socket: SocketOption
+    @Argument(help: "Cluster name.") var cluster: String
+    @Argument(help: "Host address as in the config.") var host: String
+
+    func run() throws {
+        let r = try setState(socket, cluster: cluster, host: host, state: "ready")
+        print("\(cluster)/\(host): \(r["from"]?.stringValue ?? "?") -> READY")
+    }
+}
+
+struct CtlMaint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "maint", abstract: "Maintenance: no traffic and no checks; existing sessions stay unless --kill.")
+    @OptionGroup var socket: SocketOption
+    @Argument(help: "Cluster name.") var cluster: String
+    @Argument(help: "Host address as in the config.") var host: String
+    @Flag(help: "Also close the host's existing connections.") var kill = false
+
+    func run() throws {
+        let r = try setState(socket, cluster: cluster, host: host, state: "maint", kill: kill)
+        print("\(cluster)/\(host): \(r["from"]?.stringValue ?? "?") -> MAINT\(kill ? " (connections closed)" : "")")
+    }
 }

@@ -34,7 +34,8 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         case "host.set_state":
             return setHostState(
                 cluster: request.string("cluster") ?? "", host: request.string("host") ?? "",
-                state: request.string("state") ?? "", uid: peer.uid, via: "control socket")
+                state: request.string("state") ?? "", uid: peer.uid, via: "control socket",
+                kill: request.bool("kill") ?? false)
         case "reload":
             return .error("reload is not available in this build yet (the lifecycle work adds it); nothing changed")
         case "stop":
@@ -50,7 +51,9 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
     }
 
     /// Sets a host's admin state and records who did it. Shared by the control socket and the admin API.
-    public func setHostState(cluster: String, host: String, state: String, uid: UInt32, via: String) -> ControlResult {
+    public func setHostState(
+        cluster: String, host: String, state: String, uid: UInt32, via: String, kill: Bool = false
+    ) -> ControlResult {
         guard let c = engine.clusters[cluster] else { return .error("no cluster \"\(cluster)\"") }
         guard let h = c.host(at: host) else { return .error("no host \(host) in cluster \(cluster)") }
         guard let s = AdminState(text: state) else {
@@ -58,6 +61,15 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         }
         let before = h.adminState
         h.adminState = s
+        switch s {
+        case .drain, .maint:
+            // No new work goes there (the balancers skip it); idle pooled connections close now, busy ones after
+            // their last response.
+            h.drainPools()
+            if s == .maint && kill { engine.closeConnections(to: h, reason: "maint --kill") }
+        case .ready:
+            break
+        }
         engine.hub.event("host.admin") { w in
             w.key("cluster")
             w.string(cluster)
@@ -71,6 +83,10 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
             w.uint(UInt64(uid))
             w.key("via")
             w.string(via)
+            if kill {
+                w.key("kill")
+                w.bool(true)
+            }
         }
         engine.logger.notice("\("host \(cluster)/\(host): \(before) -> \(s) by uid \(uid) via \(via)")")
         return .ok([

@@ -22,6 +22,11 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     public let busyNs = Atomic<UInt64>(0)
     public let lastFrameBytes = Atomic<Int>(0)
     private var lastConnection: [UInt64: (UInt64, UInt64)] = [:]
+    /// Draining hosts already announced as drained or timed out (publisher thread only).
+    private var drainAnnounced: Set<ObjectIdentifier> = []
+    /// How long a drain may take before `drain_action` applies; `close` closes what remains.
+    public let drainTimeoutNs = Atomic<UInt64>(30_000_000_000)
+    public let drainActionClose = Atomic<Bool>(true)
     private var writer = JSONWriter()
     let startedWall = TelemetryHub.wallMillis()
     let startedMono = MonotonicClock.now()
@@ -40,6 +45,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
 
     private func run() {
         while running.load(ordering: .relaxed) {
+            watchDrains()
             publishOnce()
             let ms = max(50, intervalMs.load(ordering: .relaxed))
             usleep(UInt32(ms) * 1000)
@@ -57,6 +63,52 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         ticks.wrappingAdd(1, ordering: .relaxed)
         busyNs.wrappingAdd(threadCPUNs() &- t0, ordering: .relaxed)
         return seq
+    }
+
+    /// Announces drained hosts ("safe to remove") and applies the drain timeout.
+    func watchDrains() {
+        let now = MonotonicClock.now()
+        for c in engine.clusters.clusters.values {
+            for h in c.hosts {
+                let key = ObjectIdentifier(h)
+                guard h.adminState == .drain else {
+                    drainAnnounced.remove(key)
+                    continue
+                }
+                if drainAnnounced.contains(key) { continue }
+                let elapsed = now &- h.drainStartedNs.load(ordering: .relaxed)
+                if h.isDrained {
+                    drainAnnounced.insert(key)
+                    hub.event("host.drained") { w in
+                        w.key("cluster")
+                        w.string(c.name)
+                        w.key("host")
+                        w.string(h.description)
+                        w.key("elapsed_ms")
+                        w.uint(elapsed / 1_000_000)
+                    }
+                } else if elapsed > drainTimeoutNs.load(ordering: .relaxed) {
+                    let close = drainActionClose.load(ordering: .relaxed)
+                    hub.event("host.drain_timeout") { w in
+                        w.key("cluster")
+                        w.string(c.name)
+                        w.key("host")
+                        w.string(h.description)
+                        w.key("action")
+                        w.string(close ? "close" : "wait")
+                        w.key("active_rq")
+                        w.int(h.stats.requestActive.load(ordering: .relaxed))
+                        w.key("active_cx")
+                        w.int(h.stats.connectionActive.load(ordering: .relaxed))
+                    }
+                    if close {
+                        engine.closeConnections(to: h, reason: "drain timeout")
+                    } else {
+                        drainAnnounced.insert(key)
+                    }
+                }
+            }
+        }
     }
 
     /// A frame with every live connection (the `snapshot` command), not pushed into the ring.
@@ -319,10 +371,50 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         w.string(h.description)
         w.key("weight")
         w.int(h.weight)
+        let admin = h.adminState
+        let drained = admin == .drain && h.isDrained
         w.key("admin")
-        w.string(h.adminState.description)
+        w.string(drained ? "DRAINED" : admin.description)
+        let health = h.health.snapshot
         w.key("health")
-        w.string("UP")
+        w.string(h.health.isEjected ? "EJECTED" : health.text)
+        w.key("available")
+        w.bool(h.isAvailable)
+        if admin == .drain {
+            let elapsed = MonotonicClock.now() &- h.drainStartedNs.load(ordering: .relaxed)
+            w.key("drain")
+            w.beginObject()
+            w.key("elapsed_ms")
+            w.uint(elapsed / 1_000_000)
+            w.key("timeout_ms")
+            w.uint(drainTimeoutNs.load(ordering: .relaxed) / 1_000_000)
+            w.key("active_rq")
+            w.int(s.requestActive.load(ordering: .relaxed))
+            w.key("active_cx")
+            w.int(s.connectionActive.load(ordering: .relaxed) - s.connectionIdle.load(ordering: .relaxed))
+            w.key("idle_cx")
+            w.int(s.connectionIdle.load(ordering: .relaxed))
+            w.key("drained")
+            w.bool(drained)
+            w.endObject()
+        }
+        if health.checked {
+            w.key("checks")
+            w.beginArray()
+            for r in health.last {
+                w.beginObject()
+                w.key("ok")
+                w.bool(r.ok)
+                w.key("reason")
+                w.string(r.reason)
+                w.key("latency_us")
+                w.uint(r.latencyNs / 1000)
+                w.key("at")
+                w.uint(r.at)
+                w.endObject()
+            }
+            w.endArray()
+        }
         w.key("cx_active")
         w.int(s.connectionActive.load(ordering: .relaxed))
         w.key("cx_idle")

@@ -4,7 +4,7 @@ import SkiffUpstream
 
 /// Idle keep-alive connections to one host, for one executor (a poller or a worker shard): no lock, because only
 /// that executor touches it. LIFO, so the warmest connection is reused first and the rest can idle out.
-final class HTTPHostPool {
+final class HTTPHostPool: DrainablePool {
     var idle: [HTTPUpstream] = []
 
     init() { idle.reserveCapacity(16) }
@@ -30,6 +30,17 @@ final class HTTPHostPool {
         idle.remove(at: i)
         u.inPool = false
         u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    /// Closes every idle connection (the host is draining or in maintenance).
+    func drain() {
+        let idleNow = idle
+        idle.removeAll()
+        for u in idleNow {
+            u.inPool = false
+            u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
+            u.connection?.close(.local)
+        }
     }
 
     static func on(_ host: Host, executor: any EventExecutor) -> HTTPHostPool {
@@ -92,7 +103,10 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
         inbound?.release()
         inbound = nil
         let limit = cluster.config.maxRequestPerConn
-        if reusable && connected && (limit == 0 || requestsSent < limit) && connection.currentState == .open {
+        // A draining host's keep-alive connection ends with this response (the next response is the last).
+        if reusable && connected && (limit == 0 || requestsSent < limit) && connection.currentState == .open
+            && host.adminState == .ready
+        {
             HTTPHostPool.on(host, executor: executor).park(self)
         } else {
             connection.close(.local)

@@ -9,7 +9,7 @@ import SkiffUpstream
 /// the connection is lost.
 ///
 /// Threads: confined to its executor (the same as its clients'), so the stream table takes no lock.
-final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendable {
+final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unchecked Sendable {
     /// What is kept per request in flight; a struct in a reserved dictionary, so nothing is allocated per request.
     struct Stream {
         unowned(unsafe) let downstream: RPCDownstream<Codec>
@@ -35,6 +35,8 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendable
     var heartbeatTimer: PollerTimer!
     var heartbeatMisses = 0
     var heartbeatOutstanding = false
+    /// No new streams; the connection closes when the last in-flight one completes.
+    var draining = false
 
     init(host: Host, cluster: Cluster, executor: any EventExecutor, manager: RPCConnectionManager<Codec>) {
         self.host = host
@@ -49,7 +51,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendable
     /// This executor's connection to `host`, opened (on the client's poller) if there is none or it was lost.
     static func on(host: Host, cluster: Cluster, via d: RPCDownstream<Codec>) -> RPCUpstream<Codec> {
         let state = host.state(on: d.executor)
-        if let existing = state.rpcPool as? RPCUpstream<Codec>, !existing.lost { return existing }
+        if let existing = state.rpcPool as? RPCUpstream<Codec>, !existing.lost, !existing.draining { return existing }
         let u = RPCUpstream<Codec>(host: host, cluster: cluster, executor: d.executor, manager: d.manager)
         host.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
         u.connection = d.connection.connectSibling(
@@ -137,6 +139,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendable
                 return
             }
             finishStream(s, success: info.status == 0)
+            defer { if draining && streams.isEmpty { connection?.close(.local) } }
             let out: ByteBuffer = frame.count <= connection.bufferPool.bufferSize
                 ? s.downstream.connection.bufferPool.acquire() : ByteBuffer(capacity: frame.count)
             out.write(frame)
@@ -203,6 +206,14 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendable
                 message: connected ? "upstream connection lost" : "upstream connect failed")
         }
         connection = nil
+    }
+
+    /// The host is draining: take no new streams, close once the in-flight ones are answered.
+    func drain() {
+        draining = true
+        let state = host.state(on: executor)
+        if state.rpcPool === self { state.rpcPool = nil }
+        if streams.isEmpty { connection?.close(.local) }
     }
 
     private func requestInfo(_ s: Stream) -> RPCFrameInfo {
