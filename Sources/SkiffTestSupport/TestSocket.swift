@@ -144,3 +144,25 @@ public func waitUntil(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
     }
     return condition()
 }
+
+/// A port nobody can be listening on while this object lives: bound but not listening, so a connect is refused
+/// (a `freePort()` number can be taken by another test running at the same time).
+public final class DeadPort: @unchecked Sendable {
+    public let port: Int
+    let fd: Int32
+
+    public init() {
+        let s = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        a.sin_port = 0
+        _ = withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        fd = s
+        port = Socket.localAddress(s)!.port
+    }
+
+    deinit { Glibc.close(fd) }
+}

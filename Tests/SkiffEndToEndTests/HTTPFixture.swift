@@ -11,7 +11,8 @@ final class HTTPFixture {
     let skiff: SkiffProcess
     let netpollPort: Int
     let rwloopPort: Int
-    let deadPort: Int
+    let dead: DeadPort
+    var deadPort: Int { dead.port }
     let configPath: String
 
     var ports: [Int] { [netpollPort, rwloopPort] }
@@ -24,11 +25,12 @@ final class HTTPFixture {
         failing = try HTTPTestServer(name: "failing", forcedStatus: 503)
         netpollPort = freePort()
         rwloopPort = freePort()
-        deadPort = freePort()
+        let d = DeadPort()
+        dead = d
         configPath = try writeTempFile(
             HTTPFixture.config(
                 netpoll: netpollPort, rwloop: rwloopPort, web: [web1.port, web2.port], api: api.port,
-                canary: canary.port, failing: failing.port, dead: deadPort))
+                canary: canary.port, failing: failing.port, dead: d.port))
         skiff = try SkiffProcess(["start", "-c", configPath])
         guard skiff.waitForOutput("started") else { throw TestError("skiff did not start: \(skiff.output)") }
     }

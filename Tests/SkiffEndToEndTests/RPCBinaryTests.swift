@@ -194,8 +194,7 @@ func rpcClient(port: Int, count: Int, window: Int, frame: (Int) -> [UInt8], resp
         let p = try SkiffProcess(["start", "-c", path])
         defer { p.stop() }
         #expect(p.waitForOutput("started"), "\(p.output)")
-        let vectorHex = try shippedVector("dubbo_request_notify.hex")
-        let vector = hexBytes(vectorHex)
+        let vector = hexBytes(dubboRequestNotifyHex)
         for port in [np, rw] {
             // The reference frame itself, with ids rewritten per request.
             let got = try rpcClient(
@@ -222,10 +221,6 @@ func rpcClient(port: Int, count: Int, window: Int, frame: (Int) -> [UInt8], resp
         #expect(notify.requests.load(ordering: .relaxed) == 400)
         #expect(other.requests.load(ordering: .relaxed) == 100)
     }
-}
-
-func shippedVector(_ name: String) throws -> String {
-    String(decoding: try readFile("\(SkiffProcess.packageRoot)/../shared/reference/vectors/\(name)"), as: UTF8.self)
 }
 
 func hexBytes(_ s: String) -> [UInt8] {

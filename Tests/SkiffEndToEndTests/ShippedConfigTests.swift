@@ -115,7 +115,7 @@ extension String {
         let p = try SkiffProcess(["start", "-c", path])
         defer { p.stop() }
         #expect(p.waitForOutput("started"), "\(p.output)")
-        let vector = hexBytes(try shippedVector("dubbo_request_notify.hex"))
+        let vector = hexBytes(dubboRequestNotifyHex)
         for port in [np, rw] {
             let got = try rpcClient(
                 port: port, count: 1, window: 1, frame: { _ in vector },

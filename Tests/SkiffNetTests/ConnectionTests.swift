@@ -109,7 +109,8 @@ struct ModelHarness {
 
     @Test(arguments: NetModel.allCases)
     func refusedConnectReportsConnectFailed(model: NetModel) throws {
-        let port = freePort()  // nothing listens there now
+        let deadPort = DeadPort()  // bound, never listening
+        let port = deadPort.port
         let h = try ModelHarness(model)
         defer { h.group?.shutdown() }
         let rec = RecordingHandler()

@@ -156,7 +156,8 @@ func echoRoundTrip(port: Int, data: [UInt8]) throws -> [UInt8] {
 
     @Test(arguments: NetModel.allCases)
     func refusedUpstreamClosesDownstreamAndCounts(model: NetModel) throws {
-        let dead = freePort()
+        let deadPort = DeadPort()
+        let dead = deadPort.port
         let p = try ProxyHarness(model: model, backends: [dead])
         defer { p.stop() }
         let s = try TestSocket.connect(port: p.port)
@@ -176,7 +177,8 @@ func echoRoundTrip(port: Int, data: [UInt8]) throws -> [UInt8] {
     func maxConnectAttemptsTriesTheNextHost(model: NetModel) throws {
         let echo = try EchoServer(mode: .echo)
         defer { echo.stop() }
-        let dead = freePort()
+        let deadPort = DeadPort()
+        let dead = deadPort.port
         let p = try ProxyHarness(model: model, backends: [dead, echo.port], maxConnectAttempts: 2)
         defer { p.stop() }
         for i in 0..<4 {

@@ -133,7 +133,14 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
 
     func connection(_ c: Connection, writabilityChanged writable: Bool) {
         guard let p = peer(of: c) else { return }
-        if writable { p.resumeReading() } else { p.pauseReading() }
+        if writable {
+            p.resumeReading()
+        } else {
+            p.pauseReading()
+            // On rwloop the "writable again" notice comes from c's writer thread and can overtake this one: if c
+            // drained meanwhile, that notice already ran (and found nothing paused), so undo the pause here.
+            if c.isWritable { p.resumeReading() }
+        }
     }
 
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
