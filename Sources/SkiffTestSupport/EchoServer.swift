@@ -70,8 +70,10 @@ public final class EchoServer: @unchecked Sendable {
             // Wait for the peer's close so the FIN exchange completes.
             _ = Glibc.read(fd, buf, 1)
         }
-        open.withLock { $0.removeAll { $0 == fd } }
-        Glibc.close(fd)
+        open.withLock {
+            $0.removeAll { $0 == fd }
+            Glibc.close(fd)
+        }
     }
 
     /// Stops accepting and closes every connection.
@@ -79,6 +81,7 @@ public final class EchoServer: @unchecked Sendable {
         stopping.store(true, ordering: .relaxed)
         Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
         Glibc.close(listenFD)
-        for fd in open.withLock({ $0 }) { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+        // Under the lock: a number in the list is still this server's socket (closing happens under it too).
+        open.withLock { for fd in $0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
     }
 }

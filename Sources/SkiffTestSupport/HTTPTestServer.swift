@@ -47,8 +47,10 @@ public final class HTTPTestServer: @unchecked Sendable {
             open.withLock { $0.append(fd) }
             try? NetThread.start(name: "http-conn", stackSize: 512 * 1024) { [self] in
                 self.serve(fd)
-                self.open.withLock { $0.removeAll { $0 == fd } }
-                Glibc.close(fd)
+                self.open.withLock {
+                    $0.removeAll { $0 == fd }
+                    Glibc.close(fd)
+                }
             }
         }
     }
@@ -57,7 +59,8 @@ public final class HTTPTestServer: @unchecked Sendable {
         stopping.store(true, ordering: .relaxed)
         Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
         Glibc.close(listenFD)
-        for fd in open.withLock({ $0 }) { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+        // Under the lock: a number in the list is still this server's socket (closing happens under it too).
+        open.withLock { for fd in $0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
     }
 
     private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {

@@ -115,12 +115,14 @@ public final class RPCTestServer: @unchecked Sendable {
         stopping.store(true, ordering: .relaxed)
         Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
         Glibc.close(listenFD)
-        for fd in open.withLock({ $0 }) { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+        // Under the lock: a number in the list is still this server's socket (closing happens under it too).
+        open.withLock { for fd in $0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
     }
 
     /// Kills every open connection (an upstream dying mid-flight).
     public func dropConnections() {
-        for fd in open.withLock({ $0 }) { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+        // Under the lock: a number in the list is still this server's socket (closing happens under it too).
+        open.withLock { for fd in $0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
     }
 
     private func acceptLoop() {
@@ -184,8 +186,10 @@ public final class RPCTestServer: @unchecked Sendable {
                 if !silent.load(ordering: .relaxed) { queue.withLock { $0.append((fd, frame)) } }
             }
         }
-        open.withLock { $0.removeAll { $0 == fd } }
-        Glibc.close(fd)
+        open.withLock {
+            $0.removeAll { $0 == fd }
+            Glibc.close(fd)
+        }
     }
 
     private func lockedSend(_ fd: Int32, _ bytes: [UInt8]) {

@@ -139,3 +139,52 @@ final class LoadClient: @unchecked Sendable {
         #expect(h.count(path: "/b") == 0)
     }
 }
+
+extension DrainBinaryTests {
+    /// A Bolt cluster drained with streams in flight: every request is answered, the drained host's multiplexed
+    /// connection closes after its last stream, and `ctl drain --wait` exits 0.
+    @Test func boltDrainWithStreamsInFlight() throws {
+        let a = try RPCTestServer(kind: .bolt, name: "a")
+        let b = try RPCTestServer(kind: .bolt, name: "b")
+        defer {
+            a.stop()
+            b.stop()
+        }
+        let port = freePort()
+        let sock = "/tmp/skiff-test-\(getpid())-bdrain-\(port).sock"
+        let cfg = rpcConfig(
+            proto: "bolt", netpoll: port, rwloop: freePort(),
+            routes: #"{"match":{"headers":[{"name":"service","value":".*","regex":true}]},"route":{"cluster_name":"c"}}"#,
+            clusters: #"{"name":"c","lb_type":"LB_ROUNDROBIN","hosts":[{"address":"127.0.0.1:\#(a.port)"},{"address":"127.0.0.1:\#(b.port)"}]}"#)
+        let path = try writeTempFile(cfg)
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock, "--publish-interval", "100"])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        let failures = Mutex<[String]>([])
+        let done = Atomic<Int>(0)
+        for client in 0..<8 {
+            try NetThread.start(name: "bolt-load", stackSize: 1 << 20) {
+                do {
+                    let got = try rpcClient(
+                        port: port, count: 1500, window: 8,
+                        frame: { i in RPCFrames.boltRequest(id: i, service: "s", content: Array("\(client)-\(i)".utf8)) },
+                        responseID: { buf in RPCFrames.parseBolt(buf).map { ($0.length, $0.id) } })
+                    let bad = got.values.map { RPCFrames.parseBolt($0)!.status }.filter { $0 != 0 }
+                    if !bad.isEmpty { failures.withLock { $0.append("client \(client): error statuses \(bad)") } }
+                } catch {
+                    failures.withLock { $0.append("client \(client): \(error)") }
+                }
+                done.wrappingAdd(1, ordering: .relaxed)
+            }
+        }
+        _ = waitUntil(seconds: 5) { a.requests.load(ordering: .relaxed) > 500 }
+        let drain = try SkiffProcess(["ctl", "drain", "c", "127.0.0.1:\(a.port)", "--wait", "--timeout", "20s", "--socket", sock])
+        #expect(drain.waitForExit(seconds: 25) == 0, "\(drain.output)")
+        let atDrained = a.requests.load(ordering: .relaxed)
+        #expect(waitUntil(seconds: 60) { done.load(ordering: .relaxed) == 8 })
+        #expect(failures.withLock { $0 } == [], "\(p.output.suffix(3000))")
+        #expect(a.requests.load(ordering: .relaxed) == atDrained, "requests reached the drained host")
+        #expect(a.requests.load(ordering: .relaxed) + b.requests.load(ordering: .relaxed) == 12_000)
+    }
+}

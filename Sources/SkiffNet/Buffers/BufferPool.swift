@@ -23,12 +23,17 @@ public final class BufferPool: Sendable {
     /// A cleared buffer, from the free list when one is there.
     @inline(__always)
     public func acquire() -> ByteBuffer {
-        if let b = free.withLock({ $0.popLast() }) { return b }
+        if let b = free.withLock({ $0.popLast() }) {
+            b.inFreeList = false
+            return b
+        }
         allocated.wrappingAdd(1, ordering: .relaxed)
         return ByteBuffer(capacity: bufferSize, pool: self)
     }
 
     func recycle(_ b: ByteBuffer) {
+        assert(!b.inFreeList, "ByteBuffer released twice: two owners of one buffer")
+        b.inFreeList = true
         b.clear()
         let kept = free.withLock { list -> Bool in
             if list.count < maxFree {

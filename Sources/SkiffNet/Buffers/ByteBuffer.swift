@@ -15,6 +15,9 @@ public final class ByteBuffer: @unchecked Sendable {
     public var writerIndex: Int = 0
     /// Where `release()` returns it; nil for buffers allocated outside a pool.
     let pool: BufferPool?
+    /// True while the buffer sits in its pool's free list: releasing it again is a bug (two owners), caught by an
+    /// assertion in debug builds, where the tests run.
+    var inFreeList = false
 
     init(capacity: Int, pool: BufferPool?) {
         self.base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)

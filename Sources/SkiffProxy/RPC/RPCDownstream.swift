@@ -80,6 +80,7 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
                 info.reset()
                 if let e = Codec.parse(frame, into: &info, limits: manager.limits) { return protocolError(e, frame: frame) }
                 handleFrame(frame)
+                guard inbound === ib else { return }
                 ib.readerIndex += length
                 if ib.readableBytes == 0 {
                     ib.release()

@@ -122,6 +122,9 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
                     return
                 }
                 handleFrame(frame)
+                // Handling a frame can close this connection (a drained host's last stream), which releases the
+                // inbound buffer: never touch it again then.
+                guard inbound === ib else { return }
                 ib.readerIndex += length
                 if ib.readableBytes == 0 {
                     ib.release()
