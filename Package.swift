@@ -69,6 +69,10 @@ let package = Package(
             dependencies: ["SkiffProxy", "SkiffUpstream", "SkiffNet", "SkiffConfig", "SkiffTestSupport"]
         ),
         .testTarget(
+            name: "SkiffEngineTests",
+            dependencies: ["SkiffEngine", "SkiffUpstream", "SkiffConfig", "SkiffNet", "SkiffProtocol", "SkiffTestSupport"]
+        ),
+        .testTarget(
             name: "SkiffEndToEndTests",
             dependencies: ["SkiffEngine", "SkiffProxy", "SkiffUpstream", "SkiffNet", "SkiffConfig", "SkiffTestSupport"]
         ),

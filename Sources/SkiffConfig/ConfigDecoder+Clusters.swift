@@ -8,7 +8,7 @@ extension ConfigDecoder {
     static let clusterSchema = ObjectSchema(
         known: [
             "name", "type", "lb_type", "max_request_per_conn", "conn_buffer_limit_bytes", "connect_timeout",
-            "idle_timeout", "circuit_breakers", "health_check", "hosts",
+            "idle_timeout", "circuit_breakers", "health_check", "outlier_detection", "hosts",
         ],
         unsupported: clusterUnsupported, emptyAllowed: Set(clusterUnsupported))
 
@@ -51,6 +51,9 @@ extension ConfigDecoder {
             cluster.circuitBreakers = circuitBreakers(cb, at: f.path("circuit_breakers"))
         }
         if let hc = f["health_check"] { cluster.healthCheck = decodeHealthCheck(hc, at: f.path("health_check")) }
+        if let od = f["outlier_detection"] {
+            cluster.outlierDetection = outlierDetection(od, at: f.path("outlier_detection"))
+        }
         cluster.hosts = hosts(f)
         guard name != nil else { return nil }
         return cluster
@@ -116,6 +119,27 @@ extension ConfigDecoder {
                 fail(memberPath, "expected a string, got \(m.value.kindDescription)")
             }
         }
+    }
+
+    /// `outlier_detection{consecutive_errors, base_ejection_time, max_ejection_time, max_ejection_percent}`; absent
+    /// fields take `OutlierDetectionConfig`'s defaults.
+    private mutating func outlierDetection(_ v: JSONValue, at path: String) -> OutlierDetectionConfig? {
+        let schema = ObjectSchema(
+            known: ["consecutive_errors", "base_ejection_time", "max_ejection_time", "max_ejection_percent"])
+        guard let f = fields(v, at: path, schema) else { return nil }
+        var od = OutlierDetectionConfig()
+        od.consecutiveErrors = int(f, "consecutive_errors", 1...Self.int32Max) ?? od.consecutiveErrors
+        let baseTime = duration(f, "base_ejection_time", positive: true)
+        let maxTime = duration(f, "max_ejection_time", positive: true)
+        od.baseEjectionTime = baseTime ?? od.baseEjectionTime
+        od.maxEjectionTime = maxTime ?? od.maxEjectionTime
+        od.maxEjectionPercent = int(f, "max_ejection_percent", 0...100) ?? od.maxEjectionPercent
+        if od.maxEjectionTime < od.baseEjectionTime {
+            let which = maxTime != nil ? "max_ejection_time" : "base_ejection_time"
+            let (maxText, baseText) = (DurationText.format(od.maxEjectionTime), DurationText.format(od.baseEjectionTime))
+            fail(f.path(which), "max_ejection_time \(maxText) is less than base_ejection_time \(baseText)")
+        }
+        return od
     }
 
     /// MOSN v1 writes `circuit_breakers` as a list of thresholds (`[{"max_connections": 1024, ...}]`) and uses only

@@ -372,12 +372,15 @@ public struct ClusterConfig: Sendable, Equatable {
     public var idleTimeout: Duration?
     public var circuitBreakers: CircuitBreakersConfig
     public var healthCheck: HealthCheckConfig?
+    /// `outlier_detection`: passive ejection of hosts that fail in a row; nil = off.
+    public var outlierDetection: OutlierDetectionConfig?
     public var hosts: [HostConfig]
 
     public init(
         name: String, type: ClusterType = .simple, lbType: LoadBalancerType = .roundRobin, maxRequestPerConn: Int = 0,
         connBufferLimitBytes: Int = 1 << 20, connectTimeout: Duration = .seconds(10), idleTimeout: Duration? = nil,
-        circuitBreakers: CircuitBreakersConfig = .init(), healthCheck: HealthCheckConfig? = nil, hosts: [HostConfig]
+        circuitBreakers: CircuitBreakersConfig = .init(), healthCheck: HealthCheckConfig? = nil,
+        outlierDetection: OutlierDetectionConfig? = nil, hosts: [HostConfig]
     ) {
         self.name = name
         self.type = type
@@ -388,6 +391,7 @@ public struct ClusterConfig: Sendable, Equatable {
         self.idleTimeout = idleTimeout
         self.circuitBreakers = circuitBreakers
         self.healthCheck = healthCheck
+        self.outlierDetection = outlierDetection
         self.hosts = hosts
     }
 }
@@ -440,6 +444,31 @@ public struct HealthCheckConfig: Sendable, Equatable {
         self.httpPath = httpPath
         self.httpMethod = httpMethod
         self.httpCodes = httpCodes
+    }
+}
+
+/// A cluster's `outlier_detection` (Envoy's consecutive-errors ejection; MOSN has none): a host whose upstream results
+/// (connect failures, 5xx) fail `consecutiveErrors` times in a row is ejected for `baseEjectionTime` times the number
+/// of times it has been ejected, at most `maxEjectionTime`, while no more than `maxEjectionPercent` of the cluster's
+/// hosts are ejected at once. Unlike Envoy, a percent that allows no host (10% of 5 hosts) ejects none.
+public struct OutlierDetectionConfig: Sendable, Equatable {
+    /// `consecutive_errors`, default 5.
+    public var consecutiveErrors: Int
+    /// `base_ejection_time`, default 30 s.
+    public var baseEjectionTime: Duration
+    /// `max_ejection_time`, default 300 s; never less than `baseEjectionTime`.
+    public var maxEjectionTime: Duration
+    /// `max_ejection_percent`, 0...100, default 10.
+    public var maxEjectionPercent: Int
+
+    public init(
+        consecutiveErrors: Int = 5, baseEjectionTime: Duration = .seconds(30), maxEjectionTime: Duration = .seconds(300),
+        maxEjectionPercent: Int = 10
+    ) {
+        self.consecutiveErrors = consecutiveErrors
+        self.baseEjectionTime = baseEjectionTime
+        self.maxEjectionTime = maxEjectionTime
+        self.maxEjectionPercent = maxEjectionPercent
     }
 }
 

@@ -25,6 +25,8 @@ public final class HTTPTestServer: @unchecked Sendable {
 
     /// Every request (but `/headers`) is answered with this status when set: a failing host.
     public let forcedStatus: Int?
+    /// The same, switchable while the server runs (0 = off; `forcedStatus` wins): a host that starts failing.
+    public let switchedStatus = Atomic<Int>(0)
 
     public init(name: String = "backend", forcedStatus: Int? = nil) throws {
         self.name = name
@@ -150,7 +152,8 @@ public final class HTTPTestServer: @unchecked Sendable {
             let wantsClose = headers.contains { $0.0 == "connection" && $0.1.lowercased() == "close" }
             let closeHeader = wantsClose ? "connection: close\r\n" : ""
             var ok = true
-            if let forced = forcedStatus, path != "/headers" {
+            let switched = switchedStatus.load(ordering: .relaxed)
+            if let forced = forcedStatus ?? (switched != 0 ? switched : nil), path != "/headers" {
                 ok = respond(fd, status: forced, body: Array("\(name) forced \(forced)".utf8), extra: closeHeader)
             } else if path == "/echo" {
                 ok = respond(fd, status: 200, body: body, extra: closeHeader)

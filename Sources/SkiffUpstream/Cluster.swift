@@ -42,6 +42,8 @@ public final class Cluster: Sendable {
     public let upstreamWrites = WriteTotals()
     /// Response latency across the cluster's hosts.
     public let latency = LatencyHistogram()
+    /// Passive ejection from `outlier_detection`; nil when the cluster has none. Feed it every upstream result.
+    public let outlier: OutlierDetector?
 
     public init(config: ClusterConfig) throws(SystemError) {
         self.config = config
@@ -50,6 +52,7 @@ public final class Cluster: Sendable {
         for h in config.hosts { hs.append(try Host(config: h, healthCheck: config.healthCheck)) }
         self.hosts = hs
         self.loadBalancer = makeLoadBalancer(config.lbType, hosts: hs)
+        self.outlier = config.outlierDetection.map { OutlierDetector(config: $0, hosts: hs) }
     }
 
     /// Picks an available host (READY and healthy) for a new connection or request, skipping `tried` (hosts already

@@ -28,6 +28,9 @@ public final class HostStats: Sendable {
     public let responseFailed = Atomic<UInt64>(0)
     /// Idle keep-alive connections parked in pools.
     public let connectionIdle = Atomic<Int>(0)
+    /// Upstream results that failed in a row (connect failure, 5xx); reset by a success. Owned by the cluster's
+    /// `OutlierDetector`.
+    public let consecutiveFailures = Atomic<Int>(0)
 
     public init() {}
 }

@@ -209,6 +209,28 @@ private let cluster0 = "cluster_manager.clusters[0]"
             #"\#(cluster0).health_check.protocol: unknown health check protocol "grpc" (expected Http1, tcp, bolt, SofaRpc, dubbo)"#
         ),
         BadConfig(
+            "outlier_detection unknown field",
+            F.config(clusters: [F.cluster(extra: #","outlier_detection":{"consecutive_5xx":5}"#)]),
+            #"\#(cluster0).outlier_detection: unknown field "consecutive_5xx""#),
+        BadConfig(
+            "outlier_detection percent over 100",
+            F.config(clusters: [F.cluster(extra: #","outlier_detection":{"max_ejection_percent":101}"#)]),
+            "\(cluster0).outlier_detection.max_ejection_percent: 101 out of range (0-100)"),
+        BadConfig(
+            "outlier_detection zero consecutive errors",
+            F.config(clusters: [F.cluster(extra: #","outlier_detection":{"consecutive_errors":0}"#)]),
+            "\(cluster0).outlier_detection.consecutive_errors: 0 out of range (1-2147483647)"),
+        BadConfig(
+            "outlier_detection max below base",
+            F.config(clusters: [
+                F.cluster(extra: #","outlier_detection":{"base_ejection_time":"1m","max_ejection_time":"10s"}"#)
+            ]),
+            "\(cluster0).outlier_detection.max_ejection_time: max_ejection_time 10s is less than base_ejection_time 1m0s"),
+        BadConfig(
+            "outlier_detection zero base time",
+            F.config(clusters: [F.cluster(extra: #","outlier_detection":{"base_ejection_time":"0s"}"#)]),
+            "\(cluster0).outlier_detection.base_ejection_time: must be more than 0s"),
+        BadConfig(
             "two circuit breaker thresholds",
             F.config(clusters: [F.cluster(extra: #","circuit_breakers":[{"max_connections":1},{"max_connections":2}]"#)]
             ),

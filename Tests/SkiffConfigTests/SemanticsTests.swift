@@ -172,6 +172,23 @@ private typealias F = Fixture
                     healthyThreshold: 1, unhealthyThreshold: 1))
     }
 
+    @Test func outlierDetection() throws {
+        let od =
+            #","outlier_detection":{"consecutive_errors":3,"base_ejection_time":"10s","max_ejection_time":"1m","max_ejection_percent":20}"#
+        let cluster = try #require(decodeValid(F.config(clusters: [F.cluster(extra: od)]))?.clusters[0])
+        #expect(
+            cluster.outlierDetection
+                == OutlierDetectionConfig(
+                    consecutiveErrors: 3, baseEjectionTime: .seconds(10), maxEjectionTime: .seconds(60),
+                    maxEjectionPercent: 20))
+        let defaults = try #require(
+            decodeValid(F.config(clusters: [F.cluster(extra: #","Outlier_Detection":{}"#)]))?.clusters[0])
+        #expect(defaults.outlierDetection == OutlierDetectionConfig())
+        #expect(defaults.outlierDetection?.consecutiveErrors == 5)
+        #expect(defaults.outlierDetection?.maxEjectionPercent == 10)
+        #expect(try #require(decodeValid(F.config()))?.clusters[0].outlierDetection == nil)
+    }
+
     @Test func http1HealthCheckNeedsPath() {
         #expect(
             errorLines(F.config(clusters: [F.cluster(extra: #","health_check":{"protocol":"Http1"}"#)])) == [
