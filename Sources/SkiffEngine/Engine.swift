@@ -49,6 +49,8 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
     private var netpollGroups: [Int: NetPollGroup] = [:]
     private var rwloopGroup: RWLoopGroup?
     private var routerRegistries: [Int: RouterRegistry] = [:]
+    /// Active checks and ejection expiry, on one dedicated poller (kept for the life of the engine).
+    public private(set) var healthChecker: HealthChecker?
     private let threadModelOverride: ThreadModel?
     let logger: Logger
     /// Rings of frames and events, and the connection observer.
@@ -82,9 +84,31 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
     /// Binds and starts every listener. On any failure, stops those already started and throws.
     public func start() throws(EngineError) {
         ignoreSIGPIPE()
-        for c in config.clusters where c.healthCheck != nil {
-            logger.warning(
-                "\("cluster \(c.name): health_check is valid but checks do not run in this build yet (the health and drain work adds them); every host counts as UP")")
+        let checked = clusters.clusters.values.filter { $0.config.healthCheck != nil || $0.outlier != nil }
+        if !checked.isEmpty {
+            let hub = self.hub
+            let logger = self.logger
+            let checker = HealthChecker(clusters: checked) { cluster, host, up, result in
+                hub.event("host.health") { w in
+                    w.key("cluster")
+                    w.string(cluster.name)
+                    w.key("host")
+                    w.string(host.description)
+                    w.key("to")
+                    w.string(up ? "UP" : "DOWN")
+                    w.key("reason")
+                    w.string(result.reason)
+                    w.key("latency_us")
+                    w.uint(result.latencyNs / 1000)
+                }
+                logger.notice("\("host \(cluster.name)/\(host): \(up ? "UP" : "DOWN") (\(result.reason))")")
+            }
+            do {
+                try checker.start()
+            } catch {
+                throw EngineError("health checks: cannot start: \(error)")
+            }
+            healthChecker = checker
         }
         var path: [(Int, Int)] = []
         for (si, server) in config.servers.enumerated() {
@@ -280,6 +304,7 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
     /// Stops accepting and closes everything.
     public func stop() {
         publisher?.stop()
+        healthChecker?.stop()
         for l in listeners {
             switch l.model {
             case .netpoll: netpollGroup(l.config.pollers)?.stopListening(l.listener)

@@ -398,6 +398,14 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
             w.bool(drained)
             w.endObject()
         }
+        if let next = engine.healthChecker?.nextCheckMs(h) {
+            w.key("next_check_ms")
+            w.uint(next)
+        }
+        if h.health.isEjected {
+            w.key("ejected_until_ms")
+            w.uint(health.ejectedUntilMs)
+        }
         if health.checked {
             w.key("checks")
             w.beginArray()

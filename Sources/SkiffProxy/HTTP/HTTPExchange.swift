@@ -385,6 +385,7 @@ final class HTTPExchange: @unchecked Sendable {
                 retriesLeft -= 1
                 u.inbound = nil
                 ib.release()
+                if let h = host { cluster?.outlier?.record(host: h, failure: status >= 500) }
                 return retry()
             }
             if status >= 500 {
@@ -392,6 +393,7 @@ final class HTTPExchange: @unchecked Sendable {
             } else {
                 host?.stats.responseSuccess.wrappingAdd(1, ordering: .relaxed)
             }
+            if let h = host { cluster?.outlier?.record(host: h, failure: status >= 500) }
             let bodyKind = u.head.bodyKind(requestMethod: method)
             let closeAfter = requestClose || d.clientClosedRead || bodyKind == .untilClose || !requestComplete
             let out = connection.bufferPool.acquire()
@@ -494,6 +496,7 @@ final class HTTPExchange: @unchecked Sendable {
         case .connectFailed, .connectTimeout: connectFailure = true
         default: connectFailure = !wasConnected
         }
+        if connectFailure, let h = host { cluster?.outlier?.record(host: h, failure: true) }
         let entry = route?.entry
         // A reused keep-alive connection the server had already closed: one free retry on a fresh connection.
         let staleReuse = wasConnected && u.requestsSent > 1 && !u.gotResponseBytes

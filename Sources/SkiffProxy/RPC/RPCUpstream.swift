@@ -177,6 +177,8 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         } else {
             host.stats.responseFailed.wrappingAdd(1, ordering: .relaxed)
         }
+        // An application error status is the service's answer, not the host failing: only transport counts.
+        cluster.outlier?.record(host: host, failure: false)
     }
 
     func connectionDidReadEOF(_ c: Connection) {
@@ -193,6 +195,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         } else {
             host.stats.connectionConFail.wrappingAdd(1, ordering: .relaxed)
         }
+        if !connected || !streams.isEmpty { cluster.outlier?.record(host: host, failure: true) }
         let state = host.state(on: executor)
         if state.rpcPool === self { state.rpcPool = nil }
         inbound?.release()

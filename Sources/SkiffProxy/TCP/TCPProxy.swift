@@ -128,6 +128,7 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
             return s.host
         }
         host?.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
+        if let h = host { cluster.outlier?.record(host: h, failure: false) }
         downstream.resumeReading()
     }
 
@@ -170,6 +171,7 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         }
         // The connect failed: try the next host while attempts remain.
         host?.stats.connectionConFail.wrappingAdd(1, ordering: .relaxed)
+        if let h = host { cluster.outlier?.record(host: h, failure: true) }
         if reason == .connectTimeout { host?.stats.connectTimeouts.wrappingAdd(1, ordering: .relaxed) }
         let attempts = state.withLock { $0.tried.count }
         if !dsClosed && attempts < proxy.maxConnectAttempts && attempts < cluster.hosts.count {
