@@ -8,7 +8,8 @@ extension ConfigDecoder {
     static let clusterSchema = ObjectSchema(
         known: [
             "name", "type", "lb_type", "max_request_per_conn", "conn_buffer_limit_bytes", "connect_timeout",
-            "idle_timeout", "circuit_breakers", "health_check", "outlier_detection", "hosts",
+            "idle_timeout", "circuit_breakers", "health_check", "outlier_detection", "drain_timeout", "drain_action",
+            "hosts",
         ],
         unsupported: clusterUnsupported, emptyAllowed: Set(clusterUnsupported))
 
@@ -47,6 +48,10 @@ extension ConfigDecoder {
         cluster.connBufferLimitBytes = int(f, "conn_buffer_limit_bytes", 4096...(1 << 30)) ?? (1 << 20)
         cluster.connectTimeout = duration(f, "connect_timeout", positive: true) ?? .seconds(10)
         cluster.idleTimeout = optionalTimeout(f, "idle_timeout")
+        // Skiff extensions: how long a drained host may keep work, and what happens then.
+        cluster.drainTimeout = duration(f, "drain_timeout", positive: true) ?? .seconds(30)
+        cluster.drainAction =
+            choice(f, "drain_action", what: "drain action", [("close", DrainAction.close), ("wait", .wait)]) ?? .close
         if let cb = f["circuit_breakers"] {
             cluster.circuitBreakers = circuitBreakers(cb, at: f.path("circuit_breakers"))
         }

@@ -374,6 +374,10 @@ public struct ClusterConfig: Sendable, Equatable {
     public var healthCheck: HealthCheckConfig?
     /// `outlier_detection`: passive ejection of hosts that fail in a row; nil = off.
     public var outlierDetection: OutlierDetectionConfig?
+    /// `drain_timeout` (Skiff): how long a host in DRAIN may keep in-flight work, default 30 s.
+    public var drainTimeout: Duration = .seconds(30)
+    /// `drain_action` (Skiff): at the drain timeout, `close` what remains (default) or `wait`.
+    public var drainAction: DrainAction = .close
     public var hosts: [HostConfig]
 
     public init(
@@ -489,4 +493,10 @@ public struct HostConfig: Sendable, Equatable {
 public struct AdminConfig: Sendable, Equatable {
     public var address: SocketAddressSpec
     public init(address: SocketAddressSpec) { self.address = address }
+}
+
+/// What happens to a draining host's remaining work at `drain_timeout`.
+public enum DrainAction: String, Sendable, Equatable {
+    case close
+    case wait
 }

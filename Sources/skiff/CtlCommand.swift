@@ -122,17 +122,22 @@ struct CtlHosts: ParsableCommand {
             for c in reply["clusters"]?.arrayValue ?? [] {
                 for h in c["hosts"]?.arrayValue ?? [] {
                     let lat = h["latency"] ?? .null
+                    let d = h["drain"] ?? .null
+                    let drain = h["drain"] == nil ? "-" : "\(Int(d["active_rq"]?.number ?? 0))rq \(Int(d["active_cx"]?.number ?? 0))+\(Int(d["idle_cx"]?.number ?? 0))cx \(format1(Double(d["elapsed_ms"]?.uint ?? 0) / 1000))/\(format1(Double(d["timeout_ms"]?.uint ?? 0) / 1000))s"
+                    let last = h["checks"]?.arrayValue.last?["reason"]?.stringValue ?? "-"
                     rows.append([
                         "\(c["name"]?.stringValue ?? "")/\(h["address"]?.stringValue ?? "")", h["admin"]?.stringValue ?? "",
                         h["health"]?.stringValue ?? "", "\(Int(h["weight"]?.number ?? 0))",
                         "\(Int(h["rq_active"]?.number ?? 0))", "\(Int(h["cx_active"]?.number ?? 0))",
                         "\(Int(h["cx_idle"]?.number ?? 0))", Humanize.count(h["rq_total"]?.uint ?? 0),
                         Humanize.count(h["resp_failed"]?.uint ?? 0),
-                        Humanize.duration(ns: (lat["p99_us"]?.uint ?? 0) * 1000),
+                        Humanize.duration(ns: (lat["p99_us"]?.uint ?? 0) * 1000), last, drain,
                     ])
                 }
             }
-            printTable(["CLUSTER/HOST", "ADMIN", "HEALTH", "WEIGHT", "ACTIVE RQ", "CX", "IDLE CX", "RQ TOTAL", "5xx", "P99"], rows)
+            printTable(
+                ["CLUSTER/HOST", "ADMIN", "HEALTH", "WEIGHT", "ACTIVE RQ", "CX", "IDLE CX", "RQ TOTAL", "5xx", "P99", "LAST CHECK", "DRAIN"],
+                rows)
         }
     }
 }

@@ -221,3 +221,30 @@ private typealias F = Fixture
             ])
     }
 }
+
+@Suite struct DrainConfigTests {
+    @Test func drainFieldsDecodeWithDefaults() throws {
+        let base = #"{"servers":[{"listeners":[{"name":"a","address":"127.0.0.1:0","filter_chains":[{"filters":[{"type":"tcp_proxy","config":{"cluster":"c"}}]}]}]}],"cluster_manager":{"clusters":[{"name":"c",EXTRA"hosts":[{"address":"127.0.0.1:1"}]}]}}"#
+        let plain = try ConfigDecoder.decode(base.replacingOccurrences("EXTRA", ""))
+        #expect(plain.clusters[0].drainTimeout == .seconds(30))
+        #expect(plain.clusters[0].drainAction == .close)
+        let set = try ConfigDecoder.decode(base.replacingOccurrences("EXTRA", #""drain_timeout":"5s","drain_action":"wait","#))
+        #expect(set.clusters[0].drainTimeout == .seconds(5))
+        #expect(set.clusters[0].drainAction == .wait)
+        #expect(throws: ConfigErrors.self) {
+            try ConfigDecoder.decode(base.replacingOccurrences("EXTRA", #""drain_timeout":"0s","#))
+        }
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(_ a: String, _ b: String) -> String {
+        var out = ""
+        var rest = Substring(self)
+        while let r = rest.firstRange(of: a) {
+            out += rest[..<r.lowerBound] + b
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
+}

@@ -188,3 +188,42 @@ extension DrainBinaryTests {
         #expect(a.requests.load(ordering: .relaxed) + b.requests.load(ordering: .relaxed) == 12_000)
     }
 }
+
+extension DrainBinaryTests {
+    /// drain_action close: at drain_timeout what remains is closed and the host is DRAINED; with `wait`,
+    /// `ctl drain --wait` gives up at its own timeout with exit code 2.
+    @Test(arguments: ["close", "wait"])
+    func drainTimeoutAppliesTheAction(action: String) throws {
+        let h = try HTTPTestServer(name: "slowpoke")
+        defer { h.stop() }
+        let port = freePort()
+        let sock = "/tmp/skiff-test-\(getpid())-dt-\(port).sock"
+        let cfg = """
+            {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[
+              {"match":{"prefix":"/"},"route":{"cluster_name":"c","timeout":"20s"}}]}]}],
+             "listeners":[{"name":"h","address":"127.0.0.1:\(port)",
+               "filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Http1","router_config_name":"r"}}]}]}]}],
+             "cluster_manager":{"clusters":[{"name":"c","drain_timeout":"1s","drain_action":"\(action)","hosts":[{"address":"127.0.0.1:\(h.port)"}]}]}}
+            """
+        let path = try writeTempFile(cfg)
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock, "--publish-interval", "100"])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        let slow = try SkiffProcess(executable: "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "15", "http://127.0.0.1:\(port)/slow/8000"])
+        usleep(300_000)
+        let drain = try SkiffProcess(["ctl", "drain", "c", "127.0.0.1:\(h.port)", "--wait", "--timeout", "4s", "--socket", sock])
+        let status = drain.waitForExit(seconds: 10)
+        if action == "close" {
+            #expect(status == 0, "\(drain.output)")
+            #expect(slow.waitForExit(seconds: 10) != nil)
+            #expect(slow.output != "200", "the slow request was cut at the drain timeout")
+            let ev = try SkiffProcess.run(["ctl", "events", "--socket", sock])
+            #expect(ev.output.contains("host.drain_timeout"), "\(ev.output)")
+        } else {
+            #expect(status == 2, "\(drain.output)")
+            #expect(slow.waitForExit(seconds: 10) == 0)
+            #expect(slow.output == "200", "with wait the slow request finishes")
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import Glibc
 import SkiffNet
+import SkiffConfig
 import SkiffProxy
 import SkiffTelemetry
 import SkiffUpstream
@@ -24,9 +25,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     private var lastConnection: [UInt64: (UInt64, UInt64)] = [:]
     /// Draining hosts already announced as drained or timed out (publisher thread only).
     private var drainAnnounced: Set<ObjectIdentifier> = []
-    /// How long a drain may take before `drain_action` applies; `close` closes what remains.
-    public let drainTimeoutNs = Atomic<UInt64>(30_000_000_000)
-    public let drainActionClose = Atomic<Bool>(true)
+
     private var writer = JSONWriter()
     let startedWall = TelemetryHub.wallMillis()
     let startedMono = MonotonicClock.now()
@@ -87,8 +86,8 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
                         w.key("elapsed_ms")
                         w.uint(elapsed / 1_000_000)
                     }
-                } else if elapsed > drainTimeoutNs.load(ordering: .relaxed) {
-                    let close = drainActionClose.load(ordering: .relaxed)
+                } else if elapsed > Connection.nanoseconds(c.config.drainTimeout) {
+                    let close = c.config.drainAction == .close
                     hub.event("host.drain_timeout") { w in
                         w.key("cluster")
                         w.string(c.name)
@@ -357,14 +356,14 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
             encodeWrites(&w, writes)
             w.key("hosts")
             w.beginArray()
-            for h in c.hosts { encodeHost(&w, h) }
+            for h in c.hosts { encodeHost(&w, h, cluster: c) }
             w.endArray()
             w.endObject()
         }
         w.endArray()
     }
 
-    func encodeHost(_ w: inout JSONWriter, _ h: Host) {
+    func encodeHost(_ w: inout JSONWriter, _ h: Host, cluster c: Cluster) {
         let s = h.stats
         w.beginObject()
         w.key("address")
@@ -387,7 +386,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
             w.key("elapsed_ms")
             w.uint(elapsed / 1_000_000)
             w.key("timeout_ms")
-            w.uint(drainTimeoutNs.load(ordering: .relaxed) / 1_000_000)
+            w.uint(Connection.nanoseconds(c.config.drainTimeout) / 1_000_000)
             w.key("active_rq")
             w.int(s.requestActive.load(ordering: .relaxed))
             w.key("active_cx")

@@ -151,7 +151,8 @@ public final class Connection: @unchecked Sendable {
 
     deinit { iov.deallocate() }
 
-    static func nanoseconds(_ d: Duration) -> UInt64 {
+    /// Nanoseconds of a Duration (negative counts as zero).
+    public static func nanoseconds(_ d: Duration) -> UInt64 {
         let c = d.components
         return UInt64(max(0, c.seconds)) * 1_000_000_000 + UInt64(max(0, c.attoseconds / 1_000_000_000))
     }

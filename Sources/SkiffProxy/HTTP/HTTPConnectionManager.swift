@@ -86,8 +86,7 @@ public final class HTTPConnectionManager: ListenerDelegate {
         routes = table
         routerName = filter.routerConfigName
         self.options = options
-        headerTimeoutNs = UInt64(options.requestHeaderTimeout.components.seconds) * 1_000_000_000
-            + UInt64(options.requestHeaderTimeout.components.attoseconds / 1_000_000_000)
+        headerTimeoutNs = Connection.nanoseconds(options.requestHeaderTimeout)
         resolved = try ResolvedRoute.resolveAll(table, clusters: clusters)
     }
 

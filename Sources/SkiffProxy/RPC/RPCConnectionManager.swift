@@ -62,7 +62,7 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, @unc
         routes = table
         self.limits = limits
         defaultTimeoutNs = 60_000_000_000
-        heartbeatIntervalNs = Connection.nanosecondsOf(heartbeatInterval)
+        heartbeatIntervalNs = Connection.nanoseconds(heartbeatInterval)
         self.heartbeatMisses = heartbeatMisses
         resolved = try ResolvedRoute.resolveAll(table, clusters: clusters)
     }
@@ -70,14 +70,6 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, @unc
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
         guard let executor = connection.executor else { return nil }
         return RPCDownstream<Codec>(connection: connection, manager: self, executor: executor)
-    }
-}
-
-extension Connection {
-    /// Nanoseconds of a Duration (non-negative).
-    static func nanosecondsOf(_ d: Duration) -> UInt64 {
-        let c = d.components
-        return UInt64(max(0, c.seconds)) * 1_000_000_000 + UInt64(max(0, c.attoseconds / 1_000_000_000))
     }
 }
 
