@@ -82,9 +82,11 @@ final class LoadClient: @unchecked Sendable {
         for c in clients { try NetThread.start(name: "load", stackSize: 1 << 20) { c.run(port: port, path: "/x") } }
         usleep(500_000)
         let drained = hosts[0]
-        let drain = try SkiffProcess(["ctl", "drain", "c", "127.0.0.1:\(drained.port)", "--wait", "--timeout", "20s", "--socket", sock])
-        usleep(300_000)
+        // The state change first (the command returns once it is made), then wait for DRAINED.
+        let set = try SkiffProcess.run(["ctl", "drain", "c", "127.0.0.1:\(drained.port)", "--socket", sock])
+        #expect(set.status == 0, "\(set.output)")
         let atDrain = drained.count(path: "/x")
+        let drain = try SkiffProcess(["ctl", "drain", "c", "127.0.0.1:\(drained.port)", "--wait", "--timeout", "20s", "--socket", sock])
         #expect(drain.waitForExit(seconds: 25) == 0, "\(drain.output)")
         #expect(drain.output.contains("DRAINED"), "\(drain.output)")
         // Nothing new reached the drained host after the state change (requests already sent may land).
