@@ -22,6 +22,9 @@ let package = Package(
             name: "CSkiffLinux",
             cSettings: [.define("_GNU_SOURCE")]
         ),
+        // ncursesw, for the console's terminal layer only (the console renders into a cell grid first).
+        .systemLibrary(
+            name: "CNCurses", path: "Sources/CNCurses", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
         // NET/IO: sockets, buffers, write queues, both thread models.
         .target(name: "SkiffNet", dependencies: ["CSkiffLinux"], swiftSettings: hotPath),
         // Codecs: HTTP/1.1 now; Bolt and Dubbo next. Pure byte parsing, no dependencies.
@@ -38,6 +41,8 @@ let package = Package(
         .target(
             name: "SkiffProxy", dependencies: ["SkiffNet", "SkiffUpstream", "SkiffConfig", "SkiffProtocol", "SkiffTelemetry"],
             swiftSettings: hotPath),
+        // The console's pure half: cell grid, model of frames and events, views, key state machine.
+        .target(name: "SkiffConsole", dependencies: ["SkiffConfig", "SkiffTelemetry"]),
         // Wires config to listeners and clusters; lifecycle.
         .target(
             name: "SkiffEngine",
@@ -49,7 +54,8 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "SkiffEngine", "SkiffConfig", "SkiffControl", "SkiffTelemetry", "SkiffNet", "CSkiffLinux",
+                "SkiffEngine", "SkiffConfig", "SkiffControl", "SkiffTelemetry", "SkiffNet", "CSkiffLinux", "SkiffConsole",
+                "CNCurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -62,6 +68,7 @@ let package = Package(
         .testTarget(name: "SkiffProtocolRPCTests", dependencies: ["SkiffProtocol"]),
         .testTarget(name: "SkiffTelemetryTests", dependencies: ["SkiffTelemetry"]),
         .testTarget(name: "SkiffControlTests", dependencies: ["SkiffControl", "SkiffConfig"]),
+        .testTarget(name: "SkiffConsoleTests", dependencies: ["SkiffConsole", "SkiffConfig"]),
         .testTarget(name: "SkiffRouterTests", dependencies: ["SkiffProxy", "SkiffConfig"]),
         .testTarget(name: "SkiffUpstreamTests", dependencies: ["SkiffUpstream", "SkiffConfig"]),
         .testTarget(

@@ -12,7 +12,7 @@ struct SkiffCommand: ParsableCommand {
         commandName: "skiff",
         abstract: "A service-mesh sidecar proxy (MOSN-compatible config) with a live terminal console.",
         version: SkiffVersion.string,
-        subcommands: [Start.self, Validate.self, Ctl.self]
+        subcommands: [Start.self, Demo.self, Top.self, Validate.self, Ctl.self]
     )
 }
 
@@ -70,6 +70,9 @@ struct Start: ParsableCommand {
 
     @Option(name: .customLong("publish-interval"), help: "Telemetry frame interval in milliseconds.")
     var publishInterval: Int = 1000
+
+    @Flag(help: "Run the console in-process on this terminal; on quit, choose to stop or keep running headless.")
+    var tui = false
 
     func run() throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -134,6 +137,23 @@ struct Start: ParsableCommand {
         }
         logger.info("control socket \(socketPath)")
         logger.info("skiff \(SkiffVersion.string) started, pid \(getpid()), config \(config)")
+        if tui {
+            // The console owns the terminal; SIGINT/SIGTERM end it (the sigwait below then sees no signal, so the
+            // console's own answer decides: stop, or keep running headless).
+            signals.unblock()
+            engine.publisher.intervalMs.store(250, ordering: .relaxed)
+            runConsole(source: InProcessSource(engine: engine, control: backend), readOnly: false, inProcess: true)
+            engine.publisher.intervalMs.store(max(50, publishInterval), ordering: .relaxed)
+            if !askKeepRunning() {
+                control.stop()
+                admin?.stop()
+                engine.stop()
+                logger.info("stopped")
+                return
+            }
+            signals.block()
+            logger.info("console closed; running headless (skiff top --socket \(socketPath) attaches again)")
+        }
         while true {
             let sig = signals.wait()
             if sig == SIGINT || sig == SIGTERM {
@@ -163,6 +183,11 @@ struct SignalSet {
         pthread_sigmask(SIG_BLOCK, &s, nil)
     }
 
+    func unblock() {
+        var s = set
+        pthread_sigmask(SIG_UNBLOCK, &s, nil)
+    }
+
     func wait() -> Int32 {
         var s = set
         var sig: Int32 = 0
@@ -183,4 +208,18 @@ func readWholeFile(_ path: String) -> [UInt8] {
         out += buf[0..<n]
     }
     return out
+}
+
+/// After the in-process console quits: stop the proxy, or keep it running headless? (Default: stop.)
+func askKeepRunning() -> Bool {
+    if stopRequested.load(ordering: .relaxed) { return false }
+    
+    print("console closed: (s)top skiff or (k)eep it running headless? [s/k] ", terminator: "")
+    fflush(nil)
+    guard let line = readLine() else { return false }
+    return line.trimmingCharacters() == "k"
+}
+
+extension String {
+    func trimmingCharacters() -> String { String(filter { !$0.isWhitespace }) }
 }

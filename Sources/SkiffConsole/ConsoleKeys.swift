@@ -1,0 +1,143 @@
+/// Keys the console understands (the terminal layer translates ncurses codes).
+public enum Key: Sendable, Equatable {
+    case char(Character)
+    case up, down, pageUp, pageDown, home, end, tab, backTab, enter, escape, backspace, resize
+}
+
+/// What the caller must do after a key.
+public enum ConsoleCommand: Sendable, Equatable {
+    case none
+    case quit
+    case setHostState(cluster: String, host: String, state: String)
+    case refresh(ms: Int)
+}
+
+/// Applies one key to the state. Pure apart from reading the model.
+public func handle(_ key: Key, state: inout ConsoleState, model: ConsoleModel) -> ConsoleCommand {
+    // A pending confirmation takes the next key, whatever it is.
+    if let p = state.pending {
+        state.pending = nil
+        if key == .char("y") || key == .char("Y") {
+            state.status = "\(p.state) \(p.cluster)/\(p.host) requested"
+            return .setHostState(cluster: p.cluster, host: p.host, state: p.state)
+        }
+        state.status = "cancelled: \(p.state) \(p.cluster)/\(p.host)"
+        return .none
+    }
+    if state.editingFilter {
+        switch key {
+        case .char(let c): state.filter.append(c)
+        case .backspace: if !state.filter.isEmpty { state.filter.removeLast() }
+        case .enter: state.editingFilter = false
+        case .escape:
+            state.editingFilter = false
+            state.filter = ""
+        default: break
+        }
+        state.selected = 0
+        state.scroll = 0
+        return .none
+    }
+    if state.helpShown {
+        switch key {
+        case .char("q"), .char("?"), .char("h"), .escape, .enter: state.helpShown = false
+        case .resize: break
+        default: state.helpShown = false
+        }
+        return .none
+    }
+    state.status = ""
+    switch key {
+    case .char("q"):
+        if !state.filter.isEmpty {
+            state.filter = ""
+            return .none
+        }
+        return .quit
+    case .escape:
+        state.filter = ""
+    case .char("?"), .char("h"):
+        state.helpShown = true
+    case .tab:
+        switchView(&state, ConsoleView(rawValue: (state.view.rawValue + 1) % ConsoleView.allCases.count)!)
+    case .backTab:
+        let n = ConsoleView.allCases.count
+        switchView(&state, ConsoleView(rawValue: (state.view.rawValue + n - 1) % n)!)
+    case .char(let c) where c >= "1" && c <= "8":
+        switchView(&state, ConsoleView(rawValue: Int(String(c))! - 1)!)
+    case .up, .char("k"): move(&state, model, by: -1)
+    case .down, .char("j"): move(&state, model, by: 1)
+    case .pageUp: move(&state, model, by: -state.pageRows)
+    case .pageDown: move(&state, model, by: state.pageRows)
+    case .home: move(&state, model, to: 0)
+    case .end: move(&state, model, to: Int.max / 2)
+    case .char("/"):
+        state.editingFilter = true
+    case .char("s"):
+        let n = ConsoleTables.table(for: state.view, state.snapshot(model))?.columns.count ?? 0
+        if n == 0 { break }
+        if let c = state.sortColumn { state.sortColumn = c + 1 < n ? c + 1 : nil } else { state.sortColumn = 0 }
+        state.status = state.sortColumn.map { "sort: column \($0 + 1)" } ?? "sort: natural order"
+    case .char("S"):
+        state.sortReversed.toggle()
+    case .char("p"), .char(" "):
+        state.paused.toggle()
+        state.frozen = state.paused ? model.snapshot : nil
+        state.status = state.paused ? "paused (frames still arrive; p resumes)" : ""
+    case .char("+"):
+        state.refreshMs = max(ConsoleState.refreshRange.lowerBound, state.refreshMs / 2)
+        return .refresh(ms: state.refreshMs)
+    case .char("-"):
+        state.refreshMs = min(ConsoleState.refreshRange.upperBound, state.refreshMs * 2)
+        return .refresh(ms: state.refreshMs)
+    case .char("d"): return hostAction("drain", &state, model)
+    case .char("m"): return hostAction("maint", &state, model)
+    case .char("r"): return hostAction("ready", &state, model)
+    case .resize:
+        move(&state, model, by: 0)
+    default: break
+    }
+    return .none
+}
+
+private func switchView(_ state: inout ConsoleState, _ view: ConsoleView) {
+    guard view != state.view else { return }
+    state.view = view
+    state.selected = view == .events ? Int.max / 2 : 0
+    state.scroll = 0
+    state.filter = ""
+    state.sortColumn = nil
+    state.sortReversed = false
+}
+
+private func move(_ state: inout ConsoleState, _ model: ConsoleModel, by delta: Int = 0, to target: Int? = nil) {
+    let count = ConsoleTables.rowCount(state.view, state.snapshot(model), state)
+    var s = min(target ?? (min(state.selected, max(0, count - 1)) + delta), count - 1)
+    s = max(0, s)
+    state.selected = s
+    let page = state.pageRows
+    if s < state.scroll { state.scroll = s }
+    if s >= state.scroll + page { state.scroll = s - page + 1 }
+    state.scroll = max(0, min(state.scroll, max(0, count - page)))
+}
+
+private func hostAction(_ action: String, _ state: inout ConsoleState, _ model: ConsoleModel) -> ConsoleCommand {
+    guard state.view.hasHostActions else { return .none }
+    if state.readOnly {
+        state.status = "read-only: host actions are disabled"
+        return .none
+    }
+    let snap = state.snapshot(model)
+    guard let table = ConsoleTables.table(for: state.view, snap) else { return .none }
+    let order = ConsoleTables.order(table, state)
+    guard !order.isEmpty, let ref = table.host(order[min(state.selected, order.count - 1)]) else {
+        state.status = "select a host first"
+        return .none
+    }
+    // The live count, from the latest frame even while paused.
+    let active = model.host(cluster: ref.cluster, address: ref.address)?["rq_active"].i ?? 0
+    let text = "\(action) host \(ref.cluster)/\(ref.address) (\(active) active request\(active == 1 ? "" : "s"))? y/n"
+    state.pending = PendingAction(cluster: ref.cluster, host: ref.address, state: action, text: text)
+    state.status = text
+    return .none
+}

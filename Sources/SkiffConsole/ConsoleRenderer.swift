@@ -1,0 +1,314 @@
+import SkiffConfig
+import SkiffTelemetry
+
+/// Draws the model and state into a grid: header, view tabs, the current view, status and key hints.
+public enum ConsoleRenderer {
+    public static func render(model: ConsoleModel, state: ConsoleState, into grid: inout Grid) {
+        grid.fill()
+        let w = grid.width
+        let h = grid.height
+        if w < ConsoleLayout.minWidth || h < ConsoleLayout.minHeight {
+            let msg = "terminal too small: need \(ConsoleLayout.minWidth)x\(ConsoleLayout.minHeight), have \(w)x\(h)"
+            let x = max(0, (w - msg.count) / 2)
+            grid.put(x: x, y: h / 2, msg, style: .bold, role: .warn)
+            return
+        }
+        let snap = state.snapshot(model)
+        header(snap, state, &grid)
+        tabs(state, &grid)
+        let bodyTop = ConsoleLayout.bodyTop
+        let bodyHeight = h - bodyTop - 2
+        switch state.view {
+        case .overview: overview(snap, &grid, y: bodyTop, height: bodyHeight)
+        case .threads: threads(snap, state, &grid, y: bodyTop, height: bodyHeight)
+        default:
+            if let t = ConsoleTables.table(for: state.view, snap) {
+                drawTable(t, state, &grid, x: 0, y: bodyTop, width: w, height: bodyHeight, selectable: true)
+            }
+        }
+        footer(snap, state, &grid)
+        if state.helpShown { help(&grid) }
+    }
+
+    // MARK: header, tabs, footer
+
+    static func header(_ snap: ConsoleSnapshot, _ state: ConsoleState, _ grid: inout Grid) {
+        let f = snap.latest
+        grid.fill(y: 0, height: 1, style: .reverse, role: .header)
+        var parts = ["skiff \(f["version"].str ?? "?")", "pid \(f["pid"].i)", "up \(Fmt.ms(f["uptime_ms"].u))"]
+        if let c = f["config"].str { parts.append("config \(c)") }
+        parts.append("every \(state.refreshMs)ms")
+        if snap.missedFrames > 0 { parts.append("missed \(snap.missedFrames) frames") }
+        grid.put(x: 1, y: 0, parts.joined(separator: "  "), style: [.reverse, .bold], role: .header)
+        if state.paused {
+            let p = " PAUSED "
+            grid.put(x: grid.width - p.count - 1, y: 0, p, style: [.bold], role: .warn)
+        } else if f != nil {
+            let t = Fmt.clock(f["ts"].u, millis: false)
+            grid.put(x: grid.width - t.count - 1, y: 0, t, style: .reverse, role: .header)
+        }
+    }
+
+    static func tabs(_ state: ConsoleState, _ grid: inout Grid) {
+        let full = ConsoleView.allCases.map { "\($0.rawValue + 1) \($0.title)" }
+        let short = ConsoleView.allCases.map { "\($0.rawValue + 1) \($0.shortTitle)" }
+        let names = full.joined(separator: " ").count <= grid.width ? full : short
+        var x = 0
+        for (i, name) in names.enumerated() {
+            let current = i == state.view.rawValue
+            grid.put(x: x, y: 1, name, style: current ? [.reverse, .bold] : [], role: current ? .accent : .normal)
+            x += name.count + 1
+        }
+    }
+
+    static func hints(_ state: ConsoleState) -> [(String, String)] {
+        var list = [("q", "quit"), ("?", "help"), ("Tab/1-8", "view"), ("↑↓", "move"), ("/", "filter"), ("s", "sort")]
+        if state.view.hasHostActions && !state.readOnly { list += [("d", "drain"), ("m", "maint"), ("r", "ready")] }
+        list += [("p", state.paused ? "resume" : "pause"), ("+/-", "refresh")]
+        return list
+    }
+
+    static func footer(_ snap: ConsoleSnapshot, _ state: ConsoleState, _ grid: inout Grid) {
+        let statusY = grid.height - 2
+        let hintY = grid.height - 1
+        if let p = state.pending {
+            grid.put(x: 0, y: statusY, p.text, style: .bold, role: .warn)
+        } else if state.editingFilter {
+            grid.put(x: 0, y: statusY, "filter: \(state.filter)_", style: .bold, role: .accent)
+        } else {
+            var s = state.status
+            if !state.filter.isEmpty { s = "filter: \(state.filter)" + (s.isEmpty ? "" : "  " + s) }
+            if state.readOnly && s.isEmpty { s = "read-only" }
+            grid.put(x: 0, y: statusY, s, role: s.hasPrefix("read-only:") ? .bad : .normal)
+        }
+        var x = 0
+        for (k, what) in hints(state) {
+            let len = k.count + 1 + what.count
+            if x + len > grid.width { break }
+            grid.put(x: x, y: hintY, k, style: [.reverse, .bold], role: .header)
+            grid.put(x: x + k.count, y: hintY, " " + what)
+            x += len + 2
+        }
+    }
+
+    static func help(_ grid: inout Grid) {
+        let lines = [
+            "Keys",
+            "q        quit (closes help, clears a filter)",
+            "? h      this help",
+            "Tab 1-8  switch view (Shift-Tab back)",
+            "↑↓ j k   move selection; PgUp PgDn Home End",
+            "/        filter (Enter applies, Esc clears)",
+            "s S      sort column / reverse",
+            "p        pause the screen (data keeps coming)",
+            "+ -      refresh faster / slower",
+            "d m r    drain / maint / ready the selected host",
+            "         (asks y/n; disabled with --read-only)",
+        ]
+        let bw = min(grid.width - 4, (lines.map(\.count).max() ?? 0) + 4)
+        let bh = min(grid.height - 4, lines.count + 2)
+        let x0 = (grid.width - bw) / 2
+        let y0 = (grid.height - bh) / 2
+        grid.fill(x: x0, y: y0, width: bw, height: bh)
+        grid.put(x: x0, y: y0, "┌" + String(repeating: "─", count: bw - 2) + "┐", role: .accent)
+        for y in (y0 + 1)..<(y0 + bh - 1) {
+            grid.put(x: x0, y: y, "│", role: .accent)
+            grid.put(x: x0 + bw - 1, y: y, "│", role: .accent)
+        }
+        grid.put(x: x0, y: y0 + bh - 1, "└" + String(repeating: "─", count: bw - 2) + "┘", role: .accent)
+        for (i, l) in lines.prefix(bh - 2).enumerated() {
+            grid.put(x: x0 + 2, y: y0 + 1 + i, l, style: i == 0 ? .bold : [], maxWidth: bw - 4)
+        }
+    }
+
+    // MARK: tables
+
+    /// Lays columns out left to right; a column that does not fit whole is left out (never cut in half).
+    static func layout(_ cols: [Column], width: Int) -> [(col: Int, x: Int, w: Int)] {
+        var out: [(Int, Int, Int)] = []
+        var x = 0
+        for (i, c) in cols.enumerated() {
+            let w = c.flex ? max(c.width, width - x) : c.width
+            if x + c.width > width { break }
+            out.append((i, x, min(w, width - x)))
+            x += w + 1
+        }
+        return out
+    }
+
+    /// Header, then the visible window of rows; the selected row in reverse video. Returns the rows drawn.
+    @discardableResult
+    static func drawTable(
+        _ t: Table, _ state: ConsoleState, _ grid: inout Grid, x: Int, y: Int, width: Int, height: Int, selectable: Bool
+    ) -> Int {
+        let order = ConsoleTables.order(t, state)
+        let cols = layout(t.columns, width: width)
+        for (i, cx, cw) in cols {
+            var title = t.columns[i].title
+            if t.sortable, selectable, state.sortColumn == i { title += state.sortReversed ? "▼" : "▲" }
+            put(&grid, x: x + cx, y: y, w: cw, title, t.columns[i].align, style: [.bold, .underline], role: .header)
+        }
+        let visible = max(0, height - 1)
+        if order.isEmpty {
+            let msg = state.filter.isEmpty ? "(nothing to show)" : "(no rows match \"\(state.filter)\")"
+            grid.put(x: x + 1, y: y + 1, msg, role: .dim, maxWidth: width - 1)
+            return 0
+        }
+        let selected = min(max(0, state.selected), order.count - 1)
+        var scroll = min(max(0, state.scroll), max(0, order.count - visible))
+        if selected < scroll { scroll = selected }
+        if selected >= scroll + visible { scroll = selected - visible + 1 }
+        let end = min(order.count, scroll + visible)
+        for (line, pos) in (scroll..<end).enumerated() {
+            let r = order[pos]
+            let yy = y + 1 + line
+            let rowRole = t.rowRole?(r) ?? .normal
+            if let text = t.span?(r) {
+                grid.put(x: x, y: yy, text, role: rowRole, maxWidth: width)
+            } else { for (i, cx, cw) in cols {
+                let c = t.columns[i]
+                put(&grid, x: x + cx, y: yy, w: cw, c.cell(r), c.align, role: c.role?(r) ?? rowRole)
+            } }
+            if selectable && pos == selected { grid.addStyle(x: x, y: yy, width: width, .reverse) }
+        }
+        if order.count > visible {
+            let more = "\(scroll + 1)-\(end)/\(order.count)"
+            grid.put(x: x + width - more.count, y: y, more, role: .dim)
+        }
+        return end - scroll
+    }
+
+    static func put(
+        _ grid: inout Grid, x: Int, y: Int, w: Int, _ s: String, _ align: Alignment, style: CellStyle = [],
+        role: ColorRole = .normal
+    ) {
+        var text = s
+        if text.count > w { text = w > 1 ? String(text.prefix(w - 1)) + "…" : String(text.prefix(w)) }
+        let pad = align == .right ? w - text.count : 0
+        grid.put(x: x + pad, y: y, text, style: style, role: role, maxWidth: w)
+    }
+
+    // MARK: Overview
+
+    static func overview(_ snap: ConsoleSnapshot, _ grid: inout Grid, y: Int, height: Int) {
+        let f = snap.latest
+        let w = grid.width
+        var yy = y
+        guard f != nil else {
+            grid.put(x: 1, y: yy, "waiting for the first frame…", role: .dim)
+            return
+        }
+        var activeCx = 0
+        var activeRq = 0
+        for l in f["listeners"].arr {
+            activeCx += l["cx_active"].i
+            activeRq += l["rq_active"].i
+        }
+        let p99 = f["clusters"].arr.map { $0["latency"]["p99_us"].u }.max() ?? 0
+        let totals: [(String, String, ColorRole)] = [
+            ("RPS", Fmt.rate(snap.totalRPS), .accent), ("active cx", Fmt.count(activeCx), .normal),
+            ("active rq", Fmt.count(activeRq), .normal),
+            ("5xx", Fmt.rate(snap.total5xx), snap.total5xx > 0 ? .bad : .ok), ("p99", Fmt.us(p99), .normal),
+        ]
+        var x = 1
+        for (label, value, role) in totals {
+            x += grid.put(x: x, y: yy, label + " ", role: .dim)
+            x += grid.put(x: x, y: yy, value, style: .bold, role: role) + 3
+        }
+        yy += 2
+        let labelW = 18
+        let sparkW = max(10, w - labelW - 12)
+        func sparkLine(_ label: String, _ values: [Double], _ now: String, role: ColorRole = .accent) {
+            guard yy < y + height else { return }
+            grid.put(x: 1, y: yy, label, maxWidth: labelW - 1)
+            grid.put(x: labelW, y: yy, Fmt.spark(values, width: sparkW), role: role)
+            grid.put(x: labelW + sparkW + 1, y: yy, now, style: .bold)
+            yy += 1
+        }
+        let hist = snap.history
+        sparkLine("RPS", hist.map(\.rps), Fmt.rate(snap.totalRPS))
+        sparkLine("5xx/s", hist.map(\.errors5xx), Fmt.rate(snap.total5xx), role: .bad)
+        for c in f["clusters"].arr {
+            let n = c["name"].str ?? ""
+            sparkLine("p99 \(n)", hist.map { $0.p99Us[n] ?? 0 }, Fmt.us(c["latency"]["p99_us"].u), role: .warn)
+        }
+        for l in f["listeners"].arr {
+            let n = l["name"].str ?? ""
+            sparkLine("rps \(n)", hist.map { $0.listenerRPS[n] ?? 0 }, Fmt.rate(snap.rate("listener:\(n)")))
+        }
+        yy += 1
+        guard yy < y + height else { return }
+        // Health summary.
+        var counts: [String: Int] = ["UP": 0, "DOWN": 0, "DRAIN": 0, "MAINT": 0]
+        for c in f["clusters"].arr {
+            for h in c["hosts"].arr {
+                let health = h["health"].str ?? ""
+                counts[health.hasPrefix("UP") ? "UP" : "DOWN", default: 0] += 1
+                let admin = h["admin"].str ?? ""
+                if admin == "DRAIN" || admin == "DRAINED" { counts["DRAIN", default: 0] += 1 }
+                if admin == "MAINT" { counts["MAINT", default: 0] += 1 }
+            }
+        }
+        x = 1
+        x += grid.put(x: x, y: yy, "hosts ", role: .dim)
+        for (k, role) in [("UP", ColorRole.ok), ("DOWN", .bad), ("DRAIN", .warn), ("MAINT", .dim)] {
+            x += grid.put(x: x, y: yy, "\(counts[k] ?? 0) \(k)", style: .bold, role: (counts[k] ?? 0) > 0 ? role : .normal) + 2
+        }
+        yy += 1
+        guard yy < y + height else { return }
+        // Thread models.
+        let t = f["threads"]
+        let groups = Set(t["pollers"].arr.map { $0["group"].str ?? "" }).count
+        let rw = t["rwloop"]
+        let models = Set(f["listeners"].arr.compactMap { $0["model"].str }).sorted().joined(separator: "+")
+        grid.put(
+            x: 1, y: yy,
+            "threads [\(models.isEmpty ? "-" : models)]  netpoll \(t["pollers"].arr.count) pollers/\(groups) group\(groups == 1 ? "" : "s") "
+                + "\(t["workers"].arr.count) workers  rwloop \(rw["readers"].i) readers \(rw["writers"].i) writers "
+                + "\(rw["connections"].i) cx",
+            maxWidth: w - 2)
+        yy += 1
+        if yy < y + height {
+            let cx = f["connections"]
+            grid.put(
+                x: 1, y: yy,
+                "connections  live \(Fmt.count(cx["live"].i)), tracked \(Fmt.count(snap.connections.count))   events \(snap.events.count)"
+                    + (snap.missedEvents > 0 ? " (missed \(snap.missedEvents))" : ""),
+                role: .dim, maxWidth: w - 2)
+        }
+    }
+
+    // MARK: Threads
+
+    static func threads(_ snap: ConsoleSnapshot, _ state: ConsoleState, _ grid: inout Grid, y: Int, height: Int) {
+        let w = grid.width
+        let rightW = 26
+        let leftW = w - rightW - 2
+        let pollers = ConsoleTables.pollers(snap)
+        let workers = ConsoleTables.workers(snap)
+        grid.put(x: 0, y: y, "netpoll pollers", style: .bold, role: .accent)
+        let pollerRows = min(pollers.count, max(1, (height - 3) / 2)) + 1
+        let used = drawTable(pollers, state, &grid, x: 0, y: y + 1, width: leftW, height: pollerRows, selectable: true)
+        let wy = y + 2 + max(used, 1) + 1
+        grid.put(x: 0, y: wy, "workers", style: .bold, role: .accent)
+        var plain = ConsoleState()
+        plain.selected = -1
+        drawTable(workers, plain, &grid, x: 0, y: wy + 1, width: leftW, height: y + height - wy - 1, selectable: false)
+        let rx = leftW + 2
+        for yy in y..<(y + height) { grid.put(x: leftW + 1, y: yy, "│", role: .dim) }
+        grid.put(x: rx, y: y, "rwloop", style: .bold, role: .accent)
+        let rw = snap.latest["threads"]["rwloop"]
+        let lines: [(String, String)] = [
+            ("readers", Fmt.count(rw["readers"].i)), ("writers", Fmt.count(rw["writers"].i)),
+            ("connections", Fmt.count(rw["connections"].i)), ("spawn fails", Fmt.count(rw["spawn_failures"].u)),
+        ]
+        for (i, (k, v)) in lines.enumerated() {
+            grid.put(x: rx, y: y + 2 + i, k, role: .dim)
+            grid.put(x: rx + rightW - 1 - v.count, y: y + 2 + i, v, style: .bold)
+        }
+        let models = snap.latest["listeners"].arr.map { "\($0["name"].str ?? ""): \($0["model"].str ?? "")" }
+        for (i, m) in models.prefix(max(0, height - 8)).enumerated() {
+            grid.put(x: rx, y: y + 7 + i, m, maxWidth: rightW)
+        }
+    }
+}

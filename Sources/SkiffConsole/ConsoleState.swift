@@ -1,0 +1,79 @@
+/// The console's eight views, in tab order (keys 1-8).
+public enum ConsoleView: Int, CaseIterable, Sendable {
+    case overview, listeners, clusters, connections, threads, writes, health, events
+
+    public var title: String {
+        switch self {
+        case .overview: return "Overview"
+        case .listeners: return "Listeners"
+        case .clusters: return "Clusters"
+        case .connections: return "Connections"
+        case .threads: return "Threads"
+        case .writes: return "Writes"
+        case .health: return "Health"
+        case .events: return "Events"
+        }
+    }
+
+    var shortTitle: String { self == .connections ? "Conns" : title }
+    /// Views whose selected row can be a host (`d`, `m`, `r`).
+    public var hasHostActions: Bool { self == .clusters || self == .health }
+}
+
+/// A host action waiting for `y`.
+public struct PendingAction: Sendable, Equatable {
+    public var cluster: String
+    public var host: String
+    /// `drain`, `maint` or `ready`.
+    public var state: String
+    /// "drain host c1/10.0.0.3:8080 (2 active requests)? y/n".
+    public var text: String
+}
+
+/// Everything about the console that is not data: which view, selection, filter, sort, pause, refresh, prompts.
+public struct ConsoleState: Sendable {
+    public static let refreshRange = 250...5000
+
+    public var view: ConsoleView = .overview
+    /// Index into the current view's (filtered, sorted) rows.
+    public var selected = 0
+    /// First visible row.
+    public var scroll = 0
+    public var filter = ""
+    public var editingFilter = false
+    /// Sort column of the current view; nil keeps the natural order.
+    public var sortColumn: Int?
+    public var sortReversed = false
+    /// The screen shows `frozen` while paused; the model keeps ingesting.
+    public var paused = false
+    public var frozen: ConsoleSnapshot?
+    public var refreshMs = 1000
+    public var readOnly = false
+    public var helpShown = false
+    public var status = ""
+    public var pending: PendingAction?
+    /// The terminal size (the caller sets it on resize); paging uses it.
+    public var screenWidth = 100
+    public var screenHeight = 30
+
+    public init(readOnly: Bool = false, refreshMs: Int = 1000) {
+        self.readOnly = readOnly
+        self.refreshMs = min(max(refreshMs, Self.refreshRange.lowerBound), Self.refreshRange.upperBound)
+    }
+
+    /// Table rows visible in the body (header, tabs, table header, status and hint lines excluded).
+    public var pageRows: Int { max(1, screenHeight - ConsoleLayout.reservedRows - (view == .threads ? 1 : 0)) }
+
+    /// What to draw: the frozen snapshot while paused, else the model's.
+    public func snapshot(_ model: ConsoleModel) -> ConsoleSnapshot {
+        paused ? (frozen ?? model.snapshot) : model.snapshot
+    }
+}
+
+enum ConsoleLayout {
+    static let minWidth = 80
+    static let minHeight = 24
+    /// Header, tabs, table header, status, hints.
+    static let reservedRows = 5
+    static let bodyTop = 2
+}

@@ -1,0 +1,458 @@
+import SkiffConfig
+import SkiffTelemetry
+
+public enum Alignment: Sendable { case left, right }
+
+/// A sort key: numbers before text, each in its natural order.
+enum SortKey: Comparable {
+    case num(Double)
+    case text(String)
+}
+
+/// One column: the header title and the cell come from the same definition, so they cannot drift apart.
+struct Column {
+    var title: String
+    var width: Int
+    var align: Alignment = .left
+    /// Takes whatever width is left (at least `width`).
+    var flex = false
+    var cell: (Int) -> String
+    var key: ((Int) -> SortKey)?
+    var role: ((Int) -> ColorRole)?
+
+    init(
+        _ title: String, _ width: Int, _ align: Alignment = .left, flex: Bool = false,
+        key: ((Int) -> SortKey)? = nil, role: ((Int) -> ColorRole)? = nil, cell: @escaping (Int) -> String
+    ) {
+        self.title = title
+        self.width = width
+        self.align = align
+        self.flex = flex
+        self.cell = cell
+        self.key = key
+        self.role = role
+    }
+}
+
+struct HostRef: Equatable {
+    var cluster: String
+    var address: String
+}
+
+/// A view's rows as closures over row indices.
+struct Table {
+    var columns: [Column]
+    var count: Int
+    /// Lowercased text the filter matches.
+    var search: (Int) -> String
+    var sortable = true
+    var host: (Int) -> HostRef? = { _ in nil }
+    var rowRole: ((Int) -> ColorRole)? = nil
+    /// A row drawn as one text across all columns (the drain line under a draining host).
+    var span: ((Int) -> String?)? = nil
+}
+
+/// Formatting shared by the views.
+enum Fmt {
+    static func count(_ v: UInt64) -> String { Humanize.count(v) }
+    static func count(_ v: Int) -> String { v < 0 ? "-" + Humanize.count(UInt64(-v)) : Humanize.count(UInt64(v)) }
+    static func bytes(_ v: UInt64) -> String { Humanize.bytes(v) }
+    static func rate(_ v: Double?) -> String { v.map { Humanize.rate($0) } ?? "-" }
+    static func us(_ v: UInt64) -> String { Humanize.duration(ns: v &* 1000) }
+    static func ms(_ v: UInt64) -> String { Humanize.duration(ns: v &* 1_000_000) }
+    static func one(_ v: Double) -> String {
+        let t = Int((v * 10).rounded())
+        return "\(t / 10).\(abs(t % 10))"
+    }
+    /// `HH:MM:SS.mmm` (UTC) of a wall-clock ms timestamp.
+    static func clock(_ ts: UInt64, millis: Bool = true) -> String {
+        let day = ts % 86_400_000
+        func two(_ v: UInt64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let base = "\(two(day / 3_600_000)):\(two(day / 60_000 % 60)):\(two(day / 1000 % 60))"
+        guard millis else { return base }
+        let m = day % 1000
+        return base + "." + (m < 10 ? "00\(m)" : m < 100 ? "0\(m)" : "\(m)")
+    }
+
+    static func adminRole(_ s: String) -> ColorRole {
+        switch s {
+        case "READY": return .ok
+        case "DRAIN", "DRAINED": return .warn
+        case "MAINT": return .dim
+        default: return .normal
+        }
+    }
+    static func healthRole(_ s: String) -> ColorRole {
+        if s == "UP" { return .ok }
+        if s.hasPrefix("UP ") { return .warn }
+        if s.hasPrefix("DOWN") || s == "EJECTED" { return .bad }
+        return .normal
+    }
+
+    /// `[#####.....] 3rq 1cx 12.0/30s` or `DRAINED safe to remove`.
+    static func drain(_ d: JSONValue?, admin: String) -> String {
+        if admin == "DRAINED" || d["drained"].bool == true { return "DRAINED safe to remove" }
+        guard let d else { return "" }
+        let elapsed = d["elapsed_ms"].u
+        let timeout = d["timeout_ms"].u
+        let frac = timeout == 0 ? 0 : min(1, Double(elapsed) / Double(timeout))
+        let filled = Int((frac * 10).rounded())
+        let bar = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: 10 - filled) + "]"
+        let cx = d["active_cx"].i + d["idle_cx"].i
+        return "\(bar) \(d["active_rq"].i)rq \(cx)cx \(one(Double(elapsed) / 1000))/\(secs(timeout))s"
+    }
+    private static func secs(_ ms: UInt64) -> String { ms % 1000 == 0 ? "\(ms / 1000)" : one(Double(ms) / 1000) }
+
+    static let sparkChars: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+    /// The last `width` values as a sparkline scaled to their maximum.
+    static func spark(_ values: [Double], width: Int) -> String {
+        let v = values.suffix(max(0, width))
+        let top = v.max() ?? 0
+        return String(v.map { x -> Character in
+            guard top > 0, x.isFinite else { return sparkChars[0] }
+            return sparkChars[min(7, max(0, Int((x / top * 7).rounded())))]
+        })
+    }
+
+    /// The writes histogram (1, 2-3, 4-7, 8-15, 16+) as five block characters.
+    static func histBar(_ hist: [UInt64]) -> String { spark(hist.map(Double.init), width: 5) }
+}
+
+enum ConsoleTables {
+    static func table(for view: ConsoleView, _ snap: ConsoleSnapshot) -> Table? {
+        switch view {
+        case .overview: return nil
+        case .listeners: return listeners(snap)
+        case .clusters: return clusters(snap)
+        case .connections: return connections(snap)
+        case .threads: return pollers(snap)
+        case .writes: return writes(snap)
+        case .health: return health(snap)
+        case .events: return events(snap)
+        }
+    }
+
+    /// Row indices after filter and sort.
+    static func order(_ t: Table, _ state: ConsoleState) -> [Int] {
+        var rows = Array(0..<t.count)
+        let f = state.filter.lowercased()
+        if !f.isEmpty { rows = rows.filter { t.search($0).contains(f) } }
+        if t.sortable, let c = state.sortColumn, c < t.columns.count {
+            let col = t.columns[c]
+            let key = col.key ?? { .text(col.cell($0).lowercased()) }
+            let keys = rows.map(key)
+            var idx = Array(rows.indices)
+            idx.sort { a, b in keys[a] == keys[b] ? rows[a] < rows[b] : keys[a] < keys[b] }
+            if state.sortReversed { idx.reverse() }
+            rows = idx.map { rows[$0] }
+        } else if state.sortReversed {
+            rows.reverse()
+        }
+        return rows
+    }
+
+    static func rowCount(_ view: ConsoleView, _ snap: ConsoleSnapshot, _ state: ConsoleState) -> Int {
+        guard let t = table(for: view, snap) else { return 0 }
+        return order(t, state).count
+    }
+
+    // MARK: Listeners
+
+    static func listeners(_ snap: ConsoleSnapshot) -> Table {
+        let rows = snap.latest["listeners"].arr
+        func name(_ i: Int) -> String { rows[i]["name"].str ?? "" }
+        func errors(_ i: Int) -> UInt64 {
+            let l = rows[i]
+            return l["accept_errors"].u + l["protocol_errors"].u + l["upstream_connect_failures"].u + l["cx_refused"].u
+        }
+        let cols = [
+            Column("NAME", 12) { name($0) },
+            Column("ADDRESS", 21) { rows[$0]["address"].str ?? "" },
+            Column("MODEL", 7) { rows[$0]["model"].str ?? "" },
+            Column("PROTO", 6) { rows[$0]["protocol"].str ?? "" },
+            Column("ACT CX", 6, .right, key: { .num(rows[$0]["cx_active"].num) }) { Fmt.count(rows[$0]["cx_active"].i) },
+            Column("TOT CX", 6, .right, key: { .num(rows[$0]["cx_total"].num) }) { Fmt.count(rows[$0]["cx_total"].u) },
+            Column("RPS", 7, .right, key: { .num(snap.rate("listener:\(name($0))") ?? 0) }) {
+                Fmt.rate(snap.rate("listener:\(name($0))"))
+            },
+            Column("IN", 7, .right, key: { .num(rows[$0]["writes"]["bytes_in"].num) }) {
+                Fmt.bytes(rows[$0]["writes"]["bytes_in"].u)
+            },
+            Column("OUT", 7, .right, key: { .num(rows[$0]["writes"]["bytes_out"].num) }) {
+                Fmt.bytes(rows[$0]["writes"]["bytes_out"].u)
+            },
+            Column("ERR", 5, .right, key: { .num(Double(errors($0))) }, role: { errors($0) > 0 ? .bad : .normal }) {
+                Fmt.count(errors($0))
+            },
+        ]
+        return Table(columns: cols, count: rows.count) { i in
+            "\(name(i)) \(rows[i]["address"].str ?? "") \(rows[i]["model"].str ?? "") \(rows[i]["protocol"].str ?? "")"
+                .lowercased()
+        }
+    }
+
+    // MARK: Clusters & Hosts (a tree: cluster row, host rows, a drain line under draining hosts)
+
+    enum TreeRow {
+        case cluster(JSONValue)
+        case host(String, JSONValue)
+        case drain(String, JSONValue)
+    }
+
+    static func clusterTree(_ snap: ConsoleSnapshot) -> [TreeRow] {
+        var rows: [TreeRow] = []
+        for c in snap.latest["clusters"].arr {
+            let name = c["name"].str ?? ""
+            rows.append(.cluster(c))
+            for h in c["hosts"].arr {
+                rows.append(.host(name, h))
+                let admin = h["admin"].str ?? ""
+                if h["drain"] != nil || admin == "DRAINED" { rows.append(.drain(name, h)) }
+            }
+        }
+        return rows
+    }
+
+    static func clusters(_ snap: ConsoleSnapshot) -> Table {
+        let rows = clusterTree(snap)
+        let now = snap.ts
+        func hostOf(_ i: Int) -> (String, JSONValue)? {
+            switch rows[i] {
+            case .host(let c, let h): return (c, h)
+            default: return nil
+            }
+        }
+        func text(_ i: Int, cluster: (JSONValue) -> String, host: (String, JSONValue) -> String) -> String {
+            switch rows[i] {
+            case .cluster(let c): return cluster(c)
+            case .host(let n, let h): return host(n, h)
+            case .drain: return ""
+            }
+        }
+        func lastCheck(_ h: JSONValue) -> String {
+            guard let last = h["checks"].arr.last else { return "-" }
+            let at = last["at"].u
+            let age = now > at ? Fmt.ms(now - at) : "0s"
+            return "\(last["reason"].str ?? "") \(age)"
+        }
+        let cols = [
+            Column("CLUSTER / HOST", 20) { i in
+                switch rows[i] {
+                case .cluster(let c): return c["name"].str ?? ""
+                case .host(_, let h): return " └ " + (h["address"].str ?? "")
+                case .drain: return ""
+                }
+            },
+            Column("ADMIN", 7, role: { i in hostOf(i).map { Fmt.adminRole($0.1["admin"].str ?? "") } ?? .normal }) {
+                text($0, cluster: { $0["lb"].str.map { String($0.replacingPrefix("LB_")) } ?? "" }) { _, h in h["admin"].str ?? "" }
+            },
+            Column("HEALTH", 9, role: { i in hostOf(i).map { Fmt.healthRole($0.1["health"].str ?? "") } ?? .normal }) {
+                text($0, cluster: { _ in "" }) { _, h in h["health"].str ?? "" }
+            },
+            Column("WT", 3, .right) { text($0, cluster: { _ in "" }) { _, h in "\(h["weight"].i)" } },
+            Column("RQ", 4, .right) { text($0, cluster: { Fmt.count($0["rq_active"].i) }) { _, h in Fmt.count(h["rq_active"].i) } },
+            Column("CX", 4, .right) { text($0, cluster: { Fmt.count($0["cx_active"].i) }) { _, h in Fmt.count(h["cx_active"].i) } },
+            Column("RPS", 7, .right) {
+                text($0, cluster: { Fmt.rate(snap.rate("cluster:\($0["name"].str ?? "")")) }) { c, h in
+                    Fmt.rate(snap.rate("host:\(c)/\(h["address"].str ?? "")"))
+                }
+            },
+            Column("P50", 6, .right) {
+                text($0, cluster: { Fmt.us($0["latency"]["p50_us"].u) }) { _, h in Fmt.us(h["latency"]["p50_us"].u) }
+            },
+            Column("P99", 6, .right) {
+                text($0, cluster: { Fmt.us($0["latency"]["p99_us"].u) }) { _, h in Fmt.us(h["latency"]["p99_us"].u) }
+            },
+            Column("5XX", 5, .right) {
+                text($0, cluster: { _ in "" }) { _, h in Fmt.count(h["resp_failed"].u) }
+            },
+            Column("LAST CHECK", 16, flex: true) { text($0, cluster: { _ in "" }) { _, h in lastCheck(h) } },
+        ]
+        var t = Table(columns: cols, count: rows.count) { i in
+            switch rows[i] {
+            case .cluster(let c):
+                return ((c["name"].str ?? "") + " " + c["hosts"].arr.map { $0["address"].str ?? "" }.joined(separator: " "))
+                    .lowercased()
+            case .host(let n, let h), .drain(let n, let h):
+                return "\(n) \(h["address"].str ?? "") \(h["admin"].str ?? "") \(h["health"].str ?? "")".lowercased()
+            }
+        }
+        t.sortable = false
+        t.host = { i in
+            switch rows[i] {
+            case .host(let c, let h), .drain(let c, let h): return HostRef(cluster: c, address: h["address"].str ?? "")
+            case .cluster: return nil
+            }
+        }
+        t.span = { i in
+            guard case .drain(_, let h) = rows[i] else { return nil }
+            return "     drain " + Fmt.drain(h["drain"], admin: h["admin"].str ?? "")
+        }
+        t.rowRole = { i in
+            switch rows[i] {
+            case .cluster: return .accent
+            case .drain(_, let h): return (h["admin"].str == "DRAINED" || h["drain"]["drained"].bool == true) ? .ok : .warn
+            case .host: return .normal
+            }
+        }
+        return t
+    }
+
+    // MARK: Connections
+
+    static func connectionRows(_ snap: ConsoleSnapshot) -> [ConnectionRow] {
+        snap.connections.values.sorted { $0.id < $1.id }
+    }
+
+    static func connections(_ snap: ConsoleSnapshot) -> Table {
+        let rows = connectionRows(snap)
+        let now = snap.ts
+        let cols = [
+            Column("ID", 7, .right, key: { .num(Double(rows[$0].id)) }) { "\(rows[$0].id)" },
+            Column("OWNER", 9) { rows[$0].owner },
+            Column("PEER", 19) { rows[$0].peer },
+            Column("AGE", 6, .right, key: { .num(Double(rows[$0].age(at: now))) }) { Fmt.ms(rows[$0].age(at: now)) },
+            Column("THREAD", 8) { rows[$0].thread },
+            Column("HANDLER", 8) { rows[$0].handler },
+            Column("IN", 7, .right, key: { .num(Double(rows[$0].bytesIn)) }) { Fmt.bytes(rows[$0].bytesIn) },
+            Column("OUT", 7, .right, key: { .num(Double(rows[$0].bytesOut)) }) { Fmt.bytes(rows[$0].bytesOut) },
+            Column("WRITEV", 6, .right, key: { .num(Double(rows[$0].writev)) }) { Fmt.count(rows[$0].writev) },
+            Column("B/WV", 5, .right, key: { .num(rows[$0].buffersPerWritev) }) { Fmt.one(rows[$0].buffersPerWritev) },
+            Column("STATE", 6, role: { rows[$0].paused ? .warn : .normal }) { rows[$0].state },
+        ]
+        return Table(columns: cols, count: rows.count) { rows[$0].searchText }
+    }
+
+    // MARK: Threads
+
+    static func pollers(_ snap: ConsoleSnapshot) -> Table {
+        let rows = snap.latest["threads"]["pollers"].arr
+        func k(_ i: Int) -> String { "\(rows[i]["group"].str ?? "")/\(rows[i]["index"].i)" }
+        let cols = [
+            Column("GROUP", 8) { rows[$0]["group"].str ?? "" },
+            Column("#", 2, .right, key: { .num(rows[$0]["index"].num) }) { "\(rows[$0]["index"].i)" },
+            Column("TID", 6, .right, key: { .num(rows[$0]["tid"].num) }) { "\(rows[$0]["tid"].i)" },
+            Column("FDS", 5, .right, key: { .num(rows[$0]["fds"].num) }) { Fmt.count(rows[$0]["fds"].i) },
+            Column("WAKE/S", 7, .right, key: { .num(snap.rate("poller:\(k($0))") ?? 0) }) { Fmt.rate(snap.rate("poller:\(k($0))")) },
+            Column("EV/S", 7, .right, key: { .num(snap.rate("pollerev:\(k($0))") ?? 0) }) { Fmt.rate(snap.rate("pollerev:\(k($0))")) },
+            Column("CPU", 6, .right, key: { .num(rows[$0]["cpu_ms"].num) }) { Fmt.ms(rows[$0]["cpu_ms"].u) },
+        ]
+        return Table(columns: cols, count: rows.count) { "\(rows[$0]["group"].str ?? "") \(rows[$0]["tid"].i)".lowercased() }
+    }
+
+    static func workers(_ snap: ConsoleSnapshot) -> Table {
+        let rows = snap.latest["threads"]["workers"].arr
+        func k(_ i: Int) -> String { "\(rows[i]["pool"].str ?? "")/\(rows[i]["index"].i)" }
+        let cols = [
+            Column("POOL", 8) { rows[$0]["pool"].str ?? "" },
+            Column("#", 2, .right) { "\(rows[$0]["index"].i)" },
+            Column("BUSY", 4, role: { rows[$0]["busy"].bool == true ? .warn : .dim }) {
+                rows[$0]["busy"].bool == true ? "busy" : "idle"
+            },
+            Column("QUEUE", 5, .right) { Fmt.count(rows[$0]["queue"].i) },
+            Column("MAXQ", 5, .right) { Fmt.count(rows[$0]["max_queue"].i) },
+            Column("PROC/S", 7, .right) { Fmt.rate(snap.rate("worker:\(k($0))")) },
+        ]
+        return Table(columns: cols, count: rows.count) { "\(rows[$0]["pool"].str ?? "")".lowercased() }
+    }
+
+    // MARK: Writes
+
+    static func writes(_ snap: ConsoleSnapshot) -> Table {
+        var rows: [(kind: String, name: String, w: JSONValue?)] = []
+        for l in snap.latest["listeners"].arr { rows.append(("L", l["name"].str ?? "", l["writes"])) }
+        for c in snap.latest["clusters"].arr { rows.append(("C", c["name"].str ?? "", c["writes"])) }
+        func hist(_ i: Int) -> [UInt64] {
+            var h = rows[i].w["hist"].arr.map(\.u)
+            while h.count < 5 { h.append(0) }
+            return h
+        }
+        func perWritev(_ i: Int, _ key: String) -> Double {
+            let wv = rows[i].w["writev"].u
+            return wv == 0 ? 0 : Double(rows[i].w[key].u) / Double(wv)
+        }
+        func num(_ key: String) -> (Int) -> SortKey { { .num(rows[$0].w[key].num) } }
+        var cols = [
+            Column("", 1) { rows[$0].kind },
+            Column("NAME", 10) { rows[$0].name },
+            Column("BUFFERS", 7, .right, key: num("buffers")) { Fmt.count(rows[$0].w["buffers"].u) },
+            Column("WRITEV", 6, .right, key: num("writev")) { Fmt.count(rows[$0].w["writev"].u) },
+        ]
+        for (b, title) in ["1", "2-3", "4-7", "8-15", "16+"].enumerated() {
+            cols.append(Column(title, 5, .right, key: { .num(Double(hist($0)[b])) }) { Fmt.count(hist($0)[b]) })
+        }
+        cols += [
+            Column("HIST", 5, role: { _ in .accent }) { Fmt.histBar(hist($0)) },
+            Column("B/WV", 5, .right, key: { .num(perWritev($0, "buffers")) }) { Fmt.one(perWritev($0, "buffers")) },
+            Column("BYT/WV", 6, .right, key: { .num(perWritev($0, "bytes_out")) }) {
+                Fmt.bytes(UInt64(perWritev($0, "bytes_out").rounded()))
+            },
+            Column("PART", 5, .right, key: num("partial")) { Fmt.count(rows[$0].w["partial"].u) },
+            Column("EAGAIN", 6, .right, key: num("eagain")) { Fmt.count(rows[$0].w["eagain"].u) },
+        ]
+        return Table(columns: cols, count: rows.count) { "\(rows[$0].kind) \(rows[$0].name)".lowercased() }
+    }
+
+    // MARK: Health
+
+    static func health(_ snap: ConsoleSnapshot) -> Table {
+        var rows: [(cluster: String, h: JSONValue)] = []
+        for c in snap.latest["clusters"].arr {
+            for h in c["hosts"].arr { rows.append((c["name"].str ?? "", h)) }
+        }
+        let now = snap.ts
+        func checks(_ i: Int) -> [JSONValue] { rows[i].h["checks"].arr }
+        func streak(_ i: Int) -> String {
+            let cs = checks(i)
+            guard let last = cs.last else { return "no checks" }
+            let ok = last["ok"].bool == true
+            let n = cs.reversed().prefix { ($0["ok"].bool == true) == ok }.count
+            return "\(n) \(ok ? "ok" : "failed") in a row"
+        }
+        let cols = [
+            Column("HOST", 24) { "\(rows[$0].cluster)/\(rows[$0].h["address"].str ?? "")" },
+            Column("ADMIN", 7, role: { Fmt.adminRole(rows[$0].h["admin"].str ?? "") }) { rows[$0].h["admin"].str ?? "" },
+            Column("HEALTH", 9, role: { Fmt.healthRole(rows[$0].h["health"].str ?? "") }) { rows[$0].h["health"].str ?? "" },
+            Column("RESULTS", 10) { i in
+                String(checks(i).suffix(10).map { $0["ok"].bool == true ? "✓" : "✗" })
+            },
+            Column("LAT", 6, .right, key: { .num(checks($0).last["latency_us"].num) }) {
+                checks($0).last.map { Fmt.us($0["latency_us"].u) } ?? "-"
+            },
+            Column("REASON", 12) { checks($0).last["reason"].str ?? "-" },
+            Column("NEXT", 6, .right) { i in
+                guard let next = rows[i].h["next_check_ms"] else { return "-" }
+                let n = next.u
+                return n > now ? Fmt.ms(n - now) : "now"
+            },
+            Column("STREAK", 14, flex: true) { streak($0) },
+        ]
+        var t = Table(columns: cols, count: rows.count) {
+            "\(rows[$0].cluster) \(rows[$0].h["address"].str ?? "") \(rows[$0].h["admin"].str ?? "") \(rows[$0].h["health"].str ?? "")"
+                .lowercased()
+        }
+        t.host = { HostRef(cluster: rows[$0].cluster, address: rows[$0].h["address"].str ?? "") }
+        return t
+    }
+
+    // MARK: Events
+
+    static func events(_ snap: ConsoleSnapshot) -> Table {
+        let rows = snap.events
+        let cols = [
+            Column("TIME", 12, key: { .num(Double(rows[$0].ts)) }) { Fmt.clock(rows[$0].ts) },
+            Column("KIND", 12) { rows[$0].kind },
+            Column("FIELDS", 20, flex: true) { rows[$0].fieldText },
+        ]
+        var t = Table(columns: cols, count: rows.count) { "\(rows[$0].kind) \(rows[$0].fieldText)".lowercased() }
+        t.rowRole = { i in
+            let k = rows[i].kind
+            return k.hasPrefix("host.") ? .accent : (k.contains("error") ? .bad : .normal)
+        }
+        return t
+    }
+}
+
+extension String {
+    func replacingPrefix(_ p: String) -> Substring { hasPrefix(p) ? dropFirst(p.count) : Substring(self) }
+}

@@ -1,0 +1,129 @@
+import Glibc
+import SkiffConfig
+import SkiffControl
+import SkiffEngine
+import SkiffTelemetry
+
+/// Where the console gets frames and events, and how it changes host states: the rings in-process
+/// (`skiff start --tui`, `skiff demo`), or the control socket (`skiff top`). One interface, one console.
+protocol FrameSource: AnyObject {
+    /// New frames and events since the last call (parsed), never blocking for long.
+    func poll() -> [JSONValue]
+    /// Sets a host's admin state; returns a status line for the console.
+    func setHostState(cluster: String, host: String, state: String) -> String
+    /// Nil while attached; a message while the source is gone and retrying.
+    var problem: String? { get }
+}
+
+/// Reads the engine's rings directly.
+final class InProcessSource: FrameSource {
+    let engine: Engine
+    let control: EngineControl
+    var frameCursor: UInt64
+    var eventCursor: UInt64
+    var buf: [UInt8] = []
+
+    init(engine: Engine, control: EngineControl) {
+        self.engine = engine
+        self.control = control
+        frameCursor = engine.hub.frames.latestSeq > 0 ? engine.hub.frames.latestSeq - 1 : 0
+        let e = engine.hub.events.latestSeq
+        eventCursor = e > 200 ? e - 200 : 0
+    }
+
+    var problem: String? { nil }
+
+    func poll() -> [JSONValue] {
+        var out: [JSONValue] = []
+        while case .frame(let seq, _) = engine.hub.events.read(after: eventCursor, into: &buf) {
+            eventCursor = seq
+            if let v = try? JSONParser.parse(buf) { out.append(v) }
+        }
+        while case .frame(let seq, _) = engine.hub.frames.read(after: frameCursor, into: &buf) {
+            frameCursor = seq
+            if let v = try? JSONParser.parse(buf) { out.append(v) }
+        }
+        return out
+    }
+
+    func setHostState(cluster: String, host: String, state: String) -> String {
+        switch control.setHostState(cluster: cluster, host: host, state: state, uid: getuid(), via: "console") {
+        case .ok: return "\(cluster)/\(host) -> \(state.uppercased())"
+        case .error(let e): return "error: \(e)"
+        }
+    }
+}
+
+/// Subscribes over the control socket; reconnects when the daemon goes away.
+final class SocketSource: FrameSource {
+    let path: String
+    var stream: ControlClient?
+    var pending: [UInt8] = []
+    var problem: String?
+    var lastAttempt: UInt64 = 0
+
+    init(path: String) {
+        self.path = path
+        reconnect()
+    }
+
+    private func reconnect() {
+        lastAttempt = nowNs()
+        do {
+            let c = try ControlClient(path: path)
+            try c.send(#"{"id":1,"cmd":"subscribe"}"#)
+            let flags = fcntl(c.fd, F_GETFL)
+            _ = fcntl(c.fd, F_SETFL, flags | O_NONBLOCK)
+            stream = c
+            pending.removeAll()
+            problem = nil
+        } catch {
+            stream = nil
+            problem = "disconnected from \(path), retrying"
+        }
+    }
+
+    private func nowNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    func poll() -> [JSONValue] {
+        guard let c = stream else {
+            if nowNs() - lastAttempt > 1_000_000_000 { reconnect() }
+            return []
+        }
+        var chunk = [UInt8](repeating: 0, count: 262_144)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(c.fd, $0.baseAddress!, 262_144) }
+            if n > 0 {
+                pending += chunk[0..<n]
+                continue
+            }
+            if n == 0 || (errno != EAGAIN && errno != EINTR) {
+                stream = nil
+                problem = "disconnected from \(path), retrying"
+            }
+            break
+        }
+        var out: [JSONValue] = []
+        while let i = pending.firstIndex(of: 10) {
+            let line = Array(pending[..<i])
+            pending.removeFirst(i + 1)
+            if let v = try? JSONParser.parse(line), v["type"] != nil { out.append(v) }
+        }
+        return out
+    }
+
+    func setHostState(cluster: String, host: String, state: String) -> String {
+        do {
+            let c = try ControlClient(path: path)
+            _ = try c.request(
+                "{\"id\":2,\"cmd\":\"host.set_state\",\"cluster\":\(quoted(cluster)),\"host\":\(quoted(host)),\"state\":\(quoted(state))}")
+            return "\(cluster)/\(host) -> \(state.uppercased())"
+        } catch {
+            return "error: \(error)"
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+import Glibc
+
+/// `skiff top`: the console attached to a running skiff over its control socket.
+struct Top: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Attach the live console to a running skiff (over its control socket).")
+    @OptionGroup var socket: SocketOption
+    @Flag(name: .customLong("read-only"), help: "Refuse host actions (drain, maint, ready).") var readOnly = false
+
+    func run() throws {
+        let path = socket.socket ?? defaultControlSocket()
+        let source = SocketSource(path: path)
+        if let p = source.problem, isatty(1) == 0 {
+            printError("error: \(p)")
+            throw ExitCode(1)
+        }
+        runConsole(source: source, readOnly: readOnly, inProcess: false)
+    }
+}
