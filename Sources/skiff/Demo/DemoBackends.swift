@@ -1,3 +1,4 @@
+import CSkiffLinux
 import Glibc
 import SkiffNet
 import Synchronization
