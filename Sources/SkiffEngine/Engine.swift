@@ -301,6 +301,31 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
         }
     }
 
+    /// Stops accepting new connections on every listener (graceful stop); established ones go on, and HTTP responses
+    /// from now on carry `Connection: close`.
+    public func stopAccepting() {
+        for l in listeners {
+            l.http?.shuttingDown.store(true, ordering: .relaxed)
+            switch l.model {
+            case .netpoll: netpollGroup(l.config.pollers)?.stopListening(l.listener)
+            case .rwloop: rwloopGroup?.stopListening(l.listener)
+            }
+        }
+    }
+
+    /// Requests, streams and tcp sessions still in flight across all listeners.
+    public var inFlight: Int {
+        listeners.reduce(0) { sum, l in
+            sum + (l.http?.stats.requestActive.load(ordering: .relaxed) ?? 0)
+                + (l.autoHTTPStats?.requestActive.load(ordering: .relaxed) ?? 0)
+                + (l.rpcStats?.requestActive.load(ordering: .relaxed) ?? 0)
+                + (l.tcpProxy?.stats.activeSessions.load(ordering: .relaxed) ?? 0)
+        }
+    }
+
+    /// The first server's `graceful_timeout` (default 30 s).
+    public var gracefulTimeout: Duration { config.servers.first?.gracefulTimeout ?? .seconds(30) }
+
     /// Stops accepting and closes everything.
     public func stop() {
         publisher?.stop()

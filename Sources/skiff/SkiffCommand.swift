@@ -12,7 +12,7 @@ struct SkiffCommand: ParsableCommand {
         commandName: "skiff",
         abstract: "A service-mesh sidecar proxy (MOSN-compatible config) with a live terminal console.",
         version: SkiffVersion.string,
-        subcommands: [Start.self, Demo.self, Top.self, Validate.self, Ctl.self]
+        subcommands: [Start.self, Stop.self, Demo.self, Top.self, Validate.self, Ctl.self]
     )
 }
 
@@ -74,6 +74,12 @@ struct Start: ParsableCommand {
     @Flag(help: "Run the console in-process on this terminal; on quit, choose to stop or keep running headless.")
     var tui = false
 
+    @Option(name: .customLong("pid-file"), help: "Write the pid here; refuse to start if a live skiff holds it.")
+    var pidFile: String?
+
+    @Option(name: .customLong("log-file"), help: "Log to this file (reopened on SIGUSR1) instead of stderr.")
+    var logFile: String?
+
     func run() throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             printError("error: --log-level: unknown level \"\(logLevel)\"")
@@ -81,11 +87,36 @@ struct Start: ParsableCommand {
         }
         let cfg = try loadConfigOrExit(config)
         let configText = readWholeFile(config)
+        var logSink: LogFile?
+        if let path = logFile {
+            do {
+                logSink = try LogFile(path: path)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        let sink = logSink
         LoggingSystem.bootstrap { label in
+            if let f = sink {
+                var h = FileLogHandler(file: f, label: label)
+                h.logLevel = level
+                return h
+            }
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
             return h
         }
+        var pid: PIDFile?
+        if let path = pidFile {
+            switch PIDFile.claim(path) {
+            case .success(let p): pid = p
+            case .failure(let e):
+                printError("error: \(e)")
+                throw ExitCode(1)
+            }
+        }
+        defer { pid?.remove() }
         let logger = Logger(label: "skiff")
         // Block the stop signals before any thread starts, so every thread inherits the mask and only the main
         // thread's sigwait sees them.
@@ -106,7 +137,8 @@ struct Start: ParsableCommand {
             throw ExitCode(1)
         }
         // `stop` over the control socket: the reply goes out first, then the same path as SIGTERM.
-        let backend = EngineControl(engine: engine) {
+        let backend = EngineControl(engine: engine) { now in
+            if now { immediateStop.store(true, ordering: .relaxed) }
             try? NetThread.start(name: "skiff-stop") {
                 usleep(200_000)
                 kill(getpid(), SIGTERM)
@@ -160,8 +192,33 @@ struct Start: ParsableCommand {
                 logger.info("signal \(sig == SIGINT ? "SIGINT" : "SIGTERM"): stopping")
                 break
             }
-            logger.notice("signal \(sig) ignored (reload and log reopen arrive with the lifecycle work)")
+            if sig == SIGUSR1 {
+                do {
+                    try logSink?.reopen()
+                    logger.info("log file reopened")
+                } catch {
+                    printError("error: \(error)")
+                }
+                continue
+            }
+            logger.notice("SIGHUP: reload is not available in this build yet; the running config stays")
         }
+        // Graceful stop: no new connections; in-flight requests, streams and sessions get up to graceful_timeout;
+        // a second SIGINT/SIGTERM (or `skiff stop --now`) stops at once.
+        engine.stopAccepting()
+        let limitMs = Int(Connection.nanoseconds(engine.gracefulTimeout) / 1_000_000)
+        var waitedMs = 0
+        if !immediateStop.load(ordering: .relaxed) && engine.inFlight > 0 {
+            logger.info("\("waiting up to \(limitMs / 1000) s for \(engine.inFlight) in-flight requests and sessions")")
+        }
+        while !immediateStop.load(ordering: .relaxed) && engine.inFlight > 0 && waitedMs < limitMs {
+            if let again = signals.wait(timeoutMs: 50), again == SIGINT || again == SIGTERM {
+                logger.info("second signal: stopping now")
+                break
+            }
+            waitedMs += 50
+        }
+        if engine.inFlight > 0 { logger.warning("\("closing with \(engine.inFlight) still in flight")") }
         control.stop()
         admin?.stop()
         engine.stop()

@@ -11,10 +11,10 @@ import Synchronization
 /// it reads is atomic or immutable, and host state changes are atomic stores.
 public final class EngineControl: ControlBackend, @unchecked Sendable {
     unowned let engine: Engine
-    /// Called (once) when a client asks the process to stop.
-    let onStop: @Sendable () -> Void
+    /// Called (once) when a client asks the process to stop; the flag says `now` (no graceful wait).
+    let onStop: @Sendable (Bool) -> Void
 
-    public init(engine: Engine, onStop: @escaping @Sendable () -> Void) {
+    public init(engine: Engine, onStop: @escaping @Sendable (Bool) -> Void) {
         self.engine = engine
         self.onStop = onStop
     }
@@ -39,11 +39,14 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         case "reload":
             return .error("reload is not available in this build yet (the lifecycle work adds it); nothing changed")
         case "stop":
+            let now = request.bool("now") ?? false
             engine.hub.event("admin.stop") { w in
                 w.key("uid")
                 w.uint(UInt64(peer.uid))
+                w.key("now")
+                w.bool(now)
             }
-            onStop()
+            onStop(now)
             return .ok([JSONMember(key: "stopping", value: .bool(true))])
         default:
             return .error("unknown command \"\(request.cmd)\"")

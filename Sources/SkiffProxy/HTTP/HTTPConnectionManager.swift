@@ -2,6 +2,7 @@ import SkiffConfig
 import SkiffNet
 import SkiffProtocol
 import SkiffUpstream
+import Synchronization
 
 /// The resolved target of a route entry: its clusters looked up once at start, never per request.
 final class ResolvedRoute: @unchecked Sendable {
@@ -69,6 +70,8 @@ public final class HTTPConnectionManager: ListenerDelegate {
     let headerTimeoutNs: UInt64
     public let stats = HTTPListenerStats()
     public let routerName: String
+    /// Set by a graceful stop: every response from now on closes its client connection.
+    public let shuttingDown = Atomic<Bool>(false)
 
     public init(filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, options: HTTPProxyOptions)
         throws(ProxySetupError)

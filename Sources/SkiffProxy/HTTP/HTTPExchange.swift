@@ -396,6 +396,7 @@ final class HTTPExchange: @unchecked Sendable {
             if let h = host { cluster?.outlier?.record(host: h, failure: status >= 500) }
             let bodyKind = u.head.bodyKind(requestMethod: method)
             let closeAfter = requestClose || d.clientClosedRead || bodyKind == .untilClose || !requestComplete
+                || manager.shuttingDown.load(ordering: .relaxed)
             let out = connection.bufferPool.acquire()
             guard
                 let n = HTTPRenderer.renderResponse(
@@ -537,6 +538,7 @@ final class HTTPExchange: @unchecked Sendable {
     private func finish(_ u: HTTPUpstream, reusable: Bool = true) {
         let keepUpstream = reusable && requestComplete && !u.head.connectionClose && u.body.isComplete
         let closeAfter = requestClose || d.clientClosedRead || u.body.kind == .untilClose || !requestComplete
+            || manager.shuttingDown.load(ordering: .relaxed)
         let took = MonotonicClock.now() &- startNs
         host?.latency.record(ns: took)
         cluster?.latency.record(ns: took)

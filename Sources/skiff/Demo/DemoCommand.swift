@@ -56,7 +56,7 @@ struct Demo: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        let control = EngineControl(engine: engine) {}
+        let control = EngineControl(engine: engine) { _ in }
         let socketPath = controlSocket ?? "/tmp/skiff-demo-\(getpid()).sock"
         var cc = ControlServer.Configuration(path: socketPath)
         cc.commands.insert("events")

@@ -1,0 +1,103 @@
+import Glibc
+import SkiffTestSupport
+import Testing
+
+func httpConfig(port: Int, backend: Int, graceful: String = "10s") -> String {
+    """
+    {"servers":[{"graceful_timeout":"\(graceful)","routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[
+      {"match":{"prefix":"/"},"route":{"cluster_name":"c","timeout":"10s"}}]}]}],
+     "listeners":[{"name":"h","address":"127.0.0.1:\(port)",
+       "filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Http1","router_config_name":"r"}}]}]}]}],
+     "cluster_manager":{"clusters":[{"name":"c","hosts":[{"address":"127.0.0.1:\(backend)"}]}]}}
+    """
+}
+
+@Suite(.serialized) struct LifecycleBinaryTests {
+    /// SIGTERM with 20 slow requests in flight: every one completes with 200, then the process exits 0.
+    @Test func sigtermFinishesInFlightRequests() throws {
+        let backend = try HTTPTestServer(name: "b")
+        defer { backend.stop() }
+        let port = freePort()
+        let path = try writeTempFile(httpConfig(port: port, backend: backend.port))
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        let clients = try (0..<20).map { _ in
+            try SkiffProcess(executable: "curl", ["-s", "-w", "|%{http_code}", "--max-time", "15", "http://127.0.0.1:\(port)/slow/2000"])
+        }
+        #expect(waitUntil(seconds: 5) { backend.count(path: "/slow/2000") == 20 })
+        p.signal(SIGTERM)
+        usleep(200_000)
+        // No new connections once stopping.
+        #expect((try? TestSocket.connect(port: port, timeoutSeconds: 1)) == nil)
+        for c in clients {
+            #expect(c.waitForExit(seconds: 15) == 0)
+            #expect(c.output.hasSuffix("|200"), "\(c.output)")
+        }
+        #expect(p.waitForExit(seconds: 10) == 0, "\(p.output)")
+        #expect(p.output.contains("waiting up to 10 s for"), "\(p.output)")
+    }
+
+    @Test func pidFileRefusesALiveOwnerAndReplacesAStaleOne() throws {
+        let backend = try HTTPTestServer(name: "b")
+        defer { backend.stop() }
+        let pidPath = "/tmp/skiff-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).pid"
+        defer { unlink(pidPath) }
+        // A stale file (a pid that is not running) is replaced.
+        _ = try writeTempFile("")
+        guard let f = fopen(pidPath, "w") else { throw TestError("pid file") }
+        fputs("999999\n", f)
+        fclose(f)
+        let port = freePort()
+        let path = try writeTempFile(httpConfig(port: port, backend: backend.port))
+        defer { unlink(path) }
+        let first = try SkiffProcess(["start", "-c", path, "--pid-file", pidPath])
+        defer { first.stop() }
+        #expect(first.waitForOutput("started"), "\(first.output)")
+        #expect(String(decoding: try readFile(pidPath), as: UTF8.self) == "\(first.pid)\n")
+        // A live owner: refused with one clear line.
+        let second = try SkiffProcess.run(["start", "-c", path, "--pid-file", pidPath])
+        #expect(second.status == 1)
+        #expect(second.output.contains("already running as pid \(first.pid)"), "\(second.output)")
+        #expect(first.stop() == 0)
+        #expect(access(pidPath, F_OK) != 0, "the pid file is removed on exit")
+    }
+
+    @Test func logFileIsReopenedOnSIGUSR1() throws {
+        let backend = try HTTPTestServer(name: "b")
+        defer { backend.stop() }
+        let log = "/tmp/skiff-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer {
+            unlink(log)
+            unlink(log + ".1")
+        }
+        let port = freePort()
+        let path = try writeTempFile(httpConfig(port: port, backend: backend.port))
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path, "--log-file", log])
+        defer { p.stop() }
+        #expect(waitUntil { ((try? readFile(log)).map { String(decoding: $0, as: UTF8.self) } ?? "").contains("started") })
+        #expect(rename(log, log + ".1") == 0)
+        p.signal(SIGUSR1)
+        #expect(waitUntil { ((try? readFile(log)).map { String(decoding: $0, as: UTF8.self) } ?? "").contains("log file reopened") })
+        #expect(p.stop() == 0)
+        #expect(String(decoding: try readFile(log), as: UTF8.self).contains("stopped"))
+    }
+
+    @Test func skiffStopWaitsForTheProcess() throws {
+        let backend = try HTTPTestServer(name: "b")
+        defer { backend.stop() }
+        let port = freePort()
+        let sock = "/tmp/skiff-test-\(getpid())-stop-\(port).sock"
+        let path = try writeTempFile(httpConfig(port: port, backend: backend.port))
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        let r = try SkiffProcess.run(["stop", "--wait", "--socket", sock], timeoutSeconds: 30)
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("stopped"))
+        #expect(p.waitForExit(seconds: 5) == 0)
+    }
+}
