@@ -80,6 +80,9 @@ struct Start: ParsableCommand {
     @Option(name: .customLong("log-file"), help: "Log to this file (reopened on SIGUSR1) instead of stderr.")
     var logFile: String?
 
+    @Flag(help: "Detach from the terminal and run in the background (needs --log-file; foreground is what systemd wants).")
+    var daemonize = false
+
     func run() throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             printError("error: --log-level: unknown level \"\(logLevel)\"")
@@ -87,6 +90,14 @@ struct Start: ParsableCommand {
         }
         let cfg = try loadConfigOrExit(config)
         let configText = readWholeFile(config)
+        if daemonize {
+            guard logFile != nil else {
+                printError("error: --daemonize needs --log-file (a detached process has no terminal to log to)")
+                throw ExitCode(1)
+            }
+            // Before any thread exists: fork, new session, fork again, stdio to /dev/null.
+            try detach()
+        }
         var logSink: LogFile?
         if let path = logFile {
             do {
@@ -279,4 +290,23 @@ func askKeepRunning() -> Bool {
 
 extension String {
     func trimmingCharacters() -> String { String(filter { !$0.isWhitespace }) }
+}
+
+/// Classic double fork: the launcher exits 0 at once; the grandchild runs on, detached from the terminal.
+func detach() throws {
+    let first = fork()
+    if first < 0 { throw CLIError("fork: \(String(cString: strerror(errno)))") }
+    if first > 0 { exit(0) }
+    setsid()
+    let second = fork()
+    if second < 0 { exit(1) }
+    if second > 0 { exit(0) }
+    let null = open("/dev/null", O_RDWR)
+    if null >= 0 {
+        dup2(null, 0)
+        dup2(null, 1)
+        dup2(null, 2)
+        if null > 2 { close(null) }
+    }
+    umask(0o022)
 }

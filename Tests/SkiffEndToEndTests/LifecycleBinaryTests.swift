@@ -100,4 +100,31 @@ func httpConfig(port: Int, backend: Int, graceful: String = "10s") -> String {
         #expect(r.output.contains("stopped"))
         #expect(p.waitForExit(seconds: 5) == 0)
     }
+
+    /// --daemonize: the launcher returns at once; the daemon serves, writes its pid file and stops on `skiff stop`.
+    @Test func daemonizeDetachesAndStopsOnRequest() throws {
+        let backend = try HTTPTestServer(name: "d")
+        defer { backend.stop() }
+        let port = freePort()
+        let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let sock = "/tmp/skiff-test-\(tag).sock"
+        let pidPath = "/tmp/skiff-test-\(tag).pid"
+        let log = "/tmp/skiff-test-\(tag).log"
+        defer {
+            unlink(log)
+            unlink(pidPath)
+        }
+        let path = try writeTempFile(httpConfig(port: port, backend: backend.port))
+        defer { unlink(path) }
+        let r = try SkiffProcess.run([
+            "start", "-c", path, "--daemonize", "--pid-file", pidPath, "--log-file", log, "--control-socket", sock,
+        ])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(waitUntil(seconds: 10) { access(pidPath, F_OK) == 0 && (try? curl(["-s", "http://127.0.0.1:\(port)/up"]).output) == "d /up" })
+        let daemonPID = Int32(String(decoding: try readFile(pidPath), as: UTF8.self).filter { $0.isNumber }) ?? 0
+        #expect(daemonPID > 0 && kill(daemonPID, 0) == 0)
+        let stop = try SkiffProcess.run(["stop", "--wait", "--socket", sock], timeoutSeconds: 30)
+        #expect(stop.status == 0, "\(stop.output)")
+        #expect(waitUntil(seconds: 5) { kill(daemonPID, 0) != 0 })
+    }
 }
