@@ -2,34 +2,12 @@ import SkiffConfig
 
 /// Member access for frames and events (absent or mistyped members read as empty / zero).
 extension JSONValue {
-    subscript(_ key: String) -> JSONValue? {
-        if case .object(let m) = self { return m.first(where: { $0.key == key })?.value }
-        return nil
-    }
-    var arr: [JSONValue] {
-        if case .array(let a) = self { return a }
-        return []
-    }
-    var str: String? {
-        if case .string(let s) = self { return s }
-        return nil
-    }
-    var bool: Bool? {
-        if case .bool(let b) = self { return b }
-        return nil
-    }
-    var num: Double {
-        if case .number(let t) = self { return Double(t) ?? 0 }
-        return 0
-    }
-    var u: UInt64 {
-        if case .number(let t) = self { return UInt64(t) ?? UInt64(Swift.max(0, Double(t) ?? 0)) }
-        return 0
-    }
-    var i: Int {
-        if case .number(let t) = self { return Int(t) ?? Int(Double(t) ?? 0) }
-        return 0
-    }
+    var arr: [JSONValue] { arrayValue }
+    var str: String? { stringValue }
+    var bool: Bool? { boolValue }
+    var num: Double { number }
+    var u: UInt64 { uint }
+    var i: Int { int }
     /// A short rendering of a scalar (for event fields).
     var scalarText: String {
         switch self {

@@ -100,36 +100,3 @@ struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
 }
-
-/// Member access for the CLI's tables.
-extension JSONValue {
-    subscript(_ key: String) -> JSONValue? {
-        if case .object(let m) = self { return m.first(where: { $0.key == key })?.value }
-        return nil
-    }
-
-    var arrayValue: [JSONValue] {
-        if case .array(let a) = self { return a }
-        return []
-    }
-
-    var stringValue: String? {
-        if case .string(let s) = self { return s }
-        return nil
-    }
-
-    var boolValue: Bool? {
-        if case .bool(let b) = self { return b }
-        return nil
-    }
-
-    var number: Double {
-        if case .number(let t) = self { return Double(t) ?? 0 }
-        return 0
-    }
-
-    var uint: UInt64 {
-        if case .number(let t) = self { return UInt64(t) ?? UInt64(max(0, Double(t) ?? 0)) }
-        return 0
-    }
-}

@@ -44,22 +44,8 @@ final class ControlLineClient {
 }
 
 extension JSONValue {
-    subscript(_ k: String) -> JSONValue? {
-        if case .object(let m) = self { return m.first { $0.key == k }?.value }
-        return nil
-    }
-    var int: Int {
-        if case .number(let t) = self { return Int(t) ?? 0 }
-        return -1
-    }
-    var str: String? {
-        if case .string(let s) = self { return s }
-        return nil
-    }
-    var array: [JSONValue] {
-        if case .array(let a) = self { return a }
-        return []
-    }
+    var str: String? { stringValue }
+    var array: [JSONValue] { arrayValue }
 }
 
 @Suite(.serialized) struct TelemetryBinaryTests {
