@@ -9,44 +9,7 @@
 ///     if let error = BoltCodec.parse(frame, into: &info) { /* count, close */ }
 /// }
 /// ```
-public enum BoltCodec: RPCCodec {
+public enum BoltCodec: BoltCodecFamily {
     public static var name: StaticString { "bolt" }
-
-    public static func frameLength(_ bytes: UnsafeRawBufferPointer, limits: RPCLimits) -> RPCFrameLength {
-        BoltFraming.frameLength(bytes, limits: limits)
-    }
-
-    public static func parse(_ frame: UnsafeRawBufferPointer, into info: inout RPCFrameInfo) -> RPCError? {
-        BoltFraming.parse(frame, into: &info, limits: .default)
-    }
-
-    /// `parse(_:into:)` keeping at most `limits.maxHeaders` header entries.
-    public static func parse(
-        _ frame: UnsafeRawBufferPointer, into info: inout RPCFrameInfo, limits: RPCLimits
-    ) -> RPCError? {
-        BoltFraming.parse(frame, into: &info, limits: limits)
-    }
-
-    public static func setRequestID(_ id: UInt64, in frame: UnsafeMutableRawBufferPointer) {
-        BoltFraming.setRequestID(id, in: frame)
-    }
-
-    public static func encodeHeartbeatResponse(
-        to request: RPCFrameInfo, into out: UnsafeMutableRawPointer, capacity: Int
-    ) -> Int? {
-        BoltFraming.encodeHeartbeatResponse(
-            to: request, defaultCode: Bolt.ProtocolCode.v1, into: out, capacity: capacity)
-    }
-
-    public static func encodeHeartbeatRequest(id: UInt64, into out: UnsafeMutableRawPointer, capacity: Int) -> Int? {
-        BoltFraming.encodeHeartbeatRequest(id: id, code: Bolt.ProtocolCode.v1, into: out, capacity: capacity)
-    }
-
-    public static func encodeErrorResponse(
-        to request: RPCFrameInfo, error: RPCErrorKind, message: StaticString, into out: UnsafeMutableRawPointer,
-        capacity: Int
-    ) -> Int? {
-        BoltFraming.encodeErrorResponse(
-            to: request, error: error, defaultCode: Bolt.ProtocolCode.v1, into: out, capacity: capacity)
-    }
+    public static var protocolCode: UInt8 { Bolt.ProtocolCode.v1 }
 }
