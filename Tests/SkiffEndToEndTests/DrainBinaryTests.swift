@@ -11,11 +11,18 @@ final class LoadClient: @unchecked Sendable {
     let errors = Atomic<Int>(0)
     let stop = Atomic<Bool>(false)
     let finished = Atomic<Bool>(false)
+    /// What the first failure looked like (a status line with its headers, or the socket error), for the report.
+    let firstError = Mutex<String?>(nil)
+
+    func note(_ s: String) {
+        errors.wrappingAdd(1, ordering: .relaxed)
+        firstError.withLock { if $0 == nil { $0 = s } }
+    }
 
     func run(port: Int, path: String) {
         defer { finished.store(true, ordering: .relaxed) }
         guard let s = try? TestSocket.connect(port: port, timeoutSeconds: 10) else {
-            errors.wrappingAdd(1, ordering: .relaxed)
+            note("connect failed")
             return
         }
         defer { s.close() }
@@ -33,7 +40,7 @@ final class LoadClient: @unchecked Sendable {
                             if head.hasPrefix("http/1.1 200") {
                                 ok.wrappingAdd(1, ordering: .relaxed)
                             } else {
-                                errors.wrappingAdd(1, ordering: .relaxed)
+                                note(String(head.prefix(300)))
                             }
                             buf.removeFirst(end + 4 + cl)
                             break
@@ -43,7 +50,7 @@ final class LoadClient: @unchecked Sendable {
                     buf += chunk
                 }
             } catch {
-                errors.wrappingAdd(1, ordering: .relaxed)
+                note("\(error) after \(ok.load(ordering: .relaxed)) responses")
                 return
             }
         }
@@ -99,7 +106,8 @@ final class LoadClient: @unchecked Sendable {
         #expect(waitUntil(seconds: 10) { clients.allSatisfy { $0.finished.load(ordering: .relaxed) } })
         let errors = clients.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
         let ok = clients.reduce(0) { $0 + $1.ok.load(ordering: .relaxed) }
-        #expect(errors == 0, "\(errors) client errors")
+        let first = clients.compactMap { $0.firstError.withLock { $0 } }.first ?? ""
+        #expect(errors == 0, "\(errors) client errors; first: \(first)")
         #expect(ok > 100)
         for s in slow {
             #expect(s.waitForExit(seconds: 15) == 0)
