@@ -60,6 +60,9 @@ final class LoadClient: @unchecked Sendable {
 @Suite(.serialized) struct DrainBinaryTests {
     /// 20 clients load three hosts; one host is drained with `skiff ctl drain --wait`: no new request reaches it,
     /// its slow in-flight requests finish with 200, no client sees an error, and the command exits 0 on DRAINED.
+    /// The route retries connect failures, as a production route would: under the whole suite's load an rwloop
+    /// upstream connect can fail when the machine refuses another thread (seen once in ten runs), which is not
+    /// what this test is about; drain itself never needs a retry (nothing is sent to the draining host).
     @Test(arguments: ["netpoll", "rwloop"])
     func drainUnderLoadLosesNothing(model: String) throws {
         let hosts = try (1...3).map { try HTTPTestServer(name: "h\($0)") }
@@ -69,7 +72,8 @@ final class LoadClient: @unchecked Sendable {
         let hostList = hosts.map { "{\"address\":\"127.0.0.1:\($0.port)\"}" }.joined(separator: ",")
         let cfg = """
             {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[
-              {"match":{"prefix":"/"},"route":{"cluster_name":"c","timeout":"10s"}}]}]}],
+              {"match":{"prefix":"/"},"route":{"cluster_name":"c","timeout":"10s",
+                "retry_policy":{"retry_on":"connect-failure","num_retries":1}}}]}]}],
              "listeners":[{"name":"h","address":"127.0.0.1:\(port)","thread_model":"\(model)",
                "filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Http1","router_config_name":"r"}}]}]}]}],
              "cluster_manager":{"clusters":[{"name":"c","lb_type":"LB_ROUNDROBIN","hosts":[\(hostList)]}]}}
