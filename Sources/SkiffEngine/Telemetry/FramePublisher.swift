@@ -128,7 +128,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     public func hostsObject() -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
-        encodeClusters(&w)
+        encodeClusters(&w, live: engine.liveConnectionsByOwner())
         w.endObject()
         return w.bytes
     }
@@ -144,6 +144,9 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     // MARK: - Encoding
 
     func encodeFrame(into w: inout JSONWriter, connections: ConnectionDetail, updateBaseline: Bool = true) {
+        // One walk of the connection registries per frame, shared by the listener, cluster and connection sections.
+        let all = engine.allLiveConnections()
+        let byOwner = Dictionary(grouping: all, by: \.label)
         w.beginObject()
         w.key("type")
         w.string("frame")
@@ -161,10 +164,12 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         w.string(engine.version)
         w.key("config")
         w.string(engine.configPath)
-        encodeListeners(&w)
-        encodeClusters(&w)
+        encodeListeners(&w, live: byOwner)
+        encodeClusters(&w, live: byOwner)
         encodeThreads(&w)
-        if connections != .none { encodeConnections(&w, full: connections == .full, updateBaseline: updateBaseline) }
+        if connections != .none {
+            encodeConnections(&w, all, full: connections == .full, updateBaseline: updateBaseline)
+        }
         w.key("events_latest")
         w.uint(hub.events.latestSeq)
         w.key("publisher")
@@ -211,8 +216,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         w.endObject()
     }
 
-    private func encodeListeners(_ w: inout JSONWriter) {
-        let live = engine.liveConnectionsByOwner()
+    private func encodeListeners(_ w: inout JSONWriter, live: [String: [Connection]]) {
         w.key("listeners")
         w.beginArray()
         for l in engine.listeners {
@@ -316,8 +320,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         w.endObject()
     }
 
-    private func encodeClusters(_ w: inout JSONWriter) {
-        let live = engine.liveConnectionsByOwner()
+    private func encodeClusters(_ w: inout JSONWriter, live: [String: [Connection]]) {
         w.key("clusters")
         w.beginArray()
         for c in engine.clusters.clusters.values.sorted(by: { $0.name < $1.name }) {
@@ -524,8 +527,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         return (u + s) * 1000 / UInt64(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    private func encodeConnections(_ w: inout JSONWriter, full: Bool, updateBaseline: Bool) {
-        let all = engine.allLiveConnections()
+    private func encodeConnections(_ w: inout JSONWriter, _ all: [Connection], full: Bool, updateBaseline: Bool) {
         w.key("connections")
         w.beginObject()
         w.key("live")
