@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import Synchronization
 import SkiffConfig
 import SkiffControl
 import SkiffNet
@@ -17,8 +18,11 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
 
 /// A listener the engine runs, with what the console and logs need to show it.
 public struct RunningListener: Sendable {
-    public let config: ListenerConfig
+    /// As running (a reload that re-routes the listener in place updates it).
+    public internal(set) var config: ListenerConfig
     public let listener: Listener
+    /// The network filter serving it (a reload re-routes it in place when it is a `ReroutableProxy`).
+    public let delegate: any ListenerDelegate
     public let workers: WorkerPool?
     public let tcpProxy: TCPProxy?
     public let http: HTTPConnectionManager?
@@ -41,16 +45,29 @@ public struct RunningListener: Sendable {
 }
 
 /// Wires a validated configuration to clusters, filters and listeners on the configured thread models; owns their
-/// lifecycle. Start binds every listener or none.
-public final class Engine: @unchecked Sendable {  // mutated only by start/stop, which callers serialise
-    public let config: SkiffConfiguration
-    public let clusters: ClusterManager
-    public private(set) var listeners: [RunningListener] = []
-    private var netpollGroups: [Int: NetPollGroup] = [:]
-    private var rwloopGroup: RWLoopGroup?
-    private var routerRegistries: [Int: RouterRegistry] = [:]
-    /// Active checks and ejection expiry, on one dedicated poller (kept for the life of the engine).
-    public private(set) var healthChecker: HealthChecker?
+/// lifecycle. Start binds every listener or none; `reload` applies a new config's difference while traffic flows.
+///
+/// Threads: `start`, `reload`, `stopAccepting` and `stop` are serialised by `lifecycle`; what readers (the publisher,
+/// the control socket, the admin API) see lives in `live`, swapped whole under its mutex.
+public final class Engine: @unchecked Sendable {
+    /// What a reload replaces. Read through the accessors below; never hold it across I/O.
+    struct Live {
+        var config: SkiffConfiguration
+        var configText: [UInt8]
+        var clusters: ClusterManager
+        var listeners: [RunningListener] = []
+        /// Listeners a reload removed or replaced: no longer accepting, their connections finishing. Their worker
+        /// pools are shut down once their last connection is gone.
+        var retired: [RunningListener] = []
+        var healthChecker: HealthChecker?
+        var netpollGroups: [Int: NetPollGroup] = [:]
+        var rwloopGroup: RWLoopGroup?
+        var reloads = 0
+    }
+
+    let live: Mutex<Live>
+    /// Serialises start, reload and stop.
+    let lifecycle = Mutex(())
     private let threadModelOverride: ThreadModel?
     let logger: Logger
     /// Rings of frames and events, and the connection observer.
@@ -59,90 +76,126 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
     public private(set) var publisher: FramePublisher!
     public let version: String
     public let configPath: String
-    /// The config file as loaded, for `config.dump`.
-    let configText: [UInt8]
 
     public init(
         config: SkiffConfiguration, threadModelOverride: ThreadModel? = nil, logger: Logger, version: String = "dev",
         configPath: String = "", configText: [UInt8] = [], hub: TelemetryHub = TelemetryHub()
     ) throws(EngineError) {
-        self.configText = configText
-        self.config = config
         self.threadModelOverride = threadModelOverride
         self.logger = logger
         self.version = version
         self.configPath = configPath
         self.hub = hub
+        let clusters: ClusterManager
         do {
-            self.clusters = try ClusterManager(configs: config.clusters)
+            clusters = try ClusterManager(configs: config.clusters)
         } catch {
             throw EngineError("cluster_manager: \(error)")
         }
+        live = Mutex(Live(config: config, configText: configText, clusters: clusters))
         publisher = FramePublisher(engine: self, hub: hub)
     }
 
+    /// The running config.
+    public var config: SkiffConfiguration { live.withLock { $0.config } }
+    /// The running clusters.
+    public var clusters: ClusterManager { live.withLock { $0.clusters } }
+    /// The listeners accepting now.
+    public var listeners: [RunningListener] { live.withLock { $0.listeners } }
+    /// Active checks and ejection expiry, on one dedicated poller (rebuilt by a reload).
+    public var healthChecker: HealthChecker? { live.withLock { $0.healthChecker } }
+    /// Reloads applied since start.
+    public var reloadCount: Int { live.withLock { $0.reloads } }
+
     /// Binds and starts every listener. On any failure, stops those already started and throws.
     public func start() throws(EngineError) {
+        try lifecycle.withLock { _ throws(EngineError) in try startLocked() }
+    }
+
+    private func startLocked() throws(EngineError) {
         ignoreSIGPIPE()
-        let checked = clusters.clusters.values.filter { $0.config.healthCheck != nil || $0.outlier != nil }
-        if !checked.isEmpty {
-            let hub = self.hub
-            let logger = self.logger
-            let checker = HealthChecker(clusters: checked) { cluster, host, up, result in
-                hub.event("host.health") { w in
-                    w.key("cluster")
-                    w.string(cluster.name)
-                    w.key("host")
-                    w.string(host.description)
-                    w.key("to")
-                    w.string(up ? "UP" : "DOWN")
-                    w.key("reason")
-                    w.string(result.reason)
-                    w.key("latency_us")
-                    w.uint(result.latencyNs / 1000)
-                }
-                logger.notice("\("host \(cluster.name)/\(host): \(up ? "UP" : "DOWN") (\(result.reason))")")
-            }
-            do {
-                try checker.start()
-            } catch {
-                throw EngineError("health checks: cannot start: \(error)")
-            }
-            healthChecker = checker
-        }
-        var path: [(Int, Int)] = []
-        for (si, server) in config.servers.enumerated() {
-            for li in server.listeners.indices { path.append((si, li)) }
-        }
+        let (config, clusters) = live.withLock { ($0.config, $0.clusters) }
+        let checker = try makeHealthChecker(clusters)
+        live.withLock { $0.healthChecker = checker }
+        let routers = try buildRouters(config)
+        var started: [RunningListener] = []
         do {
-            for (si, li) in path {
-                let lc = config.servers[si].listeners[li]
-                listeners.append(try startListener(lc, serverIndex: si, path: "servers[\(si)].listeners[\(li)]"))
+            for (si, server) in config.servers.enumerated() {
+                for (li, lc) in server.listeners.enumerated() {
+                    started.append(
+                        try startListener(
+                            lc, routers: routers[si], clusters: clusters, path: "servers[\(si)].listeners[\(li)]"))
+                }
             }
         } catch {
-            stop()
+            for l in started { stopListening(l) }
+            stopLocked()
             throw error
         }
+        live.withLock { $0.listeners = started }
         publisher.start()
         hub.event("engine.start") { w in
             w.key("listeners")
-            w.int(self.listeners.count)
+            w.int(started.count)
             w.key("config")
             w.string(self.configPath)
         }
     }
 
+    /// Active checks for the clusters that have them (and outlier expiry); nil when no cluster needs either.
+    func makeHealthChecker(_ clusters: ClusterManager) throws(EngineError) -> HealthChecker? {
+        let checked = clusters.clusters.values.filter { $0.config.healthCheck != nil || $0.outlier != nil }
+        guard !checked.isEmpty else { return nil }
+        let hub = self.hub
+        let logger = self.logger
+        let checker = HealthChecker(clusters: checked) { cluster, host, up, result in
+            hub.event("host.health") { w in
+                w.key("cluster")
+                w.string(cluster.name)
+                w.key("host")
+                w.string(host.description)
+                w.key("to")
+                w.string(up ? "UP" : "DOWN")
+                w.key("reason")
+                w.string(result.reason)
+                w.key("latency_us")
+                w.uint(result.latencyNs / 1000)
+            }
+            logger.notice("\("host \(cluster.name)/\(host): \(up ? "UP" : "DOWN") (\(result.reason))")")
+        }
+        do {
+            try checker.start()
+        } catch {
+            throw EngineError("health checks: cannot start: \(error)")
+        }
+        return checker
+    }
+
+    /// Every server's routers, compiled.
+    func buildRouters(_ config: SkiffConfiguration) throws(EngineError) -> [RouterRegistry] {
+        var out: [RouterRegistry] = []
+        for (i, server) in config.servers.enumerated() {
+            do {
+                out.append(try RouterRegistry(server.routers))
+            } catch {
+                throw EngineError("servers[\(i)].routers: \(error)")
+            }
+        }
+        return out
+    }
+
     /// The loaded config as compact JSON (MOSN's shape, as written; the model it decoded to is what runs).
     public func configJSON() -> [UInt8] {
-        guard let v = try? JSONParser.parse(configText) else { return Array("{}".utf8) }
+        guard let v = try? JSONParser.parse(live.withLock({ $0.configText })) else { return Array("{}".utf8) }
         return JSONText.encode(v)
     }
 
     /// Every live connection of every poller and rwloop group (the publisher's walk; allocates).
     public func allLiveConnections() -> [Connection] {
+        let (groups, rw) = live.withLock { (Array($0.netpollGroups.values), $0.rwloopGroup) }
         var out: [Connection] = []
-        for g in netpollGroups.values { for p in g.pollers { out += p.registry.connections } }
-        if let rw = rwloopGroup { out += rw.registry.connections }
+        for g in groups { for p in g.pollers { out += p.registry.connections } }
+        if let rw { out += rw.registry.connections }
         return out
     }
 
@@ -165,21 +218,12 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
         }
     }
 
-    /// The routers of server `i`, built once.
-    private func routers(of i: Int) throws(EngineError) -> RouterRegistry {
-        if let r = routerRegistries[i] { return r }
-        do {
-            let r = try RouterRegistry(config.servers[i].routers)
-            routerRegistries[i] = r
-            return r
-        } catch {
-            throw EngineError("servers[\(i)].routers: \(error)")
-        }
-    }
-
-    private func startListener(_ lc: ListenerConfig, serverIndex: Int, path: String) throws(EngineError)
-        -> RunningListener
-    {
+    /// Builds the filter and starts a listener: bound afresh, or serving `inheritedFD` (a dup of a listener being
+    /// replaced, or a socket received from the process being upgraded).
+    func startListener(
+        _ lc: ListenerConfig, routers: RouterRegistry, clusters: ClusterManager, path: String,
+        inheritedFD: Int32? = nil
+    ) throws(EngineError) -> RunningListener {
         guard lc.filterChains.count == 1, let filter = lc.filterChains[0].filters.first,
             lc.filterChains[0].filters.count == 1
         else {
@@ -206,14 +250,14 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
                 switch p.downstreamProtocol {
                 case .http1:
                     http = try HTTPConnectionManager(
-                        filter: p, routers: routers(of: serverIndex), clusters: clusters, options: HTTPProxyOptions())
+                        filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions())
                     delegate = http!
                 case .bolt, .boltv2, .dubbo:
                     guard p.upstreamProtocol == p.downstreamProtocol else {
                         throw EngineError(
                             "\(filterPath): upstream_protocol \(p.upstreamProtocol.rawValue) must match downstream_protocol \(p.downstreamProtocol.rawValue) for RPC")
                     }
-                    let r = try routers(of: serverIndex)
+                    let r = routers
                     switch p.downstreamProtocol {
                     case .bolt: rpc = try RPCConnectionManager<BoltCodec>(filter: p, routers: r, clusters: clusters)
                     case .boltv2: rpc = try RPCConnectionManager<BoltV2Codec>(filter: p, routers: r, clusters: clusters)
@@ -221,7 +265,7 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
                     }
                     delegate = rpc!
                 case .auto:
-                    let auto = try AutoProtocolManager(filter: p, routers: routers(of: serverIndex), clusters: clusters)
+                    let auto = try AutoProtocolManager(filter: p, routers: routers, clusters: clusters)
                     autoHTTP = auto.httpStats
                     delegate = auto
                 case .http2:
@@ -256,17 +300,26 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
             connection: ConnectionOptions(
                 maxCoalesce: lc.maxCoalesce, writeLimit: lc.connBufferLimitBytes,
                 idleTimeout: lc.connectionIdleTimeout ?? tcpIdle(filter), workers: workers, totals: totals,
-                observer: hub))
+                observer: hub),
+            inheritedFD: inheritedFD)
         let listener: Listener
         do {
             switch model {
             case .netpoll:
                 listener = try netpollGroup(pollers: lc.pollers).listen(options, delegate: delegate)
             case .rwloop:
-                if rwloopGroup == nil { rwloopGroup = RWLoopGroup() }
-                listener = try rwloopGroup!.listen(options, delegate: delegate)
+                let g = live.withLock { l in
+                    if l.rwloopGroup == nil { l.rwloopGroup = RWLoopGroup() }
+                    return l.rwloopGroup!
+                }
+                listener = try g.listen(options, delegate: delegate)
             }
+        } catch let e as EngineError {
+            workers?.shutdown()
+            if let fd = inheritedFD { close(fd) }
+            throw e
         } catch {
+            if let fd = inheritedFD { close(fd) }
             workers?.shutdown()
             throw EngineError("\(path).address: cannot listen on \(lc.address): \(error)")
         }
@@ -277,7 +330,7 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
             + (model == .netpoll ? " pollers=\(pollerCount)" : "") + " workers=\(workerCount) max_connections=\(limit)"
         logger.info("\(line)")
         return RunningListener(
-            config: lc, listener: listener, workers: workers, tcpProxy: tcp, http: http,
+            config: lc, listener: listener, delegate: delegate, workers: workers, tcpProxy: tcp, http: http,
             rpcStats: (rpc as? any RPCStatsProviding)?.rpcStats, autoHTTPStats: autoHTTP, totals: totals)
     }
 
@@ -287,35 +340,44 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
     }
 
     private func netpollGroup(_ pollers: Int?) -> NetPollGroup? {
-        netpollGroups[pollers ?? 0]
+        live.withLock { $0.netpollGroups[pollers ?? 0] }
     }
 
     private func netpollGroup(pollers: Int?) throws(EngineError) -> NetPollGroup {
-        if let g = netpollGroups[pollers ?? 0] { return g }
+        let key = pollers ?? 0
+        if let g = live.withLock({ $0.netpollGroups[key] }) { return g }
         do {
-            let g = try NetPollGroup(name: "netpoll\(netpollGroups.count)", count: pollers)
-            netpollGroups[pollers ?? 0] = g
+            let n = live.withLock { $0.netpollGroups.count }
+            let g = try NetPollGroup(name: "netpoll\(n)", count: pollers)
+            live.withLock { $0.netpollGroups[key] = g }
             return g
         } catch {
             throw EngineError("netpoll: cannot start pollers: \(error)")
         }
     }
 
+    func stopListening(_ l: RunningListener) {
+        switch l.model {
+        case .netpoll: netpollGroup(l.config.pollers)?.stopListening(l.listener)
+        case .rwloop: live.withLock { $0.rwloopGroup }?.stopListening(l.listener)
+        }
+    }
+
     /// Stops accepting new connections on every listener (graceful stop); established ones go on, and HTTP responses
     /// from now on carry `Connection: close`.
     public func stopAccepting() {
-        for l in listeners {
-            l.http?.shuttingDown.store(true, ordering: .relaxed)
-            switch l.model {
-            case .netpoll: netpollGroup(l.config.pollers)?.stopListening(l.listener)
-            case .rwloop: rwloopGroup?.stopListening(l.listener)
+        lifecycle.withLock { _ in
+            for l in listeners {
+                l.http?.shuttingDown.store(true, ordering: .relaxed)
+                stopListening(l)
             }
         }
     }
 
-    /// Requests, streams and tcp sessions still in flight across all listeners.
+    /// Requests, streams and tcp sessions still in flight across all listeners, retired ones included.
     public var inFlight: Int {
-        listeners.reduce(0) { sum, l in
+        let all = live.withLock { $0.listeners + $0.retired }
+        return all.reduce(0) { sum, l in
             sum + (l.http?.stats.requestActive.load(ordering: .relaxed) ?? 0)
                 + (l.autoHTTPStats?.requestActive.load(ordering: .relaxed) ?? 0)
                 + (l.rpcStats?.requestActive.load(ordering: .relaxed) ?? 0)
@@ -328,20 +390,28 @@ public final class Engine: @unchecked Sendable {  // mutated only by start/stop,
 
     /// Stops accepting and closes everything.
     public func stop() {
+        lifecycle.withLock { _ in stopLocked() }
+    }
+
+    private func stopLocked() {
         publisher?.stop()
-        healthChecker?.stop()
-        for l in listeners {
-            switch l.model {
-            case .netpoll: netpollGroup(l.config.pollers)?.stopListening(l.listener)
-            case .rwloop: rwloopGroup?.stopListening(l.listener)
+        let (checker, all, groups) = live.withLock { l in
+            defer {
+                l.listeners.removeAll()
+                l.retired.removeAll()
+                l.healthChecker = nil
             }
+            return (l.healthChecker, l.listeners + l.retired, Array(l.netpollGroups.values))
+        }
+        checker?.stop()
+        for l in all {
+            stopListening(l)
             l.workers?.shutdown()
         }
-        for g in netpollGroups.values { g.shutdown() }
-        listeners.removeAll()
+        for g in groups { g.shutdown() }
     }
 
     /// The netpoll groups in use (for the Threads view).
-    public var pollerGroups: [NetPollGroup] { Array(netpollGroups.values) }
-    public var rwloop: RWLoopGroup? { rwloopGroup }
+    public var pollerGroups: [NetPollGroup] { live.withLock { Array($0.netpollGroups.values) } }
+    public var rwloop: RWLoopGroup? { live.withLock { $0.rwloopGroup } }
 }

@@ -37,19 +37,34 @@ public final class Cluster: Sendable {
     public let name: String
     public let hosts: [Host]
     public let loadBalancer: any LoadBalancer
-    public let stats = ClusterStats()
+    public let stats: ClusterStats
     /// Write counters of this cluster's closed upstream connections.
-    public let upstreamWrites = WriteTotals()
+    public let upstreamWrites: WriteTotals
     /// Response latency across the cluster's hosts.
-    public let latency = LatencyHistogram()
+    public let latency: LatencyHistogram
     /// Passive ejection from `outlier_detection`; nil when the cluster has none. Feed it every upstream result.
     public let outlier: OutlierDetector?
 
-    public init(config: ClusterConfig) throws(SystemError) {
+    /// - Parameter previous: the cluster of the same name in the config being replaced (a reload): its counters carry
+    ///   on, and its hosts are kept where `Host.canCarry` allows (pools, health, admin state and all), taking the new
+    ///   weight; other hosts are new.
+    public init(config: ClusterConfig, previous: Cluster? = nil) throws(SystemError) {
         self.config = config
         self.name = config.name
+        self.stats = previous?.stats ?? ClusterStats()
+        self.upstreamWrites = previous?.upstreamWrites ?? WriteTotals()
+        self.latency = previous?.latency ?? LatencyHistogram()
         var hs: [Host] = []
-        for h in config.hosts { hs.append(try Host(config: h, healthCheck: config.healthCheck)) }
+        for h in config.hosts {
+            if let old = previous?.hosts.first(where: { $0.canCarry(h, healthCheck: config.healthCheck) }),
+                !hs.contains(where: { $0 === old })
+            {
+                old.setWeight(h.weight)
+                hs.append(old)
+            } else {
+                hs.append(try Host(config: h, healthCheck: config.healthCheck))
+            }
+        }
         self.hosts = hs
         self.loadBalancer = makeLoadBalancer(config.lbType, hosts: hs)
         self.outlier = config.outlierDetection.map { OutlierDetector(config: $0, hosts: hs) }
@@ -149,11 +164,15 @@ public final class Cluster: Sendable {
 public final class ClusterManager: Sendable {
     public let clusters: [String: Cluster]
 
-    public init(configs: [ClusterConfig]) throws(SystemError) {
+    /// - Parameter previous: the clusters being replaced by a reload (see `Cluster.init(config:previous:)`).
+    public init(configs: [ClusterConfig], previous: ClusterManager? = nil) throws(SystemError) {
         var m: [String: Cluster] = [:]
-        for c in configs { m[c.name] = try Cluster(config: c) }
+        for c in configs { m[c.name] = try Cluster(config: c, previous: previous?[c.name]) }
         clusters = m
     }
+
+    /// Every host object of this manager, by identity.
+    public var allHosts: [Host] { clusters.values.flatMap(\.hosts) }
 
     public subscript(name: String) -> Cluster? { clusters[name] }
 }

@@ -82,7 +82,9 @@ public final class Host: Sendable, CustomStringConvertible {
     public let config: HostConfig
     /// Resolved once when the cluster is built.
     public let address: SocketAddress
-    public let weight: Int
+    private let weightValue: Atomic<Int>
+    /// The load-balancing weight; a reload may change it (the cluster's balancer is rebuilt with it).
+    public var weight: Int { weightValue.load(ordering: .relaxed) }
     public let stats = HostStats()
     /// Response latency of requests to this host (request sent to response complete).
     public let latency = LatencyHistogram()
@@ -120,7 +122,18 @@ public final class Host: Sendable, CustomStringConvertible {
             healthyThreshold: healthCheck?.healthyThreshold ?? 1, unhealthyThreshold: healthCheck?.unhealthyThreshold ?? 1,
             checked: healthCheck != nil)
         self.address = try SocketAddress.resolve(host: config.address.host, port: config.address.port)
-        self.weight = config.weight
+        self.weightValue = Atomic(config.weight)
+    }
+
+    /// Takes the weight of a reloaded config (before the balancer that reads it is built).
+    public func setWeight(_ w: Int) { weightValue.store(w, ordering: .relaxed) }
+
+    /// True when a reload may keep this host object (its pools, health and admin state) for `config` in a cluster
+    /// checked by `healthCheck`: same address, same health thresholds.
+    public func canCarry(_ config: HostConfig, healthCheck: HealthCheckConfig?) -> Bool {
+        self.config.address == config.address && health.checked == (healthCheck != nil)
+            && health.healthyThreshold == max(1, healthCheck?.healthyThreshold ?? 1)
+            && health.unhealthyThreshold == max(1, healthCheck?.unhealthyThreshold ?? 1)
     }
 
     /// The operator's state; load balancers pick READY hosts only. Entering DRAIN stamps `drainStartedNs`.

@@ -126,6 +126,9 @@ public final class HostHealth: Sendable {
 
     public var ejections: Int { state.withLock { $0.ejections } }
 
+    /// Wall-clock ms the current ejection ends, 0 when not ejected.
+    public var ejectedUntilMs: UInt64 { state.withLock { $0.ejectedUntilMs } }
+
     public var snapshot: Snapshot {
         state.withLock {
             Snapshot(

@@ -27,15 +27,9 @@ public final class OutlierDetector: Sendable {
     private let maxMs: UInt64
     private let clock: @Sendable () -> UInt64
 
-    private struct State {
-        /// Wall-clock ms each host is ejected until, 0 when it is not ejected.
-        var ejectedUntilMs: [UInt64]
-        /// How many times each host has been ejected.
-        var ejections: [Int]
-        var active = 0
-    }
-
-    private let state: Mutex<State>
+    /// Serialises ejection decisions; the ejection state itself lives in each host's `HostHealth`, so a detector
+    /// built by a reload takes over the hosts' ejections (and their count) as they are.
+    private let decisions = Mutex(())
 
     /// Ejections made.
     public let ejectionsTotal = Atomic<UInt64>(0)
@@ -58,17 +52,13 @@ public final class OutlierDetector: Sendable {
         self.baseMs = Self.milliseconds(config.baseEjectionTime)
         self.maxMs = max(Self.milliseconds(config.maxEjectionTime), baseMs)
         self.clock = clock
-        self.state = Mutex(
-            State(
-                ejectedUntilMs: .init(repeating: 0, count: hosts.count),
-                ejections: .init(repeating: 0, count: hosts.count)))
     }
 
     /// The most hosts ejected at once: `hosts × maxEjectionPercent / 100`, rounded down (0 ejects none).
     public var maxEjectedHosts: Int { hosts.count * min(100, max(0, config.maxEjectionPercent)) / 100 }
 
     /// Hosts ejected now.
-    public var ejectedCount: Int { state.withLock { $0.active } }
+    public var ejectedCount: Int { hosts.reduce(0) { $0 + ($1.health.isEjected ? 1 : 0) } }
 
     /// Records one upstream result for `host`: `failure` is a connect failure or a 5xx response.
     @inline(__always)
@@ -85,20 +75,18 @@ public final class OutlierDetector: Sendable {
     }
 
     private func thresholdReached(_ host: Host) {
-        guard let i = positions[ObjectIdentifier(host)] else { return }
+        guard positions[ObjectIdentifier(host)] != nil else { return }
         let now = clock()
-        state.withLock { s in
+        decisions.withLock { _ in
             host.stats.consecutiveFailures.store(0, ordering: .relaxed)
-            guard s.ejectedUntilMs[i] == 0 else { return }
-            guard s.active + 1 <= maxEjectedHosts else {
+            guard !host.health.isEjected else { return }
+            guard ejectedCount + 1 <= maxEjectedHosts else {
                 ejectionsOverflow.wrappingAdd(1, ordering: .relaxed)
                 return
             }
-            s.ejections[i] += 1
-            let (scaled, overflow) = baseMs.multipliedReportingOverflow(by: UInt64(s.ejections[i]))
+            let times = UInt64(host.health.ejections + 1)
+            let (scaled, overflow) = baseMs.multipliedReportingOverflow(by: times)
             let until = now &+ (overflow ? maxMs : min(scaled, maxMs))
-            s.ejectedUntilMs[i] = until
-            s.active += 1
             ejectionsTotal.wrappingAdd(1, ordering: .relaxed)
             host.health.eject(untilMs: until)
         }
@@ -106,20 +94,19 @@ public final class OutlierDetector: Sendable {
 
     /// Un-ejects every host whose ejection ended at or before `nowMs` (wall clock); their failure runs start afresh.
     public func tick(nowMs: UInt64) {
-        state.withLock { s in
-            guard s.active > 0 else { return }
-            for i in s.ejectedUntilMs.indices where s.ejectedUntilMs[i] != 0 && s.ejectedUntilMs[i] <= nowMs {
-                s.ejectedUntilMs[i] = 0
-                s.active -= 1
-                hosts[i].stats.consecutiveFailures.store(0, ordering: .relaxed)
-                hosts[i].health.unEject()
+        decisions.withLock { _ in
+            for h in hosts where h.health.isEjected {
+                let until = h.health.ejectedUntilMs
+                guard until <= nowMs else { continue }
+                h.stats.consecutiveFailures.store(0, ordering: .relaxed)
+                h.health.unEject()
             }
         }
     }
 
     /// When the next ejection ends (wall-clock ms), nil when no host is ejected.
     public var nextUnEjectMs: UInt64? {
-        state.withLock { s in s.ejectedUntilMs.lazy.filter { $0 != 0 }.min() }
+        hosts.lazy.filter { $0.health.isEjected }.map { $0.health.ejectedUntilMs }.min()
     }
 
     private static func milliseconds(_ d: Duration) -> UInt64 {

@@ -147,9 +147,11 @@ struct CtlEvents: ParsableCommand {
     @OptionGroup var socket: SocketOption
     @Flag(help: "Print the raw JSON reply.") var json = false
     @Option(help: "How many.") var limit = 50
+    @Option(help: "Only events whose kind starts with this (host.admin, host., config.reload, conn.).") var kind: String?
 
     func run() throws {
-        try runRequest(socket, "{\"id\":1,\"cmd\":\"events\",\"limit\":\(limit)}", json: json) { reply in
+        let filter = kind.map { ",\"kind\":\"\($0.filter { $0 != "\"" && $0 != "\\" })\"" } ?? ""
+        try runRequest(socket, "{\"id\":1,\"cmd\":\"events\",\"limit\":\(limit)\(filter)}", json: json) { reply in
             for e in reply["events"]?.arrayValue ?? [] {
                 var parts: [String] = []
                 if case .object(let m) = e {

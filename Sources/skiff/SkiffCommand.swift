@@ -12,7 +12,7 @@ struct SkiffCommand: ParsableCommand {
         commandName: "skiff",
         abstract: "A service-mesh sidecar proxy (MOSN-compatible config) with a live terminal console.",
         version: SkiffVersion.string,
-        subcommands: [Start.self, Stop.self, Demo.self, Top.self, Validate.self, Ctl.self]
+        subcommands: [Start.self, Stop.self, Reload.self, Demo.self, Top.self, Validate.self, Ctl.self]
     )
 }
 
@@ -212,7 +212,13 @@ struct Start: ParsableCommand {
                 }
                 continue
             }
-            logger.notice("SIGHUP: reload is not available in this build yet; the running config stays")
+            // SIGHUP: reload the config file in place.
+            do {
+                let report = try engine.reloadFromFile()
+                logger.notice("\("SIGHUP: reloaded: \(report.summary.split(separator: "\n").joined(separator: "; "))")")
+            } catch {
+                logger.error("\("SIGHUP: reload refused, the running config stays: \(error)")")
+            }
         }
         // Graceful stop: no new connections; in-flight requests, streams and sessions get up to graceful_timeout;
         // a second SIGINT/SIGTERM (or `skiff stop --now`) stops at once.

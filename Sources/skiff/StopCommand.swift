@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import SkiffConfig
 
 /// `skiff stop`: a graceful stop over the control socket (as SIGTERM), or `--now`.
 struct Stop: ParsableCommand {
@@ -30,5 +31,32 @@ struct Stop: ParsableCommand {
         }
         printError("error: still running after 120 s")
         throw ExitCode(2)
+    }
+}
+
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-read the running skiff's config file and apply the difference without dropping connections.",
+        discussion: """
+            An invalid file is refused with every error and the running config stays (exit 1). Otherwise prints what \
+            changed: listeners added, removed or re-routed, hosts added, removed (draining) or re-weighted.
+            """)
+    @OptionGroup var socket: SocketOption
+
+    func run() throws {
+        let c = try socket.client()
+        let reply: JSONValue
+        do {
+            reply = try c.request("{\"id\":1,\"cmd\":\"reload\"}")
+        } catch let e as CLIError {
+            printError("error: \(e)")
+            throw ExitCode(1)
+        }
+        let changes = reply["changes"]?.arrayValue.compactMap(\.stringValue) ?? []
+        let restart = reply["restart_needed"]?.arrayValue.compactMap(\.stringValue) ?? []
+        print("reloaded")
+        if changes.isEmpty && restart.isEmpty { print("  no changes") }
+        for line in changes { print("  \(line)") }
+        for r in restart { print("  \(r): changed, takes effect on restart") }
     }
 }

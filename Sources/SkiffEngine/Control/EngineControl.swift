@@ -28,7 +28,9 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         case "hosts":
             return .ok(fields: engine.publisher.hostsObject())
         case "events":
-            return .ok(fields: recentEvents(since: request.uint64("since") ?? 0, limit: request.int("limit") ?? 100))
+            return .ok(
+                fields: recentEvents(
+                    since: request.uint64("since") ?? 0, limit: request.int("limit") ?? 100, kind: request.string("kind")))
         case "config.dump":
             return .ok(fields: wrap("config", engine.configJSON()))
         case "host.set_state":
@@ -37,7 +39,19 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
                 state: request.string("state") ?? "", uid: peer.uid, via: "control socket",
                 kill: request.bool("kill") ?? false)
         case "reload":
-            return .error("reload is not available in this build yet (the lifecycle work adds it); nothing changed")
+            engine.hub.event("admin.reload") { w in
+                w.key("uid")
+                w.uint(UInt64(peer.uid))
+            }
+            do {
+                let report = try engine.reloadFromFile()
+                return .ok([
+                    JSONMember(key: "changes", value: .array(report.changes.map { .string($0) })),
+                    JSONMember(key: "restart_needed", value: .array(report.needRestart.map { .string($0) })),
+                ])
+            } catch {
+                return .error("reload refused, the running config stays:\n\(error)")
+            }
         case "stop":
             let now = request.bool("now") ?? false
             engine.hub.event("admin.stop") { w in
@@ -107,24 +121,39 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         Array("{\"\(key)\":".utf8) + object + [UInt8(ascii: "}")]
     }
 
-    private func recentEvents(since: UInt64, limit: Int) -> [UInt8] {
+    /// The last `limit` events after `since`; with `kind`, only events whose kind starts with it (`host.` matches
+    /// every host event), searched through the whole ring.
+    private func recentEvents(since: UInt64, limit: Int, kind: String? = nil) -> [UInt8] {
         let ring = engine.hub.events
         var cursor = since
-        if since == 0 && ring.latestSeq > UInt64(limit) { cursor = ring.latestSeq - UInt64(limit) }
-        var out = Array("{\"events\":[".utf8)
+        if since == 0 && kind == nil && ring.latestSeq > UInt64(limit) { cursor = ring.latestSeq - UInt64(limit) }
+        let needle = kind.map { Array("\"kind\":\"\($0)".utf8) }
+        var picked: [[UInt8]] = []
         var buf: [UInt8] = []
-        var first = true
         var missed: UInt64 = 0
         while true {
             guard case .frame(let seq, let m) = ring.read(after: cursor, into: &buf) else { break }
             missed += m
             cursor = seq
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            out += buf
+            if let n = needle, !contains(buf, n) { continue }
+            picked.append(buf)
+            if picked.count > limit { picked.removeFirst() }
+        }
+        var out = Array("{\"events\":[".utf8)
+        for (i, e) in picked.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += e
         }
         out += Array("],\"latest\":\(cursor),\"missed\":\(missed)}".utf8)
         return out
+    }
+
+    private func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard hay.count >= needle.count else { return false }
+        for i in 0...(hay.count - needle.count) where hay[i] == needle[0] {
+            if hay[i..<(i + needle.count)].elementsEqual(needle) { return true }
+        }
+        return false
     }
 }
 

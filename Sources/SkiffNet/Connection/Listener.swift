@@ -16,11 +16,16 @@ public struct ListenerOptions: Sendable {
     /// 0 = unlimited.
     public var maxConnections: Int
     public var connection: ConnectionOptions
+    /// A listening socket to serve instead of binding one: a dup of another listener's (a reload that changes a
+    /// listener in place) or one received from the process being upgraded. Its accept queue carries over, so no
+    /// connection is refused during the handover. The listener owns it from here.
+    public var inheritedFD: Int32?
 
     public init(
         name: String, address: SocketAddress, backlog: Int32 = 1024, maxConnections: Int = 0,
-        connection: ConnectionOptions = ConnectionOptions()
+        connection: ConnectionOptions = ConnectionOptions(), inheritedFD: Int32? = nil
     ) {
+        self.inheritedFD = inheritedFD
         self.name = name
         self.address = address
         self.backlog = backlog
@@ -55,7 +60,14 @@ public final class Listener: @unchecked Sendable {
         self.maxConnections = options.maxConnections
         self.connectionOptions = options.connection
         self.delegate = delegate
-        self.fd = try Socket.listen(on: options.address, backlog: options.backlog, nonBlocking: model == .netpoll)
+        // Always non-blocking: a socket handed between models (and processes) shares its file status flags, and the
+        // rwloop accept thread polls before accepting.
+        if let fd = options.inheritedFD {
+            Socket.setBlocking(fd, false)
+            self.fd = fd
+        } else {
+            self.fd = try Socket.listen(on: options.address, backlog: options.backlog, nonBlocking: true)
+        }
         self.address = Socket.localAddress(fd) ?? options.address
         self.pollSlots = Array(repeating: nil, count: pollerCount)
         self.pollersLeft.store(pollerCount, ordering: .relaxed)

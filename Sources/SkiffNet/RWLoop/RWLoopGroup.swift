@@ -35,14 +35,18 @@ public final class RWLoopGroup: Sendable {
         return l
     }
 
-    /// Stops accepting: the accept thread wakes, exits and closes the socket.
+    /// Stops accepting: within 50 ms the accept thread sees the flag, exits and closes its descriptor. The socket
+    /// itself is not shut down: another listener (a reload, an upgraded process) may be serving a dup of it.
     public func stopListening(_ l: Listener) {
-        guard !l.stopping.exchange(true, ordering: .relaxed) else { return }
-        Glibc.shutdown(l.fd, Int32(SHUT_RDWR))
+        _ = l.stopping.exchange(true, ordering: .relaxed)
     }
 
     private func acceptLoop(_ l: Listener) {
+        var pfd = pollfd(fd: l.fd, events: Int16(POLLIN), revents: 0)
         while !l.stopping.load(ordering: .relaxed) {
+            pfd.revents = 0
+            if poll(&pfd, 1, 50) <= 0 { continue }
+            if l.stopping.load(ordering: .relaxed) { break }
             let (r, fd) = Socket.accept(l.fd, nonBlocking: false)
             switch r {
             case .done:

@@ -25,6 +25,11 @@ public enum Socket {
         return fd
     }
 
+    /// A close-on-exec duplicate of `fd` (the same socket: its accept queue is shared).
+    public static func duplicate(_ fd: Int32) throws(SystemError) -> Int32 {
+        try sysCall("fcntl(F_DUPFD_CLOEXEC)") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+    }
+
     /// The local address a socket is bound to (the real port after binding port 0).
     public static func localAddress(_ fd: Int32) -> SocketAddress? {
         var storage = sockaddr_storage()

@@ -36,6 +36,36 @@ final class ResolvedRoute: @unchecked Sendable {
     }
 }
 
+/// What a reload replaces in an HTTP or RPC proxy: the route table and the clusters its entries resolve to.
+public final class ProxyRouting: Sendable {
+    let table: RouteTable
+    let resolved: [ObjectIdentifier: ResolvedRoute]
+    public let routerName: String
+
+    /// Looks the filter's router up in `routers` and resolves every entry's clusters in `clusters`.
+    public init(filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager) throws(ProxySetupError) {
+        guard let table = routers[filter.routerConfigName] else {
+            throw ProxySetupError("router_config_name: no router named \"\(filter.routerConfigName)\"")
+        }
+        self.table = table
+        self.routerName = filter.routerConfigName
+        self.resolved = try ResolvedRoute.resolveAll(table, clusters: clusters)
+    }
+
+    /// The entry matching `input` and its clusters, or nil (no route).
+    @inline(__always)
+    func route(_ input: some RouteInput) -> (RouteEntry, ResolvedRoute)? {
+        guard let entry = table.route(input), let r = resolved[ObjectIdentifier(entry)] else { return nil }
+        return (entry, r)
+    }
+}
+
+/// A proxy filter whose routes and clusters a reload can replace in place (its listener keeps its socket).
+public protocol ReroutableProxy: AnyObject {
+    /// Swaps in routes and clusters from a new config; requests already routed finish on the old ones.
+    func reroute(filter: NetworkFilterConfig, routers: RouterRegistry, clusters: ClusterManager) throws(ProxySetupError)
+}
+
 /// Settings of the HTTP/1 proxy on one listener.
 public struct HTTPProxyOptions: Sendable {
     public var limits: HTTPLimits
@@ -63,13 +93,13 @@ public struct HTTPProxyOptions: Sendable {
 
 /// The `proxy` network filter for `Http1`: one per listener. Builds an `HTTPDownstream` per accepted connection;
 /// holds the route table, the clusters resolved for each route, and the listener's counters.
-public final class HTTPConnectionManager: ListenerDelegate {
-    let routes: RouteTable
-    let resolved: [ObjectIdentifier: ResolvedRoute]
+public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy {
+    /// Routes and clusters; replaced by a reload, read per request with one relaxed load.
+    let routing: Reloadable<ProxyRouting>
     let options: HTTPProxyOptions
     let headerTimeoutNs: UInt64
     public let stats = HTTPListenerStats()
-    public let routerName: String
+    public var routerName: String { routing.value.routerName }
     /// Set by a graceful stop: every response from now on closes its client connection.
     public let shuttingDown = Atomic<Bool>(false)
 
@@ -83,14 +113,17 @@ public final class HTTPConnectionManager: ListenerDelegate {
             throw ProxySetupError(
                 "upstream_protocol \(filter.upstreamProtocol.rawValue): only Http1 upstreams are supported for Http1")
         }
-        guard let table = routers[filter.routerConfigName] else {
-            throw ProxySetupError("router_config_name: no router named \"\(filter.routerConfigName)\"")
-        }
-        routes = table
-        routerName = filter.routerConfigName
+        routing = Reloadable(try ProxyRouting(filter: filter, routers: routers, clusters: clusters))
         self.options = options
         headerTimeoutNs = Connection.nanoseconds(options.requestHeaderTimeout)
-        resolved = try ResolvedRoute.resolveAll(table, clusters: clusters)
+    }
+
+    public func reroute(filter: NetworkFilterConfig, routers: RouterRegistry, clusters: ClusterManager)
+        throws(ProxySetupError)
+    {
+        guard case .proxy(var p) = filter else { throw ProxySetupError("the new filter is not a proxy filter") }
+        p.downstreamProtocol = .http1
+        routing.replace(try ProxyRouting(filter: p, routers: routers, clusters: clusters))
     }
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {

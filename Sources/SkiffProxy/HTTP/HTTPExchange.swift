@@ -105,7 +105,7 @@ final class HTTPExchange: @unchecked Sendable {
         startNs = MonotonicClock.now()
 
         let input = HTTPRouteInput(source: head, request: request, headers: d.requestHeaders)
-        guard let entry = manager.routes.route(input), let resolved = manager.resolved[ObjectIdentifier(entry)] else {
+        guard let (entry, resolved) = manager.routing.value(on: executor).route(input) else {
             manager.stats.noRoute.wrappingAdd(1, ordering: .relaxed)
             ib.readerIndex += headLength
             return replyBeforeUpstream(status: 404, reason: "no route matched", inbound: ib)

@@ -6,7 +6,7 @@ import SkiffUpstream
 /// The `Auto` downstream protocol: the first bytes of a connection pick its codec — 0x01 Bolt, 0x02 Bolt v2,
 /// 0xda 0xbb Dubbo, anything else HTTP/1.1 — and the connection is handed to that protocol's handler. One router
 /// serves all of them (HTTP routes by host and path, RPC by headers such as `service`).
-public final class AutoProtocolManager: ListenerDelegate, @unchecked Sendable {
+public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, @unchecked Sendable {
     let http: HTTPConnectionManager
     let bolt: RPCConnectionManager<BoltCodec>
     let boltv2: RPCConnectionManager<BoltV2Codec>
@@ -20,6 +20,21 @@ public final class AutoProtocolManager: ListenerDelegate, @unchecked Sendable {
         bolt = try RPCConnectionManager<BoltCodec>(filter: filter, routers: routers, clusters: clusters)
         boltv2 = try RPCConnectionManager<BoltV2Codec>(filter: filter, routers: routers, clusters: clusters)
         dubbo = try RPCConnectionManager<DubboCodec>(filter: filter, routers: routers, clusters: clusters)
+    }
+
+    public func reroute(filter: NetworkFilterConfig, routers: RouterRegistry, clusters: ClusterManager)
+        throws(ProxySetupError)
+    {
+        // Build all four first so a failure changes none.
+        guard case .proxy(let p) = filter else { throw ProxySetupError("the new filter is not a proxy filter") }
+        var hp = p
+        hp.downstreamProtocol = .http1
+        let h = try ProxyRouting(filter: hp, routers: routers, clusters: clusters)
+        let r = try ProxyRouting(filter: p, routers: routers, clusters: clusters)
+        http.routing.replace(h)
+        bolt.routing.replace(r)
+        boltv2.routing.replace(r)
+        dubbo.routing.replace(r)
     }
 
     /// HTTP counters of this listener (the RPC managers keep their own).

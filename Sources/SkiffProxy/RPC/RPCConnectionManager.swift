@@ -41,9 +41,9 @@ extension RPCConnectionManager: RPCStatsProviding {
 
 /// The `proxy` network filter for Bolt, Bolt v2 and Dubbo: one per listener, generic over the codec so the hot path
 /// is specialised (no existential per frame). Builds an `RPCDownstream` per accepted connection.
-public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, @unchecked Sendable {
-    let routes: RouteTable
-    let resolved: [ObjectIdentifier: ResolvedRoute]
+public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, ReroutableProxy, @unchecked Sendable {
+    /// Routes and clusters; replaced by a reload, read per request with one relaxed load.
+    let routing: Reloadable<ProxyRouting>
     let limits: RPCLimits
     /// Used when a request carries no timeout and its route sets none explicitly.
     let defaultTimeoutNs: UInt64
@@ -56,15 +56,18 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, @unc
         filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, limits: RPCLimits = .default,
         heartbeatInterval: Duration = .seconds(15), heartbeatMisses: Int = 6
     ) throws(ProxySetupError) {
-        guard let table = routers[filter.routerConfigName] else {
-            throw ProxySetupError("router_config_name: no router named \"\(filter.routerConfigName)\"")
-        }
-        routes = table
+        routing = Reloadable(try ProxyRouting(filter: filter, routers: routers, clusters: clusters))
         self.limits = limits
         defaultTimeoutNs = 60_000_000_000
         heartbeatIntervalNs = Connection.nanoseconds(heartbeatInterval)
         self.heartbeatMisses = heartbeatMisses
-        resolved = try ResolvedRoute.resolveAll(table, clusters: clusters)
+    }
+
+    public func reroute(filter: NetworkFilterConfig, routers: RouterRegistry, clusters: ClusterManager)
+        throws(ProxySetupError)
+    {
+        guard case .proxy(let p) = filter else { throw ProxySetupError("the new filter is not a proxy filter") }
+        routing.replace(try ProxyRouting(filter: p, routers: routers, clusters: clusters))
     }
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {

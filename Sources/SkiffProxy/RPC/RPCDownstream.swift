@@ -114,7 +114,7 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         if oneway { manager.stats.oneway.wrappingAdd(1, ordering: .relaxed) }
         let input = RPCRouteInput(frame: frame, info: info)
-        guard let entry = manager.routes.route(input), let resolved = manager.resolved[ObjectIdentifier(entry)],
+        guard let (entry, resolved) = manager.routing.value(on: executor).route(input),
             !resolved.clusters.isEmpty
         else {
             manager.stats.noRoute.wrappingAdd(1, ordering: .relaxed)

@@ -19,26 +19,45 @@ public final class TCPProxyStats: Sendable {
 
 /// The `tcp_proxy` network filter: each accepted connection gets an upstream connection to a host of the routed
 /// cluster, and bytes are pumped both ways with back-pressure and half-close.
-public final class TCPProxy: ListenerDelegate {
-    let routes: TCPRouteTable
-    let idleTimeout: Duration?
-    let maxConnectAttempts: Int
+public final class TCPProxy: ListenerDelegate, ReroutableProxy {
+    /// Routes and session settings; a reload replaces them, a session keeps the ones it started with.
+    final class Routing: Sendable {
+        let routes: TCPRouteTable
+        let idleTimeout: Duration?
+        let maxConnectAttempts: Int
+
+        init(config: TCPProxyConfig, clusters: ClusterManager) throws(ProxySetupError) {
+            routes = try TCPRouteTable(config: config, clusters: clusters)
+            idleTimeout = config.idleTimeout
+            maxConnectAttempts = max(1, config.maxConnectAttempts)
+        }
+    }
+
+    let routing: Reloadable<Routing>
     public let stats = TCPProxyStats()
 
     public init(config: TCPProxyConfig, clusters: ClusterManager) throws(ProxySetupError) {
-        self.routes = try TCPRouteTable(config: config, clusters: clusters)
-        self.idleTimeout = config.idleTimeout
-        self.maxConnectAttempts = max(1, config.maxConnectAttempts)
+        routing = Reloadable(try Routing(config: config, clusters: clusters))
+    }
+
+    public func reroute(filter: NetworkFilterConfig, routers: RouterRegistry, clusters: ClusterManager)
+        throws(ProxySetupError)
+    {
+        guard case .tcpProxy(let c) = filter else { throw ProxySetupError("the new filter is not a tcp_proxy") }
+        routing.replace(try Routing(config: c, clusters: clusters))
     }
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
-        guard let cluster = routes.cluster(source: connection.peerAddress, destination: connection.localAddress) else {
+        // rwloop without workers accepts on the listener's own thread: no executor, and no poller to contend with.
+        let r = connection.executor.map { routing.value(on: $0) } ?? routing.value
+        guard let cluster = r.routes.cluster(source: connection.peerAddress, destination: connection.localAddress)
+        else {
             stats.noRoute.wrappingAdd(1, ordering: .relaxed)
             return nil
         }
         stats.sessions.wrappingAdd(1, ordering: .relaxed)
         stats.activeSessions.wrappingAdd(1, ordering: .relaxed)
-        let session = TCPProxySession(proxy: self, cluster: cluster, downstream: connection)
+        let session = TCPProxySession(proxy: self, routing: r, cluster: cluster, downstream: connection)
         // Nothing is read from the client until the upstream is connected.
         connection.pauseReading()
         session.connectNext()
@@ -60,12 +79,14 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
     }
 
     let proxy: TCPProxy
+    let routing: TCPProxy.Routing
     let cluster: Cluster
     let downstream: Connection
     private let state = Mutex(State())
 
-    init(proxy: TCPProxy, cluster: Cluster, downstream: Connection) {
+    init(proxy: TCPProxy, routing: TCPProxy.Routing, cluster: Cluster, downstream: Connection) {
         self.proxy = proxy
+        self.routing = routing
         self.cluster = cluster
         self.downstream = downstream
     }
@@ -92,7 +113,7 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         }
         host.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
         let options = ConnectionOptions(
-            maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, idleTimeout: proxy.idleTimeout,
+            maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, idleTimeout: routing.idleTimeout,
             totals: cluster.upstreamWrites)
         let up = downstream.connectSibling(
             to: host.address, timeout: cluster.config.connectTimeout, options: options, label: cluster.name,
@@ -174,7 +195,7 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         if let h = host { cluster.outlier?.record(host: h, failure: true) }
         if reason == .connectTimeout { host?.stats.connectTimeouts.wrappingAdd(1, ordering: .relaxed) }
         let attempts = state.withLock { $0.tried.count }
-        if !dsClosed && attempts < proxy.maxConnectAttempts && attempts < cluster.hosts.count {
+        if !dsClosed && attempts < routing.maxConnectAttempts && attempts < cluster.hosts.count {
             connectNext()
             return
         }

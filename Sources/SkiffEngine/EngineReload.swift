@@ -1,0 +1,257 @@
+import Glibc
+import SkiffConfig
+import SkiffNet
+import SkiffProxy
+import SkiffUpstream
+
+/// What a reload changed, one line per thing (`skiff reload` prints them).
+public struct ReloadReport: Sendable {
+    public var changes: [String] = []
+    /// Settings that differ but only take effect on restart (the admin API address, for one).
+    public var needRestart: [String] = []
+
+    public var summary: String {
+        if changes.isEmpty && needRestart.isEmpty { return "no changes" }
+        return (changes + needRestart.map { "\($0) (takes effect on restart)" }).joined(separator: "\n")
+    }
+}
+
+extension Engine {
+    /// Reads, validates and applies the config file at `configPath` (SIGHUP, `skiff reload`). An invalid file is
+    /// refused with every error and its path, and nothing changes.
+    public func reloadFromFile() throws(EngineError) -> ReloadReport {
+        let cfg: SkiffConfiguration
+        do {
+            cfg = try ConfigDecoder.load(path: configPath)
+        } catch {
+            throw EngineError(error.errors.map { "\($0)" }.joined(separator: "\n"))
+        }
+        return try reload(config: cfg, configText: Self.readFile(configPath))
+    }
+
+    /// Applies `new` in place, without dropping an established connection or failing an in-flight request:
+    /// - clusters are rebuilt with their counters, and each host that is still there (same address, same health
+    ///   thresholds) keeps its object: pools, health, ejection and admin state; it takes the new weight. Hosts that
+    ///   are gone go to DRAIN (no new work; idle pooled connections close now, busy ones after their last answer);
+    /// - a listener whose only change is its routes or filter settings keeps its socket and connections and is
+    ///   re-routed: new requests see the new routes and clusters (one relaxed load per request to notice);
+    /// - a listener whose socket settings changed is replaced: on the same address the new one serves a dup of the
+    ///   same socket (its accept queue carries over: nothing refused), elsewhere it binds; the old one stops
+    ///   accepting and its connections finish;
+    /// - a listener that is gone stops accepting; its connections finish.
+    /// Every bind happens before anything is committed: a failure leaves the running config as it was.
+    public func reload(config new: SkiffConfiguration, configText: [UInt8]) throws(EngineError) -> ReloadReport {
+        try lifecycle.withLock { _ throws(EngineError) in try reloadLocked(new, configText) }
+    }
+
+    private func reloadLocked(_ new: SkiffConfiguration, _ configText: [UInt8]) throws(EngineError) -> ReloadReport {
+        let (old, oldClusters, oldListeners) = live.withLock { ($0.config, $0.clusters, $0.listeners) }
+        var report = ReloadReport()
+        if new.admin != old.admin { report.needRestart.append("admin") }
+
+        // 1. Routers and clusters (weights are restored if anything below fails).
+        let routers = try buildRouters(new)
+        let oldWeights = oldClusters.allHosts.map { ($0, $0.weight) }
+        let clusters: ClusterManager
+        do {
+            clusters = try ClusterManager(configs: new.clusters, previous: oldClusters)
+        } catch {
+            throw EngineError("cluster_manager: \(error)")
+        }
+        let restoreWeights = { for (h, w) in oldWeights { h.setWeight(w) } }
+
+        // 2. Decide per listener; bind what must be bound.
+        enum Plan {
+            case reroute(RunningListener, NetworkFilterConfig, RouterRegistry, changed: Bool)
+            case replace(RunningListener, RunningListener)
+            case add(RunningListener)
+        }
+        var plans: [Plan] = []
+        var kept = Set<String>()
+        let byName = Dictionary(oldListeners.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        do throws(EngineError) {
+            for (si, server) in new.servers.enumerated() {
+                for (li, lc) in server.listeners.enumerated() {
+                    let path = "servers[\(si)].listeners[\(li)]"
+                    guard let running = byName[lc.name] else {
+                        plans.append(.add(try startListener(lc, routers: routers[si], clusters: clusters, path: path)))
+                        continue
+                    }
+                    kept.insert(lc.name)
+                    if canReroute(running, to: lc) {
+                        let changed = running.config != lc || routersChanged(old, new, lc)
+                        plans.append(.reroute(running, lc.filterChains[0].filters[0], routers[si], changed: changed))
+                        continue
+                    }
+                    var inherited: Int32?
+                    if running.config.address == lc.address {
+                        do {
+                            inherited = try Socket.duplicate(running.listener.fd)
+                        } catch {
+                            throw EngineError("\(path): cannot take over the listening socket: \(error)")
+                        }
+                    }
+                    let replacement = try startListener(
+                        lc, routers: routers[si], clusters: clusters, path: path, inheritedFD: inherited)
+                    plans.append(.replace(running, replacement))
+                }
+            }
+        } catch {
+            for p in plans {
+                switch p {
+                case .add(let l), .replace(_, let l): retire(l, shutdownWorkersNow: true)
+                case .reroute: break
+                }
+            }
+            restoreWeights()
+            throw error
+        }
+
+        // 3. Re-route the kept listeners (checked by config validation; a failure here is reported, not fatal).
+        var listeners: [RunningListener] = []
+        var retiring: [RunningListener] = []
+        for p in plans {
+            switch p {
+            case .reroute(var l, let filter, let registry, let changed):
+                if let lc = new.servers.lazy.flatMap(\.listeners).first(where: { $0.name == l.name }) { l.config = lc }
+                listeners.append(l)
+                if let r = l.delegate as? any ReroutableProxy {
+                    do {
+                        try r.reroute(filter: filter, routers: registry, clusters: clusters)
+                        if changed { report.changes.append("listener \(l.name): routes updated") }
+                    } catch {
+                        report.changes.append("listener \(l.name): routes NOT updated: \(error)")
+                        logger.error("\("reload: listener \(l.name): \(error)")")
+                    }
+                }
+            case .replace(let old, let l):
+                listeners.append(l)
+                retiring.append(old)
+                let how = old.config.address == l.config.address ? "same socket" : "moved to \(l.address)"
+                report.changes.append("listener \(l.name): replaced (\(how); old connections finish)")
+            case .add(let l):
+                listeners.append(l)
+                report.changes.append("listener \(l.name): added on \(l.address) (\(l.model.rawValue))")
+            }
+        }
+        for l in oldListeners where !kept.contains(l.name) {
+            retiring.append(l)
+            report.changes.append("listener \(l.name): removed (stops accepting; its connections finish)")
+        }
+        for l in retiring { stopListening(l) }
+
+        // 4. Hosts that are gone drain; the health checker follows the new clusters.
+        let newHosts = Set(clusters.allHosts.map(ObjectIdentifier.init))
+        for c in oldClusters.clusters.values {
+            let now = clusters[c.name]
+            if now == nil { report.changes.append("cluster \(c.name): removed (its hosts drain)") }
+            for h in c.hosts where !newHosts.contains(ObjectIdentifier(h)) {
+                h.adminState = .drain
+                h.drainPools()
+                if now != nil { report.changes.append("cluster \(c.name): host \(h) removed (draining)") }
+            }
+        }
+        for c in clusters.clusters.values.sorted(by: { $0.name < $1.name }) {
+            guard let before = oldClusters[c.name] else {
+                report.changes.append("cluster \(c.name): added with \(c.hosts.count) hosts")
+                continue
+            }
+            let oldIDs = Set(before.hosts.map(ObjectIdentifier.init))
+            for h in c.hosts where !oldIDs.contains(ObjectIdentifier(h)) {
+                report.changes.append("cluster \(c.name): host \(h) added")
+            }
+            for (h, w) in oldWeights where oldIDs.contains(ObjectIdentifier(h)) && h.weight != w {
+                report.changes.append("cluster \(c.name): host \(h) weight \(w) -> \(h.weight)")
+            }
+            var a = before.config
+            var b = c.config
+            a.hosts = []
+            b.hosts = []
+            if a != b { report.changes.append("cluster \(c.name): settings updated") }
+        }
+        let oldChecker = live.withLock { $0.healthChecker }
+        oldChecker?.stop()
+        let checker: HealthChecker?
+        do {
+            checker = try makeHealthChecker(clusters)
+        } catch {
+            checker = nil
+            report.changes.append("health checks NOT running: \(error)")
+            logger.error("\("reload: \(error)")")
+        }
+
+        // 5. Commit; reap retired listeners whose connections are all gone.
+        let reap: [RunningListener] = live.withLock { l in
+            l.config = new
+            l.configText = configText
+            l.clusters = clusters
+            l.listeners = listeners
+            l.healthChecker = checker
+            l.reloads += 1
+            l.retired += retiring
+            let done = l.retired.filter { $0.listener.stats.active.load(ordering: .relaxed) == 0 }
+            l.retired.removeAll { r in done.contains { $0.listener === r.listener } }
+            return done
+        }
+        for r in reap where !listeners.contains(where: { $0.workers === r.workers }) { r.workers?.shutdown() }
+        if report.changes.isEmpty && new != old { report.changes.append("config updated (nothing running changed)") }
+        let summary = report.changes
+        hub.event("config.reload") { w in
+            w.key("config")
+            w.string(self.configPath)
+            w.key("changes")
+            w.beginArray()
+            for c in summary { w.string(c) }
+            w.endArray()
+        }
+        logger.notice("\("reloaded \(configPath): \(summary.isEmpty ? "no changes" : summary.joined(separator: "; "))")")
+        return report
+    }
+
+    /// True when `lc` differs from the running listener in filter content only (same socket settings, same kind of
+    /// filter), so the listener can keep its socket and connections.
+    private func canReroute(_ running: RunningListener, to lc: ListenerConfig) -> Bool {
+        var a = running.config
+        var b = lc
+        a.filterChains = []
+        b.filterChains = []
+        guard a == b, let fa = running.config.filterChains.first?.filters.first, let fb = lc.filterChains.first?.filters.first,
+            lc.filterChains.count == 1, lc.filterChains[0].filters.count == 1
+        else { return false }
+        switch (fa, fb) {
+        case (.tcpProxy, .tcpProxy): return true
+        case (.proxy(let x), .proxy(let y)):
+            return x.downstreamProtocol == y.downstreamProtocol && x.upstreamProtocol == y.upstreamProtocol
+        default: return false
+        }
+    }
+
+    /// True when the router `lc` uses is different in `new` (its routes changed, even if the listener did not).
+    private func routersChanged(_ old: SkiffConfiguration, _ new: SkiffConfiguration, _ lc: ListenerConfig) -> Bool {
+        guard case .proxy(let p)? = lc.filterChains.first?.filters.first else { return false }
+        func find(_ c: SkiffConfiguration) -> RouterConfig? {
+            for s in c.servers { if let r = s.routers.first(where: { $0.name == p.routerConfigName }) { return r } }
+            return nil
+        }
+        return find(old) != find(new)
+    }
+
+    /// Stops a listener that never went live (a failed reload): no connection is on it yet.
+    private func retire(_ l: RunningListener, shutdownWorkersNow: Bool) {
+        stopListening(l)
+        if shutdownWorkersNow { l.workers?.shutdown() }
+    }
+
+    static func readFile(_ path: String) -> [UInt8] {
+        guard let f = fopen(path, "r") else { return [] }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&buf, 1, buf.count, f)
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return out
+    }
+}
