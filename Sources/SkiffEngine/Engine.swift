@@ -76,6 +76,11 @@ public final class Engine: @unchecked Sendable {
     public private(set) var publisher: FramePublisher!
     public let version: String
     public let configPath: String
+    /// Listening sockets received from the process being upgraded, by configured address (`127.0.0.1:12080`); set
+    /// before `start`, which serves them instead of binding. What the config no longer has is closed.
+    private let inherited = Mutex<[String: Int32]>([:])
+
+    public func inheritListeners(_ fds: [String: Int32]) { inherited.withLock { $0 = fds } }
 
     public init(
         config: SkiffConfiguration, threadModelOverride: ThreadModel? = nil, logger: Logger, version: String = "dev",
@@ -129,10 +134,12 @@ public final class Engine: @unchecked Sendable {
             }
         } catch {
             for l in started { stopListening(l) }
+            for fd in inherited.withLock({ m in defer { m = [:] }; return m.values }) { close(fd) }
             stopLocked()
             throw error
         }
         live.withLock { $0.listeners = started }
+        for fd in inherited.withLock({ m in defer { m = [:] }; return m.values }) { close(fd) }
         publisher.start()
         hub.event("engine.start") { w in
             w.key("listeners")
@@ -224,6 +231,7 @@ public final class Engine: @unchecked Sendable {
         _ lc: ListenerConfig, routers: RouterRegistry, clusters: ClusterManager, path: String,
         inheritedFD: Int32? = nil
     ) throws(EngineError) -> RunningListener {
+        let inheritedFD = inheritedFD ?? inherited.withLock { $0.removeValue(forKey: lc.address.description) }
         guard lc.filterChains.count == 1, let filter = lc.filterChains[0].filters.first,
             lc.filterChains[0].filters.count == 1
         else {

@@ -188,9 +188,11 @@ extension Engine {
             l.listeners = listeners
             l.healthChecker = checker
             l.reloads += 1
-            l.retired += retiring
+            // Listeners retired by an earlier reload whose last connection is gone (not this reload's: an rwloop
+            // accept thread may still hand over one last connection for up to 50 ms).
             let done = l.retired.filter { $0.listener.stats.active.load(ordering: .relaxed) == 0 }
             l.retired.removeAll { r in done.contains { $0.listener === r.listener } }
+            l.retired += retiring
             return done
         }
         for r in reap where !listeners.contains(where: { $0.workers === r.workers }) { r.workers?.shutdown() }

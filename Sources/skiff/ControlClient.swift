@@ -23,6 +23,8 @@ func ensureSocketDirectory(_ path: String) {
 final class ControlClient {
     let fd: Int32
     private var buffer: [UInt8] = []
+    /// Descriptors that arrived with replies (SCM_RIGHTS: `upgrade.listeners`), in order; the caller owns them.
+    var receivedDescriptors: [Int32] = []
 
     init(path: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -71,7 +73,12 @@ final class ControlClient {
                 return line
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, 65536) }
+            var fds = [Int32](repeating: -1, count: 64)
+            var nfds: Int32 = 0
+            let n = chunk.withUnsafeMutableBytes { b in
+                fds.withUnsafeMutableBufferPointer { cskiff_recv_fds(fd, b.baseAddress!, 65536, $0.baseAddress!, 64, &nfds) }
+            }
+            receivedDescriptors += fds.prefix(Int(nfds))
             if n == 0 { return nil }
             if n < 0 {
                 if errno == EINTR { continue }

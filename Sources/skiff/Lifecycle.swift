@@ -11,12 +11,13 @@ struct PIDFile {
     let path: String
 
     /// Writes our pid, or returns why not.
-    static func claim(_ path: String) -> Result<PIDFile, CLIError> {
+    /// - Parameter takingOverFrom: a binary upgrade's old process, which may hold the file (it leaves it to us).
+    static func claim(_ path: String, takingOverFrom old: Int32? = nil) -> Result<PIDFile, CLIError> {
         if let f = fopen(path, "r") {
             var buf = [CChar](repeating: 0, count: 32)
             let line = fgets(&buf, 32, f).map { _ in String(cString: buf) } ?? ""
             fclose(f)
-            if let pid = Int32(line.filter { $0.isNumber }), pid > 0, pid != getpid(), kill(pid, 0) == 0 {
+            if let pid = Int32(line.filter { $0.isNumber }), pid > 0, pid != getpid(), pid != old, kill(pid, 0) == 0 {
                 let cmd = (try? String(cString: readProc("/proc/\(pid)/cmdline"))) ?? ""
                 if cmd.contains("skiff") {
                     return .failure(CLIError("pid file \(path): skiff is already running as pid \(pid)"))
@@ -35,7 +36,14 @@ struct PIDFile {
         return .success(PIDFile(path: path))
     }
 
-    func remove() { unlink(path) }
+    /// Removes the file if it still names this process (after an upgrade it names the new one).
+    func remove() {
+        guard let f = fopen(path, "r") else { return }
+        var buf = [CChar](repeating: 0, count: 32)
+        let line = fgets(&buf, 32, f).map { _ in String(cString: buf) } ?? ""
+        fclose(f)
+        if Int32(line.filter { $0.isNumber }) == getpid() { unlink(path) }
+    }
 }
 
 private func readProc(_ path: String) throws -> [CChar] {
@@ -106,5 +114,46 @@ extension SignalSet {
         var info = siginfo_t()
         let r = sigtimedwait(&s, &info, &ts)
         return r > 0 ? r : nil
+    }
+}
+
+/// The new side of a binary upgrade: the old process's listening sockets, received over its control socket.
+final class Handover {
+    let client: ControlClient
+    let oldPID: Int32
+    /// By configured address (`127.0.0.1:12080`).
+    let sockets: [String: Int32]
+
+    private init(client: ControlClient, oldPID: Int32, sockets: [String: Int32]) {
+        self.client = client
+        self.oldPID = oldPID
+        self.sockets = sockets
+    }
+
+    /// Asks the skiff at `socketPath` for its listening sockets.
+    static func receive(_ socketPath: String) throws -> Handover {
+        let c = try ControlClient(path: socketPath)
+        let reply = try c.request(#"{"id":1,"cmd":"upgrade.listeners"}"#)
+        let listeners = reply["listeners"]?.arrayValue ?? []
+        let fds = c.receivedDescriptors
+        guard fds.count == listeners.count else {
+            for fd in fds { close(fd) }
+            throw CLIError("expected \(listeners.count) sockets from the running skiff, got \(fds.count)")
+        }
+        var sockets: [String: Int32] = [:]
+        for (l, fd) in zip(listeners, fds) {
+            guard let address = l["address"]?.stringValue else {
+                close(fd)
+                continue
+            }
+            sockets[address] = fd
+        }
+        let pid = Int32(reply["pid"]?.number ?? 0)
+        return Handover(client: c, oldPID: pid, sockets: sockets)
+    }
+
+    /// Tells the old process to stop accepting and drain (its usual graceful stop).
+    func finish() {
+        _ = try? client.request(#"{"id":2,"cmd":"stop"}"#)
     }
 }

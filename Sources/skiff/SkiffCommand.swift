@@ -83,6 +83,13 @@ struct Start: ParsableCommand {
     @Flag(help: "Detach from the terminal and run in the background (needs --log-file; foreground is what systemd wants).")
     var daemonize = false
 
+    @Flag(
+        help: """
+            Binary upgrade: take the listening sockets over from the skiff running on --control-socket (SCM_RIGHTS), \
+            start, then ask the old process to stop accepting and drain. No connection is refused in between.
+            """)
+    var upgrade = false
+
     func run() throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             printError("error: --log-level: unknown level \"\(logLevel)\"")
@@ -118,9 +125,20 @@ struct Start: ParsableCommand {
             h.logLevel = level
             return h
         }
+        let socketPath = controlSocket ?? defaultControlSocket()
+        // A binary upgrade asks the old process for its sockets before anything here listens.
+        var handover: Handover?
+        if upgrade {
+            do {
+                handover = try Handover.receive(socketPath)
+            } catch {
+                printError("error: --upgrade: \(error)")
+                throw ExitCode(1)
+            }
+        }
         var pid: PIDFile?
         if let path = pidFile {
-            switch PIDFile.claim(path) {
+            switch PIDFile.claim(path, takingOverFrom: handover?.oldPID) {
             case .success(let p): pid = p
             case .failure(let e):
                 printError("error: \(e)")
@@ -136,12 +154,12 @@ struct Start: ParsableCommand {
         let engine: Engine
         let control: ControlServer
         var admin: AdminHTTPServer?
-        let socketPath = controlSocket ?? defaultControlSocket()
         do {
             engine = try Engine(
                 config: cfg, threadModelOverride: threadModel, logger: logger, version: SkiffVersion.string,
                 configPath: config, configText: configText)
             engine.publisher.intervalMs.store(max(50, publishInterval), ordering: .relaxed)
+            if let h = handover { engine.inheritListeners(h.sockets) }
             try engine.start()
         } catch {
             printError("error: \(error)")
@@ -158,6 +176,7 @@ struct Start: ParsableCommand {
         do {
             ensureSocketDirectory(socketPath)
             var cc = ControlServer.Configuration(path: socketPath)
+            cc.takeOver = handover != nil
             cc.commands.insert("events")
             control = ControlServer(configuration: cc, backend: backend)
             try control.start()
@@ -179,6 +198,11 @@ struct Start: ParsableCommand {
             throw ExitCode(1)
         }
         logger.info("control socket \(socketPath)")
+        if let h = handover {
+            // Serving on the same sockets now: the old process may stop accepting and drain.
+            h.finish()
+            logger.notice("\("took over \(h.sockets.count) listening sockets from pid \(h.oldPID); it drains and exits")")
+        }
         logger.info("skiff \(SkiffVersion.string) started, pid \(getpid()), config \(config)")
         if tui {
             // The console owns the terminal; SIGINT/SIGTERM end it (the sigwait below then sees no signal, so the

@@ -142,7 +142,14 @@ final class ConnectLoop: @unchecked Sendable {
         let ok = keepAlive.reduce(0) { $0 + $1.ok.load(ordering: .relaxed) }
         let connections = loops.reduce(0) { $0 + $1.ok.load(ordering: .relaxed) }
         #expect(errors == 0, "\(errors) keep-alive errors; first: \(firstKA)")
-        #expect(refused == 0 && loopErrors == 0, "\(refused) refused, \(loopErrors) failed; first: \(firstLoop)")
+        var why = ""
+        if refused + loopErrors > 0 {
+            // What skiff saw: connections it closed for a reason other than the client's EOF, and threads refused.
+            let ev = (try? SkiffProcess.run(["ctl", "events", "--kind", "conn.close", "--limit", "100000", "--socket", sock]))?.output ?? ""
+            why = ev.split(separator: "\n").filter { !$0.contains("reason=eof") }.prefix(20).joined(separator: "\n")
+            why += "\n" + ((try? SkiffProcess.run(["ctl", "stats", "--socket", sock]))?.output ?? "")
+        }
+        #expect(refused == 0 && loopErrors == 0, "\(refused) refused, \(loopErrors) failed; first: \(firstLoop)\n\(why)")
         #expect(ok > 500 && connections > 100, "\(ok) keep-alive responses, \(connections) connections")
         print("reload under load: \(ok) keep-alive requests, \(connections) new connections, 0 failed")
         let events = try SkiffProcess.run(["ctl", "events", "--kind", "config.reload", "--socket", sock])

@@ -119,7 +119,16 @@ func echoRoundTrip(port: Int, data: [UInt8]) throws -> [UInt8] {
             }
         }
         #expect(waitUntil(seconds: 240) { finished.load(ordering: .relaxed) == 50 })
-        #expect(failures.withLock { $0 } == [])
+        let s = p.proxy.stats
+        let hs = p.clusters["backend"]?.hosts.first?.stats
+        #expect(
+            failures.withLock { $0 } == [],
+            """
+            proxy: connect failures \(s.upstreamConnectFailures.load(ordering: .relaxed)), no route \(s.noRoute.load(ordering: .relaxed)), \
+            idle \(s.idleTimeouts.load(ordering: .relaxed)); host: con_fail \(hs?.connectionConFail.load(ordering: .relaxed) ?? 0), \
+            connect timeouts \(hs?.connectTimeouts.load(ordering: .relaxed) ?? 0); listener refused \(p.listener.stats.refusedOverLimit.load(ordering: .relaxed)), \
+            accept errors \(p.listener.stats.acceptErrors.load(ordering: .relaxed))
+            """)
         #expect(p.proxy.stats.sessions.load(ordering: .relaxed) == 50)
         #expect(waitUntil { p.proxy.stats.activeSessions.load(ordering: .relaxed) == 0 })
     }

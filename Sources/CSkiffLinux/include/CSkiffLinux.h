@@ -42,6 +42,12 @@ ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt);
 int cskiff_set_int_opt(int fd, int level, int name, int value);
 int cskiff_get_so_error(int fd);
 
+/// Sends `len` bytes with up to 64 descriptors attached (SCM_RIGHTS) in one sendmsg; returns bytes sent or -1.
+ssize_t cskiff_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+/// Receives up to `cap` bytes and up to `maxfds` descriptors (made close-on-exec); *nfds gets how many arrived.
+/// Returns bytes received, 0 at EOF, -1 on error.
+ssize_t cskiff_recv_fds(int sock, void *buf, size_t cap, int *fds, int maxfds, int *nfds);
+
 /// Option and flag constants as plain ints (the Swift importer does not see all of them).
 extern const int cskiff_EPOLLIN, cskiff_EPOLLOUT, cskiff_EPOLLERR, cskiff_EPOLLHUP, cskiff_EPOLLRDHUP,
     cskiff_EPOLLET, cskiff_EPOLLEXCLUSIVE, cskiff_EPOLL_CTL_ADD, cskiff_EPOLL_CTL_MOD, cskiff_EPOLL_CTL_DEL;

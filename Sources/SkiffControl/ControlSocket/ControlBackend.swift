@@ -28,6 +28,16 @@ public protocol ControlBackend: AnyObject, Sendable {
     func handle(_ request: ControlRequest, peer: PeerCredentials) -> ControlResult
     /// A new subscription: frames and events from now (or after sequence number `since`).
     func subscribe(since: UInt64?) -> any ControlSubscription
+    /// A request whose reply carries descriptors (SCM_RIGHTS): `upgrade.listeners`, a new process taking over the
+    /// listening sockets. Returns the reply and the descriptors to attach (they stay the backend's: the kernel
+    /// gives the peer its own copies); nil when the backend does not hand descriptors over.
+    func handleWithDescriptors(_ request: ControlRequest, peer: PeerCredentials) -> (ControlResult, [Int32])?
+}
+
+extension ControlBackend {
+    public func handleWithDescriptors(_ request: ControlRequest, peer: PeerCredentials) -> (ControlResult, [Int32])? {
+        nil
+    }
 }
 
 /// One subscriber's cursor into the engine's frames and events.

@@ -95,6 +95,38 @@ final class ControlClientSession {
         return true
     }
 
+    /// Sends what is queued, then `reply` and its newline with `fds` attached in one sendmsg (so the descriptors
+    /// arrive with the line that names them). A client that does not read within 2 s is closed.
+    private func sendWithDescriptors(_ reply: [UInt8], _ fds: [Int32]) {
+        let deadline = Sys.monotonicNs() + 2_000_000_000
+        while !out.isEmpty && Sys.monotonicNs() < deadline {
+            if out.flush(to: fd) == .failed { break }
+            if !out.isEmpty { _ = Sys.poll(fd, events: Int16(POLLOUT), timeoutMs: 50) }
+        }
+        var line = reply
+        line.append(UInt8(ascii: "\n"))
+        var sent = 0
+        while sent < line.count && Sys.monotonicNs() < deadline {
+            let r = line[sent...].withUnsafeBytes { b in
+                fds.withUnsafeBufferPointer { f in
+                    // Descriptors ride on the first byte only.
+                    cskiff_send_fds(fd, b.baseAddress, b.count, f.baseAddress, sent == 0 ? Int32(f.count) : 0)
+                }
+            }
+            if r > 0 {
+                sent += r
+            } else if r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                _ = Sys.poll(fd, events: Int16(POLLOUT), timeoutMs: 50)
+            } else {
+                break
+            }
+        }
+        if sent < line.count {
+            closing = true
+            closeDeadlineNs = Sys.monotonicNs()
+        }
+    }
+
     private func handle(_ event: LineReader.Event) {
         switch event {
         case .tooLong:
@@ -109,6 +141,8 @@ final class ControlClientSession {
             switch server.dispatch(line: line, peer: peer) {
             case .reply(let reply):
                 ControlReply.appendLine(reply, to: &out)
+            case .replyWithDescriptors(let reply, let fds):
+                sendWithDescriptors(reply, fds)
             case .subscribe(let id, let since):
                 if subscription != nil {
                     if case .reply(let reply) = server.fail(id, "already subscribed on this connection") {

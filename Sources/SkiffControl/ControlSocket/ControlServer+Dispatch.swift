@@ -5,6 +5,8 @@ extension ControlServer {
     enum Outcome: Equatable {
         /// Send this line (no newline).
         case reply([UInt8])
+        /// A reply line with descriptors attached, sent in one sendmsg.
+        case replyWithDescriptors([UInt8], [Int32])
         /// Start streaming: send the `subscribed` reply, then the subscription's lines.
         case subscribe(id: ControlRequestID, since: UInt64?)
     }
@@ -34,6 +36,11 @@ extension ControlServer {
         }
         if request.cmd == "subscribe" {
             return .subscribe(id: request.id, since: request.uint64("since"))
+        }
+        if let (result, fds) = backend.handleWithDescriptors(request, peer: peer) {
+            let (reply, ok) = ControlReply.encode(id: request.id, result: result)
+            if !ok { counters.error() }
+            return ok ? .replyWithDescriptors(reply, fds) : .reply(reply)
         }
         let (reply, ok) = ControlReply.encode(id: request.id, result: backend.handle(request, peer: peer))
         if !ok { counters.error() }

@@ -41,15 +41,21 @@ public final class ControlServer: Sendable {
         /// How long `stop()` waits for client threads (each notices within `subscriptionPollNs` or 100 ms).
         public var stopTimeoutNs: UInt64 = 5_000_000_000
 
+        /// Take the path over from a live server (a binary upgrade): bind beside it and rename over it atomically, so
+        /// the path always answers. The old server keeps its own clients and, on stop, leaves our file alone.
+        public var takeOver = false
         public init(path: String) { self.path = path }
     }
 
     /// `subscribe`, `snapshot`, `hosts`, `stats`, `config.dump`, `host.set_state`, `reload`, `stop`.
     public static let standardCommands: Set<String> = [
         "subscribe", "snapshot", "hosts", "stats", "config.dump", "host.set_state", "reload", "stop",
+        "upgrade.listeners",
     ]
     /// `host.set_state`, `reload`, `stop`.
-    public static let standardMutatingCommands: Set<String> = ["host.set_state", "reload", "stop"]
+    public static let standardMutatingCommands: Set<String> = [
+        "host.set_state", "reload", "stop", "upgrade.listeners",
+    ]
     /// The admin states `host.set_state` accepts.
     public static let hostStates = ["ready", "drain", "maint"]
 
@@ -114,7 +120,7 @@ public final class ControlServer: Sendable {
         }
         let listener: UnixListener
         do {
-            listener = try UnixListener.open(path: path, backlog: 128)
+            listener = try UnixListener.open(path: path, backlog: 128, takeOver: configuration.takeOver)
         } catch {
             state.withLock { $0.phase = .stopped }
             throw error

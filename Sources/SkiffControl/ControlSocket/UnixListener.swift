@@ -7,7 +7,21 @@ struct UnixListener {
     let identity: (dev: UInt64, ino: UInt64)?
 
     /// Binds and listens at `path` with mode 0600, replacing a stale socket file.
-    static func open(path: String, backlog: Int32) throws(ControlError) -> UnixListener {
+    /// With `takeOver`, binds at `path.<pid>.new` and renames it over `path` (a live server's file included).
+    static func open(path: String, backlog: Int32, takeOver: Bool = false) throws(ControlError) -> UnixListener {
+        guard takeOver else { return try open(path: path, backlog: backlog) }
+        let temp = "\(path).\(getpid()).new"
+        let l = try open(path: temp, backlog: backlog)
+        guard rename(temp, path) == 0 else {
+            let e = errno
+            Sys.close(l.fd)
+            _ = unlink(temp)
+            throw ControlError("control socket \(path)", "rename over the running server's socket", errno: e)
+        }
+        return l  // rename keeps the inode: the identity still names our file
+    }
+
+    private static func open(path: String, backlog: Int32) throws(ControlError) -> UnixListener {
         let context = "control socket \(path)"
         guard !path.isEmpty else { throw ControlError(context, "empty path") }
         guard path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {

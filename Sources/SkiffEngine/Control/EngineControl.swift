@@ -67,6 +67,35 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         }
     }
 
+    /// `upgrade.listeners`: every accepting listener's socket, for a new skiff process taking over (a binary
+    /// upgrade). The reply names each one (`name`, configured `address`) in the order the descriptors are attached.
+    /// This process keeps accepting until the new one asks it to `stop`.
+    public func handleWithDescriptors(_ request: ControlRequest, peer: PeerCredentials) -> (ControlResult, [Int32])? {
+        guard request.cmd == "upgrade.listeners" else { return nil }
+        let listeners = engine.listeners
+        engine.hub.event("admin.upgrade") { w in
+            w.key("uid")
+            w.uint(UInt64(peer.uid))
+            w.key("peer_pid")
+            w.int(Int(peer.pid))
+            w.key("listeners")
+            w.int(listeners.count)
+        }
+        engine.logger.notice("\("handing \(listeners.count) listening sockets to pid \(peer.pid) (binary upgrade)")")
+        let items: [JSONValue] = listeners.map { l in
+            .object([
+                JSONMember(key: "name", value: .string(l.name)),
+                JSONMember(key: "address", value: .string(l.config.address.description)),
+            ])
+        }
+        return (
+            .ok([
+                JSONMember(key: "pid", value: .number(String(getpid()))),
+                JSONMember(key: "listeners", value: .array(items)),
+            ]), listeners.map(\.listener.fd)
+        )
+    }
+
     /// Sets a host's admin state and records who did it. Shared by the control socket and the admin API.
     public func setHostState(
         cluster: String, host: String, state: String, uid: UInt32, via: String, kill: Bool = false
