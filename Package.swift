@@ -60,6 +60,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Fuzz targets for the codecs and the config decoder: libFuzzer-driven when built by fuzz/run, a replayer
+        // of saved inputs otherwise.
+        .executableTarget(name: "skiff-fuzz", dependencies: ["SkiffProtocol", "SkiffConfig", "CSkiffLinux"]),
         // Helpers shared by tests: free ports, echo servers, process runner.
         .target(name: "SkiffTestSupport", dependencies: ["SkiffNet", "CSkiffLinux"]),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),

@@ -18,6 +18,7 @@ public final class EchoServer: @unchecked Sendable {
     public let mode: Mode
     let listenFD: Int32
     let stopping = Atomic<Bool>(false)
+    private let stopRequested = Atomic<Bool>(false)
     public let connections = Atomic<Int>(0)
     public let bytesEchoed = Atomic<Int>(0)
     private let open = Mutex<[Int32]>([])
@@ -30,6 +31,7 @@ public final class EchoServer: @unchecked Sendable {
     }
 
     private func acceptLoop() {
+        defer { Glibc.close(listenFD) }
         while !stopping.load(ordering: .relaxed) {
             let fd = Socket.acceptBlocking(listenFD)
             if fd < 0 {
@@ -78,9 +80,11 @@ public final class EchoServer: @unchecked Sendable {
 
     /// Stops accepting and closes every connection.
     public func stop() {
-        stopping.store(true, ordering: .relaxed)
+        // Only the first stop touches the socket; the accept thread closes it once it has seen the flag, so this
+        // never shuts down (and the thread never accepts on) a number another test's socket has reused since.
+        guard !stopRequested.exchange(true, ordering: .relaxed) else { return }
         Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
-        Glibc.close(listenFD)
+        stopping.store(true, ordering: .relaxed)
         // Under the lock: a number in the list is still this server's socket (closing happens under it too).
         open.withLock { for fd in $0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
     }

@@ -18,6 +18,7 @@ public final class HTTPTestServer: @unchecked Sendable {
     public let port: Int
     let listenFD: Int32
     let stopping = Atomic<Bool>(false)
+    private let stopRequested = Atomic<Bool>(false)
     public let requests = Atomic<Int>(0)
     public let connections = Atomic<Int>(0)
     private let open = Mutex<[Int32]>([])
@@ -39,6 +40,7 @@ public final class HTTPTestServer: @unchecked Sendable {
     public func count(path: String) -> Int { paths.withLock { $0[path] ?? 0 } }
 
     private func acceptLoop() {
+        defer { Glibc.close(listenFD) }
         while !stopping.load(ordering: .relaxed) {
             let fd = Socket.acceptBlocking(listenFD)
             if fd < 0 {
@@ -58,9 +60,11 @@ public final class HTTPTestServer: @unchecked Sendable {
     }
 
     public func stop() {
-        stopping.store(true, ordering: .relaxed)
+        // Only the first stop touches the socket; the accept thread closes it once it has seen the flag, so this
+        // never shuts down (and the thread never accepts on) a number another test's socket has reused since.
+        guard !stopRequested.exchange(true, ordering: .relaxed) else { return }
         Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
-        Glibc.close(listenFD)
+        stopping.store(true, ordering: .relaxed)
         // Under the lock: a number in the list is still this server's socket (closing happens under it too).
         open.withLock { for fd in $0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
     }

@@ -97,6 +97,7 @@ public final class RPCTestServer: @unchecked Sendable {
     public let silent = Atomic<Bool>(false)
     let listenFD: Int32
     let stopping = Atomic<Bool>(false)
+    private let stopRequested = Atomic<Bool>(false)
     private let open = Mutex<[Int32]>([])
     private let queue = Mutex<[(fd: Int32, frame: [UInt8])]>([])
     private let writeLocks = Mutex<[Int32: FDLock]>([:])
@@ -112,9 +113,11 @@ public final class RPCTestServer: @unchecked Sendable {
     }
 
     public func stop() {
-        stopping.store(true, ordering: .relaxed)
+        // Only the first stop touches the socket; the accept thread closes it once it has seen the flag, so this
+        // never shuts down (and the thread never accepts on) a number another test's socket has reused since.
+        guard !stopRequested.exchange(true, ordering: .relaxed) else { return }
         Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
-        Glibc.close(listenFD)
+        stopping.store(true, ordering: .relaxed)
         // Under the lock: a number in the list is still this server's socket (closing happens under it too).
         open.withLock { for fd in $0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
     }
@@ -126,6 +129,7 @@ public final class RPCTestServer: @unchecked Sendable {
     }
 
     private func acceptLoop() {
+        defer { Glibc.close(listenFD) }
         while !stopping.load(ordering: .relaxed) {
             let fd = Socket.acceptBlocking(listenFD)
             if fd < 0 { continue }

@@ -128,3 +128,48 @@ func httpConfig(port: Int, backend: Int, graceful: String = "10s") -> String {
         #expect(waitUntil(seconds: 5) { kill(daemonPID, 0) != 0 })
     }
 }
+
+/// configs/skiff.service as systemd would run it: its ExecStartPre, ExecStart, ExecReload and ExecStop lines, with
+/// the binary, config and /run, /var/log paths pointed at temporary ones.
+@Suite struct SystemdUnitTests {
+    @Test func unitCommandsWorkAsWritten() throws {
+        let backend = try HTTPTestServer(name: "u")
+        defer { backend.stop() }
+        let unit = String(decoding: try readFile(SkiffProcess.packageRoot + "/configs/skiff.service"), as: UTF8.self)
+        let dir = "/tmp/skiff-unit-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        mkdir(dir, 0o700)
+        mkdir(dir + "/run", 0o700)
+        mkdir(dir + "/log", 0o700)
+        defer { _ = try? SkiffProcess.runCommand("/bin/rm", ["-rf", dir]) }
+        let port = freePort()
+        let config = dir + "/sidecar.json"
+        try overwrite(config, httpConfig(port: port, backend: backend.port))
+        func command(_ key: String) throws -> [String] {
+            guard let line = unit.split(separator: "\n").first(where: { $0.hasPrefix(key + "=") }) else {
+                throw TestError("no \(key) in the unit")
+            }
+            let text = String(line.dropFirst(key.count + 1))
+                .replacing("/usr/local/bin/skiff", with: SkiffProcess.binaryPath)
+                .replacing("/etc/skiff/sidecar.json", with: config)
+                .replacing("/run/skiff", with: dir + "/run")
+                .replacing("/var/log/skiff", with: dir + "/log")
+            return text.split(separator: " ").map(String.init)
+        }
+        let pre = try command("ExecStartPre")
+        #expect(try SkiffProcess.runCommand(pre[0], Array(pre.dropFirst())).status == 0)
+        let start = try command("ExecStart")
+        let p = try SkiffProcess(executable: start[0], Array(start.dropFirst()))
+        defer { p.stop() }
+        #expect(waitUntil(seconds: 20) { (try? curl(["-s", "http://127.0.0.1:\(port)/a"]).output) == "u /a" })
+        #expect(String(decoding: try readFile(dir + "/run/skiff.pid"), as: UTF8.self) == "\(p.pid)\n")
+        try overwrite(config, httpConfig(port: port, backend: backend.port, graceful: "5s"))
+        let reload = try command("ExecReload")
+        let r = try SkiffProcess.runCommand(reload[0], Array(reload.dropFirst()))
+        #expect(r.status == 0 && r.output.contains("reloaded"), "\(r.output)")
+        let stop = try command("ExecStop")
+        let s = try SkiffProcess.runCommand(stop[0], Array(stop.dropFirst()), timeoutSeconds: 30)
+        #expect(s.status == 0 && s.output.contains("stopped"), "\(s.output)")
+        #expect(p.waitForExit(seconds: 5) == 0)
+        #expect(String(decoding: try readFile(dir + "/log/skiff.log"), as: UTF8.self).contains("reloaded"))
+    }
+}

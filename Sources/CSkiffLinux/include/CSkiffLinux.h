@@ -48,6 +48,9 @@ ssize_t cskiff_send_fds(int sock, const void *buf, size_t len, const int *fds, i
 /// Returns bytes received, 0 at EOF, -1 on error.
 ssize_t cskiff_recv_fds(int sock, void *buf, size_t cap, int *fds, int maxfds, int *nfds);
 
+/// libFuzzer's entry for programs with their own main (linked only into -sanitize=fuzzer builds of skiff-fuzz).
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
+
 /// Option and flag constants as plain ints (the Swift importer does not see all of them).
 extern const int cskiff_EPOLLIN, cskiff_EPOLLOUT, cskiff_EPOLLERR, cskiff_EPOLLHUP, cskiff_EPOLLRDHUP,
     cskiff_EPOLLET, cskiff_EPOLLEXCLUSIVE, cskiff_EPOLL_CTL_ADD, cskiff_EPOLL_CTL_MOD, cskiff_EPOLL_CTL_DEL;
