@@ -9,7 +9,10 @@ the backend and then through Skiff's netpoll listener (1 poller: all clients sha
 connection). perf stat counts Skiff's syscalls over the proxied run. No peer proxies Bolt; the direct run is the
 reference. Loopback only; stops what it starts.
 """
-import argparse, asyncio, json, os, re, signal, socket, struct, subprocess, sys, tempfile, time
+import argparse, asyncio, json, os, shutil, struct, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import Procs, free_port, machine_line, syscalls_during, wait_port
 
 CLS = b"com.alipay.sofa.rpc.core.request.SofaRequest"
 RCLS = b"com.alipay.sofa.rpc.core.response.SofaResponse"
@@ -94,22 +97,59 @@ def client(port, seconds, streams, conns, payload_size):
     return asyncio.run(run())
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+def run(skiff, seconds=8, streams=100, conns=10, payload=1024, with_tcp_proxy=False):
+    """Runs the comparison; returns the markdown lines (table and machine line)."""
+    bport, sport, tport = free_port(), free_port(), free_port()
+    tmp = tempfile.mkdtemp(prefix="skiff-rpc-")
+    procs = Procs()
+    try:
+        procs.start([sys.executable, "-c",
+                     f"import asyncio,sys; sys.path.insert(0,{os.path.dirname(os.path.abspath(__file__))!r});"
+                     f"import rpc_bench; asyncio.run(rpc_bench.backend({bport}))"])
+        wait_port(bport)
+        listeners = [{"name": "bolt", "address": f"127.0.0.1:{sport}", "thread_model": "netpoll", "pollers": 1,
+                      "filter_chains": [{"filters": [{"type": "proxy", "config": {
+                          "downstream_protocol": "bolt", "upstream_protocol": "bolt", "router_config_name": "r"}}]}]},
+                     {"name": "tcp", "address": f"127.0.0.1:{tport}", "thread_model": "netpoll", "pollers": 1,
+                      "filter_chains": [{"filters": [{"type": "tcp_proxy", "config": {"cluster": "b"}}]}]}]
+        cfg = {"servers": [{"routers": [{"router_config_name": "r", "virtual_hosts": [{"name": "v", "domains": ["*"],
+                "routers": [{"match": {"headers": [{"name": "service", "value": ".*", "regex": True}]},
+                             "route": {"cluster_name": "b"}}]}]}],
+                "listeners": listeners}],
+               "cluster_manager": {"clusters": [{"name": "b", "hosts": [{"address": f"127.0.0.1:{bport}"}]}]}}
+        path = os.path.join(tmp, "bolt.json")
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        sk = procs.start([skiff, "start", "-c", path, "--log-level", "warning", "--control-socket", path + ".sock"])
+        wait_port(sport)
+        wait_port(tport)
+        client(bport, 1, streams, conns, payload)  # warm-up
+        client(sport, 1, streams, conns, payload)
+        direct = client(bport, seconds, streams, conns, payload) / seconds
+        rows = []
+        paths = [("through Skiff's Bolt proxy (netpoll, 1 poller, 1 multiplexed upstream connection)", sport)]
+        if with_tcp_proxy:
+            paths.append(("through Skiff's tcp_proxy (netpoll, 1 poller, one upstream connection per client)", tport))
+        for label, port in paths:
+            box = {}
 
+            def go():
+                t0 = time.perf_counter()
+                box["n"] = client(port, seconds, streams, conns, payload)
+                box["t"] = time.perf_counter() - t0
 
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
+            count, _ = syscalls_during(sk.pid, go)
+            rows.append((label, box["n"] / box["t"], count / box["n"]))
+        lines = ["", f"### Bolt v1, {payload} B payloads, {streams} streams in flight over {conns} connections, "
+                     f"{seconds} s per path", "",
+                 "| path | requests/s | Skiff syscalls/request |", "|---|---|---|",
+                 f"| direct to the backend | {direct:,.0f} | - |"]
+        for label, rps, sysc in rows:
+            lines.append(f"| {label} | {rps:,.0f} | {sysc:.2f} |")
+        return lines
+    finally:
+        procs.stop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
@@ -119,58 +159,11 @@ def main():
     ap.add_argument("--streams", type=int, default=100)
     ap.add_argument("--conns", type=int, default=10)
     ap.add_argument("--payload", type=int, default=1024)
+    ap.add_argument("--with-tcp-proxy", action="store_true", help="also the same bytes through Skiff's tcp_proxy")
     a = ap.parse_args()
-    if sys.argv[1:2] == ["--backend"]:
-        return
-    bport, sport = free_port(), free_port()
-    procs = []
-    try:
-        procs.append(subprocess.Popen(["setsid", sys.executable, "-c",
-                                       f"import asyncio,sys; sys.path.insert(0,{os.path.dirname(os.path.abspath(__file__))!r});"
-                                       f"import rpc_bench; asyncio.run(rpc_bench.backend({bport}))"]))
-        wait_port(bport)
-        cfg = {"servers": [{"routers": [{"router_config_name": "r", "virtual_hosts": [{"name": "v", "domains": ["*"],
-                "routers": [{"match": {"headers": [{"name": "service", "value": ".*", "regex": True}]},
-                             "route": {"cluster_name": "b"}}]}]}],
-                "listeners": [{"name": "bolt", "address": f"127.0.0.1:{sport}", "thread_model": "netpoll", "pollers": 1,
-                               "filter_chains": [{"filters": [{"type": "proxy", "config": {
-                                   "downstream_protocol": "bolt", "upstream_protocol": "bolt",
-                                   "router_config_name": "r"}}]}]}]}],
-               "cluster_manager": {"clusters": [{"name": "b", "hosts": [{"address": f"127.0.0.1:{bport}"}]}]}}
-        fd, path = tempfile.mkstemp(suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump(cfg, f)
-        sk = subprocess.Popen(["setsid", a.skiff, "start", "-c", path, "--log-level", "warning",
-                               "--control-socket", path + ".sock"])
-        procs.append(sk)
-        wait_port(sport)
-        client(bport, 1, a.streams, a.conns, a.payload)  # warm-up
-        client(sport, 1, a.streams, a.conns, a.payload)
-        direct = client(bport, a.seconds, a.streams, a.conns, a.payload) / a.seconds
-        perf = subprocess.Popen(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-p", str(sk.pid), "-x", ","],
-                                stderr=subprocess.PIPE, text=True)
-        time.sleep(0.3)
-        t0 = time.perf_counter()
-        n = client(sport, a.seconds, a.streams, a.conns, a.payload)
-        took = time.perf_counter() - t0
-        perf.send_signal(signal.SIGINT)
-        err = perf.communicate(timeout=20)[1]
-        m = re.search(r"^(\d+),", err, re.M)
-        sys_per = int(m.group(1)) / n if m else float("nan")
-        print(f"\n### Bolt v1, {a.payload} B payloads, {a.streams} streams in flight over {a.conns} connections, "
-              f"{a.seconds} s\n")
-        print("| path | requests/s | Skiff syscalls/request |")
-        print("|---|---|---|")
-        print(f"| direct to the backend | {direct:,.0f} | - |")
-        print(f"| through Skiff netpoll (1 poller, 1 upstream connection) | {n / took:,.0f} | {sys_per:.2f} |")
-        print(f"\nmachine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, {time.strftime('%Y-%m-%d %H:%M')}")
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    for line in run(os.path.abspath(a.skiff), a.seconds, a.streams, a.conns, a.payload, a.with_tcp_proxy):
+        print(line)
+    print(f"\n{machine_line()}")
 
 
 if __name__ == "__main__":
