@@ -63,6 +63,9 @@ let package = Package(
         // Fuzz targets for the codecs and the config decoder: libFuzzer-driven when built by fuzz/run, a replayer
         // of saved inputs otherwise.
         .executableTarget(name: "skiff-fuzz", dependencies: ["SkiffProtocol", "SkiffConfig", "CSkiffLinux"]),
+        // Nanoseconds per parse and per route lookup, in release (bench/).
+        .executableTarget(
+            name: "skiff-microbench", dependencies: ["SkiffProtocol", "SkiffProxy", "SkiffConfig"], swiftSettings: hotPath),
         // Helpers shared by tests: free ports, echo servers, process runner.
         .target(name: "SkiffTestSupport", dependencies: ["SkiffNet", "CSkiffLinux"]),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),

@@ -20,55 +20,8 @@ Only 127.0.0.1 is used. Every process started here is stopped by its pid.
 import argparse, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SMALL = "x" * 63 + "\n"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_port(port, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
-
-
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
-
-
-class Procs:
-    def __init__(self):
-        self.procs = []
-
-    def start(self, argv, log=None, **kw):
-        out = open(log, "w") if log else subprocess.DEVNULL
-        p = subprocess.Popen(["setsid"] + argv, stdout=out, stderr=subprocess.STDOUT, **kw)
-        p.argv = argv
-        p.log = log
-        self.procs.append(p)
-        return p
-
-    def stop_all(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-        self.procs = []
+sys.path.insert(0, HERE)
+from common import SMALL, Procs, cpu_ticks, drive, free_port, syscalls_per_request, wait_port, wrk
 
 
 def nginx_backend(tmp, port):
@@ -136,99 +89,6 @@ def skiff_conf(tmp, port, backend, model):
     path = os.path.join(tmp, f"skiff-{model}.json")
     json.dump(cfg, open(path, "w"))
     return path
-
-
-def wrk(port, conns, duration):
-    out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency", f"http://127.0.0.1:{port}/small"],
-                         capture_output=True, text=True, timeout=duration + 60).stdout
-    reqs = int(re.search(r"(\d+) requests in", out).group(1))
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-    def lat(label):
-        m = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out)
-        v = float(m.group(1))
-        return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    sock_err = re.search(r"Socket errors: (.*)", out)
-    return {"reqs": reqs, "rps": rps, "p50": lat("50"), "p99": lat("99"),
-            "errors": (int(errors.group(1)) if errors else 0), "sockerr": sock_err.group(1) if sock_err else ""}
-
-
-class KeepAliveClient:
-    """Minimal keep-alive GET client: one request in flight per connection, responses framed by Content-Length."""
-
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port))
-        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-        self.req = b"GET /small HTTP/1.1\r\nHost: bench\r\n\r\n"
-
-    def get(self):
-        self.s.sendall(self.req)
-        while True:
-            i = self.buf.find(b"\r\n\r\n")
-            if i >= 0:
-                m = re.search(rb"(?i)content-length:\s*(\d+)", self.buf[:i])
-                n = int(m.group(1))
-                if len(self.buf) >= i + 4 + n:
-                    status = self.buf[9:12]
-                    self.buf = self.buf[i + 4 + n:]
-                    if status != b"200":
-                        raise RuntimeError(f"status {status}")
-                    return
-            d = self.s.recv(65536)
-            if not d:
-                raise RuntimeError("closed")
-            self.buf += d
-
-
-def drive(port, total, conns=4):
-    import threading
-    clients = [KeepAliveClient(port) for _ in range(conns)]
-    per = total // conns
-    errs = []
-
-    def run(c):
-        try:
-            for _ in range(per):
-                c.get()
-        except Exception as e:  # reported below
-            errs.append(e)
-
-    ts = [threading.Thread(target=run, args=(c,)) for c in clients]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errs:
-        raise errs[0]
-    return per * conns
-
-
-def callgrind_ir(out_file):
-    total = 0
-    for f in [x for x in os.listdir(os.path.dirname(out_file)) if x.startswith(os.path.basename(out_file))]:
-        for line in open(os.path.join(os.path.dirname(out_file), f)):
-            if line.startswith("summary:") or line.startswith("totals:"):
-                total = max(total, int(line.split()[1]))
-    return total
-
-
-def syscalls_per_request(pid, port, n=2000):
-    c = KeepAliveClient(port)
-    for _ in range(100):
-        c.get()
-    perf = subprocess.Popen(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-p", str(pid), "-x", ","],
-                            stderr=subprocess.PIPE, text=True)
-    time.sleep(0.5)
-    for _ in range(n):
-        c.get()
-    time.sleep(0.2)
-    perf.send_signal(signal.SIGINT)
-    err = perf.communicate(timeout=20)[1]
-    m = re.search(r"^(\d+),", err, re.M)
-    return int(m.group(1)) / n if m else float("nan")
 
 
 def main():

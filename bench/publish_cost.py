@@ -11,14 +11,8 @@ frame size, and the ring's bounded memory. Loopback only; stops what it starts.
 import argparse, json, os, socket, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, HERE)
+from common import free_port
 
 
 def stats(skiff, sock):
