@@ -67,8 +67,9 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
-    /// An object key built at run time (a cluster or listener name).
-    public mutating func key(_ name: String) {
+    /// An object key built at run time (a cluster or listener name). Named apart from `key(_:)` so that a literal
+    /// key always takes the `StaticString` path (a plain overload would let literals resolve to `String`).
+    public mutating func key(dynamic name: String) {
         separate()
         appendQuoted(name)
         bytes.append(UInt8(ascii: ":"))

@@ -173,3 +173,36 @@ func httpConfig(port: Int, backend: Int, graceful: String = "10s") -> String {
         #expect(String(decoding: try readFile(dir + "/log/skiff.log"), as: UTF8.self).contains("reloaded"))
     }
 }
+
+/// A response with `Connection: close` ends the connection on both sides once the client closes: the proxy keeps
+/// reading after its half-close, so the client's EOF is seen and the descriptor freed (it was leaked once: a churn
+/// benchmark ran the process out of descriptors).
+@Suite struct ConnectionCloseTests {
+    static func openFDs(_ pid: Int32) -> Int {
+        guard let d = opendir("/proc/\(pid)/fd") else { return -1 }
+        defer { closedir(d) }
+        var n = 0
+        while readdir(d) != nil { n += 1 }
+        return n
+    }
+
+    @Test func closedConnectionsFreeTheirDescriptors() throws {
+        let backend = try HTTPTestServer(name: "c")
+        defer { backend.stop() }
+        let port = freePort()
+        let path = try writeTempFile(httpConfig(port: port, backend: backend.port))
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        _ = try rawExchange(port: port, Array("GET /warm HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8))
+        #expect(waitUntil { Self.openFDs(p.pid) > 0 })
+        let baseline = Self.openFDs(p.pid)
+        for i in 0..<50 {
+            let reply = try rawExchange(port: port, Array("GET /c\(i) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8))
+            #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply)")
+        }
+        #expect(waitUntil(seconds: 5) { Self.openFDs(p.pid) <= baseline + 1 },
+                "\(Self.openFDs(p.pid)) descriptors open after 50 closed connections; \(baseline) before")
+    }
+}

@@ -52,7 +52,7 @@ struct JSONWriterTests {
             json.bool(false)
             json.endArray()
             json.endArray()
-            json.key(String("dynamic \"key\""))
+            json.key(dynamic: String("dynamic \"key\""))
             json.double(0.5, decimals: 1)
             json.endObject()
         }
@@ -90,7 +90,7 @@ struct JSONWriterTests {
         #expect(
             Self.text {
                 $0.beginObject()
-                $0.key(input)
+                $0.key(dynamic: input)
                 $0.int(1)
                 $0.endObject()
             } == "{\(expected):1}")

@@ -43,7 +43,7 @@ enum AdminAPI {
         for l in engine.listeners {
             var writes = l.totals.snapshot
             for c in live[l.name] ?? [] where c.direction == .inbound { writes = writes + c.stats.snapshot }
-            w.key("listener.\(l.name)")
+            w.key(dynamic: "listener.\(l.name)")
             w.beginObject()
             w.key("connection_total")
             w.uint(l.listener.stats.accepted.load(ordering: .relaxed))
@@ -75,7 +75,7 @@ enum AdminAPI {
         w.key("upstream")
         w.beginObject()
         for c in engine.clusters.clusters.values.sorted(by: { $0.name < $1.name }) {
-            w.key("cluster.\(c.name)")
+            w.key(dynamic: "cluster.\(c.name)")
             w.beginObject()
             w.key("request_total")
             w.uint(c.stats.requestTotal.load(ordering: .relaxed))
@@ -86,7 +86,7 @@ enum AdminAPI {
             w.endObject()
             for h in c.hosts {
                 let s = h.stats
-                w.key("cluster.\(c.name).host.\(h.description)")
+                w.key(dynamic: "cluster.\(c.name).host.\(h.description)")
                 w.beginObject()
                 w.key("connection_total")
                 w.uint(s.connectionTotal.load(ordering: .relaxed))

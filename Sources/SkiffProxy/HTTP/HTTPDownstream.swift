@@ -217,16 +217,23 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         }
     }
 
-    /// Stops reading requests; abandons exchanges not yet answered; closes once written.
+    /// Stops taking requests; abandons exchanges not yet answered; shuts the write side once written, then
+    /// lingers: reads (and drops) until the client's EOF closes the connection, or closes it after
+    /// `lingerNs` — a paused reader would never see that EOF, and the connection would stay half-open for ever.
     func closeAfterResponses() {
         phase = .closing
         for ex in exchanges { ex.abort() }
         exchanges.removeAll()
         inbound?.release()
         inbound = nil
-        connection.pauseReading()
         connection.shutdownWrite()
+        connection.resumeReading()
+        headerTimer.cancel()
+        executor.arm(headerTimer, afterNs: HTTPDownstream.lingerNs)
     }
+
+    /// How long a closing connection waits for the client's EOF before closing anyway.
+    static let lingerNs: UInt64 = 5_000_000_000
 
     // MARK: - Refusals
 
@@ -244,6 +251,11 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     }
 
     private func headerTimedOut() {
+        if phase == .closing {
+            // The linger after a final response ran out: the client never closed its side.
+            connection.close(.local)
+            return
+        }
         manager.stats.headerTimeouts.wrappingAdd(1, ordering: .relaxed)
         refuse(HTTPParseError(status: 408, reason: "request header timeout"))
     }

@@ -16,6 +16,8 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     /// Streams of this client still waiting upstream (to fail them if the client goes).
     var inFlight = 0
     var closed = false
+    /// Closes the connection if the client has not after a protocol error (see `protocolError`).
+    var lingerTimer: PollerTimer?
 
     init(connection: Connection, manager: RPCConnectionManager<Codec>, executor: any EventExecutor) {
         self.connection = connection
@@ -38,6 +40,8 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     }
 
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        lingerTimer?.cancel()
+        lingerTimer = nil
         closed = true
         inbound?.release()
         inbound = nil
@@ -205,8 +209,14 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         closed = true
         inbound?.release()
         inbound = nil
-        connection.pauseReading()
+        // Linger: keep reading (and dropping) so the client's EOF closes the connection; close anyway after 5 s.
+        // A paused reader would never see that EOF and the connection would stay half-open for ever.
         connection.shutdownWrite()
+        connection.resumeReading()
+        let c = connection
+        let linger = PollerTimer { c.close(.local) }
+        lingerTimer = linger
+        executor.arm(linger, afterNs: 5_000_000_000)
         _ = e
     }
 }
