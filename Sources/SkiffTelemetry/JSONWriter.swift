@@ -85,6 +85,13 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// A string value known at compile time (an event kind, an enum's name).
+    public mutating func string(_ value: StaticString) {
+        separate()
+        value.withUTF8Buffer { appendQuoted($0) }
+        needsComma = true
+    }
+
     public mutating func int(_ value: Int) {
         separate()
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
