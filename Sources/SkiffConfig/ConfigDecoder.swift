@@ -44,13 +44,25 @@ public struct ConfigDecoder {
     /// Reads and decodes a config file. Errors: `config file "X": no such file`, `config file "X": permission denied`,
     /// `config file "X": line L, column C: <syntax problem>`, or the list of everything wrong with its content.
     public static func load(path: String) throws(ConfigErrors) -> SkiffConfiguration {
+        try loadWithText(path: path).config
+    }
+
+    /// `load(path:)`, also returning the bytes it decoded (for `config.dump`: read once, so the text shown is the
+    /// text that runs even if the file changes meanwhile).
+    public static func loadWithText(path: String) throws(ConfigErrors) -> (config: SkiffConfiguration, text: [UInt8]) {
         let source = "config file \(quoted(path, limit: 200))"
         let bytes: [UInt8]
         switch readFile(path) {
         case .success(let b): bytes = b
         case .failure(let problem): throw ConfigErrors([ConfigError(path: source, message: problem.message)])
         }
-        return try decode(bytes, source: source)
+        return (try decode(bytes, source: source), bytes)
+    }
+
+    /// A whole file's bytes (up to the config size limit), or nil when it cannot be read.
+    public static func fileBytes(_ path: String) -> [UInt8]? {
+        if case .success(let b) = readFile(path) { return b }
+        return nil
     }
 
     /// Decodes a config from JSON bytes. `source` labels syntax errors (`<source>: line L, column C: ...`).

@@ -20,13 +20,13 @@ extension Engine {
     /// Reads, validates and applies the config file at `configPath` (SIGHUP, `skiff reload`). An invalid file is
     /// refused with every error and its path, and nothing changes.
     public func reloadFromFile() throws(EngineError) -> ReloadReport {
-        let cfg: SkiffConfiguration
+        let loaded: (config: SkiffConfiguration, text: [UInt8])
         do {
-            cfg = try ConfigDecoder.load(path: configPath)
+            loaded = try ConfigDecoder.loadWithText(path: configPath)
         } catch {
             throw EngineError(error.errors.map { "\($0)" }.joined(separator: "\n"))
         }
-        return try reload(config: cfg, configText: Self.readFile(configPath))
+        return try reload(config: loaded.config, configText: loaded.text)
     }
 
     /// Applies `new` in place, without dropping an established connection or failing an in-flight request:
@@ -242,18 +242,5 @@ extension Engine {
     private func retire(_ l: RunningListener, shutdownWorkersNow: Bool) {
         stopListening(l)
         if shutdownWorkersNow { l.workers?.shutdown() }
-    }
-
-    static func readFile(_ path: String) -> [UInt8] {
-        guard let f = fopen(path, "r") else { return [] }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n <= 0 { break }
-            out += buf[0..<n]
-        }
-        return out
     }
 }

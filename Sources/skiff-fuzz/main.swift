@@ -1,5 +1,6 @@
 import CSkiffLinux
 import Glibc
+import SkiffConfig
 
 // skiff-fuzz TARGET [libFuzzer options...]
 //
@@ -39,18 +40,10 @@ exit(status)
 #else
 var replayed = 0
 for path in args.dropFirst(2) {
-    guard let f = fopen(path, "r") else {
+    guard let bytes = ConfigDecoder.fileBytes(path) else {
         printError("skiff-fuzz: cannot read \(path)")
         exit(1)
     }
-    var bytes: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        bytes += buf[0..<n]
-    }
-    fclose(f)
     bytes.withUnsafeBytes { target.run($0) }
     replayed += 1
 }

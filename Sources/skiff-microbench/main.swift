@@ -83,18 +83,7 @@ nonisolated(unsafe) var respHead = HTTPResponseHead()
 let renderOut = UnsafeMutableRawPointer.allocate(byteCount: 16384, alignment: 8)
 
 // The reference Bolt and Dubbo frames (../shared/reference/vectors, also in fuzz/corpus).
-func corpusFile(_ path: String) -> [UInt8] {
-    guard let f = fopen(path, "r") else { return [] }
-    defer { fclose(f) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        out += buf[0..<n]
-    }
-    return out
-}
+func corpusFile(_ path: String) -> [UInt8] { ConfigDecoder.fileBytes(path) ?? [] }
 /// The package root: the part of the binary's path before `.build/` (or the current directory).
 let root: String = {
     let p = CommandLine.arguments[0]

@@ -29,8 +29,14 @@ func printError(_ s: String) {
 
 /// Loads and validates a config file, printing every problem on its own line; exits 1 on failure.
 func loadConfigOrExit(_ path: String) throws -> SkiffConfiguration {
+    try loadConfigWithTextOrExit(path).0
+}
+
+/// The config and the bytes it was decoded from, or every error printed and exit 1.
+func loadConfigWithTextOrExit(_ path: String) throws -> (SkiffConfiguration, [UInt8]) {
     do {
-        return try ConfigDecoder.load(path: path)
+        let loaded = try ConfigDecoder.loadWithText(path: path)
+        return (loaded.config, loaded.text)
     } catch {
         for err in error.errors { printError("error: \(err)") }
         throw ExitCode(1)
@@ -95,8 +101,7 @@ struct Start: ParsableCommand {
             printError("error: --log-level: unknown level \"\(logLevel)\"")
             throw ExitCode(1)
         }
-        let cfg = try loadConfigOrExit(config)
-        let configText = readWholeFile(config)
+        let (cfg, configText) = try loadConfigWithTextOrExit(config)
         if daemonize {
             guard logFile != nil else {
                 printError("error: --daemonize needs --log-file (a detached process has no terminal to log to)")
@@ -294,19 +299,6 @@ struct SignalSet {
     }
 }
 
-/// The config file's bytes (for `config.dump`); empty if it cannot be read again.
-func readWholeFile(_ path: String) -> [UInt8] {
-    guard let f = fopen(path, "r") else { return [] }
-    defer { fclose(f) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n <= 0 { break }
-        out += buf[0..<n]
-    }
-    return out
-}
 
 /// After the in-process console quits: stop the proxy, or keep it running headless? (Default: stop.)
 func askKeepRunning() -> Bool {

@@ -99,6 +99,8 @@ struct ModelHarness {
         c.write(contentsOf: bufs)
         #expect(waitUntil { rec.received.withLock { $0.count } == expected.count })
         #expect(rec.received.withLock { $0 } == expected)
+        // The echo can come back before the writer (rwloop's writer thread) has counted its writev.
+        #expect(waitUntil { c.stats.snapshot.writevCalls >= 1 })
         let st = c.stats.snapshot
         #expect(st.buffersQueued == 16)
         #expect(st.writevCalls == 1)
