@@ -396,7 +396,7 @@ public final class Connection: @unchecked Sendable {
             s.active.wrappingSubtract(1, ordering: .relaxed)
             s.closed.wrappingAdd(1, ordering: .relaxed)
         }
-        totals?.absorb(stats.snapshot)
+        totals?.absorb(stats)
         registry.remove(self)
         observer?.connectionClosed(self, reason: reason)
     }

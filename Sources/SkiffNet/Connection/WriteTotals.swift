@@ -22,19 +22,25 @@ public final class WriteTotals: Sendable {
 
     public init() {}
 
-    /// Adds a closing connection's counters (once, from its close path).
-    func absorb(_ s: WriteStatsSnapshot) {
+    /// Adds a closing connection's counters, read straight from its atomics (a snapshot would allocate its
+    /// histogram array, once per closed connection).
+    func absorb(_ s: ConnectionStats) {
         connections.wrappingAdd(1, ordering: .relaxed)
-        bytesRead.wrappingAdd(s.bytesRead, ordering: .relaxed)
-        readCalls.wrappingAdd(s.readCalls, ordering: .relaxed)
-        bytesWritten.wrappingAdd(s.bytesWritten, ordering: .relaxed)
-        buffersQueued.wrappingAdd(s.buffersQueued, ordering: .relaxed)
-        writevCalls.wrappingAdd(s.writevCalls, ordering: .relaxed)
-        partialWrites.wrappingAdd(s.partialWrites, ordering: .relaxed)
-        eagain.wrappingAdd(s.eagain, ordering: .relaxed)
-        readPauses.wrappingAdd(s.readPauses, ordering: .relaxed)
-        if s.peakQueueDepth > peak.load(ordering: .relaxed) { peak.store(s.peakQueueDepth, ordering: .relaxed) }
-        for (i, v) in s.perWritev.enumerated() { hist[i].value.wrappingAdd(v, ordering: .relaxed) }
+        bytesRead.wrappingAdd(s.bytesRead.load(ordering: .relaxed), ordering: .relaxed)
+        readCalls.wrappingAdd(s.readCalls.load(ordering: .relaxed), ordering: .relaxed)
+        bytesWritten.wrappingAdd(s.bytesWritten.load(ordering: .relaxed), ordering: .relaxed)
+        buffersQueued.wrappingAdd(s.buffersQueued.load(ordering: .relaxed), ordering: .relaxed)
+        writevCalls.wrappingAdd(s.writevCalls.load(ordering: .relaxed), ordering: .relaxed)
+        partialWrites.wrappingAdd(s.partialWrites.load(ordering: .relaxed), ordering: .relaxed)
+        eagain.wrappingAdd(s.eagain.load(ordering: .relaxed), ordering: .relaxed)
+        readPauses.wrappingAdd(s.readPauses.load(ordering: .relaxed), ordering: .relaxed)
+        let p = s.peakQueueDepth.load(ordering: .relaxed)
+        if p > peak.load(ordering: .relaxed) { peak.store(p, ordering: .relaxed) }
+        hist[0].value.wrappingAdd(s.perWritev1.load(ordering: .relaxed), ordering: .relaxed)
+        hist[1].value.wrappingAdd(s.perWritev2to3.load(ordering: .relaxed), ordering: .relaxed)
+        hist[2].value.wrappingAdd(s.perWritev4to7.load(ordering: .relaxed), ordering: .relaxed)
+        hist[3].value.wrappingAdd(s.perWritev8to15.load(ordering: .relaxed), ordering: .relaxed)
+        hist[4].value.wrappingAdd(s.perWritev16plus.load(ordering: .relaxed), ordering: .relaxed)
     }
 
     /// The closed connections' totals as one snapshot.

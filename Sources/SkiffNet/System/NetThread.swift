@@ -41,10 +41,15 @@ public enum NetThread {
 /// A pthread mutex with a condition variable, for the blocking waits of the rwloop model and worker queues.
 /// Thread-safe by construction.
 public final class ConditionLock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let cond: UnsafeMutablePointer<pthread_cond_t>
 
     public init() {
+        // One plain malloc for both (every connection has one: typed allocate goes through posix_memalign, twice).
+        let mutexBytes = (MemoryLayout<pthread_mutex_t>.stride + 15) & ~15
+        let raw = malloc(mutexBytes + MemoryLayout<pthread_cond_t>.stride)!
+        mutex = raw.bindMemory(to: pthread_mutex_t.self, capacity: 1)
+        cond = (raw + mutexBytes).bindMemory(to: pthread_cond_t.self, capacity: 1)
         pthread_mutex_init(mutex, nil)
         var attr = pthread_condattr_t()
         pthread_condattr_init(&attr)
@@ -56,8 +61,7 @@ public final class ConditionLock: @unchecked Sendable {
     deinit {
         pthread_cond_destroy(cond)
         pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        cond.deallocate()
+        free(UnsafeMutableRawPointer(mutex))
     }
 
     @inline(__always) public func lock() { pthread_mutex_lock(mutex) }
