@@ -15,10 +15,10 @@ struct PIDFile {
     static func claim(_ path: String, takingOverFrom old: Int32? = nil) -> Result<PIDFile, CLIError> {
         if let f = fopen(path, "r") {
             var buf = [CChar](repeating: 0, count: 32)
-            let line = fgets(&buf, 32, f).map { _ in String(cString: buf) } ?? ""
+            let line = fgets(&buf, 32, f).map { _ in buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } } ?? ""
             fclose(f)
             if let pid = Int32(line.filter { $0.isNumber }), pid > 0, pid != getpid(), pid != old, kill(pid, 0) == 0 {
-                let cmd = (try? String(cString: readProc("/proc/\(pid)/cmdline"))) ?? ""
+                let cmd = (try? readProc("/proc/\(pid)/cmdline").withUnsafeBufferPointer { String(cString: $0.baseAddress!) }) ?? ""
                 if cmd.contains("skiff") {
                     return .failure(CLIError("pid file \(path): skiff is already running as pid \(pid)"))
                 }
@@ -40,7 +40,7 @@ struct PIDFile {
     func remove() {
         guard let f = fopen(path, "r") else { return }
         var buf = [CChar](repeating: 0, count: 32)
-        let line = fgets(&buf, 32, f).map { _ in String(cString: buf) } ?? ""
+        let line = fgets(&buf, 32, f).map { _ in buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } } ?? ""
         fclose(f)
         if Int32(line.filter { $0.isNumber }) == getpid() { unlink(path) }
     }
@@ -102,7 +102,7 @@ struct FileLogHandler: LogHandler {
         localtime_r(&t, &tm)
         var buf = [CChar](repeating: 0, count: 32)
         strftime(&buf, 32, "%Y-%m-%dT%H:%M:%S%z", &tm)
-        self.file.write("\(String(cString: buf)) \(level) \(label): \(message)")
+        self.file.write("\(buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }) \(level) \(label): \(message)")
     }
 }
 

@@ -23,16 +23,29 @@ final class HTTPFixture {
         api = try HTTPTestServer(name: "api")
         canary = try HTTPTestServer(name: "canary")
         failing = try HTTPTestServer(name: "failing", forcedStatus: 503)
-        netpollPort = freePort()
-        rwloopPort = freePort()
         let d = DeadPort()
         dead = d
-        configPath = try writeTempFile(
-            HTTPFixture.config(
-                netpoll: netpollPort, rwloop: rwloopPort, web: [web1.port, web2.port], api: api.port,
-                canary: canary.port, failing: failing.port, dead: d.port))
-        skiff = try SkiffProcess(["start", "-c", configPath])
-        guard skiff.waitForOutput("started") else { throw TestError("skiff did not start: \(skiff.output)") }
+        // A port freePort() handed out can be taken by another test before skiff binds it: then pick again.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let np = freePort()
+            let rw = freePort()
+            let path = try writeTempFile(
+                HTTPFixture.config(
+                    netpoll: np, rwloop: rw, web: [web1.port, web2.port], api: api.port,
+                    canary: canary.port, failing: failing.port, dead: d.port))
+            let p = try SkiffProcess(["start", "-c", path])
+            if p.waitForOutput("started") {
+                (netpollPort, rwloopPort, configPath, skiff) = (np, rw, path, p)
+                return
+            }
+            _ = p.stop()
+            unlink(path)
+            if attempt < 3 && p.output.contains("Address already in use") { continue }
+            for b in [web1, web2, api, canary, failing] { b.stop() }
+            throw TestError("skiff did not start: \(p.output)")
+        }
     }
 
     func stop() -> Int32? {

@@ -520,7 +520,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         defer { fclose(f) }
         var buf = [CChar](repeating: 0, count: 512)
         guard fgets(&buf, 512, f) != nil else { return 0 }
-        let line = String(cString: buf)
+        let line = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         guard let close = line.lastIndex(of: ")") else { return 0 }
         let fields = line[line.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let u = UInt64(fields[11]), let s = UInt64(fields[12]) else { return 0 }

@@ -97,7 +97,7 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
         case .v6(var a):
             var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
             inet_ntop(AF_INET6, &a.sin6_addr, &buf, socklen_t(buf.count))
-            return String(cString: buf)
+            return buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         }
     }
 
