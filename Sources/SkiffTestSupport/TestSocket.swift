@@ -1,6 +1,7 @@
 import CSkiffLinux
 import Glibc
 import SkiffNet
+import Synchronization
 
 /// A blocking TCP client socket for tests, with timeouts on every call so a broken proxy fails a test instead of
 /// hanging it.
@@ -107,11 +108,25 @@ public struct TestError: Error, CustomStringConvertible {
     }
 }
 
-/// A port that was free a moment ago on 127.0.0.1 (bind port 0, read it, close). Prefer binding port 0 directly.
+/// Hands out test ports: a walk through 20000-31999, started at a per-process offset.
+private let nextTestPort = Atomic<Int>(Int(getpid()) % 12_000)
+
+/// A port that was free a moment ago on 127.0.0.1, for a server a test starts next (prefer binding port 0 directly).
+///
+/// Taken below the kernel's ephemeral range (32768-60999): a port from there (what binding port 0 gives) can be
+/// picked as the source port of any outgoing connection the suite makes before the server binds it, and the bind
+/// then fails with "Address already in use" (seen a few times a day in full runs). Below that range only an explicit
+/// bind can take it, and this walk hands each number to one test.
 public func freePort() -> Int {
-    let fd = try! Socket.listen(on: SocketAddress(ip: "127.0.0.1", port: 0)!, nonBlocking: false)
-    defer { Glibc.close(fd) }
-    return Socket.localAddress(fd)!.port
+    for _ in 0..<12_000 {
+        let port = 20_000 + nextTestPort.wrappingAdd(1, ordering: .relaxed).oldValue % 12_000
+        guard let address = SocketAddress(ip: "127.0.0.1", port: port),
+            let fd = try? Socket.listen(on: address, nonBlocking: false)
+        else { continue }
+        Glibc.close(fd)
+        return port
+    }
+    fatalError("no free port in 20000-31999 on 127.0.0.1")
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so a transfer can be checked without keeping a copy around.

@@ -45,7 +45,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     private var readAgain: [Connection] = []
     /// Swapped with the lists above while they are worked through, so no turn allocates.
     private var scratch: [Connection] = []
-    private var timers = TimerHeap()
+    private let timers = TimerHeap()
     private var expired: [TimerHeap.Entry] = []
 
     // Telemetry, read from any thread.

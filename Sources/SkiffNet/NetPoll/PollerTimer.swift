@@ -1,12 +1,19 @@
-/// A timer that can be armed again and again without allocating: each arm pushes a heap entry stamped with a new
-/// generation, and entries whose generation is stale are dropped when they surface. Confined to one executor (a
-/// poller or a worker shard): armed, cancelled and fired there.
+/// A timer that can be armed again and again without allocating. Confined to one executor (a poller or a worker
+/// shard): armed, cancelled and fired there.
+///
+/// On a poller the timer sits in the poller's `TimerHeap` at most once: re-arming moves it, cancelling takes it out
+/// (so the heap holds live timers only — a connection that arms a 5 s linger and closes in a millisecond leaves
+/// nothing behind). A worker shard's timer thread keeps its own heap of (generation, timer) entries and drops stale
+/// ones lazily; the generation is what tells those apart.
 public final class PollerTimer: @unchecked Sendable {
-    /// Bumped by every arm and cancel; a heap entry fires only if it still carries the current value.
+    /// Bumped by every arm and cancel; a lazily kept entry fires only if it still carries the current value.
     var generation: UInt64 = 0
     /// Deadline of the live arm (monotonic ns), 0 when not armed.
     public private(set) var deadline: UInt64 = 0
     let action: () -> Void
+    /// The poller heap holding this timer, and where in it (-1 when in none).
+    var heap: TimerHeap?
+    var heapIndex = -1
 
     public init(_ action: @escaping () -> Void) {
         self.action = action
@@ -16,11 +23,12 @@ public final class PollerTimer: @unchecked Sendable {
     public func cancel() {
         generation &+= 1
         deadline = 0
+        heap?.remove(self)
     }
 
     public var isArmed: Bool { deadline != 0 }
 
-    /// Starts a new arm; returns the generation its heap entry must carry.
+    /// Starts a new arm; returns the generation its entry must carry.
     func arm(at deadline: UInt64) -> UInt64 {
         generation &+= 1
         self.deadline = max(1, deadline)
@@ -35,42 +43,78 @@ public final class PollerTimer: @unchecked Sendable {
     }
 }
 
-/// A binary min-heap of (deadline, generation, timer) entries. Stale entries are discarded lazily.
-struct TimerHeap {
+/// A poller's timers: a binary min-heap on deadline, indexed (each timer knows its slot), so re-arming and cancelling
+/// are O(log n) in place and the heap never carries dead entries. Poller-confined.
+final class TimerHeap {
     struct Entry {
         let deadline: UInt64
         let generation: UInt64
         let timer: PollerTimer
     }
 
-    private var items: [Entry] = []
+    private var items: [PollerTimer] = []
 
     var isEmpty: Bool { items.isEmpty }
     var count: Int { items.count }
 
-    /// Earliest deadline among live entries.
-    mutating func nextDeadline() -> UInt64? {
-        while let top = items.first, top.generation != top.timer.generation { _ = pop() }
-        return items.first?.deadline
+    /// Earliest deadline.
+    func nextDeadline() -> UInt64? { items.first?.deadline }
+
+    func push(_ timer: PollerTimer, at deadline: UInt64) {
+        _ = timer.arm(at: deadline)
+        if timer.heap === self, timer.heapIndex >= 0 {
+            let i = timer.heapIndex
+            siftUp(i)
+            siftDown(timer.heapIndex)
+            return
+        }
+        timer.heap?.remove(timer)
+        timer.heap = self
+        timer.heapIndex = items.count
+        items.append(timer)
+        siftUp(items.count - 1)
     }
 
-    mutating func push(_ timer: PollerTimer, at deadline: UInt64) {
-        let g = timer.arm(at: deadline)
-        items.append(Entry(deadline: timer.deadline, generation: g, timer: timer))
-        var i = items.count - 1
+    func remove(_ timer: PollerTimer) {
+        let i = timer.heapIndex
+        guard timer.heap === self, i >= 0, i < items.count, items[i] === timer else { return }
+        let last = items.count - 1
+        if i != last { swapAt(i, last) }
+        items.removeLast()
+        timer.heap = nil
+        timer.heapIndex = -1
+        if i < items.count {
+            siftUp(i)
+            siftDown(items[i].heapIndex)
+        }
+    }
+
+    /// Takes out the timers due at `now`, with the generation each was armed with (`fire` checks it).
+    func popExpired(now: UInt64, into out: inout [Entry]) {
+        while let top = items.first, top.deadline <= now {
+            out.append(Entry(deadline: top.deadline, generation: top.generation, timer: top))
+            remove(top)
+        }
+    }
+
+    private func swapAt(_ a: Int, _ b: Int) {
+        items.swapAt(a, b)
+        items[a].heapIndex = a
+        items[b].heapIndex = b
+    }
+
+    private func siftUp(_ start: Int) {
+        var i = start
         while i > 0 {
             let parent = (i - 1) / 2
             if items[parent].deadline <= items[i].deadline { break }
-            items.swapAt(parent, i)
+            swapAt(parent, i)
             i = parent
         }
     }
 
-    mutating func pop() -> Entry? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let t = items.removeLast()
-        var i = 0
+    private func siftDown(_ start: Int) {
+        var i = start
         while true {
             let l = 2 * i + 1
             let r = l + 1
@@ -78,16 +122,8 @@ struct TimerHeap {
             if l < items.count && items[l].deadline < items[m].deadline { m = l }
             if r < items.count && items[r].deadline < items[m].deadline { m = r }
             if m == i { break }
-            items.swapAt(i, m)
+            swapAt(i, m)
             i = m
-        }
-        return t
-    }
-
-    /// Removes the entries due at `now` (live or not; `fire` sorts that out).
-    mutating func popExpired(now: UInt64, into out: inout [Entry]) {
-        while let top = items.first, top.deadline <= now {
-            out.append(pop()!)
         }
     }
 }
