@@ -183,6 +183,67 @@ final class ConnectLoop: @unchecked Sendable {
         #expect(p.stop() == 0)
     }
 
+    /// A tcp_proxy listener re-routed to another cluster: new sessions go there, a session opened before the reload
+    /// stays on its upstream. An HTTP listener moved from netpoll to rwloop keeps its socket: a connect loop on it
+    /// sees nothing refused or failed across the change.
+    @Test func tcpRerouteAndThreadModelSwitch() throws {
+        let a = try HTTPTestServer(name: "a")
+        let b = try HTTPTestServer(name: "b")
+        defer {
+            a.stop()
+            b.stop()
+        }
+        let tcp = freePort()
+        let web = freePort()
+        let sock = "/tmp/skiff-test-\(getpid())-tcpreload-\(tcp).sock"
+        func config(tcpCluster: String, webModel: String) -> String {
+            """
+            {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[
+              {"match":{"prefix":"/"},"route":{"cluster_name":"a"}}]}]}],
+             "listeners":[
+              {"name":"t","address":"127.0.0.1:\(tcp)","filter_chains":[{"filters":[{"type":"tcp_proxy","config":{"cluster":"\(tcpCluster)"}}]}]},
+              {"name":"m","address":"127.0.0.1:\(web)","thread_model":"\(webModel)",
+               "filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Http1","router_config_name":"r"}}]}]}]}],
+             "cluster_manager":{"clusters":[{"name":"a","hosts":[{"address":"127.0.0.1:\(a.port)"}]},
+                                            {"name":"b","hosts":[{"address":"127.0.0.1:\(b.port)"}]}]}}
+            """
+        }
+        let path = try writeTempFile(config(tcpCluster: "a", webModel: "netpoll"))
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        // A keep-alive session through the tcp_proxy, opened before the reload.
+        let session = try TestSocket.connect(port: tcp)
+        try session.send("GET /before HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(String(decoding: try session.receiveSome() ?? [], as: UTF8.self).hasSuffix("a /before"))
+        let loops = (0..<2).map { _ in ConnectLoop() }
+        for c in loops { try NetThread.start(name: "connect-loop", stackSize: 1 << 20) { c.run(port: web, path: "/m") } }
+        #expect(waitUntil(seconds: 10) { a.count(path: "/m") > 50 })
+
+        try overwrite(path, config(tcpCluster: "b", webModel: "rwloop"))
+        let r = try SkiffProcess.run(["reload", "--socket", sock])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("listener t: routes updated"), "\(r.output)")
+        #expect(r.output.contains("listener m: replaced (same socket"), "\(r.output)")
+        let atReload = a.count(path: "/m")
+        #expect(waitUntil(seconds: 10) { a.count(path: "/m") > atReload + 50 }, "the moved listener serves")
+        for c in loops { c.stop.store(true, ordering: .relaxed) }
+        #expect(waitUntil(seconds: 10) { loops.allSatisfy { $0.finished.load(ordering: .relaxed) } })
+        let refused = loops.reduce(0) { $0 + $1.refused.load(ordering: .relaxed) }
+        let errors = loops.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
+        let first = loops.compactMap { $0.firstError.withLock { $0 } }.first ?? ""
+        #expect(refused == 0 && errors == 0, "\(refused) refused, \(errors) failed; first: \(first)")
+        // New tcp sessions reach b; the old session is still on a.
+        #expect(try rawExchange(port: tcp, Array("GET /after HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8))
+            .hasSuffix("b /after"))
+        try session.send("GET /still HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(String(decoding: try session.receiveSome() ?? [], as: UTF8.self).hasSuffix("a /still"))
+        // An open tcp session is in-flight work a graceful stop waits for: end it first.
+        session.close()
+        #expect(p.stop() == 0)
+    }
+
     /// An invalid file is refused with its exact error, by `skiff reload` and by SIGHUP; the proxy keeps serving the
     /// running config.
     @Test func invalidReloadKeepsServing() throws {
