@@ -62,6 +62,9 @@ public final class Engine: @unchecked Sendable {
         var healthChecker: HealthChecker?
         var netpollGroups: [Int: NetPollGroup] = [:]
         var rwloopGroup: RWLoopGroup?
+        var healthGroup: NetPollGroup?
+        /// Worker pools of retired listeners, kept until the engine stops (see `reload`).
+        var parkedPools: [WorkerPool] = []
         var reloads = 0
     }
 
@@ -155,7 +158,13 @@ public final class Engine: @unchecked Sendable {
         guard !checked.isEmpty else { return nil }
         let hub = self.hub
         let logger = self.logger
-        let checker = HealthChecker(clusters: checked) { cluster, host, up, result in
+        let group: NetPollGroup
+        do {
+            group = try healthGroup()
+        } catch {
+            throw EngineError("health checks: cannot start: \(error)")
+        }
+        let checker = HealthChecker(clusters: checked, group: group) { cluster, host, up, result in
             hub.event("host.health") { w in
                 w.key("cluster")
                 w.string(cluster.name)
@@ -176,6 +185,14 @@ public final class Engine: @unchecked Sendable {
             throw EngineError("health checks: cannot start: \(error)")
         }
         return checker
+    }
+
+    /// The one health poller, for the engine's life (reloads rebuild the checker on it).
+    private func healthGroup() throws(SystemError) -> NetPollGroup {
+        if let g = live.withLock({ $0.healthGroup }) { return g }
+        let g = try NetPollGroup(name: "health", count: 1, bufferSize: 16 * 1024)
+        live.withLock { $0.healthGroup = g }
+        return g
     }
 
     /// Every server's routers, compiled.
@@ -227,11 +244,28 @@ public final class Engine: @unchecked Sendable {
 
     /// Builds the filter and starts a listener: bound afresh, or serving `inheritedFD` (a dup of a listener being
     /// replaced, or a socket received from the process being upgraded).
+    /// `reuseWorkers`: the worker pool of the listener being replaced, kept when the size matches (its connections
+    /// go on using it; executor indices are finite, so a reload does not spend new ones needlessly).
     func startListener(
         _ lc: ListenerConfig, routers: RouterRegistry, clusters: ClusterManager, path: String,
-        inheritedFD: Int32? = nil
+        inheritedFD: Int32? = nil, reuseWorkers: WorkerPool? = nil
     ) throws(EngineError) -> RunningListener {
-        let inheritedFD = inheritedFD ?? inherited.withLock { $0.removeValue(forKey: lc.address.description) }
+        let fd = inheritedFD ?? inherited.withLock { $0.removeValue(forKey: lc.address.description) }
+        do {
+            return try startListenerOwningFD(
+                lc, routers: routers, clusters: clusters, path: path, inheritedFD: fd, reuseWorkers: reuseWorkers)
+        } catch {
+            // Whatever failed (filter, address, workers, listen), the inherited socket is ours to close: a leaked
+            // dup would keep the old socket listening after its listener is gone.
+            if let fd { close(fd) }
+            throw error
+        }
+    }
+
+    private func startListenerOwningFD(
+        _ lc: ListenerConfig, routers: RouterRegistry, clusters: ClusterManager, path: String,
+        inheritedFD: Int32?, reuseWorkers: WorkerPool?
+    ) throws(EngineError) -> RunningListener {
         guard lc.filterChains.count == 1, let filter = lc.filterChains[0].filters.first,
             lc.filterChains[0].filters.count == 1
         else {
@@ -297,7 +331,11 @@ public final class Engine: @unchecked Sendable {
         }
         var workers: WorkerPool?
         do {
-            if workerCount > 0 { workers = try WorkerPool(name: "\(lc.name)", size: workerCount) }
+            if let w = reuseWorkers, workerCount > 0, w.size == workerCount {
+                workers = w
+            } else if workerCount > 0 {
+                workers = try WorkerPool(name: "\(lc.name)", size: workerCount)
+            }
         } catch {
             throw EngineError("\(path).workers: \(error)")
         }
@@ -323,12 +361,10 @@ public final class Engine: @unchecked Sendable {
                 listener = try g.listen(options, delegate: delegate)
             }
         } catch let e as EngineError {
-            workers?.shutdown()
-            if let fd = inheritedFD { close(fd) }
+            if workers !== reuseWorkers { workers?.shutdown() }
             throw e
         } catch {
-            if let fd = inheritedFD { close(fd) }
-            workers?.shutdown()
+            if workers !== reuseWorkers { workers?.shutdown() }
             throw EngineError("\(path).address: cannot listen on \(lc.address): \(error)")
         }
         let pollerCount = model == .netpoll ? netpollGroup(lc.pollers)?.pollers.count ?? 0 : 0
@@ -403,15 +439,22 @@ public final class Engine: @unchecked Sendable {
 
     private func stopLocked() {
         publisher?.stop()
-        let (checker, all, groups) = live.withLock { l in
+        let (checker, all, groups, health) = live.withLock { l in
             defer {
                 l.listeners.removeAll()
                 l.retired.removeAll()
                 l.healthChecker = nil
+                l.healthGroup = nil
             }
-            return (l.healthChecker, l.listeners + l.retired, Array(l.netpollGroups.values))
+            return (l.healthChecker, l.listeners + l.retired, Array(l.netpollGroups.values), l.healthGroup)
+        }
+        let parked = live.withLock { l in
+            defer { l.parkedPools.removeAll() }
+            return l.parkedPools
         }
         checker?.stop()
+        health?.shutdown()
+        for w in parked where !all.contains(where: { $0.workers === w }) { w.shutdown() }
         for l in all {
             stopListening(l)
             l.workers?.shutdown()

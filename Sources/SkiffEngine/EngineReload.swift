@@ -52,13 +52,14 @@ extension Engine {
         // 1. Routers and clusters (weights are restored if anything below fails).
         let routers = try buildRouters(new)
         let oldWeights = oldClusters.allHosts.map { ($0, $0.weight) }
+        let restoreWeights = { for (h, w) in oldWeights { h.setWeight(w) } }
         let clusters: ClusterManager
         do {
             clusters = try ClusterManager(configs: new.clusters, previous: oldClusters)
         } catch {
+            restoreWeights()  // hosts carried before the failure took their new weights already
             throw EngineError("cluster_manager: \(error)")
         }
-        let restoreWeights = { for (h, w) in oldWeights { h.setWeight(w) } }
 
         // 2. Decide per listener; bind what must be bound.
         enum Plan {
@@ -92,17 +93,25 @@ extension Engine {
                         }
                     }
                     let replacement = try startListener(
-                        lc, routers: routers[si], clusters: clusters, path: path, inheritedFD: inherited)
+                        lc, routers: routers[si], clusters: clusters, path: path, inheritedFD: inherited,
+                        reuseWorkers: running.workers)
                     plans.append(.replace(running, replacement))
                 }
             }
         } catch {
+            // The listeners started so far were live at once (netpoll registers on start; a replacement shares its
+            // predecessor's accept queue), so they may hold connections already: they stop accepting and retire
+            // like any other, their worker pools left running for what they accepted.
+            var undone: [RunningListener] = []
             for p in plans {
                 switch p {
-                case .add(let l), .replace(_, let l): retire(l, shutdownWorkersNow: true)
+                case .add(let l), .replace(_, let l):
+                    stopListening(l)
+                    undone.append(l)
                 case .reroute: break
                 }
             }
+            live.withLock { $0.retired += undone }
             restoreWeights()
             throw error
         }
@@ -127,6 +136,13 @@ extension Engine {
             case .replace(let old, let l):
                 listeners.append(l)
                 retiring.append(old)
+                // Its connections stay on the old filter: give it the new routes and clusters too (hosts removed by
+                // this reload are DRAIN, so old routes would answer 503).
+                if let r = old.delegate as? any ReroutableProxy, canReroute(old, to: l.config, ignoringSocket: true) {
+                    try? r.reroute(
+                        filter: l.config.filterChains[0].filters[0], routers: registryFor(l.name, new, routers),
+                        clusters: clusters)
+                }
                 let how = old.config.address == l.config.address ? "same socket" : "moved to \(l.address)"
                 report.changes.append("listener \(l.name): replaced (\(how); old connections finish)")
             case .add(let l):
@@ -135,6 +151,8 @@ extension Engine {
             }
         }
         for l in oldListeners where !kept.contains(l.name) {
+            // Gone from the config: its keep-alive clients are told to go (Connection: close after their response).
+            l.http?.shuttingDown.store(true, ordering: .relaxed)
             retiring.append(l)
             report.changes.append("listener \(l.name): removed (stops accepting; its connections finish)")
         }
@@ -188,14 +206,19 @@ extension Engine {
             l.listeners = listeners
             l.healthChecker = checker
             l.reloads += 1
-            // Listeners retired by an earlier reload whose last connection is gone (not this reload's: an rwloop
-            // accept thread may still hand over one last connection for up to 50 ms).
+            // Listeners retired by an earlier reload whose last downstream connection is gone leave the list (not
+            // this reload's: an rwloop accept thread may still hand over one last connection for up to 50 ms).
+            // Their worker pools are parked, not shut down: pooled upstream connections made on those shards may
+            // live on in hosts that carried over, and would never see their events on a stopped shard.
             let done = l.retired.filter { $0.listener.stats.active.load(ordering: .relaxed) == 0 }
             l.retired.removeAll { r in done.contains { $0.listener === r.listener } }
             l.retired += retiring
+            for r in done {
+                if let w = r.workers, !l.parkedPools.contains(where: { $0 === w }) { l.parkedPools.append(w) }
+            }
             return done
         }
-        for r in reap where !listeners.contains(where: { $0.workers === r.workers }) { r.workers?.shutdown() }
+        _ = reap
         if report.changes.isEmpty && new != old { report.changes.append("config updated (nothing running changed)") }
         let summary = report.changes
         hub.event("config.reload") { w in
@@ -210,14 +233,23 @@ extension Engine {
         return report
     }
 
+    /// The routers of the server that has listener `name` in `config`.
+    private func registryFor(_ name: String, _ config: SkiffConfiguration, _ routers: [RouterRegistry]) -> RouterRegistry {
+        for (i, s) in config.servers.enumerated() where s.listeners.contains(where: { $0.name == name }) {
+            return routers[i]
+        }
+        return routers[0]
+    }
+
     /// True when `lc` differs from the running listener in filter content only (same socket settings, same kind of
-    /// filter), so the listener can keep its socket and connections.
-    private func canReroute(_ running: RunningListener, to lc: ListenerConfig) -> Bool {
+    /// filter), so the listener can keep its socket and connections. With `ignoringSocket`, only the filter kind
+    /// must match (a replaced listener's old filter taking the new routes).
+    private func canReroute(_ running: RunningListener, to lc: ListenerConfig, ignoringSocket: Bool = false) -> Bool {
         var a = running.config
         var b = lc
         a.filterChains = []
         b.filterChains = []
-        guard a == b, let fa = running.config.filterChains.first?.filters.first, let fb = lc.filterChains.first?.filters.first,
+        guard a == b || ignoringSocket, let fa = running.config.filterChains.first?.filters.first, let fb = lc.filterChains.first?.filters.first,
             lc.filterChains.count == 1, lc.filterChains[0].filters.count == 1
         else { return false }
         switch (fa, fb) {
@@ -238,9 +270,4 @@ extension Engine {
         return find(old) != find(new)
     }
 
-    /// Stops a listener that never went live (a failed reload): no connection is on it yet.
-    private func retire(_ l: RunningListener, shutdownWorkersNow: Bool) {
-        stopListening(l)
-        if shutdownWorkersNow { l.workers?.shutdown() }
-    }
 }

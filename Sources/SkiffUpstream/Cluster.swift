@@ -60,6 +60,8 @@ public final class Cluster: Sendable {
                 !hs.contains(where: { $0 === old })
             {
                 old.setWeight(h.weight)
+                // Without outlier detection now, nothing would ever tick an ejection it carries over.
+                if config.outlierDetection == nil && old.health.isEjected { old.health.unEject() }
                 hs.append(old)
             } else {
                 hs.append(try Host(config: h, healthCheck: config.healthCheck))

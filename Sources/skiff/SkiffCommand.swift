@@ -178,16 +178,13 @@ struct Start: ParsableCommand {
                 kill(getpid(), SIGTERM)
             }
         }
+        // The admin API first: on a binary upgrade nothing may be taken over from the old process (its control
+        // socket path) until every part of this one has started.
         do {
-            ensureSocketDirectory(socketPath)
-            var cc = ControlServer.Configuration(path: socketPath)
-            cc.takeOver = handover != nil
-            cc.commands.insert("events")
-            control = ControlServer(configuration: cc, backend: backend)
-            try control.start()
             if let a = cfg.admin {
                 var c = AdminHTTPServer.Configuration(port: a.address.port)
                 c.host = a.address.host
+                c.reusePort = true  // a binary upgrade binds it while the old process still serves it
                 let server = AdminHTTPServer(configuration: c)
                 engine.installAdminAPI(on: server, control: backend)
                 try server.start()
@@ -197,8 +194,15 @@ struct Start: ParsableCommand {
                 }
                 logger.info("admin API on \(a.address.host):\(server.port)")
             }
+            ensureSocketDirectory(socketPath)
+            var cc = ControlServer.Configuration(path: socketPath)
+            cc.takeOver = handover != nil
+            cc.commands.insert("events")
+            control = ControlServer(configuration: cc, backend: backend)
+            try control.start()
         } catch {
             printError("error: \(error)")
+            admin?.stop()
             engine.stop()
             throw ExitCode(1)
         }

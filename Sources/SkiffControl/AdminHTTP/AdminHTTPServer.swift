@@ -32,6 +32,9 @@ public final class AdminHTTPServer: Sendable {
         public var ioTimeoutNs: UInt64 = 10_000_000_000
         /// How long `stop()` waits for connection threads (they wake at once: stop shuts their sockets down).
         public var stopTimeoutNs: UInt64 = 5_000_000_000
+        /// SO_REUSEPORT, so a binary upgrade's new process can serve the port while the old one still does (both
+        /// must set it; same user only).
+        public var reusePort = false
 
         public init(host: String = "127.0.0.1", port: Int) {
             self.host = host
@@ -94,7 +97,8 @@ public final class AdminHTTPServer: Sendable {
             return !s.started
         }
         guard fresh else { throw ControlError(context, "already started (a stopped server cannot restart)") }
-        let (fd, port) = try TCPListener.open(host: configuration.host, port: configuration.port, context: context)
+        let (fd, port) = try TCPListener.open(
+            host: configuration.host, port: configuration.port, context: context, reusePort: configuration.reusePort)
         state.withLock {
             $0.listenFD = fd
             $0.boundPort = port

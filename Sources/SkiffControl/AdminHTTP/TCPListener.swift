@@ -3,7 +3,9 @@ import Glibc
 /// Binding the admin listener and naming peers. Called from `AdminHTTPServer` only.
 enum TCPListener {
     /// A listening socket on `host:port` and the port it got.
-    static func open(host: String, port: Int, context: String) throws(ControlError) -> (fd: Int32, port: Int) {
+    static func open(host: String, port: Int, context: String, reusePort: Bool = false) throws(ControlError)
+        -> (fd: Int32, port: Int)
+    {
         guard (0...65535).contains(port) else { throw ControlError(context, "port \(port) out of range") }
         var host = host
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -39,6 +41,9 @@ enum TCPListener {
         guard fd >= 0 else { throw ControlError(context, "socket", errno: errno) }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        // A binary upgrade starts the new process's admin API while the old one still serves on the same port
+        // (same user: the kernel allows the pair only when both set SO_REUSEPORT).
+        if reusePort { _ = setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) }
         let bound = withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }

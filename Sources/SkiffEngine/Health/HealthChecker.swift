@@ -40,15 +40,19 @@ public final class HealthChecker: Sendable {
     private let outlierTickNs: UInt64
     private let group = Mutex<NetPollGroup?>(nil)
     private let started = Atomic<Bool>(false)
+    /// A poller group owned by the caller (the engine keeps one for its life, so a reload does not spend a new
+    /// executor index on a new health poller each time); `stop` leaves it running.
+    private let sharedGroup: NetPollGroup?
 
     /// - Parameters:
     ///   - clusters: checked when they have `config.healthCheck`; their `outlier` detectors are ticked.
     ///   - outlierTickInterval: how often ejections are reviewed.
     ///   - onTransition: told of each UP/DOWN change, on the health poller's thread.
     public init(
-        clusters: [Cluster], outlierTickInterval: Duration = .seconds(1),
+        clusters: [Cluster], outlierTickInterval: Duration = .seconds(1), group: NetPollGroup? = nil,
         onTransition: @escaping TransitionHandler
     ) {
+        self.sharedGroup = group
         self.clusters = clusters
         let context = HealthCheckContext(onTransition: onTransition)
         self.context = context
@@ -82,11 +86,15 @@ public final class HealthChecker: Sendable {
         guard !targets.isEmpty || !detectors.isEmpty else { return }
         guard !started.exchange(true, ordering: .relaxed) else { return }
         let g: NetPollGroup
-        do {
-            g = try NetPollGroup(name: "health", count: 1, bufferSize: 16 * 1024)
-        } catch {
-            started.store(false, ordering: .relaxed)
-            throw error
+        if let shared = sharedGroup {
+            g = shared
+        } else {
+            do {
+                g = try NetPollGroup(name: "health", count: 1, bufferSize: 16 * 1024)
+            } catch {
+                started.store(false, ordering: .relaxed)
+                throw error
+            }
         }
         let p = g.pollers[0]
         context.poller = p
@@ -125,7 +133,7 @@ public final class HealthChecker: Sendable {
             latch.open()
         }
         if !p.inExecutor { latch.wait(seconds: 5) }
-        g.shutdown()
+        if sharedGroup == nil { g.shutdown() }
     }
 
     /// Wall-clock ms of `host`'s next check (for the Health view); while a check is in flight, the time it was due.

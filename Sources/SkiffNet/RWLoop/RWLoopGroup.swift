@@ -29,7 +29,8 @@ public final class RWLoopGroup: Sendable {
         do {
             try NetThread.start(name: "\(name)-accept") { [self] in self.acceptLoop(l) }
         } catch {
-            Glibc.close(l.fd)
+            // An inherited socket stays the caller's to close (closing it here too would close it twice).
+            if options.inheritedFD == nil { Glibc.close(l.fd) }
             throw error
         }
         return l

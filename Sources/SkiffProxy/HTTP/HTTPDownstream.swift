@@ -40,8 +40,10 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     var closed = false
     /// True inside `process`, so an exchange finishing synchronously does not re-enter it.
     var processing = false
-    /// The request-head (slowloris) timer.
+    /// The request-head (slowloris) timer; after a final response, the linger timer.
     var headerTimer: PollerTimer!
+    /// Linger periods spent waiting for a slow reader to take the last response.
+    var lingerRounds = 0
 
     init(connection: Connection, manager: HTTPConnectionManager, executor: any EventExecutor) {
         self.connection = connection
@@ -252,7 +254,14 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
 
     private func headerTimedOut() {
         if phase == .closing {
-            // The linger after a final response ran out: the client never closed its side.
+            // The linger after a final response ran out. Still writing (a slow reader of a long response): wait on,
+            // the write side shuts once the queue is out, up to a minute in all for a reader that stalls.
+            // Otherwise the client never closed its side: close.
+            lingerRounds += 1
+            if connection.queuedBytes > 0 && lingerRounds < 12 {
+                executor.arm(headerTimer, afterNs: HTTPDownstream.lingerNs)
+                return
+            }
             connection.close(.local)
             return
         }

@@ -214,7 +214,14 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         connection.shutdownWrite()
         connection.resumeReading()
         let c = connection
-        let linger = PollerTimer { c.close(.local) }
+        let linger = PollerTimer { [weak self] in
+            // Still writing the error response to a slow reader: wait on.
+            if c.queuedBytes > 0, let self, let t = self.lingerTimer {
+                self.executor.arm(t, afterNs: 5_000_000_000)
+            } else {
+                c.close(.local)
+            }
+        }
         lingerTimer = linger
         executor.arm(linger, afterNs: 5_000_000_000)
         _ = e

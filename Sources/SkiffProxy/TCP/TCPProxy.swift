@@ -48,8 +48,10 @@ public final class TCPProxy: ListenerDelegate, ReroutableProxy {
     }
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
-        // rwloop without workers accepts on the listener's own thread: no executor, and no poller to contend with.
-        let r = connection.executor.map { routing.value(on: $0) } ?? routing.value
+        // The per-executor cache may only be touched on its executor: with workers, accept runs on a poller while
+        // the connection's executor is a shard, and rwloop accepts on the listener's own thread.
+        let r: Routing
+        if let ex = connection.executor, ex.inExecutor { r = routing.value(on: ex) } else { r = routing.value }
         guard let cluster = r.routes.cluster(source: connection.peerAddress, destination: connection.localAddress)
         else {
             stats.noRoute.wrappingAdd(1, ordering: .relaxed)
