@@ -63,6 +63,9 @@ public final class Engine: @unchecked Sendable {
         var netpollGroups: [Int: NetPollGroup] = [:]
         var rwloopGroup: RWLoopGroup?
         var healthGroup: NetPollGroup?
+        /// Hosts a reload removed, still draining, with the cluster they were in: the publisher's drain watch walks
+        /// them too (drain_timeout, drain_action, host.drained), then forgets them.
+        var removedHosts: [(cluster: Cluster, host: Host)] = []
         /// Worker pools of retired listeners, kept until the engine stops (see `reload`).
         var parkedPools: [WorkerPool] = []
         var reloads = 0
@@ -112,6 +115,12 @@ public final class Engine: @unchecked Sendable {
     public var listeners: [RunningListener] { live.withLock { $0.listeners } }
     /// Active checks and ejection expiry, on one dedicated poller (rebuilt by a reload).
     public var healthChecker: HealthChecker? { live.withLock { $0.healthChecker } }
+    /// Hosts removed by reloads that have not been seen drained yet.
+    public var removedHosts: [(cluster: Cluster, host: Host)] { live.withLock { $0.removedHosts } }
+
+    /// The drain watch saw `host` drained: it is no longer tracked.
+    public func forgetRemoved(_ host: Host) { live.withLock { $0.removedHosts.removeAll { $0.host === host } } }
+
     /// Reloads applied since start.
     public var reloadCount: Int { live.withLock { $0.reloads } }
 

@@ -166,6 +166,7 @@ extension Engine {
             for h in c.hosts where !newHosts.contains(ObjectIdentifier(h)) {
                 h.adminState = .drain
                 h.drainPools()
+                live.withLock { $0.removedHosts.append((c, h)) }
                 if now != nil { report.changes.append("cluster \(c.name): host \(h) removed (draining)") }
             }
         }

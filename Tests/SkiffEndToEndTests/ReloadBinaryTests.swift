@@ -154,6 +154,11 @@ final class ConnectLoop: @unchecked Sendable {
         print("reload under load: \(ok) keep-alive requests, \(connections) new connections, 0 failed")
         let events = try SkiffProcess.run(["ctl", "events", "--kind", "config.reload", "--socket", sock])
         #expect(events.output.contains("config.reload") && events.output.contains("listener extra: added"), "\(events.output)")
+        // The removed host drains like one set to DRAIN by hand: announced once nothing is left on it.
+        #expect(waitUntil(seconds: 10) {
+            let e = (try? SkiffProcess.run(["ctl", "events", "--kind", "host.drained", "--socket", sock]))?.output ?? ""
+            return e.contains("host=127.0.0.1:\(b.port)")
+        }, "no host.drained event for the removed host")
     }
 
     /// A listener removed by a reload stops accepting, but a keep-alive connection already on it is served to the

@@ -67,8 +67,11 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     /// Announces drained hosts ("safe to remove") and applies the drain timeout.
     func watchDrains() {
         let now = MonotonicClock.now()
-        for c in engine.clusters.clusters.values {
-            for h in c.hosts {
+        var watched: [(Cluster, Host, removed: Bool)] = []
+        for c in engine.clusters.clusters.values { for h in c.hosts { watched.append((c, h, false)) } }
+        for (c, h) in engine.removedHosts { watched.append((c, h, true)) }
+        for (c, h, removed) in watched {
+            do {
                 let key = ObjectIdentifier(h)
                 guard h.adminState == .drain else {
                     drainAnnounced.remove(key)
@@ -78,6 +81,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
                 let elapsed = now &- h.drainStartedNs.load(ordering: .relaxed)
                 if h.isDrained {
                     drainAnnounced.insert(key)
+                    if removed { engine.forgetRemoved(h) }
                     hub.event("host.drained") { w in
                         w.key("cluster")
                         w.string(c.name)
