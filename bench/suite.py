@@ -490,17 +490,15 @@ def main():
             wait_port(port)
             time.sleep(0.5)
             base = rss_kib(proc.pid)
-            t0 = cpu_ticks(proc.pid)
-            busy = wrk(port, 100, a.duration)
-            busy_cpu = (cpu_ticks(proc.pid) - t0) * TICK_US / max(1, busy["reqs"])
+            busy = timed_wrk(port, proc, 100, a.duration)
+            busy_cpu = busy["cpu_us"]
             busy_rss = rss_kib(proc.pid)
             held = hold_idle(port, a.idle - 100)
             time.sleep(1)
             with_idle = rss_kib(proc.pid)
             nthreads = threads(proc.pid)
-            t0 = cpu_ticks(proc.pid)
-            mixed = wrk(port, 100, a.duration)
-            mixed_cpu = (cpu_ticks(proc.pid) - t0) * TICK_US / max(1, mixed["reqs"])
+            mixed = timed_wrk(port, proc, 100, a.duration)
+            mixed_cpu = mixed["cpu_us"]
             mixed_rss = rss_kib(proc.pid)
             for s in held:
                 s.close()

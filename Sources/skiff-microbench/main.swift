@@ -23,21 +23,6 @@ func pinned(_ bytes: [UInt8]) -> UnsafeRawBufferPointer {
     return UnsafeRawBufferPointer(p)
 }
 
-func hex(_ s: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var hi: UInt8?
-    for c in s.utf8 {
-        let v: UInt8
-        switch c {
-        case 0x30...0x39: v = c - 0x30
-        case 0x61...0x66: v = c - 0x61 + 10
-        default: continue
-        }
-        if let h = hi { out.append(h << 4 | v); hi = nil } else { hi = v }
-    }
-    return out
-}
-
 nonisolated(unsafe) var secondsPerCase = 1.0
 if let i = CommandLine.arguments.firstIndex(of: "--seconds-per-case"), i + 1 < CommandLine.arguments.count {
     secondsPerCase = Double(CommandLine.arguments[i + 1]) ?? 1

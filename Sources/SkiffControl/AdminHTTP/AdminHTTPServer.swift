@@ -129,21 +129,7 @@ public final class AdminHTTPServer: Sendable {
     // MARK: - Connections
 
     private func acceptLoop(_ listenFD: Int32) {
-        defer { Sys.close(listenFD) }
-        while !isStopping {
-            let revents = Sys.poll(listenFD, events: Int16(POLLIN), timeoutMs: 200)
-            if isStopping { return }
-            if revents == 0 { continue }
-            let fd = cskiff_accept4(listenFD, nil, nil)
-            if fd < 0 {
-                switch errno {
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM: Sys.sleep(ns: 20_000_000)
-                default: break
-                }
-                continue
-            }
-            admit(fd)
-        }
+        Sys.acceptLoop(listenFD, isStopping: { isStopping }, admit: admit)
     }
 
     private func admit(_ fd: Int32) {

@@ -171,21 +171,7 @@ public final class ControlServer: Sendable {
     // MARK: - Accepting
 
     private func acceptLoop(_ listenFD: Int32) {
-        defer { Sys.close(listenFD) }
-        while !stopping.load(ordering: .sequentiallyConsistent) {
-            let revents = Sys.poll(listenFD, events: Int16(POLLIN), timeoutMs: 200)
-            if stopping.load(ordering: .sequentiallyConsistent) { return }
-            if revents == 0 { continue }
-            let fd = cskiff_accept4(listenFD, nil, nil)
-            if fd < 0 {
-                switch errno {
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM: Sys.sleep(ns: 20_000_000)
-                default: break
-                }
-                continue
-            }
-            admit(fd)
-        }
+        Sys.acceptLoop(listenFD, isStopping: { stopping.load(ordering: .sequentiallyConsistent) }, admit: admit)
     }
 
     private func admit(_ fd: Int32) {

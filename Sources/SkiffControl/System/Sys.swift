@@ -25,6 +25,27 @@ enum Sys {
         }
     }
 
+    /// The accept loop both control-plane servers run on their own thread: waits (200 ms at a time, so `isStopping`
+    /// is seen promptly), hands each accepted fd to `admit`, backs off 20 ms when out of descriptors or memory
+    /// rather than spinning on a ready socket, and closes `listenFD` when it returns.
+    static func acceptLoop(_ listenFD: Int32, isStopping: () -> Bool, admit: (Int32) -> Void) {
+        defer { close(listenFD) }
+        while !isStopping() {
+            let revents = poll(listenFD, events: Int16(POLLIN), timeoutMs: 200)
+            if isStopping() { return }
+            if revents == 0 { continue }
+            let fd = cskiff_accept4(listenFD, nil, nil)
+            if fd < 0 {
+                switch errno {
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM: sleep(ns: 20_000_000)
+                default: break
+                }
+                continue
+            }
+            admit(fd)
+        }
+    }
+
     /// Reads into `buffer` (appending up to `max` bytes). `.done(0)` is end of stream.
     static func read(_ fd: Int32, into buffer: inout [UInt8], max: Int) -> IO {
         let old = buffer.count
