@@ -211,7 +211,7 @@ public final class Connection: @unchecked Sendable {
         queue.append(buffer)
         let depth = queue.count
         var crossed = false
-        if writable && queue.bytes > writeLimit {
+        if writable && overWriteLimit {
             writable = false
             crossed = true
         }
@@ -236,7 +236,7 @@ public final class Connection: @unchecked Sendable {
         for b in buffers { queue.append(b) }
         let depth = queue.count
         var crossed = false
-        if writable && queue.bytes > writeLimit {
+        if writable && overWriteLimit {
             writable = false
             crossed = true
         }
@@ -260,6 +260,13 @@ public final class Connection: @unchecked Sendable {
         lock.unlock()
         if case .netpoll(let p) = context { p.scheduleFlush(self) }
     }
+
+    /// Queued buffers past which the queue counts as full whatever their bytes: many small writes (one heartbeat
+    /// answer each) would otherwise hold a pool buffer apiece under a byte limit meant for large ones.
+    public static let maxQueuedBuffers = 1024
+
+    /// The queue is over its limit in bytes or in buffers (caller holds `lock`).
+    private var overWriteLimit: Bool { queue.bytes > writeLimit || queue.count > Connection.maxQueuedBuffers }
 
     /// True while the write queue is under its limit.
     public var isWritable: Bool { lock.withLock { writable } }
@@ -295,7 +302,7 @@ public final class Connection: @unchecked Sendable {
                 lock.lock()
                 queue.consume(written)
                 var nowWritable = false
-                if !writable && queue.bytes <= writeLimit / 2 {
+                if !writable && queue.bytes <= writeLimit / 2 && queue.count <= Connection.maxQueuedBuffers / 2 {
                     writable = true
                     nowWritable = true
                 }

@@ -18,6 +18,14 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     var closed = false
     /// Closes the connection if the client has not after a protocol error (see `protocolError`).
     var lingerTimer: PollerTimer?
+    /// Reading is held back while answers pile up unwritten (the client does not read them) or while too many of
+    /// this client's streams wait upstream; either alone keeps it paused.
+    var pausedForWrites = false
+    var pausedForStreams = false
+
+    /// Streams one client connection may have waiting upstream before Skiff stops reading it; reading resumes when
+    /// half are answered. Nothing is refused: the client is held back by TCP flow control.
+    static var maxStreamsInFlight: Int { 4096 }
 
     init(connection: Connection, manager: RPCConnectionManager<Codec>, executor: any EventExecutor) {
         self.connection = connection
@@ -37,6 +45,18 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     func connectionDidReadEOF(_ c: Connection) {
         // A client that finished sending still gets its responses; close once none are in flight.
         if inFlight == 0 { connection.shutdownWrite() }
+    }
+
+    /// Back-pressure from the client's side: its answers are not being read, so read no more requests (or
+    /// heartbeats) from it until they drain.
+    func connection(_ c: Connection, writabilityChanged writable: Bool) {
+        pausedForWrites = !writable
+        updateReading()
+    }
+
+    private func updateReading() {
+        if closed { return }
+        if pausedForWrites || pausedForStreams { connection.pauseReading() } else { connection.resumeReading() }
     }
 
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
@@ -144,7 +164,13 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         let out: ByteBuffer = frame.count <= connection.bufferPool.bufferSize
             ? connection.bufferPool.acquire() : ByteBuffer(capacity: frame.count)
         out.write(frame)
-        if !oneway { inFlight += 1 }
+        if !oneway {
+            inFlight += 1
+            if inFlight >= Self.maxStreamsInFlight && !pausedForStreams {
+                pausedForStreams = true
+                updateReading()
+            }
+        }
         manager.stats.requestActive.wrappingAdd(oneway ? 0 : 1, ordering: .relaxed)
         upstream.send(out, from: self, originalID: info.requestID, timeoutNs: timeoutNs, oneway: oneway)
         if oneway { cluster.requestFinished() }
@@ -153,6 +179,10 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     /// A response (or a local error for a stream) for one of this client's requests, with the client's id.
     func deliver(_ response: ByteBuffer) {
         inFlight -= 1
+        if pausedForStreams && inFlight <= Self.maxStreamsInFlight / 2 {
+            pausedForStreams = false
+            updateReading()
+        }
         manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
         if closed {
             response.release()
