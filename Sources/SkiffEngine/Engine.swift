@@ -329,7 +329,7 @@ public final class Engine: @unchecked Sendable {
             } catch {
                 throw EngineError("\(filterPath): \(error)")
             }
-            // L7 stream logic on rwloop runs on the sharded worker pool (DESIGN.md): one executor per connection.
+            // L7 stream logic on rwloop runs on the sharded worker pool (docs/architecture.md): one executor per connection.
             if model == .rwloop && workerCount == 0 { workerCount = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
         }
         let address: SocketAddress
