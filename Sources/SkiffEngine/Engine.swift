@@ -150,9 +150,16 @@ public final class Engine: @unchecked Sendable {
             stopLocked()
             throw error
         }
+        do {
+            try publisher.start()
+        } catch {
+            for l in started { stopListening(l) }
+            for fd in inherited.withLock({ m in defer { m = [:] }; return m.values }) { close(fd) }
+            stopLocked()
+            throw EngineError("telemetry publisher: \(error)")
+        }
         live.withLock { $0.listeners = started }
         for fd in inherited.withLock({ m in defer { m = [:] }; return m.values }) { close(fd) }
-        publisher.start()
         hub.event("engine.start") { w in
             w.key("listeners")
             w.int(started.count)

@@ -35,9 +35,16 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         self.hub = hub
     }
 
-    func start() {
+    /// Starts the publisher thread; a thread that cannot start is an error for the caller (a skiff without frames
+    /// would show operators an idle process that is really serving).
+    func start() throws(SystemError) {
         guard !running.exchange(true, ordering: .relaxed) else { return }
-        try? NetThread.start(name: "skiff-publisher", stackSize: 1 << 20) { [self] in self.run() }
+        do {
+            try NetThread.start(name: "skiff-publisher", stackSize: 1 << 20) { [self] in self.run() }
+        } catch {
+            running.store(false, ordering: .relaxed)
+            throw error
+        }
     }
 
     func stop() { running.store(false, ordering: .relaxed) }
