@@ -4,7 +4,7 @@
 Usage: bench/http_bench.py [--skiff .build/release/skiff] [--rounds 5] [--duration 10] [--conns 64]
                             [--callgrind] [--requests 10000]
 
-Method (../shared/reference/bench-peers.md): an nginx backend (1 worker) serves /small (64 bytes); each proxy runs
+Method: an nginx backend (1 worker) serves /small (64 bytes); each proxy runs
 single-threaded (HAProxy nbthread 1, nginx 1 worker without a master, Skiff 1 poller) with keep-alive on both sides
 and no logging. wrk -t1 -cN -dD --latency runs against every candidate in turn, round after round (interleaved), and
 the table reports medians: requests/s, p50/p99 and the proxy's CPU microseconds per request (utime+stime from

@@ -4,7 +4,7 @@
 Usage: bench/suite.py [--skiff .build/release/skiff] [--envoy PATH] [--rounds 5] [--duration 3] [--out FILE]
 (bench/run.sh installs the peers, builds Skiff and runs this.)
 
-Method: ../shared/reference/bench-peers.md. One nginx backend (1 worker) serves /small (64 B) and /big (1 MiB). Every
+Method, as the peers publish theirs: one nginx backend (1 worker) serves /small (64 B) and /big (1 MiB). Every
 proxy runs single-threaded for the headline (HAProxy nbthread 1, nginx 1 worker without a master, Envoy
 --concurrency 1, Skiff 1 poller; rwloop is thread-per-connection by design), keep-alive on both sides, no logging,
 under setsid. Sections, in the order they run (wall-clock first, callgrind in the middle, churn last because it leaves

@@ -92,10 +92,33 @@ extension ConfigDecoder {
         let router = requiredString(f, "router_config_name")
         if let router { references.append(RouterReference(name: router, path: f.path("router_config_name"))) }
         let extend = extendConfig(f)
+        checkProtocolPair(f, downstream: downstream, upstream: upstream)
         guard let downstream, let router else { return nil }
         return ProxyFilterConfig(
             downstreamProtocol: downstream, upstreamProtocol: upstream ?? downstream, routerConfigName: router,
             extendConfig: extend)
+    }
+
+    /// What `start` could not run is refused here, so `validate` says it first: HTTP/2 (not in this build), an RPC
+    /// listener whose upstream speaks another protocol, an Http1 listener with a non-Http1 upstream.
+    private mutating func checkProtocolPair(_ f: Fields, downstream: ProtocolName?, upstream: ProtocolName?) {
+        let http2 = "Http2 is not supported yet (Http1, bolt, boltv2, dubbo and Auto are)"
+        if downstream == .http2 { fail(f.path("downstream_protocol"), http2) }
+        if upstream == .http2 {
+            fail(f.path("upstream_protocol"), http2)
+            return
+        }
+        guard let downstream, let upstream, upstream != downstream else { return }
+        switch downstream {
+        case .http1:
+            fail(f.path("upstream_protocol"), "\(upstream.rawValue): an Http1 listener proxies to Http1 upstreams only")
+        case .bolt, .boltv2, .dubbo:
+            fail(
+                f.path("upstream_protocol"),
+                "\(upstream.rawValue) must match downstream_protocol \(downstream.rawValue) (RPC is proxied as it arrives)")
+        case .auto, .http2:
+            break
+        }
     }
 
     /// A protocol name, case-insensitive; `X`/`xprotocol` (MOSN's pluggable codecs) are refused.

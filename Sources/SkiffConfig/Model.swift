@@ -25,7 +25,7 @@ public struct SkiffConfiguration: Sendable, Equatable {
     public var allListeners: [ListenerConfig] { servers.flatMap(\.listeners) }
 }
 
-/// Which network thread model a listener runs (DESIGN.md, "The two thread models").
+/// Which network thread model a listener runs (docs/architecture.md, "Two thread models").
 public enum ThreadModel: String, Sendable, Equatable, CaseIterable {
     /// A reader and a writer thread per connection.
     case rwloop

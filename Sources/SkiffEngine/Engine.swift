@@ -80,6 +80,8 @@ public final class Engine: @unchecked Sendable {
     public let hub: TelemetryHub
     /// Snapshots every counter into the frame ring each tick.
     public private(set) var publisher: FramePublisher!
+    /// Finishes drains: DRAINED announcements and drain timeouts (its own thread).
+    private(set) var drainWatcher: DrainWatcher!
     public let version: String
     public let configPath: String
     /// Listening sockets received from the process being upgraded, by configured address (`127.0.0.1:12080`); set
@@ -105,6 +107,7 @@ public final class Engine: @unchecked Sendable {
         }
         live = Mutex(Live(config: config, configText: configText, clusters: clusters))
         publisher = FramePublisher(engine: self, hub: hub)
+        drainWatcher = DrainWatcher(engine: self, hub: hub)
     }
 
     /// The running config.
@@ -150,9 +153,17 @@ public final class Engine: @unchecked Sendable {
             stopLocked()
             throw error
         }
+        do {
+            try publisher.start()
+            try drainWatcher.start()
+        } catch {
+            for l in started { stopListening(l) }
+            for fd in inherited.withLock({ m in defer { m = [:] }; return m.values }) { close(fd) }
+            stopLocked()
+            throw EngineError("engine threads: \(error)")
+        }
         live.withLock { $0.listeners = started }
         for fd in inherited.withLock({ m in defer { m = [:] }; return m.values }) { close(fd) }
-        publisher.start()
         hub.event("engine.start") { w in
             w.key("listeners")
             w.int(started.count)
@@ -329,7 +340,7 @@ public final class Engine: @unchecked Sendable {
             } catch {
                 throw EngineError("\(filterPath): \(error)")
             }
-            // L7 stream logic on rwloop runs on the sharded worker pool (DESIGN.md): one executor per connection.
+            // L7 stream logic on rwloop runs on the sharded worker pool (docs/architecture.md): one executor per connection.
             if model == .rwloop && workerCount == 0 { workerCount = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
         }
         let address: SocketAddress
@@ -448,6 +459,7 @@ public final class Engine: @unchecked Sendable {
 
     private func stopLocked() {
         publisher?.stop()
+        drainWatcher?.stop()
         let (checker, all, groups, health) = live.withLock { l in
             defer {
                 l.listeners.removeAll()

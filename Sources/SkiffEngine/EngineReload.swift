@@ -139,9 +139,14 @@ extension Engine {
                 // Its connections stay on the old filter: give it the new routes and clusters too (hosts removed by
                 // this reload are DRAIN, so old routes would answer 503).
                 if let r = old.delegate as? any ReroutableProxy, canReroute(old, to: l.config, ignoringSocket: true) {
-                    try? r.reroute(
-                        filter: l.config.filterChains[0].filters[0], routers: registryFor(l.name, new, routers),
-                        clusters: clusters)
+                    do {
+                        try r.reroute(
+                            filter: l.config.filterChains[0].filters[0], routers: registryFor(l.name, new, routers),
+                            clusters: clusters)
+                    } catch {
+                        report.changes.append("listener \(l.name): its old connections keep the old routes: \(error)")
+                        logger.error("\("reload: listener \(l.name): old connections keep the old routes: \(error)")")
+                    }
                 }
                 let how = old.config.address == l.config.address ? "same socket" : "moved to \(l.address)"
                 report.changes.append("listener \(l.name): replaced (\(how); old connections finish)")

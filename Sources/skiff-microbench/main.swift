@@ -67,7 +67,7 @@ nonisolated(unsafe) var requestHead = HTTPRequestHead()
 nonisolated(unsafe) var respHead = HTTPResponseHead()
 let renderOut = UnsafeMutableRawPointer.allocate(byteCount: 16384, alignment: 8)
 
-// The reference Bolt and Dubbo frames (../shared/reference/vectors, also in fuzz/corpus).
+// The reference Bolt and Dubbo frames (Tests/Vectors, as binary seeds in fuzz/corpus).
 func corpusFile(_ path: String) -> [UInt8] { ConfigDecoder.fileBytes(path) ?? [] }
 /// The package root: the part of the binary's path before `.build/` (or the current directory).
 let root: String = {

@@ -113,6 +113,31 @@ private let cluster0 = "cluster_manager.clusters[0]"
             #"\#(proxyConfig).upstream_protocol: unknown protocol "grpc" (expected Http1, Http2, bolt, boltv2, dubbo, Auto)"#
         ),
         BadConfig(
+            "Http2 downstream (start could not run it)",
+            F.config(
+                listeners: [F.proxyListener(config: #"{"downstream_protocol":"Http2","router_config_name":"r1"}"#)],
+                routers: [F.router()]),
+            "\(proxyConfig).downstream_protocol: Http2 is not supported yet (Http1, bolt, boltv2, dubbo and Auto are)"
+        ),
+        BadConfig(
+            "Http2 upstream behind Http1",
+            F.config(
+                listeners: [
+                    F.proxyListener(
+                        config: #"{"downstream_protocol":"Http1","upstream_protocol":"Http2","router_config_name":"r1"}"#)
+                ], routers: [F.router()]),
+            "\(proxyConfig).upstream_protocol: Http2 is not supported yet (Http1, bolt, boltv2, dubbo and Auto are)"
+        ),
+        BadConfig(
+            "RPC upstream of another protocol",
+            F.config(
+                listeners: [
+                    F.proxyListener(
+                        config: #"{"downstream_protocol":"bolt","upstream_protocol":"dubbo","router_config_name":"r1"}"#)
+                ], routers: [F.router()]),
+            "\(proxyConfig).upstream_protocol: dubbo must match downstream_protocol bolt (RPC is proxied as it arrives)"
+        ),
+        BadConfig(
             "Http1 proxy without router",
             F.config(listeners: [F.proxyListener(config: #"{"downstream_protocol":"Http1"}"#)]),
             "\(proxyConfig).router_config_name: required"),

@@ -23,8 +23,6 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     public let busyNs = Atomic<UInt64>(0)
     public let lastFrameBytes = Atomic<Int>(0)
     private var lastConnection: [UInt64: (UInt64, UInt64)] = [:]
-    /// Draining hosts already announced as drained or timed out (publisher thread only).
-    private var drainAnnounced: Set<ObjectIdentifier> = []
 
     private var writer = JSONWriter()
     let startedWall = TelemetryHub.wallMillis()
@@ -35,16 +33,22 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         self.hub = hub
     }
 
-    func start() {
+    /// Starts the publisher thread; a thread that cannot start is an error for the caller (a skiff without frames
+    /// would show operators an idle process that is really serving).
+    func start() throws(SystemError) {
         guard !running.exchange(true, ordering: .relaxed) else { return }
-        try? NetThread.start(name: "skiff-publisher", stackSize: 1 << 20) { [self] in self.run() }
+        do {
+            try NetThread.start(name: "skiff-publisher", stackSize: 1 << 20) { [self] in self.run() }
+        } catch {
+            running.store(false, ordering: .relaxed)
+            throw error
+        }
     }
 
     func stop() { running.store(false, ordering: .relaxed) }
 
     private func run() {
         while running.load(ordering: .relaxed) {
-            watchDrains()
             publishOnce()
             let ms = max(50, intervalMs.load(ordering: .relaxed))
             usleep(UInt32(ms) * 1000)
@@ -62,56 +66,6 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         ticks.wrappingAdd(1, ordering: .relaxed)
         busyNs.wrappingAdd(threadCPUNs() &- t0, ordering: .relaxed)
         return seq
-    }
-
-    /// Announces drained hosts ("safe to remove") and applies the drain timeout.
-    func watchDrains() {
-        let now = MonotonicClock.now()
-        var watched: [(Cluster, Host, removed: Bool)] = []
-        for c in engine.clusters.clusters.values { for h in c.hosts { watched.append((c, h, false)) } }
-        for (c, h) in engine.removedHosts { watched.append((c, h, true)) }
-        for (c, h, removed) in watched {
-            do {
-                let key = ObjectIdentifier(h)
-                guard h.adminState == .drain else {
-                    drainAnnounced.remove(key)
-                    continue
-                }
-                if drainAnnounced.contains(key) { continue }
-                let elapsed = now &- h.drainStartedNs.load(ordering: .relaxed)
-                if h.isDrained {
-                    drainAnnounced.insert(key)
-                    if removed { engine.forgetRemoved(h) }
-                    hub.event("host.drained") { w in
-                        w.key("cluster")
-                        w.string(c.name)
-                        w.key("host")
-                        w.string(h.description)
-                        w.key("elapsed_ms")
-                        w.uint(elapsed / 1_000_000)
-                    }
-                } else if elapsed > Connection.nanoseconds(c.config.drainTimeout) {
-                    let close = c.config.drainAction == .close
-                    hub.event("host.drain_timeout") { w in
-                        w.key("cluster")
-                        w.string(c.name)
-                        w.key("host")
-                        w.string(h.description)
-                        w.key("action")
-                        w.string(close ? "close" : "wait")
-                        w.key("active_rq")
-                        w.int(h.stats.requestActive.load(ordering: .relaxed))
-                        w.key("active_cx")
-                        w.int(h.stats.connectionActive.load(ordering: .relaxed))
-                    }
-                    if close {
-                        engine.closeConnections(to: h, reason: "drain timeout")
-                    } else {
-                        drainAnnounced.insert(key)
-                    }
-                }
-            }
-        }
     }
 
     /// A frame with every live connection (the `snapshot` command), not pushed into the ring.

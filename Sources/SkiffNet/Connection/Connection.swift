@@ -2,7 +2,7 @@ import CSkiffLinux
 import Glibc
 import Synchronization
 
-/// The network thread model a connection runs under (DESIGN.md, "The two thread models").
+/// The network thread model a connection runs under (docs/architecture.md, "Two thread models").
 public enum NetModel: String, Sendable, Equatable, CaseIterable {
     case rwloop
     case netpoll

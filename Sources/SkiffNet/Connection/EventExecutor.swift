@@ -41,11 +41,15 @@ public final class ExecutorLocal<T: AnyObject>: @unchecked Sendable {
         slots.deallocate()
     }
 
-    /// The value for `executor`; call only on that executor.
+    /// The value for `executor`; call only on that executor (debug builds check).
     @inline(__always)
     public subscript(_ executor: any EventExecutor) -> T? {
-        get { slots[executor.executorIndex]?.takeUnretainedValue() }
+        get {
+            assert(executor.inExecutor, "ExecutorLocal read off its executor's thread")
+            return slots[executor.executorIndex]?.takeUnretainedValue()
+        }
         set {
+            assert(executor.inExecutor, "ExecutorLocal written off its executor's thread")
             let i = executor.executorIndex
             slots[i]?.release()
             slots[i] = newValue.map { Unmanaged.passRetained($0) }

@@ -43,12 +43,13 @@ public final class WorkerPool: Sendable {
     public var snapshot: [WorkerSnapshot] { shards.map(\.snapshot) }
 }
 
-/// One worker thread and its queue: a serial executor. The queue is guarded by `lock`; counters are atomic.
+/// One worker thread and its queue: a serial executor. The queue is guarded by `lock`; counters are atomic. Its
+/// timers sit in its own `TimerHeap`, touched only on the shard's thread (timers are armed and cancelled by the code
+/// the shard runs), and the thread sleeps until the next item or the next deadline, whichever comes first.
 public final class WorkerShard: EventExecutor, @unchecked Sendable {
     enum Item {
         case event(Connection, Connection.Event)
         case task(@Sendable () -> Void)
-        case timer(PollerTimer, UInt64)
     }
 
     public let index: Int
@@ -63,6 +64,9 @@ public final class WorkerShard: EventExecutor, @unchecked Sendable {
     let depth = Atomic<Int>(0)
     let maxDepth = Atomic<Int>(0)
     let tid = Atomic<Int32>(0)
+    /// Shard-thread only.
+    private let timers = TimerHeap()
+    private var expired: [TimerHeap.Entry] = []
 
     init(index: Int) { self.index = index }
 
@@ -78,8 +82,16 @@ public final class WorkerShard: EventExecutor, @unchecked Sendable {
         }
     }
 
+    /// Arms `timer` on this shard. On the shard's thread the heap is changed in place; from anywhere else the arm is
+    /// queued to the shard, so the heap stays confined to it.
     public func arm(_ timer: PollerTimer, afterNs ns: UInt64) {
-        TimerThread.shared.arm(timer, at: MonotonicClock.coarse() &+ ns, on: self)
+        let deadline = MonotonicClock.coarse() &+ ns
+        if inExecutor {
+            timers.push(timer, at: deadline)
+        } else {
+            let t = UncheckedTimer(timer: timer)
+            submit(.task { [self] in self.timers.push(t.timer, at: deadline) })
+        }
     }
 
     func submit(_ item: Item) {
@@ -104,7 +116,15 @@ public final class WorkerShard: EventExecutor, @unchecked Sendable {
         tid.store(currentThreadID(), ordering: .relaxed)
         while true {
             lock.lock()
-            while queue.isEmpty && !stopping { lock.wait() }
+            while queue.isEmpty && !stopping {
+                guard let due = timers.nextDeadline() else {
+                    lock.wait()
+                    continue
+                }
+                let now = MonotonicClock.coarse()
+                if due <= now { break }
+                _ = lock.wait(untilMonotonicNs: MonotonicClock.now() &+ (due - now))
+            }
             if queue.isEmpty && stopping {
                 lock.unlock()
                 return
@@ -118,13 +138,21 @@ public final class WorkerShard: EventExecutor, @unchecked Sendable {
                 switch item {
                 case .event(let c, let e): c.handle(e)
                 case .task(let t): t()
-                case .timer(let t, let g): t.fire(generation: g)
                 }
             }
             processed.wrappingAdd(UInt64(spare.count), ordering: .relaxed)
             spare.removeAll(keepingCapacity: true)
+            fireDueTimers()
             busy.store(false, ordering: .relaxed)
         }
+    }
+
+    private func fireDueTimers() {
+        guard let d = timers.nextDeadline(), d <= MonotonicClock.coarse() else { return }
+        timers.popExpired(now: MonotonicClock.coarse(), into: &expired)
+        for e in expired { e.timer.fire(generation: e.generation) }
+        processed.wrappingAdd(UInt64(expired.count), ordering: .relaxed)
+        expired.removeAll(keepingCapacity: true)
     }
 
     var snapshot: WorkerSnapshot {
@@ -143,77 +171,5 @@ public struct WorkerSnapshot: Sendable, Equatable {
     public var maxQueueDepth: Int
 }
 
-/// One thread that keeps the worker shards' timers and posts each due timer to its shard. Generations are checked
-/// on the shard, so this thread never touches a timer's state.
-final class TimerThread: @unchecked Sendable {  // heap guarded by `lock`
-    static let shared = TimerThread()
-
-    private struct Entry {
-        let deadline: UInt64
-        let generation: UInt64
-        let timer: PollerTimer
-        let shard: WorkerShard
-    }
-
-    private let lock = ConditionLock()
-    private var heap: [Entry] = []
-    private var started = false
-
-    /// Called on `shard`: stamps a new generation there, then queues the entry.
-    func arm(_ timer: PollerTimer, at deadline: UInt64, on shard: WorkerShard) {
-        let g = timer.arm(at: deadline)
-        lock.lock()
-        if !started {
-            started = true
-            try? NetThread.start(name: "skiff-timers") { [self] in self.run() }
-        }
-        heap.append(Entry(deadline: deadline, generation: g, timer: timer, shard: shard))
-        var i = heap.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if heap[p].deadline <= heap[i].deadline { break }
-            heap.swapAt(p, i)
-            i = p
-        }
-        if i == 0 { lock.signal() }
-        lock.unlock()
-    }
-
-    private func popTop() -> Entry {
-        heap.swapAt(0, heap.count - 1)
-        let e = heap.removeLast()
-        var i = 0
-        while true {
-            let l = 2 * i + 1
-            let r = l + 1
-            var m = i
-            if l < heap.count && heap[l].deadline < heap[m].deadline { m = l }
-            if r < heap.count && heap[r].deadline < heap[m].deadline { m = r }
-            if m == i { break }
-            heap.swapAt(i, m)
-            i = m
-        }
-        return e
-    }
-
-    private func run() {
-        var due: [Entry] = []
-        while true {
-            lock.lock()
-            while true {
-                guard let top = heap.first else {
-                    lock.wait()
-                    continue
-                }
-                let now = MonotonicClock.coarse()
-                if top.deadline <= now { break }
-                _ = lock.wait(untilMonotonicNs: MonotonicClock.now() &+ (top.deadline - now))
-            }
-            let now = MonotonicClock.coarse()
-            while let top = heap.first, top.deadline <= now { due.append(popTop()) }
-            lock.unlock()
-            for e in due { e.shard.submit(.timer(e.timer, e.generation)) }
-            due.removeAll(keepingCapacity: true)
-        }
-    }
-}
+/// Carries a timer into a task queued to its shard (the timer is only touched there).
+private struct UncheckedTimer: @unchecked Sendable { let timer: PollerTimer }

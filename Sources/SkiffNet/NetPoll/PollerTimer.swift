@@ -1,17 +1,16 @@
 /// A timer that can be armed again and again without allocating. Confined to one executor (a poller or a worker
 /// shard): armed, cancelled and fired there.
 ///
-/// On a poller the timer sits in the poller's `TimerHeap` at most once: re-arming moves it, cancelling takes it out
-/// (so the heap holds live timers only — a connection that arms a 5 s linger and closes in a millisecond leaves
-/// nothing behind). A worker shard's timer thread keeps its own heap of (generation, timer) entries and drops stale
-/// ones lazily; the generation is what tells those apart.
+/// The timer sits in its executor's `TimerHeap` (a poller's or a worker shard's) at most once: re-arming moves it,
+/// cancelling takes it out, so a heap holds live timers only — a connection that arms a 5 s linger and closes in a
+/// millisecond leaves nothing behind. The generation tells a fire that was due from one re-armed since.
 public final class PollerTimer: @unchecked Sendable {
-    /// Bumped by every arm and cancel; a lazily kept entry fires only if it still carries the current value.
+    /// Bumped by every arm and cancel; a popped entry fires only if it still carries the current value.
     var generation: UInt64 = 0
     /// Deadline of the live arm (monotonic ns), 0 when not armed.
     public private(set) var deadline: UInt64 = 0
     let action: () -> Void
-    /// The poller heap holding this timer, and where in it (-1 when in none).
+    /// The heap holding this timer, and where in it (-1 when in none).
     var heap: TimerHeap?
     var heapIndex = -1
 
@@ -43,8 +42,9 @@ public final class PollerTimer: @unchecked Sendable {
     }
 }
 
-/// A poller's timers: a binary min-heap on deadline, indexed (each timer knows its slot), so re-arming and cancelling
-/// are O(log n) in place and the heap never carries dead entries. Poller-confined.
+/// An executor's timers (a poller's, a worker shard's): a binary min-heap on deadline, indexed (each timer knows its
+/// slot), so re-arming and cancelling are O(log n) in place and the heap never carries dead entries. Confined to the
+/// executor's thread.
 final class TimerHeap {
     struct Entry {
         let deadline: UInt64

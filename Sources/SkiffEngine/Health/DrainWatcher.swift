@@ -1,0 +1,93 @@
+import Glibc
+import SkiffNet
+import SkiffTelemetry
+import SkiffUpstream
+import Synchronization
+
+/// Follows every draining host, including hosts a reload removed, and finishes its drain: announces DRAINED ("safe to
+/// remove", `host.drained`) once nothing is in flight, and at the cluster's `drain_timeout` applies its
+/// `drain_action` (`close` closes what remains, `wait` only says so, `host.drain_timeout`).
+///
+/// Threads: one thread of its own, ticking every `intervalMs`; `announced` is touched only there. Everything it reads
+/// of a host is atomic; what it does (events, closing connections, forgetting a removed host) is safe from any
+/// thread.
+final class DrainWatcher: @unchecked Sendable {
+    unowned let engine: Engine
+    let hub: TelemetryHub
+    /// How often draining hosts are looked at.
+    let intervalMs: Int
+    private let running = Atomic<Bool>(false)
+    /// Draining hosts already announced as drained or timed out (watcher thread only).
+    private var announced: Set<ObjectIdentifier> = []
+
+    init(engine: Engine, hub: TelemetryHub, intervalMs: Int = 100) {
+        self.engine = engine
+        self.hub = hub
+        self.intervalMs = intervalMs
+    }
+
+    func start() throws(SystemError) {
+        guard !running.exchange(true, ordering: .relaxed) else { return }
+        do {
+            try NetThread.start(name: "skiff-drains", stackSize: 256 * 1024) { [self] in
+                while running.load(ordering: .relaxed) {
+                    tick()
+                    usleep(UInt32(intervalMs) * 1000)
+                }
+            }
+        } catch {
+            running.store(false, ordering: .relaxed)
+            throw error
+        }
+    }
+
+    func stop() { running.store(false, ordering: .relaxed) }
+
+    /// One look at every draining host.
+    func tick() {
+        let now = MonotonicClock.now()
+        var watched: [(Cluster, Host, removed: Bool)] = []
+        for c in engine.clusters.clusters.values { for h in c.hosts { watched.append((c, h, false)) } }
+        for (c, h) in engine.removedHosts { watched.append((c, h, true)) }
+        for (c, h, removed) in watched {
+            let key = ObjectIdentifier(h)
+            guard h.adminState == .drain else {
+                announced.remove(key)
+                continue
+            }
+            if announced.contains(key) { continue }
+            let elapsed = now &- h.drainStartedNs.load(ordering: .relaxed)
+            if h.isDrained {
+                announced.insert(key)
+                if removed { engine.forgetRemoved(h) }
+                hub.event("host.drained") { w in
+                    w.key("cluster")
+                    w.string(c.name)
+                    w.key("host")
+                    w.string(h.description)
+                    w.key("elapsed_ms")
+                    w.uint(elapsed / 1_000_000)
+                }
+            } else if elapsed > Connection.nanoseconds(c.config.drainTimeout) {
+                let close = c.config.drainAction == .close
+                hub.event("host.drain_timeout") { w in
+                    w.key("cluster")
+                    w.string(c.name)
+                    w.key("host")
+                    w.string(h.description)
+                    w.key("action")
+                    w.string(close ? "close" : "wait")
+                    w.key("active_rq")
+                    w.int(h.stats.requestActive.load(ordering: .relaxed))
+                    w.key("active_cx")
+                    w.int(h.stats.connectionActive.load(ordering: .relaxed))
+                }
+                if close {
+                    engine.closeConnections(to: h, reason: "drain timeout")
+                } else {
+                    announced.insert(key)
+                }
+            }
+        }
+    }
+}
