@@ -146,7 +146,10 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
     }
 
     func connectionDidConnect(_ c: Connection) {
+        // Only the newest attempt can connect (failed ones closed), and on rwloop this can run before `connectNext`
+        // has stored the connection: store it here, before the client is read, or its first bytes find no peer.
         let host = state.withLock { s -> Host? in
+            s.upstream = c
             s.established = true
             return s.host
         }
