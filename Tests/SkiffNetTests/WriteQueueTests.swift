@@ -35,6 +35,42 @@ import Testing
         #expect(pool.freeCount == 20)
     }
 
+    /// Small copies share the buffer the queue made for them; a caller's buffer is never appended to; bytes appended
+    /// behind a flush that already gathered the buffer leave with the next writev.
+    @Test func copiesShareTheQueuesOwnTailOnly() {
+        let pool = BufferPool(bufferSize: 64, maxFree: 8)
+        var q = WriteQueue()
+        let frame: [UInt8] = Array(repeating: 7, count: 20)
+        // A caller's buffer at the tail: no appending to it.
+        let callers = pool.acquire()
+        callers.write(frame)
+        q.append(callers)
+        #expect(frame.withUnsafeBytes { q.appendToOwnTail($0) } == nil)
+        // The queue's own buffer takes copies while it has room: 3 × 20 bytes in 64.
+        let own = pool.acquire()
+        own.write(frame)
+        q.append(own, ownTail: true)
+        #expect(frame.withUnsafeBytes { q.appendToOwnTail($0) } != nil)
+        #expect(frame.withUnsafeBytes { q.appendToOwnTail($0) } != nil)
+        #expect(frame.withUnsafeBytes { q.appendToOwnTail($0) } == nil)
+        #expect(q.count == 2)
+        #expect(q.bytes == 80)
+        #expect(callers.readableBytes == 20)
+        // A flush gathers 20 + 60, then 4 more bytes arrive behind it; writing what was gathered leaves exactly
+        // those 4 queued.
+        let iov = UnsafeMutablePointer<iovec>.allocate(capacity: 4)
+        defer { iov.deallocate() }
+        let (_, gathered) = q.gather(into: iov, max: 4)
+        #expect(gathered == 80)
+        #expect([UInt8](repeating: 9, count: 4).withUnsafeBytes { q.appendToOwnTail($0) } != nil)
+        q.consume(gathered)
+        #expect(q.count == 1)
+        #expect(q.bytes == 4)
+        let (n, rest) = q.gather(into: iov, max: 4)
+        #expect(n == 1 && rest == 4)
+        #expect(iov[0].iov_base.load(as: UInt8.self) == 9)
+    }
+
     @Test func ringGrowsPreservingOrder() {
         var q = WriteQueue(initialCapacity: 1)
         for i in 0..<100 { q.append(ByteBuffer(copying: [UInt8(i)])) }

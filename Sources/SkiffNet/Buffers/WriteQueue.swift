@@ -20,11 +20,30 @@ struct WriteQueue {
 
     var isEmpty: Bool { count == 0 }
 
-    mutating func append(_ b: ByteBuffer) {
+    /// Whether the last queued buffer was made by the connection itself for copied bytes (`Connection.write(copying:)`),
+    /// so more copies may be appended to it; never true for a caller's buffer, which the caller may still read.
+    private var tailIsOwn = false
+
+    mutating func append(_ b: ByteBuffer, ownTail: Bool = false) {
         if count == ring.count { grow() }
         ring[(head + count) & (ring.count - 1)] = b
         count += 1
         bytes += b.readableBytes
+        tailIsOwn = ownTail
+    }
+
+    /// Copies `source` onto the end of the last queued buffer when the queue made it and it has room; returns the
+    /// copy (to edit in place), or nil. A flush in progress gathered only the bytes that were there before, and
+    /// `consume` counts bytes, so an append behind it is written by the next writev.
+    mutating func appendToOwnTail(_ source: UnsafeRawBufferPointer) -> UnsafeMutableRawBufferPointer? {
+        guard tailIsOwn, count > 0, let base = source.baseAddress,
+            let last = ring[(head + count - 1) & (ring.count - 1)], last.writableBytes >= source.count
+        else { return nil }
+        let destination = last.writePointer
+        destination.copyMemory(from: base, byteCount: source.count)
+        last.writerIndex += source.count
+        bytes += source.count
+        return UnsafeMutableRawBufferPointer(start: destination, count: source.count)
     }
 
     private mutating func grow() {

@@ -201,39 +201,62 @@ public final class Connection: @unchecked Sendable {
 
     /// Queues `buffer` for writing; the connection owns it from now on. Writes after close or shutdown are dropped.
     public func write(_ buffer: ByteBuffer) {
-        lock.lock()
-        guard state != .closed, !shutdownRequested else {
-            lock.unlock()
-            buffer.release()
-            return
+        let added = enqueue(buffers: 1) { q in
+            q.append(buffer)
+            return true
         }
-        let wasEmpty = queue.isEmpty
-        queue.append(buffer)
-        let depth = queue.count
-        var crossed = false
-        if writable && overWriteLimit {
-            writable = false
-            crossed = true
-        }
-        if model == .rwloop && wasEmpty { lock.broadcast() }
-        lock.unlock()
-        stats.buffersQueued.wrappingAdd(1, ordering: .relaxed)
-        stats.notePeak(depth)
-        if crossed { deliver(.writability(false)) }
-        if case .netpoll(let p) = context { p.scheduleFlush(self) }
+        if !added { buffer.release() }
     }
 
     /// Queues several buffers at once: one lock, one wake-up, so they leave in as few writevs as possible
     /// (pipelined responses, a header and a body).
     public func write(contentsOf buffers: [ByteBuffer]) {
+        let added = enqueue(buffers: buffers.count) { q in
+            for b in buffers { q.append(b) }
+            return true
+        }
+        if !added { for b in buffers { b.release() } }
+    }
+
+    /// Queues a copy of `bytes` (a small frame: a heartbeat answer, an RPC response), appended to the last queued
+    /// buffer when this method queued that buffer and it has room, so small frames share a buffer and a writev
+    /// entry instead of holding a pool buffer each. `edit` may change the copy in place (an id to restore) before it
+    /// can be written.
+    public func write(copying bytes: UnsafeRawBufferPointer, edit: (UnsafeMutableRawBufferPointer) -> Void = { _ in }) {
+        var appended = false
+        let open = enqueue(buffers: 0) { q in
+            guard let copy = q.appendToOwnTail(bytes) else { return false }
+            edit(copy)
+            appended = true
+            return true
+        }
+        if appended || !open { return }
+        let b = bytes.count <= bufferPool.bufferSize ? bufferPool.acquire() : ByteBuffer(capacity: bytes.count)
+        let start = b.writePointer
+        b.write(bytes)
+        edit(UnsafeMutableRawBufferPointer(start: start, count: bytes.count))
+        let added = enqueue(buffers: 1) { q in
+            q.append(b, ownTail: true)
+            return true
+        }
+        if !added { b.release() }
+    }
+
+    /// What every write shares: under the lock, unless the connection is closed or shutting down (then false and
+    /// nothing added), `add` changes the queue and says whether it added anything; then the limit check, the
+    /// writer's wake-up (rwloop) or the poller's flush (netpoll), and the counters.
+    @inline(__always)
+    private func enqueue(buffers: Int, _ add: (inout WriteQueue) -> Bool) -> Bool {
         lock.lock()
         guard state != .closed, !shutdownRequested else {
             lock.unlock()
-            for b in buffers { b.release() }
-            return
+            return false
         }
         let wasEmpty = queue.isEmpty
-        for b in buffers { queue.append(b) }
+        guard add(&queue) else {
+            lock.unlock()
+            return true
+        }
         let depth = queue.count
         var crossed = false
         if writable && overWriteLimit {
@@ -242,10 +265,11 @@ public final class Connection: @unchecked Sendable {
         }
         if model == .rwloop && wasEmpty { lock.broadcast() }
         lock.unlock()
-        stats.buffersQueued.wrappingAdd(UInt64(buffers.count), ordering: .relaxed)
+        if buffers > 0 { stats.buffersQueued.wrappingAdd(UInt64(buffers), ordering: .relaxed) }
         stats.notePeak(depth)
         if crossed { deliver(.writability(false)) }
         if case .netpoll(let p) = context { p.scheduleFlush(self) }
+        return true
     }
 
     /// Sends FIN once everything queued is written. Reading goes on.

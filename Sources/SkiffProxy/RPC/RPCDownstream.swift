@@ -118,12 +118,12 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         switch info.kind {
         case .heartbeatRequest:
             manager.stats.heartbeats.wrappingAdd(1, ordering: .relaxed)
-            let out = connection.bufferPool.acquire()
-            if let n = Codec.encodeHeartbeatResponse(to: info, into: out.writePointer, capacity: out.writableBytes) {
-                out.writerIndex += n
-                connection.write(out)
-            } else {
-                out.release()
+            // Encoded on the stack and copied behind the previous answer: a flood of heartbeats costs bytes, not a
+            // pool buffer each.
+            withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { scratch in
+                if let n = Codec.encodeHeartbeatResponse(to: info, into: scratch.baseAddress!, capacity: scratch.count) {
+                    connection.write(copying: UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+                }
             }
         case .request, .oneway:
             route(frame)
