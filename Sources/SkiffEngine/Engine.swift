@@ -217,10 +217,11 @@ public final class Engine: @unchecked Sendable {
         return out
     }
 
-    /// The loaded config as compact JSON (MOSN's shape, as written; the model it decoded to is what runs).
+    /// The loaded config as compact JSON (MOSN's shape, as written, with `admin.token` hidden; the model it decoded to
+    /// is what runs).
     public func configJSON() -> [UInt8] {
         guard let v = try? JSONParser.parse(live.withLock({ $0.configText })) else { return Array("{}".utf8) }
-        return JSONText.encode(v)
+        return JSONText.encode(ConfigRedaction.redacted(v))
     }
 
     /// Every live connection of every poller and rwloop group (the publisher's walk; allocates).
@@ -413,6 +414,18 @@ public final class Engine: @unchecked Sendable {
         switch l.model {
         case .netpoll: netpollGroup(l.config.pollers)?.stopListening(l.listener)
         case .rwloop: live.withLock { $0.rwloopGroup }?.stopListening(l.listener)
+        }
+    }
+
+    /// Duplicates of the listening sockets of every listener still accepting, for a binary upgrade: taken under the
+    /// lifecycle lock, so no reload or stop closes an original meanwhile. The caller closes them.
+    public func listeningSocketsForHandover() -> [(name: String, address: String, fd: Int32)] {
+        lifecycle.withLock { _ in
+            listeners.compactMap { l in
+                guard !l.listener.isStopping else { return nil }
+                let fd = fcntl(l.listener.fd, F_DUPFD_CLOEXEC, 3)
+                return fd >= 0 ? (l.name, l.config.address.description, fd) : nil
+            }
         }
     }
 

@@ -32,9 +32,15 @@ public final class AdminHTTPServer: Sendable {
         public var ioTimeoutNs: UInt64 = 10_000_000_000
         /// How long `stop()` waits for connection threads (they wake at once: stop shuts their sockets down).
         public var stopTimeoutNs: UInt64 = 5_000_000_000
-        /// SO_REUSEPORT, so a binary upgrade's new process can serve the port while the old one still does (both
-        /// must set it; same user only).
+        /// SO_REUSEPORT: only for a binary upgrade from a skiff that did not hand its admin socket over (an older
+        /// version, which set it on its own socket). Otherwise the port is never shared: a second skiff asking for
+        /// it is refused with "address already in use".
         public var reusePort = false
+        /// A listening socket to serve instead of binding one: the running skiff's, received in a binary upgrade
+        /// (SCM_RIGHTS). The server owns it from `start` on.
+        public var inheritedFD: Int32? = nil
+        /// Who may read and change state (see `AdminAccessPolicy`); by default the policy for `host` without a token.
+        public var access: AdminAccessPolicy? = nil
 
         public init(host: String = "127.0.0.1", port: Int) {
             self.host = host
@@ -48,6 +54,8 @@ public final class AdminHTTPServer: Sendable {
         public var connectionsTotal: Int
         public var requests: Int
         public var refusedConnections: Int
+        /// Requests answered 403 by the access policy.
+        public var forbidden: Int
     }
 
     let configuration: Configuration
@@ -67,9 +75,14 @@ public final class AdminHTTPServer: Sendable {
     private let _connectionsTotal = Atomic<Int>(0)
     private let _requests = Atomic<Int>(0)
     private let _refused = Atomic<Int>(0)
+    private let _forbidden = Atomic<Int>(0)
+    let access: AdminAccessPolicy
 
     public init(configuration: Configuration) {
         self.configuration = configuration
+        self.access =
+            configuration.access
+            ?? .forAddress(host: configuration.host, port: configuration.port, token: nil)
     }
 
     /// The port listened on (the chosen one when `configuration.port` was 0); 0 before `start`.
@@ -80,7 +93,8 @@ public final class AdminHTTPServer: Sendable {
             connectionsActive: state.withLock { $0.connections.count },
             connectionsTotal: _connectionsTotal.load(ordering: .relaxed),
             requests: _requests.load(ordering: .relaxed),
-            refusedConnections: _refused.load(ordering: .relaxed))
+            refusedConnections: _refused.load(ordering: .relaxed),
+            forbidden: _forbidden.load(ordering: .relaxed))
     }
 
     /// Adds a route. Routes are tried in the order added; `HEAD` is served by `GET` routes (without the body).
@@ -97,8 +111,17 @@ public final class AdminHTTPServer: Sendable {
             return !s.started
         }
         guard fresh else { throw ControlError(context, "already started (a stopped server cannot restart)") }
-        let (fd, port) = try TCPListener.open(
-            host: configuration.host, port: configuration.port, context: context, reusePort: configuration.reusePort)
+        let (fd, port): (Int32, Int)
+        if let inherited = configuration.inheritedFD {
+            (fd, port) = (inherited, TCPListener.localPort(inherited))
+            // Both processes accept on it during the handover: a poll that saw a connection the other one took must
+            // not leave this accept thread blocked.
+            Sys.setNonBlocking(fd, true)
+        } else {
+            (fd, port) = try TCPListener.open(
+                host: configuration.host, port: configuration.port, context: context,
+                reusePort: configuration.reusePort)
+        }
         state.withLock {
             $0.listenFD = fd
             $0.boundPort = port
@@ -110,13 +133,20 @@ public final class AdminHTTPServer: Sendable {
         }
     }
 
+    /// The listening socket while the server runs (for a binary upgrade to hand over); nil otherwise.
+    public var listeningDescriptor: Int32? {
+        state.withLock { s in s.started && !s.stopped && s.listenFD >= 0 ? s.listenFD : nil }
+    }
+
     /// Stops accepting, closes every connection, waits for their threads (up to `stopTimeoutNs`). Idempotent.
+    ///
+    /// The listening socket is closed by the accept thread (within 200 ms), never shut down: after a binary upgrade
+    /// the new process serves the same socket, and a shutdown would stop it listening there too.
     public func stop() {
         let running = state.withLock { s -> Bool in
             guard s.started, !s.stopped, s.listenFD >= 0 else { return false }
             s.stopped = true
             stopping.store(true, ordering: .sequentiallyConsistent)
-            _ = shutdown(s.listenFD, Int32(SHUT_RDWR))
             for fd in s.connections.values { _ = shutdown(fd, Int32(SHUT_RDWR)) }
             return true
         }
@@ -211,7 +241,7 @@ public final class AdminHTTPServer: Sendable {
             buffer.removeSubrange(0..<total)
             _requests.add(1, ordering: .relaxed)
 
-            let (response, extra) = respond(to: head, body: body, remote: remote)
+            let (response, extra) = respond(to: head, body: body, remote: remote, fd: fd)
             let keepAlive = head.keepAlive && !isStopping
             guard
                 send(
@@ -223,7 +253,7 @@ public final class AdminHTTPServer: Sendable {
     }
 
     private func respond(
-        to head: HTTPRequestHead, body: [UInt8], remote: String
+        to head: HTTPRequestHead, body: [UInt8], remote: String, fd: Int32
     ) -> (AdminResponse, [(name: String, value: String)]) {
         var path = Substring(head.target)
         var query = Substring("")
@@ -234,10 +264,18 @@ public final class AdminHTTPServer: Sendable {
         let match = router.withLock { $0 }.match(method: head.method, path: String(path))
         switch match {
         case .found(let handler, let parameters):
-            let request = AdminRequest(
+            let headers = head.headers.map { (name: $0.name, value: $0.value) }
+            let uid: UInt32?
+            switch access.decide(method: head.method, headers: headers, peerUID: { LocalPeer.uid(ofConnection: fd) }) {
+            case .allow(let who): uid = who
+            case .deny(let status, let reason):
+                _forbidden.add(1, ordering: .relaxed)
+                return (.text(reason, status: status), [])
+            }
+            var request = AdminRequest(
                 method: head.method, target: head.target, path: String(path), query: String(query),
-                pathParameters: parameters, headers: head.headers.map { ($0.name, $0.value) }, body: body,
-                remoteAddress: remote)
+                pathParameters: parameters, headers: headers, body: body, remoteAddress: remote)
+            request.peerUID = uid
             return (handler(request), [])
         case .methodNotAllowed(let allow):
             return (

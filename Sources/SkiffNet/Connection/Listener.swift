@@ -50,6 +50,8 @@ public final class Listener: @unchecked Sendable {
     let delegate: any ListenerDelegate
     var pollSlots: [Int?]
     let stopping = Atomic<Bool>(false)
+    /// True once the group was told to stop accepting on it (its descriptor is then closed soon, on another thread).
+    public var isStopping: Bool { stopping.load(ordering: .relaxed) }
     private let pollersLeft = Atomic<Int>(0)
 
     init(options: ListenerOptions, model: NetModel, pollerCount: Int, delegate: any ListenerDelegate)
