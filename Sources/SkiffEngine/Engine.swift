@@ -430,13 +430,22 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Stops accepting new connections on every listener (graceful stop); established ones go on, and HTTP responses
-    /// from now on carry `Connection: close`.
-    public func stopAccepting() {
-        lifecycle.withLock { _ in
-            for l in listeners {
+    /// from now on carry `Connection: close`. Returns once every listening descriptor is closed (the pollers and
+    /// rwloop accept threads close them within a poll round; at most `waitMs`), so a connect made after it is
+    /// refused and a binary upgrade's new process may bind what its config adds.
+    public func stopAccepting(waitMs: Int = 500) {
+        let stopped = lifecycle.withLock { _ in
+            let all = listeners
+            for l in all {
                 l.http?.shuttingDown.store(true, ordering: .relaxed)
                 stopListening(l)
             }
+            return all
+        }
+        var waited = 0
+        while waited < waitMs && !stopped.allSatisfy({ $0.listener.isClosed }) {
+            usleep(5_000)
+            waited += 5
         }
     }
 
