@@ -84,6 +84,23 @@ func controlTestConfig(port: Int, backend: Int, admin: (host: String, port: Int,
         #expect((try? TestSocket.connect(port: port, timeoutSeconds: 1)) == nil)
     }
 
+    /// The other CLI numbers: one line and exit 1, nothing started (`demo --rate=-5` ran, `--duration=2h` was cut
+    /// to 1 h silently).
+    @Test(arguments: [
+        (["demo", "--headless", "--rate=-5"], "error: --rate: must be from 1 to 100000 (requests per second), got -5"),
+        (["demo", "--headless", "--duration=2h"], #"error: --duration: expected a duration from 1ms to 1h (e.g. 10s), got "2h""#),
+        (["ctl", "events", "--limit=0"], "error: --limit: must be from 1 to 100000, got 0"),
+        (["ctl", "events", "--limit=100001"], "error: --limit: must be from 1 to 100000, got 100001"),
+        (["ctl", "hosts", "--answer-timeout=2h"], #"error: --answer-timeout: expected a duration from 1ms to 1h (e.g. 5s, 500ms), got "2h""#),
+    ])
+    func otherCLINumbersOutOfRangeAreRefused(_ args: [String], _ message: String) throws {
+        // ctl gets a socket nobody serves: the check must come before any connect.
+        let socketArgs = args[0] == "ctl" ? ["--socket", "/tmp/skiff-test-none.sock"] : []
+        let r = try SkiffProcess.run(args + socketArgs, timeoutSeconds: 20)
+        #expect(r.status == 1, "\(r.output)")
+        #expect(r.output == message + "\n", "\(r.output)")
+    }
+
     /// A second `skiff start` on a control socket another skiff serves printed the error after its listeners had
     /// started (and could abort with "Attempted to read an unowned reference"): now it checks the path first,
     /// prints that one line, exits 1, and never binds its own listener. Five times, for the race.
