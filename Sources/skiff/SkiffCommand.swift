@@ -219,7 +219,7 @@ struct Start: ParsableCommand {
             throw ExitCode(1)
         }
         backend.adminSocket = { [weak admin] in
-            guard let admin, let fd = admin.listeningDescriptor, let a = cfg.admin else { return nil }
+            guard let admin, let a = cfg.admin, let fd = admin.duplicateListeningDescriptor() else { return nil }
             return (a.address.description, fd)
         }
         logger.info("control socket \(socketPath)")

@@ -214,6 +214,29 @@ struct AdminHTTPServerTests {
         #expect(TestSocket.tcp(port: port) == nil)
     }
 
+    /// Stopping closes a keep-alive connection waiting for its next request at once, but answers a request on its
+    /// way, even on a connection accepted an instant before (after a binary upgrade the other process could have
+    /// taken it; its client cannot tell the difference), with `Connection: close`.
+    @Test func stopAnswersTheRequestOnItsWayAndClosesIdleConnections() async throws {
+        let server = AdminHTTPServer(configuration: .init(port: 0))
+        server.route("GET", "/api/v1/stats") { _ in .json(Array(#"{"ok":1}"#.utf8)) }
+        try server.start()
+        defer { server.stop() }
+        let idle = try #require(TestSocket.tcp(port: server.port))
+        idle.send("GET /api/v1/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(idle.readHTTPResponse()?.status == 200)
+        let fresh = try #require(TestSocket.tcp(port: server.port))
+        #expect(eventually { server.stats.connectionsActive == 2 })
+        let stopped = Task.detached { server.stop() }
+        #expect(idle.waitForClose(), "the idle keep-alive connection is closed at once")
+        fresh.send("GET /api/v1/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        let answer = try #require(fresh.readHTTPResponse())
+        #expect(answer.status == 200)
+        #expect(answer.header("Connection") == "close")
+        await stopped.value
+        #expect(TestSocket.tcp(port: server.port) == nil)
+    }
+
     private func withAdminServerReturning(_ body: (AdminHTTPServer) throws -> TestSocket) throws -> TestSocket {
         var result: TestSocket? = nil
         try withAdminServer { result = try body($0) }
@@ -237,3 +260,4 @@ struct AdminHTTPServerTests {
         }
     }
 }
+

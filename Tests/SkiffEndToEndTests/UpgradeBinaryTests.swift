@@ -161,8 +161,15 @@ extension String {
         let np = freePort()
         let rw = freePort()
         let extra = freePort()
+        let admin = freePort()
         let sock = "/tmp/skiff-test-\(getpid())-\(np)-handing.sock"
-        let path = try writeTempFile(ReloadBinaryTests.config(netpoll: np, rwloop: rw, hosts: [(a.port, 1)]))
+        @Sendable func version(_ withExtra: Bool) -> String {
+            let text = ReloadBinaryTests.config(
+                netpoll: np, rwloop: rw, extraListener: withExtra ? extra : nil, hosts: [(a.port, 1)])
+            let adminBlock = #","admin":{"address":{"socket_address":{"address":"127.0.0.1","port_value":\#(admin)}}}}"#
+            return String(text.trimmingSuffixBrace()) + adminBlock
+        }
+        let path = try writeTempFile(version(false))
         defer { unlink(path) }
         let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
         defer { p.stop() }
@@ -180,8 +187,13 @@ extension String {
             taker.kill()
             unlink(script)
         }
-        #expect(taker.waitForOutput("took 2"), "\(taker.output)")
-        try overwrite(path, ReloadBinaryTests.config(netpoll: np, rwloop: rw, extraListener: extra, hosts: [(a.port, 1)]))
+        #expect(taker.waitForOutput("took 3"), "two listeners and the admin API: \(taker.output)")
+        // What was handed over were copies: this process still serves its admin API and listeners itself.
+        for _ in 0..<5 {
+            #expect(try adminRequest(admin, "GET", "/api/v1/stats").status == 200)
+            #expect(try curl(["http://127.0.0.1:\(rw)/mine"]).output == "a /mine")
+        }
+        try overwrite(path, version(true))
         let refused = try SkiffProcess.run(["reload", "--socket", sock], timeoutSeconds: 20)
         #expect(refused.status == 1, "\(refused.output)")
         #expect(refused.output.contains("a binary upgrade to pid \(taker.pid) is under way"), "\(refused.output)")

@@ -30,7 +30,9 @@ public final class AdminHTTPServer: Sendable {
         public var maxBodyBytes = 64 * 1024
         /// Per read and per write; also how long an idle keep-alive connection stays open.
         public var ioTimeoutNs: UInt64 = 10_000_000_000
-        /// How long `stop()` waits for connection threads (they wake at once: stop shuts their sockets down).
+        /// How long `stop()` lets connections answer the request they are on before closing them.
+        public var drainTimeoutNs: UInt64 = 2_000_000_000
+        /// How long `stop()` then waits for connection threads (they wake at once: stop shuts their sockets down).
         public var stopTimeoutNs: UInt64 = 5_000_000_000
         /// SO_REUSEPORT: only for a binary upgrade from a skiff that did not hand its admin socket over (an older
         /// version, which set it on its own socket). Otherwise the port is never shared: a second skiff asking for
@@ -69,6 +71,9 @@ public final class AdminHTTPServer: Sendable {
         var listenFD: Int32 = -1
         var boundPort = 0
         var connections: [Int: Int32] = [:]
+        /// Connections waiting for their next request after answering one (keep-alive): `stop` closes these at
+        /// once, while a connection with a request on its way (a fresh one included) gets to answer it.
+        var idle: Set<Int> = []
         var nextID = 0
     }
     private let state = Mutex(State())
@@ -133,25 +138,54 @@ public final class AdminHTTPServer: Sendable {
         }
     }
 
-    /// The listening socket while the server runs (for a binary upgrade to hand over); nil otherwise.
-    public var listeningDescriptor: Int32? {
-        state.withLock { s in s.started && !s.stopped && s.listenFD >= 0 ? s.listenFD : nil }
+    /// A duplicate of the listening socket while the server runs, for a binary upgrade to hand over (the caller
+    /// closes it); nil otherwise. Taken under the lock `stop` takes, so the original is open while it is copied.
+    public func duplicateListeningDescriptor() -> Int32? {
+        state.withLock { s in
+            guard s.started, !s.stopped, s.listenFD >= 0 else { return nil }
+            let fd = fcntl(s.listenFD, F_DUPFD_CLOEXEC, 3)
+            return fd >= 0 ? fd : nil
+        }
     }
 
-    /// Stops accepting, closes every connection, waits for their threads (up to `stopTimeoutNs`). Idempotent.
+    /// Stops accepting; connections waiting for their next request are closed at once, those with a request on its
+    /// way answer it (with `Connection: close`) for up to `drainTimeoutNs`, then the rest are closed; waits for the
+    /// threads (up to `stopTimeoutNs`). Idempotent.
     ///
     /// The listening socket is closed by the accept thread (within 200 ms), never shut down: after a binary upgrade
-    /// the new process serves the same socket, and a shutdown would stop it listening there too.
+    /// the new process serves the same socket, and a shutdown would stop it listening there too. For the same reason
+    /// a connection this process accepted just before stopping is answered, not cut: its client cannot tell.
     public func stop() {
         let running = state.withLock { s -> Bool in
             guard s.started, !s.stopped, s.listenFD >= 0 else { return false }
             s.stopped = true
             stopping.store(true, ordering: .sequentiallyConsistent)
-            for fd in s.connections.values { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+            for id in s.idle { if let fd = s.connections[id] { _ = shutdown(fd, Int32(SHUT_RDWR)) } }
             return true
         }
         guard running else { return }
+        let deadline = Sys.monotonicNs() + configuration.drainTimeoutNs
+        while Sys.monotonicNs() < deadline && !state.withLock({ $0.connections.isEmpty }) {
+            Sys.sleep(ns: 5_000_000)
+        }
+        state.withLock { s in
+            for fd in s.connections.values { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+        }
         threads.waitForOthers(timeoutNs: configuration.stopTimeoutNs)
+    }
+
+    /// Marks a connection as waiting for its next request (or not); false when the server is stopping, in which
+    /// case an idle connection should close rather than wait.
+    private func setIdle(_ id: Int, _ idle: Bool) -> Bool {
+        state.withLock { s in
+            if idle {
+                guard !s.stopped else { return false }
+                s.idle.insert(id)
+            } else {
+                s.idle.remove(id)
+            }
+            return true
+        }
     }
 
     var isStopping: Bool { stopping.load(ordering: .sequentiallyConsistent) }
@@ -177,8 +211,11 @@ public final class AdminHTTPServer: Sendable {
         }
         _connectionsTotal.add(1, ordering: .relaxed)
         let started = threads.start(name: "skiff-admin-conn") { [self] in
-            serve(fd)
-            state.withLock { _ = $0.connections.removeValue(forKey: id) }
+            serve(fd, id: id)
+            state.withLock {
+                _ = $0.connections.removeValue(forKey: id)
+                $0.idle.remove(id)
+            }
             Sys.close(fd)
         }
         if !started {
@@ -196,13 +233,14 @@ public final class AdminHTTPServer: Sendable {
     }
 
     /// One connection's request loop, on its own thread.
-    private func serve(_ fd: Int32) {
+    private func serve(_ fd: Int32, id: Int) {
         Sys.setNonBlocking(fd, false)
         Sys.setTimeouts(fd, receiveNs: configuration.ioTimeoutNs, sendNs: configuration.ioTimeoutNs)
         _ = cskiff_set_int_opt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         let remote = TCPListener.peerAddress(fd)
         var buffer: [UInt8] = []
         var scratch: [UInt8] = []
+        var answered = 0
         let chunk = 16 * 1024
 
         /// Reads more into `buffer`; false on end of stream, timeout or error.
@@ -213,14 +251,23 @@ public final class AdminHTTPServer: Sendable {
             return true
         }
 
-        while !isStopping {
+        // Also while stopping: the request on its way is answered (with `Connection: close`), see `stop`.
+        while true {
             let head: HTTPRequestHead
             let consumed: Int
             switch HTTPRequestHead.parse(
                 buffer[...], headLimit: configuration.maxHeadBytes, bodyLimit: configuration.maxBodyBytes)
             {
             case .incomplete:
-                guard readMore() else { return }
+                if buffer.isEmpty && answered > 0 {
+                    // Between requests: `stop` may close this one at once.
+                    guard setIdle(id, true) else { return }
+                    let more = readMore()
+                    _ = setIdle(id, false)
+                    guard more else { return }
+                } else {
+                    guard readMore() else { return }
+                }
                 continue
             case .failure(let status, let message):
                 send(fd, .text(message, status: status), minorVersion: 1, keepAlive: false, includeBody: true)
@@ -248,6 +295,7 @@ public final class AdminHTTPServer: Sendable {
                     fd, response, minorVersion: head.minorVersion, keepAlive: keepAlive,
                     includeBody: head.method != "HEAD", extraHeaders: extra)
             else { return }
+            answered += 1
             if !keepAlive { return }
         }
     }
