@@ -379,6 +379,8 @@ func detach() throws {
     let first = fork()
     if first < 0 { throw CLIError("fork: \(String(cString: strerror(errno)))") }
     if first > 0 {
+        // The launcher stays interruptible while it waits (the caller blocked the stop signals for the daemon).
+        SignalSet([SIGINT, SIGTERM]).unblock()
         close(ends[1])
         var status: Int32 = 0
         waitpid(first, &status, 0)
