@@ -183,7 +183,9 @@ public struct ConfigDecoder {
         guard let token = string(f, "token") else { return nil }
         let range = Self.adminTokenLength
         guard range.contains(token.utf8.count) else {
-            fail(f.path("token"), "\(token.utf8.count) characters; a token needs \(range.lowerBound) to \(range.upperBound)")
+            fail(
+                f.path("token"),
+                "\(token.utf8.count) characters; a token needs \(range.lowerBound) to \(range.upperBound)")
             return nil
         }
         guard token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {

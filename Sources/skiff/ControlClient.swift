@@ -70,7 +70,8 @@ final class ControlClient {
         if uid != getuid() && uid != 0 {
             close(fd)
             throw CLIError(
-                "refusing to talk to \(path): it is served by uid \(uid) (pid \(pid)), not by you (uid \(getuid())) or root")
+                "refusing to talk to \(path): it is served by uid \(uid) (pid \(pid)), not by you (uid \(getuid())) "
+                    + "or root")
         }
     }
 
@@ -97,7 +98,9 @@ final class ControlClient {
         setTimeout(SO_SNDTIMEO, answerTimeoutNs)
         var off = 0
         while off < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { throw timedOut("to read the request") }
             if n <= 0 { throw CLIError("control socket write failed: \(String(cString: strerror(errno)))") }

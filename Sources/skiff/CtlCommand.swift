@@ -25,7 +25,7 @@ struct SocketOption: ParsableArguments {
 
     @Option(
         name: .customLong("answer-timeout"),
-        help: "How long to wait for each answer from the control socket (e.g. 5s, 500ms; at most 1h). No answer: exit 2.")
+        help: "How long to wait for each answer from the control socket (e.g. 5s, 500ms; at most 1h). None: exit 2.")
     var answerTimeout: String = "5s"
 
     /// The longest `--answer-timeout`.
@@ -34,7 +34,9 @@ struct SocketOption: ParsableArguments {
     /// `--answer-timeout` in nanoseconds, or a one-line error and exit 1.
     func answerTimeoutNs() throws -> UInt64 {
         guard let d = DurationText.parse(answerTimeout), d > .zero, d <= .seconds(3600) else {
-            printError("error: --answer-timeout: expected a duration from 1ms to 1h (e.g. 5s, 500ms), got \"\(answerTimeout)\"")
+            printError(
+                "error: --answer-timeout: expected a duration from 1ms to 1h (e.g. 5s, 500ms), "
+                    + "got \"\(answerTimeout)\"")
             throw ExitCode(1)
         }
         let c = d.components

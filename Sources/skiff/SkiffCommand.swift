@@ -109,7 +109,8 @@ struct Start: ParsableCommand {
         let interval = FramePublisher.intervalRange
         guard interval.contains(publishInterval) else {
             printError(
-                "error: --publish-interval: must be from \(interval.lowerBound) to \(interval.upperBound) (milliseconds), got \(publishInterval)")
+                "error: --publish-interval: must be from \(interval.lowerBound) to \(interval.upperBound) "
+                    + "(milliseconds), got \(publishInterval)")
             throw ExitCode(1)
         }
         if daemonize && logFile == nil {
@@ -313,8 +314,10 @@ struct Start: ParsableCommand {
         try server.start()
         if !c.access!.loopbackOnly {
             if a.token == nil {
-                logger.warning(
-                    "admin API on \(a.address) listens beyond loopback without admin.token: it serves reads only; set admin.token to change host states through it")
+                let warning =
+                    "admin API on \(a.address) listens beyond loopback without admin.token: it serves reads only; "
+                    + "set admin.token to change host states through it"
+                logger.warning("\(warning)")
             } else {
                 logger.notice("admin API on \(a.address) listens beyond loopback: changes need admin.token")
             }

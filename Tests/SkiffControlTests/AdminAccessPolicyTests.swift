@@ -24,7 +24,9 @@ struct AdminAccessPolicyTests {
 
     @Test func readsAreOpenEverywhere() {
         for p in [Self.loopback, Self.anywhere, Self.withToken] {
-            #expect(decide(p, "GET", [("Origin", "http://evil.example"), ("Host", "evil.example")], uid: nil) == .allow(uid: nil))
+            #expect(
+                decide(p, "GET", [("Origin", "http://evil.example"), ("Host", "evil.example")], uid: nil)
+                    == .allow(uid: nil))
             #expect(decide(p, "HEAD", uid: 4242) == .allow(uid: nil))
         }
     }
@@ -70,8 +72,10 @@ struct AdminAccessPolicyTests {
         #expect(isDenied(decide(Self.withToken, "POST", [("Authorization", "Bearer wrong")], uid: 0)))
         #expect(isDenied(decide(Self.withToken, "POST", [("Authorization", "Basic \(Self.token)")], uid: 0)))
         #expect(isDenied(decide(Self.withToken, "POST", [("Authorization", "Bearer \(Self.token)x")], uid: 0)))
-        #expect(isDenied(decide(Self.withToken, "POST", [("Authorization", "Bearer " + Self.token.dropLast())], uid: 0)))
-        #expect(decide(Self.withToken, "POST", [("Authorization", "Bearer \(Self.token)")], uid: nil) == .allow(uid: nil))
+        #expect(
+            isDenied(decide(Self.withToken, "POST", [("Authorization", "Bearer " + Self.token.dropLast())], uid: 0)))
+        #expect(
+            decide(Self.withToken, "POST", [("Authorization", "Bearer \(Self.token)")], uid: nil) == .allow(uid: nil))
         #expect(decide(Self.withToken, "PUT", [("authorization", "bearer  \(Self.token) ")], uid: 7) == .allow(uid: 7))
         // On loopback a token holder of any uid may mutate.
         var local = Self.withToken
@@ -99,7 +103,9 @@ struct AdminAccessPolicyTests {
             a.sin_port = UInt16(server.port).bigEndian
             a.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
             let rc = withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             try #require(rc == 0)
             // Seen from the client side, the server's socket is the peer: its row names our uid too.
@@ -124,7 +130,9 @@ struct AdminAccessPolicyTests {
         let refused = try #require(c.readHTTPResponse())
         #expect(refused.status == 403)
         #expect(refused.text.hasPrefix("changing state needs the admin token"))
-        c.send("POST /api/v1/hosts/a/b/state HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(Self.token)\r\nContent-Length: 5\r\n\r\ndrain")
+        c.send(
+            "POST /api/v1/hosts/a/b/state HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(Self.token)\r\nContent-Length: 5\r\n\r\ndrain"
+        )
         let allowed = try #require(c.readHTTPResponse())
         #expect(allowed.status == 200)
         #expect(allowed.text == "uid=\(getuid())\n")

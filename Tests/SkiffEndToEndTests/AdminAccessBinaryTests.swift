@@ -37,7 +37,8 @@ func adminRequest(
         let port = freePort()
         let admin = freePort()
         let sock = "/tmp/skiff-test-\(getpid())-adminlo-\(port).sock"
-        let path = try writeTempFile(controlTestConfig(port: port, backend: backend.port, admin: ("127.0.0.1", admin, nil)))
+        let path = try writeTempFile(
+            controlTestConfig(port: port, backend: backend.port, admin: ("127.0.0.1", admin, nil)))
         defer { unlink(path) }
         let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
         defer { p.stop() }
@@ -56,7 +57,9 @@ func adminRequest(
         }
         let rebinding = try rawExchange(
             port: admin,
-            Array("POST \(state) HTTP/1.1\r\nHost: evil.example:\(admin)\r\nConnection: close\r\nContent-Length: 5\r\n\r\ndrain".utf8))
+            Array(
+                "POST \(state) HTTP/1.1\r\nHost: evil.example:\(admin)\r\nConnection: close\r\nContent-Length: 5\r\n\r\ndrain"
+                    .utf8))
         #expect(rebinding.hasPrefix("HTTP/1.1 403"), "\(rebinding)")
 
         if runningAsRoot {
@@ -113,7 +116,8 @@ func adminRequest(
 
             let anonymous = try adminRequest(admin, "POST", state, body: "drain")
             #expect(anonymous.status == 403, "\(anonymous.body)")
-            let wrong = try adminRequest(admin, "POST", state, headers: ["Authorization: Bearer not-the-token-at-all"], body: "drain")
+            let wrong = try adminRequest(
+                admin, "POST", state, headers: ["Authorization: Bearer not-the-token-at-all"], body: "drain")
             #expect(wrong.status == 403, "\(wrong.body)")
             if let token {
                 #expect(anonymous.body.hasPrefix("changing state needs the admin token"), "\(anonymous.body)")
@@ -123,11 +127,15 @@ func adminRequest(
                     admin, "POST", state, headers: ["Authorization: Bearer \(token)", "Origin: http://evil.example"],
                     body: "drain")
                 #expect(browser.status == 403, "a browser is refused even with the token: \(browser.body)")
-                let good = try adminRequest(admin, "POST", state, headers: ["Authorization: bearer \(token)"], body: "drain")
+                let good = try adminRequest(
+                    admin, "POST", state, headers: ["Authorization: bearer \(token)"], body: "drain")
                 #expect(good.status == 200, "\(good.body)")
                 #expect(p.output.contains("listens beyond loopback: changes need admin.token"), "\(p.output)")
             } else {
-                #expect(anonymous.body.hasPrefix("the admin API listens beyond loopback (0.0.0.0:\(admin)) without admin.token"), "\(anonymous.body)")
+                #expect(
+                    anonymous.body.hasPrefix(
+                        "the admin API listens beyond loopback (0.0.0.0:\(admin)) without admin.token"),
+                    "\(anonymous.body)")
                 #expect(p.output.contains("without admin.token: it serves reads only"), "\(p.output)")
                 let hosts = try SkiffProcess.run(["ctl", "hosts", "--socket", sock])
                 #expect(hosts.output.contains("READY"), "\(hosts.output)")
@@ -144,7 +152,8 @@ func adminRequest(
         defer { backend.stop() }
         let admin = freePort()
         let port = freePort()
-        let path = try writeTempFile(controlTestConfig(port: port, backend: backend.port, admin: ("127.0.0.1", admin, nil)))
+        let path = try writeTempFile(
+            controlTestConfig(port: port, backend: backend.port, admin: ("127.0.0.1", admin, nil)))
         defer { unlink(path) }
         let first = try SkiffProcess(["start", "-c", path])
         defer { first.stop() }

@@ -8,7 +8,8 @@ func controlTestConfig(port: Int, backend: Int, admin: (host: String, port: Int,
     var adminText = ""
     if let a = admin {
         let token = a.token.map { #","token":"\#($0)""# } ?? ""
-        adminText = #","admin":{"address":{"socket_address":{"address":"\#(a.host)","port_value":\#(a.port)}}\#(token)}"#
+        adminText =
+            #","admin":{"address":{"socket_address":{"address":"\#(a.host)","port_value":\#(a.port)}}\#(token)}"#
     }
     return """
         {"servers":[{"graceful_timeout":"5s","routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[
@@ -44,12 +45,18 @@ func controlTestConfig(port: Int, backend: Int, admin: (host: String, port: Int,
         let c = try ControlLineClient(path: sock)
         for (request, message) in [
             (#"{"id":1,"cmd":"events","limit":-1}"#, "limit must be an integer from 1 to 100000, got the number -1"),
-            (#"{"id":1,"cmd":"events","limit":100001}"#, "limit must be an integer from 1 to 100000, got the number 100001"),
+            (
+                #"{"id":1,"cmd":"events","limit":100001}"#,
+                "limit must be an integer from 1 to 100000, got the number 100001"
+            ),
             (
                 #"{"id":1,"cmd":"events","limit":99999999999999999999999}"#,
                 "limit must be an integer from 1 to 100000, got the number 99999999999999999999999"
             ),
-            (#"{"id":1,"cmd":"events","limit":"7"}"#, #"limit must be an integer from 1 to 100000, got the string "7""#),
+            (
+                #"{"id":1,"cmd":"events","limit":"7"}"#,
+                #"limit must be an integer from 1 to 100000, got the string "7""#
+            ),
             (
                 #"{"id":1,"cmd":"events","since":-3}"#,
                 "since must be a non-negative integer (a sequence number), got the number -3"
@@ -80,7 +87,8 @@ func controlTestConfig(port: Int, backend: Int, admin: (host: String, port: Int,
         let r = try SkiffProcess.run(["start", "-c", path, "--publish-interval=\(value)"], timeoutSeconds: 10)
         #expect(r.status == 1, "\(r.output)")
         #expect(
-            r.output == "error: --publish-interval: must be from 50 to 60000 (milliseconds), got \(value)\n", "\(r.output)")
+            r.output == "error: --publish-interval: must be from 50 to 60000 (milliseconds), got \(value)\n",
+            "\(r.output)")
         #expect((try? TestSocket.connect(port: port, timeoutSeconds: 1)) == nil)
     }
 
@@ -88,10 +96,16 @@ func controlTestConfig(port: Int, backend: Int, admin: (host: String, port: Int,
     /// to 1 h silently).
     @Test(arguments: [
         (["demo", "--headless", "--rate=-5"], "error: --rate: must be from 1 to 100000 (requests per second), got -5"),
-        (["demo", "--headless", "--duration=2h"], #"error: --duration: expected a duration from 1ms to 1h (e.g. 10s), got "2h""#),
+        (
+            ["demo", "--headless", "--duration=2h"],
+            #"error: --duration: expected a duration from 1ms to 1h (e.g. 10s), got "2h""#
+        ),
         (["ctl", "events", "--limit=0"], "error: --limit: must be from 1 to 100000, got 0"),
         (["ctl", "events", "--limit=100001"], "error: --limit: must be from 1 to 100000, got 100001"),
-        (["ctl", "hosts", "--answer-timeout=2h"], #"error: --answer-timeout: expected a duration from 1ms to 1h (e.g. 5s, 500ms), got "2h""#),
+        (
+            ["ctl", "hosts", "--answer-timeout=2h"],
+            #"error: --answer-timeout: expected a duration from 1ms to 1h (e.g. 5s, 500ms), got "2h""#
+        ),
     ])
     func otherCLINumbersOutOfRangeAreRefused(_ args: [String], _ message: String) throws {
         // ctl gets a socket nobody serves: the check must come before any connect.
@@ -142,16 +156,19 @@ func controlTestConfig(port: Int, backend: Int, admin: (host: String, port: Int,
         defer { removeTree(dir) }
         chmod(dir, 0o777)
         chown(dir, otherUID, otherUID)
-        let foreign = try SkiffProcess.run(["start", "-c", path, "--control-socket", dir + "/skiff.sock"], timeoutSeconds: 10)
+        let foreign = try SkiffProcess.run(
+            ["start", "-c", path, "--control-socket", dir + "/skiff.sock"], timeoutSeconds: 10)
         #expect(foreign.status == 1, "\(foreign.output)")
         #expect(
             foreign.output.hasPrefix(
-                "error: control socket \(dir)/skiff.sock: directory \(dir) belongs to uid \(otherUID), not to you (uid 0) or root"),
+                "error: control socket \(dir)/skiff.sock: directory \(dir) belongs to uid \(otherUID), not to you (uid 0) or root"
+            ),
             "\(foreign.output)")
         #expect((try? TestSocket.connect(port: port, timeoutSeconds: 1)) == nil)
 
         chown(dir, 0, 0)
-        let open = try SkiffProcess.run(["start", "-c", path, "--control-socket", dir + "/skiff.sock"], timeoutSeconds: 10)
+        let open = try SkiffProcess.run(
+            ["start", "-c", path, "--control-socket", dir + "/skiff.sock"], timeoutSeconds: 10)
         #expect(open.status == 1, "\(open.output)")
         #expect(open.output.contains("directory \(dir) is writable by other users (mode 0777)"), "\(open.output)")
 
@@ -213,7 +230,8 @@ func controlTestConfig(port: Int, backend: Int, admin: (host: String, port: Int,
             let r = try SkiffProcess.run(args + ["--socket", sock], timeoutSeconds: 20)
             #expect(r.status == 1, "\(args): \(r.output)")
             #expect(
-                r.output.contains("refusing to talk to \(sock): it is served by uid \(otherUID)"), "\(args): \(r.output)")
+                r.output.contains("refusing to talk to \(sock): it is served by uid \(otherUID)"),
+                "\(args): \(r.output)")
             #expect(!r.output.contains("stopping"), "\(args): \(r.output)")
         }
         #expect(!impostor.output.contains("GOT A REQUEST"), "\(impostor.output)")
@@ -244,7 +262,9 @@ func controlTestConfig(port: Int, backend: Int, admin: (host: String, port: Int,
             unlink(sock)
         }
         #expect(waitUntil(seconds: 10) { access(sock, F_OK) == 0 })
-        for args in [["ctl", "hosts"], ["ctl", "events"], ["reload"], ["stop"], ["ctl", "drain", "c", "h", "--wait"]] {
+        for args in [
+            ["ctl", "hosts"], ["ctl", "events"], ["reload"], ["stop"], ["ctl", "drain", "c", "h", "--wait"],
+        ] {
             let t0 = Double(ControlClientClock.nowNs()) / 1e9
             let r = try SkiffProcess.run(args + ["--socket", sock, "--answer-timeout", "1s"], timeoutSeconds: 20)
             let took = Double(ControlClientClock.nowNs()) / 1e9 - t0
@@ -284,9 +304,13 @@ func controlTestConfig(port: Int, backend: Int, admin: (host: String, port: Int,
             unlink(full)
         }
         #expect(stuck.waitForOutput("full"), "\(stuck.output)")
-        let blocked = try SkiffProcess.run(["ctl", "hosts", "--socket", full, "--answer-timeout", "1s"], timeoutSeconds: 20)
+        let blocked = try SkiffProcess.run(
+            ["ctl", "hosts", "--socket", full, "--answer-timeout", "1s"], timeoutSeconds: 20)
         #expect(blocked.status == 2, "\(blocked.output)")
-        #expect(blocked.output.contains("no answer from skiff at \(full) within 1s (waiting for it to accept the connection"), "\(blocked.output)")
+        #expect(
+            blocked.output.contains(
+                "no answer from skiff at \(full) within 1s (waiting for it to accept the connection"),
+            "\(blocked.output)")
 
         let bad = try SkiffProcess.run(["ctl", "stats", "--socket", sock, "--answer-timeout", "0s"])
         #expect(bad.status == 1)

@@ -66,13 +66,15 @@ public struct AdminAccessPolicy: Sendable, Equatable {
         }
         if let site = header("sec-fetch-site")?.lowercased(), site != "same-origin" && site != "none" {
             return .deny(
-                status: 403, reason: "cross-site request refused (Sec-Fetch-Site: \(site)): web pages may not change state here")
+                status: 403,
+                reason: "cross-site request refused (Sec-Fetch-Site: \(site)): web pages may not change state here")
         }
         if let token {
             guard let presented = Self.bearerToken(header("authorization")), Self.constantTimeEqual(presented, token)
             else {
                 return .deny(
-                    status: 403, reason: "changing state needs the admin token: send Authorization: Bearer <admin.token>")
+                    status: 403,
+                    reason: "changing state needs the admin token: send Authorization: Bearer <admin.token>")
             }
             return .allow(uid: peerUID())
         }

@@ -55,8 +55,9 @@ public enum SocketDirectory {
         let sticky = mode & UInt32(S_ISVTX) != 0
         if writableByOthers && !sticky {
             let octal = String(mode & 0o7777, radix: 8)
-            return "directory \(dir) is writable by other users (mode \(String(repeating: "0", count: max(0, 4 - octal.count)))\(octal)); "
-                + "refusing to put the socket where another user can replace it (chmod go-w \(dir), or choose another path)"
+            let padded = String(repeating: "0", count: max(0, 4 - octal.count)) + octal
+            return "directory \(dir) is writable by other users (mode \(padded)); refusing to put the socket where "
+                + "another user can replace it (chmod go-w \(dir), or choose another path)"
         }
         return nil
     }

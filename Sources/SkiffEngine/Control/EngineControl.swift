@@ -105,14 +105,16 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         upgradingTo.withLock { $0 = peer.pid }
         let listeners = engine.listeningSocketsForHandover()
         var items: [JSONValue] = listeners.map { l in
-            .object([JSONMember(key: "name", value: .string(l.name)), JSONMember(key: "address", value: .string(l.address))])
+            .object([
+                JSONMember(key: "name", value: .string(l.name)), JSONMember(key: "address", value: .string(l.address)),
+            ])
         }
         var fds = listeners.map(\.fd)
         if let a = adminSocket?() {
             items.append(
                 .object([
-                    JSONMember(key: "name", value: .string("admin")), JSONMember(key: "address", value: .string(a.address)),
-                    JSONMember(key: "admin", value: .bool(true)),
+                    JSONMember(key: "name", value: .string("admin")),
+                    JSONMember(key: "address", value: .string(a.address)), JSONMember(key: "admin", value: .bool(true)),
                 ]))
             fds.append(a.fd)
         }

@@ -72,8 +72,8 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         while running.load(ordering: .relaxed) && !pause.isStopped {
             watchDrains()
             publishOnce()
-            let ms = min(max(Self.intervalRange.lowerBound, intervalMs.load(ordering: .relaxed)), Self.intervalRange.upperBound)
-            pause.sleep(ms: ms)
+            let range = Self.intervalRange
+            pause.sleep(ms: min(max(range.lowerBound, intervalMs.load(ordering: .relaxed)), range.upperBound))
         }
     }
 
