@@ -150,7 +150,8 @@ public struct ConfigDecoder {
     // MARK: - Admin
 
     mutating func decodeAdmin(_ v: JSONValue, at path: String) -> AdminConfig? {
-        guard let f = fields(v, at: path, ObjectSchema(known: ["address"])) else { return nil }
+        guard let f = fields(v, at: path, ObjectSchema(known: ["address", "token"])) else { return nil }
+        let token = adminToken(f)
         guard let addressValue = f["address"] else {
             fail(f.path("address"), "required")
             return nil
@@ -170,20 +171,49 @@ public struct ConfigDecoder {
         if !s.has("port_value") { fail(s.path("port_value"), "required") }
         let port = int(s, "port_value", 0...65535)
         guard let host, let port else { return nil }
-        return AdminConfig(address: SocketAddressSpec(host: host, port: port))
+        return AdminConfig(address: SocketAddressSpec(host: host, port: port), token: token)
+    }
+
+    /// Length bounds of `admin.token`.
+    static let adminTokenLength = 16...4096
+
+    /// `admin.token` (a Skiff extension): what `Authorization: Bearer` must carry for the admin API to change
+    /// state. Printable ASCII without spaces, so it travels in a header as written.
+    mutating func adminToken(_ f: Fields) -> String? {
+        guard let token = string(f, "token") else { return nil }
+        let range = Self.adminTokenLength
+        guard range.contains(token.utf8.count) else {
+            fail(
+                f.path("token"),
+                "\(token.utf8.count) characters; a token needs \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        guard token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            fail(f.path("token"), "only printable ASCII without spaces (it is sent as Authorization: Bearer <token>)")
+            return nil
+        }
+        return token
     }
 
     // MARK: - Files
 
     /// Reads a whole file with `open`/`read` (no Foundation). ENOENT reads as "no such file"; other failures give
-    /// the errno text.
+    /// the errno text. Only a regular file is read: a FIFO would block `validate`, `start` or a reload until some
+    /// writer came, and a device would never end; they are refused at once ("not a regular file (a FIFO)").
     static func readFile(_ path: String) -> Result<[UInt8], Problem> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer before we can tell what it is.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             let code = errno
             return .failure(Problem(message: code == ENOENT ? "no such file" : errnoText(code)))
         }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .failure(Problem(message: errnoText(errno))) }
+        if let kind = nonRegularKind(st.st_mode) {
+            return .failure(Problem(message: "not a regular file (\(kind)); give the path of a config file"))
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -200,6 +230,19 @@ public struct ConfigDecoder {
             }
         }
         return .success(out)
+    }
+
+    /// What a file of this mode is when it is not a regular file ("a FIFO", "a directory"); nil for a regular one.
+    static func nonRegularKind(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a FIFO"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "not a plain file"
+        }
     }
 
     /// `strerror` text with a lower-case first letter: "permission denied", "is a directory".

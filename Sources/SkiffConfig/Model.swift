@@ -492,7 +492,13 @@ public struct HostConfig: Sendable, Equatable {
 
 public struct AdminConfig: Sendable, Equatable {
     public var address: SocketAddressSpec
-    public init(address: SocketAddressSpec) { self.address = address }
+    /// `admin.token` (a Skiff extension): mutations through the admin API need `Authorization: Bearer <token>`.
+    /// Without it, an admin API beyond loopback serves reads only.
+    public var token: String?
+    public init(address: SocketAddressSpec, token: String? = nil) {
+        self.address = address
+        self.token = token
+    }
 }
 
 /// What happens to a draining host's remaining work at `drain_timeout`.

@@ -228,10 +228,11 @@ public final class Engine: @unchecked Sendable {
         return out
     }
 
-    /// The loaded config as compact JSON (MOSN's shape, as written; the model it decoded to is what runs).
+    /// The loaded config as compact JSON (MOSN's shape, as written, with `admin.token` hidden; the model it decoded to
+    /// is what runs).
     public func configJSON() -> [UInt8] {
         guard let v = try? JSONParser.parse(live.withLock({ $0.configText })) else { return Array("{}".utf8) }
-        return JSONText.encode(v)
+        return JSONText.encode(ConfigRedaction.redacted(v))
     }
 
     /// Every live connection of every poller and rwloop group (the publisher's walk; allocates).
@@ -427,14 +428,35 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Stops accepting new connections on every listener (graceful stop); established ones go on, and HTTP responses
-    /// from now on carry `Connection: close`.
-    public func stopAccepting() {
+    /// Duplicates of the listening sockets of every listener still accepting, for a binary upgrade: taken under the
+    /// lifecycle lock, so no reload or stop closes an original meanwhile. The caller closes them.
+    public func listeningSocketsForHandover() -> [(name: String, address: String, fd: Int32)] {
         lifecycle.withLock { _ in
-            for l in listeners {
+            listeners.compactMap { l in
+                guard !l.listener.isStopping else { return nil }
+                let fd = fcntl(l.listener.fd, F_DUPFD_CLOEXEC, 3)
+                return fd >= 0 ? (l.name, l.config.address.description, fd) : nil
+            }
+        }
+    }
+
+    /// Stops accepting new connections on every listener (graceful stop); established ones go on, and HTTP responses
+    /// from now on carry `Connection: close`. Returns once every listening descriptor is closed (the pollers and
+    /// rwloop accept threads close them within a poll round; at most `waitMs`), so a connect made after it is
+    /// refused and a binary upgrade's new process may bind what its config adds.
+    public func stopAccepting(waitMs: Int = 500) {
+        let stopped = lifecycle.withLock { _ in
+            let all = listeners
+            for l in all {
                 l.http?.shuttingDown.store(true, ordering: .relaxed)
                 stopListening(l)
             }
+            return all
+        }
+        var waited = 0
+        while waited < waitMs && !stopped.allSatisfy({ $0.listener.isClosed }) {
+            usleep(5_000)
+            waited += 5
         }
     }
 

@@ -236,6 +236,13 @@ extension Engine {
             w.endArray()
         }
         logger.notice("\("reloaded \(configPath): \(summary.isEmpty ? "no changes" : summary.joined(separator: "; "))")")
+        // The listeners this reload stopped close their sockets on their own threads within a poll round; wait for
+        // that (bounded), so the next reload may bind a port this one gave up (a listener removed, then put back).
+        var waitedMs = 0
+        while waitedMs < 500 && !retiring.allSatisfy({ $0.listener.isClosed }) {
+            usleep(5_000)
+            waitedMs += 5
+        }
         return report
     }
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Glibc
 import SkiffConfig
+import SkiffControl
+import SkiffEngine
 import SkiffTelemetry
 
 /// `skiff ctl`: talks to a running skiff over its control socket.
@@ -21,12 +23,35 @@ struct SocketOption: ParsableArguments {
     @Option(name: .long, help: "Control socket path (default: $SKIFF_CONTROL_SOCKET, $XDG_RUNTIME_DIR/skiff/skiff.sock, /run/skiff/skiff.sock for root, /tmp/skiff-UID/skiff.sock).")
     var socket: String?
 
-    func client() throws -> ControlClient {
-        do {
-            return try ControlClient(path: socket ?? defaultControlSocket())
-        } catch {
-            printError("error: \(error)")
+    @Option(
+        name: .customLong("answer-timeout"),
+        help: "How long to wait for each answer from the control socket (e.g. 5s, 500ms; at most 1h). None: exit 2.")
+    var answerTimeout: String = "5s"
+
+    /// The longest `--answer-timeout`.
+    static let maxAnswerTimeoutNs: UInt64 = 3_600_000_000_000
+
+    /// `--answer-timeout` in nanoseconds, or a one-line error and exit 1.
+    func answerTimeoutNs() throws -> UInt64 {
+        guard let d = DurationText.parse(answerTimeout), d > .zero, d <= .seconds(3600) else {
+            printError(
+                "error: --answer-timeout: expected a duration from 1ms to 1h (e.g. 5s, 500ms), "
+                    + "got \"\(answerTimeout)\"")
             throw ExitCode(1)
+        }
+        let c = d.components
+        return max(1_000_000, UInt64(c.seconds) * 1_000_000_000 + UInt64(c.attoseconds / 1_000_000_000))
+    }
+
+    var path: String { socket ?? defaultControlSocket() }
+
+    func client() throws -> ControlClient {
+        let timeout = try answerTimeoutNs()
+        do {
+            return try ControlClient(path: path, answerTimeoutNs: timeout)
+        } catch let e as CLIError {
+            printError("error: \(e)")
+            throw ExitCode(e.exitCode)
         }
     }
 }
@@ -45,7 +70,7 @@ func runRequest(_ socket: SocketOption, _ line: String, json: Bool, table: (JSON
         table(try c.request(line))
     } catch let e as CLIError {
         printError("error: \(e)")
-        throw ExitCode(1)
+        throw ExitCode(e.exitCode)
     }
 }
 
@@ -146,10 +171,15 @@ struct CtlEvents: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "events", abstract: "Recent events.")
     @OptionGroup var socket: SocketOption
     @Flag(help: "Print the raw JSON reply.") var json = false
-    @Option(help: "How many.") var limit = 50
+    @Option(help: "How many (1 to 100000).") var limit = 50
     @Option(help: "Only events whose kind starts with this (host.admin, host., config.reload, conn.).") var kind: String?
 
     func run() throws {
+        let range = ControlServer.eventLimitRange
+        guard range.contains(limit) else {
+            printError("error: --limit: must be from \(range.lowerBound) to \(range.upperBound), got \(limit)")
+            throw ExitCode(1)
+        }
         let filter = kind.map { ",\"kind\":\"\($0.filter { $0 != "\"" && $0 != "\\" })\"" } ?? ""
         try runRequest(socket, "{\"id\":1,\"cmd\":\"events\",\"limit\":\(limit)\(filter)}", json: json) { reply in
             for e in reply["events"]?.arrayValue ?? [] {
@@ -197,13 +227,23 @@ struct CtlWatch: ParsableCommand {
     @Option(help: "Stop after this many lines (0 = until interrupted).") var count = 0
 
     func run() throws {
+        guard count >= 0 else {
+            printError("error: --count: must be 0 (until interrupted) or more, got \(count)")
+            throw ExitCode(1)
+        }
         let c = try socket.client()
         do {
             try c.send(#"{"id":1,"cmd":"subscribe"}"#)
             var last: (ts: UInt64, rq: UInt64, err: UInt64)?
             var printed = 0
-            while let line = try c.readLine() {
+            // The reply comes within the answer timeout; frames every tick, so the next one may take the timeout
+            // plus two ticks (the longest tick until the first frame says its own).
+            var nextWaitNs = c.answerTimeoutNs
+            while let line = try c.readLine(deadlineNs: ControlClient.monotonicNs() + nextWaitNs) {
+                let tickMs = UInt64(FramePublisher.intervalRange.upperBound)
+                nextWaitNs = c.answerTimeoutNs + 2 * tickMs * 1_000_000
                 guard let v = try? JSONParser.parse(line), v["type"]?.stringValue == "frame" else { continue }
+                if let interval = v["interval_ms"]?.uint { nextWaitNs = c.answerTimeoutNs + 2 * interval * 1_000_000 }
                 let listeners = v["listeners"]?.arrayValue ?? []
                 let rq = listeners.reduce(UInt64(0)) { $0 + ($1["rq_total"]?.uint ?? $1["sessions"]?.uint ?? 0) }
                 let err = listeners.reduce(UInt64(0)) { $0 + ($1["rq_5xx"]?.uint ?? 0) }
@@ -221,7 +261,7 @@ struct CtlWatch: ParsableCommand {
             }
         } catch let e as CLIError {
             printError("error: \(e)")
-            throw ExitCode(1)
+            throw ExitCode(e.exitCode)
         }
     }
 }
@@ -281,7 +321,7 @@ func setState(_ socket: SocketOption, cluster: String, host: String, state: Stri
             "{\"id\":1,\"cmd\":\"host.set_state\",\"cluster\":\(quoted(cluster)),\"host\":\(quoted(host)),\"state\":\(quoted(state)),\"kill\":\(kill)}")
     } catch let e as CLIError {
         printError("error: \(e)")
-        throw ExitCode(1)
+        throw ExitCode(e.exitCode)
     }
 }
 
@@ -321,7 +361,7 @@ struct CtlDrain: ParsableCommand {
                 hosts = try c.request(#"{"id":2,"cmd":"hosts"}"#)
             } catch let e as CLIError {
                 printError("error: \(e)")
-                throw ExitCode(1)
+                throw ExitCode(e.exitCode)
             }
             guard let h = findHost(hosts, cluster: cluster, host: host) else {
                 printError("error: host \(host) is gone from cluster \(cluster)")

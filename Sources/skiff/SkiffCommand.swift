@@ -20,11 +20,12 @@ enum SkiffVersion {
     static let string = "0.1.0"
 }
 
-/// Prints one line to stderr.
+/// Prints one line to stderr (and, in a daemon still starting, to its launcher, which prints it in turn).
 func printError(_ s: String) {
     var line = s
     if !line.hasSuffix("\n") { line += "\n" }
     _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
+    if daemonReportFD >= 0 { _ = line.withCString { Glibc.write(daemonReportFD, $0, strlen($0)) } }
 }
 
 /// Loads and validates a config file, printing every problem on its own line; exits 1 on failure.
@@ -97,17 +98,39 @@ struct Start: ParsableCommand {
     var upgrade = false
 
     func run() throws {
+        // First of all: a SIGHUP (a reload racing a binary upgrade) or SIGUSR1 arriving while we start must wait for
+        // the loop below, not end the process (their default action).
+        let signals = SignalSet([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
+        signals.block()
         guard let level = Logger.Level(rawValue: logLevel) else {
             printError("error: --log-level: unknown level \"\(logLevel)\"")
             throw ExitCode(1)
         }
+        let interval = FramePublisher.intervalRange
+        guard interval.contains(publishInterval) else {
+            printError(
+                "error: --publish-interval: must be from \(interval.lowerBound) to \(interval.upperBound) "
+                    + "(milliseconds), got \(publishInterval)")
+            throw ExitCode(1)
+        }
+        if daemonize && logFile == nil {
+            printError("error: --daemonize needs --log-file (a detached process has no terminal to log to)")
+            throw ExitCode(1)
+        }
         let (cfg, configText) = try loadConfigWithTextOrExit(config)
+        let socketPath = controlSocket ?? defaultControlSocket()
+        // The control socket's directory, and (unless taking over) nobody serving the path: checked before anything
+        // listens, so a second skiff on a served path prints one line and leaves nothing behind.
+        do {
+            try SocketDirectory.prepare(forSocket: socketPath)
+            if !upgrade { try ControlServer.preflight(path: socketPath) }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
         if daemonize {
-            guard logFile != nil else {
-                printError("error: --daemonize needs --log-file (a detached process has no terminal to log to)")
-                throw ExitCode(1)
-            }
-            // Before any thread exists: fork, new session, fork again, stdio to /dev/null.
+            // Before any thread exists: fork, new session, fork again, stdio to /dev/null. The launcher waits for the
+            // daemon to say it started (exit 0) or why it could not (its error lines, exit 1).
             try detach()
         }
         var logSink: LogFile?
@@ -130,7 +153,6 @@ struct Start: ParsableCommand {
             h.logLevel = level
             return h
         }
-        let socketPath = controlSocket ?? defaultControlSocket()
         // A binary upgrade asks the old process for its sockets before anything here listens.
         var handover: Handover?
         if upgrade {
@@ -152,24 +174,16 @@ struct Start: ParsableCommand {
         }
         defer { pid?.remove() }
         let logger = Logger(label: "skiff")
-        // Block the stop signals before any thread starts, so every thread inherits the mask and only the main
-        // thread's sigwait sees them.
-        let signals = SignalSet([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
-        signals.block()
         let engine: Engine
-        let control: ControlServer
-        var admin: AdminHTTPServer?
         do {
             engine = try Engine(
                 config: cfg, threadModelOverride: threadModel, logger: logger, version: SkiffVersion.string,
                 configPath: config, configText: configText)
-            engine.publisher.intervalMs.store(max(50, publishInterval), ordering: .relaxed)
-            if let h = handover { engine.inheritListeners(h.sockets) }
-            try engine.start()
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }
+        engine.publisher.intervalMs.store(publishInterval, ordering: .relaxed)
         // `stop` over the control socket: the reply goes out first, then the same path as SIGTERM.
         let backend = EngineControl(engine: engine) { now in
             if now { immediateStop.store(true, ordering: .relaxed) }
@@ -178,26 +192,25 @@ struct Start: ParsableCommand {
                 kill(getpid(), SIGTERM)
             }
         }
-        // The admin API first: on a binary upgrade nothing may be taken over from the old process (its control
-        // socket path) until every part of this one has started.
-        do {
-            if let a = cfg.admin {
-                var c = AdminHTTPServer.Configuration(port: a.address.port)
-                c.host = a.address.host
-                c.reusePort = true  // a binary upgrade binds it while the old process still serves it
-                let server = AdminHTTPServer(configuration: c)
-                engine.installAdminAPI(on: server, control: backend)
-                try server.start()
-                admin = server
-                if !(a.address.host.hasPrefix("127.") || a.address.host == "::1" || a.address.host == "localhost") {
-                    logger.warning("admin API listens on \(a.address), beyond loopback: anyone who reaches it can change host states")
-                }
-                logger.info("admin API on \(a.address.host):\(server.port)")
+        // The admin API before the listeners: a port taken by another skiff is refused with nothing else listening.
+        // On a binary upgrade it serves the socket the old process handed over.
+        var admin: AdminHTTPServer?
+        if let a = cfg.admin {
+            do {
+                admin = try startAdmin(a, engine: engine, control: backend, handover: handover, logger: logger)
+            } catch {
+                printError("error: \(error)")
+                handover?.closeUnused()
+                throw ExitCode(1)
             }
-            ensureSocketDirectory(socketPath)
+        }
+        handover?.closeAdminSocket()
+        let control: ControlServer
+        do {
+            if let h = handover { engine.inheritListeners(h.sockets) }
+            try engine.start()
             var cc = ControlServer.Configuration(path: socketPath)
             cc.takeOver = handover != nil
-            cc.commands.insert("events")
             control = ControlServer(configuration: cc, backend: backend)
             try control.start()
         } catch {
@@ -206,6 +219,10 @@ struct Start: ParsableCommand {
             engine.stop()
             throw ExitCode(1)
         }
+        backend.adminSocket = { [weak admin] in
+            guard let admin, let a = cfg.admin, let fd = admin.duplicateListeningDescriptor() else { return nil }
+            return (a.address.description, fd)
+        }
         logger.info("control socket \(socketPath)")
         if let h = handover {
             // Serving on the same sockets now: the old process may stop accepting and drain.
@@ -213,13 +230,14 @@ struct Start: ParsableCommand {
             logger.notice("\("took over \(h.sockets.count) listening sockets from pid \(h.oldPID); it drains and exits")")
         }
         logger.info("skiff \(SkiffVersion.string) started, pid \(getpid()), config \(config)")
+        daemonStarted()
         if tui {
             // The console owns the terminal; SIGINT/SIGTERM end it (the sigwait below then sees no signal, so the
             // console's own answer decides: stop, or keep running headless).
             signals.unblock()
             engine.publisher.intervalMs.store(250, ordering: .relaxed)
             runConsole(source: InProcessSource(engine: engine, control: backend), readOnly: false, inProcess: true)
-            engine.publisher.intervalMs.store(max(50, publishInterval), ordering: .relaxed)
+            engine.publisher.intervalMs.store(publishInterval, ordering: .relaxed)
             if !askKeepRunning() {
                 control.stop()
                 admin?.stop()
@@ -247,7 +265,7 @@ struct Start: ParsableCommand {
             }
             // SIGHUP: reload the config file in place.
             do {
-                let report = try engine.reloadFromFile()
+                let report = try backend.reload()
                 logger.notice("\("SIGHUP: reloaded: \(report.summary.split(separator: "\n").joined(separator: "; "))")")
             } catch {
                 logger.error("\("SIGHUP: reload refused, the running config stays: \(error)")")
@@ -273,6 +291,39 @@ struct Start: ParsableCommand {
         admin?.stop()
         engine.stop()
         logger.info("stopped")
+    }
+
+    /// The admin API on `a.address` with the engine's routes and the access policy (`admin.token`): on the socket a
+    /// binary upgrade handed over when there is one for that address, else bound here. The port is never shared
+    /// with another skiff (SO_REUSEPORT only when upgrading from a skiff that did not hand its admin socket over).
+    func startAdmin(
+        _ a: AdminConfig, engine: Engine, control: EngineControl, handover: Handover?, logger: Logger
+    ) throws -> AdminHTTPServer {
+        var c = AdminHTTPServer.Configuration(port: a.address.port)
+        c.host = a.address.host
+        c.access = .forAddress(host: a.address.host, port: a.address.port, token: a.token)
+        if let h = handover {
+            if let fd = h.takeAdminSocket(address: a.address.description) {
+                c.inheritedFD = fd
+            } else if !h.handedAdminSocket {
+                c.reusePort = true
+            }
+        }
+        let server = AdminHTTPServer(configuration: c)
+        engine.installAdminAPI(on: server, control: control)
+        try server.start()
+        if !c.access!.loopbackOnly {
+            if a.token == nil {
+                let warning =
+                    "admin API on \(a.address) listens beyond loopback without admin.token: it serves reads only; "
+                    + "set admin.token to change host states through it"
+                logger.warning("\(warning)")
+            } else {
+                logger.notice("admin API on \(a.address) listens beyond loopback: changes need admin.token")
+            }
+        }
+        logger.info("admin API on \(a.address.host):\(server.port)")
+        return server
     }
 }
 
@@ -318,11 +369,27 @@ extension String {
     func trimmingCharacters() -> String { String(filter { !$0.isWhitespace }) }
 }
 
-/// Classic double fork: the launcher exits 0 at once; the grandchild runs on, detached from the terminal.
+/// The write end of the pipe a daemon reports its start-up on (see `detach`); -1 when not daemonized or once done.
+nonisolated(unsafe) var daemonReportFD: Int32 = -1
+
+/// Classic double fork, with the launcher waiting for the daemon's word: the daemon writes its error lines (through
+/// `printError`) or "started" to a pipe the launcher reads, so `skiff start --daemonize` exits 0 once the daemon
+/// serves, or prints why it could not (a port in use, a pid file held) and exits 1.
 func detach() throws {
+    var ends: [Int32] = [-1, -1]
+    guard pipe(&ends) == 0 else { throw CLIError("pipe: \(String(cString: strerror(errno)))") }
+    for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }  // no thread exists yet: nothing can exec between
     let first = fork()
     if first < 0 { throw CLIError("fork: \(String(cString: strerror(errno)))") }
-    if first > 0 { exit(0) }
+    if first > 0 {
+        // The launcher stays interruptible while it waits (the caller blocked the stop signals for the daemon).
+        SignalSet([SIGINT, SIGTERM]).unblock()
+        close(ends[1])
+        var status: Int32 = 0
+        waitpid(first, &status, 0)
+        exit(launcherVerdict(readEnd: ends[0]))
+    }
+    close(ends[0])
     setsid()
     let second = fork()
     if second < 0 { exit(1) }
@@ -335,4 +402,41 @@ func detach() throws {
         if null > 2 { close(null) }
     }
     umask(0o022)
+    daemonReportFD = ends[1]
+}
+
+/// The launcher's side: copies the daemon's error lines to stderr until "started" (0) or the pipe closes (1).
+/// Gives up after two minutes without a verdict (2).
+private func launcherVerdict(readEnd fd: Int32) -> Int32 {
+    var text: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 4096)
+    let deadline = time(nil) + 120
+    while time(nil) < deadline {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        if poll(&p, 1, 1000) <= 0 { continue }
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 {
+            let said = String(decoding: text, as: UTF8.self)
+            if !said.isEmpty { _ = said.withCString { write(2, $0, strlen($0)) } }
+            if said.isEmpty { printError("error: the daemon exited while starting (see its log file)") }
+            return 1
+        }
+        text += buf[0..<n]
+        if let zero = text.firstIndex(of: 0) {
+            if zero > 0 { _ = text[..<zero].withUnsafeBytes { write(2, $0.baseAddress, $0.count) } }
+            return 0
+        }
+    }
+    printError("error: no word from the daemon after 120 s (still starting? see its log file)")
+    return 2
+}
+
+/// The daemon has started: tell the launcher (a NUL byte) and close the pipe.
+func daemonStarted() {
+    guard daemonReportFD >= 0 else { return }
+    var zero: UInt8 = 0
+    _ = write(daemonReportFD, &zero, 1)
+    close(daemonReportFD)
+    daemonReportFD = -1
 }

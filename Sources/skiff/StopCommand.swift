@@ -11,13 +11,13 @@ struct Stop: ParsableCommand {
     @Flag(help: "Return only when the process has exited.") var wait = false
 
     func run() throws {
-        let path = socket.socket ?? defaultControlSocket()
+        let path = socket.path
         let c = try socket.client()
         do {
             _ = try c.request("{\"id\":1,\"cmd\":\"stop\",\"now\":\(now)}")
         } catch let e as CLIError {
             printError("error: \(e)")
-            throw ExitCode(1)
+            throw ExitCode(e.exitCode)
         }
         print("stopping")
         guard wait else { return }
@@ -50,7 +50,7 @@ struct Reload: ParsableCommand {
             reply = try c.request("{\"id\":1,\"cmd\":\"reload\"}")
         } catch let e as CLIError {
             printError("error: \(e)")
-            throw ExitCode(1)
+            throw ExitCode(e.exitCode)
         }
         let changes = reply["changes"]?.arrayValue.compactMap(\.stringValue) ?? []
         let restart = reply["restart_needed"]?.arrayValue.compactMap(\.stringValue) ?? []

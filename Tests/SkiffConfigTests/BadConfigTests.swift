@@ -301,6 +301,41 @@ private let cluster0 = "cluster_manager.clusters[0]"
             "route and direct_response",
             F.routed([#"{"match":{"prefix":"/"},"route":{"cluster_name":"c1"},"direct_response":{"status":200}}"#]),
             "\(F.routePath()): route and direct_response are exclusive; give one"),
+        // Admin API and numbers at their limits (issue 13)
+        BadConfig(
+            "admin port out of range",
+            F.config(top: #","admin":{"address":{"socket_address":{"address":"127.0.0.1","port_value":70000}}}"#),
+            "admin.address.socket_address.port_value: 70000 out of range (0-65535)"),
+        BadConfig(
+            "admin port negative",
+            F.config(top: #","admin":{"address":{"socket_address":{"address":"127.0.0.1","port_value":-1}}}"#),
+            "admin.address.socket_address.port_value: -1 out of range (0-65535)"),
+        BadConfig(
+            "admin token too short",
+            F.config(top: #","admin":{"address":{"socket_address":{"address":"0.0.0.0","port_value":1}},"token":"short"}"#),
+            "admin.token: 5 characters; a token needs 16 to 4096"),
+        BadConfig(
+            "admin token with a space",
+            F.config(
+                top: #","admin":{"address":{"socket_address":{"address":"0.0.0.0","port_value":1}},"token":"0123456789 abcdef"}"#),
+            "admin.token: only printable ASCII without spaces (it is sent as Authorization: Bearer <token>)"),
+        BadConfig(
+            "admin token not a string",
+            F.config(top: #","admin":{"address":{"socket_address":{"address":"0.0.0.0","port_value":1}},"token":12345}"#),
+            "admin.token: expected a string, got the number 12345"),
+        BadConfig(
+            "count beyond Int", F.config(listeners: [F.tcpListener(extra: #","max_connections":99999999999999999999"#)]),
+            "\(listener0).max_connections: 99999999999999999999 out of range (0-2147483647)"),
+        BadConfig(
+            "negative count", F.config(listeners: [F.tcpListener(extra: #","max_connections":-1"#)]),
+            "\(listener0).max_connections: -1 out of range (0-2147483647)"),
+        BadConfig(
+            "duration beyond what a clock holds",
+            F.config(clusters: [F.cluster(extra: #","connect_timeout":"2562048h""#)]),
+            #"\#(cluster0).connect_timeout: bad duration "2562048h" (expected e.g. "15s", "250ms", "1m")"#),
+        BadConfig(
+            "negative graceful_timeout", F.config(server: #","graceful_timeout":"-5s""#),
+            #"servers[0].graceful_timeout: negative duration "-5s""#),
         // Whole config
         BadConfig("no listeners", #"{"servers":[{"listeners":[]}]}"#, "servers: no listeners"),
         BadConfig("top level not an object", "[]", "expected an object at the top level, got an array"),

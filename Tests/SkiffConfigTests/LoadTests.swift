@@ -36,9 +36,44 @@ import Testing
         #expect(errors.first?.description == #"config file "/nonexistent/skiff.json": no such file"#)
     }
 
-    @Test func unreadableFile() {
-        // A directory opens but cannot be read (works as root too, unlike a chmod 000 file).
-        #expect(loadErrors("/tmp") == [ConfigError(path: #"config file "/tmp""#, message: "is a directory")])
+    @Test func directoryIsRefused() {
+        #expect(
+            loadErrors("/tmp") == [
+                ConfigError(path: #"config file "/tmp""#, message: "not a regular file (a directory); give the path of a config file")
+            ])
+    }
+
+    /// A FIFO with no writer blocked the read (and `open` itself) for ever; a device never ends. Both are refused at
+    /// once, before anything is read.
+    @Test(.timeLimit(.minutes(1)))
+    func fifoAndDeviceAreRefusedWithoutBlocking() throws {
+        let fifo = "/tmp/skiff-config-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).fifo"
+        try #require(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
+        // A reader that blocked on the FIFO (the old behaviour) is released after 3 s with "{}", so the test fails
+        // with a wrong error rather than hanging.
+        let releaser = Task.detached {
+            for _ in 0..<30 {
+                usleep(100_000)
+                if Task.isCancelled { return }
+            }
+            let fd = open(fifo, O_WRONLY | O_NONBLOCK)
+            if fd >= 0 {
+                _ = write(fd, "{}", 2)
+                close(fd)
+            }
+        }
+        defer { releaser.cancel() }
+        #expect(
+            loadErrors(fifo) == [
+                ConfigError(path: "config file \"\(fifo)\"", message: "not a regular file (a FIFO); give the path of a config file")
+            ])
+        #expect(
+            loadErrors("/dev/zero") == [
+                ConfigError(
+                    path: #"config file "/dev/zero""#,
+                    message: "not a regular file (a character device); give the path of a config file")
+            ])
     }
 
     @Test func syntaxErrorInFile() throws {

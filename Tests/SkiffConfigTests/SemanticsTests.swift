@@ -220,6 +220,18 @@ private typealias F = Fixture
                 "admin.address.socket_address.port_value: required"
             ])
     }
+
+    /// `admin.token` (a Skiff extension) is decoded, and hidden wherever the config is shown.
+    @Test func adminTokenIsDecodedAndRedacted() throws {
+        let text = F.config(
+            top: #","Admin":{"address":{"socket_address":{"address":"0.0.0.0","port_value":34902}},"Token":"0123456789abcdef-XYZ"}"#)
+        let config = try #require(decodeValid(text))
+        #expect(config.admin?.token == "0123456789abcdef-XYZ")
+        let shown = ConfigRedaction.redacted(try JSONParser.parse(Array(text.utf8)))
+        #expect(shown["Admin"]?["Token"] == .string("<redacted>"))
+        #expect(shown["Admin"]?["address"]?["socket_address"]?["port_value"] == .number("34902"))
+        #expect(shown["servers"] == (try JSONParser.parse(Array(text.utf8)))["servers"])
+    }
 }
 
 @Suite struct DrainConfigTests {

@@ -88,7 +88,7 @@ struct AdminHTTPServerTests {
     func pathParametersArePercentDecoded(path: String, expected: String) throws {
         try withAdminServer { server in
             let c = try #require(TestSocket.tcp(port: server.port))
-            c.send("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\ndrain")
+            c.send("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\ndrain")
             let r = try #require(c.readHTTPResponse())
             #expect(r.status == 200)
             #expect(r.text == expected)
@@ -98,7 +98,7 @@ struct AdminHTTPServerTests {
     @Test func badPercentEncodingIs400() throws {
         try withAdminServer { server in
             let c = try #require(TestSocket.tcp(port: server.port))
-            c.send("POST /api/v1/hosts/c1/%GG/state HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            c.send("POST /api/v1/hosts/c1/%GG/state HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
             #expect(c.readHTTPResponse()?.status == 400)
         }
     }
@@ -113,7 +113,7 @@ struct AdminHTTPServerTests {
             // Two at once, the second with a body and Connection: close.
             c.send(
                 "GET /api/v1/stats HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "POST /api/v1/hosts/a/b/state HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                    + "POST /api/v1/hosts/a/b/state HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
                     + "Connection: close\r\n\r\nready"
             )
             #expect(c.readHTTPResponse()?.status == 200)
@@ -144,7 +144,7 @@ struct AdminHTTPServerTests {
         try withAdminServer { server in
             let c = try #require(TestSocket.tcp(port: server.port))
             c.send(
-                "POST /api/v1/hosts/a/b/state HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+                "POST /api/v1/hosts/a/b/state HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
             #expect(c.readHTTPResponse()?.status == 100)
             c.send("maint")
             #expect(c.readHTTPResponse()?.text == "cluster=a host=b body=maint\n")
@@ -214,6 +214,29 @@ struct AdminHTTPServerTests {
         #expect(TestSocket.tcp(port: port) == nil)
     }
 
+    /// Stopping closes a keep-alive connection waiting for its next request at once, but answers a request on its
+    /// way, even on a connection accepted an instant before (after a binary upgrade the other process could have
+    /// taken it; its client cannot tell the difference), with `Connection: close`.
+    @Test func stopAnswersTheRequestOnItsWayAndClosesIdleConnections() async throws {
+        let server = AdminHTTPServer(configuration: .init(port: 0))
+        server.route("GET", "/api/v1/stats") { _ in .json(Array(#"{"ok":1}"#.utf8)) }
+        try server.start()
+        defer { server.stop() }
+        let idle = try #require(TestSocket.tcp(port: server.port))
+        idle.send("GET /api/v1/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(idle.readHTTPResponse()?.status == 200)
+        let fresh = try #require(TestSocket.tcp(port: server.port))
+        #expect(eventually { server.stats.connectionsActive == 2 })
+        let stopped = Task.detached { server.stop() }
+        #expect(idle.waitForClose(), "the idle keep-alive connection is closed at once")
+        fresh.send("GET /api/v1/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        let answer = try #require(fresh.readHTTPResponse())
+        #expect(answer.status == 200)
+        #expect(answer.header("Connection") == "close")
+        await stopped.value
+        #expect(TestSocket.tcp(port: server.port) == nil)
+    }
+
     private func withAdminServerReturning(_ body: (AdminHTTPServer) throws -> TestSocket) throws -> TestSocket {
         var result: TestSocket? = nil
         try withAdminServer { result = try body($0) }
@@ -222,8 +245,13 @@ struct AdminHTTPServerTests {
 
     @Test func bindErrorsHaveContext() throws {
         try withAdminServer { server in
+            // The port is not shared (no SO_REUSEPORT): a second server asking for it is refused in one line.
             let clash = AdminHTTPServer(configuration: .init(port: server.port))
-            #expect(throws: ControlError("admin http 127.0.0.1:\(server.port)", "bind", errno: EADDRINUSE)) {
+            #expect(
+                throws: ControlError(
+                    "admin http 127.0.0.1:\(server.port)",
+                    "the port is already in use (another skiff with the same admin address?)")
+            ) {
                 try clash.start()
             }
         }
@@ -232,3 +260,4 @@ struct AdminHTTPServerTests {
         }
     }
 }
+

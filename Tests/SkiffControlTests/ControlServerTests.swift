@@ -85,6 +85,23 @@ struct ControlServerTests {
             #"{"id":3,"cmd":"subscribe","since":-1}"#,
             "since must be a non-negative integer (a sequence number), got the number -1"
         ),
+        (#"{"id":3,"cmd":"events","limit":-1}"#, "limit must be an integer from 1 to 100000, got the number -1"),
+        (#"{"id":3,"cmd":"events","limit":0}"#, "limit must be an integer from 1 to 100000, got the number 0"),
+        (#"{"id":3,"cmd":"events","limit":1e3}"#, "limit must be an integer from 1 to 100000, got the number 1e3"),
+        (
+            #"{"id":3,"cmd":"events","limit":9223372036854775808}"#,
+            "limit must be an integer from 1 to 100000, got the number 9223372036854775808"
+        ),
+        (
+            #"{"id":3,"cmd":"events","since":"x"}"#,
+            #"since must be a non-negative integer (a sequence number), got the string "x""#
+        ),
+        (#"{"id":3,"cmd":"events","kind":[]}"#, "kind must be a string (an event kind or its prefix), got an array"),
+        (#"{"id":3,"cmd":"stop","now":"yes"}"#, #"now must be true or false, got the string "yes""#),
+        (
+            #"{"id":3,"cmd":"host.set_state","cluster":"c","host":"h","state":"maint","kill":1}"#,
+            "kill must be true or false, got the number 1"
+        ),
     ])
     func badArgumentsAreAnsweredWithoutTheBackend(line: String, error: String) throws {
         let backend = FakeBackend()

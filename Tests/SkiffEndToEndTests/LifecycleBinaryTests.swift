@@ -129,6 +129,41 @@ func httpConfig(port: Int, backend: Int, graceful: String = "10s") -> String {
     }
 }
 
+/// --daemonize when the daemon cannot start: the launcher prints why and exits 1 in the foreground (issue 13).
+@Suite(.serialized) struct DaemonizeFailureTests {
+    /// A bad config: every error printed, exit 1, before forking (no log file, no pid file, nothing running).
+    @Test func badConfigIsReportedBeforeForking() throws {
+        let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let log = "/tmp/skiff-test-\(tag)-bad.log"
+        let pidPath = "/tmp/skiff-test-\(tag)-bad.pid"
+        let path = try writeTempFile(#"{"servers":[{"listeners":[{"name":"a","address":"127.0.0.1:99999"}]}],"cluster_manager":{"clusters":[{"name":"c","hosts":[{"address":"127.0.0.1:1","weight":0}]}]}}"#)
+        defer { unlink(path) }
+        let r = try SkiffProcess.run(
+            ["start", "-c", path, "--daemonize", "--log-file", log, "--pid-file", pidPath], timeoutSeconds: 20)
+        #expect(r.status == 1, "\(r.output)")
+        #expect(r.output.contains("error: servers[0].listeners[0].address: port 99999 out of range (0-65535)"), "\(r.output)")
+        #expect(r.output.contains("error: cluster_manager.clusters[0].hosts[0].weight: 0 out of range (1-128)"), "\(r.output)")
+        #expect(access(log, F_OK) != 0 && access(pidPath, F_OK) != 0)
+    }
+
+    /// A port another program holds: the daemon's error reaches the launcher's terminal and the launcher exits 1.
+    /// Before, the launcher exited 0 at once and the daemon died unseen.
+    @Test func startFailureAfterForkingReachesTheLauncher() throws {
+        let holder = DeadPort()  // bound, so nobody else may bind it
+        let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let log = "/tmp/skiff-test-\(tag)-busy.log"
+        let pidPath = "/tmp/skiff-test-\(tag)-busy.pid"
+        defer { unlink(log) }
+        let path = try writeTempFile(httpConfig(port: holder.port, backend: freePort()))
+        defer { unlink(path) }
+        let r = try SkiffProcess.run(
+            ["start", "-c", path, "--daemonize", "--log-file", log, "--pid-file", pidPath], timeoutSeconds: 30)
+        #expect(r.status == 1, "\(r.output)")
+        #expect(r.output.contains("cannot listen on 127.0.0.1:\(holder.port)"), "\(r.output)")
+        #expect(waitUntil(seconds: 5) { access(pidPath, F_OK) != 0 }, "the daemon is gone and took its pid file")
+    }
+}
+
 /// configs/skiff.service as systemd would run it: its ExecStartPre, ExecStart, ExecReload and ExecStop lines, with
 /// the binary, config and /run, /var/log paths pointed at temporary ones.
 @Suite struct SystemdUnitTests {

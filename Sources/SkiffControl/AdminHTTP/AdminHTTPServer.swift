@@ -30,11 +30,19 @@ public final class AdminHTTPServer: Sendable {
         public var maxBodyBytes = 64 * 1024
         /// Per read and per write; also how long an idle keep-alive connection stays open.
         public var ioTimeoutNs: UInt64 = 10_000_000_000
-        /// How long `stop()` waits for connection threads (they wake at once: stop shuts their sockets down).
+        /// How long `stop()` lets connections answer the request they are on before closing them.
+        public var drainTimeoutNs: UInt64 = 2_000_000_000
+        /// How long `stop()` then waits for connection threads (they wake at once: stop shuts their sockets down).
         public var stopTimeoutNs: UInt64 = 5_000_000_000
-        /// SO_REUSEPORT, so a binary upgrade's new process can serve the port while the old one still does (both
-        /// must set it; same user only).
+        /// SO_REUSEPORT: only for a binary upgrade from a skiff that did not hand its admin socket over (an older
+        /// version, which set it on its own socket). Otherwise the port is never shared: a second skiff asking for
+        /// it is refused with "address already in use".
         public var reusePort = false
+        /// A listening socket to serve instead of binding one: the running skiff's, received in a binary upgrade
+        /// (SCM_RIGHTS). The server owns it from `start` on.
+        public var inheritedFD: Int32? = nil
+        /// Who may read and change state (see `AdminAccessPolicy`); by default the policy for `host` without a token.
+        public var access: AdminAccessPolicy? = nil
 
         public init(host: String = "127.0.0.1", port: Int) {
             self.host = host
@@ -48,6 +56,8 @@ public final class AdminHTTPServer: Sendable {
         public var connectionsTotal: Int
         public var requests: Int
         public var refusedConnections: Int
+        /// Requests answered 403 by the access policy.
+        public var forbidden: Int
     }
 
     let configuration: Configuration
@@ -61,15 +71,23 @@ public final class AdminHTTPServer: Sendable {
         var listenFD: Int32 = -1
         var boundPort = 0
         var connections: [Int: Int32] = [:]
+        /// Connections waiting for their next request after answering one (keep-alive): `stop` closes these at
+        /// once, while a connection with a request on its way (a fresh one included) gets to answer it.
+        var idle: Set<Int> = []
         var nextID = 0
     }
     private let state = Mutex(State())
     private let _connectionsTotal = Atomic<Int>(0)
     private let _requests = Atomic<Int>(0)
     private let _refused = Atomic<Int>(0)
+    private let _forbidden = Atomic<Int>(0)
+    let access: AdminAccessPolicy
 
     public init(configuration: Configuration) {
         self.configuration = configuration
+        self.access =
+            configuration.access
+            ?? .forAddress(host: configuration.host, port: configuration.port, token: nil)
     }
 
     /// The port listened on (the chosen one when `configuration.port` was 0); 0 before `start`.
@@ -80,7 +98,8 @@ public final class AdminHTTPServer: Sendable {
             connectionsActive: state.withLock { $0.connections.count },
             connectionsTotal: _connectionsTotal.load(ordering: .relaxed),
             requests: _requests.load(ordering: .relaxed),
-            refusedConnections: _refused.load(ordering: .relaxed))
+            refusedConnections: _refused.load(ordering: .relaxed),
+            forbidden: _forbidden.load(ordering: .relaxed))
     }
 
     /// Adds a route. Routes are tried in the order added; `HEAD` is served by `GET` routes (without the body).
@@ -97,8 +116,17 @@ public final class AdminHTTPServer: Sendable {
             return !s.started
         }
         guard fresh else { throw ControlError(context, "already started (a stopped server cannot restart)") }
-        let (fd, port) = try TCPListener.open(
-            host: configuration.host, port: configuration.port, context: context, reusePort: configuration.reusePort)
+        let (fd, port): (Int32, Int)
+        if let inherited = configuration.inheritedFD {
+            (fd, port) = (inherited, TCPListener.localPort(inherited))
+            // Both processes accept on it during the handover: a poll that saw a connection the other one took must
+            // not leave this accept thread blocked.
+            Sys.setNonBlocking(fd, true)
+        } else {
+            (fd, port) = try TCPListener.open(
+                host: configuration.host, port: configuration.port, context: context,
+                reusePort: configuration.reusePort)
+        }
         state.withLock {
             $0.listenFD = fd
             $0.boundPort = port
@@ -110,18 +138,54 @@ public final class AdminHTTPServer: Sendable {
         }
     }
 
-    /// Stops accepting, closes every connection, waits for their threads (up to `stopTimeoutNs`). Idempotent.
+    /// A duplicate of the listening socket while the server runs, for a binary upgrade to hand over (the caller
+    /// closes it); nil otherwise. Taken under the lock `stop` takes, so the original is open while it is copied.
+    public func duplicateListeningDescriptor() -> Int32? {
+        state.withLock { s in
+            guard s.started, !s.stopped, s.listenFD >= 0 else { return nil }
+            let fd = fcntl(s.listenFD, F_DUPFD_CLOEXEC, 3)
+            return fd >= 0 ? fd : nil
+        }
+    }
+
+    /// Stops accepting; connections waiting for their next request are closed at once, those with a request on its
+    /// way answer it (with `Connection: close`) for up to `drainTimeoutNs`, then the rest are closed; waits for the
+    /// threads (up to `stopTimeoutNs`). Idempotent.
+    ///
+    /// The listening socket is closed by the accept thread (within 200 ms), never shut down: after a binary upgrade
+    /// the new process serves the same socket, and a shutdown would stop it listening there too. For the same reason
+    /// a connection this process accepted just before stopping is answered, not cut: its client cannot tell.
     public func stop() {
         let running = state.withLock { s -> Bool in
             guard s.started, !s.stopped, s.listenFD >= 0 else { return false }
             s.stopped = true
             stopping.store(true, ordering: .sequentiallyConsistent)
-            _ = shutdown(s.listenFD, Int32(SHUT_RDWR))
-            for fd in s.connections.values { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+            for id in s.idle { if let fd = s.connections[id] { _ = shutdown(fd, Int32(SHUT_RDWR)) } }
             return true
         }
         guard running else { return }
+        let deadline = Sys.monotonicNs() + configuration.drainTimeoutNs
+        while Sys.monotonicNs() < deadline && !state.withLock({ $0.connections.isEmpty }) {
+            Sys.sleep(ns: 5_000_000)
+        }
+        state.withLock { s in
+            for fd in s.connections.values { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+        }
         threads.waitForOthers(timeoutNs: configuration.stopTimeoutNs)
+    }
+
+    /// Marks a connection as waiting for its next request (or not); false when the server is stopping, in which
+    /// case an idle connection should close rather than wait.
+    private func setIdle(_ id: Int, _ idle: Bool) -> Bool {
+        state.withLock { s in
+            if idle {
+                guard !s.stopped else { return false }
+                s.idle.insert(id)
+            } else {
+                s.idle.remove(id)
+            }
+            return true
+        }
     }
 
     var isStopping: Bool { stopping.load(ordering: .sequentiallyConsistent) }
@@ -147,8 +211,11 @@ public final class AdminHTTPServer: Sendable {
         }
         _connectionsTotal.add(1, ordering: .relaxed)
         let started = threads.start(name: "skiff-admin-conn") { [self] in
-            serve(fd)
-            state.withLock { _ = $0.connections.removeValue(forKey: id) }
+            serve(fd, id: id)
+            state.withLock {
+                _ = $0.connections.removeValue(forKey: id)
+                $0.idle.remove(id)
+            }
             Sys.close(fd)
         }
         if !started {
@@ -166,13 +233,14 @@ public final class AdminHTTPServer: Sendable {
     }
 
     /// One connection's request loop, on its own thread.
-    private func serve(_ fd: Int32) {
+    private func serve(_ fd: Int32, id: Int) {
         Sys.setNonBlocking(fd, false)
         Sys.setTimeouts(fd, receiveNs: configuration.ioTimeoutNs, sendNs: configuration.ioTimeoutNs)
         _ = cskiff_set_int_opt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         let remote = TCPListener.peerAddress(fd)
         var buffer: [UInt8] = []
         var scratch: [UInt8] = []
+        var answered = 0
         let chunk = 16 * 1024
 
         /// Reads more into `buffer`; false on end of stream, timeout or error.
@@ -183,14 +251,23 @@ public final class AdminHTTPServer: Sendable {
             return true
         }
 
-        while !isStopping {
+        // Also while stopping: the request on its way is answered (with `Connection: close`), see `stop`.
+        while true {
             let head: HTTPRequestHead
             let consumed: Int
             switch HTTPRequestHead.parse(
                 buffer[...], headLimit: configuration.maxHeadBytes, bodyLimit: configuration.maxBodyBytes)
             {
             case .incomplete:
-                guard readMore() else { return }
+                if buffer.isEmpty && answered > 0 {
+                    // Between requests: `stop` may close this one at once.
+                    guard setIdle(id, true) else { return }
+                    let more = readMore()
+                    _ = setIdle(id, false)
+                    guard more else { return }
+                } else {
+                    guard readMore() else { return }
+                }
                 continue
             case .failure(let status, let message):
                 send(fd, .text(message, status: status), minorVersion: 1, keepAlive: false, includeBody: true)
@@ -211,19 +288,20 @@ public final class AdminHTTPServer: Sendable {
             buffer.removeSubrange(0..<total)
             _requests.add(1, ordering: .relaxed)
 
-            let (response, extra) = respond(to: head, body: body, remote: remote)
+            let (response, extra) = respond(to: head, body: body, remote: remote, fd: fd)
             let keepAlive = head.keepAlive && !isStopping
             guard
                 send(
                     fd, response, minorVersion: head.minorVersion, keepAlive: keepAlive,
                     includeBody: head.method != "HEAD", extraHeaders: extra)
             else { return }
+            answered += 1
             if !keepAlive { return }
         }
     }
 
     private func respond(
-        to head: HTTPRequestHead, body: [UInt8], remote: String
+        to head: HTTPRequestHead, body: [UInt8], remote: String, fd: Int32
     ) -> (AdminResponse, [(name: String, value: String)]) {
         var path = Substring(head.target)
         var query = Substring("")
@@ -234,10 +312,18 @@ public final class AdminHTTPServer: Sendable {
         let match = router.withLock { $0 }.match(method: head.method, path: String(path))
         switch match {
         case .found(let handler, let parameters):
-            let request = AdminRequest(
+            let headers = head.headers.map { (name: $0.name, value: $0.value) }
+            let uid: UInt32?
+            switch access.decide(method: head.method, headers: headers, peerUID: { LocalPeer.uid(ofConnection: fd) }) {
+            case .allow(let who): uid = who
+            case .deny(let status, let reason):
+                _forbidden.add(1, ordering: .relaxed)
+                return (.text(reason, status: status), [])
+            }
+            var request = AdminRequest(
                 method: head.method, target: head.target, path: String(path), query: String(query),
-                pathParameters: parameters, headers: head.headers.map { ($0.name, $0.value) }, body: body,
-                remoteAddress: remote)
+                pathParameters: parameters, headers: headers, body: body, remoteAddress: remote)
+            request.peerUID = uid
             return (handler(request), [])
         case .methodNotAllowed(let allow):
             return (

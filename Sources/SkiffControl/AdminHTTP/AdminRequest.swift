@@ -16,6 +16,8 @@ public struct AdminRequest: Sendable {
     public var body: [UInt8]
     /// `127.0.0.1:53122`, for audit logs ("host drained by ...").
     public var remoteAddress: String
+    /// The caller's uid when the access policy looked it up (a local mutation); nil otherwise.
+    public var peerUID: UInt32? = nil
 
     public init(
         method: String, target: String, path: String, query: String = "", pathParameters: [String] = [],

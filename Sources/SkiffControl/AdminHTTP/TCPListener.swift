@@ -37,7 +37,10 @@ enum TCPListener {
             length = socklen_t(MemoryLayout<sockaddr_in>.size)
             family = AF_INET
         }
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        // Non-blocking: after a poll says "ready", accept must not block if someone else (the other process of a
+        // binary upgrade, sharing the socket) took the connection first.
+        let fd = socket(
+            family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw ControlError(context, "socket", errno: errno) }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -50,6 +53,9 @@ enum TCPListener {
         if bound != 0 {
             let e = errno
             Sys.close(fd)
+            if e == EADDRINUSE {
+                throw ControlError(context, "the port is already in use (another skiff with the same admin address?)")
+            }
             throw ControlError(context, "bind", errno: e)
         }
         if listen(fd, 128) != 0 {
@@ -57,12 +63,17 @@ enum TCPListener {
             Sys.close(fd)
             throw ControlError(context, "listen", errno: e)
         }
+        return (fd, localPort(fd))
+    }
+
+    /// The port a socket is bound to (0 when unknown).
+    static func localPort(_ fd: Int32) -> Int {
         var local = sockaddr_storage()
         var localLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
         _ = withUnsafeMutablePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &localLength) }
         }
-        return (fd, portOf(local))
+        return portOf(local)
     }
 
     /// `127.0.0.1:53122` or `[::1]:53122`; empty when unknown.

@@ -29,8 +29,9 @@ public protocol ControlBackend: AnyObject, Sendable {
     /// A new subscription: frames and events from now (or after sequence number `since`).
     func subscribe(since: UInt64?) -> any ControlSubscription
     /// A request whose reply carries descriptors (SCM_RIGHTS): `upgrade.listeners`, a new process taking over the
-    /// listening sockets. Returns the reply and the descriptors to attach (they stay the backend's: the kernel
-    /// gives the peer its own copies); nil when the backend does not hand descriptors over.
+    /// listening sockets. Returns the reply and the descriptors to attach, which become the server's: it closes
+    /// them once sent (or when the reply is an error), so return duplicates of anything the backend keeps using;
+    /// nil when the backend does not hand descriptors over.
     func handleWithDescriptors(_ request: ControlRequest, peer: PeerCredentials) -> (ControlResult, [Int32])?
 }
 

@@ -96,7 +96,8 @@ final class ControlClientSession {
     }
 
     /// Sends what is queued, then `reply` and its newline with `fds` attached in one sendmsg (so the descriptors
-    /// arrive with the line that names them). A client that does not read within 2 s is closed.
+    /// arrive with the line that names them). A client that does not read within 2 s is closed. The caller closes
+    /// `fds` afterwards.
     private func sendWithDescriptors(_ reply: [UInt8], _ fds: [Int32]) {
         let deadline = Sys.monotonicNs() + 2_000_000_000
         while !out.isEmpty && Sys.monotonicNs() < deadline {
@@ -143,6 +144,7 @@ final class ControlClientSession {
                 ControlReply.appendLine(reply, to: &out)
             case .replyWithDescriptors(let reply, let fds):
                 sendWithDescriptors(reply, fds)
+                for fd in fds { Sys.close(fd) }  // the peer has its own copies now (or never will)
             case .subscribe(let id, let since):
                 if subscription != nil {
                     if case .reply(let reply) = server.fail(id, "already subscribed on this connection") {

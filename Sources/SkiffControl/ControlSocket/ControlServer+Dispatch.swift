@@ -40,6 +40,7 @@ extension ControlServer {
         if let (result, fds) = backend.handleWithDescriptors(request, peer: peer) {
             let (reply, ok) = ControlReply.encode(id: request.id, result: result)
             if !ok { counters.error() }
+            if !ok { for fd in fds { Sys.close(fd) } }
             return ok ? .replyWithDescriptors(reply, fds) : .reply(reply)
         }
         let (reply, ok) = ControlReply.encode(id: request.id, result: backend.handle(request, peer: peer))
@@ -59,7 +60,18 @@ extension ControlServer {
             if let since = request.value("since"), since != .null, request.uint64("since") == nil {
                 return "since must be a non-negative integer (a sequence number), got \(since.kindDescription)"
             }
+        case "events":
+            if let problem = integerProblem(request, "limit", ControlServer.eventLimitRange) { return problem }
+            if let since = request.value("since"), since != .null, request.uint64("since") == nil {
+                return "since must be a non-negative integer (a sequence number), got \(since.kindDescription)"
+            }
+            if let kind = request.value("kind"), kind != .null, request.string("kind") == nil {
+                return "kind must be a string (an event kind or its prefix), got \(kind.kindDescription)"
+            }
+        case "stop":
+            if let problem = booleanProblem(request, "now") { return problem }
         case "host.set_state":
+            if let problem = booleanProblem(request, "kill") { return problem }
             for key in ["cluster", "host", "state"] {
                 guard let value = request.value(key) else { return "missing argument \(jsonQuoted(key))" }
                 guard case .string(let s) = value, !s.isEmpty else {
@@ -74,6 +86,24 @@ extension ControlServer {
             break
         }
         return nil
+    }
+}
+
+extension ControlServer {
+    /// `limit` of `events`: how many events one answer may carry (the event ring holds about this many at most).
+    public static let eventLimitRange: ClosedRange<Int> = 1...100_000
+
+    /// An optional integer argument outside `range` (or not an integer): the message, else nil.
+    func integerProblem(_ request: ControlRequest, _ key: String, _ range: ClosedRange<Int>) -> String? {
+        guard let value = request.value(key), value != .null else { return nil }
+        if let n = request.int(key), range.contains(n) { return nil }
+        return "\(key) must be an integer from \(range.lowerBound) to \(range.upperBound), got \(value.kindDescription)"
+    }
+
+    /// An optional argument that must be true or false.
+    func booleanProblem(_ request: ControlRequest, _ key: String) -> String? {
+        guard let value = request.value(key), value != .null, request.bool(key) == nil else { return nil }
+        return "\(key) must be true or false, got \(value.kindDescription)"
     }
 }
 

@@ -47,9 +47,10 @@ public final class ControlServer: Sendable {
         public init(path: String) { self.path = path }
     }
 
-    /// `subscribe`, `snapshot`, `hosts`, `stats`, `config.dump`, `host.set_state`, `reload`, `stop`.
+    /// `subscribe`, `snapshot`, `hosts`, `stats`, `events`, `config.dump`, `host.set_state`, `reload`, `stop`,
+    /// `upgrade.listeners`.
     public static let standardCommands: Set<String> = [
-        "subscribe", "snapshot", "hosts", "stats", "config.dump", "host.set_state", "reload", "stop",
+        "subscribe", "snapshot", "hosts", "stats", "events", "config.dump", "host.set_state", "reload", "stop",
         "upgrade.listeners",
     ]
     /// `host.set_state`, `reload`, `stop`.
@@ -103,6 +104,14 @@ public final class ControlServer: Sendable {
     public var mutatingCommands: Set<String> {
         get { commandTable.withLock { $0.mutating } }
         set { commandTable.withLock { $0.mutating = newValue } }
+    }
+
+    /// What `start` would refuse, checked before anything else of the process starts (so a second skiff on a
+    /// served path prints one line and leaves nothing listening): the directory (`SocketDirectory.check`), a live
+    /// server at the path, or something that is not a socket there. A stale socket file is removed.
+    public static func preflight(path: String) throws(ControlError) {
+        try SocketDirectory.check(forSocket: path)
+        try UnixListener.clearStale(path: path, context: "control socket \(path)")
     }
 
     /// Creates the socket (mode 0600) and starts accepting.

@@ -28,7 +28,7 @@ struct UnixListener {
             throw ControlError(
                 context, "path too long (\(path.utf8.count) bytes; a Unix socket path must be under 108)")
         }
-        try checkDirectory(of: path, context: context)
+        try SocketDirectory.check(forSocket: path)
         try clearStale(path: path, context: context)
 
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -88,25 +88,9 @@ struct UnixListener {
         return (addr, socklen_t(len))
     }
 
-    private static func checkDirectory(of path: String, context: String) throws(ControlError) {
-        var dir = "."
-        if let slash = path.lastIndex(of: "/") {
-            dir = slash == path.startIndex ? "/" : String(path[..<slash])
-        }
-        var st = stat()
-        guard stat(dir, &st) == 0 else {
-            let e = errno
-            if e == ENOENT { throw ControlError(context, "directory \(dir) does not exist") }
-            throw ControlError(context, "directory \(dir)", errno: e)
-        }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw ControlError(context, "\(dir) is not a directory")
-        }
-    }
-
     /// A socket file with a live server behind it is refused; one nobody listens on is left over from a crash and
     /// removed. Anything else at the path is refused rather than deleted.
-    private static func clearStale(path: String, context: String) throws(ControlError) {
+    static func clearStale(path: String, context: String) throws(ControlError) {
         var st = stat()
         guard lstat(path, &st) == 0 else {
             if errno == ENOENT { return }

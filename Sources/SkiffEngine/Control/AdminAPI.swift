@@ -22,10 +22,11 @@ enum AdminAPI {
                 state = s
             }
             state = state.filter { !$0.isWhitespace }
-            // The admin listener is loopback-only by default; its callers are not identified, so uid is unknown.
+            // The access policy let it through (AdminAccessPolicy); the caller's uid is known for local callers,
+            // else recorded as 4294967295 (a token holder from another host).
             switch control.setHostState(
-                cluster: req.pathParameters[0], host: req.pathParameters[1], state: state, uid: UInt32.max,
-                via: "admin http \(req.remoteAddress)")
+                cluster: req.pathParameters[0], host: req.pathParameters[1], state: state,
+                uid: req.peerUID ?? UInt32.max, via: "admin http \(req.remoteAddress)")
             {
             case .ok(let fields): return .json(fields)
             case .error(let e): return .json(Array("{\"error\":\"\(e.replacingQuotes)\"}".utf8), status: 400)

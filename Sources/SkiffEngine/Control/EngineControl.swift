@@ -10,13 +10,36 @@ import Synchronization
 /// Threads: called from the control server's client threads and the admin HTTP threads, concurrently; everything
 /// it reads is atomic or immutable, and host state changes are atomic stores.
 public final class EngineControl: ControlBackend, @unchecked Sendable {
-    unowned let engine: Engine
+    /// Held strongly: a control or admin thread may still be answering while the process tears the engine down
+    /// (an `unowned` reference trapped there). The engine does not refer back, so there is no cycle.
+    let engine: Engine
     /// Called (once) when a client asks the process to stop; the flag says `now` (no graceful wait).
     let onStop: @Sendable (Bool) -> Void
+
+    /// The admin API's configured address and a duplicate of its listening socket, for a binary upgrade to take
+    /// over (the caller closes the duplicate); set once the admin API runs.
+    public var adminSocket: (@Sendable () -> (address: String, fd: Int32)?)? {
+        get { admin.withLock { $0 } }
+        set { admin.withLock { $0 = newValue } }
+    }
+    private let admin = Mutex<(@Sendable () -> (address: String, fd: Int32)?)?>(nil)
+    /// The process the listening sockets were handed to (`upgrade.listeners`): while it lives, this process is on
+    /// its way out and refuses reloads (a listener added now would not be the new process's).
+    private let upgradingTo = Mutex<Int32?>(nil)
 
     public init(engine: Engine, onStop: @escaping @Sendable (Bool) -> Void) {
         self.engine = engine
         self.onStop = onStop
+    }
+
+    /// Re-reads and applies the config file (SIGHUP, `reload`), unless a binary upgrade has taken the sockets.
+    public func reload() throws(EngineError) -> ReloadReport {
+        if let pid = upgradingTo.withLock({ $0 }), kill(pid, 0) == 0 || errno == EPERM {
+            throw EngineError(
+                "a binary upgrade to pid \(pid) is under way and this process is handing over; reload that one "
+                    + "once it has started (skiff reload, or SIGHUP to the pid in the pid file)")
+        }
+        return try engine.reloadFromFile()
     }
 
     public func handle(_ request: ControlRequest, peer: PeerCredentials) -> ControlResult {
@@ -28,9 +51,11 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         case "hosts":
             return .ok(fields: engine.publisher.hostsObject())
         case "events":
+            // The control server has refused a limit outside `eventLimitRange`; in-process callers get it clamped.
+            let range = ControlServer.eventLimitRange
+            let limit = min(max(request.int("limit") ?? 100, range.lowerBound), range.upperBound)
             return .ok(
-                fields: recentEvents(
-                    since: request.uint64("since") ?? 0, limit: request.int("limit") ?? 100, kind: request.string("kind")))
+                fields: recentEvents(since: request.uint64("since") ?? 0, limit: limit, kind: request.string("kind")))
         case "config.dump":
             return .ok(fields: wrap("config", engine.configJSON()))
         case "host.set_state":
@@ -44,7 +69,7 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
                 w.uint(UInt64(peer.uid))
             }
             do {
-                let report = try engine.reloadFromFile()
+                let report = try reload()
                 return .ok([
                     JSONMember(key: "changes", value: .array(report.changes.map { .string($0) })),
                     JSONMember(key: "restart_needed", value: .array(report.needRestart.map { .string($0) })),
@@ -60,6 +85,9 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
                 w.key("now")
                 w.bool(now)
             }
+            // No new connections from the moment the answer leaves: a binary upgrade's new process, which sends
+            // this, can then bind what its config adds at once; the drain goes on as after SIGTERM.
+            engine.stopAccepting()
             onStop(now)
             return .ok([JSONMember(key: "stopping", value: .bool(true))])
         default:
@@ -68,11 +96,28 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
     }
 
     /// `upgrade.listeners`: every accepting listener's socket, for a new skiff process taking over (a binary
-    /// upgrade). The reply names each one (`name`, configured `address`) in the order the descriptors are attached.
-    /// This process keeps accepting until the new one asks it to `stop`.
+    /// upgrade). The reply names each one (`name`, configured `address`) in the order the descriptors are attached;
+    /// the admin API's socket comes last, named `admin` with `"admin":true`. The descriptors are duplicates taken
+    /// while no reload or stop can close the originals (the server closes them once sent). This process keeps
+    /// accepting until the new one asks it to `stop`, and refuses reloads meanwhile.
     public func handleWithDescriptors(_ request: ControlRequest, peer: PeerCredentials) -> (ControlResult, [Int32])? {
         guard request.cmd == "upgrade.listeners" else { return nil }
-        let listeners = engine.listeners
+        upgradingTo.withLock { $0 = peer.pid }
+        let listeners = engine.listeningSocketsForHandover()
+        var items: [JSONValue] = listeners.map { l in
+            .object([
+                JSONMember(key: "name", value: .string(l.name)), JSONMember(key: "address", value: .string(l.address)),
+            ])
+        }
+        var fds = listeners.map(\.fd)
+        if let a = adminSocket?() {
+            items.append(
+                .object([
+                    JSONMember(key: "name", value: .string("admin")),
+                    JSONMember(key: "address", value: .string(a.address)), JSONMember(key: "admin", value: .bool(true)),
+                ]))
+            fds.append(a.fd)
+        }
         engine.hub.event("admin.upgrade") { w in
             w.key("uid")
             w.uint(UInt64(peer.uid))
@@ -82,17 +127,11 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
             w.int(listeners.count)
         }
         engine.logger.notice("\("handing \(listeners.count) listening sockets to pid \(peer.pid) (binary upgrade)")")
-        let items: [JSONValue] = listeners.map { l in
-            .object([
-                JSONMember(key: "name", value: .string(l.name)),
-                JSONMember(key: "address", value: .string(l.config.address.description)),
-            ])
-        }
         return (
             .ok([
                 JSONMember(key: "pid", value: .number(String(getpid()))),
                 JSONMember(key: "listeners", value: .array(items)),
-            ]), listeners.map(\.listener.fd)
+            ]), fds
         )
     }
 

@@ -8,7 +8,8 @@ import Synchronization
 /// remove", `host.drained`) once nothing is in flight, and at the cluster's `drain_timeout` applies its
 /// `drain_action` (`close` closes what remains, `wait` only says so, `host.drain_timeout`).
 ///
-/// Threads: one thread of its own, ticking every `intervalMs`; `announced` is touched only there. Everything it reads
+/// Threads: one thread of its own, ticking every `intervalMs` (`stop` waits for it to leave its loop); `announced` is
+/// touched only there. Everything it reads
 /// of a host is atomic; what it does (events, closing connections, forgetting a removed host) is safe from any
 /// thread.
 final class DrainWatcher: @unchecked Sendable {
@@ -17,6 +18,7 @@ final class DrainWatcher: @unchecked Sendable {
     /// How often draining hosts are looked at.
     let intervalMs: Int
     private let running = Atomic<Bool>(false)
+    private let pause = StoppableSleep()
     /// Draining hosts already announced as drained or timed out (watcher thread only).
     private var announced: Set<ObjectIdentifier> = []
 
@@ -28,20 +30,27 @@ final class DrainWatcher: @unchecked Sendable {
 
     func start() throws(SystemError) {
         guard !running.exchange(true, ordering: .relaxed) else { return }
+        pause.began()
         do {
             try NetThread.start(name: "skiff-drains", stackSize: 256 * 1024) { [self] in
-                while running.load(ordering: .relaxed) {
+                while running.load(ordering: .relaxed) && !pause.isStopped {
                     tick()
-                    usleep(UInt32(intervalMs) * 1000)
+                    pause.sleep(ms: intervalMs)
                 }
+                pause.finished()
             }
         } catch {
+            pause.finished()
             running.store(false, ordering: .relaxed)
             throw error
         }
     }
 
-    func stop() { running.store(false, ordering: .relaxed) }
+    /// Stops the thread and returns once it has left its loop: it reads the engine, which may be torn down next.
+    func stop() {
+        running.store(false, ordering: .relaxed)
+        pause.stopAndWait()
+    }
 
     /// One look at every draining host.
     func tick() {

@@ -18,6 +18,10 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     /// Tick, milliseconds (1 s by default; 250 ms while a console is attached).
     public let intervalMs = Atomic<Int>(1000)
     private let running = Atomic<Bool>(false)
+    /// Between ticks the thread sleeps here; `stop` wakes it and waits until it has left (see `stop`).
+    private let pause = StoppableSleep()
+    /// The longest tick `--publish-interval` may ask for, in milliseconds.
+    public static let intervalRange: ClosedRange<Int> = 50...60_000
     public let ticks = Atomic<UInt64>(0)
     /// CPU nanoseconds the publisher thread spent building and pushing frames (for the cost budget).
     public let busyNs = Atomic<UInt64>(0)
@@ -37,21 +41,40 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     /// would show operators an idle process that is really serving).
     func start() throws(SystemError) {
         guard !running.exchange(true, ordering: .relaxed) else { return }
+        pause.began()
         do {
-            try NetThread.start(name: "skiff-publisher", stackSize: 1 << 20) { [self] in self.run() }
+            try NetThread.start(name: "skiff-publisher", stackSize: 1 << 20) { [self] in
+                self.run()
+                self.pause.finished()
+            }
         } catch {
+            pause.finished()
             running.store(false, ordering: .relaxed)
             throw error
         }
     }
 
-    func stop() { running.store(false, ordering: .relaxed) }
+    /// Stops the thread and returns once it has left its loop: the publisher reads the engine (which does not
+    /// own a strong reference back), so nothing of it may still run when the engine is torn down.
+    func stop() {
+        running.store(false, ordering: .relaxed)
+        let me = pthread_self()
+        let onLoopThread = thread.withLock { $0.map { pthread_equal($0, me) != 0 } ?? false }
+        pause.stopAndWait(fromLoopThread: onLoopThread)
+    }
+
+    /// Whether the publishing thread has left its loop (or never started).
+    public var threadFinished: Bool { pause.isFinished }
+
+    /// The publishing thread, so a `stop` from that thread itself does not wait for itself.
+    private let thread = Mutex<pthread_t?>(nil)
 
     private func run() {
-        while running.load(ordering: .relaxed) {
+        thread.withLock { $0 = pthread_self() }
+        while running.load(ordering: .relaxed) && !pause.isStopped {
             publishOnce()
-            let ms = max(50, intervalMs.load(ordering: .relaxed))
-            usleep(UInt32(ms) * 1000)
+            let range = Self.intervalRange
+            pause.sleep(ms: min(max(range.lowerBound, intervalMs.load(ordering: .relaxed)), range.upperBound))
         }
     }
 

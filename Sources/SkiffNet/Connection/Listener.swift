@@ -50,6 +50,18 @@ public final class Listener: @unchecked Sendable {
     let delegate: any ListenerDelegate
     var pollSlots: [Int?]
     let stopping = Atomic<Bool>(false)
+    /// True once the group was told to stop accepting on it (its descriptor is then closed soon, on another thread).
+    public var isStopping: Bool { stopping.load(ordering: .relaxed) }
+    private let closed = Atomic<Bool>(false)
+    /// True once its descriptor is closed after a stop: from then on a connect to its address is refused (unless a
+    /// dup of the socket lives elsewhere: a reload's replacement, an upgraded process).
+    public var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+    /// Closes the listening descriptor once its group has let go of it.
+    func closeDescriptor() {
+        Glibc.close(fd)
+        closed.store(true, ordering: .releasing)
+    }
     private let pollersLeft = Atomic<Int>(0)
 
     init(options: ListenerOptions, model: NetModel, pollerCount: Int, delegate: any ListenerDelegate)
@@ -115,7 +127,7 @@ public final class Listener: @unchecked Sendable {
     /// Poller i has let go of the socket; the last one closes it (never while another may still accept on it).
     func pollerReleased() {
         if pollersLeft.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-            Glibc.close(fd)
+            closeDescriptor()
         }
     }
 }

@@ -77,7 +77,7 @@ public final class RWLoopGroup: Sendable {
                 if e != ECONNABORTED && e != EPROTO { usleep(100_000) }  // EMFILE and friends: back off, don't spin
             }
         }
-        Glibc.close(l.fd)
+        l.closeDescriptor()
     }
 
     /// Opens an outbound connection whose reader thread does the connect (with `timeout`), then reads.

@@ -63,15 +63,18 @@ final class SocketSource: FrameSource {
     var problem: String?
     var lastAttempt: UInt64 = 0
 
-    init(path: String) {
+    let answerTimeoutNs: UInt64
+
+    init(path: String, answerTimeoutNs: UInt64 = defaultAnswerTimeoutNs) {
         self.path = path
+        self.answerTimeoutNs = answerTimeoutNs
         reconnect()
     }
 
     private func reconnect() {
         lastAttempt = nowNs()
         do {
-            let c = try ControlClient(path: path)
+            let c = try ControlClient(path: path, answerTimeoutNs: answerTimeoutNs)
             try c.send(#"{"id":1,"cmd":"subscribe"}"#)
             let flags = fcntl(c.fd, F_GETFL)
             _ = fcntl(c.fd, F_SETFL, flags | O_NONBLOCK)
@@ -80,7 +83,7 @@ final class SocketSource: FrameSource {
             problem = nil
         } catch {
             stream = nil
-            problem = "disconnected from \(path), retrying"
+            problem = "disconnected from \(path), retrying (\(error))"
         }
     }
 
@@ -119,7 +122,7 @@ final class SocketSource: FrameSource {
 
     func setHostState(cluster: String, host: String, state: String) -> String {
         do {
-            let c = try ControlClient(path: path)
+            let c = try ControlClient(path: path, answerTimeoutNs: answerTimeoutNs)
             _ = try c.request(
                 "{\"id\":2,\"cmd\":\"host.set_state\",\"cluster\":\(quoted(cluster)),\"host\":\(quoted(host)),\"state\":\(quoted(state))}")
             return "\(cluster)/\(host) -> \(state.uppercased())"

@@ -9,8 +9,7 @@ struct Top: ParsableCommand {
     @Flag(name: .customLong("read-only"), help: "Refuse host actions (drain, maint, ready).") var readOnly = false
 
     func run() throws {
-        let path = socket.socket ?? defaultControlSocket()
-        let source = SocketSource(path: path)
+        let source = SocketSource(path: socket.path, answerTimeoutNs: try socket.answerTimeoutNs())
         if let p = source.problem, isatty(1) == 0 {
             printError("error: \(p)")
             throw ExitCode(1)

@@ -19,8 +19,12 @@ struct Demo: ParsableCommand {
     var controlSocket: String?
 
     func run() throws {
-        guard let runFor = DurationText.parse(duration) else {
-            printError("error: --duration: bad duration \"\(duration)\"")
+        guard let runFor = DurationText.parse(duration), runFor > .zero, runFor <= .seconds(3600) else {
+            printError("error: --duration: expected a duration from 1ms to 1h (e.g. 10s), got \"\(duration)\"")
+            throw ExitCode(1)
+        }
+        guard (1...100_000).contains(rate) else {
+            printError("error: --rate: must be from 1 to 100000 (requests per second), got \(rate)")
             throw ExitCode(1)
         }
         LoggingSystem.bootstrap { label in
@@ -58,8 +62,7 @@ struct Demo: ParsableCommand {
         }
         let control = EngineControl(engine: engine) { _ in }
         let socketPath = controlSocket ?? "/tmp/skiff-demo-\(getpid()).sock"
-        var cc = ControlServer.Configuration(path: socketPath)
-        cc.commands.insert("events")
+        let cc = ControlServer.Configuration(path: socketPath)
         let server = ControlServer(configuration: cc, backend: control)
         try? server.start()
         let traffic = DemoTraffic()
