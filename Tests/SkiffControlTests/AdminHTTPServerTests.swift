@@ -217,7 +217,7 @@ struct AdminHTTPServerTests {
     /// Stopping closes a keep-alive connection waiting for its next request at once, but answers a request on its
     /// way, even on a connection accepted an instant before (after a binary upgrade the other process could have
     /// taken it; its client cannot tell the difference), with `Connection: close`.
-    @Test func stopAnswersTheRequestOnItsWayAndClosesIdleConnections() async throws {
+    @Test func stopAnswersTheRequestOnItsWayAndClosesIdleConnections() throws {
         let server = AdminHTTPServer(configuration: .init(port: 0))
         server.route("GET", "/api/v1/stats") { _ in .json(Array(#"{"ok":1}"#.utf8)) }
         try server.start()
@@ -227,13 +227,20 @@ struct AdminHTTPServerTests {
         #expect(idle.readHTTPResponse()?.status == 200)
         let fresh = try #require(TestSocket.tcp(port: server.port))
         #expect(eventually { server.stats.connectionsActive == 2 })
-        let stopped = Task.detached { server.stop() }
+        // On an OS thread of its own: a task would wait for the cooperative pool, which other tests may be holding.
+        var stopper = pthread_t()
+        let box = Unmanaged.passRetained(server as AnyObject)
+        pthread_create(&stopper, nil, { arg in
+            let s = Unmanaged<AnyObject>.fromOpaque(arg!).takeRetainedValue() as! AdminHTTPServer
+            s.stop()
+            return nil
+        }, box.toOpaque())
         #expect(idle.waitForClose(), "the idle keep-alive connection is closed at once")
         fresh.send("GET /api/v1/stats HTTP/1.1\r\nHost: x\r\n\r\n")
         let answer = try #require(fresh.readHTTPResponse())
         #expect(answer.status == 200)
         #expect(answer.header("Connection") == "close")
-        await stopped.value
+        pthread_join(stopper, nil)
         #expect(TestSocket.tcp(port: server.port) == nil)
     }
 
