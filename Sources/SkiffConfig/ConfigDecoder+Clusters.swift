@@ -94,7 +94,15 @@ extension ConfigDecoder {
             let hostname = string(h, "hostname")
             let weight = int(h, "weight", 1...128) ?? 1
             var metadata: [String: String] = [:]
-            if let m = h["metadata"] { flattenMetadata(m, at: h.path("metadata"), prefix: "", into: &metadata) }
+            if let m = h["metadata"] {
+                flattenMetadata(m, at: h.path("metadata"), prefix: "", into: &metadata)
+                if !metadata.isEmpty {
+                    warn(
+                        h.path("metadata"),
+                        "shown with the host (skiff ctl hosts, /api/v1/clusters) but not used to pick hosts: subset "
+                            + "load balancing is not supported yet")
+                }
+            }
             if let address {
                 out.append(HostConfig(address: address, hostname: hostname, weight: weight, metadata: metadata))
             }

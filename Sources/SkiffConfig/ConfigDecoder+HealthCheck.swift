@@ -2,7 +2,8 @@
 ///
 /// Two MOSN traps are closed here: MOSN silently turns any protocol other than exactly `Http1` into a TCP dial
 /// (Skiff refuses unknown protocols), and MOSN runs checks only when `service_name` is set (Skiff runs them whenever
-/// `health_check` is present; `service_name` is only a label).
+/// `health_check` is present and warns when `service_name` is missing; the name labels the cluster's checks in
+/// frames, `skiff ctl hosts` and the admin API).
 extension ConfigDecoder {
     static let healthCheckProtocols: [(String, String)] = [
         ("Http1", "http1"), ("tcp", "tcp"), ("bolt", "bolt"), ("SofaRpc", "bolt"), ("dubbo", "dubbo"),
@@ -40,6 +41,11 @@ extension ConfigDecoder {
         }
         check.unhealthyInterval = duration(f, "unhealthy_interval", positive: true)
         check.serviceName = string(f, "service_name")
+        if check.serviceName?.isEmpty ?? true {
+            warn(
+                f.path("service_name"),
+                "missing: MOSN runs no health check without it (every host stays healthy); Skiff runs this one")
+        }
         if let c = f["check_config"] { httpCheck(c, at: f.path("check_config"), into: &check) }
         if proto == "http1" && check.httpPath == nil && !errors.contains(where: { $0.path.hasPrefix(path) }) {
             fail(

@@ -42,10 +42,10 @@ extension ConfigDecoder {
             fail(f.path("thread_model"), "\(quoted(model.rawValue)) contradicts use_netpoll_mode: \(netpollMode)")
         }
         server.threadModel = model ?? netpollMode.map { $0 ? .netpoll : .rwloop } ?? .netpoll
-        server.pollers = int(f, "pollers", 1...256)
+        server.processor = processor(f)
+        server.pollers = int(f, "pollers", 1...256) ?? server.processor.map { min($0, 256) }
         server.workers = int(f, "workers", 0...1024) ?? 0
         server.gracefulTimeout = duration(f, "graceful_timeout") ?? .seconds(30)
-        server.processor = processor(f)
 
         var routerPaths: [String: String] = [:]
         for item in array(f, "routers") ?? [] {
@@ -119,9 +119,20 @@ extension ConfigDecoder {
         var listener = ListenerConfig(name: name, address: address)
         listener.direction = choice(f, "type", what: "listener type", [("ingress", "ingress"), ("egress", "egress")])
         listener.bindPort = bool(f, "bind_port") ?? true
+        if !listener.bindPort {
+            fail(
+                f.path("bind_port"),
+                "false (a listener that binds nothing and only receives connections another listener hands over) is "
+                    + "not supported; remove it or set true")
+        }
         listener.network =
             choice(f, "network", what: "network", [("tcp", "tcp")], unsupported: ["unix", "udp"]) ?? "tcp"
         listener.logPath = string(f, "log_path")
+        if listener.logPath != nil {
+            warn(
+                f.path("log_path"),
+                "ignored, as MOSN ignores it: logs go to the server's default_log_path, --log-file or stderr")
+        }
         listener.accessLogs = accessLogs(f)
         listener.connectionIdleTimeout = optionalTimeout(f, "connection_idle_timeout")
 

@@ -29,6 +29,8 @@
 public struct ConfigDecoder {
     /// Everything found wrong so far.
     var errors: [ConfigError] = []
+    /// Fields accepted but not acted on as MOSN would (see `SkiffConfiguration.warnings`).
+    var warnings: [ConfigError] = []
     /// Every `cluster_manager.clusters[].name`, read before anything that refers to clusters is decoded.
     var clusterNames: Set<String> = []
     /// Listener name -> path, across all servers (names are unique in the whole config).
@@ -76,7 +78,8 @@ public struct ConfigDecoder {
         }
         var decoder = ConfigDecoder()
         let config = decoder.decodeRoot(root)
-        guard decoder.errors.isEmpty, let config else { throw ConfigErrors(decoder.errors) }
+        guard decoder.errors.isEmpty, var config else { throw ConfigErrors(decoder.errors) }
+        config.warnings = decoder.warnings
         return config
     }
 
@@ -87,6 +90,11 @@ public struct ConfigDecoder {
 
     mutating func fail(_ path: String, _ message: String) {
         errors.append(ConfigError(path: path, message: message))
+    }
+
+    /// A field accepted (MOSN's own configs carry it) whose effect differs from MOSN's: said once, with its path.
+    mutating func warn(_ path: String, _ message: String) {
+        warnings.append(ConfigError(path: path, message: message))
     }
 
     // MARK: - Top level

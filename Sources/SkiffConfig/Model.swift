@@ -6,8 +6,12 @@ public struct SkiffConfiguration: Sendable, Equatable {
     public var servers: [ServerConfig]
     public var clusters: [ClusterConfig]
     public var admin: AdminConfig?
-    /// MOSN's top-level `disable_upgrade` (do not take listeners over from an old process), kept for reload logic.
+    /// MOSN's top-level `disable_upgrade`: this process takes no listening sockets over from an old one (a
+    /// `skiff start --upgrade` with it is refused).
     public var disableUpgrade: Bool
+    /// Fields accepted as MOSN accepts them but not acted on the way MOSN would act (each named with its path, once);
+    /// `validate` prints them and `start` and `reload` log them.
+    public var warnings: [ConfigError] = []
 
     public init(servers: [ServerConfig], clusters: [ClusterConfig], admin: AdminConfig?, disableUpgrade: Bool = false) {
         self.servers = servers
@@ -74,7 +78,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var listeners: [ListenerConfig]
     /// Routers by `router_config_name`, from `routers[]` and from old-form `connection_manager` filters.
     public var routers: [RouterConfig]
-    /// MOSN's `processor` (Go's GOMAXPROCS); nil when absent or `"auto"`. Skiff sizes pollers from it only if asked.
+    /// MOSN's `processor` (Go's GOMAXPROCS); nil when absent or `"auto"`. It is the default poller count of the
+    /// server's netpoll listeners when `pollers` is not given.
     public var processor: Int?
 
     public init(

@@ -135,6 +135,13 @@ public final class Engine: @unchecked Sendable {
     private func startLocked() throws(EngineError) {
         ignoreSIGPIPE()
         let (config, clusters) = live.withLock { ($0.config, $0.clusters) }
+        if config.disableUpgrade && !inherited.withLock({ $0.isEmpty }) {
+            for fd in inherited.withLock({ m in defer { m = [:] }; return m.values }) { close(fd) }
+            throw EngineError(
+                "disable_upgrade: the config says this process takes no listeners over from another, but it was started "
+                    + "as an upgrade; remove disable_upgrade (or set it false) to upgrade")
+        }
+        for w in config.warnings { logger.warning("\("config: \(w)")") }
         let checker = try makeHealthChecker(clusters)
         live.withLock { $0.healthChecker = checker }
         let routers = try buildRouters(config)

@@ -48,6 +48,7 @@ extension Engine {
         let (old, oldClusters, oldListeners) = live.withLock { ($0.config, $0.clusters, $0.listeners) }
         var report = ReloadReport()
         if new.admin != old.admin { report.needRestart.append("admin") }
+        for w in new.warnings { logger.warning("\("config: \(w)")") }
 
         // 1. Routers and clusters (weights are restored if anything below fails).
         let routers = try buildRouters(new)

@@ -55,6 +55,7 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         let c = try loadConfigOrExit(config)
+        for w in c.warnings { printError("warning: \(w)") }
         print("ok: \(c.summary)")
     }
 }

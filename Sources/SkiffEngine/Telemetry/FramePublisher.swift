@@ -334,6 +334,10 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
             w.endObject()
             w.key("no_healthy_upstream")
             w.uint(s.noHealthyUpstream.load(ordering: .relaxed))
+            if let service = c.config.healthCheck?.serviceName, !service.isEmpty {
+                w.key("health_check_service")
+                w.string(service)
+            }
             encodeLatency(&w, c.latency.snapshot())
             var writes = c.upstreamWrites.snapshot
             for conn in live[c.name] ?? [] where conn.direction == .outbound { writes = writes + conn.stats.snapshot }
@@ -354,6 +358,15 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         w.string(h.description)
         w.key("weight")
         w.int(h.weight)
+        if !h.config.metadata.isEmpty {
+            w.key("metadata")
+            w.beginObject()
+            for (k, v) in h.config.metadata.sorted(by: { $0.key < $1.key }) {
+                w.key(dynamic: k)
+                w.string(v)
+            }
+            w.endObject()
+        }
         let admin = h.adminState
         let drained = admin == .drain && h.isDrained
         w.key("admin")
