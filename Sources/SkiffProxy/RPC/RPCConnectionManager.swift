@@ -24,6 +24,8 @@ public final class RPCListenerStats: Sendable {
     public let unknownResponses = Atomic<UInt64>(0)
     /// Streams failed because their upstream connection went away.
     public let upstreamResets = Atomic<UInt64>(0)
+    /// Requests sent again after their upstream connection closed or reset before any byte of their answer.
+    public let retries = Atomic<UInt64>(0)
 
     public init() {}
 }
@@ -51,6 +53,11 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
     let heartbeatIntervalNs: UInt64
     let heartbeatMisses: Int
     public let stats = RPCListenerStats()
+    /// Per executor: small buffers holding a copy of each request in flight until it is answered, so that a
+    /// request lost unanswered can be sent again (see `RPCUpstream.Stream.replay`). Most requests fit one; larger
+    /// ones use a connection pool buffer.
+    let replayPools = ExecutorLocal<BufferPool>()
+    static var replayBufferSize: Int { 4096 }
 
     public init(
         filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, limits: RPCLimits = .default,
@@ -68,6 +75,15 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
     {
         guard case .proxy(let p) = filter else { throw ProxySetupError("the new filter is not a proxy filter") }
         routing.replace(try ProxyRouting(filter: p, routers: routers, clusters: clusters))
+    }
+
+    /// This executor's pool of request copies. Call only on `executor`.
+    @inline(__always)
+    func replayPool(on executor: any EventExecutor) -> BufferPool {
+        if let p = replayPools[executor] { return p }
+        let p = BufferPool(bufferSize: Self.replayBufferSize, maxFree: 1024)
+        replayPools[executor] = p
+        return p
     }
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
