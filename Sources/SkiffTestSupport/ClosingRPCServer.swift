@@ -23,6 +23,8 @@ public final class ClosingRPCServer: @unchecked Sendable {
     public let requestsRead = Atomic<Int>(0)
     /// Requests answered (whole responses written).
     public let answered = Atomic<Int>(0)
+    /// Connections the peer closed before sending a whole request (a proxy should open none of these).
+    public let unused = Atomic<Int>(0)
     let listenFD: Int32
     let stopping = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
@@ -78,7 +80,10 @@ public final class ClosingRPCServer: @unchecked Sendable {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while !stopping.load(ordering: .relaxed) {
             let n = chunk.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress!, 65536, 0) }
-            if n <= 0 { return }
+            if n <= 0 {
+                if !stopping.load(ordering: .relaxed) { unused.wrappingAdd(1, ordering: .relaxed) }
+                return
+            }
             buf += chunk[0..<n]
             while let (length, response, isHeartbeat) = frame(buf) {
                 buf.removeFirst(length)

@@ -82,7 +82,10 @@ extension JSONValue {
         let proto = kind == .bolt ? "bolt" : "dubbo"
         let routes = #"{"match":{"headers":[{"name":"service","value":".*","regex":true}]},"route":{"cluster_name":"one"}}"#
         let clusters = #"{"name":"one","hosts":[{"address":"127.0.0.1:\#(server.port)"}]}"#
-        let path = try writeTempFile(rpcConfig(proto: proto, netpoll: np, rwloop: rw, routes: routes, clusters: clusters))
+        // Two worker shards on rwloop: two pooled connections to the host, and a reader thread per connection that
+        // runs ahead of the shard.
+        let path = try writeTempFile(
+            rpcConfig(proto: proto, netpoll: np, rwloop: rw, routes: routes, clusters: clusters, rwloopWorkers: 2))
         defer { unlink(path) }
         let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
         defer { p.stop() }
@@ -125,6 +128,7 @@ extension JSONValue {
         #expect(server.answered.load(ordering: .relaxed) == total)
         #expect(sent - total == retried, "sent \(sent), retried \(retried)")
         #expect(retried > 0, "no race at all: the test did not test anything")
+        #expect(server.unused.load(ordering: .relaxed) == 0, "connections opened and closed without a request")
         print("\(proto): \(total) calls, \(sent) sent upstream, \(retried) retried, \(server.connections.load(ordering: .relaxed)) connections")
     }
 }
