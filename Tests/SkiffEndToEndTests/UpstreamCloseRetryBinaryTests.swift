@@ -356,3 +356,41 @@ extension UpstreamCloseRetryBinaryTests {
         #expect((h["rq_retry"]?.u ?? 0) >= 10)
     }
 }
+
+extension UpstreamCloseRetryBinaryTests {
+    /// A cluster that says its server closes after each response (`max_request_per_conn: 1`): every request goes out
+    /// on a connection of its own, so none races a close and nothing is retried.
+    @Test func maxRequestPerConnOneSendsEachRequestOnItsOwnConnection() throws {
+        let server = try ClosingRPCServer(kind: .bolt, name: "one", closeDelayMicros: 4000)
+        defer { server.stop() }
+        let np = freePort()
+        let rw = freePort()
+        let sock = "/tmp/skiff-test-\(getpid())-\(np).sock"
+        let routes = #"{"match":{"headers":[{"name":"service","value":".*","regex":true}]},"route":{"cluster_name":"one"}}"#
+        let clusters = #"{"name":"one","max_request_per_conn":1,"hosts":[{"address":"127.0.0.1:\#(server.port)"}]}"#
+        let path = try writeTempFile(
+            rpcConfig(proto: "bolt", netpoll: np, rwloop: rw, routes: routes, clusters: clusters, rwloopWorkers: 2))
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        let perClient = 100
+        for port in [np, rw] {
+            let failures = try sequentialRPCClients(
+                port: port, clients: Self.clients, perClient: perClient,
+                frame: { c, i in RPCFrames.boltRequest(id: i, service: "svc", content: Array("c\(c)-\(i)".utf8)) },
+                parse: { b in RPCFrames.parseBolt(b).map { ($0.length, $0.id) } },
+                check: { c, i, r in
+                    let f = RPCFrames.parseBolt(r)!
+                    return f.status == 0 && f.content == Array("one:c\(c)-\(i)".utf8) ? nil : "status \(f.status)"
+                })
+            #expect(failures == [], "port \(port == np ? "netpoll" : "rwloop")")
+        }
+        let total = 2 * Self.clients * perClient
+        let h = try hostStats(socket: sock, cluster: "one", host: "127.0.0.1:\(server.port)")
+        #expect(h["rq_retry"]?.u == 0)
+        #expect(h["rq_total"]?.u == total)
+        #expect(server.connections.load(ordering: .relaxed) == total)
+        #expect(server.unused.load(ordering: .relaxed) == 0)
+    }
+}

@@ -43,8 +43,10 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
     var heartbeatMisses = 0
     var heartbeatOutstanding = false
     /// No new streams; the connection closes when the last in-flight one completes (a drained host's connection,
-    /// or one opened for retries).
+    /// one opened for retries, or one that reached the cluster's `max_request_per_conn`).
     var draining = false
+    /// Requests sent on this connection (for `max_request_per_conn`).
+    var requestsSent = 0
 
     init(host: Host, cluster: Cluster, executor: any EventExecutor, manager: RPCConnectionManager<Codec>) {
         self.host = host
@@ -110,6 +112,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
             executor.arm(timeoutTimer, afterNs: timeoutNs)
         }
         connection.write(frame)
+        countRequest()
     }
 
     /// Sends a oneway request (no stream: nothing comes back).
@@ -118,6 +121,23 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
             takeID(), in: UnsafeMutableRawBufferPointer(start: frame.readPointer, count: frame.readableBytes))
         host.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         connection.write(frame)
+        countRequest()
+    }
+
+    /// At the cluster's `max_request_per_conn` the connection takes no more: the next request opens a new one, this
+    /// one closes once answered. `max_request_per_conn: 1` suits a server known to close after each response: no
+    /// request then races its close.
+    @inline(__always)
+    private func countRequest() {
+        requestsSent &+= 1
+        let limit = cluster.config.maxRequestPerConn
+        if limit > 0 && requestsSent >= limit && !draining {
+            draining = true
+            let state = host.state(on: executor)
+            if state.rpcPool === self { state.rpcPool = nil }
+            // Only oneway requests went out: nothing to wait for but the write itself.
+            if streams.isEmpty { connection?.shutdownWrite() }
+        }
     }
 
     // MARK: - Connection events
