@@ -394,3 +394,43 @@ extension UpstreamCloseRetryBinaryTests {
         #expect(server.unused.load(ordering: .relaxed) == 0)
     }
 }
+
+extension UpstreamCloseRetryBinaryTests {
+    /// A keep-alive server that drops its connection with 40 requests in flight: all 40 are sent again and answered;
+    /// 16 go out alone on new connections, the other 24 share one (no burst of 40 connects).
+    @Test func manyLostStreamsAreRetriedOnAtMostSixteenNewConnectionsPlusThePool() throws {
+        let backend = try RPCTestServer(kind: .bolt, name: "b")
+        defer { backend.stop() }
+        let np = freePort()
+        let sock = "/tmp/skiff-test-\(getpid())-\(np).sock"
+        let routes = #"{"match":{"headers":[{"name":"service","value":".*","regex":true}]},"route":{"cluster_name":"b"}}"#
+        let clusters = #"{"name":"b","hosts":[{"address":"127.0.0.1:\#(backend.port)"}]}"#
+        let path = try writeTempFile(rpcConfig(proto: "bolt", netpoll: np, rwloop: freePort(), routes: routes, clusters: clusters))
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        backend.silent.store(true, ordering: .relaxed)
+        let result = Mutex<Result<[Int: [UInt8]], any Error>?>(nil)
+        try NetThread.start(name: "bolt-client", stackSize: 1 << 20) {
+            let r = Result {
+                try rpcClient(
+                    port: np, count: 40, window: 40,
+                    frame: { i in RPCFrames.boltRequest(id: i, service: "x", content: Array("r\(i)".utf8), timeoutMs: 10_000) },
+                    responseID: { b in RPCFrames.parseBolt(b).map { ($0.length, $0.id) } })
+            }
+            result.withLock { $0 = r }
+        }
+        #expect(waitUntil(seconds: 10) { backend.requests.load(ordering: .relaxed) == 40 })
+        backend.silent.store(false, ordering: .relaxed)
+        backend.dropConnections()
+        #expect(waitUntil(seconds: 20) { result.withLock { $0 != nil } })
+        let got = try result.withLock { try $0?.get() } ?? [:]
+        #expect(got.count == 40)
+        #expect(got.allSatisfy { id, f in RPCFrames.parseBolt(f)?.content == Array("b:r\(id)".utf8) })
+        #expect(backend.requests.load(ordering: .relaxed) == 80)
+        #expect(backend.connections.load(ordering: .relaxed) == 1 + 16 + 1)
+        let h = try hostStats(socket: sock, cluster: "b", host: "127.0.0.1:\(backend.port)")
+        #expect(h["rq_retry"]?.u == 40)
+    }
+}

@@ -269,12 +269,14 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         let lostStreams = streams
         streams.removeAll()
         let now = MonotonicClock.now()
+        var resent = 0
         for (id, s) in lostStreams {
             host.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
             let answered = cut.map { $0 == nil || $0 == id } ?? false
             if !answered && s.retry.allows(connected: connected) && s.deadline > now && !s.downstream.closed,
-                resend(s)
+                resend(s, alone: resent < Self.retryConnectionsPerLoss)
             {
+                resent += 1
                 continue
             }
             s.replay?.release()
@@ -294,10 +296,16 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         return .some(Codec.requestID(ofPartial: ib.readableView))
     }
 
-    /// Sends stream `s`, lost unanswered here, again: alone on a new connection, to another host of the cluster
-    /// when there is one. Counted on this host (`request_retry`) and the cluster (`retries`). False when it cannot
-    /// go (no host, the `max_retries` breaker, no copy kept).
-    private func resend(_ s: Stream) -> Bool {
+    /// At most this many retries from one lost connection go out alone on connections of their own; the rest share
+    /// the pool's (a keep-alive server that went away with hundreds of streams in flight is not met with hundreds
+    /// of connects).
+    static var retryConnectionsPerLoss: Int { 16 }
+
+    /// Sends stream `s`, lost unanswered here, again, to another host of the cluster when there is one: `alone` on a
+    /// new connection (a server that answers N requests per connection and then closes answers the first), else on
+    /// the pool's. Counted on this host (`request_retry`) and the cluster (`retries`). False when it cannot go (no
+    /// host, the `max_retries` breaker, no copy kept).
+    private func resend(_ s: Stream, alone: Bool) -> Bool {
         guard let replay = s.replay, let target = cluster.pickHost(excluding: [host]) else { return false }
         if cluster.admitRetry() != nil { return false }
         cluster.retryFinished()
@@ -311,7 +319,11 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
             again.replay = nil
             replay.release()
         }
-        RPCUpstream.dedicated(host: target, cluster: cluster, via: s.downstream).send(out, again)
+        let upstream =
+            alone
+            ? RPCUpstream.dedicated(host: target, cluster: cluster, via: s.downstream)
+            : RPCUpstream.on(host: target, cluster: cluster, via: s.downstream)
+        upstream.send(out, again)
         return true
     }
 
