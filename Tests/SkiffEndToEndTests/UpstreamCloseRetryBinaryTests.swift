@@ -434,3 +434,56 @@ extension UpstreamCloseRetryBinaryTests {
         #expect(h["rq_retry"]?.u == 40)
     }
 }
+
+extension UpstreamCloseRetryBinaryTests {
+    /// Clients that reset their connections with requests in flight: their streams still end (timed out, or lost
+    /// and not sent again: nobody is waiting) without touching freed client handlers; Skiff serves on.
+    @Test func clientsLeavingWithRequestsInFlight() throws {
+        let backend = try RPCTestServer(kind: .bolt, name: "b")
+        defer { backend.stop() }
+        let np = freePort()
+        let rw = freePort()
+        let sock = "/tmp/skiff-test-\(getpid())-\(np).sock"
+        let routes = #"{"match":{"headers":[{"name":"service","value":".*","regex":true}]},"route":{"cluster_name":"b"}}"#
+        let clusters = #"{"name":"b","hosts":[{"address":"127.0.0.1:\#(backend.port)"}]}"#
+        let path = try writeTempFile(rpcConfig(proto: "bolt", netpoll: np, rwloop: rw, routes: routes, clusters: clusters))
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        backend.silent.store(true, ordering: .relaxed)
+        for port in [np, rw] {
+            for round in 0..<2 {
+                for c in 0..<10 {
+                    let s = try TestSocket.connect(port: port)
+                    for i in 1...20 {
+                        try s.send(RPCFrames.boltRequest(id: i, service: "x", content: [UInt8(c), UInt8(i)], timeoutMs: 200))
+                    }
+                    usleep(20_000)
+                    // Abortive close (RST): Skiff's side of the connection closes at once, streams still in flight.
+                    var lin = linger(l_onoff: 1, l_linger: 0)
+                    setsockopt(s.fd, SOL_SOCKET, SO_LINGER, &lin, socklen_t(MemoryLayout<linger>.size))
+                    s.close()
+                }
+                // Round 0: the streams time out; round 1: the upstream connection is lost under them.
+                if round == 1 {
+                    usleep(50_000)
+                    backend.dropConnections()
+                }
+                usleep(400_000)
+            }
+        }
+        backend.silent.store(false, ordering: .relaxed)
+        #expect(!p.hasExited, "\(p.output.suffix(2000))")
+        for port in [np, rw] {
+            let got = try rpcClient(
+                port: port, count: 5, window: 5,
+                frame: { i in RPCFrames.boltRequest(id: i, service: "x", content: Array("ok\(i)".utf8)) },
+                responseID: { b in RPCFrames.parseBolt(b).map { ($0.length, $0.id) } })
+            #expect(got.count == 5)
+        }
+        let h = try hostStats(socket: sock, cluster: "b", host: "127.0.0.1:\(backend.port)")
+        #expect(h["rq_retry"]?.u == 0, "nobody waits for those: never sent again")
+        #expect(h["rq_active"]?.u == 0)
+    }
+}
