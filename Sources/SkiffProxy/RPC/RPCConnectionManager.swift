@@ -4,6 +4,10 @@ import SkiffProtocol
 import SkiffUpstream
 import Synchronization
 
+/// Size of the small pooled buffers that keep a copy of each RPC request in flight (see
+/// `RPCConnectionManager.replayPools`). A constant outside the generic types: no metadata lookup per request.
+let rpcReplayBufferSize = 4096
+
 /// Counters of one RPC listener.
 public final class RPCListenerStats: Sendable {
     /// Downstream requests (two-way and oneway) received.
@@ -57,7 +61,6 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
     /// request lost unanswered can be sent again (see `RPCUpstream.Stream.replay`). Most requests fit one; larger
     /// ones use a connection pool buffer.
     let replayPools = ExecutorLocal<BufferPool>()
-    static var replayBufferSize: Int { 4096 }
 
     public init(
         filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, limits: RPCLimits = .default,
@@ -81,7 +84,7 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
     @inline(__always)
     func replayPool(on executor: any EventExecutor) -> BufferPool {
         if let p = replayPools[executor] { return p }
-        let p = BufferPool(bufferSize: Self.replayBufferSize, maxFree: 1024)
+        let p = BufferPool(bufferSize: rpcReplayBufferSize, maxFree: 1024)
         replayPools[executor] = p
         return p
     }

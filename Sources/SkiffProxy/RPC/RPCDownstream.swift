@@ -11,6 +11,9 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     let connection: Connection
     let manager: RPCConnectionManager<Codec>
     let executor: any EventExecutor
+    /// This executor's pool of request copies kept for retries (`RPCConnectionManager.replayPools`), looked up on
+    /// the first request (on the executor: rwloop builds handlers on its accept thread).
+    private var replayPool: BufferPool?
     var inbound: ByteBuffer?
     var info = RPCFrameInfo()
     /// Streams of this client still waiting upstream (to fail them if the client goes).
@@ -179,8 +182,9 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     @inline(__always)
     private func replayCopy(_ frame: UnsafeRawBufferPointer) -> ByteBuffer {
         let b: ByteBuffer
-        if frame.count <= RPCConnectionManager<Codec>.replayBufferSize {
-            b = manager.replayPool(on: executor).acquire()
+        if frame.count <= rpcReplayBufferSize {
+            if replayPool == nil { replayPool = manager.replayPool(on: executor) }
+            b = replayPool.unsafelyUnwrapped.acquire()
         } else if frame.count <= connection.bufferPool.bufferSize {
             b = connection.bufferPool.acquire()
         } else {
