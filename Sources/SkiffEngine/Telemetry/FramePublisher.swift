@@ -289,6 +289,8 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
                 w.uint(r.unknownResponses.load(ordering: .relaxed))
                 w.key("upstream_resets")
                 w.uint(r.upstreamResets.load(ordering: .relaxed))
+                w.key("retries")
+                w.uint(r.retries.load(ordering: .relaxed))
             }
             if let t = l.tcpProxy?.stats {
                 w.key("sessions")
