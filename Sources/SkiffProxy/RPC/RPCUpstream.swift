@@ -6,8 +6,8 @@ import SkiffUpstream
 /// One multiplexed upstream connection to a host, shared by every client connection on its executor: requests from
 /// many clients go out with ids from this connection's own id space, and responses are routed back by id with the
 /// client's id restored. Per-request timeouts, heartbeats on idle. When the connection is lost, each stream in
-/// flight that had no byte of its answer yet is sent again (once by default, `RouteEntry.rpcRetry`) alone on a new
-/// connection, to another host when there is one; the rest fail.
+/// flight that had no byte of its answer yet is sent again (once by default, `RouteEntry.rpcRetry`) to another host
+/// when there is one, alone on a new connection (the first 16; further ones share the pool's); the rest fail.
 ///
 /// Threads: confined to its executor (the same as its clients'), so the stream table takes no lock.
 final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unchecked Sendable {
