@@ -266,7 +266,11 @@ enum ConsoleTables {
             Column("5XX", 5, .right) {
                 text($0, cluster: { _ in "" }) { _, h in Fmt.count(h["resp_failed"].u) }
             },
-            Column("LAST CHECK", 16, flex: true) { text($0, cluster: { _ in "" }) { _, h in lastCheck(h) } },
+            // Requests sent again: after their connection closed before any byte of the answer, or a retried status.
+            Column("RETRY", 5, .right) {
+                text($0, cluster: { Fmt.count($0["retries"].u) }) { _, h in Fmt.count(h["rq_retry"].u) }
+            },
+            Column("LAST CHECK", 13, flex: true) { text($0, cluster: { _ in "" }) { _, h in lastCheck(h) } },
         ]
         var t = Table(columns: cols, count: rows.count) { i in
             switch rows[i] {

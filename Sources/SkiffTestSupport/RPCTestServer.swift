@@ -71,6 +71,18 @@ public enum RPCFrames {
         return [0xda, 0xbb, 0x02, 20] + be64(id) + be32(body.count) + body
     }
 
+    /// The string argument of a request body built by `dubboRequest` (its sixth short hessian string), or "".
+    public static func dubboPayload(_ body: [UInt8]) -> String {
+        var i = 0
+        for n in 0..<6 {
+            guard i < body.count, body[i] < 32, i + 1 + Int(body[i]) <= body.count else { return "" }
+            let len = Int(body[i])
+            if n == 5 { return String(decoding: body[(i + 1)..<(i + 1 + len)], as: UTF8.self) }
+            i += 1 + len
+        }
+        return ""
+    }
+
     /// (length, id, flag, status, body) of a Dubbo frame at the start of `b`, or nil if incomplete.
     public static func parseDubbo(_ b: [UInt8]) -> (length: Int, id: UInt64, flag: UInt8, status: UInt8, body: [UInt8])? {
         guard b.count >= 16 else { return nil }

@@ -23,6 +23,9 @@ public final class HostStats: Sendable {
     /// MOSN: upstream `request_local_reset` / `request_remote_reset`.
     public let requestLocalReset = Atomic<UInt64>(0)
     public let requestRemoteReset = Atomic<UInt64>(0)
+    /// MOSN: upstream `request_retry`: requests that failed on this host before any byte of their answer (the
+    /// connection closed or reset under them, a retried status) and were sent again.
+    public let requestRetry = Atomic<UInt64>(0)
     /// MOSN: upstream `response_success` (non-5xx) / `response_failed` (5xx).
     public let responseSuccess = Atomic<UInt64>(0)
     public let responseFailed = Atomic<UInt64>(0)

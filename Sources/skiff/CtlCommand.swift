@@ -155,13 +155,13 @@ struct CtlHosts: ParsableCommand {
                         h["health"]?.stringValue ?? "", "\(Int(h["weight"]?.number ?? 0))",
                         "\(Int(h["rq_active"]?.number ?? 0))", "\(Int(h["cx_active"]?.number ?? 0))",
                         "\(Int(h["cx_idle"]?.number ?? 0))", Humanize.count(h["rq_total"]?.uint ?? 0),
-                        Humanize.count(h["resp_failed"]?.uint ?? 0),
+                        Humanize.count(h["resp_failed"]?.uint ?? 0), Humanize.count(h["rq_retry"]?.uint ?? 0),
                         Humanize.duration(ns: (lat["p99_us"]?.uint ?? 0) * 1000), last, drain,
                     ])
                 }
             }
             printTable(
-                ["CLUSTER/HOST", "ADMIN", "HEALTH", "WEIGHT", "ACTIVE RQ", "CX", "IDLE CX", "RQ TOTAL", "5xx", "P99", "LAST CHECK", "DRAIN"],
+                ["CLUSTER/HOST", "ADMIN", "HEALTH", "WEIGHT", "ACTIVE RQ", "CX", "IDLE CX", "RQ TOTAL", "5xx", "RETRY", "P99", "LAST CHECK", "DRAIN"],
                 rows)
         }
     }

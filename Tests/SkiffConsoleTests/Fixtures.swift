@@ -34,7 +34,7 @@ enum Fixtures {
                        {"ok":false,"reason":"L7STS 503","latency_us":900,"at":\(ts - 2000)},
                        {"ok":true,"reason":"L7OK","latency_us":700,"at":\(ts - 1000)}],
              "cx_active":1,"cx_idle":0,"cx_total":50,"cx_connect_fail":0,"rq_total":\(rq / 2),"rq_active":\(drainActive),
-             "rq_timeout":0,"resp_success":\(rq / 2),"resp_failed":3,
+             "rq_timeout":0,"rq_retry":37,"resp_success":\(rq / 2),"resp_failed":3,
              "latency":{"count":10,"p50_us":400,"p90_us":1000,"p99_us":2100,"p999_us":3000,"max_us":4000}},
             {"address":"10.0.0.4:8080","weight":2,"admin":"READY","health":"DOWN 1/2","available":false,
              "checks":[{"ok":false,"reason":"L4CON refused","latency_us":100,"at":\(ts - 500)}],

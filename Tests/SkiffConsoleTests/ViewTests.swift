@@ -73,6 +73,13 @@ import Testing
         }
         let wide = Fixtures.render(m, Fixtures.state(.clusters)).text()
         #expect(wide.contains { $0.contains("L7OK 1.00s") })
+        // The host's retries (requests sent again after its connection closed unanswered) under RETRY.
+        let header = Array(wide[2])
+        let end = (0..<(header.count - 4)).first { String(header[$0..<($0 + 5)]) == "RETRY" }.map { $0 + 5 }
+        #expect(end != nil, "\(wide[2])")
+        if let end, let host = wide.first(where: { $0.contains("└ 10.0.0.3:8080") }) {
+            #expect(String(Array(host)[(end - 2)..<end]) == "37", "\(host)")
+        }
     }
 
     @Test func connectionsView() {

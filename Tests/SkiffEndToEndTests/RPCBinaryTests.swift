@@ -5,10 +5,10 @@ import Synchronization
 import Testing
 
 /// A config with one RPC listener per thread model (one poller, one worker: one upstream connection per host).
-func rpcConfig(proto: String, netpoll: Int, rwloop: Int, routes: String, clusters: String) -> String {
+func rpcConfig(proto: String, netpoll: Int, rwloop: Int, routes: String, clusters: String, rwloopWorkers: Int = 1) -> String {
     func listener(_ name: String, _ port: Int, _ model: String) -> String {
         """
-        {"name":"\(name)","address":"127.0.0.1:\(port)","thread_model":"\(model)","pollers":1,"workers":\(model == "rwloop" ? 1 : 0),
+        {"name":"\(name)","address":"127.0.0.1:\(port)","thread_model":"\(model)","pollers":1,"workers":\(model == "rwloop" ? rwloopWorkers : 0),
          "filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"\(proto)","upstream_protocol":"\(proto)","router_config_name":"r"}}]}]}
         """
     }
@@ -129,13 +129,18 @@ func rpcClient(port: Int, count: Int, window: Int, frame: (Int) -> [UInt8], resp
             let took = Double(MonotonicClock.now() - start) / 1e9
             #expect(t.id == 5 && t.cmd == 2 && t.status != 0, "\(t)")
             #expect(took > 0.2 && took < 3, "\(took)")
-            // In flight when the upstream dies: exactly those fail; the next request works on a new connection.
+            // In flight when the upstream dies: sent again, once, on a new connection; lost again there, it fails.
+            // The next request works on a new connection.
             try s.send(RPCFrames.boltRequest(id: 6, service: "x", content: [2], timeoutMs: 5000))
             usleep(200_000)
-            backend.silent.store(false, ordering: .relaxed)
+            let before = backend.requests.load(ordering: .relaxed)
+            backend.dropConnections()
+            #expect(waitUntil(seconds: 3) { backend.requests.load(ordering: .relaxed) == before + 1 }, "no retry")
+            usleep(50_000)
             backend.dropConnections()
             let lost = RPCFrames.parseBolt(try s.receive(exactly: 20))!
             #expect(lost.id == 6 && lost.status != 0, "\(lost)")
+            backend.silent.store(false, ordering: .relaxed)
             try s.send(RPCFrames.boltRequest(id: 8, service: "x", content: Array("again".utf8)))
             var buf: [UInt8] = []
             while RPCFrames.parseBolt(buf) == nil { buf += try s.receiveSome() ?? [] }

@@ -99,6 +99,7 @@ extension JSONValue {
                 #expect(rwL?["model"]?.str == "rwloop")
                 #expect(host?["rq_total"]?.int == 38)
                 #expect(host?["resp_failed"]?.int == 1)
+                #expect(host?["rq_retry"]?.int == 0)
                 #expect(host?["latency"]?["count"]?.int == 38)
                 #expect((f["threads"]?["pollers"]?.array.count ?? 0) >= 1)
                 #expect((npL?["writes"]?["writev"]?.int ?? 0) > 0)
@@ -121,6 +122,8 @@ extension JSONValue {
         #expect(metrics.contains("downstream_request_total{listener=\"np\",thread_model=\"netpoll\"} 24"))
         #expect(metrics.contains("upstream_request_total{cluster=\"c\",host=\"127.0.0.1:\(backend.port)\"} 38"))
         #expect(metrics.contains("upstream_request_duration_seconds_count{cluster=\"c\",host=\"127.0.0.1:\(backend.port)\"} 38"))
+        #expect(metrics.contains("upstream_request_retry_total{cluster=\"c\",host=\"127.0.0.1:\(backend.port)\"} 0"))
+        #expect(mosn.contains("\"request_retry\":0"), "\(mosn.prefix(300))")
         let file = try writeTempFile(metrics, suffix: ".prom")
         defer { unlink(file) }
         let check = try SkiffProcess.runCommand("sh", ["-c", "promtool check metrics < \(file)"])

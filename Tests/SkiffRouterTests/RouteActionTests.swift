@@ -155,9 +155,29 @@ struct RouteActionTests {
         #expect(e.retriableStatusCodes == [429, 409])
         #expect(e.numRetries == 3)
         #expect(e.retryTimeoutNs == 250_000_000)
+        // RPC: the policy's retries for what it names (connect-failure), none for a reset.
+        #expect(e.rpcRetry == RPCRetryBudget(left: 3, onReset: false, onConnectFailure: true))
+        #expect(e.rpcRetry.allows(connected: false) && !e.rpcRetry.allows(connected: true))
         #expect(e.shouldRetry(status: 503) && e.shouldRetry(status: 429) && !e.shouldRetry(status: 404))
         #expect(e.hashPolicyHeaders == [Array("x-user".utf8), Array("x-tenant".utf8)])
         #expect(e.clusterName(random: 12345) == "c")
+    }
+
+    @Test(
+        "RPC retries of a request lost unanswered: from retry_on and num_retries",
+        arguments: [
+            (["connect-failure", "reset", "5xx"], 2, RPCRetryBudget(left: 2, onReset: true, onConnectFailure: true)),
+            (["reset"], 0, RPCRetryBudget(left: 0, onReset: true, onConnectFailure: false)),
+            ([], 3, RPCRetryBudget(left: 3, onReset: false, onConnectFailure: false)),
+            (["5xx"], 1, RPCRetryBudget(left: 1, onReset: false, onConnectFailure: false)),
+        ] as [([String], Int, RPCRetryBudget)])
+    func rpcRetryFromPolicy(retryOn: [String], numRetries: Int, expected: RPCRetryBudget) throws {
+        let policy = RetryPolicyConfig(retryOn: retryOn, retryTimeout: nil, numRetries: numRetries, statusCodes: [])
+        let target = RouteTargetConfig(clusterName: "c", retryPolicy: policy)
+        let table = try singleHostTable([RouteConfig(match: RouteMatchConfig(prefix: "/"), action: .route(target))])
+        let e = try #require(table.route(path: "/"))
+        #expect(e.rpcRetry == expected)
+        #expect(!e.rpcRetry.allows(connected: true) || (numRetries > 0 && retryOn.contains("reset")))
     }
 
     @Test("defaults: 60 s, no retries, no rewrites")
@@ -167,6 +187,9 @@ struct RouteActionTests {
         #expect(e.retryPolicy == nil && !e.retryOnConnectFailure && !e.retryOnReset && !e.retryOn5xx)
         #expect(e.retriableStatusCodes.isEmpty && e.numRetries == 0 && e.retryTimeoutNs == nil)
         #expect(!e.shouldRetry(status: 503))
+        // RPC without a policy: one more try for a request lost unanswered, either way.
+        #expect(e.rpcRetry == .unanswered)
+        #expect(e.rpcRetry.allows(connected: true) && e.rpcRetry.allows(connected: false))
         #expect(e.prefixRewrite == nil && e.hostRewrite == nil && e.hashPolicyHeaders.isEmpty)
         #expect(e.matchedPrefixLength == 1)
     }

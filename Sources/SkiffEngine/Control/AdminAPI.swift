@@ -107,6 +107,8 @@ enum AdminAPI {
                 w.uint(s.requestLocalReset.load(ordering: .relaxed))
                 w.key("request_remote_reset")
                 w.uint(s.requestRemoteReset.load(ordering: .relaxed))
+                w.key("request_retry")
+                w.uint(s.requestRetry.load(ordering: .relaxed))
                 w.key("response_success")
                 w.uint(s.responseSuccess.load(ordering: .relaxed))
                 w.key("response_failed")
@@ -192,6 +194,7 @@ enum AdminAPI {
                     ("upstream_request_timeout_total", "Requests that timed out.", s.requestTimeout.load(ordering: .relaxed)),
                     ("upstream_request_local_reset_total", "Requests reset by Skiff.", s.requestLocalReset.load(ordering: .relaxed)),
                     ("upstream_request_remote_reset_total", "Requests reset by the host.", s.requestRemoteReset.load(ordering: .relaxed)),
+                    ("upstream_request_retry_total", "Requests lost unanswered here (or answered with a retried status) and sent again.", s.requestRetry.load(ordering: .relaxed)),
                     ("upstream_response_success_total", "Responses below 500.", s.responseSuccess.load(ordering: .relaxed)),
                     ("upstream_response_failed_total", "Responses 500 and above.", s.responseFailed.load(ordering: .relaxed)),
                 ] {

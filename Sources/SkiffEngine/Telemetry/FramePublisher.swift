@@ -266,6 +266,8 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
                 w.uint(r.unknownResponses.load(ordering: .relaxed))
                 w.key("upstream_resets")
                 w.uint(r.upstreamResets.load(ordering: .relaxed))
+                w.key("retries")
+                w.uint(r.retries.load(ordering: .relaxed))
             }
             if let t = l.tcpProxy?.stats {
                 w.key("sessions")
@@ -433,6 +435,10 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         w.int(s.requestActive.load(ordering: .relaxed))
         w.key("rq_timeout")
         w.uint(s.requestTimeout.load(ordering: .relaxed))
+        w.key("rq_retry")
+        w.uint(s.requestRetry.load(ordering: .relaxed))
+        w.key("rq_remote_reset")
+        w.uint(s.requestRemoteReset.load(ordering: .relaxed))
         w.key("resp_success")
         w.uint(s.responseSuccess.load(ordering: .relaxed))
         w.key("resp_failed")

@@ -180,6 +180,10 @@ public final class Connection: @unchecked Sendable {
     /// Why it closed (meaningful once `currentState` is `.closed`).
     public var reasonClosed: CloseReason { lock.withLock { closeReason } }
 
+    /// The peer has finished sending (its FIN was read). Any thread; with workers, may be true before the handler
+    /// has run its `connectionDidReadEOF`.
+    public var hasReadEOF: Bool { readEOF.load(ordering: .relaxed) }
+
     /// Bytes queued and not yet written.
     public var queuedBytes: Int { lock.withLock { queue.bytes } }
 

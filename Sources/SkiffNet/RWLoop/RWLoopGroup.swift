@@ -281,6 +281,11 @@ extension Connection {
     }
 
     /// Marks the connection closed and wakes both threads; the last one out closes the fd.
+    ///
+    /// The shutdown that unblocks them happens under the lock: a thread leaves (and the last one closes the fd) only
+    /// after taking the lock, so the fd is still this connection's here. Called after unlocking, from a thread that
+    /// is not one of the connection's own (a worker shard closing it), it could hit a number the kernel had already
+    /// given to a new socket, and cut someone else's connection.
     func rwClose(_ reason: CloseReason) {
         lock.lock()
         if state == .closed {
@@ -290,8 +295,8 @@ extension Connection {
         state = .closed
         closeReason = reason
         lock.broadcast()
-        lock.unlock()
         if fd >= 0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+        lock.unlock()
     }
 
     /// The last of the connection's threads releases everything and tells the handler.

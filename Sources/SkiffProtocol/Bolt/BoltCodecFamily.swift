@@ -22,6 +22,10 @@ extension BoltCodecFamily {
         BoltFraming.parse(frame, into: &info, limits: limits)
     }
 
+    public static func requestID(ofPartial bytes: UnsafeRawBufferPointer) -> UInt64? {
+        BoltFraming.requestID(ofPartial: bytes)
+    }
+
     public static func setRequestID(_ id: UInt64, in frame: UnsafeMutableRawBufferPointer) {
         BoltFraming.setRequestID(id, in: frame)
     }

@@ -144,6 +144,16 @@ enum BoltFraming {
 
     /// Writes the low 32 bits of `id` at the request id offset, and refreshes the CRC32 of a v2 frame that has one.
     /// A buffer too short to hold a Bolt header is left alone (callers pass only frames `frameLength` accepted).
+    /// The id of a frame of which only the first bytes may have arrived: v1 needs 9 bytes, v2 10.
+    static func requestID(ofPartial bytes: UnsafeRawBufferPointer) -> UInt64? {
+        guard bytes.count > BoltLayout.typeOffset(isV2: true) else { return nil }
+        let isV2 = bytes[0] == Bolt.ProtocolCode.v2
+        let type = bytes[BoltLayout.typeOffset(isV2: isV2)]
+        let layout = BoltLayout(isV2: isV2, isRequest: type != Bolt.CommandType.response)
+        guard bytes.count >= layout.requestIDOffset + 4 else { return nil }
+        return UInt64(RPCWire.u32(bytes, at: layout.requestIDOffset))
+    }
+
     static func setRequestID(_ id: UInt64, in frame: UnsafeMutableRawBufferPointer) {
         let bytes = UnsafeRawBufferPointer(frame)
         guard let base = frame.baseAddress, bytes.count >= BoltLayout.minimumHeaderLength else { return }

@@ -73,6 +73,10 @@ public enum DubboCodec: RPCCodec {
             && frame[Dubbo.headerLength] == 0x01 && frame[Dubbo.headerLength + 1] == UInt8(ascii: "R")
     }
 
+    public static func requestID(ofPartial bytes: UnsafeRawBufferPointer) -> UInt64? {
+        bytes.count >= idOffset + 8 ? RPCWire.u64(bytes, at: idOffset) : nil
+    }
+
     public static func setRequestID(_ id: UInt64, in frame: UnsafeMutableRawBufferPointer) {
         guard let base = frame.baseAddress, frame.count >= idOffset + 8 else { return }
         RPCWire.store(id, to: base, at: idOffset)

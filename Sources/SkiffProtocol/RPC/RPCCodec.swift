@@ -18,6 +18,10 @@ public protocol RPCCodec {
     /// The same, keeping at most `limits.maxHeaders` header entries.
     static func parse(_ frame: UnsafeRawBufferPointer, into info: inout RPCFrameInfo, limits: RPCLimits) -> RPCError?
 
+    /// The request id of the frame starting at `bytes`, read from as much of its header as has arrived; nil while
+    /// too little has (a response cut short: which request it was answering).
+    static func requestID(ofPartial bytes: UnsafeRawBufferPointer) -> UInt64?
+
     /// Overwrites the request id of a complete frame in place (upstream ids are the proxy's own).
     static func setRequestID(_ id: UInt64, in frame: UnsafeMutableRawBufferPointer)
 

@@ -525,7 +525,11 @@ final class HTTPExchange: @unchecked Sendable {
             }
             c.retryFinished()
             manager.stats.retries.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            // The free retry of a stale keep-alive connection: no breaker, but counted like any other.
+            c.stats.retryTotal.wrappingAdd(1, ordering: .relaxed)
         }
+        host?.stats.requestRetry.wrappingAdd(1, ordering: .relaxed)
         let copy = connection.bufferPool.acquire()
         copy.write(keep.readableView)
         if triedHosts.count >= c.hosts.count { triedHosts.removeAll(keepingCapacity: true) }

@@ -9,12 +9,15 @@ final class HTTPHostPool: DrainablePool {
 
     init() { idle.reserveCapacity(16) }
 
-    /// An idle, still-open connection, or nil.
+    /// An idle, still-open connection whose peer has not finished sending, or nil.
     func take() -> HTTPUpstream? {
         while let u = idle.popLast() {
             u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
             u.inPool = false
-            if u.connection.currentState == .open { return u }
+            guard u.connection.currentState == .open else { continue }
+            if !u.connection.hasReadEOF { return u }
+            // Its EOF is read but not yet handled here (rwloop's reader runs ahead): never reuse it.
+            u.connection.close(.eof)
         }
         return nil
     }

@@ -4,6 +4,10 @@ import SkiffProtocol
 import SkiffUpstream
 import Synchronization
 
+/// Size of the small pooled buffers that keep a copy of each RPC request in flight (see
+/// `RPCConnectionManager.replayPools`). A constant outside the generic types: no metadata lookup per request.
+let rpcReplayBufferSize = 4096
+
 /// Counters of one RPC listener.
 public final class RPCListenerStats: Sendable {
     /// Downstream requests (two-way and oneway) received.
@@ -24,6 +28,8 @@ public final class RPCListenerStats: Sendable {
     public let unknownResponses = Atomic<UInt64>(0)
     /// Streams failed because their upstream connection went away.
     public let upstreamResets = Atomic<UInt64>(0)
+    /// Requests sent again after their upstream connection closed or reset before any byte of their answer.
+    public let retries = Atomic<UInt64>(0)
 
     public init() {}
 }
@@ -51,6 +57,10 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
     let heartbeatIntervalNs: UInt64
     let heartbeatMisses: Int
     public let stats = RPCListenerStats()
+    /// Per executor: small buffers holding a copy of each request in flight until it is answered, so that a
+    /// request lost unanswered can be sent again (see `RPCUpstream.Stream.replay`). Most requests fit one; larger
+    /// ones use a connection pool buffer.
+    let replayPools = ExecutorLocal<BufferPool>()
 
     public init(
         filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, limits: RPCLimits = .default,
@@ -68,6 +78,15 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
     {
         guard case .proxy(let p) = filter else { throw ProxySetupError("the new filter is not a proxy filter") }
         routing.replace(try ProxyRouting(filter: p, routers: routers, clusters: clusters))
+    }
+
+    /// This executor's pool of request copies. Call only on `executor`.
+    @inline(__always)
+    func replayPool(on executor: any EventExecutor) -> BufferPool {
+        if let p = replayPools[executor] { return p }
+        let p = BufferPool(bufferSize: rpcReplayBufferSize, maxFree: 1024)
+        replayPools[executor] = p
+        return p
     }
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {

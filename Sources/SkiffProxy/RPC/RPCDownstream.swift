@@ -11,6 +11,9 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     let connection: Connection
     let manager: RPCConnectionManager<Codec>
     let executor: any EventExecutor
+    /// This executor's pool of request copies kept for retries (`RPCConnectionManager.replayPools`), looked up on
+    /// the first request (on the executor: rwloop builds handlers on its accept thread).
+    private var replayPool: BufferPool?
     var inbound: ByteBuffer?
     var info = RPCFrameInfo()
     /// Streams of this client still waiting upstream (to fail them if the client goes).
@@ -26,6 +29,9 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     /// Streams one client connection may have waiting upstream before Skiff stops reading it; reading resumes when
     /// half are answered. Nothing is refused: the client is held back by TCP flow control.
     static var maxStreamsInFlight: Int { 4096 }
+    /// Set when the client leaves with streams in flight: upstream streams hold this handler `unowned(unsafe)`,
+    /// and the connection lets go of it when it closes. Cleared by the last stream's end.
+    private var keptUntilAnswered: RPCDownstream<Codec>?
 
     init(connection: Connection, manager: RPCConnectionManager<Codec>, executor: any EventExecutor) {
         self.connection = connection
@@ -65,6 +71,8 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         closed = true
         inbound?.release()
         inbound = nil
+        // Upstream streams still point here (unowned, to cost nothing per request): stay alive until they end.
+        if inFlight > 0 { keptUntilAnswered = self }
     }
 
     /// Appends a read to the inbound bytes; grows to one contiguous buffer for a frame larger than a pool buffer.
@@ -161,19 +169,53 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
             timeoutNs = entry.timeoutNs > 0 ? entry.timeoutNs : manager.defaultTimeoutNs
         }
         // The frame goes upstream as a copy whose id is the upstream connection's own.
+        let out = sendCopy(frame)
+        if oneway {
+            upstream.sendOneway(out)
+            cluster.requestFinished()
+            return
+        }
+        inFlight += 1
+        if inFlight >= Self.maxStreamsInFlight && !pausedForStreams {
+            pausedForStreams = true
+            updateReading()
+        }
+        manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
+        // A second copy stays with the stream until it is answered, to send again if it is lost unanswered.
+        let retry = entry.rpcRetry
+        let now = MonotonicClock.now()
+        upstream.send(
+            out,
+            RPCUpstream<Codec>.Stream(
+                downstream: self, originalID: info.requestID, deadline: now &+ timeoutNs, started: now,
+                protocolVersion: info.protocolVersion, codecByte: info.codecByte, retry: retry,
+                replay: retry.left > 0 ? replayCopy(frame) : nil))
+    }
+
+    /// A copy of `frame` to queue on an upstream connection (which releases it once written).
+    @inline(__always)
+    func sendCopy(_ frame: UnsafeRawBufferPointer) -> ByteBuffer {
         let out: ByteBuffer = frame.count <= connection.bufferPool.bufferSize
             ? connection.bufferPool.acquire() : ByteBuffer(capacity: frame.count)
         out.write(frame)
-        if !oneway {
-            inFlight += 1
-            if inFlight >= Self.maxStreamsInFlight && !pausedForStreams {
-                pausedForStreams = true
-                updateReading()
-            }
+        return out
+    }
+
+    /// A copy of `frame` kept while it is in flight: a small pooled buffer for the usual request, a connection pool
+    /// buffer for a larger one; only a frame larger than that allocates (as its send copy does).
+    @inline(__always)
+    private func replayCopy(_ frame: UnsafeRawBufferPointer) -> ByteBuffer {
+        let b: ByteBuffer
+        if frame.count <= rpcReplayBufferSize {
+            if replayPool == nil { replayPool = manager.replayPool(on: executor) }
+            b = replayPool.unsafelyUnwrapped.acquire()
+        } else if frame.count <= connection.bufferPool.bufferSize {
+            b = connection.bufferPool.acquire()
+        } else {
+            b = ByteBuffer(capacity: frame.count)
         }
-        manager.stats.requestActive.wrappingAdd(oneway ? 0 : 1, ordering: .relaxed)
-        upstream.send(out, from: self, originalID: info.requestID, timeoutNs: timeoutNs, oneway: oneway)
-        if oneway { cluster.requestFinished() }
+        b.write(frame)
+        return b
     }
 
     /// A response (or a local error for a stream) for one of this client's requests, with the client's id.
@@ -186,6 +228,8 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
         if closed {
             response.release()
+            // The last answer for a client that left: nothing refers to this handler any more. Last statement.
+            if inFlight == 0 { keptUntilAnswered = nil }
             return
         }
         manager.stats.responses.wrappingAdd(1, ordering: .relaxed)
@@ -207,6 +251,7 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
             out.release()
             inFlight -= 1
             manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+            if closed && inFlight == 0 { keptUntilAnswered = nil }  // last statement (see `deliver`)
             return
         }
         out.writerIndex += n

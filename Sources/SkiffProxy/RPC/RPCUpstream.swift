@@ -5,8 +5,9 @@ import SkiffUpstream
 
 /// One multiplexed upstream connection to a host, shared by every client connection on its executor: requests from
 /// many clients go out with ids from this connection's own id space, and responses are routed back by id with the
-/// client's id restored. Per-request timeouts, heartbeats on idle, and failing exactly the in-flight streams when
-/// the connection is lost.
+/// client's id restored. Per-request timeouts, heartbeats on idle. When the connection is lost, each stream in
+/// flight that had no byte of its answer yet is sent again (once by default, `RouteEntry.rpcRetry`) to another host
+/// when there is one, alone on a new connection (the first 16; further ones share the pool's); the rest fail.
 ///
 /// Threads: confined to its executor (the same as its clients'), so the stream table takes no lock.
 final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unchecked Sendable {
@@ -14,10 +15,16 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
     struct Stream {
         unowned(unsafe) let downstream: RPCDownstream<Codec>
         let originalID: UInt64
+        /// Monotonic ns; a retry keeps the first try's deadline (the client's timeout covers every try).
         let deadline: UInt64
         let started: UInt64
         let protocolVersion: UInt8
         let codecByte: UInt8
+        /// Sends left if the request is lost unanswered.
+        var retry: RPCRetryBudget
+        /// The request as the client sent it, kept until it is answered so that it can be sent again; nil when no
+        /// retry is allowed. Owned by the stream: released when it ends.
+        var replay: ByteBuffer?
     }
 
     let host: Host
@@ -35,8 +42,11 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
     var heartbeatTimer: PollerTimer!
     var heartbeatMisses = 0
     var heartbeatOutstanding = false
-    /// No new streams; the connection closes when the last in-flight one completes.
+    /// No new streams; the connection closes when the last in-flight one completes (a drained host's connection,
+    /// one opened for retries, or one that reached the cluster's `max_request_per_conn`).
     var draining = false
+    /// Requests sent on this connection (for `max_request_per_conn`).
+    var requestsSent = 0
 
     init(host: Host, cluster: Cluster, executor: any EventExecutor, manager: RPCConnectionManager<Codec>) {
         self.host = host
@@ -48,10 +58,30 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         heartbeatTimer = PollerTimer { [unowned(unsafe) self] in self.heartbeatTick() }
     }
 
-    /// This executor's connection to `host`, opened (on the client's poller) if there is none or it was lost.
+    /// This executor's connection to `host`, opened (on the client's poller) if there is none, it was lost, or its
+    /// peer has finished sending (read EOF: an answer can no longer come on it).
     static func on(host: Host, cluster: Cluster, via d: RPCDownstream<Codec>) -> RPCUpstream<Codec> {
         let state = host.state(on: d.executor)
-        if let existing = state.rpcPool as? RPCUpstream<Codec>, !existing.lost, !existing.draining { return existing }
+        if let existing = state.rpcPool as? RPCUpstream<Codec>, !existing.lost, !existing.draining {
+            // rwloop: the reader thread may have seen the EOF before this executor runs its event.
+            if !existing.connection.hasReadEOF { return existing }
+            existing.lost = true
+        }
+        let u = open(host: host, cluster: cluster, via: d)
+        state.rpcPool = u
+        return u
+    }
+
+    /// A new connection to `host` on `d`'s executor, not in the pool: for retries, which go out alone on a fresh
+    /// connection (a server that answers N requests per connection then closes answers the first), and closes once
+    /// answered.
+    static func dedicated(host: Host, cluster: Cluster, via d: RPCDownstream<Codec>) -> RPCUpstream<Codec> {
+        let u = open(host: host, cluster: cluster, via: d)
+        u.draining = true
+        return u
+    }
+
+    private static func open(host: Host, cluster: Cluster, via d: RPCDownstream<Codec>) -> RPCUpstream<Codec> {
         let u = RPCUpstream<Codec>(host: host, cluster: cluster, executor: d.executor, manager: d.manager)
         host.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
         u.connection = d.connection.connectSibling(
@@ -59,27 +89,55 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
             options: ConnectionOptions(
                 maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, totals: cluster.upstreamWrites),
             label: cluster.name, handler: u)
-        state.rpcPool = u
         return u
     }
 
-    /// Sends a request frame (already copied into `frame`) with a fresh upstream id.
-    func send(_ frame: ByteBuffer, from d: RPCDownstream<Codec>, originalID: UInt64, timeoutNs: UInt64, oneway: Bool) {
+    @inline(__always)
+    private func takeID() -> UInt64 {
         let id = nextID
         nextID = nextID >= 0x7fff_fff0 ? 1 : nextID + 1
+        return id
+    }
+
+    /// Sends a two-way request frame (already copied into `frame`) with a fresh upstream id, as stream `s`.
+    func send(_ frame: ByteBuffer, _ s: Stream) {
+        let id = takeID()
         Codec.setRequestID(id, in: UnsafeMutableRawBufferPointer(start: frame.readPointer, count: frame.readableBytes))
         host.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
-        if !oneway {
-            let now = MonotonicClock.now()
-            streams[id] = Stream(
-                downstream: d, originalID: originalID, deadline: now &+ timeoutNs, started: now,
-                protocolVersion: d.info.protocolVersion, codecByte: d.info.codecByte)
-            host.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
-            if !timeoutTimer.isArmed || timeoutTimer.deadline > MonotonicClock.coarse() &+ timeoutNs {
-                executor.arm(timeoutTimer, afterNs: timeoutNs)
-            }
+        streams[id] = s
+        host.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
+        let now = MonotonicClock.coarse()
+        let timeoutNs = s.deadline > now ? s.deadline &- now : 0
+        if !timeoutTimer.isArmed || timeoutTimer.deadline > now &+ timeoutNs {
+            executor.arm(timeoutTimer, afterNs: timeoutNs)
         }
         connection.write(frame)
+        countRequest()
+    }
+
+    /// Sends a oneway request (no stream: nothing comes back).
+    func sendOneway(_ frame: ByteBuffer) {
+        Codec.setRequestID(
+            takeID(), in: UnsafeMutableRawBufferPointer(start: frame.readPointer, count: frame.readableBytes))
+        host.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
+        connection.write(frame)
+        countRequest()
+    }
+
+    /// At the cluster's `max_request_per_conn` the connection takes no more: the next request opens a new one, this
+    /// one closes once answered. `max_request_per_conn: 1` suits a server known to close after each response: no
+    /// request then races its close.
+    @inline(__always)
+    private func countRequest() {
+        requestsSent &+= 1
+        let limit = cluster.config.maxRequestPerConn
+        if limit > 0 && requestsSent >= limit && !draining {
+            draining = true
+            let state = host.state(on: executor)
+            if state.rpcPool === self { state.rpcPool = nil }
+            // Only oneway requests went out: nothing to wait for but the write itself.
+            if streams.isEmpty { connection?.shutdownWrite() }
+        }
     }
 
     // MARK: - Connection events
@@ -141,6 +199,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
                 manager.stats.unknownResponses.wrappingAdd(1, ordering: .relaxed)
                 return
             }
+            s.replay?.release()
             finishStream(s, success: info.status == 0)
             defer { if draining && streams.isEmpty { connection?.close(.local) } }
             let out: ByteBuffer = frame.count <= connection.bufferPool.bufferSize
@@ -181,7 +240,10 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         cluster.outlier?.record(host: host, failure: false)
     }
 
+    /// The peer finished sending: no answer can come any more. Close now, so that the streams in flight are sent
+    /// again (or fail) at once and no new stream comes here.
     func connectionDidReadEOF(_ c: Connection) {
+        lost = true
         c.close(.eof)
     }
 
@@ -198,20 +260,71 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         if !connected || !streams.isEmpty { cluster.outlier?.record(host: host, failure: true) }
         let state = host.state(on: executor)
         if state.rpcPool === self { state.rpcPool = nil }
+        // A response cut short answered one stream: that one is never sent again. When too little of it came to
+        // tell which, none is.
+        let cut = answerUnderWay()
         inbound?.release()
         inbound = nil
-        // Exactly the streams in flight on this connection fail.
-        let failed = streams
+        // Exactly the streams in flight on this connection are sent again or fail.
+        let lostStreams = streams
         streams.removeAll()
-        for (_, s) in failed {
-            host.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
+        let now = MonotonicClock.now()
+        var resent = 0
+        for (id, s) in lostStreams {
             host.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+            let answered = cut.map { $0 == nil || $0 == id } ?? false
+            if !answered && s.retry.allows(connected: connected) && s.deadline > now && !s.downstream.closed,
+                resend(s, alone: resent < Self.retryConnectionsPerLoss)
+            {
+                resent += 1
+                continue
+            }
+            s.replay?.release()
+            host.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
             cluster.requestFinished()
             s.downstream.fail(
                 connected ? .upstreamReset : .noUpstream, request: requestInfo(s),
                 message: connected ? "upstream connection lost" : "upstream connect failed")
         }
         connection = nil
+    }
+
+    /// nil when no response was under way; `.some(id)` for the stream a partial response answers; `.some(nil)` when
+    /// a response had begun but too little of it arrived to read its id.
+    private func answerUnderWay() -> UInt64?? {
+        guard let ib = inbound, ib.readableBytes > 0 else { return nil }
+        return .some(Codec.requestID(ofPartial: ib.readableView))
+    }
+
+    /// At most this many retries from one lost connection go out alone on connections of their own; the rest share
+    /// the pool's (a keep-alive server that went away with hundreds of streams in flight is not met with hundreds
+    /// of connects).
+    static var retryConnectionsPerLoss: Int { 16 }
+
+    /// Sends stream `s`, lost unanswered here, again, to another host of the cluster when there is one: `alone` on a
+    /// new connection (a server that answers N requests per connection and then closes answers the first), else on
+    /// the pool's. Counted on this host (`request_retry`) and the cluster (`retries`). False when it cannot go (no
+    /// host, the `max_retries` breaker, no copy kept).
+    private func resend(_ s: Stream, alone: Bool) -> Bool {
+        guard let replay = s.replay, let target = cluster.pickHost(excluding: [host]) else { return false }
+        if cluster.admitRetry() != nil { return false }
+        cluster.retryFinished()
+        host.stats.requestRetry.wrappingAdd(1, ordering: .relaxed)
+        manager.stats.retries.wrappingAdd(1, ordering: .relaxed)
+        var again = s
+        again.retry.left -= 1
+        let out = s.downstream.sendCopy(replay.readableView)
+        if again.retry.left == 0 {
+            // The last try: nothing more to keep.
+            again.replay = nil
+            replay.release()
+        }
+        let upstream =
+            alone
+            ? RPCUpstream.dedicated(host: target, cluster: cluster, via: s.downstream)
+            : RPCUpstream.on(host: target, cluster: cluster, via: s.downstream)
+        upstream.send(out, again)
+        return true
     }
 
     /// The host is draining: take no new streams, close once the in-flight ones are answered.
@@ -247,12 +360,15 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         }
         for id in expired {
             guard let s = streams.removeValue(forKey: id) else { continue }
+            s.replay?.release()
             host.stats.requestTimeout.wrappingAdd(1, ordering: .relaxed)
             host.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
             cluster.requestFinished()
             s.downstream.fail(.timeout, request: requestInfo(s), message: "upstream timeout")
         }
         if next != .max { executor.arm(timeoutTimer, afterNs: next - now) }
+        // A draining (or retry) connection whose last streams timed out has nothing left to wait for.
+        if draining && streams.isEmpty && !expired.isEmpty { connection?.close(.local) }
     }
 
     /// Every interval: a heartbeat when the last one was answered (or none is out); close after too many misses.

@@ -32,6 +32,12 @@ public final class RouteEntry: Sendable {
     /// `retry_timeout` (per try) in nanoseconds; nil when unset.
     public let retryTimeoutNs: UInt64?
 
+    /// For RPC (Bolt, Dubbo): how many times a request lost unanswered is sent again. "Unanswered" is a request
+    /// written to a connection that closed or reset before any byte of its response (`reset`), or one that never
+    /// left because its connection failed (`connect-failure`). Without a `retry_policy`: once, for both. With one:
+    /// `num_retries` for the conditions its `retry_on` names, none for the others (`num_retries: 0` disables).
+    public let rpcRetry: RPCRetryBudget
+
     /// Replaces the first `matchedPrefixLength` bytes of the path before forwarding (`prefix_rewrite`).
     public let prefixRewrite: [UInt8]?
     /// Bytes of the path the route matched: the prefix's length for `prefix`, the path's for `path`, else 0.
@@ -76,6 +82,12 @@ public final class RouteEntry: Sendable {
         retriableStatusCodes = on.contains("retriable-status-codes") ? policy?.statusCodes ?? [] : []
         numRetries = policy?.numRetries ?? 0
         retryTimeoutNs = policy?.retryTimeout.map(Self.nanoseconds)
+        if let policy {
+            rpcRetry = RPCRetryBudget(
+                left: UInt8(clamping: policy.numRetries), onReset: retryOnReset, onConnectFailure: retryOnConnectFailure)
+        } else {
+            rpcRetry = .unanswered
+        }
         prefixRewrite = target?.prefixRewrite.map { Array($0.utf8) }
         hostRewrite = target?.hostRewrite.map { Array($0.utf8) }
         hashPolicyHeaders = (target?.hashPolicyHeaders ?? []).map(RouterBytes.lowercased)
@@ -141,4 +153,30 @@ public enum RouteAction: Sendable {
     case directResponse(status: Int, body: [UInt8])
     /// Answer with a redirect; see `RedirectAction.location(host:path:)`.
     case redirect(RedirectAction)
+}
+
+/// How many more times an RPC request may be sent if it is lost unanswered, and on which conditions (see
+/// `RouteEntry.rpcRetry`). A value carried by each stream in flight: no allocation.
+public struct RPCRetryBudget: Sendable, Equatable {
+    /// Sends left after the first.
+    public var left: UInt8
+    /// The request was written to a connection that closed or reset before any byte of its response.
+    public var onReset: Bool
+    /// The request never left: its connection failed to open.
+    public var onConnectFailure: Bool
+
+    public init(left: UInt8, onReset: Bool, onConnectFailure: Bool) {
+        self.left = left
+        self.onReset = onReset
+        self.onConnectFailure = onConnectFailure
+    }
+
+    /// The default without a `retry_policy`: one more try for a request lost unanswered.
+    public static let unanswered = RPCRetryBudget(left: 1, onReset: true, onConnectFailure: true)
+    public static let none = RPCRetryBudget(left: 0, onReset: false, onConnectFailure: false)
+
+    /// Whether a request lost on a connection that had connected (else: that never connected) may go again.
+    @inline(__always) public func allows(connected: Bool) -> Bool {
+        left > 0 && (connected ? onReset : onConnectFailure)
+    }
 }
