@@ -19,7 +19,7 @@ public final class BackgroundErrors: Sendable {
     }
 
     /// Errors recorded since start.
-    public var count: UInt64 { counter.load(ordering: .relaxed) }
+    public var count: UInt64 { counter.load(ordering: .acquiring) }
 
     /// Records `error` met while doing `context` ("reopening the log file").
     public func record(_ context: String, _ error: any Error) {
@@ -28,7 +28,6 @@ public final class BackgroundErrors: Sendable {
 
     /// Records a failure described by `message`.
     public func record(_ context: String, message: String) {
-        counter.wrappingAdd(1, ordering: .relaxed)
         logger.error("\("\(context): \(message)")")
         hub.event("engine.error") { w in
             w.key("context")
@@ -36,5 +35,7 @@ public final class BackgroundErrors: Sendable {
             w.key("error")
             w.string(message)
         }
+        // Last: whoever sees the count sees the line and the event.
+        counter.wrappingAdd(1, ordering: .releasing)
     }
 }

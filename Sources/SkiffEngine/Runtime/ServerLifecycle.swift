@@ -72,6 +72,11 @@ public enum LifecycleRefusal: Error, Sendable, Equatable, CustomStringConvertibl
 public struct LifecycleTransition: Sendable, Equatable {
     public var from: ServerState
     public var to: ServerState
+
+    public init(from: ServerState, to: ServerState) {
+        self.from = from
+        self.to = to
+    }
 }
 
 /// A server's lifecycle as a value: the state and the explicit transitions between states. An event that does not
