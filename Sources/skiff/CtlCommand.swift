@@ -96,7 +96,8 @@ struct CtlStats: ParsableCommand {
         try runRequest(socket, #"{"id":1,"cmd":"stats"}"#, json: json) { reply in
             let f = reply["frame"] ?? .null
             let server = reply["server"] ?? .null
-            var header = "skiff \(f["version"]?.stringValue ?? "?")  pid \(Int(f["pid"]?.number ?? 0))  up \(Humanize.duration(ns: (f["uptime_ms"]?.uint ?? 0) * 1_000_000))"
+            let uptime = Humanize.duration(ns: (f["uptime_ms"]?.uint ?? 0) * 1_000_000)
+            var header = "skiff \(f["version"]?.stringValue ?? "?")  pid \(Int(f["pid"]?.number ?? 0))  up \(uptime)"
             if let state = server["state"]?.stringValue { header += "  \(state)" }
             if let errors = server["engine_errors"]?.uint, errors > 0 { header += "  engine errors \(errors)" }
             print(header)

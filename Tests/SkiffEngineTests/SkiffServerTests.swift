@@ -387,7 +387,8 @@ func refused(port: Int) -> Bool { (try? TestSocket.connect(port: port, timeoutSe
         rmdir(logDir)
         f.signals.send(.reopenLogs)
         #expect(waitUntil { f.server.engine.errors.count == 1 })
-        #expect(f.logs.contains("error SIGUSR1: reopening the log file: log file \(logPath): No such file or directory"))
+        #expect(
+            f.logs.contains("error SIGUSR1: reopening the log file: log file \(logPath): No such file or directory"))
         #expect(eventKinds(f.server.engine).contains("engine.error"))
         #expect(f.server.state == .running)
     }
@@ -479,7 +480,9 @@ func controlRequest(_ path: String, _ line: String) throws -> String {
         for (i, b) in path.utf8.enumerated() { raw[i] = b }
     }
     let rc = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
     }
     guard rc == 0 else { throw TestFailure(description: "connect \(path): errno \(errno)") }
     let s = TestSocket(fd: fd)

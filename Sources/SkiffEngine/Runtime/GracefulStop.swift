@@ -67,9 +67,12 @@ extension SkiffServer {
         let limitNs = Connection.nanoseconds(engine.gracefulTimeout)
         let started = MonotonicClock.now()
         if !lifecycle.withLock({ $0.stopAtOnce }) && engine.inFlight > 0 {
-            logger.info("\("waiting up to \(limitNs / 1_000_000_000) s for \(engine.inFlight) in-flight requests and sessions")")
+            logger.info(
+                "\("waiting up to \(limitNs / 1_000_000_000) s for \(engine.inFlight) in-flight requests and sessions")"
+            )
         }
-        while !lifecycle.withLock({ $0.stopAtOnce }) && engine.inFlight > 0 && MonotonicClock.now() - started < limitNs {
+        while !lifecycle.withLock({ $0.stopAtOnce }) && engine.inFlight > 0 && MonotonicClock.now() - started < limitNs
+        {
             guard let event = events.next(timeoutMs: 50) else { continue }
             switch event {
             case .signal(let signal) where signal.stops:

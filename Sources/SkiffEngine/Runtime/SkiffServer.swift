@@ -206,7 +206,8 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
                     "binary upgrade: asking pid \(h.oldPID) to stop (it still serves beside this process; stop it "
                         + "by hand)", error)
             }
-            logger.notice("\("took over \(h.sockets.count) listening sockets from pid \(h.oldPID); it drains and exits")")
+            logger.notice(
+                "\("took over \(h.sockets.count) listening sockets from pid \(h.oldPID); it drains and exits")")
         }
     }
 
