@@ -435,6 +435,7 @@ func refused(port: Int) -> Bool { (try? TestSocket.connect(port: port, timeoutSe
         #expect(access(f.dir + "/skiff.pid", F_OK) != 0)
         #expect(access(f.dir + "/skiff.sock", F_OK) != 0)
         #expect(!f.logs.contains("started"))
+        #expect(throws: EngineError.self, "a server starts once") { try f.server.start() }
     }
 
     /// `stats` over the control socket names the state.

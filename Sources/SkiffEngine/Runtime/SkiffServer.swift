@@ -6,7 +6,7 @@ import SkiffNet
 import Synchronization
 
 /// What a server runs: the config, and where its pid file, control socket and log file go.
-public struct ServerOptions {
+public struct ServerOptions: Sendable {
     public var config: SkiffConfiguration
     /// The bytes the config was decoded from (`config.dump`).
     public var configText: [UInt8]
@@ -58,6 +58,8 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
     /// Held across a reload: one at a time (a second waits, as before the state existed).
     private let reloads = Mutex(())
     let events = ServerEventQueue()
+    /// `start` runs once.
+    private let startCalled = Atomic<Bool>(false)
     /// The runtime thread's life: `waitUntilStopped` waits for it to finish.
     private let runtimeThread = StoppableSleep()
 
@@ -122,6 +124,9 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
     /// and the signal source. On a binary upgrade (`handover`), serves the sockets received and then tells the old
     /// process to drain. Throws with nothing left running (and the pid file not claimed) when anything fails.
     public func start(handover: (any UpgradeHandover)? = nil) throws(EngineError) {
+        guard !startCalled.exchange(true, ordering: .relaxed) else {
+            throw EngineError("this server has been started already (a stopped server cannot start again)")
+        }
         do {
             try startServing(handover)
         } catch {
