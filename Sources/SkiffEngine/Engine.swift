@@ -78,6 +78,8 @@ public final class Engine: @unchecked Sendable {
     let logger: Logger
     /// Rings of frames and events, and the connection observer.
     public let hub: TelemetryHub
+    /// Errors nobody waits for: logged, counted and recorded as events, never dropped.
+    public let errors: BackgroundErrors
     /// Snapshots every counter into the frame ring each tick.
     public private(set) var publisher: FramePublisher!
     /// Finishes drains: DRAINED announcements and drain timeouts (its own thread).
@@ -99,6 +101,7 @@ public final class Engine: @unchecked Sendable {
         self.version = version
         self.configPath = configPath
         self.hub = hub
+        self.errors = BackgroundErrors(logger: logger, hub: hub)
         let clusters: ClusterManager
         do {
             clusters = try ClusterManager(configs: config.clusters)
@@ -238,8 +241,15 @@ public final class Engine: @unchecked Sendable {
     /// The loaded config as compact JSON (MOSN's shape, as written, with `admin.token` hidden; the model it decoded to
     /// is what runs).
     public func configJSON() -> [UInt8] {
-        guard let v = try? JSONParser.parse(live.withLock({ $0.configText })) else { return Array("{}".utf8) }
-        return JSONText.encode(ConfigRedaction.redacted(v))
+        let text = live.withLock { $0.configText }
+        if text.isEmpty { return Array("{}".utf8) }  // built in code, not from a file
+        do {
+            return JSONText.encode(ConfigRedaction.redacted(try JSONParser.parse(text)))
+        } catch {
+            // It was decoded from these very bytes at start or reload: failing now is a bug, not a user's error.
+            errors.record("encoding the running config for config.dump", error)
+            return Array("{}".utf8)
+        }
     }
 
     /// Every live connection of every poller and rwloop group (the publisher's walk; allocates).

@@ -85,6 +85,28 @@ final class StoppableSleep: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
+    /// Waits until the loop has left (without asking it to), at most `timeoutMs` when given; returns whether it has.
+    @discardableResult
+    func waitUntilFinished(timeoutMs: Int? = nil) -> Bool {
+        var deadline = timespec()
+        if let ms = timeoutMs {
+            clock_gettime(CLOCK_MONOTONIC, &deadline)
+            let total = Int(deadline.tv_nsec) + (ms % 1000) * 1_000_000
+            deadline.tv_sec += ms / 1000 + total / 1_000_000_000
+            deadline.tv_nsec = total % 1_000_000_000
+        }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while !done.load(ordering: .sequentiallyConsistent) {
+            if timeoutMs == nil {
+                pthread_cond_wait(condition, mutex)
+            } else if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT {
+                break
+            }
+        }
+        return done.load(ordering: .sequentiallyConsistent)
+    }
+
     /// Whether the loop has finished.
     var isFinished: Bool { done.load(ordering: .sequentiallyConsistent) }
 }

@@ -95,7 +95,12 @@ struct CtlStats: ParsableCommand {
     func run() throws {
         try runRequest(socket, #"{"id":1,"cmd":"stats"}"#, json: json) { reply in
             let f = reply["frame"] ?? .null
-            print("skiff \(f["version"]?.stringValue ?? "?")  pid \(Int(f["pid"]?.number ?? 0))  up \(Humanize.duration(ns: (f["uptime_ms"]?.uint ?? 0) * 1_000_000))")
+            let server = reply["server"] ?? .null
+            let uptime = Humanize.duration(ns: (f["uptime_ms"]?.uint ?? 0) * 1_000_000)
+            var header = "skiff \(f["version"]?.stringValue ?? "?")  pid \(Int(f["pid"]?.number ?? 0))  up \(uptime)"
+            if let state = server["state"]?.stringValue { header += "  \(state)" }
+            if let errors = server["engine_errors"]?.uint, errors > 0 { header += "  engine errors \(errors)" }
+            print(header)
             print("")
             printTable(
                 ["LISTENER", "MODEL", "PROTO", "CX", "CX TOTAL", "RQ TOTAL", "2xx", "4xx", "5xx", "IN", "OUT", "BUF/WRITEV"],

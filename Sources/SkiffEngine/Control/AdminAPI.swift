@@ -229,6 +229,9 @@ enum AdminAPI {
                 p.gauge(name: "skiff_poller_fds", help: "Connections registered.", labels: labels, value: s.registered)
             }
         }
+        p.counter(
+            name: "skiff_engine_errors_total", help: "Errors nobody waited for: logged, and engine.error events.",
+            value: engine.errors.count)
         return p.bytes
     }
 

@@ -13,8 +13,9 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
     /// Held strongly: a control or admin thread may still be answering while the process tears the engine down
     /// (an `unowned` reference trapped there). The engine does not refer back, so there is no cycle.
     let engine: Engine
-    /// Called (once) when a client asks the process to stop; the flag says `now` (no graceful wait).
-    let onStop: @Sendable (Bool) -> Void
+    /// The server hosting the engine: it stops, reloads and knows its state. Weak: the server owns the control
+    /// socket, which owns this. Nil in-process without a server (`skiff demo`): `stop` then only stops accepting.
+    private weak var runtime: (any ServerRuntime)?
 
     /// The admin API's configured address and a duplicate of its listening socket, for a binary upgrade to take
     /// over (the caller closes the duplicate); set once the admin API runs.
@@ -23,29 +24,43 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         set { admin.withLock { $0 = newValue } }
     }
     private let admin = Mutex<(@Sendable () -> (address: String, fd: Int32)?)?>(nil)
-    /// The process the listening sockets were handed to (`upgrade.listeners`): while it lives, this process is on
-    /// its way out and refuses reloads (a listener added now would not be the new process's).
-    private let upgradingTo = Mutex<Int32?>(nil)
 
-    public init(engine: Engine, onStop: @escaping @Sendable (Bool) -> Void) {
+    /// How long a `stop` asked over the control socket keeps the socket open for its own answer.
+    public static let stopReplyGraceMs = 200
+
+    public init(engine: Engine, runtime: (any ServerRuntime)? = nil) {
         self.engine = engine
-        self.onStop = onStop
+        self.runtime = runtime
     }
 
-    /// Re-reads and applies the config file (SIGHUP, `reload`), unless a binary upgrade has taken the sockets.
-    public func reload() throws(EngineError) -> ReloadReport {
-        if let pid = upgradingTo.withLock({ $0 }), kill(pid, 0) == 0 || errno == EPERM {
-            throw EngineError(
-                "a binary upgrade to pid \(pid) is under way and this process is handing over; reload that one "
-                    + "once it has started (skiff reload, or SIGHUP to the pid in the pid file)")
-        }
+    /// Re-reads and applies the config file (`reload`, the admin API): through the server, which refuses it while
+    /// stopping or while a binary upgrade takes the sockets.
+    public func reload(by origin: String) throws(EngineError) -> ReloadReport {
+        if let runtime { return try runtime.reload(by: origin) }
         return try engine.reloadFromFile()
+    }
+
+    /// `{"state":"running","engine_errors":0}`: the server's part of the `stats` reply.
+    func serverObject() -> [UInt8] {
+        var w = JSONWriter(capacity: 96)
+        w.beginObject()
+        if let runtime {
+            w.key("state")
+            w.string(runtime.state.rawValue)
+        }
+        w.key("engine_errors")
+        w.uint(engine.errors.count)
+        w.endObject()
+        return w.bytes
     }
 
     public func handle(_ request: ControlRequest, peer: PeerCredentials) -> ControlResult {
         switch request.cmd {
         case "stats":
-            return .ok(fields: wrap("frame", engine.publisher.statsSnapshot()))
+            var fields = wrap("frame", engine.publisher.statsSnapshot())
+            fields.removeLast()
+            fields += Array(",\"server\":".utf8) + serverObject() + [UInt8(ascii: "}")]
+            return .ok(fields: fields)
         case "snapshot":
             return .ok(fields: wrap("frame", engine.publisher.fullSnapshot()))
         case "hosts":
@@ -69,7 +84,7 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
                 w.uint(UInt64(peer.uid))
             }
             do {
-                let report = try reload()
+                let report = try reload(by: "control socket (uid \(peer.uid))")
                 return .ok([
                     JSONMember(key: "changes", value: .array(report.changes.map { .string($0) })),
                     JSONMember(key: "restart_needed", value: .array(report.needRestart.map { .string($0) })),
@@ -88,7 +103,7 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
             // No new connections from the moment the answer leaves: a binary upgrade's new process, which sends
             // this, can then bind what its config adds at once; the drain goes on as after SIGTERM.
             engine.stopAccepting()
-            onStop(now)
+            runtime?.requestStop(now: now, by: "control socket (uid \(peer.uid))", replyGraceMs: Self.stopReplyGraceMs)
             return .ok([JSONMember(key: "stopping", value: .bool(true))])
         default:
             return .error("unknown command \"\(request.cmd)\"")
@@ -102,7 +117,7 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
     /// accepting until the new one asks it to `stop`, and refuses reloads meanwhile.
     public func handleWithDescriptors(_ request: ControlRequest, peer: PeerCredentials) -> (ControlResult, [Int32])? {
         guard request.cmd == "upgrade.listeners" else { return nil }
-        upgradingTo.withLock { $0 = peer.pid }
+        runtime?.handingOver(to: peer.pid)
         let listeners = engine.listeningSocketsForHandover()
         var items: [JSONValue] = listeners.map { l in
             .object([

@@ -2,16 +2,20 @@ import CNCurses
 import Glibc
 import SkiffConfig
 import SkiffConsole
+import SkiffEngine
+import Synchronization
 
 /// Runs the console on this terminal: frames from `source` into the model, keys into the state machine, the view
 /// rendered into a cell grid and blitted with ncursesw. Falls back to plain lines on TERM=dumb or without a tty.
-/// The terminal is restored on every way out (quit, SIGINT/SIGTERM, an error).
+/// The terminal is restored on every way out (quit, `shouldStop` turning true, an error). The caller decides what
+/// stops it (SIGINT/SIGTERM read by a signal thread, a server that is stopping) and says so through `shouldStop`,
+/// asked between key reads: no signal handler runs here.
 ///
 /// Threads: everything here, every curses call included, runs on the calling thread (ncurses is not reentrant).
-func runConsole(source: any FrameSource, readOnly: Bool, inProcess: Bool) {
+func runConsole(source: any FrameSource, readOnly: Bool, inProcess: Bool, shouldStop: () -> Bool) {
     let term = getenv("TERM").map { String(cString: $0) } ?? ""
     if isatty(1) == 0 || isatty(0) == 0 || term == "dumb" || term.isEmpty {
-        runPlain(source: source)
+        runPlain(source: source, shouldStop: shouldStop)
         return
     }
     let screen = Terminal(color: getenv("NO_COLOR") == nil)
@@ -53,7 +57,7 @@ func runConsole(source: any FrameSource, readOnly: Bool, inProcess: Bool) {
             screen.blit(grid)
             lastRender = now
         }
-        if stopRequested.load(ordering: .relaxed) { return }
+        if shouldStop() { return }
     }
 }
 
@@ -65,9 +69,9 @@ func monotonicMs() -> UInt64 {
 }
 
 /// Without a terminal: a line per frame, like `skiff ctl watch`.
-private func runPlain(source: any FrameSource) {
+private func runPlain(source: any FrameSource, shouldStop: () -> Bool) {
     let model = ConsoleModel()
-    while !stopRequested.load(ordering: .relaxed) {
+    while !shouldStop() {
         for v in source.poll() {
             model.ingest(line: v)
             if v["type"]?.stringValue == "frame" {
@@ -80,10 +84,24 @@ private func runPlain(source: any FrameSource) {
     }
 }
 
-import Synchronization
+/// Raised by SIGINT or SIGTERM for a console command (`skiff top`, `skiff demo`), so the console loop ends and the
+/// terminal is restored.
+///
+/// Thread-safe: the signal thread raises it, the console's thread reads it.
+final class SignalStop: Sendable {
+    private let raised = Atomic<Bool>(false)
+    private let signals: ProcessSignals
 
-/// Set by SIGINT/SIGTERM while the console runs, so the loop ends and the terminal is restored.
-let stopRequested = Atomic<Bool>(false)
+    /// Blocks SIGINT and SIGTERM and starts the thread that reads them: create it before any other thread exists.
+    init() throws {
+        signals = ProcessSignals([.interrupt, .terminate])
+        try signals.start { [weak self] _ in self?.raise() }
+    }
+
+    var isRaised: Bool { raised.load(ordering: .relaxed) }
+
+    private func raise() { raised.store(true, ordering: .relaxed) }
+}
 
 /// The ncursesw screen: blits grids, reads keys.
 final class Terminal {
@@ -108,9 +126,6 @@ final class Terminal {
             init_pair(4, Int16(COLOR_CYAN), -1)  // accent
             init_pair(5, Int16(COLOR_BLUE), -1)  // header
         }
-        // SIGINT/SIGTERM end the loop (the caller blocks them for sigwait elsewhere; here they just flag).
-        signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
     }
 
     var size: (Int, Int) { (Int(cn_cols()), Int(cn_lines())) }

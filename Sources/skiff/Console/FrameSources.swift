@@ -38,13 +38,23 @@ final class InProcessSource: FrameSource {
         var out: [JSONValue] = []
         while case .frame(let seq, _) = engine.hub.events.read(after: eventCursor, into: &buf) {
             eventCursor = seq
-            if let v = try? JSONParser.parse(buf) { out.append(v) }
+            if let v = parsed(buf, ring: "event") { out.append(v) }
         }
         while case .frame(let seq, _) = engine.hub.frames.read(after: frameCursor, into: &buf) {
             frameCursor = seq
-            if let v = try? JSONParser.parse(buf) { out.append(v) }
+            if let v = parsed(buf, ring: "frame") { out.append(v) }
         }
         return out
+    }
+
+    /// A record of the engine's own rings; one that does not parse is a bug, recorded (not silently skipped).
+    private func parsed(_ record: [UInt8], ring: String) -> JSONValue? {
+        do {
+            return try JSONParser.parse(record)
+        } catch {
+            engine.errors.record("console: a record of the \(ring) ring is not JSON", error)
+            return nil
+        }
     }
 
     func setHostState(cluster: String, host: String, state: String) -> String {

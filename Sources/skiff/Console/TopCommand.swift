@@ -9,11 +9,12 @@ struct Top: ParsableCommand {
     @Flag(name: .customLong("read-only"), help: "Refuse host actions (drain, maint, ready).") var readOnly = false
 
     func run() throws {
+        let stop = try SignalStop()  // before any thread: SIGINT/SIGTERM end the console and restore the terminal
         let source = SocketSource(path: socket.path, answerTimeoutNs: try socket.answerTimeoutNs())
         if let p = source.problem, isatty(1) == 0 {
             printError("error: \(p)")
             throw ExitCode(1)
         }
-        runConsole(source: source, readOnly: readOnly, inProcess: false)
+        runConsole(source: source, readOnly: readOnly, inProcess: false, shouldStop: { stop.isRaised })
     }
 }

@@ -19,6 +19,7 @@ struct Demo: ParsableCommand {
     var controlSocket: String?
 
     func run() throws {
+        let stop = try SignalStop()  // before any thread: SIGINT/SIGTERM end the run (console or headless)
         guard let runFor = DurationText.parse(duration), runFor > .zero, runFor <= .seconds(3600) else {
             printError("error: --duration: expected a duration from 1ms to 1h (e.g. 10s), got \"\(duration)\"")
             throw ExitCode(1)
@@ -60,23 +61,32 @@ struct Demo: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        let control = EngineControl(engine: engine) { _ in }
+        let control = EngineControl(engine: engine)
         let socketPath = controlSocket ?? "/tmp/skiff-demo-\(getpid()).sock"
         let cc = ControlServer.Configuration(path: socketPath)
         let server = ControlServer(configuration: cc, backend: control)
-        try? server.start()
+        do {
+            try server.start()
+        } catch {
+            // The demo runs on without it; `skiff top` cannot attach.
+            printError("warning: no control socket: \(error)")
+        }
         let traffic = DemoTraffic()
         try traffic.start(httpPorts: [ports.np, ports.rw], boltPort: ports.rpc, rate: rate)
 
         if headless {
             print("skiff demo: listeners 127.0.0.1:\(ports.np) (netpoll, HTTP), :\(ports.rw) (rwloop, HTTP), :\(ports.rpc) (netpoll, Bolt)")
             print("control socket \(socketPath) (try: skiff top --socket \(socketPath))")
-            let secs = Double(runFor.components.seconds) + Double(runFor.components.attoseconds) / 1e18
-            usleep(UInt32(min(secs, 3600) * 1_000_000))
+            let planned = Double(runFor.components.seconds) + Double(runFor.components.attoseconds) / 1e18
+            let began = monotonicMs()
+            while !stop.isRaised && Double(monotonicMs() - began) < min(planned, 3600) * 1000 { usleep(50_000) }
+            let secs = Double(monotonicMs() - began) / 1000
             traffic.stop()
             printSummary(engine: engine, traffic: traffic, web: web, bolt: bolt, seconds: secs)
         } else {
-            runConsole(source: InProcessSource(engine: engine, control: control), readOnly: false, inProcess: false)
+            runConsole(
+                source: InProcessSource(engine: engine, control: control), readOnly: false, inProcess: false,
+                shouldStop: { stop.isRaised })
             traffic.stop()
         }
         server.stop()
