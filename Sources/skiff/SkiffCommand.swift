@@ -69,8 +69,10 @@ struct Start: ParsableCommand {
     @Option(name: .customLong("thread-model"), help: "Override every listener's thread model: rwloop or netpoll.")
     var threadModel: ThreadModel?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @Option(
+        name: .customLong("log-level"),
+        help: "trace, debug, info, notice, warning, error or critical (MOSN's WARN, FATAL too); default: the config's default_log_level, else info.")
+    var logLevel: String?
 
     @Option(name: .customLong("control-socket"), help: "Control socket path (see `skiff ctl --help` for the default).")
     var controlSocket: String?
@@ -84,7 +86,9 @@ struct Start: ParsableCommand {
     @Option(name: .customLong("pid-file"), help: "Write the pid here; refuse to start if a live skiff holds it.")
     var pidFile: String?
 
-    @Option(name: .customLong("log-file"), help: "Log to this file (reopened on SIGUSR1) instead of stderr.")
+    @Option(
+        name: .customLong("log-file"),
+        help: "Log to this file (reopened on SIGUSR1); default: the config's default_log_path (stdout, stderr or a file), else stderr.")
     var logFile: String?
 
     @Flag(help: "Detach from the terminal and run in the background (needs --log-file; foreground is what systemd wants).")
@@ -104,8 +108,8 @@ struct Start: ParsableCommand {
         // thread. A SIGHUP (a reload racing a binary upgrade) or SIGUSR1 arriving while we start must not end the
         // process (their default action).
         let signals = ProcessSignals()
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            printError("error: --log-level: unknown level \"\(logLevel)\"")
+        if let flag = logLevel, LogSettings.level(named: flag) == nil {
+            printError("error: --log-level: unknown level \"\(flag)\"")
             throw ExitCode(1)
         }
         let interval = FramePublisher.intervalRange
@@ -115,11 +119,22 @@ struct Start: ParsableCommand {
                     + "(milliseconds), got \(publishInterval)")
             throw ExitCode(1)
         }
-        if daemonize && logFile == nil {
-            printError("error: --daemonize needs --log-file (a detached process has no terminal to log to)")
+        let (cfg, configText) = try loadConfigWithTextOrExit(config)
+        let logging: LogSettings
+        do {
+            logging = try LogSettings.resolve(levelFlag: logLevel, fileFlag: logFile, config: cfg)
+        } catch {
+            printError("error: \(error)")
             throw ExitCode(1)
         }
-        let (cfg, configText) = try loadConfigWithTextOrExit(config)
+        let level = logging.level
+        var logsToFile = false
+        if case .file = logging.destination { logsToFile = true }
+        if daemonize && !logsToFile {
+            printError(
+                "error: --daemonize needs --log-file or a file in default_log_path (a detached process has no terminal to log to)")
+            throw ExitCode(1)
+        }
         let socketPath = controlSocket ?? defaultControlSocket()
         // The control socket's directory, and (unless taking over) nobody serving the path: checked before anything
         // listens, so a second skiff on a served path prints one line and leaves nothing behind.
@@ -140,7 +155,7 @@ struct Start: ParsableCommand {
             return ExitCode(1)
         }
         var logSink: LogFile?
-        if let path = logFile {
+        if case .file(let path) = logging.destination {
             do {
                 logSink = try LogFile(path: path)
             } catch {
@@ -154,7 +169,9 @@ struct Start: ParsableCommand {
                 h.logLevel = level
                 return h
             }
-            var h = StreamLogHandler.standardError(label: label)
+            var h =
+                logging.destination == .standardOutput
+                ? StreamLogHandler.standardOutput(label: label) : StreamLogHandler.standardError(label: label)
             h.logLevel = level
             return h
         }

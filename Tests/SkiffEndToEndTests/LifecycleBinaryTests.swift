@@ -85,6 +85,34 @@ func httpConfig(port: Int, backend: Int, graceful: String = "10s") -> String {
         #expect(String(decoding: try readFile(log), as: UTF8.self).contains("stopped"))
     }
 
+    /// MOSN's `default_log_path` and `default_log_level` (with no flags): logs go to that file from that level; a
+    /// `--log-level` flag wins over the config.
+    @Test func mosnsDefaultLogKeysPlaceTheLog() throws {
+        let backend = try HTTPTestServer(name: "b")
+        defer { backend.stop() }
+        let log = "/tmp/skiff-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer { unlink(log) }
+        let port = freePort()
+        let config = httpConfig(port: port, backend: backend.port).replacingOccurrences(
+            of: #"{"servers":[{"#, with: #"{"servers":[{"default_log_path":"\#(log)","default_log_level":"WARN","#)
+        let path = try writeTempFile(config)
+        defer { unlink(path) }
+        let text = { ((try? readFile(log)).map { String(decoding: $0, as: UTF8.self) } ?? "") }
+        // WARN from the config: the info line "started" is not written; the file exists (opened at start).
+        let p = try SkiffProcess(["start", "-c", path])
+        defer { p.stop() }
+        #expect(waitUntil(seconds: 10) { (try? TestSocket.connect(port: port)) != nil })
+        #expect(p.stop() == 0)
+        #expect(access(log, F_OK) == 0)
+        #expect(!text().contains("started"))
+        #expect(!p.output.contains("started"), "nothing on stderr once the config names a file")
+        // The flag wins over the config's level: the info lines are in the config's file.
+        let q = try SkiffProcess(["start", "-c", path, "--log-level", "info"])
+        defer { q.stop() }
+        #expect(waitUntil { text().contains("started") }, "\(q.output)")
+        #expect(q.stop() == 0)
+    }
+
     @Test func skiffStopWaitsForTheProcess() throws {
         let backend = try HTTPTestServer(name: "b")
         defer { backend.stop() }
