@@ -1,5 +1,6 @@
 import CSkiffLinux
 import Glibc
+import SkiffSystem
 import Synchronization
 
 /// A small HTTP/1.1 server for the admin API and `/metrics`: loopback by default, one thread per connection,
@@ -121,7 +122,7 @@ public final class AdminHTTPServer: Sendable {
             (fd, port) = (inherited, TCPListener.localPort(inherited))
             // Both processes accept on it during the handover: a poll that saw a connection the other one took must
             // not leave this accept thread blocked.
-            Sys.setNonBlocking(fd, true)
+            SocketIO.setBlocking(fd, false)
         } else {
             (fd, port) = try TCPListener.open(
                 host: configuration.host, port: configuration.port, context: context,
@@ -133,7 +134,7 @@ public final class AdminHTTPServer: Sendable {
         }
         if !threads.start(name: "skiff-admin-accept", { [self] in acceptLoop(fd) }) {
             state.withLock { $0.stopped = true }
-            Sys.close(fd)
+            SocketIO.close(fd)
             throw ControlError(context, "cannot start the accept thread")
         }
     }
@@ -164,9 +165,9 @@ public final class AdminHTTPServer: Sendable {
             return true
         }
         guard running else { return }
-        let deadline = Sys.monotonicNs() + configuration.drainTimeoutNs
-        while Sys.monotonicNs() < deadline && !state.withLock({ $0.connections.isEmpty }) {
-            Sys.sleep(ns: 5_000_000)
+        let deadline = MonotonicClock.now() + configuration.drainTimeoutNs
+        while MonotonicClock.now() < deadline && !state.withLock({ $0.connections.isEmpty }) {
+            MonotonicClock.sleep(ns: 5_000_000)
         }
         state.withLock { s in
             for fd in s.connections.values { _ = shutdown(fd, Int32(SHUT_RDWR)) }
@@ -193,7 +194,8 @@ public final class AdminHTTPServer: Sendable {
     // MARK: - Connections
 
     private func acceptLoop(_ listenFD: Int32) {
-        Sys.acceptLoop(listenFD, isStopping: { isStopping }, admit: admit)
+        AcceptLoop.run(listenFD, isStopping: { isStopping }, admit: admit)
+        SocketIO.close(listenFD)
     }
 
     private func admit(_ fd: Int32) {
@@ -216,7 +218,7 @@ public final class AdminHTTPServer: Sendable {
                 _ = $0.connections.removeValue(forKey: id)
                 $0.idle.remove(id)
             }
-            Sys.close(fd)
+            SocketIO.close(fd)
         }
         if !started {
             state.withLock { _ = $0.connections.removeValue(forKey: id) }
@@ -227,15 +229,15 @@ public final class AdminHTTPServer: Sendable {
     private func refuse(_ fd: Int32, _ status: Int, _ message: String) {
         let bytes = Self.serialize(
             .text(message, status: status), minorVersion: 1, keepAlive: false, includeBody: true, extraHeaders: [])
-        _ = bytes.withUnsafeBytes { Sys.send(fd, $0, blocking: false) }
+        _ = bytes.withUnsafeBytes { SocketIO.send(fd, $0, blocking: false) }
         _ = shutdown(fd, Int32(SHUT_WR))
-        Sys.close(fd)
+        SocketIO.close(fd)
     }
 
     /// One connection's request loop, on its own thread.
     private func serve(_ fd: Int32, id: Int) {
-        Sys.setNonBlocking(fd, false)
-        Sys.setTimeouts(fd, receiveNs: configuration.ioTimeoutNs, sendNs: configuration.ioTimeoutNs)
+        SocketIO.setBlocking(fd, true)
+        SocketIO.setTimeouts(fd, receiveNs: configuration.ioTimeoutNs, sendNs: configuration.ioTimeoutNs)
         _ = cskiff_set_int_opt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         let remote = TCPListener.peerAddress(fd)
         var buffer: [UInt8] = []
@@ -246,7 +248,7 @@ public final class AdminHTTPServer: Sendable {
         /// Reads more into `buffer`; false on end of stream, timeout or error.
         func readMore() -> Bool {
             scratch.removeAll(keepingCapacity: true)
-            guard case .done(let n) = Sys.read(fd, into: &scratch, max: chunk), n > 0 else { return false }
+            guard case .done(let n) = SocketIO.read(fd, into: &scratch, max: chunk), n > 0 else { return false }
             buffer.append(contentsOf: scratch)
             return true
         }
@@ -279,7 +281,7 @@ public final class AdminHTTPServer: Sendable {
             }
             let total = consumed + head.contentLength
             if buffer.count < total && head.expectContinue && head.minorVersion >= 1 {
-                guard Sys.sendAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
+                guard SocketIO.sendAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
             }
             while buffer.count < total {
                 guard readMore() else { return }
@@ -344,7 +346,7 @@ public final class AdminHTTPServer: Sendable {
         _ fd: Int32, _ response: AdminResponse, minorVersion: Int, keepAlive: Bool, includeBody: Bool,
         extraHeaders: [(name: String, value: String)] = []
     ) -> Bool {
-        Sys.sendAll(
+        SocketIO.sendAll(
             fd,
             Self.serialize(
                 response, minorVersion: minorVersion, keepAlive: keepAlive, includeBody: includeBody,
@@ -356,13 +358,13 @@ public final class AdminHTTPServer: Sendable {
     /// read and drop what comes for a moment, then let the caller close.
     static func lingeringClose(_ fd: Int32, maxBytes: Int = 1 << 20, timeoutNs: UInt64 = 500_000_000) {
         _ = shutdown(fd, Int32(SHUT_WR))
-        Sys.setTimeouts(fd, receiveNs: 100_000_000, sendNs: 100_000_000)
-        let deadline = Sys.monotonicNs() + timeoutNs
+        SocketIO.setTimeouts(fd, receiveNs: 100_000_000, sendNs: 100_000_000)
+        let deadline = MonotonicClock.now() + timeoutNs
         var drained = 0
         var sink: [UInt8] = []
-        while drained < maxBytes && Sys.monotonicNs() < deadline {
+        while drained < maxBytes && MonotonicClock.now() < deadline {
             sink.removeAll(keepingCapacity: true)
-            guard case .done(let n) = Sys.read(fd, into: &sink, max: 16 * 1024), n > 0 else { return }
+            guard case .done(let n) = SocketIO.read(fd, into: &sink, max: 16 * 1024), n > 0 else { return }
             drained += n
         }
     }
