@@ -1,10 +1,12 @@
 import CSkiffLinux
 import Glibc
+import SkiffProtocol
 import SkiffSystem
 import Synchronization
 
 /// A small HTTP/1.1 server for the admin API and `/metrics`: loopback by default, one thread per connection,
-/// keep-alive, bounded heads and bodies, no chunked bodies.
+/// keep-alive, bounded heads and bodies, no chunked bodies. Request heads are parsed by SkiffProtocol's HTTP/1
+/// parser, the proxy's own (`AdminRequestParser`).
 ///
 /// Threads: one accept thread, one thread per connection (at most `maxConnections`; one more gets `503` and is
 /// closed). Handlers run on the connection's thread. Reads and writes block with a timeout (SO_RCVTIMEO and
@@ -26,8 +28,12 @@ public final class AdminHTTPServer: Sendable {
         /// 0 picks a free port (see `port` after `start`).
         public var port: Int
         public var maxConnections = 64
-        /// Request line and headers.
+        /// Request line and headers (431 beyond).
         public var maxHeadBytes = 16 * 1024
+        /// The request line alone (414 beyond).
+        public var maxRequestLineBytes = 8 * 1024
+        /// Header lines (431 beyond).
+        public var maxHeaders = 100
         public var maxBodyBytes = 64 * 1024
         /// Per read and per write; also how long an idle keep-alive connection stays open.
         public var ioTimeoutNs: UInt64 = 10_000_000_000
@@ -48,6 +54,11 @@ public final class AdminHTTPServer: Sendable {
         public init(host: String = "127.0.0.1", port: Int) {
             self.host = host
             self.port = port
+        }
+
+        /// The limits SkiffProtocol's parser enforces on each request head.
+        var limits: HTTPLimits {
+            HTTPLimits(maxRequestLine: maxRequestLineBytes, maxHeaderBytes: maxHeadBytes, maxHeaders: maxHeaders)
         }
     }
 
@@ -253,13 +264,12 @@ public final class AdminHTTPServer: Sendable {
             return true
         }
 
+        var parser = AdminRequestParser(limits: configuration.limits, bodyLimit: configuration.maxBodyBytes)
         // Also while stopping: the request on its way is answered (with `Connection: close`), see `stop`.
         while true {
-            let head: HTTPRequestHead
+            let head: AdminRequestParser.Head
             let consumed: Int
-            switch HTTPRequestHead.parse(
-                buffer[...], headLimit: configuration.maxHeadBytes, bodyLimit: configuration.maxBodyBytes)
-            {
+            switch parser.parse(buffer) {
             case .incomplete:
                 if buffer.isEmpty && answered > 0 {
                     // Between requests: `stop` may close this one at once.
@@ -288,6 +298,7 @@ public final class AdminHTTPServer: Sendable {
             }
             let body = Array(buffer[consumed..<total])
             buffer.removeSubrange(0..<total)
+            parser.reset()
             _requests.add(1, ordering: .relaxed)
 
             let (response, extra) = respond(to: head, body: body, remote: remote, fd: fd)
@@ -303,7 +314,7 @@ public final class AdminHTTPServer: Sendable {
     }
 
     private func respond(
-        to head: HTTPRequestHead, body: [UInt8], remote: String, fd: Int32
+        to head: AdminRequestParser.Head, body: [UInt8], remote: String, fd: Int32
     ) -> (AdminResponse, [(name: String, value: String)]) {
         var path = Substring(head.target)
         var query = Substring("")
