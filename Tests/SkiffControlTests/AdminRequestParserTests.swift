@@ -121,8 +121,10 @@ import Testing
         ("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", .invalidContentLength),
         ("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", .duplicateContentLength),
         ("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", .duplicateContentLength),
-        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
-         .contentLengthAndTransferEncoding),
+        (
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+            .contentLengthAndTransferEncoding
+        ),
         ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", .chunkedNotFinal),
     ])
     func refusedAsSkiffProtocolRefuses(text: String, error: HTTPParseError) {
@@ -153,7 +155,8 @@ import Testing
     @Test func limits() {
         let tight = HTTPLimits(maxRequestLine: 64, maxHeaderBytes: 100, maxHeaders: 3)
         let big = "GET / HTTP/1.1\r\nHost: a\r\nX: " + String(repeating: "a", count: 200) + "\r\n\r\n"
-        #expect(parse(big, limits: tight) == .failure(status: 431, message: "header section too large (over 100 bytes)"))
+        #expect(
+            parse(big, limits: tight) == .failure(status: 431, message: "header section too large (over 100 bytes)"))
         guard case .failure(431, _) = parse(String(big.prefix(150)), limits: tight) else {
             Issue.record("no 431 before the head ends")
             return
@@ -163,7 +166,8 @@ import Testing
             return
         }
         let longLine = "GET /" + String(repeating: "p", count: 100)
-        #expect(parse(longLine, limits: tight) == .failure(status: 414, message: "request line too long (over 64 bytes)"))
+        #expect(
+            parse(longLine, limits: tight) == .failure(status: 414, message: "request line too long (over 64 bytes)"))
         let many = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"
         #expect(parse(many, limits: tight) == .failure(status: 431, message: "too many headers (over 3)"))
     }

@@ -131,7 +131,9 @@ struct SystemLayerTests {
         }
         try #require(connected == 0)
         let deadline = MonotonicClock.now() + 5_000_000_000
-        while admitted.withLock({ $0.isEmpty }) && MonotonicClock.now() < deadline { MonotonicClock.sleep(ns: 1_000_000) }
+        while admitted.withLock({ $0.isEmpty }) && MonotonicClock.now() < deadline {
+            MonotonicClock.sleep(ns: 1_000_000)
+        }
         let first = try #require(admitted.withLock { $0.first })
         #expect(first.flags & O_NONBLOCK != 0)
         #expect(first.fdFlags & FD_CLOEXEC != 0)
@@ -139,7 +141,9 @@ struct SystemLayerTests {
 
         let stopAsked = MonotonicClock.now()
         stopping.store(true, ordering: .relaxed)
-        while !finished.load(ordering: .relaxed) && MonotonicClock.now() < deadline { MonotonicClock.sleep(ns: 1_000_000) }
+        while !finished.load(ordering: .relaxed) && MonotonicClock.now() < deadline {
+            MonotonicClock.sleep(ns: 1_000_000)
+        }
         let stopped = finished.load(ordering: .relaxed)
         #expect(stopped)
         #expect(MonotonicClock.now() - stopAsked < 1_000_000_000, "seen within a poll interval, not after a connection")
