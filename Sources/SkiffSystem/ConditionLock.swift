@@ -4,7 +4,8 @@ import Glibc
 /// writers and worker queues, the health checker, the rings' subscribers, the engine's stoppable sleeps).
 ///
 /// Thread-safe by construction. The pthread objects live at fixed heap addresses from `init` to `deinit`, which is
-/// what makes the `@unchecked Sendable` true. Lock and unlock are inlinable: rwloop takes this lock on every write.
+/// what makes the `@unchecked Sendable` true. Locking, waiting and signalling are inlinable: rwloop takes this lock
+/// and signals its writer on every write, and SkiffNet compiles these calls as it did when the type was its own.
 public final class ConditionLock: @unchecked Sendable {
     @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
     @usableFromInline let cond: UnsafeMutablePointer<pthread_cond_t>
@@ -41,11 +42,11 @@ public final class ConditionLock: @unchecked Sendable {
     }
 
     /// Waits (lock held) until signalled.
-    public func wait() { pthread_cond_wait(cond, mutex) }
+    @inlinable public func wait() { pthread_cond_wait(cond, mutex) }
 
     /// Waits (lock held) until signalled or until `deadlineNs` on the monotonic clock (`MonotonicClock.now()`);
     /// false on timeout.
-    public func wait(untilMonotonicNs deadlineNs: UInt64) -> Bool {
+    @inlinable public func wait(untilMonotonicNs deadlineNs: UInt64) -> Bool {
         var ts = timespec(tv_sec: Int(deadlineNs / 1_000_000_000), tv_nsec: Int(deadlineNs % 1_000_000_000))
         return pthread_cond_timedwait(cond, mutex, &ts) == 0
     }
@@ -55,6 +56,6 @@ public final class ConditionLock: @unchecked Sendable {
         MonotonicClock.now() + min(timeoutNs, 1_000_000_000 * 1_000_000_000)
     }
 
-    public func signal() { pthread_cond_signal(cond) }
-    public func broadcast() { pthread_cond_broadcast(cond) }
+    @inlinable public func signal() { pthread_cond_signal(cond) }
+    @inlinable public func broadcast() { pthread_cond_broadcast(cond) }
 }
