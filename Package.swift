@@ -25,18 +25,21 @@ let package = Package(
         // ncursesw, for the console's terminal layer only (the console renders into a cell grid first).
         .systemLibrary(
             name: "CNCurses", path: "Sources/CNCurses", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
+        // The systems layer under everything that touches the OS: the syscall door, the clock, threads, the condition
+        // lock, the accept loop. SkiffNet re-exports it.
+        .target(name: "SkiffSystem", dependencies: ["CSkiffLinux"], swiftSettings: hotPath),
         // NET/IO: sockets, buffers, write queues, both thread models.
-        .target(name: "SkiffNet", dependencies: ["CSkiffLinux"], swiftSettings: hotPath),
+        .target(name: "SkiffNet", dependencies: ["SkiffSystem", "CSkiffLinux"], swiftSettings: hotPath),
         // Codecs: HTTP/1.1 now; Bolt and Dubbo next. Pure byte parsing, no dependencies.
         .target(name: "SkiffProtocol", swiftSettings: hotPath),
         // MOSN-compatible JSON configuration model, decoding and validation.
         .target(name: "SkiffConfig"),
         // Metrics primitives: histograms, the frame and event rings, the JSON writer.
-        .target(name: "SkiffTelemetry", swiftSettings: hotPath),
+        .target(name: "SkiffTelemetry", dependencies: ["SkiffSystem"], swiftSettings: hotPath),
         // Clusters, hosts, load balancers.
         .target(name: "SkiffUpstream", dependencies: ["SkiffConfig", "SkiffNet", "SkiffTelemetry"], swiftSettings: hotPath),
         // The control socket (NDJSON over a Unix socket), the admin HTTP server, Prometheus text.
-        .target(name: "SkiffControl", dependencies: ["SkiffConfig", "CSkiffLinux"]),
+        .target(name: "SkiffControl", dependencies: ["SkiffConfig", "SkiffProtocol", "SkiffSystem", "CSkiffLinux"]),
         // Network filters: tcp_proxy (L4) and the L7 proxy (router, HTTP/1 streams).
         .target(
             name: "SkiffProxy", dependencies: ["SkiffNet", "SkiffUpstream", "SkiffConfig", "SkiffProtocol", "SkiffTelemetry"],
@@ -73,7 +76,8 @@ let package = Package(
         .testTarget(name: "SkiffProtocolTests", dependencies: ["SkiffProtocol"]),
         .testTarget(name: "SkiffProtocolRPCTests", dependencies: ["SkiffProtocol"]),
         .testTarget(name: "SkiffTelemetryTests", dependencies: ["SkiffTelemetry"]),
-        .testTarget(name: "SkiffControlTests", dependencies: ["SkiffControl", "SkiffConfig"]),
+        .testTarget(name: "SkiffSystemTests", dependencies: ["SkiffSystem"]),
+        .testTarget(name: "SkiffControlTests", dependencies: ["SkiffControl", "SkiffConfig", "SkiffProtocol", "SkiffSystem"]),
         .testTarget(name: "SkiffConsoleTests", dependencies: ["SkiffConsole", "SkiffConfig"]),
         .testTarget(name: "SkiffRouterTests", dependencies: ["SkiffProxy", "SkiffConfig"]),
         .testTarget(name: "SkiffUpstreamTests", dependencies: ["SkiffUpstream", "SkiffConfig"]),

@@ -6,7 +6,7 @@ import Synchronization
 /// milliseconds later (`shutdown(SHUT_WR)`, then `close`), as an HTTP/1.0 server does, and as any server does at an
 /// idle timeout or a max-requests limit. A request the proxy sent on the connection meanwhile is never read (the
 /// kernel resets the connection). Thread per connection. The body is `"<name> <path>"`.
-public final class ClosingHTTPServer: @unchecked Sendable {
+public final class ClosingHTTPServer: ThreadPerConnectionServer, @unchecked Sendable {
     public enum Style: Sendable {
         /// `HTTP/1.0 200`, no keep-alive: the response itself says the connection ends.
         case http10
@@ -17,63 +17,22 @@ public final class ClosingHTTPServer: @unchecked Sendable {
     }
     public let name: String
     public let style: Style
-    public let port: Int
     public let closeDelayMicros: UInt32
-    public let connections = Atomic<Int>(0)
     public let answered = Atomic<Int>(0)
-    let listenFD: Int32
-    let stopping = Atomic<Bool>(false)
-    private let stopRequested = Atomic<Bool>(false)
-    private let open = Mutex<[Int32]>([])
 
     public init(name: String, style: Style, closeDelayMicros: UInt32 = 4000) throws {
         self.name = name
         self.style = style
         self.closeDelayMicros = closeDelayMicros
-        listenFD = try Socket.listen(on: SocketAddress(ip: "127.0.0.1", port: 0)!, nonBlocking: false)
-        port = Socket.localAddress(listenFD)!.port
-        try NetThread.start(name: "closing-http") { [self] in self.acceptLoop() }
-    }
-
-    public func stop() {
-        guard !stopRequested.exchange(true, ordering: .relaxed) else { return }
-        Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
-        stopping.store(true, ordering: .relaxed)
-        open.withLock { for fd in $0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
-    }
-
-    private func acceptLoop() {
-        defer { Glibc.close(listenFD) }
-        while !stopping.load(ordering: .relaxed) {
-            let fd = Socket.acceptBlocking(listenFD)
-            if fd < 0 {
-                if stopping.load(ordering: .relaxed) { break }
-                continue
-            }
-            connections.wrappingAdd(1, ordering: .relaxed)
-            open.withLock { $0.append(fd) }
-            let started = (try? NetThread.start(name: "closing-http-conn", stackSize: 256 * 1024) { [self] in
-                self.serveOne(fd)
-                self.open.withLock {
-                    $0.removeAll { $0 == fd }
-                    Glibc.close(fd)
-                }
-            }) != nil
-            if !started {
-                open.withLock {
-                    $0.removeAll { $0 == fd }
-                    Glibc.close(fd)
-                }
-            }
-        }
+        try super.init(name: "closing-http", connectionStackSize: 256 * 1024)
     }
 
     /// Reads one request head (requests here carry no body), answers, waits, half-closes; the caller closes.
-    private func serveOne(_ fd: Int32) {
+    override func serve(_ fd: Int32) {
         var buf: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         let end: [UInt8] = [13, 10, 13, 10]
-        while !stopping.load(ordering: .relaxed) {
+        while !isStopping {
             let n = chunk.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress!, 16384, 0) }
             if n <= 0 { return }
             buf += chunk[0..<n]

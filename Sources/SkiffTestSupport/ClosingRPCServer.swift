@@ -9,79 +9,36 @@ import Synchronization
 ///
 /// `mode` picks what the one answer is: a whole response, half of one (then the close: a response cut mid-way), or
 /// none at all (the request is read and the connection closed unanswered).
-public final class ClosingRPCServer: @unchecked Sendable {
+public final class ClosingRPCServer: ThreadPerConnectionServer, @unchecked Sendable {
     public enum Mode: Sendable { case answer, cutResponse, silent }
     public let kind: RPCTestServer.Kind
     public let name: String
-    public let port: Int
     public let mode: Mode
     /// How long after writing the answer the connection is closed.
     public let closeDelayMicros: UInt32
-    /// Connections accepted.
-    public let connections = Atomic<Int>(0)
     /// Requests read whole (the one each connection answers, and any extra that arrived in the same reads).
     public let requestsRead = Atomic<Int>(0)
     /// Requests answered (whole responses written).
     public let answered = Atomic<Int>(0)
     /// Connections the peer closed before sending a whole request (a proxy should open none of these).
     public let unused = Atomic<Int>(0)
-    let listenFD: Int32
-    let stopping = Atomic<Bool>(false)
-    private let stopRequested = Atomic<Bool>(false)
-    private let open = Mutex<[Int32]>([])
 
     public init(kind: RPCTestServer.Kind, name: String, mode: Mode = .answer, closeDelayMicros: UInt32 = 4000) throws {
         self.kind = kind
         self.name = name
         self.mode = mode
         self.closeDelayMicros = closeDelayMicros
-        listenFD = try Socket.listen(on: SocketAddress(ip: "127.0.0.1", port: 0)!, nonBlocking: false)
-        port = Socket.localAddress(listenFD)!.port
-        try NetThread.start(name: "closing-accept") { [self] in self.acceptLoop() }
-    }
-
-    public func stop() {
-        guard !stopRequested.exchange(true, ordering: .relaxed) else { return }
-        Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
-        stopping.store(true, ordering: .relaxed)
-        open.withLock { for fd in $0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
-    }
-
-    private func acceptLoop() {
-        defer { Glibc.close(listenFD) }
-        while !stopping.load(ordering: .relaxed) {
-            let fd = Socket.acceptBlocking(listenFD)
-            if fd < 0 {
-                if stopping.load(ordering: .relaxed) { break }
-                continue
-            }
-            connections.wrappingAdd(1, ordering: .relaxed)
-            open.withLock { $0.append(fd) }
-            do {
-                try NetThread.start(name: "closing-conn", stackSize: 256 * 1024) { [self] in
-                    self.serveOne(fd)
-                    self.open.withLock {
-                        $0.removeAll { $0 == fd }
-                        Glibc.close(fd)
-                    }
-                }
-            } catch {
-                open.withLock {
-                    $0.removeAll { $0 == fd }
-                    Glibc.close(fd)
-                }
-            }
-        }
+        try super.init(name: "closing", connectionStackSize: 256 * 1024)
     }
 
     /// Reads until one whole request (heartbeats are answered on the way), answers it per `mode`, waits, closes.
-    private func serveOne(_ fd: Int32) {
+    override func serve(_ fd: Int32) {
         var buf: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while !stopping.load(ordering: .relaxed) {
+        while !isStopping {
             let n = chunk.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress!, 65536, 0) }
             if n <= 0 {
-                if !stopping.load(ordering: .relaxed) { unused.wrappingAdd(1, ordering: .relaxed) }
+                if !isStopping { unused.wrappingAdd(1, ordering: .relaxed) }
                 return
             }
             buf += chunk[0..<n]

@@ -13,15 +13,9 @@ import Synchronization
 /// - `/reset-mid-body`: sends headers promising 100000 bytes, 1000 of them, then resets the connection;
 /// - `/close`: 200 with no Content-Length, body ended by closing.
 /// Counts requests per path.
-public final class HTTPTestServer: @unchecked Sendable {
+public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendable {
     public let name: String
-    public let port: Int
-    let listenFD: Int32
-    let stopping = Atomic<Bool>(false)
-    private let stopRequested = Atomic<Bool>(false)
     public let requests = Atomic<Int>(0)
-    public let connections = Atomic<Int>(0)
-    private let open = Mutex<[Int32]>([])
     private let paths = Mutex<[String: Int]>([:])
 
     /// Every request (but `/headers`) is answered with this status when set: a failing host.
@@ -32,42 +26,10 @@ public final class HTTPTestServer: @unchecked Sendable {
     public init(name: String = "backend", forcedStatus: Int? = nil) throws {
         self.name = name
         self.forcedStatus = forcedStatus
-        listenFD = try Socket.listen(on: SocketAddress(ip: "127.0.0.1", port: 0)!, nonBlocking: false)
-        port = Socket.localAddress(listenFD)!.port
-        try NetThread.start(name: "http-accept", stackSize: 256 * 1024) { [self] in self.acceptLoop() }
+        try super.init(name: "http", connectionStackSize: 512 * 1024)
     }
 
     public func count(path: String) -> Int { paths.withLock { $0[path] ?? 0 } }
-
-    private func acceptLoop() {
-        defer { Glibc.close(listenFD) }
-        while !stopping.load(ordering: .relaxed) {
-            let fd = Socket.acceptBlocking(listenFD)
-            if fd < 0 {
-                if stopping.load(ordering: .relaxed) { break }
-                continue
-            }
-            connections.wrappingAdd(1, ordering: .relaxed)
-            open.withLock { $0.append(fd) }
-            try? NetThread.start(name: "http-conn", stackSize: 512 * 1024) { [self] in
-                self.serve(fd)
-                self.open.withLock {
-                    $0.removeAll { $0 == fd }
-                    Glibc.close(fd)
-                }
-            }
-        }
-    }
-
-    public func stop() {
-        // Only the first stop touches the socket; the accept thread closes it once it has seen the flag, so this
-        // never shuts down (and the thread never accepts on) a number another test's socket has reused since.
-        guard !stopRequested.exchange(true, ordering: .relaxed) else { return }
-        Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
-        stopping.store(true, ordering: .relaxed)
-        // Under the lock: a number in the list is still this server's socket (closing happens under it too).
-        open.withLock { for fd in $0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
-    }
 
     private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var off = 0
@@ -116,9 +78,9 @@ public final class HTTPTestServer: @unchecked Sendable {
         }
     }
 
-    private func serve(_ fd: Int32) {
+    override func serve(_ fd: Int32) {
         var r = Reader(fd: fd)
-        while !stopping.load(ordering: .relaxed) {
+        while !isStopping {
             guard let requestLine = r.line() else { return }
             var headLines = [requestLine]
             var headers: [(String, String)] = []
@@ -172,7 +134,7 @@ public final class HTTPTestServer: @unchecked Sendable {
                 ok = sendAll(
                     fd, Array("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\(closeHeader)\r\n5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n".utf8))
             } else if path == "/never" {
-                while !stopping.load(ordering: .relaxed) { usleep(20_000) }
+                while !isStopping { usleep(20_000) }
                 return
             } else if path == "/reset-mid-body" {
                 _ = sendAll(fd, Array("HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n".utf8) + [UInt8](repeating: 65, count: 1000))

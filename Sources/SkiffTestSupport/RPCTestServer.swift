@@ -97,20 +97,14 @@ public enum RPCFrames {
 /// A Bolt v1 or Dubbo backend for tests: answers each request with its own content prefixed by the server's name,
 /// through a small pool of responder threads with random delays, so responses on one connection come back out of
 /// order. Answers heartbeats. Counts connections and requests.
-public final class RPCTestServer: @unchecked Sendable {
+public final class RPCTestServer: ThreadPerConnectionServer, @unchecked Sendable {
     public enum Kind: Sendable { case bolt, dubbo }
     public let kind: Kind
     public let name: String
-    public let port: Int
-    public let connections = Atomic<Int>(0)
     public let requests = Atomic<Int>(0)
     public let heartbeats = Atomic<Int>(0)
     /// While true, requests are read and never answered (to test timeouts).
     public let silent = Atomic<Bool>(false)
-    let listenFD: Int32
-    let stopping = Atomic<Bool>(false)
-    private let stopRequested = Atomic<Bool>(false)
-    private let open = Mutex<[Int32]>([])
     private let queue = Mutex<[(fd: Int32, frame: [UInt8])]>([])
     private let writeLocks = Mutex<[Int32: FDLock]>([:])
     final class FDLock: Sendable { let m = Mutex<Void>(()) }
@@ -118,37 +112,8 @@ public final class RPCTestServer: @unchecked Sendable {
     public init(kind: Kind, name: String, responders: Int = 4) throws {
         self.kind = kind
         self.name = name
-        listenFD = try Socket.listen(on: SocketAddress(ip: "127.0.0.1", port: 0)!, nonBlocking: false)
-        port = Socket.localAddress(listenFD)!.port
-        try NetThread.start(name: "rpc-accept") { [self] in self.acceptLoop() }
+        try super.init(name: "rpc")
         for _ in 0..<responders { try NetThread.start(name: "rpc-respond") { [self] in self.respondLoop() } }
-    }
-
-    public func stop() {
-        // Only the first stop touches the socket; the accept thread closes it once it has seen the flag, so this
-        // never shuts down (and the thread never accepts on) a number another test's socket has reused since.
-        guard !stopRequested.exchange(true, ordering: .relaxed) else { return }
-        Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
-        stopping.store(true, ordering: .relaxed)
-        // Under the lock: a number in the list is still this server's socket (closing happens under it too).
-        open.withLock { for fd in $0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
-    }
-
-    /// Kills every open connection (an upstream dying mid-flight).
-    public func dropConnections() {
-        // Under the lock: a number in the list is still this server's socket (closing happens under it too).
-        open.withLock { for fd in $0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
-    }
-
-    private func acceptLoop() {
-        defer { Glibc.close(listenFD) }
-        while !stopping.load(ordering: .relaxed) {
-            let fd = Socket.acceptBlocking(listenFD)
-            if fd < 0 { continue }
-            connections.wrappingAdd(1, ordering: .relaxed)
-            open.withLock { $0.append(fd) }
-            try? NetThread.start(name: "rpc-conn") { [self] in self.readLoop(fd) }
-        }
     }
 
     private func send(_ fd: Int32, _ bytes: [UInt8]) {
@@ -160,10 +125,10 @@ public final class RPCTestServer: @unchecked Sendable {
         }
     }
 
-    private func readLoop(_ fd: Int32) {
+    override func serve(_ fd: Int32) {
         var buf: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
-        outer: while !stopping.load(ordering: .relaxed) {
+        outer: while !isStopping {
             let n = chunk.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress!, 65536, 0) }
             if n <= 0 { break }
             buf += chunk[0..<n]
@@ -202,10 +167,6 @@ public final class RPCTestServer: @unchecked Sendable {
                 if !silent.load(ordering: .relaxed) { queue.withLock { $0.append((fd, frame)) } }
             }
         }
-        open.withLock {
-            $0.removeAll { $0 == fd }
-            Glibc.close(fd)
-        }
     }
 
     private func lockedSend(_ fd: Int32, _ bytes: [UInt8]) {
@@ -219,7 +180,7 @@ public final class RPCTestServer: @unchecked Sendable {
     }
 
     private func respondLoop() {
-        while !stopping.load(ordering: .relaxed) {
+        while !isStopping {
             guard let item = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else {
                 usleep(200)
                 continue

@@ -165,6 +165,13 @@ struct AdminHTTPServerTests {
             411
         ),
         ("GET / HTTP/1.1\r\nX-Big: " + String(repeating: "b", count: 17_000) + "\r\n\r\n", 431),
+        // Refused by SkiffProtocol's parser, as the proxy refuses them.
+        ("GET /api/v1/stats HTTP/1.1\nHost: x\n\n", 400),  // bare LF
+        ("GET /api/v1/stats HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", 400),  // obs-fold
+        ("GET /api/v1/stats HTTP/1.1\r\n\r\n", 400),  // no Host
+        ("GET /api/v1/stats?" + String(repeating: "q", count: 9000) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        ("GET /api/v1/stats HTTP/1.1\r\nHost: x\r\n" + String(repeating: "X-H: v\r\n", count: 101) + "\r\n", 431),
+        ("GET http://x/api/v1/stats HTTP/1.1\r\nHost: x\r\n\r\n", 400),  // admin: origin-form only
     ])
     func malformedRequestsAreAnsweredThenClosed(request: String, status: Int) throws {
         try withAdminServer { server in

@@ -1,9 +1,12 @@
 import CSkiffLinux
 import Glibc
+import SkiffProtocol
+import SkiffSystem
 import Synchronization
 
 /// A small HTTP/1.1 server for the admin API and `/metrics`: loopback by default, one thread per connection,
-/// keep-alive, bounded heads and bodies, no chunked bodies.
+/// keep-alive, bounded heads and bodies, no chunked bodies. Request heads are parsed by SkiffProtocol's HTTP/1
+/// parser, the proxy's own (`AdminRequestParser`).
 ///
 /// Threads: one accept thread, one thread per connection (at most `maxConnections`; one more gets `503` and is
 /// closed). Handlers run on the connection's thread. Reads and writes block with a timeout (SO_RCVTIMEO and
@@ -25,8 +28,12 @@ public final class AdminHTTPServer: Sendable {
         /// 0 picks a free port (see `port` after `start`).
         public var port: Int
         public var maxConnections = 64
-        /// Request line and headers.
+        /// Request line and headers (431 beyond).
         public var maxHeadBytes = 16 * 1024
+        /// The request line alone (414 beyond).
+        public var maxRequestLineBytes = 8 * 1024
+        /// Header lines (431 beyond).
+        public var maxHeaders = 100
         public var maxBodyBytes = 64 * 1024
         /// Per read and per write; also how long an idle keep-alive connection stays open.
         public var ioTimeoutNs: UInt64 = 10_000_000_000
@@ -47,6 +54,11 @@ public final class AdminHTTPServer: Sendable {
         public init(host: String = "127.0.0.1", port: Int) {
             self.host = host
             self.port = port
+        }
+
+        /// The limits SkiffProtocol's parser enforces on each request head.
+        var limits: HTTPLimits {
+            HTTPLimits(maxRequestLine: maxRequestLineBytes, maxHeaderBytes: maxHeadBytes, maxHeaders: maxHeaders)
         }
     }
 
@@ -121,7 +133,7 @@ public final class AdminHTTPServer: Sendable {
             (fd, port) = (inherited, TCPListener.localPort(inherited))
             // Both processes accept on it during the handover: a poll that saw a connection the other one took must
             // not leave this accept thread blocked.
-            Sys.setNonBlocking(fd, true)
+            SocketIO.setBlocking(fd, false)
         } else {
             (fd, port) = try TCPListener.open(
                 host: configuration.host, port: configuration.port, context: context,
@@ -133,7 +145,7 @@ public final class AdminHTTPServer: Sendable {
         }
         if !threads.start(name: "skiff-admin-accept", { [self] in acceptLoop(fd) }) {
             state.withLock { $0.stopped = true }
-            Sys.close(fd)
+            SocketIO.close(fd)
             throw ControlError(context, "cannot start the accept thread")
         }
     }
@@ -164,9 +176,9 @@ public final class AdminHTTPServer: Sendable {
             return true
         }
         guard running else { return }
-        let deadline = Sys.monotonicNs() + configuration.drainTimeoutNs
-        while Sys.monotonicNs() < deadline && !state.withLock({ $0.connections.isEmpty }) {
-            Sys.sleep(ns: 5_000_000)
+        let deadline = MonotonicClock.now() + configuration.drainTimeoutNs
+        while MonotonicClock.now() < deadline && !state.withLock({ $0.connections.isEmpty }) {
+            MonotonicClock.sleep(ns: 5_000_000)
         }
         state.withLock { s in
             for fd in s.connections.values { _ = shutdown(fd, Int32(SHUT_RDWR)) }
@@ -193,7 +205,8 @@ public final class AdminHTTPServer: Sendable {
     // MARK: - Connections
 
     private func acceptLoop(_ listenFD: Int32) {
-        Sys.acceptLoop(listenFD, isStopping: { isStopping }, admit: admit)
+        AcceptLoop.run(listenFD, isStopping: { isStopping }, admit: admit)
+        SocketIO.close(listenFD)
     }
 
     private func admit(_ fd: Int32) {
@@ -216,7 +229,7 @@ public final class AdminHTTPServer: Sendable {
                 _ = $0.connections.removeValue(forKey: id)
                 $0.idle.remove(id)
             }
-            Sys.close(fd)
+            SocketIO.close(fd)
         }
         if !started {
             state.withLock { _ = $0.connections.removeValue(forKey: id) }
@@ -227,15 +240,15 @@ public final class AdminHTTPServer: Sendable {
     private func refuse(_ fd: Int32, _ status: Int, _ message: String) {
         let bytes = Self.serialize(
             .text(message, status: status), minorVersion: 1, keepAlive: false, includeBody: true, extraHeaders: [])
-        _ = bytes.withUnsafeBytes { Sys.send(fd, $0, blocking: false) }
+        _ = bytes.withUnsafeBytes { SocketIO.send(fd, $0, blocking: false) }
         _ = shutdown(fd, Int32(SHUT_WR))
-        Sys.close(fd)
+        SocketIO.close(fd)
     }
 
     /// One connection's request loop, on its own thread.
     private func serve(_ fd: Int32, id: Int) {
-        Sys.setNonBlocking(fd, false)
-        Sys.setTimeouts(fd, receiveNs: configuration.ioTimeoutNs, sendNs: configuration.ioTimeoutNs)
+        SocketIO.setBlocking(fd, true)
+        SocketIO.setTimeouts(fd, receiveNs: configuration.ioTimeoutNs, sendNs: configuration.ioTimeoutNs)
         _ = cskiff_set_int_opt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         let remote = TCPListener.peerAddress(fd)
         var buffer: [UInt8] = []
@@ -246,18 +259,17 @@ public final class AdminHTTPServer: Sendable {
         /// Reads more into `buffer`; false on end of stream, timeout or error.
         func readMore() -> Bool {
             scratch.removeAll(keepingCapacity: true)
-            guard case .done(let n) = Sys.read(fd, into: &scratch, max: chunk), n > 0 else { return false }
+            guard case .done(let n) = SocketIO.read(fd, into: &scratch, max: chunk), n > 0 else { return false }
             buffer.append(contentsOf: scratch)
             return true
         }
 
+        var parser = AdminRequestParser(limits: configuration.limits, bodyLimit: configuration.maxBodyBytes)
         // Also while stopping: the request on its way is answered (with `Connection: close`), see `stop`.
         while true {
-            let head: HTTPRequestHead
+            let head: AdminRequestParser.Head
             let consumed: Int
-            switch HTTPRequestHead.parse(
-                buffer[...], headLimit: configuration.maxHeadBytes, bodyLimit: configuration.maxBodyBytes)
-            {
+            switch parser.parse(buffer) {
             case .incomplete:
                 if buffer.isEmpty && answered > 0 {
                     // Between requests: `stop` may close this one at once.
@@ -279,13 +291,14 @@ public final class AdminHTTPServer: Sendable {
             }
             let total = consumed + head.contentLength
             if buffer.count < total && head.expectContinue && head.minorVersion >= 1 {
-                guard Sys.sendAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
+                guard SocketIO.sendAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
             }
             while buffer.count < total {
                 guard readMore() else { return }
             }
             let body = Array(buffer[consumed..<total])
             buffer.removeSubrange(0..<total)
+            parser.reset()
             _requests.add(1, ordering: .relaxed)
 
             let (response, extra) = respond(to: head, body: body, remote: remote, fd: fd)
@@ -301,7 +314,7 @@ public final class AdminHTTPServer: Sendable {
     }
 
     private func respond(
-        to head: HTTPRequestHead, body: [UInt8], remote: String, fd: Int32
+        to head: AdminRequestParser.Head, body: [UInt8], remote: String, fd: Int32
     ) -> (AdminResponse, [(name: String, value: String)]) {
         var path = Substring(head.target)
         var query = Substring("")
@@ -344,7 +357,7 @@ public final class AdminHTTPServer: Sendable {
         _ fd: Int32, _ response: AdminResponse, minorVersion: Int, keepAlive: Bool, includeBody: Bool,
         extraHeaders: [(name: String, value: String)] = []
     ) -> Bool {
-        Sys.sendAll(
+        SocketIO.sendAll(
             fd,
             Self.serialize(
                 response, minorVersion: minorVersion, keepAlive: keepAlive, includeBody: includeBody,
@@ -356,13 +369,13 @@ public final class AdminHTTPServer: Sendable {
     /// read and drop what comes for a moment, then let the caller close.
     static func lingeringClose(_ fd: Int32, maxBytes: Int = 1 << 20, timeoutNs: UInt64 = 500_000_000) {
         _ = shutdown(fd, Int32(SHUT_WR))
-        Sys.setTimeouts(fd, receiveNs: 100_000_000, sendNs: 100_000_000)
-        let deadline = Sys.monotonicNs() + timeoutNs
+        SocketIO.setTimeouts(fd, receiveNs: 100_000_000, sendNs: 100_000_000)
+        let deadline = MonotonicClock.now() + timeoutNs
         var drained = 0
         var sink: [UInt8] = []
-        while drained < maxBytes && Sys.monotonicNs() < deadline {
+        while drained < maxBytes && MonotonicClock.now() < deadline {
             sink.removeAll(keepingCapacity: true)
-            guard case .done(let n) = Sys.read(fd, into: &sink, max: 16 * 1024), n > 0 else { return }
+            guard case .done(let n) = SocketIO.read(fd, into: &sink, max: 16 * 1024), n > 0 else { return }
             drained += n
         }
     }

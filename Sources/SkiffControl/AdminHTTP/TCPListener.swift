@@ -1,4 +1,5 @@
 import Glibc
+import SkiffSystem
 
 /// Binding the admin listener and naming peers. Called from `AdminHTTPServer` only.
 enum TCPListener {
@@ -52,7 +53,7 @@ enum TCPListener {
         }
         if bound != 0 {
             let e = errno
-            Sys.close(fd)
+            SocketIO.close(fd)
             if e == EADDRINUSE {
                 throw ControlError(context, "the port is already in use (another skiff with the same admin address?)")
             }
@@ -60,7 +61,7 @@ enum TCPListener {
         }
         if listen(fd, 128) != 0 {
             let e = errno
-            Sys.close(fd)
+            SocketIO.close(fd)
             throw ControlError(context, "listen", errno: e)
         }
         return (fd, localPort(fd))

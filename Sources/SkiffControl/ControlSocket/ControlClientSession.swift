@@ -1,5 +1,6 @@
-import Glibc
 import CSkiffLinux
+import Glibc
+import SkiffSystem
 
 /// One client connection: reads request lines, answers them, and streams a subscription if it asked for one.
 ///
@@ -45,7 +46,7 @@ final class ControlClientSession {
                 _ = out.flush(to: fd)
                 return
             }
-            if closing && (out.isEmpty || Sys.monotonicNs() >= closeDeadlineNs) {
+            if closing && (out.isEmpty || MonotonicClock.now() >= closeDeadlineNs) {
                 _ = shutdown(fd, Int32(SHUT_WR))
                 return
             }
@@ -55,7 +56,7 @@ final class ControlClientSession {
             if inputOpen && !closing { events |= pollIn }
             if !out.isEmpty { events |= pollOut }
             let timeout: Int32 = subscription != nil && !closing ? 0 : Self.idlePollMs
-            let revents = Sys.poll(fd, events: events, timeoutMs: timeout)
+            let revents = SocketIO.poll(fd, events: events, timeoutMs: timeout)
             if revents & broken != 0 { return }
             if inputOpen && !closing && revents & (pollIn | hangUp) != 0 {
                 guard readInput() else { return }
@@ -80,7 +81,7 @@ final class ControlClientSession {
     /// Reads what is there and handles complete lines; false when the connection failed.
     private func readInput() -> Bool {
         scratch.removeAll(keepingCapacity: true)
-        switch Sys.read(fd, into: &scratch, max: Self.readChunk) {
+        switch SocketIO.read(fd, into: &scratch, max: Self.readChunk) {
         case .done(0):
             inputOpen = false
             if let last = reader.finish() { handle(last) }
@@ -99,15 +100,15 @@ final class ControlClientSession {
     /// arrive with the line that names them). A client that does not read within 2 s is closed. The caller closes
     /// `fds` afterwards.
     private func sendWithDescriptors(_ reply: [UInt8], _ fds: [Int32]) {
-        let deadline = Sys.monotonicNs() + 2_000_000_000
-        while !out.isEmpty && Sys.monotonicNs() < deadline {
+        let deadline = MonotonicClock.now() + 2_000_000_000
+        while !out.isEmpty && MonotonicClock.now() < deadline {
             if out.flush(to: fd) == .failed { break }
-            if !out.isEmpty { _ = Sys.poll(fd, events: Int16(POLLOUT), timeoutMs: 50) }
+            if !out.isEmpty { _ = SocketIO.poll(fd, events: Int16(POLLOUT), timeoutMs: 50) }
         }
         var line = reply
         line.append(UInt8(ascii: "\n"))
         var sent = 0
-        while sent < line.count && Sys.monotonicNs() < deadline {
+        while sent < line.count && MonotonicClock.now() < deadline {
             let r = line[sent...].withUnsafeBytes { b in
                 fds.withUnsafeBufferPointer { f in
                     // Descriptors ride on the first byte only.
@@ -117,14 +118,14 @@ final class ControlClientSession {
             if r > 0 {
                 sent += r
             } else if r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                _ = Sys.poll(fd, events: Int16(POLLOUT), timeoutMs: 50)
+                _ = SocketIO.poll(fd, events: Int16(POLLOUT), timeoutMs: 50)
             } else {
                 break
             }
         }
         if sent < line.count {
             closing = true
-            closeDeadlineNs = Sys.monotonicNs()
+            closeDeadlineNs = MonotonicClock.now()
         }
     }
 
@@ -137,14 +138,14 @@ final class ControlClientSession {
             ControlReply.appendLine(
                 ControlReply.error(id: .none, "line too long: over \(limit) bytes; closing the connection"), to: &out)
             closing = true
-            closeDeadlineNs = Sys.monotonicNs() + Self.closeGraceNs
+            closeDeadlineNs = MonotonicClock.now() + Self.closeGraceNs
         case .line(let line):
             switch server.dispatch(line: line, peer: peer) {
             case .reply(let reply):
                 ControlReply.appendLine(reply, to: &out)
             case .replyWithDescriptors(let reply, let fds):
                 sendWithDescriptors(reply, fds)
-                for fd in fds { Sys.close(fd) }  // the peer has its own copies now (or never will)
+                for fd in fds { SocketIO.close(fd) }  // the peer has its own copies now (or never will)
             case .subscribe(let id, let since):
                 if subscription != nil {
                     if case .reply(let reply) = server.fail(id, "already subscribed on this connection") {

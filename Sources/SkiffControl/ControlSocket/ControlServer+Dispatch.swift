@@ -1,4 +1,5 @@
 import SkiffConfig
+import SkiffSystem
 
 extension ControlServer {
     /// What to do with one request line.
@@ -40,7 +41,7 @@ extension ControlServer {
         if let (result, fds) = backend.handleWithDescriptors(request, peer: peer) {
             let (reply, ok) = ControlReply.encode(id: request.id, result: result)
             if !ok { counters.error() }
-            if !ok { for fd in fds { Sys.close(fd) } }
+            if !ok { for fd in fds { SocketIO.close(fd) } }
             return ok ? .replyWithDescriptors(reply, fds) : .reply(reply)
         }
         let (reply, ok) = ControlReply.encode(id: request.id, result: backend.handle(request, peer: peer))

@@ -1,6 +1,7 @@
 import CSkiffLinux
 import Glibc
 import SkiffConfig
+import SkiffSystem
 import Synchronization
 
 /// The control socket: a Unix domain stream socket speaking newline-delimited JSON both ways, so
@@ -142,14 +143,14 @@ public final class ControlServer: Sendable {
         }
         guard stillWanted else {
             UnixListener.removeIfOurs(path: path, identity: listener.identity)
-            Sys.close(listener.fd)
+            SocketIO.close(listener.fd)
             throw ControlError("control socket \(path)", "stopped while starting")
         }
         let started = threads.start(name: "skiff-ctl-accept") { [self] in acceptLoop(listener.fd) }
         if !started {
             state.withLock { $0.phase = .stopped }
             UnixListener.removeIfOurs(path: path, identity: listener.identity)
-            Sys.close(listener.fd)
+            SocketIO.close(listener.fd)
             throw ControlError("control socket \(path)", "cannot start the accept thread")
         }
     }
@@ -180,7 +181,8 @@ public final class ControlServer: Sendable {
     // MARK: - Accepting
 
     private func acceptLoop(_ listenFD: Int32) {
-        Sys.acceptLoop(listenFD, isStopping: { stopping.load(ordering: .sequentiallyConsistent) }, admit: admit)
+        AcceptLoop.run(listenFD, isStopping: { stopping.load(ordering: .sequentiallyConsistent) }, admit: admit)
+        SocketIO.close(listenFD)
     }
 
     private func admit(_ fd: Int32) {
@@ -214,14 +216,14 @@ public final class ControlServer: Sendable {
     private func refuse(_ fd: Int32, _ message: String) {
         var line = ControlReply.error(id: .none, message)
         line.append(0x0A)
-        _ = line.withUnsafeBytes { Sys.send(fd, $0, blocking: false) }
+        _ = line.withUnsafeBytes { SocketIO.send(fd, $0, blocking: false) }
         _ = shutdown(fd, Int32(SHUT_WR))
-        Sys.close(fd)
+        SocketIO.close(fd)
     }
 
     private func release(id: Int, fd: Int32) {
         state.withLock { _ = $0.clients.removeValue(forKey: id) }
-        Sys.close(fd)
+        SocketIO.close(fd)
         counters.clientClosed()
     }
 

@@ -1,3 +1,5 @@
+import SkiffSystem
+
 /// Bytes waiting to go to one client, sent with non-blocking writes. Owned by one client thread.
 ///
 /// The server compares `count` with the client's bound after each flush: a subscriber that stops reading grows this
@@ -27,7 +29,7 @@ struct OutgoingBuffer {
         var result = FlushResult.drained
         while start < bytes.count {
             let r = bytes.withUnsafeBytes { raw in
-                Sys.send(fd, UnsafeRawBufferPointer(rebasing: raw[start...]), blocking: false)
+                SocketIO.send(fd, UnsafeRawBufferPointer(rebasing: raw[start...]), blocking: false)
             }
             switch r {
             case .done(let n): start += n

@@ -1,4 +1,5 @@
 import Glibc
+import SkiffSystem
 
 /// Creating, probing and removing the control socket file. Called from `ControlServer.start`/`stop` only.
 struct UnixListener {
@@ -14,7 +15,7 @@ struct UnixListener {
         let l = try open(path: temp, backlog: backlog)
         guard rename(temp, path) == 0 else {
             let e = errno
-            Sys.close(l.fd)
+            SocketIO.close(l.fd)
             _ = unlink(temp)
             throw ControlError("control socket \(path)", "rename over the running server's socket", errno: e)
         }
@@ -42,7 +43,7 @@ struct UnixListener {
         }
         if bound != 0 {
             let e = errno
-            Sys.close(fd)
+            SocketIO.close(fd)
             if e == EADDRINUSE {
                 throw ControlError(context, "the path was taken while starting (another server starting?)")
             }
@@ -51,13 +52,13 @@ struct UnixListener {
         // Belt and braces for filesystems that ignore the socket inode's mode.
         if chmod(path, 0o600) != 0 {
             let e = errno
-            Sys.close(fd)
+            SocketIO.close(fd)
             _ = unlink(path)
             throw ControlError(context, "chmod 0600", errno: e)
         }
         if listen(fd, backlog) != 0 {
             let e = errno
-            Sys.close(fd)
+            SocketIO.close(fd)
             _ = unlink(path)
             throw ControlError(context, "listen", errno: e)
         }
@@ -101,7 +102,7 @@ struct UnixListener {
         }
         let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard probe >= 0 else { throw ControlError(context, "socket", errno: errno) }
-        defer { Sys.close(probe) }
+        defer { SocketIO.close(probe) }
         var (addr, len) = address(path)
         var rc: Int32
         repeat {

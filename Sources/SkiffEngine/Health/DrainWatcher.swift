@@ -1,8 +1,6 @@
-import Glibc
 import SkiffNet
 import SkiffTelemetry
 import SkiffUpstream
-import Synchronization
 
 /// Follows every draining host, including hosts a reload removed, and finishes its drain: announces DRAINED ("safe to
 /// remove", `host.drained`) once nothing is in flight, and at the cluster's `drain_timeout` applies its
@@ -17,8 +15,7 @@ final class DrainWatcher: @unchecked Sendable {
     let hub: TelemetryHub
     /// How often draining hosts are looked at.
     let intervalMs: Int
-    private let running = Atomic<Bool>(false)
-    private let pause = StoppableSleep()
+    private let loop = EngineLoopThread(name: "skiff-drains")
     /// Draining hosts already announced as drained or timed out (watcher thread only).
     private var announced: Set<ObjectIdentifier> = []
 
@@ -29,28 +26,11 @@ final class DrainWatcher: @unchecked Sendable {
     }
 
     func start() throws(SystemError) {
-        guard !running.exchange(true, ordering: .relaxed) else { return }
-        pause.began()
-        do {
-            try NetThread.start(name: "skiff-drains", stackSize: 256 * 1024) { [self] in
-                while running.load(ordering: .relaxed) && !pause.isStopped {
-                    tick()
-                    pause.sleep(ms: intervalMs)
-                }
-                pause.finished()
-            }
-        } catch {
-            pause.finished()
-            running.store(false, ordering: .relaxed)
-            throw error
-        }
+        try loop.start(intervalMs: { [intervalMs] in intervalMs }, tick: { [self] in tick() })
     }
 
     /// Stops the thread and returns once it has left its loop: it reads the engine, which may be torn down next.
-    func stop() {
-        running.store(false, ordering: .relaxed)
-        pause.stopAndWait()
-    }
+    func stop() { loop.stop() }
 
     /// One look at every draining host.
     func tick() {

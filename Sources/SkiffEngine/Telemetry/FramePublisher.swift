@@ -17,9 +17,8 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     let hub: TelemetryHub
     /// Tick, milliseconds (1 s by default; 250 ms while a console is attached).
     public let intervalMs = Atomic<Int>(1000)
-    private let running = Atomic<Bool>(false)
-    /// Between ticks the thread sleeps here; `stop` wakes it and waits until it has left (see `stop`).
-    private let pause = StoppableSleep()
+    /// The publishing thread; `stop` wakes it and waits until it has left (see `stop`).
+    private let loop = EngineLoopThread(name: "skiff-publisher", stackSize: 1 << 20)
     /// The longest tick `--publish-interval` may ask for, in milliseconds.
     public static let intervalRange: ClosedRange<Int> = 50...60_000
     public let ticks = Atomic<UInt64>(0)
@@ -40,43 +39,20 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     /// Starts the publisher thread; a thread that cannot start is an error for the caller (a skiff without frames
     /// would show operators an idle process that is really serving).
     func start() throws(SystemError) {
-        guard !running.exchange(true, ordering: .relaxed) else { return }
-        pause.began()
-        do {
-            try NetThread.start(name: "skiff-publisher", stackSize: 1 << 20) { [self] in
-                self.run()
-                self.pause.finished()
-            }
-        } catch {
-            pause.finished()
-            running.store(false, ordering: .relaxed)
-            throw error
-        }
+        try loop.start(
+            intervalMs: { [self] in
+                let range = Self.intervalRange
+                return min(max(range.lowerBound, intervalMs.load(ordering: .relaxed)), range.upperBound)
+            },
+            tick: { [self] in publishOnce() })
     }
 
     /// Stops the thread and returns once it has left its loop: the publisher reads the engine (which does not
     /// own a strong reference back), so nothing of it may still run when the engine is torn down.
-    func stop() {
-        running.store(false, ordering: .relaxed)
-        let me = pthread_self()
-        let onLoopThread = thread.withLock { $0.map { pthread_equal($0, me) != 0 } ?? false }
-        pause.stopAndWait(fromLoopThread: onLoopThread)
-    }
+    func stop() { loop.stop() }
 
     /// Whether the publishing thread has left its loop (or never started).
-    public var threadFinished: Bool { pause.isFinished }
-
-    /// The publishing thread, so a `stop` from that thread itself does not wait for itself.
-    private let thread = Mutex<pthread_t?>(nil)
-
-    private func run() {
-        thread.withLock { $0 = pthread_self() }
-        while running.load(ordering: .relaxed) && !pause.isStopped {
-            publishOnce()
-            let range = Self.intervalRange
-            pause.sleep(ms: min(max(range.lowerBound, intervalMs.load(ordering: .relaxed)), range.upperBound))
-        }
-    }
+    public var threadFinished: Bool { loop.isFinished }
 
     /// Builds and pushes one frame now (also used by tests and `snapshot`).
     @discardableResult

@@ -75,7 +75,7 @@ public final class Listener: @unchecked Sendable {
         // Always non-blocking: a socket handed between models (and processes) shares its file status flags, and the
         // rwloop accept thread polls before accepting.
         if let fd = options.inheritedFD {
-            Socket.setBlocking(fd, false)
+            SocketIO.setBlocking(fd, false)
             self.fd = fd
         } else {
             self.fd = try Socket.listen(on: options.address, backlog: options.backlog, nonBlocking: true)
@@ -101,7 +101,7 @@ public final class Listener: @unchecked Sendable {
     func acceptBurst(on poller: Poller) {
         for _ in 0..<64 {
             if stopping.load(ordering: .relaxed) { return }
-            let (r, newFD) = Socket.accept(fd, nonBlocking: true)
+            let (r, newFD) = Socket.accept(fd)
             switch r {
             case .done:
                 if overLimit() {

@@ -43,41 +43,34 @@ public final class RWLoopGroup: Sendable {
     }
 
     private func acceptLoop(_ l: Listener) {
-        var pfd = pollfd(fd: l.fd, events: Int16(POLLIN), revents: 0)
-        while !l.stopping.load(ordering: .relaxed) {
-            pfd.revents = 0
-            if poll(&pfd, 1, 50) <= 0 { continue }
-            if l.stopping.load(ordering: .relaxed) { break }
-            let (r, fd) = Socket.accept(l.fd, nonBlocking: false)
-            switch r {
-            case .done:
-                if l.overLimit() {
-                    l.refuse(fd)
-                    continue
-                }
-                Socket.setNoDelay(fd)
-                let c = Connection(
-                    fd: fd, direction: .inbound, state: .open, peer: Socket.peerAddress(fd), context: .rwloop(self),
-                    options: l.connectionOptions, label: l.name)
-                c.listenerStats = l.stats
-                l.stats.active.wrappingAdd(1, ordering: .relaxed)
-                l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
-                c.noteOpened()
-                c.handler = l.delegate.listener(l, accepted: c)
-                if c.handler == nil {
-                    c.rwStartClosed(.local)
-                } else {
-                    c.rwStart(connecting: false, timeoutNs: 0)
-                }
-            case .wouldBlock:
-                continue
-            case .error(let e):
-                if l.stopping.load(ordering: .relaxed) { break }
-                l.stats.acceptErrors.wrappingAdd(1, ordering: .relaxed)
-                if e != ECONNABORTED && e != EPROTO { usleep(100_000) }  // EMFILE and friends: back off, don't spin
-            }
-        }
+        AcceptLoop.run(
+            l.fd, pollMs: 50, backoffMs: 100, isStopping: { l.stopping.load(ordering: .relaxed) },
+            admit: { fd in admit(fd, on: l) },
+            failed: { _ in l.stats.acceptErrors.wrappingAdd(1, ordering: .relaxed) })
         l.closeDescriptor()
+    }
+
+    /// Gives an accepted connection its reader and writer threads (or refuses it over the listener's limit).
+    private func admit(_ fd: Int32, on l: Listener) {
+        if l.overLimit() {
+            l.refuse(fd)
+            return
+        }
+        SocketIO.setBlocking(fd, true)
+        Socket.setNoDelay(fd)
+        let c = Connection(
+            fd: fd, direction: .inbound, state: .open, peer: Socket.peerAddress(fd), context: .rwloop(self),
+            options: l.connectionOptions, label: l.name)
+        c.listenerStats = l.stats
+        l.stats.active.wrappingAdd(1, ordering: .relaxed)
+        l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
+        c.noteOpened()
+        c.handler = l.delegate.listener(l, accepted: c)
+        if c.handler == nil {
+            c.rwStartClosed(.local)
+        } else {
+            c.rwStart(connecting: false, timeoutNs: 0)
+        }
     }
 
     /// Opens an outbound connection whose reader thread does the connect (with `timeout`), then reads.
@@ -184,7 +177,7 @@ extension Connection {
             return true
         }
         guard ok else { return false }
-        Socket.setBlocking(fd, true)
+        SocketIO.setBlocking(fd, true)
         didEstablish()
         lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
         rwStartWriter()

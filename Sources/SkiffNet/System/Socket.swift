@@ -50,30 +50,12 @@ public enum Socket {
         return rc == 0 ? SocketAddress(storage: storage) : nil
     }
 
-    /// Accepts one connection: the new fd and its peer, `.wouldBlock`, or an errno.
-    /// The new socket is close-on-exec; non-blocking when `nonBlocking`.
-    static func accept(_ listenFD: Int32, nonBlocking: Bool) -> (IOResult, Int32) {
-        var storage = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let r = ioCall {
-            Int(withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { cskiff_accept4(listenFD, $0, &len) }
-            })
-        }
-        if case .done(let fd) = r {
-            let fd32 = Int32(fd)
-            if !nonBlocking { setBlocking(fd32, true) }
-            return (r, fd32)
-        }
+    /// Accepts one connection without waiting: the new fd (close-on-exec, non-blocking), `.wouldBlock`, or an errno.
+    /// For pollers; a thread that waits for connections runs `AcceptLoop`.
+    static func accept(_ listenFD: Int32) -> (IOResult, Int32) {
+        let r = ioCall { Int(cskiff_accept4(listenFD, nil, nil)) }
+        if case .done(let fd) = r { return (r, Int32(fd)) }
         return (r, -1)
-    }
-
-    /// Accepts one connection on a blocking listener: a blocking, close-on-exec socket, or -1 on error (errno set).
-    /// Close-on-exec matters: a child process must never inherit a connection and keep it open.
-    public static func acceptBlocking(_ listenFD: Int32) -> Int32 {
-        let (r, fd) = accept(listenFD, nonBlocking: false)
-        if case .done = r { return fd }
-        return -1
     }
 
     /// A new non-blocking TCP socket with connect started. Returns the fd and whether it connected at once.
@@ -94,11 +76,6 @@ public enum Socket {
 
     static func setNoDelay(_ fd: Int32) {
         _ = cskiff_set_int_opt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-    }
-
-    static func setBlocking(_ fd: Int32, _ blocking: Bool) {
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK)
     }
 
     /// Pending error of a socket (after a non-blocking connect), 0 when none.

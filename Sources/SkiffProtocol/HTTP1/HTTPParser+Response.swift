@@ -62,12 +62,7 @@ extension HTTPParser {
         let maxHeaders = min(limits.maxHeaders, headers.capacity)
         if let e = parseFields(b, from: lf + 1, headers, maxHeaders, isRequest: false, &f) { return e }
 
-        head.headersEnd = f.headersEnd
-        head.headLength = f.headersEnd + 2
-        head.hopByHopCount = f.hopByHopCount
-        head.upgrade = f.upgrade
-        head.keepAlive = f.keepAlive
-        head.connectionClose = head.version == .http11 ? f.close : (f.close || !f.keepAlive)
+        applyConnectionFacts(f, to: &head)
         if let te = f.transferEncodingValue {
             if f.contentLength != nil { return .contentLengthAndTransferEncoding }
             // RFC 9112 §6.3: chunked last frames the body; otherwise the body runs until the upstream closes.

@@ -207,20 +207,29 @@ public enum HTTPParser {
         return n >= 4 && b[n - 4] == ASCII.cr && b[n - 3] == ASCII.lf && b[n - 2] == ASCII.cr && b[n - 1] == ASCII.lf
     }
 
+    // MARK: Head facts
+
+    /// What requests and responses take alike from the header pass: where the head ends, the hop-by-hop count, and
+    /// whether the connection goes on (HTTP/1.1 unless `close`; HTTP/1.0 only with `keep-alive`). Needs `version`.
+    @inline(__always)
+    static func applyConnectionFacts<Head: HTTPMessageHead>(_ f: FieldFacts, to head: inout Head) {
+        head.headersEnd = f.headersEnd
+        head.headLength = f.headersEnd + 2
+        head.hopByHopCount = f.hopByHopCount
+        head.upgrade = f.upgrade
+        head.keepAlive = f.keepAlive
+        head.connectionClose = head.version == .http11 ? f.close : (f.close || !f.keepAlive)
+    }
+
     // MARK: Request semantics
 
     /// Host, framing and connection rules that need the whole header section.
     private static func applyRequestFacts(_ b: UnsafeRawBufferPointer, _ f: FieldFacts, _ head: inout HTTPRequestHead)
         -> HTTPParseError?
     {
-        head.headersEnd = f.headersEnd
-        head.headLength = f.headersEnd + 2
-        head.hopByHopCount = f.hopByHopCount
+        applyConnectionFacts(f, to: &head)
         head.expectContinue = f.expectContinue
-        head.upgrade = f.upgrade
-        head.keepAlive = f.keepAlive
         head.xForwardedForIndex = f.xForwardedForIndex
-        head.connectionClose = head.version == .http11 ? f.close : (f.close || !f.keepAlive)
 
         if let h = f.hostIndex {
             head.hostIndex = h

@@ -2,7 +2,7 @@
 ///
 /// Filled by `HTTPParser.parseRequest`; one per connection, reused for every request (`reset()`), so parsing stores
 /// integers and never allocates. Header lines themselves live in the `HTTPHeaderTable` parsed alongside.
-public struct HTTPRequestHead: Sendable {
+public struct HTTPRequestHead: HTTPMessageHead {
     /// The four request-target forms of RFC 9112 §3.2.
     public enum TargetForm: UInt8, Sendable {
         /// `/path?query`
@@ -35,30 +35,12 @@ public struct HTTPRequestHead: Sendable {
     public var hostIndex: Int?
     /// The last X-Forwarded-For header's index, which the renderer appends the client address to.
     public var xForwardedForIndex: Int?
-    public var contentLength: Int?
-    /// `Transfer-Encoding: chunked` (the only transfer coding accepted on a request).
-    public var isChunked = false
-    /// The client wants the connection closed after this exchange: HTTP/1.1 with `Connection: close`, or HTTP/1.0
-    /// without `Connection: keep-alive`.
-    public var connectionClose = false
-    /// A `keep-alive` Connection token was sent (an HTTP/1.0 client asking to keep the connection).
-    public var keepAlive = false
     /// `Expect: 100-continue`.
     public var expectContinue = false
-    /// An Upgrade header was sent (it is hop-by-hop and not forwarded).
-    public var upgrade = false
-    /// How many header entries are hop-by-hop (see `HTTPHeaderTable.isHopByHop(at:)`).
-    public var hopByHopCount = 0
-    /// Offset of the CRLF that ends the header section.
-    public var headersEnd = 0
-    /// Bytes of the head, including leading empty lines and the final CRLF CRLF; the body starts here.
-    public var headLength = 0
+    /// Framing, connection and extent, read through `HTTPMessageHead` (`contentLength`, `connectionClose`, ...).
+    public var facts = HTTPHeadFacts()
 
     public init() {}
-
-    /// Clears every field for the next request.
-    @inline(__always)
-    public mutating func reset() { self = HTTPRequestHead() }
 
     /// How the request body is delimited.
     @inline(__always)

@@ -40,10 +40,9 @@ final class DemoHTTPBackend: @unchecked Sendable {
     }
 
     private func acceptLoop() {
-        while !stopping.load(ordering: .relaxed) {
-            let c = Socket.acceptBlocking(fd)
-            if c < 0 { continue }
-            try? NetThread.start(name: "demo-conn") { [self] in self.serve(c) }
+        AcceptLoop.run(fd, isStopping: { stopping.load(ordering: .relaxed) }) { c in
+            SocketIO.setBlocking(c, true)
+            do { try NetThread.start(name: "demo-conn") { [self] in self.serve(c) } } catch { Glibc.close(c) }
         }
         Glibc.close(fd)
     }
@@ -101,12 +100,11 @@ final class DemoBoltBackend: @unchecked Sendable {
         fd = try Socket.listen(on: SocketAddress(ip: "127.0.0.1", port: 0)!, nonBlocking: false)
         port = Socket.localAddress(fd)!.port
         try NetThread.start(name: "demo-bolt") { [self] in
-            while !self.stopping.load(ordering: .relaxed) {
-                let c = Socket.acceptBlocking(self.fd)
-                if c < 0 { continue }
-                try? NetThread.start(name: "demo-bolt-conn") { [self] in self.serve(c) }
+            AcceptLoop.run(fd, isStopping: { stopping.load(ordering: .relaxed) }) { c in
+                SocketIO.setBlocking(c, true)
+                do { try NetThread.start(name: "demo-bolt-conn") { [self] in self.serve(c) } } catch { Glibc.close(c) }
             }
-            Glibc.close(self.fd)
+            Glibc.close(fd)
         }
     }
 

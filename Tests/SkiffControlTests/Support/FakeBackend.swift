@@ -1,4 +1,5 @@
 import SkiffConfig
+import SkiffSystem
 import Synchronization
 
 @testable import SkiffControl
@@ -67,7 +68,7 @@ final class FakeSubscription: ControlSubscription, Sendable {
         }
         if !lines.isEmpty { return lines }
         if flood > 0 { return Array(repeating: floodLine, count: flood) }
-        Sys.sleep(ns: min(timeoutNs, 10_000_000))
+        MonotonicClock.sleep(ns: min(timeoutNs, 10_000_000))
         return []
     }
 

@@ -1,5 +1,6 @@
 import Glibc
 import SkiffConfig
+import SkiffSystem
 import Synchronization
 
 @testable import SkiffControl
@@ -13,10 +14,10 @@ private let socketPathCounter = Atomic<Int>(0)
 
 /// Polls `condition` every 5 ms until it holds or `seconds` pass.
 func eventually(within seconds: Double = 5, _ condition: () -> Bool) -> Bool {
-    let deadline = Sys.monotonicNs() + UInt64(seconds * 1e9)
-    while Sys.monotonicNs() < deadline {
+    let deadline = MonotonicClock.now() + UInt64(seconds * 1e9)
+    while MonotonicClock.now() < deadline {
         if condition() { return true }
-        Sys.sleep(ns: 5_000_000)
+        MonotonicClock.sleep(ns: 5_000_000)
     }
     return condition()
 }
@@ -36,7 +37,7 @@ final class TestSocket {
     init(fd: Int32, timeoutSeconds: Double = 5) {
         self.fd = fd
         let ns = UInt64(timeoutSeconds * 1e9)
-        Sys.setTimeouts(fd, receiveNs: ns, sendNs: ns)
+        SocketIO.setTimeouts(fd, receiveNs: ns, sendNs: ns)
     }
 
     /// Connects to a Unix socket; nil when nobody listens.
@@ -89,12 +90,12 @@ final class TestSocket {
     func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
     @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool { Sys.sendAll(fd, bytes) }
+    func send(_ bytes: [UInt8]) -> Bool { SocketIO.sendAll(fd, bytes) }
 
     /// Reads more bytes into the buffer; false on end of stream, reset or timeout.
     private func fill() -> Bool {
         var chunk: [UInt8] = []
-        guard case .done(let n) = Sys.read(fd, into: &chunk, max: 64 * 1024), n > 0 else { return false }
+        guard case .done(let n) = SocketIO.read(fd, into: &chunk, max: 64 * 1024), n > 0 else { return false }
         buffer.append(contentsOf: chunk)
         return true
     }
@@ -129,7 +130,7 @@ final class TestSocket {
         buffer.removeAll()
         while seen <= limit {
             var chunk: [UInt8] = []
-            switch Sys.read(fd, into: &chunk, max: 256 * 1024) {
+            switch SocketIO.read(fd, into: &chunk, max: 256 * 1024) {
             case .done(0): return true
             case .done(let n): seen += n
             case .wouldBlock: return false  // SO_RCVTIMEO expired
