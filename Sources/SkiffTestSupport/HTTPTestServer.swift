@@ -16,6 +16,9 @@ import Synchronization
 public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendable {
     public let name: String
     public let requests = Atomic<Int>(0)
+    /// Requests being answered right now, and the most seen at once (how many a proxy sent in parallel).
+    public let inProgress = Atomic<Int>(0)
+    public let maxInProgress = Atomic<Int>(0)
     private let paths = Mutex<[String: Int]>([:])
 
     /// Every request (but `/headers`) is answered with this status when set: a failing host.
@@ -97,6 +100,15 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
             let path = String(parts[1])
             requests.wrappingAdd(1, ordering: .relaxed)
             paths.withLock { $0[path, default: 0] += 1 }
+            let now = inProgress.wrappingAdd(1, ordering: .relaxed).newValue
+            var seen = maxInProgress.load(ordering: .relaxed)
+            while now > seen {
+                let (swapped, actual) = maxInProgress.compareExchange(
+                    expected: seen, desired: now, ordering: .relaxed)
+                if swapped { break }
+                seen = actual
+            }
+            defer { inProgress.wrappingSubtract(1, ordering: .relaxed) }
             // Body.
             var body: [UInt8] = []
             if let cl = headers.first(where: { $0.0 == "content-length" }).flatMap({ Int($0.1) }) {

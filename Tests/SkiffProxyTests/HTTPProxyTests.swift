@@ -29,7 +29,7 @@ final class HTTPHarness: @unchecked Sendable {
     let rw: RWLoopGroup?
     let workers: WorkerPool?
 
-    init(model: NetModel, backends: [Int], retry: String = "") throws {
+    init(model: NetModel, backends: [Int], retry: String = "", options: HTTPProxyOptions = HTTPProxyOptions()) throws {
         let hosts = backends.map { "{\"address\":\"127.0.0.1:\($0)\"}" }.joined(separator: ",")
         let json = """
             {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],
@@ -44,7 +44,7 @@ final class HTTPHarness: @unchecked Sendable {
         guard case .proxy(let p) = cfg.servers[0].listeners[0].filterChains[0].filters[0] else {
             throw TestError("no proxy filter")
         }
-        manager = try HTTPConnectionManager(filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions())
+        manager = try HTTPConnectionManager(filter: p, routers: routers, clusters: clusters, options: options)
         recorder = RecordingDelegate(manager)
         ignoreSIGPIPE()
         workers = model == .rwloop ? try WorkerPool(name: "hw", size: 2) : nil
