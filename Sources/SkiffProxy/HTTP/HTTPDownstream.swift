@@ -56,8 +56,13 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     var headStartNs: UInt64 = 0
     /// When request-body bytes last arrived (coarse monotonic ns), while `phase == .requestBody`.
     var bodyReadNs: UInt64 = 0
+    /// When the last exchange finished (monotonic ns; the exchange's own latency stamp, so no extra clock read): the
+    /// idle period starts here even if the response has not been flushed yet.
+    var lastFinishNs: UInt64 = 0
     /// The last response is out (or being written) and the connection waits for the client's EOF.
     var lingering = false
+    /// The client was cut for stalling: its linger is short (it is not sending, so nothing is left to drain).
+    var timedOut = false
     /// Linger periods spent waiting for a slow reader to take the last response.
     var lingerRounds = 0
 
@@ -293,6 +298,8 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     /// Stops taking requests; abandons exchanges not yet answered; shuts the write side once written, then
     /// lingers: reads (and drops) until the client's EOF closes the connection, or closes it after
     /// `lingerNs` — a paused reader would never see that EOF, and the connection would stay half-open for ever.
+    /// After a timeout the linger is at most the header timeout: a client that stalls has nothing left to drain, and
+    /// a flood of silent connections must give its slots back soon.
     func closeAfterResponses() {
         phase = .closing
         for ex in exchanges { ex.abort() }
@@ -302,7 +309,7 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         connection.shutdownWrite()
         connection.resumeReading()
         lingering = true
-        executor.arm(timer, afterNs: HTTPDownstream.lingerNs)
+        executor.arm(timer, afterNs: timedOut ? min(HTTPDownstream.lingerNs, manager.headerTimeoutNs) : HTTPDownstream.lingerNs)
     }
 
     /// How long a closing connection waits for the client's EOF before closing anyway.
@@ -359,16 +366,18 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
             let due = bodyReadNs &+ manager.bodyTimeoutNs
             if now < due { return armTimer(at: due) }
             manager.stats.bodyTimeouts.wrappingAdd(1, ordering: .relaxed)
+            timedOut = true
             if let ex = bodyExchange { requestBodyFailed(ex, HTTPParseError(status: 408, reason: "request body timeout")) }
         case .head:
             if headStartNs != 0 {
                 let due = headStartNs &+ manager.headerTimeoutNs
                 if now < due { return armTimer(at: due) }
                 manager.stats.headerTimeouts.wrappingAdd(1, ordering: .relaxed)
+                timedOut = true
                 refuse(HTTPParseError(status: 408, reason: "request header timeout"))
             } else if exchanges.isEmpty {
                 guard manager.idleTimeoutNs > 0 else { return }
-                let due = connection.lastActivityNs &+ manager.idleTimeoutNs
+                let due = max(connection.lastActivityNs, lastFinishNs) &+ manager.idleTimeoutNs
                 if now < due { return armTimer(at: due) }
                 manager.stats.idleTimeouts.wrappingAdd(1, ordering: .relaxed)
                 connection.close(.idleTimeout)

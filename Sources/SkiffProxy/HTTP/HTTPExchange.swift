@@ -313,6 +313,7 @@ final class HTTPExchange: @unchecked Sendable {
         if let reply = localReply {
             localReply = nil
             connection.write(reply)
+            d.lastFinishNs = MonotonicClock.coarse()
             d.exchangeFinished(self, closeAfter: localClose)
             return
         }
@@ -544,9 +545,11 @@ final class HTTPExchange: @unchecked Sendable {
         let keepUpstream = reusable && requestComplete && !u.head.connectionClose && u.body.isComplete
         let closeAfter = requestClose || d.clientClosedRead || u.body.kind == .untilClose || !requestComplete
             || manager.shuttingDown.load(ordering: .relaxed)
-        let took = MonotonicClock.now() &- startNs
+        let now = MonotonicClock.now()
+        let took = now &- startNs
         host?.latency.record(ns: took)
         cluster?.latency.record(ns: took)
+        d.lastFinishNs = now
         detachUpstream(reusable: keepUpstream)
         endRequest()
         d.exchangeFinished(self, closeAfter: closeAfter)
@@ -683,6 +686,7 @@ final class HTTPExchange: @unchecked Sendable {
         out.writerIndex = n
         if d.isHead(self) {
             connection.write(out)
+            d.lastFinishNs = MonotonicClock.coarse()
             d.exchangeFinished(self, closeAfter: close)
         } else {
             localReply = out

@@ -60,7 +60,8 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     private func idleCheck() {
         guard !closed, let t = idleTimer else { return }
         let now = MonotonicClock.coarse()
-        if inFlight > 0 { lastFrameNs = now }
+        // Waiting for responses is not idleness, and neither is a client Skiff has stopped reading.
+        if inFlight > 0 || pausedForWrites || pausedForStreams { lastFrameNs = now }
         let due = lastFrameNs &+ manager.idleTimeoutNs
         if now < due { return executor.arm(t, afterNs: due &- now) }
         manager.stats.idleTimeouts.wrappingAdd(1, ordering: .relaxed)
@@ -258,6 +259,8 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
             pausedForStreams = false
             updateReading()
         }
+        // Idle from the last response on (it may not be flushed yet when the idle timer next looks).
+        if inFlight == 0 && idleTimer != nil { lastFrameNs = MonotonicClock.coarse() }
         manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
         if closed {
             response.release()
