@@ -199,6 +199,26 @@ extension String {
         }
         #expect(st.perWritev[1...].reduce(0, +) > 0, "some writev carried more than one buffer")
     }
+
+    /// Two POSTs pipelined: the second waits for the first's response (never upstream beside it). A client that
+    /// half-closes meanwhile still gets the first response, with `Connection: close`.
+    @Test(arguments: NetModel.allCases)
+    func pipelinedPostWaitsAndHalfCloseKeepsTheFirstResponse(model: NetModel) throws {
+        let backend = try HTTPTestServer(name: "b")
+        defer { backend.stop() }
+        let h = try HTTPHarness(model: model, backends: [backend.port])
+        defer { h.stop() }
+        let s = try TestSocket.connect(port: h.port, timeoutSeconds: 5)
+        defer { s.close() }
+        let post = "POST /slow/300 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"
+        try s.send(post + post)
+        usleep(100_000)
+        s.shutdownWrite()
+        let out = String(decoding: try s.receiveToEOF(), as: UTF8.self)
+        #expect(out.hasPrefix("HTTP/1.1 200"), "\(out)")
+        #expect(out.lowercased().contains("connection: close"), "\(out)")
+        #expect(backend.maxInProgress.load(ordering: .relaxed) == 1, "the second POST never went beside the first")
+    }
 }
 
 func rawExchange(port: Int, _ bytes: [UInt8]) throws -> String {

@@ -115,9 +115,12 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         clientClosedRead = true
         switch phase {
         case .head:
+            // With responses pending, the first one closes the connection (bytes after it, such as a request
+            // waiting for its turn, are dropped as before); with none, unread bytes are a cut-off request.
+            if !exchanges.isEmpty { break }
             if (inbound?.readableBytes ?? 0) > 0 {
                 connection.close(.protocolError("client closed mid-request"))
-            } else if exchanges.isEmpty {
+            } else {
                 connection.shutdownWrite()
             }
         case .requestBody:
