@@ -19,9 +19,9 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
     public let requests = Atomic<Int>(0)
     /// Requests being answered right now, and the most seen at once (how many a proxy sent in parallel).
     public let inProgress = Atomic<Int>(0)
+    public let maxInProgress = Atomic<Int>(0)
     /// Requests that arrived whole (head and body).
     public let completedRequests = Atomic<Int>(0)
-    public let maxInProgress = Atomic<Int>(0)
     private let paths = Mutex<[String: Int]>([:])
     private let completePaths = Mutex<[String: Int]>([:])
 
