@@ -146,7 +146,8 @@ public struct ListenerConfig: Sendable, Equatable {
         threadModel: ThreadModel = .netpoll, pollers: Int? = nil, workers: Int = 0, maxConnections: Int = 0,
         maxCoalesce: Int = 16, connBufferLimitBytes: Int = 1 << 20, connectionIdleTimeout: Duration? = nil,
         requestHeaderTimeout: Duration = ListenerConfig.defaultRequestHeaderTimeout,
-        requestBodyTimeout: Duration = ListenerConfig.defaultRequestBodyTimeout, filterChains: [FilterChainConfig] = [], direction: String? = nil, logPath: String? = nil,
+        requestBodyTimeout: Duration = ListenerConfig.defaultRequestBodyTimeout,
+        filterChains: [FilterChainConfig] = [], direction: String? = nil, logPath: String? = nil,
         accessLogs: [AccessLogConfig] = [], streamFilters: [String] = []
     ) {
         self.direction = direction

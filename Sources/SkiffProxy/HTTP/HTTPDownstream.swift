@@ -312,7 +312,8 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         connection.shutdownWrite()
         connection.resumeReading()
         lingering = true
-        executor.arm(timer, afterNs: timedOut ? min(HTTPDownstream.lingerNs, manager.headerTimeoutNs) : HTTPDownstream.lingerNs)
+        let linger = timedOut ? min(HTTPDownstream.lingerNs, manager.headerTimeoutNs) : HTTPDownstream.lingerNs
+        executor.arm(timer, afterNs: linger)
     }
 
     /// How long a closing connection waits for the client's EOF before closing anyway.
@@ -370,7 +371,9 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
             if now < due { return armTimer(at: due) }
             manager.stats.bodyTimeouts.wrappingAdd(1, ordering: .relaxed)
             timedOut = true
-            if let ex = bodyExchange { requestBodyFailed(ex, HTTPParseError(status: 408, reason: "request body timeout")) }
+            if let ex = bodyExchange {
+                requestBodyFailed(ex, HTTPParseError(status: 408, reason: "request body timeout"))
+            }
         case .head:
             if headStartNs != 0 {
                 let due = headStartNs &+ manager.headerTimeoutNs

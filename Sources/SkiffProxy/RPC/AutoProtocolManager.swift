@@ -22,10 +22,12 @@ public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, @unch
         httpFilter.upstreamProtocol = .http1
         http = try HTTPConnectionManager(filter: httpFilter, routers: routers, clusters: clusters, options: options)
         let idle = options.idleTimeout
-        bolt = try RPCConnectionManager<BoltCodec>(filter: filter, routers: routers, clusters: clusters, idleTimeout: idle)
+        bolt = try RPCConnectionManager<BoltCodec>(
+            filter: filter, routers: routers, clusters: clusters, idleTimeout: idle)
         boltv2 = try RPCConnectionManager<BoltV2Codec>(
             filter: filter, routers: routers, clusters: clusters, idleTimeout: idle)
-        dubbo = try RPCConnectionManager<DubboCodec>(filter: filter, routers: routers, clusters: clusters, idleTimeout: idle)
+        dubbo = try RPCConnectionManager<DubboCodec>(
+            filter: filter, routers: routers, clusters: clusters, idleTimeout: idle)
     }
 
     public func reroute(filter: NetworkFilterConfig, routers: RouterRegistry, clusters: ClusterManager)
