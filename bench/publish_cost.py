@@ -30,6 +30,8 @@ def main():
     cfg = {"servers": [{"routers": [{"router_config_name": "r", "virtual_hosts": [{"name": "v", "domains": ["*"],
             "routers": [{"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "ok"}}]}]}],
             "listeners": [{"name": "h", "address": f"127.0.0.1:{port}", "thread_model": "netpoll", "pollers": 1,
+                           # The connections never send a request: hold them past the 10 s request-header timeout.
+                           "request_header_timeout": "10m", "connection_idle_timeout": "10m",
                            "filter_chains": [{"filters": [{"type": "proxy", "config": {
                                "downstream_protocol": "Http1", "router_config_name": "r"}}]}]}]}],
            "cluster_manager": {"clusters": [{"name": "unused", "hosts": [{"address": "127.0.0.1:9"}]}]}}

@@ -132,7 +132,7 @@ def envoy(tmp, binary, port, backend, mode="http"):
             "--base-id", str(port)]
 
 
-def skiff_conf(tmp, port, backend, model, mode="http", max_connections=0):
+def skiff_conf(tmp, port, backend, model, mode="http", max_connections=0, hold_silent=False):
     if mode == "http":
         filt = {"type": "proxy", "config": {"downstream_protocol": "Http1", "router_config_name": "r"}}
     else:
@@ -143,6 +143,11 @@ def skiff_conf(tmp, port, backend, model, mode="http", max_connections=0):
         listener["workers"] = 1
     if max_connections:
         listener["max_connections"] = max_connections
+    if hold_silent and mode == "http":
+        # The thread-model section holds 10,000 connections that never send a request for the length of a run:
+        # without this they would get their 408 at the default 10 s request-header timeout.
+        listener["request_header_timeout"] = "10m"
+        listener["connection_idle_timeout"] = "10m"
     cfg = {"servers": [{"routers": [{"router_config_name": "r", "virtual_hosts": [{"name": "v", "domains": ["*"],
                                      "routers": [{"match": {"prefix": "/"}, "route": {"cluster_name": "b"}}]}]}],
                         "listeners": [listener]}],
@@ -152,8 +157,8 @@ def skiff_conf(tmp, port, backend, model, mode="http", max_connections=0):
     return path
 
 
-def skiff_argv(skiff, tmp, port, backend, model, mode="http", max_connections=0):
-    return [skiff, "start", "-c", skiff_conf(tmp, port, backend, model, mode, max_connections), "--log-level",
+def skiff_argv(skiff, tmp, port, backend, model, mode="http", max_connections=0, hold_silent=False):
+    return [skiff, "start", "-c", skiff_conf(tmp, port, backend, model, mode, max_connections, hold_silent), "--log-level",
             "warning", "--control-socket", os.path.join(tmp, f"skiff-{port}.sock")]
 
 
@@ -486,7 +491,8 @@ def main():
         out("|---|---|---|---|---|---|---|")
         for model in ["netpoll", "rwloop"]:
             port = free_port()
-            proc = procs.start(skiff_argv(skiff, tmp, port, backend, model, max_connections=a.idle + 500))
+            proc = procs.start(
+                skiff_argv(skiff, tmp, port, backend, model, max_connections=a.idle + 500, hold_silent=True))
             wait_port(port)
             time.sleep(0.5)
             base = rss_kib(proc.pid)

@@ -13,7 +13,7 @@ extension ConfigDecoder {
         known: [
             "name", "type", "address", "bind_port", "network", "access_logs", "filter_chains", "stream_filters",
             "connection_idle_timeout", "log_path", "thread_model", "pollers", "workers", "max_connections",
-            "max_coalesce", "conn_buffer_limit_bytes",
+            "max_coalesce", "conn_buffer_limit_bytes", "request_header_timeout", "request_body_timeout",
         ],
         unsupported: [
             "reuseport", "use_original_dst", "listener_filters", "inspector", "default_read_buffer_size", "log_level",
@@ -134,7 +134,9 @@ extension ConfigDecoder {
                 "ignored, as MOSN ignores it: logs go to the server's default_log_path, --log-file or stderr")
         }
         listener.accessLogs = accessLogs(f)
-        listener.connectionIdleTimeout = optionalTimeout(f, "connection_idle_timeout")
+        let idleTimeout = duration(f, "connection_idle_timeout")
+        let headerTimeout = duration(f, "request_header_timeout", positive: true)
+        let bodyTimeout = duration(f, "request_body_timeout", positive: true)
 
         let model = choice(f, "thread_model", what: "thread model", Self.threadModels) ?? server.threadModel
         listener.threadModel = model
@@ -146,7 +148,38 @@ extension ConfigDecoder {
 
         listener.filterChains = decodeFilterChains(f, references: &references, oldFormRouters: &oldFormRouters)
         listener.streamFilters = streamFilters(f)
+        applyTimeouts(
+            to: &listener, f, idle: idleTimeout, header: headerTimeout, body: bodyTimeout)
         return listener
+    }
+
+    /// The listener's connection timeouts, with defaults that depend on its filter: HTTP and RPC listeners close
+    /// idle connections after `ListenerConfig.defaultIdleTimeout` unless told otherwise (`"0s"` = never);
+    /// tcp_proxy listeners only when `connection_idle_timeout` is set. The request timeouts exist for HTTP only.
+    private mutating func applyTimeouts(
+        to listener: inout ListenerConfig, _ f: Fields, idle: Duration?, header: Duration?, body: Duration?
+    ) {
+        var servesHTTP = true
+        var isTCP = false
+        switch listener.filterChains.first?.filters.first {
+        case .tcpProxy?:
+            servesHTTP = false
+            isTCP = true
+        case .proxy(let p)?:
+            servesHTTP = p.downstreamProtocol == .http1 || p.downstreamProtocol == .auto
+        case nil:
+            break
+        }
+        if let idle {
+            listener.connectionIdleTimeout = idle == .zero ? nil : idle
+        } else {
+            listener.connectionIdleTimeout = isTCP ? nil : ListenerConfig.defaultIdleTimeout
+        }
+        for (name, value) in [("request_header_timeout", header), ("request_body_timeout", body)] where value != nil {
+            if !servesHTTP { fail(f.path(name), "applies to Http1 and Auto proxy listeners only") }
+        }
+        if let header { listener.requestHeaderTimeout = header }
+        if let body { listener.requestBodyTimeout = body }
     }
 
     private mutating func accessLogs(_ f: Fields) -> [AccessLogConfig] {

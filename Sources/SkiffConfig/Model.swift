@@ -120,8 +120,17 @@ public struct ListenerConfig: Sendable, Equatable {
     public var maxCoalesce: Int
     /// `conn_buffer_limit_bytes` on the listener: bound on a downstream connection's write queue, default 1 MiB.
     public var connBufferLimitBytes: Int
-    /// `connection_idle_timeout`; nil = none.
+    /// `connection_idle_timeout` (MOSN's name): how long a connection may stay silent. HTTP: between requests, from
+    /// the last response until the next request's first byte; RPC: with no complete frame (heartbeats count);
+    /// tcp_proxy: with no byte either way. nil = none (`"0s"`). When absent, HTTP and RPC listeners take
+    /// `ListenerConfig.defaultIdleTimeout` and tcp_proxy listeners none (their filter's `idle_timeout` applies).
     public var connectionIdleTimeout: Duration?
+    /// `request_header_timeout` (HTTP and `Auto` listeners): a request head must be complete this long after the
+    /// connection was accepted (first request) or after its first byte (later ones), else 408 and close.
+    public var requestHeaderTimeout: Duration
+    /// `request_body_timeout` (HTTP and `Auto` listeners): a request body that sends nothing for this long is
+    /// answered 408 and its connection closed.
+    public var requestBodyTimeout: Duration
     public var filterChains: [FilterChainConfig]
     /// `type`: MOSN's ingress/egress label (lower-cased), nil when absent.
     public var direction: String?
@@ -136,6 +145,8 @@ public struct ListenerConfig: Sendable, Equatable {
         name: String, address: SocketAddressSpec, bindPort: Bool = true, network: String = "tcp",
         threadModel: ThreadModel = .netpoll, pollers: Int? = nil, workers: Int = 0, maxConnections: Int = 0,
         maxCoalesce: Int = 16, connBufferLimitBytes: Int = 1 << 20, connectionIdleTimeout: Duration? = nil,
+        requestHeaderTimeout: Duration = ListenerConfig.defaultRequestHeaderTimeout,
+        requestBodyTimeout: Duration = ListenerConfig.defaultRequestBodyTimeout,
         filterChains: [FilterChainConfig] = [], direction: String? = nil, logPath: String? = nil,
         accessLogs: [AccessLogConfig] = [], streamFilters: [String] = []
     ) {
@@ -154,8 +165,16 @@ public struct ListenerConfig: Sendable, Equatable {
         self.maxCoalesce = maxCoalesce
         self.connBufferLimitBytes = connBufferLimitBytes
         self.connectionIdleTimeout = connectionIdleTimeout
+        self.requestHeaderTimeout = requestHeaderTimeout
+        self.requestBodyTimeout = requestBodyTimeout
         self.filterChains = filterChains
     }
+
+    /// HAProxy's `timeout http-request` default.
+    public static let defaultRequestHeaderTimeout = Duration.seconds(10)
+    public static let defaultRequestBodyTimeout = Duration.seconds(60)
+    /// `connection_idle_timeout` of HTTP and RPC listeners when absent.
+    public static let defaultIdleTimeout = Duration.seconds(60)
 }
 
 /// One `access_logs[]` entry of a listener.

@@ -330,7 +330,7 @@ public final class Engine: @unchecked Sendable {
                 switch p.downstreamProtocol {
                 case .http1:
                     http = try HTTPConnectionManager(
-                        filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions())
+                        filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions(listener: lc))
                     delegate = http!
                 case .bolt, .boltv2, .dubbo:
                     guard p.upstreamProtocol == p.downstreamProtocol else {
@@ -338,14 +338,22 @@ public final class Engine: @unchecked Sendable {
                             "\(filterPath): upstream_protocol \(p.upstreamProtocol.rawValue) must match downstream_protocol \(p.downstreamProtocol.rawValue) for RPC")
                     }
                     let r = routers
+                    let idle = lc.connectionIdleTimeout
                     switch p.downstreamProtocol {
-                    case .bolt: rpc = try RPCConnectionManager<BoltCodec>(filter: p, routers: r, clusters: clusters)
-                    case .boltv2: rpc = try RPCConnectionManager<BoltV2Codec>(filter: p, routers: r, clusters: clusters)
-                    default: rpc = try RPCConnectionManager<DubboCodec>(filter: p, routers: r, clusters: clusters)
+                    case .bolt:
+                        rpc = try RPCConnectionManager<BoltCodec>(
+                            filter: p, routers: r, clusters: clusters, idleTimeout: idle)
+                    case .boltv2:
+                        rpc = try RPCConnectionManager<BoltV2Codec>(
+                            filter: p, routers: r, clusters: clusters, idleTimeout: idle)
+                    default:
+                        rpc = try RPCConnectionManager<DubboCodec>(
+                            filter: p, routers: r, clusters: clusters, idleTimeout: idle)
                     }
                     delegate = rpc!
                 case .auto:
-                    let auto = try AutoProtocolManager(filter: p, routers: routers, clusters: clusters)
+                    let auto = try AutoProtocolManager(
+                        filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions(listener: lc))
                     autoHTTP = auto.httpStats
                     delegate = auto
                 case .http2:
@@ -383,7 +391,10 @@ public final class Engine: @unchecked Sendable {
             name: lc.name, address: address, maxConnections: maxConnections,
             connection: ConnectionOptions(
                 maxCoalesce: lc.maxCoalesce, writeLimit: lc.connBufferLimitBytes,
-                idleTimeout: lc.connectionIdleTimeout ?? tcpIdle(filter), workers: workers, totals: totals,
+                // HTTP and RPC keep their own idle deadlines (between requests, between frames); a tcp_proxy session
+                // closes after the listener's or its filter's idle timeout with no byte either way.
+                idleTimeout: tcp != nil ? lc.connectionIdleTimeout ?? tcpIdle(filter) : nil, workers: workers,
+                totals: totals,
                 observer: hub),
             inheritedFD: inheritedFD)
         let listener: Listener

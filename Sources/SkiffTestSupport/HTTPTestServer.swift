@@ -11,12 +11,19 @@ import Synchronization
 /// - `/chunked`: 200 with a chunked body of three chunks;
 /// - `/never`: reads the request and never answers;
 /// - `/reset-mid-body`: sends headers promising 100000 bytes, 1000 of them, then resets the connection;
-/// - `/close`: 200 with no Content-Length, body ended by closing.
+/// - `/close`: 200 with no Content-Length, body ended by closing;
+/// - `/bare-lf`: 200 whose head ends its lines with a bare LF (a response a strict proxy must refuse).
 /// Counts requests per path.
 public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendable {
     public let name: String
     public let requests = Atomic<Int>(0)
+    /// Requests being answered right now, and the most seen at once (how many a proxy sent in parallel).
+    public let inProgress = Atomic<Int>(0)
+    public let maxInProgress = Atomic<Int>(0)
+    /// Requests that arrived whole (head and body).
+    public let completedRequests = Atomic<Int>(0)
     private let paths = Mutex<[String: Int]>([:])
+    private let completePaths = Mutex<[String: Int]>([:])
 
     /// Every request (but `/headers`) is answered with this status when set: a failing host.
     public let forcedStatus: Int?
@@ -29,7 +36,10 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
         try super.init(name: "http", connectionStackSize: 512 * 1024)
     }
 
+    /// Requests for `path` whose head arrived.
     public func count(path: String) -> Int { paths.withLock { $0[path] ?? 0 } }
+    /// Requests for `path` that arrived whole (head and body): what a backend would act on.
+    public func completed(path: String) -> Int { completePaths.withLock { $0[path] ?? 0 } }
 
     private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var off = 0
@@ -97,6 +107,15 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
             let path = String(parts[1])
             requests.wrappingAdd(1, ordering: .relaxed)
             paths.withLock { $0[path, default: 0] += 1 }
+            let now = inProgress.wrappingAdd(1, ordering: .relaxed).newValue
+            var seen = maxInProgress.load(ordering: .relaxed)
+            while now > seen {
+                let (swapped, actual) = maxInProgress.compareExchange(
+                    expected: seen, desired: now, ordering: .relaxed)
+                if swapped { break }
+                seen = actual
+            }
+            defer { inProgress.wrappingSubtract(1, ordering: .relaxed) }
             // Body.
             var body: [UInt8] = []
             if let cl = headers.first(where: { $0.0 == "content-length" }).flatMap({ Int($0.1) }) {
@@ -104,7 +123,11 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
                 body = b
             } else if headers.contains(where: { $0.0 == "transfer-encoding" && $0.1.lowercased() == "chunked" }) {
                 while true {
-                    guard let sizeLine = r.line(), let size = Int(sizeLine.split(separator: ";")[0], radix: 16) else {
+                    // Anything but plain hex digits ends the connection (a proxy under test may pass junk on).
+                    guard let sizeLine = r.line(), let sizeText = sizeLine.split(separator: ";").first,
+                        !sizeText.isEmpty, sizeText.allSatisfy(\.isHexDigit), sizeText.count <= 8,
+                        let size = Int(sizeText, radix: 16)
+                    else {
                         return
                     }
                     if size == 0 {
@@ -115,6 +138,8 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
                     body += chunk
                 }
             }
+            completePaths.withLock { $0[path, default: 0] += 1 }
+            completedRequests.wrappingAdd(1, ordering: .relaxed)
             let wantsClose = headers.contains { $0.0 == "connection" && $0.1.lowercased() == "close" }
             let closeHeader = wantsClose ? "connection: close\r\n" : ""
             var ok = true
@@ -142,6 +167,8 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
                 var lin = linger(l_onoff: 1, l_linger: 0)
                 setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, socklen_t(MemoryLayout<linger>.size))
                 return
+            } else if path == "/bare-lf" {
+                ok = sendAll(fd, Array("HTTP/1.1 200 OK\ncontent-length: 2\n\nok".utf8))
             } else if path == "/close" {
                 _ = sendAll(fd, Array("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil close".utf8))
                 return

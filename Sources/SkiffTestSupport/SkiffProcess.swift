@@ -48,9 +48,18 @@ public final class SkiffProcess: @unchecked Sendable {
         let argv = [executable] + args
         var env = environment.map { "\($0.key)=\($0.value)" }
         if let path = getenv("PATH") { env.append("PATH=\(String(cString: path))") }
+        // The child starts with no signal blocked, as from a shell: the test runner's threads block most signals
+        // and a spawned child would inherit that mask (nginx, for one, would then never see its SIGTERM).
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK))
         var p: pid_t = 0
         let rc = withCStrings(argv) { cargv in
-            withCStrings(env) { cenv in posix_spawnp(&p, argv[0], &actions, nil, cargv, cenv) }
+            withCStrings(env) { cenv in posix_spawnp(&p, argv[0], &actions, &attr, cargv, cenv) }
         }
         guard rc == 0 else { throw TestError("posix_spawn \(argv[0]): \(String(cString: strerror(rc)))") }
         pid = p

@@ -336,6 +336,33 @@ private let cluster0 = "cluster_manager.clusters[0]"
         BadConfig(
             "negative graceful_timeout", F.config(server: #","graceful_timeout":"-5s""#),
             #"servers[0].graceful_timeout: negative duration "-5s""#),
+        // Connection timeouts
+        BadConfig(
+            "zero request_header_timeout",
+            F.config(listeners: [F.proxyListener(extra: #","request_header_timeout":"0s""#)], routers: [F.router()]),
+            "\(listener0).request_header_timeout: must be more than 0s"),
+        BadConfig(
+            "negative request_body_timeout",
+            F.config(listeners: [F.proxyListener(extra: #","request_body_timeout":"-5s""#)], routers: [F.router()]),
+            #"\#(listener0).request_body_timeout: negative duration "-5s""#),
+        BadConfig(
+            "connection_idle_timeout as a number",
+            F.config(listeners: [F.proxyListener(extra: #","connection_idle_timeout":60"#)], routers: [F.router()]),
+            #"\#(listener0).connection_idle_timeout: bad duration 60 (expected e.g. "15s", "250ms", "1m")"#),
+        BadConfig(
+            "request timeouts on a tcp_proxy listener",
+            F.config(listeners: [F.tcpListener(extra: #","request_header_timeout":"5s","request_body_timeout":"5s""#)]),
+            "\(listener0).request_header_timeout: applies to Http1 and Auto proxy listeners only",
+            "\(listener0).request_body_timeout: applies to Http1 and Auto proxy listeners only"),
+        BadConfig(
+            "request_header_timeout on a bolt listener",
+            F.config(
+                listeners: [
+                    F.proxyListener(
+                        extra: #","request_header_timeout":"5s""#,
+                        config: #"{"downstream_protocol":"bolt","router_config_name":"r1"}"#)
+                ], routers: [F.router()]),
+            "\(listener0).request_header_timeout: applies to Http1 and Auto proxy listeners only"),
         // Whole config
         BadConfig("no listeners", #"{"servers":[{"listeners":[]}]}"#, "servers: no listeners"),
         BadConfig("top level not an object", "[]", "expected an object at the top level, got an array"),

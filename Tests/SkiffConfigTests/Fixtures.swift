@@ -14,10 +14,10 @@ enum Fixture {
 
     /// A listener with an L7 `proxy` filter whose config is `config`.
     static func proxyListener(
-        _ name: String = "h0", _ address: String = "127.0.0.1:0",
+        _ name: String = "h0", _ address: String = "127.0.0.1:0", extra: String = "",
         config: String = #"{"downstream_protocol":"Http1","router_config_name":"r1"}"#
     ) -> String {
-        #"{"name":"\#(name)","address":"\#(address)","filter_chains":[{"filters":[{"type":"proxy","config":\#(config)}]}]}"#
+        #"{"name":"\#(name)","address":"\#(address)"\#(extra),"filter_chains":[{"filters":[{"type":"proxy","config":\#(config)}]}]}"#
     }
 
     static func cluster(

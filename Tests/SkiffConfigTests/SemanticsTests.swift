@@ -44,6 +44,40 @@ private typealias F = Fixture
         #expect(l.direction == "ingress")
     }
 
+    /// The defaults the issue names: a request head within 10 s (HAProxy's `timeout http-request`), a body that
+    /// stalls for 60 s, a keep-alive or RPC connection silent for 60 s; tcp_proxy listeners keep no idle timeout of
+    /// their own unless given one (their filter's `idle_timeout` applies).
+    @Test func connectionTimeoutDefaults() throws {
+        let http = try #require(decodeValid(F.config(listeners: [F.proxyListener()], routers: [F.router()])))
+        let h = http.allListeners[0]
+        #expect(h.requestHeaderTimeout == .seconds(10))
+        #expect(h.requestBodyTimeout == .seconds(60))
+        #expect(h.connectionIdleTimeout == .seconds(60))
+        let bolt = try #require(
+            decodeValid(
+                F.config(
+                    listeners: [F.proxyListener(config: #"{"downstream_protocol":"bolt","router_config_name":"r1"}"#)],
+                    routers: [F.router()])))
+        #expect(bolt.allListeners[0].connectionIdleTimeout == .seconds(60))
+        let tcp = try #require(decodeValid(F.config()))
+        #expect(tcp.allListeners[0].connectionIdleTimeout == nil)
+    }
+
+    @Test func connectionTimeoutsAreSetPerListener() throws {
+        let extra = #","request_header_timeout":"300ms","request_body_timeout":"2s","connection_idle_timeout":"1m30s""#
+        let set = try #require(
+            decodeValid(F.config(listeners: [F.proxyListener(extra: extra)], routers: [F.router()])))
+        let l = set.allListeners[0]
+        #expect((l.requestHeaderTimeout, l.requestBodyTimeout) == (.milliseconds(300), .seconds(2)))
+        #expect(l.connectionIdleTimeout == .seconds(90))
+        // "0s" turns the idle timeout off, as in MOSN.
+        let off = try #require(
+            decodeValid(
+                F.config(
+                    listeners: [F.proxyListener(extra: #","connection_idle_timeout":"0s""#)], routers: [F.router()])))
+        #expect(off.allListeners[0].connectionIdleTimeout == nil)
+    }
+
     // MARK: - Keys
 
     @Test func keysMatchCaseInsensitively() throws {

@@ -5,10 +5,13 @@ import Synchronization
 import Testing
 
 /// A config with one RPC listener per thread model (one poller, one worker: one upstream connection per host).
-func rpcConfig(proto: String, netpoll: Int, rwloop: Int, routes: String, clusters: String, rwloopWorkers: Int = 1) -> String {
+/// `extra` is spliced into both listeners (start it with a comma).
+func rpcConfig(
+    proto: String, netpoll: Int, rwloop: Int, routes: String, clusters: String, rwloopWorkers: Int = 1, extra: String = ""
+) -> String {
     func listener(_ name: String, _ port: Int, _ model: String) -> String {
         """
-        {"name":"\(name)","address":"127.0.0.1:\(port)","thread_model":"\(model)","pollers":1,"workers":\(model == "rwloop" ? rwloopWorkers : 0),
+        {"name":"\(name)","address":"127.0.0.1:\(port)","thread_model":"\(model)","pollers":1,"workers":\(model == "rwloop" ? rwloopWorkers : 0)\(extra),
          "filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"\(proto)","upstream_protocol":"\(proto)","router_config_name":"r"}}]}]}
         """
     }
@@ -288,5 +291,57 @@ extension RPCBinaryTests {
             responseID: { b in RPCFrames.parseDubbo(b).map { ($0.length, Int($0.id)) } })
         #expect(d.count == 3)
         #expect(dubbo.requests.load(ordering: .relaxed) == 3)
+    }
+
+    /// RPC listeners close a connection that sends no frame for `connection_idle_timeout` (heartbeats count), on
+    /// both thread models, counted as `idle_timeouts`; an `Auto` listener closes a connection that never says which
+    /// protocol it speaks at the request-header timeout. Before, all of these stayed open for ever.
+    @Test func silentRPCConnectionsCloseAndHeartbeatsKeepThemOpen() throws {
+        let backend = try RPCTestServer(kind: .bolt, name: "b")
+        defer { backend.stop() }
+        let np = freePort()
+        let rw = freePort()
+        let auto = freePort()
+        let sock = "/tmp/skiff-test-\(getpid())-\(np).sock"
+        let routes = #"{"match":{"headers":[{"name":"service","value":".*","regex":true}]},"route":{"cluster_name":"b"}}"#
+        let clusters = #"{"name":"b","hosts":[{"address":"127.0.0.1:\#(backend.port)"}]}"#
+        var cfg = rpcConfig(
+            proto: "bolt", netpoll: np, rwloop: rw, routes: routes, clusters: clusters,
+            extra: #","connection_idle_timeout":"300ms""#)
+        let autoListener = """
+            {"name":"auto","address":"127.0.0.1:\(auto)","request_header_timeout":"300ms",
+             "filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Auto","router_config_name":"r"}}]}]}
+            """
+        cfg = cfg.replacingAll(#""listeners":["#, with: #""listeners":["# + autoListener + ",")
+        let path = try writeTempFile(cfg)
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        for port in [np, rw, auto] {
+            let silent = try TestSocket.connect(port: port, timeoutSeconds: 5)
+            defer { silent.close() }
+            let start = MonotonicClock.now()
+            #expect(try silent.receiveSome() == nil, "port \(port): a silent connection is closed")
+            let took = Double(MonotonicClock.now() - start) / 1e9
+            #expect(took > 0.2 && took < 3, "port \(port): closed after \(took) s")
+        }
+        for port in [np, rw] {
+            let s = try TestSocket.connect(port: port, timeoutSeconds: 5)
+            defer { s.close() }
+            // Ten heartbeats 100 ms apart: a second in all, three idle timeouts; each is answered.
+            for i in 0..<10 {
+                try s.send(RPCFrames.boltHeartbeat(id: 100 + i))
+                let hb = RPCFrames.parseBolt(try s.receive(exactly: 20))!
+                #expect(hb.id == 100 + i)
+                usleep(100_000)
+            }
+            #expect(try s.receiveSome() == nil, "port \(port): closed once the heartbeats stop")
+        }
+        #expect(
+            waitUntil(seconds: 5) {
+                let stats = (try? SkiffProcess.run(["ctl", "stats", "--socket", sock, "--json"]))?.output ?? ""
+                return stats.occurrences(of: #""idle_timeouts":2"#) == 2
+            }, "each RPC listener counted two idle timeouts")
     }
 }

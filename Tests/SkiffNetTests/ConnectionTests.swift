@@ -122,6 +122,31 @@ struct ModelHarness {
         #expect(!rec.isConnected)
     }
 
+    /// A connect whose source port is its destination port (what the kernel can pick when a backend's port lies in
+    /// the ephemeral range and nothing listens there) is answered by its own SYN: it must be reported as refused, not
+    /// as a connection to a server, and closed so the port is free again.
+    @Test(arguments: NetModel.allCases)
+    func connectionLandingOnItselfIsRefused(model: NetModel) throws {
+        let port = freePort()
+        let h = try ModelHarness(model)
+        defer { h.group?.shutdown() }
+        let rec = RecordingHandler()
+        let before = Connection.selfConnects.load(ordering: .relaxed)
+        let a = SocketAddress(ip: "127.0.0.1", port: port)!
+        var options = ConnectionOptions()
+        options.sourceAddress = a  // the kernel's unlucky pick, made on purpose
+        let c =
+            h.group.map { $0.pollers[0].connect(to: a, timeout: .seconds(2), options: options, label: "t", handler: rec) }
+            ?? h.rw!.connect(to: a, timeout: .seconds(2), options: options, label: "t", handler: rec)
+        #expect(waitUntil { rec.closeReason.withLock { $0 } != nil })
+        #expect(rec.closeReason.withLock { $0 } == .connectFailed(ECONNREFUSED))
+        #expect(!rec.isConnected)
+        #expect(c.currentState == .closed)
+        #expect(Connection.selfConnects.load(ordering: .relaxed) > before)
+        // The port is free again: a server can bind it.
+        #expect((try? Socket.listen(on: a, nonBlocking: false)).map { Glibc.close($0) } != nil)
+    }
+
     @Test(arguments: NetModel.allCases)
     func idleConnectionIsClosed(model: NetModel) throws {
         let h = try ModelHarness(model)

@@ -110,6 +110,17 @@ private let longLine = "GET /" + String(repeating: "a", count: 8192 - 13) + " HT
         .init("userinfo", req("GET http://u:p@a/b HTTP/1.1", "Host: a"), .invalidTarget),
         .init("CONNECT with a path", req("CONNECT /a HTTP/1.1", "Host: a"), .invalidTarget),
         .init("CONNECT without port", req("CONNECT a.example HTTP/1.1", "Host: a"), .invalidTarget),
+        // Dot segments (routes would match the path unresolved; a backend resolves it: RFC 3986 §5.2.4).
+        .init("dot-dot segment", req("GET /api/../admin HTTP/1.1", "Host: a"), .dotSegment),
+        .init("leading dot-dot", req("GET /../etc/passwd HTTP/1.1", "Host: a"), .dotSegment),
+        .init("trailing dot-dot", req("GET /api/.. HTTP/1.1", "Host: a"), .dotSegment),
+        .init("dot segment", req("GET /api/./x HTTP/1.1", "Host: a"), .dotSegment),
+        .init("trailing dot", req("GET /api/. HTTP/1.1", "Host: a"), .dotSegment),
+        .init("encoded dot-dot", req("GET /api/%2e%2e/admin HTTP/1.1", "Host: a"), .dotSegment),
+        .init("encoded dot-dot, upper case", req("GET /api/%2E%2E/admin HTTP/1.1", "Host: a"), .dotSegment),
+        .init("half-encoded dot-dot", req("GET /api/.%2e/admin HTTP/1.1", "Host: a"), .dotSegment),
+        .init("dot-dot before a query", req("GET /a/..?x=1 HTTP/1.1", "Host: a"), .dotSegment),
+        .init("dot-dot in an absolute-form path", req("GET http://b.example/a/../c HTTP/1.1", "Host: a"), .dotSegment),
         .init("trailing space after version", req("GET / HTTP/1.1 ", "Host: a"), .invalidVersion),
         .init("lowercase version", req("GET / http/1.1", "Host: a"), .invalidVersion),
         .init("short version", req("GET / HTTP/1", "Host: a"), .invalidVersion),
@@ -137,6 +148,24 @@ private let longLine = "GET /" + String(repeating: "a", count: 8192 - 13) + " HT
         let r = parseRequest(c.raw)
         #expect(r.error?.status == c.status)
         #expect(r.error?.reason.description == c.reason)
+    }
+
+    /// Dots that are not whole segments, and dot segments in the query, are ordinary.
+    @Test func dotsInsideSegmentsAndQueriesAreAccepted() {
+        for target in [
+            "/logo.png", "/a/...", "/a/.b/c", "/a/b.", "/..a", "/a..b/", "/%2e%2e%2e", "/a/%2ex", "/a//b", "/?x=/../y",
+            "/v1.2/x", "/.well-known/acme", "/%252e%252e/",
+        ] {
+            let r = parseRequest("GET \(target) HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(r.error == nil, "\(target): \(String(describing: r.error))")
+        }
+    }
+
+    @Test func safeMethodsAreTheRFCs() {
+        let safe: [HTTPMethod] = [.get, .head, .options, .trace]
+        let unsafe: [HTTPMethod] = [.post, .put, .delete, .patch, .connect, .other]
+        #expect(safe.filter { !$0.isSafe }.isEmpty)
+        #expect(unsafe.filter { $0.isSafe }.isEmpty)
     }
 
     @Test func refusalStatusesAreTheDocumentedOnes() {

@@ -29,7 +29,7 @@ final class HTTPHarness: @unchecked Sendable {
     let rw: RWLoopGroup?
     let workers: WorkerPool?
 
-    init(model: NetModel, backends: [Int], retry: String = "") throws {
+    init(model: NetModel, backends: [Int], retry: String = "", options: HTTPProxyOptions = HTTPProxyOptions()) throws {
         let hosts = backends.map { "{\"address\":\"127.0.0.1:\($0)\"}" }.joined(separator: ",")
         let json = """
             {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],
@@ -44,7 +44,7 @@ final class HTTPHarness: @unchecked Sendable {
         guard case .proxy(let p) = cfg.servers[0].listeners[0].filterChains[0].filters[0] else {
             throw TestError("no proxy filter")
         }
-        manager = try HTTPConnectionManager(filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions())
+        manager = try HTTPConnectionManager(filter: p, routers: routers, clusters: clusters, options: options)
         recorder = RecordingDelegate(manager)
         ignoreSIGPIPE()
         workers = model == .rwloop ? try WorkerPool(name: "hw", size: 2) : nil
@@ -198,6 +198,26 @@ extension String {
             #expect(st.writevCalls < st.buffersQueued)
         }
         #expect(st.perWritev[1...].reduce(0, +) > 0, "some writev carried more than one buffer")
+    }
+
+    /// Two POSTs pipelined: the second waits for the first's response (never upstream beside it). A client that
+    /// half-closes meanwhile still gets the first response, with `Connection: close`.
+    @Test(arguments: NetModel.allCases)
+    func pipelinedPostWaitsAndHalfCloseKeepsTheFirstResponse(model: NetModel) throws {
+        let backend = try HTTPTestServer(name: "b")
+        defer { backend.stop() }
+        let h = try HTTPHarness(model: model, backends: [backend.port])
+        defer { h.stop() }
+        let s = try TestSocket.connect(port: h.port, timeoutSeconds: 5)
+        defer { s.close() }
+        let post = "POST /slow/300 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"
+        try s.send(post + post)
+        usleep(100_000)
+        s.shutdownWrite()
+        let out = String(decoding: try s.receiveToEOF(), as: UTF8.self)
+        #expect(out.hasPrefix("HTTP/1.1 200"), "\(out)")
+        #expect(out.lowercased().contains("connection: close"), "\(out)")
+        #expect(backend.maxInProgress.load(ordering: .relaxed) == 1, "the second POST never went beside the first")
     }
 }
 

@@ -218,6 +218,12 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
                 w.uint(h.protocolErrors.load(ordering: .relaxed))
                 w.key("route_timeouts")
                 w.uint(h.routeTimeouts.load(ordering: .relaxed))
+                w.key("header_timeouts")
+                w.uint(h.headerTimeouts.load(ordering: .relaxed))
+                w.key("body_timeouts")
+                w.uint(h.bodyTimeouts.load(ordering: .relaxed))
+                w.key("idle_timeouts")
+                w.uint(h.idleTimeouts.load(ordering: .relaxed))
                 w.key("retries")
                 w.uint(h.retries.load(ordering: .relaxed))
             }
@@ -244,6 +250,8 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
                 w.uint(r.upstreamResets.load(ordering: .relaxed))
                 w.key("retries")
                 w.uint(r.retries.load(ordering: .relaxed))
+                w.key("idle_timeouts")
+                w.uint(r.idleTimeouts.load(ordering: .relaxed))
             }
             if let t = l.tcpProxy?.stats {
                 w.key("sessions")

@@ -26,6 +26,8 @@ public struct ConnectionOptions: Sendable {
     public var workers: WorkerPool?
     /// Where this connection's counters are added when it closes (its listener's or cluster's totals).
     public var totals: WriteTotals?
+    /// Outbound only, for tests: bind to this address before connecting (to make a connection land on itself).
+    var sourceAddress: SocketAddress?
     /// Told about open and close (telemetry registration, events).
     public var observer: (any ConnectionObserver)?
 
@@ -183,6 +185,9 @@ public final class Connection: @unchecked Sendable {
     /// The peer has finished sending (its FIN was read). Any thread; with workers, may be true before the handler
     /// has run its `connectionDidReadEOF`.
     public var hasReadEOF: Bool { readEOF.load(ordering: .relaxed) }
+
+    /// When the connection last read or wrote a byte (coarse monotonic ns), for idle deadlines.
+    public var lastActivityNs: UInt64 { lastActivity.load(ordering: .relaxed) }
 
     /// Bytes queued and not yet written.
     public var queuedBytes: Int { lock.withLock { queue.bytes } }
@@ -477,9 +482,25 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
-    func didEstablish() {
+    /// Records the local address once connected; false when the connection landed on itself.
+    ///
+    /// A connect to a local port nobody listens on can be answered by its own SYN when the kernel picks that very
+    /// port as the source (TCP simultaneous open, possible whenever a backend's port lies in the ephemeral range):
+    /// the socket then talks to itself and holds the port the real server needs. Such a connection is reported as
+    /// refused (which is the truth: nothing listens there), so retries and health checks see a down host, and it is
+    /// counted in `Connection.selfConnects`.
+    func didEstablish() -> Bool {
         localAddress = Socket.localAddress(fd)
+        if direction == .outbound, let l = localAddress, let p = peerAddress, l.isSameEndpoint(as: p) {
+            Connection.selfConnects.wrappingAdd(1, ordering: .relaxed)
+            Socket.setAbortiveClose(fd)  // the port is free at once, not after TIME_WAIT
+            return false
+        }
+        return true
     }
+
+    /// Outbound connections that landed on themselves and were closed as refused, process-wide.
+    public static let selfConnects = Atomic<UInt64>(0)
 }
 
 extension Connection: CustomStringConvertible {

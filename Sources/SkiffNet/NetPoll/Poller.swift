@@ -232,7 +232,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         let c: Connection
         var connected = false
         do {
-            let (fd, now) = try Socket.startConnect(to: address)
+            let (fd, now) = try Socket.startConnect(to: address, from: options.sourceAddress)
             connected = now
             c = Connection(
                 fd: fd, direction: .outbound, state: .connecting, peer: address, context: .netpoll(self),
@@ -271,10 +271,13 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             closeNow(c, reason: .connectFailed(err))
             return
         }
+        if !c.didEstablish() {
+            closeNow(c, reason: .connectFailed(ECONNREFUSED))
+            return
+        }
         c.connectTimer?.cancel()
         c.connectTimer = nil
         c.lock.withLock { c.state = .open }
-        c.didEstablish()
         c.lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
         c.deliver(.connected)
         scheduleFlush(c)

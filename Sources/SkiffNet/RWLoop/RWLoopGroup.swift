@@ -79,7 +79,7 @@ public final class RWLoopGroup: Sendable {
         shardKey: UInt64? = nil, handler: any ConnectionHandler
     ) -> Connection {
         do {
-            let (fd, _) = try Socket.startConnect(to: address)
+            let (fd, _) = try Socket.startConnect(to: address, from: options.sourceAddress)
             let c = Connection(
                 fd: fd, direction: .outbound, state: .connecting, peer: address, context: .rwloop(self),
                 options: options, label: label, shardKey: shardKey)
@@ -164,7 +164,8 @@ extension Connection {
         let ms = Int32(min(timeoutNs / 1_000_000, UInt64(Int32.max)))
         var rc: Int32
         repeat { rc = poll(&pfd, 1, ms) } while rc < 0 && errno == EINTR
-        let err: Int32 = rc == 0 ? ETIMEDOUT : Socket.pendingError(fd)
+        var err: Int32 = rc == 0 ? ETIMEDOUT : Socket.pendingError(fd)
+        if err == 0 && !didEstablish() { err = ECONNREFUSED }
         let ok = lock.withLock { () -> Bool in
             if state == .closed { return false }
             if err != 0 {
@@ -178,7 +179,6 @@ extension Connection {
         }
         guard ok else { return false }
         SocketIO.setBlocking(fd, true)
-        didEstablish()
         lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
         rwStartWriter()
         deliver(.connected)

@@ -59,10 +59,18 @@ public enum Socket {
     }
 
     /// A new non-blocking TCP socket with connect started. Returns the fd and whether it connected at once.
-    static func startConnect(to address: SocketAddress) throws(SystemError) -> (fd: Int32, connected: Bool) {
+    /// `source` (tests only) binds the socket first.
+    static func startConnect(to address: SocketAddress, from source: SocketAddress? = nil) throws(SystemError) -> (
+        fd: Int32, connected: Bool
+    ) {
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
         let fd = try sysCall("socket") { Glibc.socket(address.family, type, 0) }
         setNoDelay(fd)
+        if let source, source.withSockAddr({ Glibc.bind(fd, $0, $1) }) != 0 {
+            let e = errno
+            Glibc.close(fd)
+            throw SystemError("bind \(source)", errno: e)
+        }
         while true {
             let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
             if rc == 0 { return (fd, true) }
@@ -72,6 +80,12 @@ public enum Socket {
             Glibc.close(fd)
             throw SystemError("connect \(address)", errno: e)
         }
+    }
+
+    /// Makes the coming close() reset the connection (SO_LINGER 0): no FIN exchange, no TIME_WAIT holding the port.
+    static func setAbortiveClose(_ fd: Int32) {
+        var l = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
     }
 
     static func setNoDelay(_ fd: Int32) {

@@ -140,6 +140,19 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static func == (l: SocketAddress, r: SocketAddress) -> Bool { l.description == r.description }
+
+    /// Same family, address and port, compared as bytes (no text; for the connect path).
+    func isSameEndpoint(as other: SocketAddress) -> Bool {
+        switch (self, other) {
+        case (.v4(let a), .v4(let b)):
+            return a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr
+        case (.v6(var a), .v6(var b)):
+            guard a.sin6_port == b.sin6_port else { return false }
+            return memcmp(&a.sin6_addr, &b.sin6_addr, MemoryLayout<in6_addr>.size) == 0
+        default:
+            return false
+        }
+    }
     public func hash(into h: inout Hasher) { h.combine(description) }
 }
 

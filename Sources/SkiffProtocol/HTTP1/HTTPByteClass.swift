@@ -67,6 +67,8 @@ enum ASCII {
     static let comma: UInt8 = 0x2C
     static let semicolon: UInt8 = 0x3B
     static let slash: UInt8 = 0x2F
+    static let dot: UInt8 = 0x2E
+    static let percent: UInt8 = 0x25
     static let question: UInt8 = 0x3F
     static let star: UInt8 = 0x2A
     static let at: UInt8 = 0x40

@@ -56,3 +56,15 @@ public enum HTTPMethod: UInt8, Sendable {
         return true
     }
 }
+
+extension HTTPMethod {
+    /// GET, HEAD, OPTIONS and TRACE (RFC 9110 §9.2.1): the only requests a proxy may forward in parallel with
+    /// others from the same pipelined connection (RFC 9112 §9.3.2). Unknown methods count as unsafe.
+    @inline(__always)
+    public var isSafe: Bool {
+        switch self {
+        case .get, .head, .options, .trace: return true
+        default: return false
+        }
+    }
+}

@@ -51,6 +51,7 @@ extension HTTPParseError {
     public static let invalidMethod = HTTPParseError(status: 400, reason: "invalid method")
     public static let invalidRequestLine = HTTPParseError(status: 400, reason: "invalid request line")
     public static let invalidTarget = HTTPParseError(status: 400, reason: "invalid request target")
+    public static let dotSegment = HTTPParseError(status: 400, reason: "dot segment in path")
     public static let invalidVersion = HTTPParseError(status: 400, reason: "invalid http version")
     public static let unsupportedVersion = HTTPParseError(status: 505, reason: "unsupported http version")
 

@@ -141,7 +141,7 @@ public enum HTTPParser {
         if b[s] == ASCII.slash {
             head.targetForm = .origin
             splitPathAndQuery(b, s, e, &head)
-            return nil
+            return hasDotSegment(b, head.pathRange.start, head.pathRange.end) ? .dotSegment : nil
         }
         if b[s] == ASCII.star, e - s == 1 {
             guard head.method == .options else { return .invalidTarget }
@@ -164,7 +164,49 @@ public enum HTTPParser {
         head.targetForm = .absolute
         head.authorityRange = HTTPByteRange(start: a, end: p)
         splitPathAndQuery(b, p, e, &head)
-        return nil
+        return hasDotSegment(b, head.pathRange.start, head.pathRange.end) ? .dotSegment : nil
+    }
+
+    /// True when the path `b[s..<e]` has a `.` or `..` segment, written plainly or percent-encoded (`%2e`, any
+    /// case). Routes match the path as sent, so `/api/../admin` would match a `/api/` prefix and reach a backend
+    /// that resolves it to `/admin` (RFC 3986 §5.2.4): such paths are refused rather than routed. Clients remove dot
+    /// segments before sending (RFC 3986 §5.2.4, as browsers and curl do), so this refuses only crafted requests.
+    /// Paths without a `.` or `%` (most) are passed over a word at a time.
+    static func hasDotSegment(_ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int) -> Bool {
+        var i = s
+        var suspect = false
+        while i &+ 8 <= e {
+            let x = HTTPWordScan.load(b, i)
+            if HTTPWordScan.bytesEqual(x, ASCII.dot) | HTTPWordScan.bytesEqual(x, ASCII.percent) != 0 {
+                suspect = true
+                break
+            }
+            i &+= 8
+        }
+        if !suspect {
+            while i < e, b[i] != ASCII.dot, b[i] != ASCII.percent { i &+= 1 }
+            if i == e { return false }
+        }
+        // Segment by segment: one made only of one or two dots (plain or %2e) is a dot segment.
+        var j = s
+        while j < e {
+            if b[j] == ASCII.slash { j &+= 1 }
+            var dots = 0
+            var other = false
+            while j < e, b[j] != ASCII.slash {
+                if b[j] == ASCII.dot {
+                    dots &+= 1
+                } else if b[j] == ASCII.percent, j &+ 2 < e, b[j &+ 1] == 0x32, b[j &+ 2] | 0x20 == 0x65 {
+                    dots &+= 1
+                    j &+= 2
+                } else {
+                    other = true
+                }
+                j &+= 1
+            }
+            if !other && (dots == 1 || dots == 2) { return true }
+        }
+        return false
     }
 
     @inline(__always)

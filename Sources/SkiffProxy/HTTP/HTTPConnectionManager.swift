@@ -67,10 +67,19 @@ public protocol ReroutableProxy: AnyObject {
 }
 
 /// Settings of the HTTP/1 proxy on one listener.
-public struct HTTPProxyOptions: Sendable {
+public struct HTTPProxyOptions: Sendable, Equatable {
     public var limits: HTTPLimits
-    /// A client must finish its request head within this (slowloris guard).
+    /// A request head must be complete this long after the connection was accepted (first request) or after the
+    /// head's first byte (later requests), else 408 and close (slowloris guard; listener `request_header_timeout`).
     public var requestHeaderTimeout: Duration
+    /// A request body that sends nothing for this long is answered 408 and closed (`request_body_timeout`).
+    public var requestBodyTimeout: Duration
+    /// A keep-alive connection with nothing in flight closes after this long without a byte of the next request
+    /// (`connection_idle_timeout`); nil = never.
+    public var idleTimeout: Duration?
+    /// Requests of one client connection in flight at once, each on its own upstream connection (pipelining); only
+    /// safe methods go in parallel.
+    public var maxParallelRequests: Int
     /// Request bodies up to this size are kept so the request can be retried.
     public var maxReplayBodyBytes: Int
     /// Pipelined bytes buffered while a response is pending before reading pauses.
@@ -80,14 +89,26 @@ public struct HTTPProxyOptions: Sendable {
 
     public init(
         limits: HTTPLimits = .default, requestHeaderTimeout: Duration = .seconds(10),
-        maxReplayBodyBytes: Int = 64 * 1024, maxPipelinedBytes: Int = 64 * 1024,
+        requestBodyTimeout: Duration = .seconds(60), idleTimeout: Duration? = .seconds(60),
+        maxParallelRequests: Int = 4, maxReplayBodyBytes: Int = 64 * 1024, maxPipelinedBytes: Int = 64 * 1024,
         upstreamIdleTimeout: Duration = .seconds(60)
     ) {
         self.limits = limits
         self.requestHeaderTimeout = requestHeaderTimeout
+        self.requestBodyTimeout = requestBodyTimeout
+        self.idleTimeout = idleTimeout
+        self.maxParallelRequests = max(1, maxParallelRequests)
         self.maxReplayBodyBytes = maxReplayBodyBytes
         self.maxPipelinedBytes = maxPipelinedBytes
         self.upstreamIdleTimeout = upstreamIdleTimeout
+    }
+
+    /// The listener's timeouts from its config (`request_header_timeout`, `request_body_timeout`,
+    /// `connection_idle_timeout`), the rest at their defaults.
+    public init(listener lc: ListenerConfig) {
+        self.init(
+            requestHeaderTimeout: lc.requestHeaderTimeout, requestBodyTimeout: lc.requestBodyTimeout,
+            idleTimeout: lc.connectionIdleTimeout)
     }
 }
 
@@ -98,6 +119,9 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy {
     let routing: Reloadable<ProxyRouting>
     let options: HTTPProxyOptions
     let headerTimeoutNs: UInt64
+    let bodyTimeoutNs: UInt64
+    /// 0 = no idle timeout.
+    let idleTimeoutNs: UInt64
     public let stats = HTTPListenerStats()
     public var routerName: String { routing.value.routerName }
     /// Set by a graceful stop: every response from now on closes its client connection.
@@ -115,7 +139,9 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy {
         }
         routing = Reloadable(try ProxyRouting(filter: filter, routers: routers, clusters: clusters))
         self.options = options
-        headerTimeoutNs = Connection.nanoseconds(options.requestHeaderTimeout)
+        headerTimeoutNs = max(1, Connection.nanoseconds(options.requestHeaderTimeout))
+        bodyTimeoutNs = max(1, Connection.nanoseconds(options.requestBodyTimeout))
+        idleTimeoutNs = options.idleTimeout.map { Connection.nanoseconds($0) } ?? 0
     }
 
     public func reroute(filter: NetworkFilterConfig, routers: RouterRegistry, clusters: ClusterManager)
@@ -131,6 +157,8 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy {
             // rwloop without workers has no serial executor; the engine always gives L7 rwloop listeners a pool.
             return nil
         }
-        return HTTPDownstream(connection: connection, manager: self, executor: executor)
+        let d = HTTPDownstream(connection: connection, manager: self, executor: executor)
+        d.start()
+        return d
     }
 }

@@ -4,10 +4,18 @@ import SkiffUpstream
 
 /// One client connection of the HTTP/1 proxy: parses requests and hands each to an `HTTPExchange`.
 ///
-/// Pipelining: up to `maxPipeline` requests are in flight at once, each on its own upstream connection, but
-/// responses go back strictly in order. Only the head-of-line exchange's upstream is read; the others wait with
-/// reading paused (their responses wait in the kernel, bounded by TCP), and are resumed in turn, so when responses
-/// are ready together they are written together: one writev for many small responses.
+/// Pipelining: up to `options.maxParallelRequests` requests are in flight at once, each on its own upstream
+/// connection, but only while every one of them is safe (GET, HEAD, OPTIONS, TRACE): any other request waits until
+/// the responses before it are out, and nothing before it waits on it (RFC 9112 §9.3.2). Responses go back strictly
+/// in order. Only the head-of-line exchange's upstream is read; the others wait with reading paused (their responses
+/// wait in the kernel, bounded by TCP), and are resumed in turn, so when responses are ready together they are
+/// written together: one writev for many small responses. A request with `Connection: close` (or HTTP/1.0 without
+/// keep-alive) is the last one read: bytes after it are dropped (RFC 9112 §9.6).
+///
+/// Timeouts, all on one timer per connection that is re-armed lazily when it fires (never per request): the
+/// request head (from the accept for the first request, from its first byte for later ones; 408), the request body
+/// (no byte for `requestBodyTimeout`; 408), the idle keep-alive connection (nothing in flight and no byte for
+/// `idleTimeout`; closed without a reply), then the linger after the last response.
 ///
 /// Threads: confined to `executor` (the connection's poller, or its worker shard); upstream connections are
 /// created on the same executor, so nothing here takes a lock.
@@ -20,8 +28,6 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         /// No more requests are read: the connection closes once the queued responses are out.
         case closing
     }
-
-    static let maxPipeline = 16
 
     let connection: Connection
     let manager: HTTPConnectionManager
@@ -40,8 +46,23 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     var closed = false
     /// True inside `process`, so an exchange finishing synchronously does not re-enter it.
     var processing = false
-    /// The request-head (slowloris) timer; after a final response, the linger timer.
-    var headerTimer: PollerTimer!
+    /// A request that ends the connection (`Connection: close`, HTTP/1.0 without keep-alive) was read: nothing
+    /// after it is.
+    var lastRequestRead = false
+    /// The connection's one timer: request-head, request-body and idle deadlines, then the linger (see `timerFired`).
+    var timer: PollerTimer!
+    /// When the head being waited for began (coarse monotonic ns): the accept for the first request, else the first
+    /// byte of a head that did not arrive whole; 0 when none is pending.
+    var headStartNs: UInt64 = 0
+    /// When request-body bytes last arrived (coarse monotonic ns), while `phase == .requestBody`.
+    var bodyReadNs: UInt64 = 0
+    /// When the last exchange finished (monotonic ns; the exchange's own latency stamp, so no extra clock read): the
+    /// idle period starts here even if the response has not been flushed yet.
+    var lastFinishNs: UInt64 = 0
+    /// The last response is out (or being written) and the connection waits for the client's EOF.
+    var lingering = false
+    /// The client was cut for stalling: its linger is short (it is not sending, so nothing is left to drain).
+    var timedOut = false
     /// Linger periods spent waiting for a slow reader to take the last response.
     var lingerRounds = 0
 
@@ -51,8 +72,21 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         self.executor = executor
         self.scanner = HTTPHeadScanner(role: .request, limits: manager.options.limits)
         self.requestHeaders = HTTPHeaderTable(capacity: manager.options.limits.maxHeaders)
-        exchanges.reserveCapacity(HTTPDownstream.maxPipeline)
-        self.headerTimer = PollerTimer { [unowned self] in self.headerTimedOut() }
+        exchanges.reserveCapacity(manager.options.maxParallelRequests + 1)
+        self.timer = PollerTimer { [unowned self] in self.timerFired() }
+    }
+
+    /// Starts the request-head deadline from the accept: a client that sends nothing still gets its 408. Called once,
+    /// on the accepting thread or on the executor.
+    func start() {
+        headStartNs = connection.openedAt
+        if executor.inExecutor {
+            armTimer(at: headStartNs &+ manager.headerTimeoutNs)
+        } else {
+            executor.execute { [self] in
+                if !self.closed { self.armTimer(at: self.headStartNs &+ self.manager.headerTimeoutNs) }
+            }
+        }
     }
 
     @inline(__always) func isHead(_ ex: HTTPExchange) -> Bool { exchanges.first === ex }
@@ -66,6 +100,9 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
             buffer.release()
             return
         }
+        if phase == .requestBody {
+            bodyReadNs = MonotonicClock.coarse()
+        }
         if phase == .requestBody && inbound == nil {
             inbound = buffer  // pure body: forwarded without a copy
         } else {
@@ -78,9 +115,12 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         clientClosedRead = true
         switch phase {
         case .head:
+            // With responses pending, the first one closes the connection (bytes after it, such as a request
+            // waiting for its turn, are dropped as before); with none, unread bytes are a cut-off request.
+            if !exchanges.isEmpty { break }
             if (inbound?.readableBytes ?? 0) > 0 {
                 connection.close(.protocolError("client closed mid-request"))
-            } else if exchanges.isEmpty {
+            } else {
                 connection.shutdownWrite()
             }
         case .requestBody:
@@ -101,7 +141,7 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
 
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
         closed = true
-        headerTimer.cancel()
+        timer.cancel()
         phase = .closing
         for ex in exchanges { ex.abort() }
         exchanges.removeAll()
@@ -153,20 +193,20 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
             switch phase {
             case .head:
                 guard let ib = inbound, ib.readableBytes > 0 else { return }
-                if exchanges.count >= HTTPDownstream.maxPipeline {
-                    if ib.readableBytes > manager.options.maxPipelinedBytes { connection.pauseReading() }
-                    return
-                }
+                if exchanges.count >= manager.options.maxParallelRequests { return holdPipelined(ib) }
                 guard let headLength = scanner.scan(ib.readableView) else {
+                    if let e = scanner.error { return refuse(e) }
                     if let e = HTTPParser.checkRequestLineLength(ib.readableView, limits: manager.options.limits) {
                         return refuse(e)
                     }
                     if ib.readableBytes >= manager.options.limits.maxHeaderBytes { return refuse(.headTooLarge) }
-                    if !headerTimer.isArmed { executor.arm(headerTimer, afterNs: manager.headerTimeoutNs) }
-                    return
+                    // A head that did not arrive whole: its deadline runs from now (the first request's, from the
+                    // accept).
+                    if headStartNs == 0 { headStartNs = MonotonicClock.coarse() }
+                    return armTimer(at: headStartNs &+ manager.headerTimeoutNs)
                 }
-                headerTimer.cancel()
-                startRequest(headLength: headLength)
+                headStartNs = 0
+                if !startRequest(headLength: headLength) { return holdPipelined(ib) }
             case .requestBody:
                 guard let ib = inbound, ib.readableBytes > 0, let ex = bodyExchange else { return }
                 ex.forwardRequestBody(ib)
@@ -176,25 +216,64 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         }
     }
 
-    private func startRequest(headLength: Int) {
+    /// Parses the head and starts its exchange; false when the request has to wait for the responses before it
+    /// (it is not safe, or one in flight is not): it stays in `inbound` and is parsed again when its turn comes.
+    private func startRequest(headLength: Int) -> Bool {
         let ib = inbound!
         let head = UnsafeRawBufferPointer(rebasing: ib.readableView[0..<headLength])
         if let e = HTTPParser.parseRequest(head, into: &request, headers: requestHeaders, limits: manager.options.limits)
         {
-            return refuse(e)
+            refuse(e)
+            return true
         }
+        if let last = exchanges.last, !(request.method.isSafe && last.method.isSafe) { return false }
+        let endsConnection = request.connectionClose
         let ex = spare.popLast() ?? HTTPExchange(downstream: self)
         exchanges.append(ex)
         ex.start(head: head, headLength: headLength, inbound: ib)
-        if closed { return }
+        if closed { return true }
         if let ib2 = inbound, ib2 === ib, ib.readableBytes == 0 {
             ib.release()
             inbound = nil
         }
+        if endsConnection { lastRequestRead = true }
         if phase != .closing {
-            phase = ex.requestComplete ? .head : .requestBody
+            scanner.reset()
+            if !ex.requestComplete {
+                phase = .requestBody
+                bodyReadNs = MonotonicClock.coarse()
+                armTimer(at: bodyReadNs &+ manager.bodyTimeoutNs)
+            } else if lastRequestRead {
+                stopReadingRequests()
+            } else {
+                phase = .head
+            }
+        }
+        return true
+    }
+
+    /// A request waits (pipeline full, or not safe to send in parallel): stop reading once enough is buffered.
+    private func holdPipelined(_ ib: ByteBuffer) {
+        if ib.readableBytes > manager.options.maxPipelinedBytes { connection.pauseReading() }
+    }
+
+    /// The body of the last exchange is complete: read the next request, unless that one ended the connection.
+    func requestBodyFinished() {
+        if lastRequestRead {
+            stopReadingRequests()
+        } else {
+            phase = .head
             scanner.reset()
         }
+    }
+
+    /// The request that ends the connection has been read: whatever follows is dropped unread (RFC 9112 §9.6); the
+    /// connection closes after the responses.
+    private func stopReadingRequests() {
+        phase = .closing
+        inbound?.release()
+        inbound = nil
+        connection.pauseReading()
     }
 
     // MARK: - Exchanges finishing in order
@@ -222,6 +301,8 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     /// Stops taking requests; abandons exchanges not yet answered; shuts the write side once written, then
     /// lingers: reads (and drops) until the client's EOF closes the connection, or closes it after
     /// `lingerNs` — a paused reader would never see that EOF, and the connection would stay half-open for ever.
+    /// After a timeout the linger is at most the header timeout: a client that stalls has nothing left to drain, and
+    /// a flood of silent connections must give its slots back soon.
     func closeAfterResponses() {
         phase = .closing
         for ex in exchanges { ex.abort() }
@@ -230,8 +311,9 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         inbound = nil
         connection.shutdownWrite()
         connection.resumeReading()
-        headerTimer.cancel()
-        executor.arm(headerTimer, afterNs: HTTPDownstream.lingerNs)
+        lingering = true
+        let linger = timedOut ? min(HTTPDownstream.lingerNs, manager.headerTimeoutNs) : HTTPDownstream.lingerNs
+        executor.arm(timer, afterNs: linger)
     }
 
     /// How long a closing connection waits for the client's EOF before closing anyway.
@@ -242,7 +324,6 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     /// A request the codec refused: answered (after the responses before it) with its status, then closed.
     func refuse(_ e: HTTPParseError) {
         manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
-        headerTimer.cancel()
         inbound?.release()
         inbound = nil
         connection.pauseReading()
@@ -252,20 +333,76 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         ex.refuse(e)
     }
 
-    private func headerTimedOut() {
-        if phase == .closing {
-            // The linger after a final response ran out. Still writing (a slow reader of a long response): wait on,
-            // the write side shuts once the queue is out, up to a minute in all for a reader that stalls.
-            // Otherwise the client never closed its side: close.
-            lingerRounds += 1
-            if connection.queuedBytes > 0 && lingerRounds < 12 {
-                executor.arm(headerTimer, afterNs: HTTPDownstream.lingerNs)
-                return
+    /// The request body of `ex` (the last exchange) failed: malformed framing (400) or a stall (408). Nothing more is
+    /// read; the exchange answers at once (or cuts the client if its response has begun) and the connection closes.
+    func requestBodyFailed(_ ex: HTTPExchange, _ e: HTTPParseError) {
+        inbound?.release()
+        inbound = nil
+        phase = .closing
+        connection.pauseReading()
+        ex.abandonRequestBody(e)
+    }
+
+    // MARK: - The timer
+
+    /// Makes sure the timer fires by `deadline` (coarse monotonic ns); an earlier arm stands.
+    @inline(__always)
+    private func armTimer(at deadline: UInt64) {
+        if timer.isArmed && timer.deadline <= deadline { return }
+        let now = MonotonicClock.coarse()
+        executor.arm(timer, afterNs: deadline > now ? deadline &- now : 0)
+    }
+
+    /// Checks the deadline of the current state; acts if it has passed, else arms the timer for it. State changes
+    /// on the hot path only ever move deadlines later, so they never touch the timer: it fires at the old deadline
+    /// and finds the new one here.
+    private func timerFired() {
+        if closed { return }
+        let now = MonotonicClock.coarse()
+        switch phase {
+        case .closing:
+            // Not lingering yet: the last responses are pending, each bounded by its route timeout, and
+            // `closeAfterResponses` arms the linger.
+            if lingering { lingerExpired() }
+        case .requestBody:
+            // Reading paused because the upstream takes the body slower: the stall is not the client's.
+            if connection.isReadingPaused { bodyReadNs = now }
+            let due = bodyReadNs &+ manager.bodyTimeoutNs
+            if now < due { return armTimer(at: due) }
+            manager.stats.bodyTimeouts.wrappingAdd(1, ordering: .relaxed)
+            timedOut = true
+            if let ex = bodyExchange {
+                requestBodyFailed(ex, HTTPParseError(status: 408, reason: "request body timeout"))
             }
-            connection.close(.local)
+        case .head:
+            if headStartNs != 0 {
+                let due = headStartNs &+ manager.headerTimeoutNs
+                if now < due { return armTimer(at: due) }
+                manager.stats.headerTimeouts.wrappingAdd(1, ordering: .relaxed)
+                timedOut = true
+                refuse(HTTPParseError(status: 408, reason: "request header timeout"))
+            } else if exchanges.isEmpty {
+                guard manager.idleTimeoutNs > 0 else { return }
+                let due = max(connection.lastActivityNs, lastFinishNs) &+ manager.idleTimeoutNs
+                if now < due { return armTimer(at: due) }
+                manager.stats.idleTimeouts.wrappingAdd(1, ordering: .relaxed)
+                connection.close(.idleTimeout)
+            } else {
+                // Responses pending, each bounded by its route timeout: look again later.
+                armTimer(at: now &+ (manager.idleTimeoutNs > 0 ? manager.idleTimeoutNs : manager.headerTimeoutNs))
+            }
+        }
+    }
+
+    /// The linger after a final response ran out. Still writing (a slow reader of a long response): wait on, the
+    /// write side shuts once the queue is out, up to a minute in all for a reader that stalls. Otherwise the client
+    /// never closed its side: close.
+    private func lingerExpired() {
+        lingerRounds += 1
+        if connection.queuedBytes > 0 && lingerRounds < 12 {
+            executor.arm(timer, afterNs: HTTPDownstream.lingerNs)
             return
         }
-        manager.stats.headerTimeouts.wrappingAdd(1, ordering: .relaxed)
-        refuse(HTTPParseError(status: 408, reason: "request header timeout"))
+        connection.close(.local)
     }
 }

@@ -257,8 +257,8 @@ final class HTTPExchange: @unchecked Sendable {
         let complete: Bool
         switch requestBody.consume(ib.readableView) {
         case .invalid(let e):
-            detachUpstream(reusable: false)
-            d.refuse(e)
+            manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
+            d.requestBodyFailed(self, e)
             return
         case .partial(let n):
             consumed = n
@@ -290,10 +290,7 @@ final class HTTPExchange: @unchecked Sendable {
 
     func finishRequestBody() {
         requestComplete = true
-        if d.phase == .requestBody && d.exchanges.last === self {
-            d.phase = .head
-            d.scanner.reset()
-        }
+        if d.phase == .requestBody && d.exchanges.last === self { d.requestBodyFinished() }
     }
 
     /// The upstream reads the request body slower than the client sends it.
@@ -316,6 +313,7 @@ final class HTTPExchange: @unchecked Sendable {
         if let reply = localReply {
             localReply = nil
             connection.write(reply)
+            d.lastFinishNs = MonotonicClock.coarse()
             d.exchangeFinished(self, closeAfter: localClose)
             return
         }
@@ -369,6 +367,10 @@ final class HTTPExchange: @unchecked Sendable {
     private func parseResponseHeads(_ u: HTTPUpstream) {
         while let ib = u.inbound, !u.readingBody {
             guard let len = u.scanner.scan(ib.readableView) else {
+                if u.scanner.error != nil {
+                    // A bare LF in the head, or a head over the limit: the scanner gives up at once.
+                    return failFromUpstream(status: 502, reason: "invalid upstream response")
+                }
                 if ib.readableBytes >= manager.options.limits.maxHeaderBytes {
                     failFromUpstream(status: 502, reason: "upstream response head too large")
                 }
@@ -543,9 +545,11 @@ final class HTTPExchange: @unchecked Sendable {
         let keepUpstream = reusable && requestComplete && !u.head.connectionClose && u.body.isComplete
         let closeAfter = requestClose || d.clientClosedRead || u.body.kind == .untilClose || !requestComplete
             || manager.shuttingDown.load(ordering: .relaxed)
-        let took = MonotonicClock.now() &- startNs
+        let now = MonotonicClock.now()
+        let took = now &- startNs
         host?.latency.record(ns: took)
         cluster?.latency.record(ns: took)
+        d.lastFinishNs = now
         detachUpstream(reusable: keepUpstream)
         endRequest()
         d.exchangeFinished(self, closeAfter: closeAfter)
@@ -646,6 +650,18 @@ final class HTTPExchange: @unchecked Sendable {
         reply(status: status, reason: reason, body: body, location: location, overflow: overflow, close: close)
     }
 
+    /// The request body broke off: malformed chunked framing (400) or a stall (408). The upstream has part of a
+    /// body, so its connection is closed, never reused; the client gets the refusal now (after the responses before
+    /// it), or is cut if this exchange's response has begun.
+    func abandonRequestBody(_ e: HTTPParseError) {
+        if upstream != nil { host?.stats.requestLocalReset.wrappingAdd(1, ordering: .relaxed) }
+        detachUpstream(reusable: false)
+        endRequest()
+        requestComplete = true
+        if responseStarted { return cutClient() }
+        reply(status: e.status, reason: e.reason, body: nil, location: nil, overflow: nil, close: true)
+    }
+
     /// A request the codec refused.
     func refuse(_ e: HTTPParseError) {
         requestComplete = true
@@ -670,6 +686,7 @@ final class HTTPExchange: @unchecked Sendable {
         out.writerIndex = n
         if d.isHead(self) {
             connection.write(out)
+            d.lastFinishNs = MonotonicClock.coarse()
             d.exchangeFinished(self, closeAfter: close)
         } else {
             localReply = out

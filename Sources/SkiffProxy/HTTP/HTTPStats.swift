@@ -16,8 +16,12 @@ public final class HTTPListenerStats: Sendable {
     public let localReplies = Atomic<UInt64>(0)
     /// Requests refused by the codec (malformed or smuggling-shaped), each with a 4xx and a closed connection.
     public let protocolErrors = Atomic<UInt64>(0)
-    /// Clients cut for not finishing their request head in time.
+    /// Clients answered 408 and closed for not finishing a request head in time (`request_header_timeout`).
     public let headerTimeouts = Atomic<UInt64>(0)
+    /// Clients answered 408 and closed because their request body stalled (`request_body_timeout`).
+    public let bodyTimeouts = Atomic<UInt64>(0)
+    /// Keep-alive connections closed for sending nothing between requests (`connection_idle_timeout`).
+    public let idleTimeouts = Atomic<UInt64>(0)
     /// Requests answered 504 at the route timeout.
     public let routeTimeouts = Atomic<UInt64>(0)
     /// Requests that matched no route (404).

@@ -12,14 +12,22 @@ public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, @unch
     let boltv2: RPCConnectionManager<BoltV2Codec>
     let dubbo: RPCConnectionManager<DubboCodec>
 
-    public init(filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager) throws(ProxySetupError) {
+    /// `options` set the HTTP side; its `idleTimeout` is the RPC side's as well.
+    public init(
+        filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager,
+        options: HTTPProxyOptions = HTTPProxyOptions()
+    ) throws(ProxySetupError) {
         var httpFilter = filter
         httpFilter.downstreamProtocol = .http1
         httpFilter.upstreamProtocol = .http1
-        http = try HTTPConnectionManager(filter: httpFilter, routers: routers, clusters: clusters, options: HTTPProxyOptions())
-        bolt = try RPCConnectionManager<BoltCodec>(filter: filter, routers: routers, clusters: clusters)
-        boltv2 = try RPCConnectionManager<BoltV2Codec>(filter: filter, routers: routers, clusters: clusters)
-        dubbo = try RPCConnectionManager<DubboCodec>(filter: filter, routers: routers, clusters: clusters)
+        http = try HTTPConnectionManager(filter: httpFilter, routers: routers, clusters: clusters, options: options)
+        let idle = options.idleTimeout
+        bolt = try RPCConnectionManager<BoltCodec>(
+            filter: filter, routers: routers, clusters: clusters, idleTimeout: idle)
+        boltv2 = try RPCConnectionManager<BoltV2Codec>(
+            filter: filter, routers: routers, clusters: clusters, idleTimeout: idle)
+        dubbo = try RPCConnectionManager<DubboCodec>(
+            filter: filter, routers: routers, clusters: clusters, idleTimeout: idle)
     }
 
     public func reroute(filter: NetworkFilterConfig, routers: RouterRegistry, clusters: ClusterManager)
@@ -42,7 +50,9 @@ public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, @unch
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
         guard let executor = connection.executor else { return nil }
-        return ProtocolSniffer(manager: self, executor: executor, connection: connection)
+        let sniffer = ProtocolSniffer(manager: self, executor: executor, connection: connection)
+        sniffer.start()
+        return sniffer
     }
 
     /// Which protocol `bytes` start with; nil until enough bytes are there to tell.
@@ -60,17 +70,38 @@ public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, @unch
 }
 
 /// Holds a new connection until its first bytes say which protocol it speaks, then installs that protocol's
-/// handler and passes the bytes on. Runs on the connection's executor, like the handler it installs.
+/// handler and passes the bytes on. Runs on the connection's executor, like the handler it installs. A connection
+/// that says nothing within the HTTP request-header timeout is closed (counted as an HTTP header timeout).
 final class ProtocolSniffer: ConnectionHandler, @unchecked Sendable {
     let manager: AutoProtocolManager
     let executor: any EventExecutor
     unowned(unsafe) let connection: Connection
     var pending: ByteBuffer?
+    var timer: PollerTimer?
+    var done = false
 
     init(manager: AutoProtocolManager, executor: any EventExecutor, connection: Connection) {
         self.manager = manager
         self.executor = executor
         self.connection = connection
+    }
+
+    /// Arms the silence deadline. Called once, on the accepting thread or on the executor.
+    func start() {
+        let t = PollerTimer { [weak self] in self?.silent() }
+        timer = t
+        let ns = manager.http.headerTimeoutNs
+        if executor.inExecutor {
+            executor.arm(t, afterNs: ns)
+        } else {
+            executor.execute { [self] in if !self.done { self.executor.arm(t, afterNs: ns) } }
+        }
+    }
+
+    private func silent() {
+        guard !done else { return }
+        manager.http.stats.headerTimeouts.wrappingAdd(1, ordering: .relaxed)
+        connection.close(.idleTimeout)
     }
 
     func connection(_ c: Connection, didRead buffer: ByteBuffer) {
@@ -82,12 +113,27 @@ final class ProtocolSniffer: ConnectionHandler, @unchecked Sendable {
         }
         guard let b = pending, let proto = AutoProtocolManager.detect(b.readableView) else { return }
         pending = nil
+        done = true
+        timer?.cancel()
+        timer = nil
         let next: any ConnectionHandler
         switch proto {
-        case .bolt: next = RPCDownstream<BoltCodec>(connection: c, manager: manager.bolt, executor: executor)
-        case .boltv2: next = RPCDownstream<BoltV2Codec>(connection: c, manager: manager.boltv2, executor: executor)
-        case .dubbo: next = RPCDownstream<DubboCodec>(connection: c, manager: manager.dubbo, executor: executor)
-        default: next = HTTPDownstream(connection: c, manager: manager.http, executor: executor)
+        case .bolt:
+            let d = RPCDownstream<BoltCodec>(connection: c, manager: manager.bolt, executor: executor)
+            d.start()
+            next = d
+        case .boltv2:
+            let d = RPCDownstream<BoltV2Codec>(connection: c, manager: manager.boltv2, executor: executor)
+            d.start()
+            next = d
+        case .dubbo:
+            let d = RPCDownstream<DubboCodec>(connection: c, manager: manager.dubbo, executor: executor)
+            d.start()
+            next = d
+        default:
+            let d = HTTPDownstream(connection: c, manager: manager.http, executor: executor)
+            d.start()
+            next = d
         }
         c.handler = next
         next.connection(c, didRead: b)
@@ -96,6 +142,9 @@ final class ProtocolSniffer: ConnectionHandler, @unchecked Sendable {
     func connectionDidReadEOF(_ c: Connection) { c.shutdownWrite() }
 
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        done = true
+        timer?.cancel()
+        timer = nil
         pending?.release()
         pending = nil
     }

@@ -30,6 +30,8 @@ public final class RPCListenerStats: Sendable {
     public let upstreamResets = Atomic<UInt64>(0)
     /// Requests sent again after their upstream connection closed or reset before any byte of their answer.
     public let retries = Atomic<UInt64>(0)
+    /// Client connections closed for sending no frame for `connection_idle_timeout` with nothing in flight.
+    public let idleTimeouts = Atomic<UInt64>(0)
 
     public init() {}
 }
@@ -56,6 +58,8 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
     /// Upstream keepalive: a heartbeat after this long without reads, and close after `heartbeatMisses` misses.
     let heartbeatIntervalNs: UInt64
     let heartbeatMisses: Int
+    /// A client connection with nothing in flight closes after this long without a frame; 0 = never.
+    let idleTimeoutNs: UInt64
     public let stats = RPCListenerStats()
     /// Per executor: small buffers holding a copy of each request in flight until it is answered, so that a
     /// request lost unanswered can be sent again (see `RPCUpstream.Stream.replay`). Most requests fit one; larger
@@ -64,13 +68,14 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
 
     public init(
         filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, limits: RPCLimits = .default,
-        heartbeatInterval: Duration = .seconds(15), heartbeatMisses: Int = 6
+        heartbeatInterval: Duration = .seconds(15), heartbeatMisses: Int = 6, idleTimeout: Duration? = .seconds(60)
     ) throws(ProxySetupError) {
         routing = Reloadable(try ProxyRouting(filter: filter, routers: routers, clusters: clusters))
         self.limits = limits
         defaultTimeoutNs = 60_000_000_000
         heartbeatIntervalNs = Connection.nanoseconds(heartbeatInterval)
         self.heartbeatMisses = heartbeatMisses
+        idleTimeoutNs = idleTimeout.map { Connection.nanoseconds($0) } ?? 0
     }
 
     public func reroute(filter: NetworkFilterConfig, routers: RouterRegistry, clusters: ClusterManager)
@@ -91,7 +96,9 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
         guard let executor = connection.executor else { return nil }
-        return RPCDownstream<Codec>(connection: connection, manager: self, executor: executor)
+        let d = RPCDownstream<Codec>(connection: connection, manager: self, executor: executor)
+        d.start()
+        return d
     }
 }
 

@@ -32,11 +32,40 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     /// Set when the client leaves with streams in flight: upstream streams hold this handler `unowned(unsafe)`,
     /// and the connection lets go of it when it closes. Cleared by the last stream's end.
     private var keptUntilAnswered: RPCDownstream<Codec>?
+    /// Closes a connection that sends no frame (heartbeats count) for `manager.idleTimeoutNs` with nothing in
+    /// flight; armed once, re-armed lazily when it fires.
+    var idleTimer: PollerTimer?
+    /// When the last complete frame arrived (coarse monotonic ns).
+    var lastFrameNs: UInt64 = 0
 
     init(connection: Connection, manager: RPCConnectionManager<Codec>, executor: any EventExecutor) {
         self.connection = connection
         self.manager = manager
         self.executor = executor
+    }
+
+    /// Starts the idle deadline from the accept. Called once, on the accepting thread or on the executor.
+    func start() {
+        guard manager.idleTimeoutNs > 0 else { return }
+        lastFrameNs = connection.openedAt
+        let t = PollerTimer { [weak self] in self?.idleCheck() }
+        idleTimer = t
+        if executor.inExecutor {
+            executor.arm(t, afterNs: manager.idleTimeoutNs)
+        } else {
+            executor.execute { [self] in if !self.closed { self.executor.arm(t, afterNs: self.manager.idleTimeoutNs) } }
+        }
+    }
+
+    private func idleCheck() {
+        guard !closed, let t = idleTimer else { return }
+        let now = MonotonicClock.coarse()
+        // Waiting for responses is not idleness, and neither is a client Skiff has stopped reading.
+        if inFlight > 0 || pausedForWrites || pausedForStreams { lastFrameNs = now }
+        let due = lastFrameNs &+ manager.idleTimeoutNs
+        if now < due { return executor.arm(t, afterNs: due &- now) }
+        manager.stats.idleTimeouts.wrappingAdd(1, ordering: .relaxed)
+        connection.close(.idleTimeout)
     }
 
     func connection(_ c: Connection, didRead buffer: ByteBuffer) {
@@ -68,6 +97,8 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
         lingerTimer?.cancel()
         lingerTimer = nil
+        idleTimer?.cancel()
+        idleTimer = nil
         closed = true
         inbound?.release()
         inbound = nil
@@ -101,6 +132,8 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     }
 
     private func processFrames() {
+        var framed = false
+        defer { if framed { lastFrameNs = MonotonicClock.coarse() } }
         while let ib = inbound, ib.readableBytes > 0, !closed {
             switch Codec.frameLength(ib.readableView, limits: manager.limits) {
             case .incomplete:
@@ -108,6 +141,7 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
             case .invalid(let e):
                 return protocolError(e, frame: nil)
             case .complete(let length):
+                framed = true
                 let frame = UnsafeRawBufferPointer(rebasing: ib.readableView[0..<length])
                 info.reset()
                 if let e = Codec.parse(frame, into: &info, limits: manager.limits) { return protocolError(e, frame: frame) }
@@ -225,6 +259,8 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
             pausedForStreams = false
             updateReading()
         }
+        // Idle from the last response on (it may not be flushed yet when the idle timer next looks).
+        if inFlight == 0 && idleTimer != nil { lastFrameNs = MonotonicClock.coarse() }
         manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
         if closed {
             response.release()
