@@ -45,7 +45,7 @@ public final class ClosingRPCServer: ThreadPerConnectionServer, @unchecked Senda
             while let (length, response, isHeartbeat) = frame(buf) {
                 buf.removeFirst(length)
                 if isHeartbeat {
-                    send(fd, response)
+                    _ = SocketIO.sendAll(fd, response)
                     continue
                 }
                 requestsRead.wrappingAdd(1, ordering: .relaxed)
@@ -56,10 +56,10 @@ public final class ClosingRPCServer: ThreadPerConnectionServer, @unchecked Senda
                 }
                 switch mode {
                 case .answer:
-                    send(fd, response)
+                    _ = SocketIO.sendAll(fd, response)
                     answered.wrappingAdd(1, ordering: .relaxed)
                 case .cutResponse:
-                    send(fd, Array(response.prefix(response.count / 2)))
+                    _ = SocketIO.sendAll(fd, Array(response.prefix(response.count / 2)))
                 case .silent:
                     break
                 }
@@ -88,15 +88,6 @@ public final class ClosingRPCServer: ThreadPerConnectionServer, @unchecked Senda
             }
             // The request's last hessian string is its payload; echo it.
             return (f.length, RPCFrames.dubboResponse(id: f.id, payload: "\(name):\(RPCFrames.dubboPayload(f.body))"), false)
-        }
-    }
-
-    private func send(_ fd: Int32, _ bytes: [UInt8]) {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
-            off += n
         }
     }
 }

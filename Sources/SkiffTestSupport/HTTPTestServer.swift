@@ -41,19 +41,9 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
     /// Requests for `path` that arrived whole (head and body): what a backend would act on.
     public func completed(path: String) -> Int { completePaths.withLock { $0[path] ?? 0 } }
 
-    private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return false }
-            off += n
-        }
-        return true
-    }
-
     private func respond(_ fd: Int32, status: Int, body: [UInt8], extra: String = "") -> Bool {
         let head = "HTTP/1.1 \(status) X\r\ncontent-length: \(body.count)\r\n\(extra)\r\n"
-        return sendAll(fd, Array(head.utf8) + body)
+        return SocketIO.sendAll(fd, Array(head.utf8) + body)
     }
 
     /// Buffered reader over the socket.
@@ -156,26 +146,26 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
                 usleep(UInt32(ms) * 1000)
                 ok = respond(fd, status: 200, body: Array("\(name) slow".utf8), extra: closeHeader)
             } else if path == "/chunked" {
-                ok = sendAll(
+                ok = SocketIO.sendAll(
                     fd, Array("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\(closeHeader)\r\n5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n".utf8))
             } else if path == "/never" {
                 while !isStopping { usleep(20_000) }
                 return
             } else if path == "/reset-mid-body" {
-                _ = sendAll(fd, Array("HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n".utf8) + [UInt8](repeating: 65, count: 1000))
+                _ = SocketIO.sendAll(fd, Array("HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n".utf8) + [UInt8](repeating: 65, count: 1000))
                 usleep(50_000)
                 var lin = linger(l_onoff: 1, l_linger: 0)
                 setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, socklen_t(MemoryLayout<linger>.size))
                 return
             } else if path == "/bare-lf" {
-                ok = sendAll(fd, Array("HTTP/1.1 200 OK\ncontent-length: 2\n\nok".utf8))
+                ok = SocketIO.sendAll(fd, Array("HTTP/1.1 200 OK\ncontent-length: 2\n\nok".utf8))
             } else if path == "/close" {
-                _ = sendAll(fd, Array("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil close".utf8))
+                _ = SocketIO.sendAll(fd, Array("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil close".utf8))
                 return
             } else {
                 let b = method == "HEAD" ? [] : Array("\(name) \(path)".utf8)
                 let head = "HTTP/1.1 200 OK\r\ncontent-length: \(name.utf8.count + 1 + path.utf8.count)\r\n\(closeHeader)\r\n"
-                ok = sendAll(fd, Array(head.utf8) + b)
+                ok = SocketIO.sendAll(fd, Array(head.utf8) + b)
             }
             if !ok || wantsClose { return }
         }

@@ -116,15 +116,6 @@ public final class RPCTestServer: ThreadPerConnectionServer, @unchecked Sendable
         for _ in 0..<responders { try NetThread.start(name: "rpc-respond") { [self] in self.respondLoop() } }
     }
 
-    private func send(_ fd: Int32, _ bytes: [UInt8]) {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
-            off += n
-        }
-    }
-
     override func serve(_ fd: Int32) {
         var buf: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -176,7 +167,7 @@ public final class RPCTestServer: ThreadPerConnectionServer, @unchecked Sendable
             locks[fd] = l
             return l
         }
-        lock.m.withLock { _ in send(fd, bytes) }
+        lock.m.withLock { _ in _ = SocketIO.sendAll(fd, bytes) }
     }
 
     private func respondLoop() {

@@ -35,12 +35,8 @@ extension SkiffServer {
         case .signal(let signal) where signal.stops:
             logger.info("\("signal \(signal.name): stopping")")
             return beginStop(now: false, by: signal.name, replyGraceMs: 0)
-        case .signal(.reload):
-            reloadOnSignal()
-        case .signal(.reopenLogs):
-            reopenLogs()
-        case .signal:
-            break
+        case .signal(let signal):
+            handleHousekeeping(signal)
         case .stop(let now, let by, let grace):
             logger.info("\("stop requested by \(by)\(now ? " (now)" : ""): stopping")")
             return beginStop(now: now, by: by, replyGraceMs: grace)
@@ -78,12 +74,8 @@ extension SkiffServer {
             case .signal(let signal) where signal.stops:
                 logger.info("second signal: stopping now")
                 transitionOrRecord(.stopRequested(now: true), signal.name)
-            case .signal(.reload):
-                reloadOnSignal()
-            case .signal(.reopenLogs):
-                reopenLogs()
-            case .signal:
-                break
+            case .signal(let signal):
+                handleHousekeeping(signal)
             case .stop(_, let by, let grace):
                 logger.info("\("stop requested again by \(by): stopping now")")
                 stop.keepControlOpen(forMs: grace)
@@ -92,6 +84,15 @@ extension SkiffServer {
         }
         let left = engine.inFlight
         if left > 0 { logger.warning("\("closing with \(left) still in flight")") }
+    }
+
+    /// The signals that do not stop: SIGHUP reloads, SIGUSR1 reopens the log, while serving and while draining alike.
+    private func handleHousekeeping(_ signal: ServerSignal) {
+        switch signal {
+        case .reload: reloadOnSignal()
+        case .reopenLogs: reopenLogs()
+        default: break
+        }
     }
 
     /// SIGHUP: reload the config file in place; a refusal keeps the running config and says why.
