@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 
 /// One live connection as the console shows it (from a frame's `connections.changed[]` or `table[]`).
 public struct ConnectionRow: Sendable, Equatable {

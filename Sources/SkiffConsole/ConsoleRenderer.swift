@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 import SkiffTelemetry
 
 /// Draws the model and state into a grid: header, view tabs, the current view, status and key hints.

@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 import SkiffTelemetry
 
 public enum Alignment: Sendable { case left, right }

@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 
 /// Member access for frames and events (absent or mistyped members read as empty / zero).
 extension JSONValue {

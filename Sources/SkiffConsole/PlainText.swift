@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 
 /// TERM=dumb or no tty: one line per frame, no cursor addressing.
 public enum PlainText {

@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import SkiffJSON
 import Synchronization
 import SkiffConfig
 import SkiffControl
@@ -239,7 +240,7 @@ public final class Engine: @unchecked Sendable {
     /// is what runs).
     public func configJSON() -> [UInt8] {
         guard let v = try? JSONParser.parse(live.withLock({ $0.configText })) else { return Array("{}".utf8) }
-        return JSONText.encode(ConfigRedaction.redacted(v))
+        return JSONWriter.encode(ConfigRedaction.redacted(v))
     }
 
     /// Every live connection of every poller and rwloop group (the publisher's walk; allocates).

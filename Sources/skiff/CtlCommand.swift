@@ -3,6 +3,7 @@ import Glibc
 import SkiffConfig
 import SkiffControl
 import SkiffEngine
+import SkiffJSON
 import SkiffTelemetry
 
 /// `skiff ctl`: talks to a running skiff over its control socket.

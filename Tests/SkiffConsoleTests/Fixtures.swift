@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 @testable import SkiffConsole
 
 /// Recorded-style frames following docs/control-protocol.md "Frames and events".

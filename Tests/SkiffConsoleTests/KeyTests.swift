@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 import Testing
 @testable import SkiffConsole
 

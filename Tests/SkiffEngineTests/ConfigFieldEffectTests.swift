@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import SkiffConfig
 import SkiffEngine
+import SkiffJSON
 import SkiffNet
 import SkiffTestSupport
 import Testing

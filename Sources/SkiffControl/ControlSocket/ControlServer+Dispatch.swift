@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 
 extension ControlServer {
     /// What to do with one request line.
@@ -110,6 +110,6 @@ extension ControlServer {
 /// `"text"` as JSON would write it, for messages.
 func jsonQuoted(_ s: String) -> String {
     var out: [UInt8] = []
-    JSONText.appendString(s, to: &out)
+    JSONWriter.appendString(s, to: &out)
     return String(decoding: out, as: UTF8.self)
 }

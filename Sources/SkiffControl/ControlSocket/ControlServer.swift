@@ -1,6 +1,6 @@
 import CSkiffLinux
 import Glibc
-import SkiffConfig
+import SkiffJSON
 import Synchronization
 
 /// The control socket: a Unix domain stream socket speaking newline-delimited JSON both ways, so

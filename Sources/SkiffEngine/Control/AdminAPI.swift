@@ -1,5 +1,6 @@
 import SkiffConfig
 import SkiffControl
+import SkiffJSON
 import SkiffNet
 import SkiffTelemetry
 import SkiffUpstream

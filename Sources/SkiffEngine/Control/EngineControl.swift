@@ -1,6 +1,7 @@
 import Glibc
 import SkiffConfig
 import SkiffControl
+import SkiffJSON
 import SkiffTelemetry
 import SkiffUpstream
 import Synchronization

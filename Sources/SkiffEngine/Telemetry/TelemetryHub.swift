@@ -1,4 +1,5 @@
 import Glibc
+import SkiffJSON
 import SkiffNet
 import SkiffTelemetry
 import Synchronization

@@ -2,6 +2,7 @@ import CNCurses
 import Glibc
 import SkiffConfig
 import SkiffConsole
+import SkiffJSON
 
 /// Runs the console on this terminal: frames from `source` into the model, keys into the state machine, the view
 /// rendered into a cell grid and blitted with ncursesw. Falls back to plain lines on TERM=dumb or without a tty.

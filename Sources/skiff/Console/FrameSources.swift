@@ -3,6 +3,7 @@ import Glibc
 import SkiffConfig
 import SkiffControl
 import SkiffEngine
+import SkiffJSON
 import SkiffTelemetry
 
 /// Where the console gets frames and events, and how it changes host states: the rings in-process

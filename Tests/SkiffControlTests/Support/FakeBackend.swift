@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 import Synchronization
 
 @testable import SkiffControl
