@@ -87,8 +87,8 @@ let package = Package(
         .testTarget(
             name: "SkiffEngineTests",
             dependencies: [
-                "SkiffEngine", "SkiffUpstream", "SkiffConfig", "SkiffJSON", "SkiffTelemetry", "SkiffNet", "SkiffProtocol",
-                "SkiffTestSupport",
+                "SkiffEngine", "SkiffUpstream", "SkiffConfig", "SkiffJSON", "SkiffTelemetry", "SkiffControl", "SkiffNet",
+                "SkiffProtocol", "SkiffTestSupport",
             ]
         ),
         .testTarget(

@@ -172,12 +172,7 @@ public final class Engine: @unchecked Sendable {
         }
         live.withLock { $0.listeners = started }
         for fd in inherited.withLock({ m in defer { m = [:] }; return m.values }) { close(fd) }
-        hub.event("engine.start") { w in
-            w.key("listeners")
-            w.int(started.count)
-            w.key("config")
-            w.string(self.configPath)
-        }
+        hub.event(.engineStart(.init(listeners: started.count, config: configPath)))
     }
 
     /// Active checks for the clusters that have them (and outlier expiry); nil when no cluster needs either.
@@ -193,18 +188,11 @@ public final class Engine: @unchecked Sendable {
             throw EngineError("health checks: cannot start: \(error)")
         }
         let checker = HealthChecker(clusters: checked, group: group) { cluster, host, up, result in
-            hub.event("host.health") { w in
-                w.key("cluster")
-                w.string(cluster.name)
-                w.key("host")
-                w.string(host.description)
-                w.key("to")
-                w.string(up ? "UP" : "DOWN")
-                w.key("reason")
-                w.string(result.reason)
-                w.key("latency_us")
-                w.uint(result.latencyNs / 1000)
-            }
+            hub.event(
+                .hostHealth(
+                    .init(
+                        cluster: cluster.name, host: host.description, to: up ? "UP" : "DOWN", reason: result.reason,
+                        latencyUs: result.latencyNs / 1000)))
             logger.notice("\("host \(cluster.name)/\(host): \(up ? "UP" : "DOWN") (\(result.reason))")")
         }
         do {

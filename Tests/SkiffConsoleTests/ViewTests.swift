@@ -1,4 +1,3 @@
-import SkiffJSON
 import Testing
 @testable import SkiffConsole
 

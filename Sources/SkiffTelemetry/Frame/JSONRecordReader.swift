@@ -111,11 +111,19 @@ public struct JSONRecordReader: TelemetryCoder {
     }
 
     public mutating func field<R: TelemetryRecord>(_ key: StaticString, _ value: inout [R]) {
-        if case .array(let items)? = member(key) { value = items.map(R.init(json:)) }
+        if case .array(let items)? = member(key) { value = Self.records(items) }
     }
 
     public mutating func field<R: TelemetryRecord>(_ key: StaticString, _ value: inout [R]?) {
-        if case .array(let items)? = member(key) { value = items.map(R.init(json:)) } else { value = nil }
+        if case .array(let items)? = member(key) { value = Self.records(items) } else { value = nil }
+    }
+
+    /// The objects of an array as records (anything else in it is skipped).
+    private static func records<R: TelemetryRecord>(_ items: [JSONValue]) -> [R] {
+        items.compactMap { item in
+            guard case .object = item else { return nil }
+            return R(json: item)
+        }
     }
 
     public mutating func tag(_ key: StaticString, _ value: StaticString) {

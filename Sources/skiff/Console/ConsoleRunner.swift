@@ -1,8 +1,7 @@
 import CNCurses
 import Glibc
-import SkiffConfig
 import SkiffConsole
-import SkiffJSON
+import SkiffTelemetry
 
 /// Runs the console on this terminal: frames from `source` into the model, keys into the state machine, the view
 /// rendered into a cell grid and blitted with ncursesw. Falls back to plain lines on TERM=dumb or without a tty.
@@ -69,9 +68,9 @@ func monotonicMs() -> UInt64 {
 private func runPlain(source: any FrameSource) {
     let model = ConsoleModel()
     while !stopRequested.load(ordering: .relaxed) {
-        for v in source.poll() {
-            model.ingest(line: v)
-            if v["type"]?.stringValue == "frame" {
+        for line in source.poll() {
+            model.ingest(line: line)
+            if case .frame = line {
                 print(PlainText.watchLine(model: model))
                 fflush(nil)
             }
