@@ -10,6 +10,13 @@ extension FramePublisher {
         var section = TelemetryFrame.Connections()
         section.live = all.count
         var records: [TelemetryFrame.Connection] = []
+        if updateBaseline && !full {
+            // The last frame is gone by now, so the kept array is ours alone and keeps its capacity.
+            swap(&records, &changedRecords)
+            records.removeAll(keepingCapacity: true)
+        } else if full {
+            records.reserveCapacity(all.count)
+        }
         var seen: [UInt64: (UInt64, UInt64)] = [:]
         seen.reserveCapacity(all.count)
         let now = MonotonicClock.now()
@@ -26,7 +33,10 @@ extension FramePublisher {
             section.changed = records
             section.closed = lastConnection.keys.filter { seen[$0] == nil }
         }
-        if updateBaseline { lastConnection = seen }
+        if updateBaseline {
+            lastConnection = seen
+            changedRecords = records
+        }
         return section
     }
 

@@ -27,6 +27,9 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     public let lastFrameBytes = Atomic<Int>(0)
     /// Each live connection's byte counters at the last pushed frame (publisher thread only).
     var lastConnection: [UInt64: (UInt64, UInt64)] = [:]
+    /// The changed-connection records of the last pushed frame, kept for their capacity (publisher thread only):
+    /// growing a fresh array of records every tick cost more than filling them.
+    var changedRecords: [TelemetryFrame.Connection] = []
 
     private var writer = JSONWriter()
     let startedWall = TelemetryHub.wallMillis()
