@@ -32,53 +32,57 @@ let package = Package(
         .target(name: "SkiffNet", dependencies: ["SkiffSystem", "CSkiffLinux"], swiftSettings: hotPath),
         // Codecs: HTTP/1.1 now; Bolt and Dubbo next. Pure byte parsing, no dependencies.
         .target(name: "SkiffProtocol", swiftSettings: hotPath),
+        // JSON: the value, the strict parser (errors with line and column), the writer. No dependencies.
+        .target(name: "SkiffJSON", swiftSettings: hotPath),
         // MOSN-compatible JSON configuration model, decoding and validation.
-        .target(name: "SkiffConfig"),
-        // Metrics primitives: histograms, the frame and event rings, the JSON writer.
-        .target(name: "SkiffTelemetry", dependencies: ["SkiffSystem"], swiftSettings: hotPath),
+        .target(name: "SkiffConfig", dependencies: ["SkiffJSON"]),
+        // Metrics primitives: histograms, the frame and event rings, the frame and event schema.
+        .target(name: "SkiffTelemetry", dependencies: ["SkiffJSON", "SkiffSystem"], swiftSettings: hotPath),
         // Clusters, hosts, load balancers.
         .target(name: "SkiffUpstream", dependencies: ["SkiffConfig", "SkiffNet", "SkiffTelemetry"], swiftSettings: hotPath),
         // The control socket (NDJSON over a Unix socket), the admin HTTP server, Prometheus text.
-        .target(name: "SkiffControl", dependencies: ["SkiffConfig", "SkiffProtocol", "SkiffSystem", "CSkiffLinux"]),
+        .target(name: "SkiffControl", dependencies: ["SkiffJSON", "SkiffConfig", "SkiffProtocol", "SkiffSystem", "CSkiffLinux"]),
         // Network filters: tcp_proxy (L4) and the L7 proxy (router, HTTP/1 streams).
         .target(
             name: "SkiffProxy", dependencies: ["SkiffNet", "SkiffUpstream", "SkiffConfig", "SkiffProtocol", "SkiffTelemetry"],
             swiftSettings: hotPath),
         // The console's pure half: cell grid, model of frames and events, views, key state machine.
-        .target(name: "SkiffConsole", dependencies: ["SkiffConfig", "SkiffTelemetry"]),
+        .target(name: "SkiffConsole", dependencies: ["SkiffJSON", "SkiffTelemetry"]),
         // Wires config to listeners and clusters; lifecycle.
         .target(
             name: "SkiffEngine",
             dependencies: [
-                "SkiffNet", "SkiffConfig", "SkiffUpstream", "SkiffProxy", "SkiffProtocol", "SkiffTelemetry", "SkiffControl",
-                .product(name: "Logging", package: "swift-log"),
+                "SkiffNet", "SkiffJSON", "SkiffConfig", "SkiffUpstream", "SkiffProxy", "SkiffProtocol", "SkiffTelemetry",
+                "SkiffControl", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "SkiffEngine", "SkiffConfig", "SkiffControl", "SkiffTelemetry", "SkiffNet", "CSkiffLinux", "SkiffConsole",
-                "CNCurses",
+                "SkiffEngine", "SkiffJSON", "SkiffConfig", "SkiffControl", "SkiffTelemetry", "SkiffNet", "CSkiffLinux",
+                "SkiffConsole", "CNCurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Fuzz targets for the codecs and the config decoder: libFuzzer-driven when built by fuzz/run, a replayer
         // of saved inputs otherwise.
-        .executableTarget(name: "skiff-fuzz", dependencies: ["SkiffProtocol", "SkiffConfig", "CSkiffLinux"]),
+        .executableTarget(name: "skiff-fuzz", dependencies: ["SkiffProtocol", "SkiffJSON", "SkiffConfig", "CSkiffLinux"]),
         // Nanoseconds per parse and per route lookup, in release (bench/).
         .executableTarget(
             name: "skiff-microbench", dependencies: ["SkiffProtocol", "SkiffProxy", "SkiffConfig"], swiftSettings: hotPath),
         // Helpers shared by tests: free ports, echo servers, process runner.
         .target(name: "SkiffTestSupport", dependencies: ["SkiffNet", "CSkiffLinux"]),
-        .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
+        .testTarget(name: "SkiffJSONTests", dependencies: ["SkiffJSON"]),
+        .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig", "SkiffJSON"]),
         .testTarget(name: "SkiffNetTests", dependencies: ["SkiffNet", "SkiffTestSupport"]),
         .testTarget(name: "SkiffProtocolTests", dependencies: ["SkiffProtocol"]),
         .testTarget(name: "SkiffProtocolRPCTests", dependencies: ["SkiffProtocol"]),
-        .testTarget(name: "SkiffTelemetryTests", dependencies: ["SkiffTelemetry"]),
+        .testTarget(name: "SkiffTelemetryTests", dependencies: ["SkiffTelemetry", "SkiffJSON"]),
         .testTarget(name: "SkiffSystemTests", dependencies: ["SkiffSystem"]),
-        .testTarget(name: "SkiffControlTests", dependencies: ["SkiffControl", "SkiffConfig", "SkiffProtocol", "SkiffSystem"]),
-        .testTarget(name: "SkiffConsoleTests", dependencies: ["SkiffConsole", "SkiffConfig"]),
+        .testTarget(
+            name: "SkiffControlTests", dependencies: ["SkiffControl", "SkiffConfig", "SkiffJSON", "SkiffProtocol", "SkiffSystem"]),
+        .testTarget(name: "SkiffConsoleTests", dependencies: ["SkiffConsole", "SkiffTelemetry", "SkiffJSON"]),
         .testTarget(name: "SkiffRouterTests", dependencies: ["SkiffProxy", "SkiffConfig"]),
         .testTarget(name: "SkiffUpstreamTests", dependencies: ["SkiffUpstream", "SkiffConfig"]),
         .testTarget(
@@ -87,11 +91,16 @@ let package = Package(
         ),
         .testTarget(
             name: "SkiffEngineTests",
-            dependencies: ["SkiffEngine", "SkiffUpstream", "SkiffConfig", "SkiffNet", "SkiffProtocol", "SkiffTestSupport"]
+            dependencies: [
+                "SkiffEngine", "SkiffUpstream", "SkiffConfig", "SkiffJSON", "SkiffTelemetry", "SkiffControl", "SkiffNet",
+                "SkiffProtocol", "SkiffTestSupport",
+            ]
         ),
         .testTarget(
             name: "SkiffEndToEndTests",
-            dependencies: ["SkiffEngine", "SkiffProxy", "SkiffUpstream", "SkiffNet", "SkiffConfig", "SkiffTestSupport"]
+            dependencies: [
+                "SkiffEngine", "SkiffProxy", "SkiffUpstream", "SkiffNet", "SkiffConfig", "SkiffJSON", "SkiffTestSupport",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

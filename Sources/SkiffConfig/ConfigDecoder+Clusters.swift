@@ -1,3 +1,5 @@
+import SkiffJSON
+
 /// `cluster_manager.clusters[]`: upstream clusters, their hosts and circuit breakers.
 extension ConfigDecoder {
     static let clusterUnsupported = [

@@ -1,3 +1,5 @@
+import SkiffJSON
+
 /// `filter_chains[].filters[]`: `tcp_proxy` (L4), `proxy` (L7) and the old form's `connection_manager`, which is a
 /// router in disguise and is moved to the server's routers.
 extension ConfigDecoder {

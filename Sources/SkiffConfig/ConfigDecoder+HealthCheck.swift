@@ -1,3 +1,5 @@
+import SkiffJSON
+
 /// A cluster's `health_check`.
 ///
 /// Two MOSN traps are closed here: MOSN silently turns any protocol other than exactly `Http1` into a TCP dial

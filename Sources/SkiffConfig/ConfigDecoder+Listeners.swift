@@ -1,3 +1,5 @@
+import SkiffJSON
+
 /// `servers[]` and their `listeners[]`: thread-model defaults flow from server to listener here, and router
 /// references from proxy filters are checked once all of a server's routers (including old-form ones) are known.
 extension ConfigDecoder {

@@ -1,3 +1,5 @@
+import SkiffJSON
+
 /// `routers[]` (and old-form `connection_manager` configs, which have the same shape): virtual hosts, matchers and
 /// route actions. Note MOSN calls the list of routes inside a virtual host `routers`.
 extension ConfigDecoder {

@@ -1,3 +1,5 @@
+import SkiffJSON
+
 /// Typed reads of single fields. Each reports a wrong type or value at the field's path and returns nil, so the
 /// caller can fall back to a default and go on collecting errors.
 extension ConfigDecoder {

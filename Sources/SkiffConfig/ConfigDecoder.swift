@@ -5,6 +5,7 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import SkiffJSON
 
 /// Reads MOSN's JSON config format (current and old forms) into a validated `SkiffConfiguration`.
 ///

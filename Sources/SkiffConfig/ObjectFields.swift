@@ -1,3 +1,5 @@
+import SkiffJSON
+
 /// The keys one section of the config accepts.
 ///
 /// Every object the decoder reads is checked against one of these first, so a misspelt key is an error

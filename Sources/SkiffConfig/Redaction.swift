@@ -1,3 +1,5 @@
+import SkiffJSON
+
 /// Secrets a config may hold, hidden wherever the config is shown (`config.dump`, `GET /api/v1/config_dump`).
 public enum ConfigRedaction {
     /// What a hidden value reads as.

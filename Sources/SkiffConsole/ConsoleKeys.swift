@@ -135,7 +135,7 @@ private func hostAction(_ action: String, _ state: inout ConsoleState, _ model: 
         return .none
     }
     // The live count, from the latest frame even while paused.
-    let active = model.host(cluster: ref.cluster, address: ref.address)?["rq_active"].i ?? 0
+    let active = model.host(cluster: ref.cluster, address: ref.address)?.rqActive ?? 0
     let text = "\(action) host \(ref.cluster)/\(ref.address) (\(active) active request\(active == 1 ? "" : "s"))? y/n"
     state.pending = PendingAction(cluster: ref.cluster, host: ref.address, state: action, text: text)
     state.status = text

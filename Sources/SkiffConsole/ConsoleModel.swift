@@ -1,4 +1,5 @@
-import SkiffConfig
+import SkiffJSON
+import SkiffTelemetry
 
 /// One live connection as the console shows it (from a frame's `connections.changed[]` or `table[]`).
 public struct ConnectionRow: Sendable, Equatable {
@@ -18,21 +19,21 @@ public struct ConnectionRow: Sendable, Equatable {
     public var buffers: UInt64
     public var paused: Bool
 
-    public init(_ v: JSONValue, ts: UInt64) {
-        id = v["id"].u
-        dir = v["dir"].str ?? ""
-        model = v["model"].str ?? ""
-        owner = v["owner"].str ?? ""
-        peer = v["peer"].str ?? ""
-        ageMs = v["age_ms"].u
+    public init(_ c: TelemetryFrame.Connection, ts: UInt64) {
+        id = c.id
+        dir = c.dir
+        model = c.model
+        owner = c.owner
+        peer = c.peer
+        ageMs = c.ageMs
         seenTs = ts
-        thread = v["thread"].str ?? v["thread"]?.scalarText ?? ""
-        handler = v["handler"].str ?? ""
-        bytesIn = v["bytes_in"].u
-        bytesOut = v["bytes_out"].u
-        writev = v["writev"].u
-        buffers = v["buffers"].u
-        paused = v["paused"].bool ?? false
+        thread = c.thread
+        handler = c.handler
+        bytesIn = c.bytesIn
+        bytesOut = c.bytesOut
+        writev = c.writev
+        buffers = c.buffers
+        paused = c.paused
     }
 
     /// Age as of a later frame time.
@@ -43,31 +44,33 @@ public struct ConnectionRow: Sendable, Equatable {
     var searchText: String { "\(id) \(dir) \(model) \(owner) \(peer) \(thread) \(handler) \(state)".lowercased() }
 }
 
-/// One event line (`{"type":"event","ts":...,"kind":...,...}`).
+/// One event line as the Events view shows it: its kind's members as `key=value`, worked out once on arrival.
 public struct ConsoleEvent: Sendable, Equatable {
-    public var seq: UInt64
-    public var ts: UInt64
-    public var kind: String
-    /// The remaining members as `key=value`, in document order.
+    public var event: TelemetryEvent
+    /// The kind's members as `key=value`, in wire order.
     public var fields: [(key: String, value: String)]
 
-    public init(_ v: JSONValue) {
-        seq = v["seq"].u
-        ts = v["ts"].u
-        kind = v["kind"].str ?? "?"
-        var f: [(key: String, value: String)] = []
-        if case .object(let members) = v {
-            for m in members where !["type", "seq", "ts", "kind"].contains(m.key) {
-                f.append((m.key, m.value.scalarText))
-            }
-        }
-        fields = f
+    public init(_ event: TelemetryEvent) {
+        self.event = event
+        fields = event.payloadMembers.map { ($0.key, Self.scalarText($0.value)) }
     }
 
+    public var ts: UInt64 { event.ts }
+    public var kind: String { event.kind.isEmpty ? "?" : event.kind }
     public var fieldText: String { fields.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
 
-    public static func == (a: ConsoleEvent, b: ConsoleEvent) -> Bool {
-        a.seq == b.seq && a.ts == b.ts && a.kind == b.kind && a.fieldText == b.fieldText
+    public static func == (a: ConsoleEvent, b: ConsoleEvent) -> Bool { a.event == b.event }
+
+    /// A short rendering of a member (arrays and objects by their size).
+    static func scalarText(_ v: JSONValue) -> String {
+        switch v {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let t): return t
+        case .string(let s): return s
+        case .array(let a): return "[\(a.count)]"
+        case .object(let o): return "{\(o.count)}"
+        }
     }
 }
 
@@ -85,8 +88,8 @@ public struct FrameSample: Sendable, Equatable {
 
 /// Everything a render needs, as a value: the model's current data, or what a paused screen froze.
 public struct ConsoleSnapshot: Sendable {
-    public var latest: JSONValue?
-    public var previous: JSONValue?
+    public var latest: TelemetryFrame?
+    public var previous: TelemetryFrame?
     public var history: [FrameSample] = []
     public var connections: [UInt64: ConnectionRow] = [:]
     public var events: [ConsoleEvent] = []
@@ -100,7 +103,7 @@ public struct ConsoleSnapshot: Sendable {
     public init() {}
 
     public func rate(_ key: String) -> Double? { rates[key] }
-    public var ts: UInt64 { latest["ts"].u }
+    public var ts: UInt64 { latest?.ts ?? 0 }
     public var totalRPS: Double { history.last?.rps ?? 0 }
     public var total5xx: Double { history.last?.errors5xx ?? 0 }
 }
@@ -115,98 +118,90 @@ public final class ConsoleModel {
 
     public init() {}
 
-    public var latest: JSONValue? { snapshot.latest }
+    public var latest: TelemetryFrame? { snapshot.latest }
     public var history: [FrameSample] { snapshot.history }
     public var connections: [UInt64: ConnectionRow] { snapshot.connections }
     public var events: [ConsoleEvent] { snapshot.events }
 
-    /// A stream line of any type: `frame`, `event` or `gap`.
-    public func ingest(line: JSONValue) {
-        switch line["type"].str {
-        case "event": ingest(event: line)
-        case "gap": gap(missed: line["missed"].i, ring: line["ring"].str ?? "frames")
-        default: ingest(line)
+    /// A stream line of any type: frame, event or gap (others are ignored).
+    public func ingest(line: TelemetryLine) {
+        switch line {
+        case .frame(let f): ingest(f)
+        case .event(let e): ingest(event: e)
+        case .gap(let g): gap(missed: Int(clamping: g.missed), ring: g.ring)
+        case .other: break
         }
     }
 
-    public func ingest(_ frame: JSONValue) {
+    public func ingest(_ frame: TelemetryFrame) {
         let prev = snapshot.latest
-        let ts = frame["ts"].u
+        let ts = frame.ts
         snapshot.previous = prev
         snapshot.latest = frame
         snapshot.framesSeen += 1
 
         // Connections: a full table replaces, changes merge.
-        let conns = frame["connections"]
-        if let table = conns["table"], case .array(let rows) = table {
-            var all: [UInt64: ConnectionRow] = [:]
-            all.reserveCapacity(rows.count)
-            for r in rows { let c = ConnectionRow(r, ts: ts); all[c.id] = c }
-            snapshot.connections = all
-        } else {
-            for r in conns["changed"].arr { let c = ConnectionRow(r, ts: ts); snapshot.connections[c.id] = c }
+        if let conns = frame.connections {
+            if let table = conns.table {
+                var all: [UInt64: ConnectionRow] = [:]
+                all.reserveCapacity(table.count)
+                for r in table { all[r.id] = ConnectionRow(r, ts: ts) }
+                snapshot.connections = all
+            } else {
+                for r in conns.changed ?? [] { snapshot.connections[r.id] = ConnectionRow(r, ts: ts) }
+            }
+            for id in conns.closed ?? [] { snapshot.connections.removeValue(forKey: id) }
         }
-        for id in conns["closed"].arr { snapshot.connections.removeValue(forKey: id.u) }
 
         // Rates.
         var rates: [String: Double] = [:]
         var sample = FrameSample(
             ts: ts, rps: 0, errors5xx: 0, activeCx: 0, activeRq: 0, p99Us: [:], listenerRPS: [:])
-        for l in frame["listeners"].arr {
-            sample.activeCx += l["cx_active"].i
-            sample.activeRq += l["rq_active"].i
+        for l in frame.listeners {
+            sample.activeCx += l.cxActive
+            sample.activeRq += l.rqActive ?? 0
         }
-        for c in frame["clusters"].arr {
-            sample.p99Us[c["name"].str ?? ""] = c["latency"]["p99_us"].num
-        }
-        if let prev, ts > prev["ts"].u {
-            let dt = Double(ts - prev["ts"].u) / 1000
-            func delta(_ a: JSONValue?, _ b: JSONValue?, _ key: String) -> Double {
-                let now = a[key].u
-                let before = b[key].u
+        for c in frame.clusters { sample.p99Us[c.name] = Double(c.latency.p99Us) }
+        if let prev, ts > prev.ts {
+            let dt = Double(ts - prev.ts) / 1000
+            func rate(_ now: UInt64, _ before: UInt64?) -> Double {
+                let before = before ?? 0
                 return now >= before ? Double(now - before) / dt : 0
             }
-            func byName(_ list: [JSONValue], _ key: String = "name") -> [String: JSONValue] {
-                var d: [String: JSONValue] = [:]
-                for v in list { d[v[key].str ?? ""] = v }
+            func byKey<T>(_ list: [T], _ key: (T) -> String) -> [String: T] {
+                var d: [String: T] = [:]
+                for v in list { d[key(v)] = v }
                 return d
             }
-            let prevListeners = byName(prev["listeners"].arr)
-            for l in frame["listeners"].arr {
-                let name = l["name"].str ?? ""
-                let p = prevListeners[name]
-                let requestKey = l["rq_total"] != nil ? "rq_total" : (l["sessions"] != nil ? "sessions" : "cx_total")
-                let r = delta(l, p, requestKey)
-                let e = delta(l, p, "rq_5xx")
-                rates["listener:\(name)"] = r
-                rates["listener5xx:\(name)"] = e
-                sample.listenerRPS[name] = r
+            let prevListeners = byKey(prev.listeners, \.name)
+            for l in frame.listeners {
+                let p = prevListeners[l.name]
+                // Requests where the listener counts them, else sessions, else connections.
+                let r = rate(l.requestsOrSessions ?? l.cxTotal, p.map { $0.requestsOrSessions ?? $0.cxTotal })
+                let e = rate(l.rq5xx ?? 0, p?.rq5xx)
+                rates["listener:\(l.name)"] = r
+                rates["listener5xx:\(l.name)"] = e
+                sample.listenerRPS[l.name] = r
                 sample.rps += r
                 sample.errors5xx += e
             }
-            let prevClusters = byName(prev["clusters"].arr)
-            for c in frame["clusters"].arr {
-                let name = c["name"].str ?? ""
-                let p = prevClusters[name]
-                rates["cluster:\(name)"] = delta(c, p, "rq_total")
-                let prevHosts = byName(p["hosts"].arr, "address")
-                for h in c["hosts"].arr {
-                    let a = h["address"].str ?? ""
-                    rates["host:\(name)/\(a)"] = delta(h, prevHosts[a], "rq_total")
+            let prevClusters = byKey(prev.clusters, \.name)
+            for c in frame.clusters {
+                let p = prevClusters[c.name]
+                rates["cluster:\(c.name)"] = rate(c.rqTotal, p?.rqTotal)
+                let prevHosts = byKey(p?.hosts ?? [], \.address)
+                for h in c.hosts {
+                    rates["host:\(c.name)/\(h.address)"] = rate(h.rqTotal, prevHosts[h.address]?.rqTotal)
                 }
             }
-            var prevPollers: [String: JSONValue] = [:]
-            for p in prev["threads"]["pollers"].arr { prevPollers["\(p["group"].str ?? "")/\(p["index"].i)"] = p }
-            for p in frame["threads"]["pollers"].arr {
-                let k = "\(p["group"].str ?? "")/\(p["index"].i)"
-                rates["poller:\(k)"] = delta(p, prevPollers[k], "wakeups")
-                rates["pollerev:\(k)"] = delta(p, prevPollers[k], "events")
+            let prevPollers = byKey(prev.threads.pollers, \.id)
+            for p in frame.threads.pollers {
+                rates["poller:\(p.id)"] = rate(p.wakeups, prevPollers[p.id]?.wakeups)
+                rates["pollerev:\(p.id)"] = rate(p.events, prevPollers[p.id]?.events)
             }
-            var prevWorkers: [String: JSONValue] = [:]
-            for w in prev["threads"]["workers"].arr { prevWorkers["\(w["pool"].str ?? "")/\(w["index"].i)"] = w }
-            for w in frame["threads"]["workers"].arr {
-                let k = "\(w["pool"].str ?? "")/\(w["index"].i)"
-                rates["worker:\(k)"] = delta(w, prevWorkers[k], "processed")
+            let prevWorkers = byKey(prev.threads.workers, \.id)
+            for w in frame.threads.workers {
+                rates["worker:\(w.id)"] = rate(w.processed, prevWorkers[w.id]?.processed)
             }
             snapshot.history.append(sample)
             if snapshot.history.count > Self.historyCapacity {
@@ -216,7 +211,7 @@ public final class ConsoleModel {
         snapshot.rates = rates
     }
 
-    public func ingest(event: JSONValue) {
+    public func ingest(event: TelemetryEvent) {
         snapshot.events.append(ConsoleEvent(event))
         if snapshot.events.count > Self.eventCapacity {
             snapshot.events.removeFirst(snapshot.events.count - Self.eventCapacity)
@@ -224,19 +219,12 @@ public final class ConsoleModel {
     }
 
     /// The reader fell behind a ring and lost `missed` entries.
-    public func gap(missed: Int, ring: String = "frames") {
-        if ring == "events" { snapshot.missedEvents += missed } else { snapshot.missedFrames += missed }
+    public func gap(missed: Int, ring: String = StreamGap.frames) {
+        if ring == StreamGap.events { snapshot.missedEvents += missed } else { snapshot.missedFrames += missed }
     }
-
-    // MARK: lookups on the latest frame
 
     /// The host's entry in the latest frame.
-    public func host(cluster: String, address: String) -> JSONValue? {
-        Self.host(in: snapshot.latest, cluster: cluster, address: address)
-    }
-
-    static func host(in frame: JSONValue?, cluster: String, address: String) -> JSONValue? {
-        guard let c = frame["clusters"].arr.first(where: { $0["name"].str == cluster }) else { return nil }
-        return c["hosts"].arr.first(where: { $0["address"].str == address })
+    public func host(cluster: String, address: String) -> TelemetryFrame.Host? {
+        snapshot.latest?.host(cluster: cluster, address: address)
     }
 }

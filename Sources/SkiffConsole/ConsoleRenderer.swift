@@ -1,4 +1,3 @@
-import SkiffConfig
 import SkiffTelemetry
 
 /// Draws the model and state into a grid: header, view tabs, the current view, status and key hints.
@@ -35,16 +34,17 @@ public enum ConsoleRenderer {
     static func header(_ snap: ConsoleSnapshot, _ state: ConsoleState, _ grid: inout Grid) {
         let f = snap.latest
         grid.fill(y: 0, height: 1, style: .reverse, role: .header)
-        var parts = ["skiff \(f["version"].str ?? "?")", "pid \(f["pid"].i)", "up \(Fmt.ms(f["uptime_ms"].u))"]
-        if let c = f["config"].str { parts.append("config \(c)") }
+        var parts = ["skiff \(f.map { $0.version.isEmpty ? "?" : $0.version } ?? "?")", "pid \(f?.pid ?? 0)"]
+        parts.append("up \(Fmt.ms(f?.uptimeMs ?? 0))")
+        if let c = f?.config, !c.isEmpty { parts.append("config \(c)") }
         parts.append("every \(state.refreshMs)ms")
         if snap.missedFrames > 0 { parts.append("missed \(snap.missedFrames) frames") }
         grid.put(x: 1, y: 0, parts.joined(separator: "  "), style: [.reverse, .bold], role: .header)
         if state.paused {
             let p = " PAUSED "
             grid.put(x: grid.width - p.count - 1, y: 0, p, style: [.bold], role: .warn)
-        } else if f != nil {
-            let t = Fmt.clock(f["ts"].u, millis: false)
+        } else if let f {
+            let t = Fmt.clock(f.ts, millis: false)
             grid.put(x: grid.width - t.count - 1, y: 0, t, style: .reverse, role: .header)
         }
     }
@@ -191,20 +191,15 @@ public enum ConsoleRenderer {
     // MARK: Overview
 
     static func overview(_ snap: ConsoleSnapshot, _ grid: inout Grid, y: Int, height: Int) {
-        let f = snap.latest
         let w = grid.width
         var yy = y
-        guard f != nil else {
+        guard let f = snap.latest else {
             grid.put(x: 1, y: yy, "waiting for the first frame…", role: .dim)
             return
         }
-        var activeCx = 0
-        var activeRq = 0
-        for l in f["listeners"].arr {
-            activeCx += l["cx_active"].i
-            activeRq += l["rq_active"].i
-        }
-        let p99 = f["clusters"].arr.map { $0["latency"]["p99_us"].u }.max() ?? 0
+        let activeCx = f.listeners.reduce(0) { $0 + $1.cxActive }
+        let activeRq = f.listeners.reduce(0) { $0 + ($1.rqActive ?? 0) }
+        let p99 = f.clusters.map(\.latency.p99Us).max() ?? 0
         let totals: [(String, String, ColorRole)] = [
             ("RPS", Fmt.rate(snap.totalRPS), .accent), ("active cx", Fmt.count(activeCx), .normal),
             ("active rq", Fmt.count(activeRq), .normal),
@@ -228,25 +223,21 @@ public enum ConsoleRenderer {
         let hist = snap.history
         sparkLine("RPS", hist.map(\.rps), Fmt.rate(snap.totalRPS))
         sparkLine("5xx/s", hist.map(\.errors5xx), Fmt.rate(snap.total5xx), role: .bad)
-        for c in f["clusters"].arr {
-            let n = c["name"].str ?? ""
-            sparkLine("p99 \(n)", hist.map { $0.p99Us[n] ?? 0 }, Fmt.us(c["latency"]["p99_us"].u), role: .warn)
+        for c in f.clusters {
+            sparkLine("p99 \(c.name)", hist.map { $0.p99Us[c.name] ?? 0 }, Fmt.us(c.latency.p99Us), role: .warn)
         }
-        for l in f["listeners"].arr {
-            let n = l["name"].str ?? ""
-            sparkLine("rps \(n)", hist.map { $0.listenerRPS[n] ?? 0 }, Fmt.rate(snap.rate("listener:\(n)")))
+        for l in f.listeners {
+            sparkLine("rps \(l.name)", hist.map { $0.listenerRPS[l.name] ?? 0 }, Fmt.rate(snap.rate("listener:\(l.name)")))
         }
         yy += 1
         guard yy < y + height else { return }
         // Health summary.
         var counts: [String: Int] = ["UP": 0, "DOWN": 0, "DRAIN": 0, "MAINT": 0]
-        for c in f["clusters"].arr {
-            for h in c["hosts"].arr {
-                let health = h["health"].str ?? ""
-                counts[health.hasPrefix("UP") ? "UP" : "DOWN", default: 0] += 1
-                let admin = h["admin"].str ?? ""
-                if admin == "DRAIN" || admin == "DRAINED" { counts["DRAIN", default: 0] += 1 }
-                if admin == "MAINT" { counts["MAINT", default: 0] += 1 }
+        for c in f.clusters {
+            for h in c.hosts {
+                counts[h.health.hasPrefix("UP") ? "UP" : "DOWN", default: 0] += 1
+                if h.admin == "DRAIN" || h.admin == "DRAINED" { counts["DRAIN", default: 0] += 1 }
+                if h.admin == "MAINT" { counts["MAINT", default: 0] += 1 }
             }
         }
         x = 1
@@ -257,22 +248,21 @@ public enum ConsoleRenderer {
         yy += 1
         guard yy < y + height else { return }
         // Thread models.
-        let t = f["threads"]
-        let groups = Set(t["pollers"].arr.map { $0["group"].str ?? "" }).count
-        let rw = t["rwloop"]
-        let models = Set(f["listeners"].arr.compactMap { $0["model"].str }).sorted().joined(separator: "+")
+        let t = f.threads
+        let groups = Set(t.pollers.map(\.group)).count
+        let rw = t.rwloop
+        let models = Set(f.listeners.map(\.model)).sorted().joined(separator: "+")
         grid.put(
             x: 1, y: yy,
-            "threads [\(models.isEmpty ? "-" : models)]  netpoll \(t["pollers"].arr.count) pollers/\(groups) group\(groups == 1 ? "" : "s") "
-                + "\(t["workers"].arr.count) workers  rwloop \(rw["readers"].i) readers \(rw["writers"].i) writers "
-                + "\(rw["connections"].i) cx",
+            "threads [\(models.isEmpty ? "-" : models)]  netpoll \(t.pollers.count) pollers/\(groups) group\(groups == 1 ? "" : "s") "
+                + "\(t.workers.count) workers  rwloop \(rw.readers) readers \(rw.writers) writers "
+                + "\(rw.connections) cx",
             maxWidth: w - 2)
         yy += 1
         if yy < y + height {
-            let cx = f["connections"]
             grid.put(
                 x: 1, y: yy,
-                "connections  live \(Fmt.count(cx["live"].i)), tracked \(Fmt.count(snap.connections.count))   events \(snap.events.count)"
+                "connections  live \(Fmt.count(f.connections?.live ?? 0)), tracked \(Fmt.count(snap.connections.count))   events \(snap.events.count)"
                     + (snap.missedEvents > 0 ? " (missed \(snap.missedEvents))" : ""),
                 role: .dim, maxWidth: w - 2)
         }
@@ -297,16 +287,16 @@ public enum ConsoleRenderer {
         let rx = leftW + 2
         for yy in y..<(y + height) { grid.put(x: leftW + 1, y: yy, "│", role: .dim) }
         grid.put(x: rx, y: y, "rwloop", style: .bold, role: .accent)
-        let rw = snap.latest["threads"]["rwloop"]
+        let rw = snap.latest?.threads.rwloop ?? TelemetryFrame.RWLoop()
         let lines: [(String, String)] = [
-            ("readers", Fmt.count(rw["readers"].i)), ("writers", Fmt.count(rw["writers"].i)),
-            ("connections", Fmt.count(rw["connections"].i)), ("spawn fails", Fmt.count(rw["spawn_failures"].u)),
+            ("readers", Fmt.count(rw.readers)), ("writers", Fmt.count(rw.writers)),
+            ("connections", Fmt.count(rw.connections)), ("spawn fails", Fmt.count(rw.spawnFailures)),
         ]
         for (i, (k, v)) in lines.enumerated() {
             grid.put(x: rx, y: y + 2 + i, k, role: .dim)
             grid.put(x: rx + rightW - 1 - v.count, y: y + 2 + i, v, style: .bold)
         }
-        let models = snap.latest["listeners"].arr.map { "\($0["name"].str ?? ""): \($0["model"].str ?? "")" }
+        let models = (snap.latest?.listeners ?? []).map { "\($0.name): \($0.model)" }
         for (i, m) in models.prefix(max(0, height - 8)).enumerated() {
             grid.put(x: rx, y: y + 7 + i, m, maxWidth: rightW)
         }

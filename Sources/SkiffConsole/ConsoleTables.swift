@@ -1,4 +1,3 @@
-import SkiffConfig
 import SkiffTelemetry
 
 public enum Alignment: Sendable { case left, right }
@@ -90,16 +89,14 @@ enum Fmt {
     }
 
     /// `[#####.....] 3rq 1cx 12.0/30s` or `DRAINED safe to remove`.
-    static func drain(_ d: JSONValue?, admin: String) -> String {
-        if admin == "DRAINED" || d["drained"].bool == true { return "DRAINED safe to remove" }
-        guard let d else { return "" }
-        let elapsed = d["elapsed_ms"].u
-        let timeout = d["timeout_ms"].u
-        let frac = timeout == 0 ? 0 : min(1, Double(elapsed) / Double(timeout))
+    static func drain(_ h: TelemetryFrame.Host) -> String {
+        if h.isDrained { return "DRAINED safe to remove" }
+        guard let d = h.drain else { return "" }
+        let frac = d.timeoutMs == 0 ? 0 : min(1, Double(d.elapsedMs) / Double(d.timeoutMs))
         let filled = Int((frac * 10).rounded())
         let bar = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: 10 - filled) + "]"
-        let cx = d["active_cx"].i + d["idle_cx"].i
-        return "\(bar) \(d["active_rq"].i)rq \(cx)cx \(one(Double(elapsed) / 1000))/\(secs(timeout))s"
+        let cx = d.activeCx + d.idleCx
+        return "\(bar) \(d.activeRq)rq \(cx)cx \(one(Double(d.elapsedMs) / 1000))/\(secs(d.timeoutMs))s"
     }
     private static func secs(_ ms: UInt64) -> String { ms % 1000 == 0 ? "\(ms / 1000)" : one(Double(ms) / 1000) }
 
@@ -159,55 +156,45 @@ enum ConsoleTables {
     // MARK: Listeners
 
     static func listeners(_ snap: ConsoleSnapshot) -> Table {
-        let rows = snap.latest["listeners"].arr
-        func name(_ i: Int) -> String { rows[i]["name"].str ?? "" }
-        func errors(_ i: Int) -> UInt64 {
-            let l = rows[i]
-            return l["accept_errors"].u + l["protocol_errors"].u + l["upstream_connect_failures"].u + l["cx_refused"].u
-        }
+        let rows = snap.latest?.listeners ?? []
         let cols = [
-            Column("NAME", 12) { name($0) },
-            Column("ADDRESS", 21) { rows[$0]["address"].str ?? "" },
-            Column("MODEL", 7) { rows[$0]["model"].str ?? "" },
-            Column("PROTO", 6) { rows[$0]["protocol"].str ?? "" },
-            Column("ACT CX", 6, .right, key: { .num(rows[$0]["cx_active"].num) }) { Fmt.count(rows[$0]["cx_active"].i) },
-            Column("TOT CX", 6, .right, key: { .num(rows[$0]["cx_total"].num) }) { Fmt.count(rows[$0]["cx_total"].u) },
-            Column("RPS", 7, .right, key: { .num(snap.rate("listener:\(name($0))") ?? 0) }) {
-                Fmt.rate(snap.rate("listener:\(name($0))"))
+            Column("NAME", 12) { rows[$0].name },
+            Column("ADDRESS", 21) { rows[$0].address },
+            Column("MODEL", 7) { rows[$0].model },
+            Column("PROTO", 6) { rows[$0].protocol },
+            Column("ACT CX", 6, .right, key: { .num(Double(rows[$0].cxActive)) }) { Fmt.count(rows[$0].cxActive) },
+            Column("TOT CX", 6, .right, key: { .num(Double(rows[$0].cxTotal)) }) { Fmt.count(rows[$0].cxTotal) },
+            Column("RPS", 7, .right, key: { .num(snap.rate("listener:\(rows[$0].name)") ?? 0) }) {
+                Fmt.rate(snap.rate("listener:\(rows[$0].name)"))
             },
-            Column("IN", 7, .right, key: { .num(rows[$0]["writes"]["bytes_in"].num) }) {
-                Fmt.bytes(rows[$0]["writes"]["bytes_in"].u)
+            Column("IN", 7, .right, key: { .num(Double(rows[$0].writes.bytesIn)) }) { Fmt.bytes(rows[$0].writes.bytesIn) },
+            Column("OUT", 7, .right, key: { .num(Double(rows[$0].writes.bytesOut)) }) {
+                Fmt.bytes(rows[$0].writes.bytesOut)
             },
-            Column("OUT", 7, .right, key: { .num(rows[$0]["writes"]["bytes_out"].num) }) {
-                Fmt.bytes(rows[$0]["writes"]["bytes_out"].u)
-            },
-            Column("ERR", 5, .right, key: { .num(Double(errors($0))) }, role: { errors($0) > 0 ? .bad : .normal }) {
-                Fmt.count(errors($0))
+            Column("ERR", 5, .right, key: { .num(Double(rows[$0].errors)) }, role: { rows[$0].errors > 0 ? .bad : .normal }) {
+                Fmt.count(rows[$0].errors)
             },
         ]
         return Table(columns: cols, count: rows.count) { i in
-            "\(name(i)) \(rows[i]["address"].str ?? "") \(rows[i]["model"].str ?? "") \(rows[i]["protocol"].str ?? "")"
-                .lowercased()
+            "\(rows[i].name) \(rows[i].address) \(rows[i].model) \(rows[i].protocol)".lowercased()
         }
     }
 
     // MARK: Clusters & Hosts (a tree: cluster row, host rows, a drain line under draining hosts)
 
     enum TreeRow {
-        case cluster(JSONValue)
-        case host(String, JSONValue)
-        case drain(String, JSONValue)
+        case cluster(TelemetryFrame.Cluster)
+        case host(String, TelemetryFrame.Host)
+        case drain(String, TelemetryFrame.Host)
     }
 
     static func clusterTree(_ snap: ConsoleSnapshot) -> [TreeRow] {
         var rows: [TreeRow] = []
-        for c in snap.latest["clusters"].arr {
-            let name = c["name"].str ?? ""
+        for c in snap.latest?.clusters ?? [] {
             rows.append(.cluster(c))
-            for h in c["hosts"].arr {
-                rows.append(.host(name, h))
-                let admin = h["admin"].str ?? ""
-                if h["drain"] != nil || admin == "DRAINED" { rows.append(.drain(name, h)) }
+            for h in c.hosts {
+                rows.append(.host(c.name, h))
+                if h.drain != nil || h.admin == "DRAINED" { rows.append(.drain(c.name, h)) }
             }
         }
         return rows
@@ -216,86 +203,84 @@ enum ConsoleTables {
     static func clusters(_ snap: ConsoleSnapshot) -> Table {
         let rows = clusterTree(snap)
         let now = snap.ts
-        func hostOf(_ i: Int) -> (String, JSONValue)? {
-            switch rows[i] {
-            case .host(let c, let h): return (c, h)
-            default: return nil
-            }
+        func hostOf(_ i: Int) -> TelemetryFrame.Host? {
+            if case .host(_, let h) = rows[i] { return h }
+            return nil
         }
-        func text(_ i: Int, cluster: (JSONValue) -> String, host: (String, JSONValue) -> String) -> String {
+        func text(
+            _ i: Int, cluster: (TelemetryFrame.Cluster) -> String, host: (String, TelemetryFrame.Host) -> String
+        ) -> String {
             switch rows[i] {
             case .cluster(let c): return cluster(c)
             case .host(let n, let h): return host(n, h)
             case .drain: return ""
             }
         }
-        func lastCheck(_ h: JSONValue) -> String {
-            guard let last = h["checks"].arr.last else { return "-" }
-            let at = last["at"].u
-            let age = now > at ? Fmt.ms(now - at) : "0s"
-            return "\(last["reason"].str ?? "") \(age)"
+        func lastCheck(_ h: TelemetryFrame.Host) -> String {
+            guard let last = h.checks?.last else { return "-" }
+            let age = now > last.at ? Fmt.ms(now - last.at) : "0s"
+            return "\(last.reason) \(age)"
         }
         let cols = [
             Column("CLUSTER / HOST", 20) { i in
                 switch rows[i] {
-                case .cluster(let c): return c["name"].str ?? ""
-                case .host(_, let h): return " └ " + (h["address"].str ?? "")
+                case .cluster(let c): return c.name
+                case .host(_, let h): return " └ " + h.address
                 case .drain: return ""
                 }
             },
-            Column("ADMIN", 7, role: { i in hostOf(i).map { Fmt.adminRole($0.1["admin"].str ?? "") } ?? .normal }) {
-                text($0, cluster: { $0["lb"].str.map { String($0.replacingPrefix("LB_")) } ?? "" }) { _, h in h["admin"].str ?? "" }
+            Column("ADMIN", 7, role: { i in hostOf(i).map { Fmt.adminRole($0.admin) } ?? .normal }) {
+                text($0, cluster: { String($0.lb.replacingPrefix("LB_")) }) { _, h in h.admin }
             },
-            Column("HEALTH", 9, role: { i in hostOf(i).map { Fmt.healthRole($0.1["health"].str ?? "") } ?? .normal }) {
-                text($0, cluster: { _ in "" }) { _, h in h["health"].str ?? "" }
+            Column("HEALTH", 9, role: { i in hostOf(i).map { Fmt.healthRole($0.health) } ?? .normal }) {
+                text($0, cluster: { _ in "" }) { _, h in h.health }
             },
-            Column("WT", 3, .right) { text($0, cluster: { _ in "" }) { _, h in "\(h["weight"].i)" } },
-            Column("RQ", 4, .right) { text($0, cluster: { Fmt.count($0["rq_active"].i) }) { _, h in Fmt.count(h["rq_active"].i) } },
-            Column("CX", 4, .right) { text($0, cluster: { Fmt.count($0["cx_active"].i) }) { _, h in Fmt.count(h["cx_active"].i) } },
+            Column("WT", 3, .right) { text($0, cluster: { _ in "" }) { _, h in "\(h.weight)" } },
+            Column("RQ", 4, .right) { text($0, cluster: { Fmt.count($0.rqActive) }) { _, h in Fmt.count(h.rqActive) } },
+            Column("CX", 4, .right) { text($0, cluster: { Fmt.count($0.cxActive) }) { _, h in Fmt.count(h.cxActive) } },
             Column("RPS", 7, .right) {
-                text($0, cluster: { Fmt.rate(snap.rate("cluster:\($0["name"].str ?? "")")) }) { c, h in
-                    Fmt.rate(snap.rate("host:\(c)/\(h["address"].str ?? "")"))
+                text($0, cluster: { Fmt.rate(snap.rate("cluster:\($0.name)")) }) { c, h in
+                    Fmt.rate(snap.rate("host:\(c)/\(h.address)"))
                 }
             },
             Column("P50", 6, .right) {
-                text($0, cluster: { Fmt.us($0["latency"]["p50_us"].u) }) { _, h in Fmt.us(h["latency"]["p50_us"].u) }
+                text($0, cluster: { Fmt.us($0.latency.p50Us) }) { _, h in Fmt.us(h.latency.p50Us) }
             },
             Column("P99", 6, .right) {
-                text($0, cluster: { Fmt.us($0["latency"]["p99_us"].u) }) { _, h in Fmt.us(h["latency"]["p99_us"].u) }
+                text($0, cluster: { Fmt.us($0.latency.p99Us) }) { _, h in Fmt.us(h.latency.p99Us) }
             },
             Column("5XX", 5, .right) {
-                text($0, cluster: { _ in "" }) { _, h in Fmt.count(h["resp_failed"].u) }
+                text($0, cluster: { _ in "" }) { _, h in Fmt.count(h.respFailed) }
             },
             // Requests sent again: after their connection closed before any byte of the answer, or a retried status.
             Column("RETRY", 5, .right) {
-                text($0, cluster: { Fmt.count($0["retries"].u) }) { _, h in Fmt.count(h["rq_retry"].u) }
+                text($0, cluster: { Fmt.count($0.retries) }) { _, h in Fmt.count(h.rqRetry) }
             },
             Column("LAST CHECK", 13, flex: true) { text($0, cluster: { _ in "" }) { _, h in lastCheck(h) } },
         ]
         var t = Table(columns: cols, count: rows.count) { i in
             switch rows[i] {
             case .cluster(let c):
-                return ((c["name"].str ?? "") + " " + c["hosts"].arr.map { $0["address"].str ?? "" }.joined(separator: " "))
-                    .lowercased()
+                return (c.name + " " + c.hosts.map(\.address).joined(separator: " ")).lowercased()
             case .host(let n, let h), .drain(let n, let h):
-                return "\(n) \(h["address"].str ?? "") \(h["admin"].str ?? "") \(h["health"].str ?? "")".lowercased()
+                return "\(n) \(h.address) \(h.admin) \(h.health)".lowercased()
             }
         }
         t.sortable = false
         t.host = { i in
             switch rows[i] {
-            case .host(let c, let h), .drain(let c, let h): return HostRef(cluster: c, address: h["address"].str ?? "")
+            case .host(let c, let h), .drain(let c, let h): return HostRef(cluster: c, address: h.address)
             case .cluster: return nil
             }
         }
         t.span = { i in
             guard case .drain(_, let h) = rows[i] else { return nil }
-            return "     drain " + Fmt.drain(h["drain"], admin: h["admin"].str ?? "")
+            return "     drain " + Fmt.drain(h)
         }
         t.rowRole = { i in
             switch rows[i] {
             case .cluster: return .accent
-            case .drain(_, let h): return (h["admin"].str == "DRAINED" || h["drain"]["drained"].bool == true) ? .ok : .warn
+            case .drain(_, let h): return h.isDrained ? .ok : .warn
             case .host: return .normal
             }
         }
@@ -330,69 +315,73 @@ enum ConsoleTables {
     // MARK: Threads
 
     static func pollers(_ snap: ConsoleSnapshot) -> Table {
-        let rows = snap.latest["threads"]["pollers"].arr
-        func k(_ i: Int) -> String { "\(rows[i]["group"].str ?? "")/\(rows[i]["index"].i)" }
+        let rows = snap.latest?.threads.pollers ?? []
         let cols = [
-            Column("GROUP", 8) { rows[$0]["group"].str ?? "" },
-            Column("#", 2, .right, key: { .num(rows[$0]["index"].num) }) { "\(rows[$0]["index"].i)" },
-            Column("TID", 6, .right, key: { .num(rows[$0]["tid"].num) }) { "\(rows[$0]["tid"].i)" },
-            Column("FDS", 5, .right, key: { .num(rows[$0]["fds"].num) }) { Fmt.count(rows[$0]["fds"].i) },
-            Column("WAKE/S", 7, .right, key: { .num(snap.rate("poller:\(k($0))") ?? 0) }) { Fmt.rate(snap.rate("poller:\(k($0))")) },
-            Column("EV/S", 7, .right, key: { .num(snap.rate("pollerev:\(k($0))") ?? 0) }) { Fmt.rate(snap.rate("pollerev:\(k($0))")) },
-            Column("CPU", 6, .right, key: { .num(rows[$0]["cpu_ms"].num) }) { Fmt.ms(rows[$0]["cpu_ms"].u) },
+            Column("GROUP", 8) { rows[$0].group },
+            Column("#", 2, .right, key: { .num(Double(rows[$0].index)) }) { "\(rows[$0].index)" },
+            Column("TID", 6, .right, key: { .num(Double(rows[$0].tid)) }) { "\(rows[$0].tid)" },
+            Column("FDS", 5, .right, key: { .num(Double(rows[$0].fds)) }) { Fmt.count(rows[$0].fds) },
+            Column("WAKE/S", 7, .right, key: { .num(snap.rate("poller:\(rows[$0].id)") ?? 0) }) {
+                Fmt.rate(snap.rate("poller:\(rows[$0].id)"))
+            },
+            Column("EV/S", 7, .right, key: { .num(snap.rate("pollerev:\(rows[$0].id)") ?? 0) }) {
+                Fmt.rate(snap.rate("pollerev:\(rows[$0].id)"))
+            },
+            Column("CPU", 6, .right, key: { .num(Double(rows[$0].cpuMs)) }) { Fmt.ms(rows[$0].cpuMs) },
         ]
-        return Table(columns: cols, count: rows.count) { "\(rows[$0]["group"].str ?? "") \(rows[$0]["tid"].i)".lowercased() }
+        return Table(columns: cols, count: rows.count) { "\(rows[$0].group) \(rows[$0].tid)".lowercased() }
     }
 
     static func workers(_ snap: ConsoleSnapshot) -> Table {
-        let rows = snap.latest["threads"]["workers"].arr
-        func k(_ i: Int) -> String { "\(rows[i]["pool"].str ?? "")/\(rows[i]["index"].i)" }
+        let rows = snap.latest?.threads.workers ?? []
         let cols = [
-            Column("POOL", 8) { rows[$0]["pool"].str ?? "" },
-            Column("#", 2, .right) { "\(rows[$0]["index"].i)" },
-            Column("BUSY", 4, role: { rows[$0]["busy"].bool == true ? .warn : .dim }) {
-                rows[$0]["busy"].bool == true ? "busy" : "idle"
-            },
-            Column("QUEUE", 5, .right) { Fmt.count(rows[$0]["queue"].i) },
-            Column("MAXQ", 5, .right) { Fmt.count(rows[$0]["max_queue"].i) },
-            Column("PROC/S", 7, .right) { Fmt.rate(snap.rate("worker:\(k($0))")) },
+            Column("POOL", 8) { rows[$0].pool },
+            Column("#", 2, .right) { "\(rows[$0].index)" },
+            Column("BUSY", 4, role: { rows[$0].busy ? .warn : .dim }) { rows[$0].busy ? "busy" : "idle" },
+            Column("QUEUE", 5, .right) { Fmt.count(rows[$0].queue) },
+            Column("MAXQ", 5, .right) { Fmt.count(rows[$0].maxQueue) },
+            Column("PROC/S", 7, .right) { Fmt.rate(snap.rate("worker:\(rows[$0].id)")) },
         ]
-        return Table(columns: cols, count: rows.count) { "\(rows[$0]["pool"].str ?? "")".lowercased() }
+        return Table(columns: cols, count: rows.count) { rows[$0].pool.lowercased() }
     }
 
     // MARK: Writes
 
     static func writes(_ snap: ConsoleSnapshot) -> Table {
-        var rows: [(kind: String, name: String, w: JSONValue?)] = []
-        for l in snap.latest["listeners"].arr { rows.append(("L", l["name"].str ?? "", l["writes"])) }
-        for c in snap.latest["clusters"].arr { rows.append(("C", c["name"].str ?? "", c["writes"])) }
+        var rows: [(kind: String, name: String, w: TelemetryFrame.Writes)] = []
+        for l in snap.latest?.listeners ?? [] { rows.append(("L", l.name, l.writes)) }
+        for c in snap.latest?.clusters ?? [] { rows.append(("C", c.name, c.writes)) }
         func hist(_ i: Int) -> [UInt64] {
-            var h = rows[i].w["hist"].arr.map(\.u)
+            var h = rows[i].w.hist
             while h.count < 5 { h.append(0) }
             return h
         }
-        func perWritev(_ i: Int, _ key: String) -> Double {
-            let wv = rows[i].w["writev"].u
-            return wv == 0 ? 0 : Double(rows[i].w[key].u) / Double(wv)
+        func bytesPerWritev(_ i: Int) -> Double {
+            let w = rows[i].w
+            return w.writev == 0 ? 0 : Double(w.bytesOut) / Double(w.writev)
         }
-        func num(_ key: String) -> (Int) -> SortKey { { .num(rows[$0].w[key].num) } }
+        func num(_ value: @escaping (TelemetryFrame.Writes) -> UInt64) -> (Int) -> SortKey {
+            { .num(Double(value(rows[$0].w))) }
+        }
         var cols = [
             Column("", 1) { rows[$0].kind },
             Column("NAME", 10) { rows[$0].name },
-            Column("BUFFERS", 7, .right, key: num("buffers")) { Fmt.count(rows[$0].w["buffers"].u) },
-            Column("WRITEV", 6, .right, key: num("writev")) { Fmt.count(rows[$0].w["writev"].u) },
+            Column("BUFFERS", 7, .right, key: num(\.buffers)) { Fmt.count(rows[$0].w.buffers) },
+            Column("WRITEV", 6, .right, key: num(\.writev)) { Fmt.count(rows[$0].w.writev) },
         ]
         for (b, title) in ["1", "2-3", "4-7", "8-15", "16+"].enumerated() {
             cols.append(Column(title, 5, .right, key: { .num(Double(hist($0)[b])) }) { Fmt.count(hist($0)[b]) })
         }
         cols += [
             Column("HIST", 5, role: { _ in .accent }) { Fmt.histBar(hist($0)) },
-            Column("B/WV", 5, .right, key: { .num(perWritev($0, "buffers")) }) { Fmt.one(perWritev($0, "buffers")) },
-            Column("BYT/WV", 6, .right, key: { .num(perWritev($0, "bytes_out")) }) {
-                Fmt.bytes(UInt64(perWritev($0, "bytes_out").rounded()))
+            Column("B/WV", 5, .right, key: { .num(rows[$0].w.buffersPerWritev) }) {
+                Fmt.one(rows[$0].w.buffersPerWritev)
             },
-            Column("PART", 5, .right, key: num("partial")) { Fmt.count(rows[$0].w["partial"].u) },
-            Column("EAGAIN", 6, .right, key: num("eagain")) { Fmt.count(rows[$0].w["eagain"].u) },
+            Column("BYT/WV", 6, .right, key: { .num(bytesPerWritev($0)) }) {
+                Fmt.bytes(UInt64(bytesPerWritev($0).rounded()))
+            },
+            Column("PART", 5, .right, key: num(\.partial)) { Fmt.count(rows[$0].w.partial) },
+            Column("EAGAIN", 6, .right, key: num(\.eagain)) { Fmt.count(rows[$0].w.eagain) },
         ]
         return Table(columns: cols, count: rows.count) { "\(rows[$0].kind) \(rows[$0].name)".lowercased() }
     }
@@ -400,42 +389,37 @@ enum ConsoleTables {
     // MARK: Health
 
     static func health(_ snap: ConsoleSnapshot) -> Table {
-        var rows: [(cluster: String, h: JSONValue)] = []
-        for c in snap.latest["clusters"].arr {
-            for h in c["hosts"].arr { rows.append((c["name"].str ?? "", h)) }
+        var rows: [(cluster: String, h: TelemetryFrame.Host)] = []
+        for c in snap.latest?.clusters ?? [] {
+            for h in c.hosts { rows.append((c.name, h)) }
         }
         let now = snap.ts
-        func checks(_ i: Int) -> [JSONValue] { rows[i].h["checks"].arr }
+        func checks(_ i: Int) -> [TelemetryFrame.Check] { rows[i].h.checks ?? [] }
         func streak(_ i: Int) -> String {
             let cs = checks(i)
             guard let last = cs.last else { return "no checks" }
-            let ok = last["ok"].bool == true
-            let n = cs.reversed().prefix { ($0["ok"].bool == true) == ok }.count
-            return "\(n) \(ok ? "ok" : "failed") in a row"
+            let n = cs.reversed().prefix { $0.ok == last.ok }.count
+            return "\(n) \(last.ok ? "ok" : "failed") in a row"
         }
         let cols = [
-            Column("HOST", 24) { "\(rows[$0].cluster)/\(rows[$0].h["address"].str ?? "")" },
-            Column("ADMIN", 7, role: { Fmt.adminRole(rows[$0].h["admin"].str ?? "") }) { rows[$0].h["admin"].str ?? "" },
-            Column("HEALTH", 9, role: { Fmt.healthRole(rows[$0].h["health"].str ?? "") }) { rows[$0].h["health"].str ?? "" },
-            Column("RESULTS", 10) { i in
-                String(checks(i).suffix(10).map { $0["ok"].bool == true ? "✓" : "✗" })
+            Column("HOST", 24) { "\(rows[$0].cluster)/\(rows[$0].h.address)" },
+            Column("ADMIN", 7, role: { Fmt.adminRole(rows[$0].h.admin) }) { rows[$0].h.admin },
+            Column("HEALTH", 9, role: { Fmt.healthRole(rows[$0].h.health) }) { rows[$0].h.health },
+            Column("RESULTS", 10) { i in String(checks(i).suffix(10).map { $0.ok ? "✓" : "✗" }) },
+            Column("LAT", 6, .right, key: { .num(Double(checks($0).last?.latencyUs ?? 0)) }) {
+                checks($0).last.map { Fmt.us($0.latencyUs) } ?? "-"
             },
-            Column("LAT", 6, .right, key: { .num(checks($0).last["latency_us"].num) }) {
-                checks($0).last.map { Fmt.us($0["latency_us"].u) } ?? "-"
-            },
-            Column("REASON", 12) { checks($0).last["reason"].str ?? "-" },
+            Column("REASON", 12) { checks($0).last?.reason ?? "-" },
             Column("NEXT", 6, .right) { i in
-                guard let next = rows[i].h["next_check_ms"] else { return "-" }
-                let n = next.u
-                return n > now ? Fmt.ms(n - now) : "now"
+                guard let next = rows[i].h.nextCheckMs else { return "-" }
+                return next > now ? Fmt.ms(next - now) : "now"
             },
             Column("STREAK", 14, flex: true) { streak($0) },
         ]
         var t = Table(columns: cols, count: rows.count) {
-            "\(rows[$0].cluster) \(rows[$0].h["address"].str ?? "") \(rows[$0].h["admin"].str ?? "") \(rows[$0].h["health"].str ?? "")"
-                .lowercased()
+            "\(rows[$0].cluster) \(rows[$0].h.address) \(rows[$0].h.admin) \(rows[$0].h.health)".lowercased()
         }
-        t.host = { HostRef(cluster: rows[$0].cluster, address: rows[$0].h["address"].str ?? "") }
+        t.host = { HostRef(cluster: rows[$0].cluster, address: rows[$0].h.address) }
         return t
     }
 

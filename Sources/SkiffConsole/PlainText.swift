@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffTelemetry
 
 /// TERM=dumb or no tty: one line per frame, no cursor addressing.
 public enum PlainText {
@@ -6,13 +6,9 @@ public enum PlainText {
     public static func watchLine(model: ConsoleModel) -> String {
         let snap = model.snapshot
         guard let f = snap.latest else { return "waiting for the first frame" }
-        var cx = 0
-        var rq = 0
-        for l in f["listeners"].arr {
-            cx += l["cx_active"].i
-            rq += l["rq_active"].i
-        }
-        var line = "\(Fmt.clock(f["ts"].u, millis: false)) rps \(Fmt.rate(snap.totalRPS)) cx \(Fmt.count(cx)) rq \(Fmt.count(rq)) 5xx \(Fmt.rate(snap.total5xx))"
+        let cx = f.listeners.reduce(0) { $0 + $1.cxActive }
+        let rq = f.listeners.reduce(0) { $0 + ($1.rqActive ?? 0) }
+        var line = "\(Fmt.clock(f.ts, millis: false)) rps \(Fmt.rate(snap.totalRPS)) cx \(Fmt.count(cx)) rq \(Fmt.count(rq)) 5xx \(Fmt.rate(snap.total5xx))"
         if snap.missedFrames > 0 { line += " missed \(snap.missedFrames)" }
         return line
     }

@@ -29,12 +29,7 @@ public final class BackgroundErrors: Sendable {
     /// Records a failure described by `message`.
     public func record(_ context: String, message: String) {
         logger.error("\("\(context): \(message)")")
-        hub.event("engine.error") { w in
-            w.key("context")
-            w.string(context)
-            w.key("error")
-            w.string(message)
-        }
+        hub.event(.engineError(.init(context: context, error: message)))
         // Last: whoever sees the count sees the line and the event.
         counter.wrappingAdd(1, ordering: .releasing)
     }

@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import SkiffJSON
 import Synchronization
 import SkiffConfig
 import SkiffControl
@@ -174,12 +175,7 @@ public final class Engine: @unchecked Sendable {
         }
         live.withLock { $0.listeners = started }
         for fd in inherited.withLock({ m in defer { m = [:] }; return m.values }) { close(fd) }
-        hub.event("engine.start") { w in
-            w.key("listeners")
-            w.int(started.count)
-            w.key("config")
-            w.string(self.configPath)
-        }
+        hub.event(.engineStart(.init(listeners: started.count, config: configPath)))
     }
 
     /// Active checks for the clusters that have them (and outlier expiry); nil when no cluster needs either.
@@ -195,18 +191,11 @@ public final class Engine: @unchecked Sendable {
             throw EngineError("health checks: cannot start: \(error)")
         }
         let checker = HealthChecker(clusters: checked, group: group) { cluster, host, up, result in
-            hub.event("host.health") { w in
-                w.key("cluster")
-                w.string(cluster.name)
-                w.key("host")
-                w.string(host.description)
-                w.key("to")
-                w.string(up ? "UP" : "DOWN")
-                w.key("reason")
-                w.string(result.reason)
-                w.key("latency_us")
-                w.uint(result.latencyNs / 1000)
-            }
+            hub.event(
+                .hostHealth(
+                    .init(
+                        cluster: cluster.name, host: host.description, to: up ? "UP" : "DOWN", reason: result.reason,
+                        latencyUs: result.latencyNs / 1000)))
             logger.notice("\("host \(cluster.name)/\(host): \(up ? "UP" : "DOWN") (\(result.reason))")")
         }
         do {
@@ -244,7 +233,7 @@ public final class Engine: @unchecked Sendable {
         let text = live.withLock { $0.configText }
         if text.isEmpty { return Array("{}".utf8) }  // built in code, not from a file
         do {
-            return JSONText.encode(ConfigRedaction.redacted(try JSONParser.parse(text)))
+            return JSONWriter.encode(ConfigRedaction.redacted(try JSONParser.parse(text)))
         } catch {
             // It was decoded from these very bytes at start or reload: failing now is a bug, not a user's error.
             errors.record("encoding the running config for config.dump", error)

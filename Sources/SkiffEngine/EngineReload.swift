@@ -2,6 +2,7 @@ import Glibc
 import SkiffConfig
 import SkiffNet
 import SkiffProxy
+import SkiffTelemetry
 import SkiffUpstream
 
 /// What a reload changed, one line per thing (`skiff reload` prints them).
@@ -228,14 +229,7 @@ extension Engine {
         _ = reap
         if report.changes.isEmpty && new != old { report.changes.append("config updated (nothing running changed)") }
         let summary = report.changes
-        hub.event("config.reload") { w in
-            w.key("config")
-            w.string(self.configPath)
-            w.key("changes")
-            w.beginArray()
-            for c in summary { w.string(c) }
-            w.endArray()
-        }
+        hub.event(.configReload(.init(config: configPath, changes: summary)))
         logger.notice("\("reloaded \(configPath): \(summary.isEmpty ? "no changes" : summary.joined(separator: "; "))")")
         // The listeners this reload stopped close their sockets on their own threads within a poll round; wait for
         // that (bounded), so the next reload may bind a port this one gave up (a listener removed, then put back).

@@ -1,4 +1,5 @@
 import SkiffConfig
+import SkiffJSON
 import SkiffProtocol
 
 /// One fuzz target: bytes in; a crash (a trap, or `check` failing) is a finding.

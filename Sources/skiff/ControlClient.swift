@@ -2,6 +2,7 @@ import CSkiffLinux
 import Glibc
 import SkiffConfig
 import SkiffControl
+import SkiffJSON
 
 /// Where the control socket lives unless `--control-socket` says otherwise: `$SKIFF_CONTROL_SOCKET`, else
 /// `$XDG_RUNTIME_DIR/skiff/skiff.sock`, else `/run/skiff/skiff.sock` for root, else `/tmp/skiff-<uid>/skiff.sock`.

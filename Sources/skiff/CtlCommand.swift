@@ -3,6 +3,7 @@ import Glibc
 import SkiffConfig
 import SkiffControl
 import SkiffEngine
+import SkiffJSON
 import SkiffTelemetry
 
 /// `skiff ctl`: talks to a running skiff over its control socket.
@@ -94,42 +95,32 @@ struct CtlStats: ParsableCommand {
 
     func run() throws {
         try runRequest(socket, #"{"id":1,"cmd":"stats"}"#, json: json) { reply in
-            let f = reply["frame"] ?? .null
-            let server = reply["server"] ?? .null
-            let uptime = Humanize.duration(ns: (f["uptime_ms"]?.uint ?? 0) * 1_000_000)
-            var header = "skiff \(f["version"]?.stringValue ?? "?")  pid \(Int(f["pid"]?.number ?? 0))  up \(uptime)"
-            if let state = server["state"]?.stringValue { header += "  \(state)" }
-            if let errors = server["engine_errors"]?.uint, errors > 0 { header += "  engine errors \(errors)" }
+            let stats = FrameReply(json: reply)
+            let f = stats.frame
+            var header =
+                "skiff \(f.version.isEmpty ? "?" : f.version)  pid \(f.pid)  up \(Humanize.duration(ns: f.uptimeMs &* 1_000_000))"
+            if let state = stats.server?.state { header += "  \(state)" }
+            if let errors = stats.server?.engineErrors, errors > 0 { header += "  engine errors \(errors)" }
             print(header)
             print("")
             printTable(
                 ["LISTENER", "MODEL", "PROTO", "CX", "CX TOTAL", "RQ TOTAL", "2xx", "4xx", "5xx", "IN", "OUT", "BUF/WRITEV"],
-                (f["listeners"]?.arrayValue ?? []).map { l in
-                    let w = l["writes"] ?? .null
-                    let perCall = w["writev"]?.number ?? 0 > 0 ? (w["buffers"]?.number ?? 0) / (w["writev"]?.number ?? 1) : 0
-                    return [
-                        l["name"]?.stringValue ?? "", l["model"]?.stringValue ?? "", l["protocol"]?.stringValue ?? "",
-                        "\(Int(l["cx_active"]?.number ?? 0))", Humanize.count(l["cx_total"]?.uint ?? 0),
-                        Humanize.count(l["rq_total"]?.uint ?? l["sessions"]?.uint ?? 0),
-                        Humanize.count(l["rq_2xx"]?.uint ?? 0), Humanize.count(l["rq_4xx"]?.uint ?? 0),
-                        Humanize.count(l["rq_5xx"]?.uint ?? 0), Humanize.bytes(w["bytes_in"]?.uint ?? 0),
-                        Humanize.bytes(w["bytes_out"]?.uint ?? 0), String(format1(perCall)),
+                f.listeners.map { l in
+                    [
+                        l.name, l.model, l.protocol, "\(l.cxActive)", Humanize.count(l.cxTotal),
+                        Humanize.count(l.requestsOrSessions ?? 0), Humanize.count(l.rq2xx ?? 0),
+                        Humanize.count(l.rq4xx ?? 0), Humanize.count(l.rq5xx ?? 0), Humanize.bytes(l.writes.bytesIn),
+                        Humanize.bytes(l.writes.bytesOut), format1(l.writes.buffersPerWritev),
                     ]
                 })
             print("")
             printTable(
                 ["CLUSTER", "LB", "RQ TOTAL", "ACTIVE", "CX", "RETRIES", "OVERFLOW", "P50", "P99"],
-                (f["clusters"]?.arrayValue ?? []).map { c in
-                    let o = c["overflow"] ?? .null
-                    let overflow = ["max_connections", "max_pending_requests", "max_requests", "max_retries"]
-                        .reduce(UInt64(0)) { $0 + (o[$1]?.uint ?? 0) }
-                    let lat = c["latency"] ?? .null
-                    return [
-                        c["name"]?.stringValue ?? "", c["lb"]?.stringValue ?? "", Humanize.count(c["rq_total"]?.uint ?? 0),
-                        "\(Int(c["rq_active"]?.number ?? 0))", "\(Int(c["cx_active"]?.number ?? 0))",
-                        Humanize.count(c["retries"]?.uint ?? 0), Humanize.count(overflow),
-                        Humanize.duration(ns: (lat["p50_us"]?.uint ?? 0) * 1000),
-                        Humanize.duration(ns: (lat["p99_us"]?.uint ?? 0) * 1000),
+                f.clusters.map { c in
+                    [
+                        c.name, c.lb, Humanize.count(c.rqTotal), "\(c.rqActive)", "\(c.cxActive)",
+                        Humanize.count(c.retries), Humanize.count(c.overflow.total),
+                        Humanize.duration(ns: c.latency.p50Us &* 1000), Humanize.duration(ns: c.latency.p99Us &* 1000),
                     ]
                 })
         }
@@ -149,19 +140,15 @@ struct CtlHosts: ParsableCommand {
     func run() throws {
         try runRequest(socket, #"{"id":1,"cmd":"hosts"}"#, json: json) { reply in
             var rows: [[String]] = []
-            for c in reply["clusters"]?.arrayValue ?? [] {
-                for h in c["hosts"]?.arrayValue ?? [] {
-                    let lat = h["latency"] ?? .null
-                    let d = h["drain"] ?? .null
-                    let drain = h["drain"] == nil ? "-" : "\(Int(d["active_rq"]?.number ?? 0))rq \(Int(d["active_cx"]?.number ?? 0))+\(Int(d["idle_cx"]?.number ?? 0))cx \(format1(Double(d["elapsed_ms"]?.uint ?? 0) / 1000))/\(format1(Double(d["timeout_ms"]?.uint ?? 0) / 1000))s"
-                    let last = h["checks"]?.arrayValue.last?["reason"]?.stringValue ?? "-"
+            for c in HostsReply(json: reply).clusters {
+                for h in c.hosts {
+                    let drain = h.drain.map { d in
+                        "\(d.activeRq)rq \(d.activeCx)+\(d.idleCx)cx \(format1(Double(d.elapsedMs) / 1000))/\(format1(Double(d.timeoutMs) / 1000))s"
+                    }
                     rows.append([
-                        "\(c["name"]?.stringValue ?? "")/\(h["address"]?.stringValue ?? "")", h["admin"]?.stringValue ?? "",
-                        h["health"]?.stringValue ?? "", "\(Int(h["weight"]?.number ?? 0))",
-                        "\(Int(h["rq_active"]?.number ?? 0))", "\(Int(h["cx_active"]?.number ?? 0))",
-                        "\(Int(h["cx_idle"]?.number ?? 0))", Humanize.count(h["rq_total"]?.uint ?? 0),
-                        Humanize.count(h["resp_failed"]?.uint ?? 0), Humanize.count(h["rq_retry"]?.uint ?? 0),
-                        Humanize.duration(ns: (lat["p99_us"]?.uint ?? 0) * 1000), last, drain,
+                        "\(c.name)/\(h.address)", h.admin, h.health, "\(h.weight)", "\(h.rqActive)", "\(h.cxActive)",
+                        "\(h.cxIdle)", Humanize.count(h.rqTotal), Humanize.count(h.respFailed), Humanize.count(h.rqRetry),
+                        Humanize.duration(ns: h.latency.p99Us &* 1000), h.checks?.last?.reason ?? "-", drain ?? "-",
                     ])
                 }
             }
@@ -187,29 +174,13 @@ struct CtlEvents: ParsableCommand {
         }
         let filter = kind.map { ",\"kind\":\"\($0.filter { $0 != "\"" && $0 != "\\" })\"" } ?? ""
         try runRequest(socket, "{\"id\":1,\"cmd\":\"events\",\"limit\":\(limit)\(filter)}", json: json) { reply in
-            for e in reply["events"]?.arrayValue ?? [] {
-                var parts: [String] = []
-                if case .object(let m) = e {
-                    for member in m where !["type", "ts", "kind"].contains(member.key) {
-                        parts.append("\(member.key)=\(member.value.stringValue ?? JSONTextLite.render(member.value))")
-                    }
+            for e in EventsReply(json: reply).events {
+                // Strings as they are, anything else as its compact JSON.
+                let parts = e.payloadMembers.map { m in
+                    "\(m.key)=\(m.value.stringValue ?? String(decoding: JSONWriter.encode(m.value), as: UTF8.self))"
                 }
-                print("\(clockTime(e["ts"]?.uint ?? 0))  \(e["kind"]?.stringValue ?? "?")  \(parts.joined(separator: " "))")
+                print("\(clockTime(e.ts))  \(e.kind.isEmpty ? "?" : e.kind)  \(parts.joined(separator: " "))")
             }
-        }
-    }
-}
-
-/// Compact rendering of small values for the events list.
-enum JSONTextLite {
-    static func render(_ v: JSONValue) -> String {
-        switch v {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .number(let t): return t
-        case .string(let s): return s
-        case .array(let a): return "[" + a.map(render).joined(separator: ",") + "]"
-        case .object(let m): return "{" + m.map { "\($0.key):\(render($0.value))" }.joined(separator: ",") + "}"
         }
     }
 }
@@ -247,13 +218,12 @@ struct CtlWatch: ParsableCommand {
             while let line = try c.readLine(deadlineNs: ControlClient.monotonicNs() + nextWaitNs) {
                 let tickMs = UInt64(FramePublisher.intervalRange.upperBound)
                 nextWaitNs = c.answerTimeoutNs + 2 * tickMs * 1_000_000
-                guard let v = try? JSONParser.parse(line), v["type"]?.stringValue == "frame" else { continue }
-                if let interval = v["interval_ms"]?.uint { nextWaitNs = c.answerTimeoutNs + 2 * interval * 1_000_000 }
-                let listeners = v["listeners"]?.arrayValue ?? []
-                let rq = listeners.reduce(UInt64(0)) { $0 + ($1["rq_total"]?.uint ?? $1["sessions"]?.uint ?? 0) }
-                let err = listeners.reduce(UInt64(0)) { $0 + ($1["rq_5xx"]?.uint ?? 0) }
-                let cx = listeners.reduce(0) { $0 + Int($1["cx_active"]?.number ?? 0) }
-                let ts = v["ts"]?.uint ?? 0
+                guard let v = try? JSONParser.parse(line), case .frame(let f) = TelemetryLine(json: v) else { continue }
+                if f.intervalMs > 0 { nextWaitNs = c.answerTimeoutNs + 2 * UInt64(f.intervalMs) * 1_000_000 }
+                let rq = f.listeners.reduce(UInt64(0)) { $0 &+ ($1.requestsOrSessions ?? 0) }
+                let err = f.listeners.reduce(UInt64(0)) { $0 &+ ($1.rq5xx ?? 0) }
+                let cx = f.listeners.reduce(0) { $0 + $1.cxActive }
+                let ts = f.ts
                 if let l = last, ts > l.ts {
                     let secs = Double(ts - l.ts) / 1000
                     print(
@@ -330,14 +300,6 @@ func setState(_ socket: SocketOption, cluster: String, host: String, state: Stri
     }
 }
 
-/// The host's entry in a `hosts` reply.
-func findHost(_ reply: JSONValue, cluster: String, host: String) -> JSONValue? {
-    for c in reply["clusters"]?.arrayValue ?? [] where c["name"]?.stringValue == cluster {
-        for h in c["hosts"]?.arrayValue ?? [] where h["address"]?.stringValue == host { return h }
-    }
-    return nil
-}
-
 struct CtlDrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drain",
@@ -361,27 +323,27 @@ struct CtlDrain: ParsableCommand {
         clock_gettime(CLOCK_MONOTONIC, &start)
         let limitSec = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
         while true {
-            let hosts: JSONValue
+            let hosts: HostsReply
             do {
-                hosts = try c.request(#"{"id":2,"cmd":"hosts"}"#)
+                hosts = HostsReply(json: try c.request(#"{"id":2,"cmd":"hosts"}"#))
             } catch let e as CLIError {
                 printError("error: \(e)")
                 throw ExitCode(e.exitCode)
             }
-            guard let h = findHost(hosts, cluster: cluster, host: host) else {
+            guard let h = hosts.host(cluster: cluster, address: host) else {
                 printError("error: host \(host) is gone from cluster \(cluster)")
                 throw ExitCode(1)
             }
-            let d = h["drain"] ?? .null
-            if h["admin"]?.stringValue == "DRAINED" {
-                print("DRAINED after \(format1(Double(d["elapsed_ms"]?.uint ?? 0) / 1000)) s: safe to remove")
+            let d = h.drain ?? TelemetryFrame.Drain()
+            if h.admin == "DRAINED" {
+                print("DRAINED after \(format1(Double(d.elapsedMs) / 1000)) s: safe to remove")
                 return
             }
-            if h["admin"]?.stringValue != "DRAIN" {
-                printError("error: \(cluster)/\(host) left DRAIN (now \(h["admin"]?.stringValue ?? "?")) before it drained")
+            if h.admin != "DRAIN" {
+                printError("error: \(cluster)/\(host) left DRAIN (now \(h.admin.isEmpty ? "?" : h.admin)) before it drained")
                 throw ExitCode(1)
             }
-            print("draining: active requests \(Int(d["active_rq"]?.number ?? 0)), active connections \(Int(d["active_cx"]?.number ?? 0)), idle \(Int(d["idle_cx"]?.number ?? 0)), \(format1(Double(d["elapsed_ms"]?.uint ?? 0) / 1000)) s of \(format1(Double(d["timeout_ms"]?.uint ?? 0) / 1000)) s")
+            print("draining: active requests \(d.activeRq), active connections \(d.activeCx), idle \(d.idleCx), \(format1(Double(d.elapsedMs) / 1000)) s of \(format1(Double(d.timeoutMs) / 1000)) s")
             fflush(nil)
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import SkiffConfig
+import SkiffJSON
 
 /// `skiff stop`: a graceful stop over the control socket (as SIGTERM), or `--now`.
 struct Stop: ParsableCommand {

@@ -1,3 +1,4 @@
+import SkiffJSON
 import Testing
 
 @testable import SkiffConfig

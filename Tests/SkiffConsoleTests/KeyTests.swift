@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffTelemetry
 import Testing
 @testable import SkiffConsole
 
@@ -29,7 +29,7 @@ import Testing
         let m = Fixtures.model(frames: [Fixtures.f1])
         var s = Fixtures.state(.health)
         _ = press([.char("p")], &s, m)
-        m.ingest(Fixtures.parse(Fixtures.f2))
+        m.ingest(line: Fixtures.line(Fixtures.f2))
         _ = press([.char("r")], &s, m)
         #expect(s.pending?.text == "ready host c1/10.0.0.3:8080 (2 active requests)? y/n")
         #expect(press([.char("y")], &s, m) == .setHostState(cluster: "c1", host: "10.0.0.3:8080", state: "ready"))
@@ -63,8 +63,8 @@ import Testing
         _ = press([.char("p")], &s, m)
         #expect(s.paused)
         let before = Fixtures.render(m, s)
-        m.ingest(Fixtures.parse(Fixtures.f3))
-        #expect(m.latest?["seq"]?.i == 3)
+        m.ingest(line: Fixtures.line(Fixtures.f3))
+        #expect(m.latest?.seq == 3)
         let during = Fixtures.render(m, s)
         #expect(during.text().dropFirst() == before.text().dropFirst())  // header shows PAUSED both times
         #expect(during.text()[0].contains("PAUSED"))
@@ -140,17 +140,25 @@ import Testing
 
 @Suite struct ManyConnectionsTests {
     static func bigModel(_ n: Int = 10_000) -> ConsoleModel {
-        var rows: [String] = []
+        var table = TelemetryFrame.Connections()
+        table.live = n
+        var rows: [TelemetryFrame.Connection] = []
         rows.reserveCapacity(n)
         for i in 1...n {
+            let u = UInt64(i)
+            let peer = "10.1.\(i / 256 % 256).\(i % 256):\(40000 + i % 20000)"
             rows.append(
-                #"{"id":\#(i),"dir":"in","model":"netpoll","owner":"\#(i % 2 == 0 ? "http_in" : "tcp_in")","peer":"10.1.\#(i / 256 % 256).\#(i % 256):\#(40000 + i % 20000)","age_ms":\#(i * 10),"thread":"poller-\#(i % 4)","handler":"http1","bytes_in":\#(i * 3),"bytes_out":\#(i * 7),"writev":\#(i % 50 + 1),"buffers":\#(i % 120 + 1),"paused":\#(i % 97 == 0)}"#
-            )
+                Fixtures.connection(
+                    u, model: "netpoll", owner: i % 2 == 0 ? "http_in" : "tcp_in", peer: peer, ageMs: u * 10,
+                    thread: "poller-\(i % 4)", handler: "http1", bytesIn: u * 3, bytesOut: u * 7, writev: u % 50 + 1,
+                    buffers: u % 120 + 1, paused: i % 97 == 0))
         }
+        table.table = rows
         let m = ConsoleModel()
-        m.ingest(Fixtures.parse(Fixtures.frame(
-            seq: 1, ts: Fixtures.t0, rq: 100, fivexx: 0, drainActive: 0, elapsed: 0,
-            extra: ",\"table\":[" + rows.joined(separator: ",") + "]")))
+        m.ingest(
+            line: Fixtures.line(
+                Fixtures.frame(
+                    seq: 1, ts: Fixtures.t0, rq: 100, fivexx: 0, drainActive: 0, elapsed: 0, connections: table)))
         return m
     }
 

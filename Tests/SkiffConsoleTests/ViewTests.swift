@@ -1,4 +1,3 @@
-import SkiffConfig
 import Testing
 @testable import SkiffConsole
 

@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 import Testing
 
 @testable import SkiffControl
@@ -106,10 +106,10 @@ import Testing
         #expect(out.count == 14)
     }
 
-    @Test func jsonTextRoundTrips() throws {
+    @Test func jsonWriterRoundTrips() throws {
         let text = #"{"s":"q\"\\\n\t\u0001é","n":-1.5e3,"a":[true,false,null],"o":{}}"#
         let value = try JSONParser.parse(text)
-        let encoded = JSONText.encode(value)
+        let encoded = JSONWriter.encode(value)
         #expect(
             String(decoding: encoded, as: UTF8.self)
                 == #"{"s":"q\"\\\n\t\u0001é","n":-1.5e3,"a":[true,false,null],"o":{}}"#)

@@ -1,5 +1,5 @@
 import Glibc
-import SkiffConfig
+import SkiffJSON
 import Synchronization
 import Testing
 

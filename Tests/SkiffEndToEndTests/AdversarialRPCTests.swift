@@ -1,5 +1,6 @@
 import Glibc
 import SkiffConfig
+import SkiffJSON
 import SkiffNet
 import SkiffTestSupport
 import Synchronization

@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import SkiffConfig
 import SkiffEngine
+import SkiffJSON
 import SkiffNet
 import SkiffTestSupport
 import Testing
@@ -35,7 +36,8 @@ import Testing
         let engine = try Engine(config: c, logger: Logger(label: "test"))
         try engine.start()
         defer { engine.stop() }
-        let frame = try JSONParser.parse(engine.publisher.statsSnapshot())
+        // As a `stats` reply carries it on the wire.
+        let frame = try JSONParser.parse(engine.publisher.statsFrame().jsonBytes)
         let cluster = try #require(frame["clusters"]?.arrayValue.first)
         #expect(cluster["health_check_service"]?.stringValue == "svc-c")
         let host = try #require(cluster["hosts"]?.arrayValue.first)

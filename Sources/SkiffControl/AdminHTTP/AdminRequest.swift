@@ -76,7 +76,7 @@ public struct AdminResponse: Sendable {
         return AdminResponse(status: status, body: body)
     }
 
-    /// A JSON response from already-encoded bytes (see `JSONText`).
+    /// A JSON response from already-encoded bytes (see `JSONWriter`).
     public static func json(_ body: [UInt8], status: Int = 200) -> AdminResponse {
         AdminResponse(status: status, contentType: "application/json", body: body)
     }

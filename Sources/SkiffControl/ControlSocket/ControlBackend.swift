@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 
 /// Who is on the other end of a control connection, from SO_PEERCRED (the credentials the peer had when it
 /// connected).
@@ -67,9 +67,9 @@ public enum ControlResult: Sendable, Equatable {
     /// Failure, with a message a person can act on.
     case error(String)
 
-    /// Success with these members (encoded compactly with `JSONText`).
+    /// Success with these members (encoded compactly with `JSONWriter`).
     public static func ok(_ members: [JSONMember]) -> ControlResult {
-        .ok(fields: JSONText.encode(.object(members)))
+        .ok(fields: JSONWriter.encode(.object(members)))
     }
 
     /// Success with no extra fields: `{"id":1,"ok":true}`.

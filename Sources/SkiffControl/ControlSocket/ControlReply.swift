@@ -1,3 +1,5 @@
+import SkiffJSON
+
 /// Encodes reply lines (without the newline): `{"id":<id>,"ok":true,...fields}` and
 /// `{"id":<id>,"ok":false,"error":"..."}`.
 enum ControlReply {
@@ -28,7 +30,7 @@ enum ControlReply {
         var out: [UInt8] = Array(#"{"id":"#.utf8)
         id.append(to: &out)
         out.append(contentsOf: Array(#","ok":false,"error":"#.utf8))
-        JSONText.appendString(message, to: &out)
+        JSONWriter.appendString(message, to: &out)
         out.append(UInt8(ascii: "}"))
         return out
     }

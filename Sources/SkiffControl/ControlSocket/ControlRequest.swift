@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 
 /// A request's `id`, echoed in its reply: an integer, a string, or absent (echoed as `null`).
 public enum ControlRequestID: Sendable, Equatable, Hashable {
@@ -11,7 +11,7 @@ public enum ControlRequestID: Sendable, Equatable, Hashable {
         switch self {
         case .none: out.append(contentsOf: Array("null".utf8))
         case .int(let n): out.append(contentsOf: Array(String(n).utf8))
-        case .string(let s): JSONText.appendString(s, to: &out)
+        case .string(let s): JSONWriter.appendString(s, to: &out)
         }
     }
 }

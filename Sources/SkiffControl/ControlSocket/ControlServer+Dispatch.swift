@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 import SkiffSystem
 
 extension ControlServer {
@@ -111,6 +111,6 @@ extension ControlServer {
 /// `"text"` as JSON would write it, for messages.
 func jsonQuoted(_ s: String) -> String {
     var out: [UInt8] = []
-    JSONText.appendString(s, to: &out)
+    JSONWriter.appendString(s, to: &out)
     return String(decoding: out, as: UTF8.self)
 }

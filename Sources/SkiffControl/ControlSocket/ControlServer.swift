@@ -1,6 +1,6 @@
 import CSkiffLinux
 import Glibc
-import SkiffConfig
+import SkiffJSON
 import SkiffSystem
 import Synchronization
 

@@ -1,5 +1,6 @@
 import SkiffConfig
 import SkiffControl
+import SkiffJSON
 import SkiffNet
 import SkiffTelemetry
 import SkiffUpstream
@@ -8,7 +9,7 @@ import SkiffUpstream
 enum AdminAPI {
     static func install(on server: AdminHTTPServer, engine: Engine, control: EngineControl) {
         server.route("GET", "/api/v1/stats") { _ in .json(mosnStats(engine)) }
-        server.route("GET", "/api/v1/clusters") { _ in .json(engine.publisher.hostsObject()) }
+        server.route("GET", "/api/v1/clusters") { _ in .json(engine.publisher.hosts().jsonBytes) }
         server.route("GET", "/api/v1/config_dump") { _ in .json(engine.configJSON()) }
         server.route("GET", "/metrics") { _ in
             AdminResponse(status: 200, contentType: PrometheusWriter.contentType, headers: [], body: prometheus(engine))

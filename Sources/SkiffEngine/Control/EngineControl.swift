@@ -1,6 +1,7 @@
 import Glibc
 import SkiffConfig
 import SkiffControl
+import SkiffJSON
 import SkiffTelemetry
 import SkiffUpstream
 import Synchronization
@@ -41,36 +42,25 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
     }
 
     /// `{"state":"running","engine_errors":0}`: the server's part of the `stats` reply.
-    func serverObject() -> [UInt8] {
-        var w = JSONWriter(capacity: 96)
-        w.beginObject()
-        if let runtime {
-            w.key("state")
-            w.string(runtime.state.rawValue)
-        }
-        w.key("engine_errors")
-        w.uint(engine.errors.count)
-        w.endObject()
-        return w.bytes
+    func serverStatus() -> ServerStatus {
+        ServerStatus(state: runtime?.state.rawValue, engineErrors: engine.errors.count)
     }
 
     public func handle(_ request: ControlRequest, peer: PeerCredentials) -> ControlResult {
         switch request.cmd {
         case "stats":
-            var fields = wrap("frame", engine.publisher.statsSnapshot())
-            fields.removeLast()
-            fields += Array(",\"server\":".utf8) + serverObject() + [UInt8(ascii: "}")]
-            return .ok(fields: fields)
+            return .ok(fields: FrameReply(frame: engine.publisher.statsFrame(), server: serverStatus()).jsonBytes)
         case "snapshot":
-            return .ok(fields: wrap("frame", engine.publisher.fullSnapshot()))
+            return .ok(fields: FrameReply(frame: engine.publisher.fullFrame()).jsonBytes)
         case "hosts":
-            return .ok(fields: engine.publisher.hostsObject())
+            return .ok(fields: engine.publisher.hosts().jsonBytes)
         case "events":
             // The control server has refused a limit outside `eventLimitRange`; in-process callers get it clamped.
             let range = ControlServer.eventLimitRange
             let limit = min(max(request.int("limit") ?? 100, range.lowerBound), range.upperBound)
             return .ok(
-                fields: recentEvents(since: request.uint64("since") ?? 0, limit: limit, kind: request.string("kind")))
+                fields: recentEvents(since: request.uint64("since") ?? 0, limit: limit, kind: request.string("kind"))
+                    .jsonBytes)
         case "config.dump":
             return .ok(fields: wrap("config", engine.configJSON()))
         case "host.set_state":
@@ -79,10 +69,7 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
                 state: request.string("state") ?? "", uid: peer.uid, via: "control socket",
                 kill: request.bool("kill") ?? false)
         case "reload":
-            engine.hub.event("admin.reload") { w in
-                w.key("uid")
-                w.uint(UInt64(peer.uid))
-            }
+            engine.hub.event(.adminReload(.init(uid: UInt64(peer.uid))))
             do {
                 let report = try reload(by: "control socket (uid \(peer.uid))")
                 return .ok([
@@ -94,12 +81,7 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
             }
         case "stop":
             let now = request.bool("now") ?? false
-            engine.hub.event("admin.stop") { w in
-                w.key("uid")
-                w.uint(UInt64(peer.uid))
-                w.key("now")
-                w.bool(now)
-            }
+            engine.hub.event(.adminStop(.init(uid: UInt64(peer.uid), now: now)))
             // No new connections from the moment the answer leaves: a binary upgrade's new process, which sends
             // this, can then bind what its config adds at once; the drain goes on as after SIGTERM.
             engine.stopAccepting()
@@ -133,14 +115,7 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
                 ]))
             fds.append(a.fd)
         }
-        engine.hub.event("admin.upgrade") { w in
-            w.key("uid")
-            w.uint(UInt64(peer.uid))
-            w.key("peer_pid")
-            w.int(Int(peer.pid))
-            w.key("listeners")
-            w.int(listeners.count)
-        }
+        engine.hub.event(.adminUpgrade(.init(uid: UInt64(peer.uid), peerPid: Int(peer.pid), listeners: listeners.count)))
         engine.logger.notice("\("handing \(listeners.count) listening sockets to pid \(peer.pid) (binary upgrade)")")
         return (
             .ok([
@@ -170,24 +145,11 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         case .ready:
             break
         }
-        engine.hub.event("host.admin") { w in
-            w.key("cluster")
-            w.string(cluster)
-            w.key("host")
-            w.string(host)
-            w.key("from")
-            w.string(before.description)
-            w.key("to")
-            w.string(s.description)
-            w.key("uid")
-            w.uint(UInt64(uid))
-            w.key("via")
-            w.string(via)
-            if kill {
-                w.key("kill")
-                w.bool(true)
-            }
-        }
+        engine.hub.event(
+            .hostAdmin(
+                .init(
+                    cluster: cluster, host: host, from: before.description, to: s.description, uid: UInt64(uid),
+                    via: via, kill: kill ? true : nil)))
         engine.logger.notice("\("host \(cluster)/\(host): \(before) -> \(s) by uid \(uid) via \(via)")")
         return .ok([
             JSONMember(key: "cluster", value: .string(cluster)), JSONMember(key: "host", value: .string(host)),
@@ -200,43 +162,35 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         RingSubscription(hub: engine.hub, since: since)
     }
 
+    /// `{"key":<object>}` around an already-encoded object.
     private func wrap(_ key: String, _ object: [UInt8]) -> [UInt8] {
-        Array("{\"\(key)\":".utf8) + object + [UInt8(ascii: "}")]
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        JSONWriter.appendString(key, to: &out)
+        out.append(UInt8(ascii: ":"))
+        return out + object + [UInt8(ascii: "}")]
     }
 
     /// The last `limit` events after `since`; with `kind`, only events whose kind starts with it (`host.` matches
     /// every host event), searched through the whole ring.
-    private func recentEvents(since: UInt64, limit: Int, kind: String? = nil) -> [UInt8] {
+    private func recentEvents(since: UInt64, limit: Int, kind: String? = nil) -> EventsReply {
         let ring = engine.hub.events
         var cursor = since
         if since == 0 && kind == nil && ring.latestSeq > UInt64(limit) { cursor = ring.latestSeq - UInt64(limit) }
-        let needle = kind.map { Array("\"kind\":\"\($0)".utf8) }
-        var picked: [[UInt8]] = []
+        var picked: [TelemetryEvent] = []
         var buf: [UInt8] = []
         var missed: UInt64 = 0
         while true {
             guard case .frame(let seq, let m) = ring.read(after: cursor, into: &buf) else { break }
             missed += m
             cursor = seq
-            if let n = needle, !contains(buf, n) { continue }
-            picked.append(buf)
+            // The ring holds only what `TelemetryHub.event` encoded; a record that does not parse is skipped.
+            guard let json = try? JSONParser.parse(buf) else { continue }
+            let event = TelemetryEvent(json: json)
+            if let k = kind, !event.kind.hasPrefix(k) { continue }
+            picked.append(event)
             if picked.count > limit { picked.removeFirst() }
         }
-        var out = Array("{\"events\":[".utf8)
-        for (i, e) in picked.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out += e
-        }
-        out += Array("],\"latest\":\(cursor),\"missed\":\(missed)}".utf8)
-        return out
-    }
-
-    private func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard hay.count >= needle.count else { return false }
-        for i in 0...(hay.count - needle.count) where hay[i] == needle[0] {
-            if hay[i..<(i + needle.count)].elementsEqual(needle) { return true }
-        }
-        return false
+        return EventsReply(events: picked, latest: cursor, missed: missed)
     }
 }
 
@@ -272,13 +226,13 @@ final class RingSubscription: ControlSubscription {
 
     private func drain(_ lines: inout [[UInt8]]) {
         while case .frame(let seq, let missed) = hub.events.read(after: eventCursor, into: &buf) {
-            if missed > 0 { lines.append(Array("{\"type\":\"gap\",\"ring\":\"events\",\"missed\":\(missed)}".utf8)) }
+            if missed > 0 { lines.append(StreamGap(ring: StreamGap.events, missed: missed).jsonBytes) }
             eventCursor = seq
             lines.append(buf)
         }
         while case .frame(let seq, let missed) = hub.frames.read(after: frameCursor, into: &buf) {
             if missed > 0 && frameCursor > 0 {
-                lines.append(Array("{\"type\":\"gap\",\"ring\":\"frames\",\"missed\":\(missed)}".utf8))
+                lines.append(StreamGap(ring: StreamGap.frames, missed: missed).jsonBytes)
             }
             frameCursor = seq
             lines.append(buf)

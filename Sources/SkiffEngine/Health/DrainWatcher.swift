@@ -49,28 +49,15 @@ final class DrainWatcher: @unchecked Sendable {
             if h.isDrained {
                 announced.insert(key)
                 if removed { engine.forgetRemoved(h) }
-                hub.event("host.drained") { w in
-                    w.key("cluster")
-                    w.string(c.name)
-                    w.key("host")
-                    w.string(h.description)
-                    w.key("elapsed_ms")
-                    w.uint(elapsed / 1_000_000)
-                }
+                hub.event(.hostDrained(.init(cluster: c.name, host: h.description, elapsedMs: elapsed / 1_000_000)))
             } else if elapsed > Connection.nanoseconds(c.config.drainTimeout) {
                 let close = c.config.drainAction == .close
-                hub.event("host.drain_timeout") { w in
-                    w.key("cluster")
-                    w.string(c.name)
-                    w.key("host")
-                    w.string(h.description)
-                    w.key("action")
-                    w.string(close ? "close" : "wait")
-                    w.key("active_rq")
-                    w.int(h.stats.requestActive.load(ordering: .relaxed))
-                    w.key("active_cx")
-                    w.int(h.stats.connectionActive.load(ordering: .relaxed))
-                }
+                hub.event(
+                    .hostDrainTimeout(
+                        .init(
+                            cluster: c.name, host: h.description, action: close ? "close" : "wait",
+                            activeRq: h.stats.requestActive.load(ordering: .relaxed),
+                            activeCx: h.stats.connectionActive.load(ordering: .relaxed))))
                 if close {
                     engine.closeConnections(to: h, reason: "drain timeout")
                 } else {

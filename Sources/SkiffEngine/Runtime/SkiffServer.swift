@@ -97,14 +97,7 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
             // A failed start is the caller's one error line: the transition is only a debug line then.
             let level: Logger.Level = event == .startFailed ? .debug : .info
             logger.log(level: level, "\("state \(t.from.rawValue) -> \(t.to.rawValue) (\(why))")")
-            engine.hub.event("server.state") { w in
-                w.key("from")
-                w.string(t.from.rawValue)
-                w.key("to")
-                w.string(t.to.rawValue)
-                w.key("why")
-                w.string(why)
-            }
+            engine.hub.event(.serverState(.init(from: t.from.rawValue, to: t.to.rawValue, why: why)))
         }
         return t
     }

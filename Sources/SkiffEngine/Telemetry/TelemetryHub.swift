@@ -1,4 +1,5 @@
 import Glibc
+import SkiffJSON
 import SkiffNet
 import SkiffTelemetry
 import Synchronization
@@ -30,20 +31,13 @@ public final class TelemetryHub: ConnectionObserver, @unchecked Sendable {
         return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec / 1_000_000)
     }
 
-    /// Encodes one event `{"type":"event","ts":...,"kind":...,<fields>}` and pushes it.
-    public func event(_ kind: StaticString, _ fields: (inout JSONWriter) -> Void) {
+    /// Stamps an event with the wall clock, encodes it (`{"type":"event","ts":...,"kind":...,<members>}`) and
+    /// pushes it into the event ring.
+    public func event(_ body: TelemetryEvent.Body) {
         // Events are a few hundred bytes: a small first allocation (the default 4 KiB cost a large malloc per
         // connection event).
         var w = JSONWriter(capacity: 320)
-        w.beginObject()
-        w.key("type")
-        w.string("event")
-        w.key("ts")
-        w.uint(TelemetryHub.wallMillis())
-        w.key("kind")
-        w.string(kind)
-        fields(&w)
-        w.endObject()
+        TelemetryEvent(ts: TelemetryHub.wallMillis(), body).encode(into: &w)
         w.bytes.withUnsafeBytes { _ = events.push($0) }
     }
 
@@ -59,32 +53,18 @@ public final class TelemetryHub: ConnectionObserver, @unchecked Sendable {
 
     public func connectionOpened(_ c: Connection) {
         guard takeConnectionBudget() else { return }
-        event("conn.open") { w in
-            w.key("conn")
-            w.uint(c.id)
-            w.key("dir")
-            w.string(c.direction.rawValue)
-            w.key("owner")
-            w.string(c.label)
-            w.key("peer")
-            w.string(c.peerAddress?.description ?? "")
-        }
+        event(
+            .connectionOpen(
+                .init(conn: c.id, dir: c.direction.rawValue, owner: c.label, peer: c.peerAddress?.description ?? "")))
     }
 
     public func connectionClosed(_ c: Connection, reason: CloseReason) {
         guard takeConnectionBudget() else { return }
-        event("conn.close") { w in
-            w.key("conn")
-            w.uint(c.id)
-            w.key("owner")
-            w.string(c.label)
-            w.key("reason")
-            w.string(reason.description)
-            let s = c.stats.snapshot
-            w.key("bytes_in")
-            w.uint(s.bytesRead)
-            w.key("bytes_out")
-            w.uint(s.bytesWritten)
-        }
+        let s = c.stats.snapshot
+        event(
+            .connectionClose(
+                .init(
+                    conn: c.id, owner: c.label, reason: reason.description, bytesIn: s.bytesRead,
+                    bytesOut: s.bytesWritten)))
     }
 }

@@ -1,8 +1,8 @@
 import CNCurses
 import Glibc
-import SkiffConfig
 import SkiffConsole
 import SkiffEngine
+import SkiffTelemetry
 import Synchronization
 
 /// Runs the console on this terminal: frames from `source` into the model, keys into the state machine, the view
@@ -72,9 +72,9 @@ func monotonicMs() -> UInt64 {
 private func runPlain(source: any FrameSource, shouldStop: () -> Bool) {
     let model = ConsoleModel()
     while !shouldStop() {
-        for v in source.poll() {
-            model.ingest(line: v)
-            if v["type"]?.stringValue == "frame" {
+        for line in source.poll() {
+            model.ingest(line: line)
+            if case .frame = line {
                 print(PlainText.watchLine(model: model))
                 fflush(nil)
             }

@@ -1,15 +1,15 @@
 import CSkiffLinux
 import Glibc
-import SkiffConfig
 import SkiffControl
 import SkiffEngine
+import SkiffJSON
 import SkiffTelemetry
 
 /// Where the console gets frames and events, and how it changes host states: the rings in-process
 /// (`skiff start --tui`, `skiff demo`), or the control socket (`skiff top`). One interface, one console.
 protocol FrameSource: AnyObject {
-    /// New frames and events since the last call (parsed), never blocking for long.
-    func poll() -> [JSONValue]
+    /// New frames and events since the last call (decoded), never blocking for long.
+    func poll() -> [TelemetryLine]
     /// Sets a host's admin state; returns a status line for the console.
     func setHostState(cluster: String, host: String, state: String) -> String
     /// Nil while attached; a message while the source is gone and retrying.
@@ -34,15 +34,15 @@ final class InProcessSource: FrameSource {
 
     var problem: String? { nil }
 
-    func poll() -> [JSONValue] {
-        var out: [JSONValue] = []
+    func poll() -> [TelemetryLine] {
+        var out: [TelemetryLine] = []
         while case .frame(let seq, _) = engine.hub.events.read(after: eventCursor, into: &buf) {
             eventCursor = seq
-            if let v = parsed(buf, ring: "event") { out.append(v) }
+            if let v = parsed(buf, ring: "event") { out.append(.event(TelemetryEvent(json: v))) }
         }
         while case .frame(let seq, _) = engine.hub.frames.read(after: frameCursor, into: &buf) {
             frameCursor = seq
-            if let v = parsed(buf, ring: "frame") { out.append(v) }
+            if let v = parsed(buf, ring: "frame") { out.append(.frame(TelemetryFrame(json: v))) }
         }
         return out
     }
@@ -103,7 +103,7 @@ final class SocketSource: FrameSource {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
-    func poll() -> [JSONValue] {
+    func poll() -> [TelemetryLine] {
         guard let c = stream else {
             if nowNs() - lastAttempt > 1_000_000_000 { reconnect() }
             return []
@@ -121,11 +121,15 @@ final class SocketSource: FrameSource {
             }
             break
         }
-        var out: [JSONValue] = []
+        var out: [TelemetryLine] = []
         while let i = pending.firstIndex(of: 10) {
             let line = Array(pending[..<i])
             pending.removeFirst(i + 1)
-            if let v = try? JSONParser.parse(line), v["type"] != nil { out.append(v) }
+            // Replies to our own requests (no `type`) are `.other`: skipped.
+            guard let v = try? JSONParser.parse(line) else { continue }
+            let decoded = TelemetryLine(json: v)
+            if case .other = decoded { continue }
+            out.append(decoded)
         }
         return out
     }

@@ -1,4 +1,4 @@
-import SkiffConfig
+import SkiffJSON
 import SkiffSystem
 import Synchronization
 

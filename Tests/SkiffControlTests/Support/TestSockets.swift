@@ -1,5 +1,5 @@
 import Glibc
-import SkiffConfig
+import SkiffJSON
 import SkiffSystem
 import Synchronization
 

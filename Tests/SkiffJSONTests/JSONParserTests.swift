@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SkiffConfig
+@testable import SkiffJSON
 
 @Suite struct JSONParserTests {
     @Test func parsesValuesKeepingOrderAndNumberText() throws {

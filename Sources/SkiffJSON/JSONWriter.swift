@@ -1,10 +1,12 @@
-/// An append-only JSON encoder into a byte array it owns: the one encoder for metrics frames, events and
-/// control-socket replies.
+/// An append-only JSON encoder into a byte array it owns: the one encoder for metrics frames, events, control-socket
+/// replies and the admin API (so strings are escaped one way everywhere).
 ///
 /// Built for the publisher's tick, which writes thousands of numbers: digits are produced directly into the buffer
 /// (no `String` per number, no Foundation), strings are copied in runs between the bytes that need escaping, and
 /// ``reset()`` keeps the capacity so a writer reused every tick stops allocating once warm. Commas are inserted
 /// automatically; the writer does not validate structure (a `key` outside an object is the caller's bug).
+///
+/// Output is compact (no spaces, no newlines), so it can go on one line of the control socket as it is.
 ///
 /// A value type owned by one thread at a time (typically the publisher thread, or one control-socket connection).
 ///
@@ -155,6 +157,45 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// A parsed value, compactly; numbers are written exactly as they were parsed or given.
+    public mutating func value(_ value: JSONValue) {
+        switch value {
+        case .null: null()
+        case .bool(let b): bool(b)
+        case .number(let text):
+            separate()
+            bytes.append(contentsOf: text.utf8)
+            needsComma = true
+        case .string(let s): string(s)
+        case .array(let items):
+            beginArray()
+            for item in items { self.value(item) }
+            endArray()
+        case .object(let members):
+            beginObject()
+            for member in members {
+                key(dynamic: member.key)
+                self.value(member.value)
+            }
+            endObject()
+        }
+    }
+
+    /// The compact JSON text of `value`: `JSONWriter.encode(.object([JSONMember(key: "hosts", value: .array([]))]))`
+    /// is `{"hosts":[]}`.
+    public static func encode(_ value: JSONValue) -> [UInt8] {
+        var w = JSONWriter(capacity: 256)
+        w.value(value)
+        return w.bytes
+    }
+
+    /// Appends `string` as a JSON string literal, quotes included, escaped as ``string(_:)-(String)`` escapes it: for
+    /// replies assembled around bytes encoded elsewhere.
+    public static func appendString(_ string: String, to out: inout [UInt8]) {
+        var string = string
+        string.withUTF8 { appendQuoted($0, to: &out) }
+    }
+
     // MARK: Encoding
 
     @inline(__always)
@@ -189,24 +230,30 @@ public struct JSONWriter: Sendable {
 
     private mutating func appendQuoted(_ string: String) {
         var string = string
-        string.withUTF8 { appendQuoted($0) }
+        string.withUTF8 { Self.appendQuoted($0, to: &bytes) }
     }
 
     private mutating func appendQuoted(_ utf8: UnsafeBufferPointer<UInt8>) {
+        Self.appendQuoted(utf8, to: &bytes)
+    }
+
+    /// `"` and `\` escaped, as are control characters (`\b \f \n \r \t`, others `\u00XX`); everything else,
+    /// non-ASCII included, is copied as UTF-8 in runs.
+    private static func appendQuoted(_ utf8: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         var runStart = 0
         for index in 0..<utf8.count {
             let byte = utf8[index]
             guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
             if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
-            appendEscape(byte)
+            appendEscape(byte, to: &bytes)
             runStart = index + 1
         }
         if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
         bytes.append(UInt8(ascii: "\""))
     }
 
-    private mutating func appendEscape(_ byte: UInt8) {
+    private static func appendEscape(_ byte: UInt8, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\\"))
         switch byte {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)

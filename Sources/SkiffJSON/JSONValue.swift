@@ -1,4 +1,4 @@
-/// A parsed JSON document, as close to the text as is useful for validating a config.
+/// A parsed JSON document, as close to the text as is useful for validating a config and reading telemetry.
 ///
 /// Why not `[String: Any]` or Foundation's `JSONSerialization`: a config checker needs things those lose.
 /// - Objects keep their members in order and keep duplicates, so the decoder can report `"Name"` next to `"name"`
@@ -21,7 +21,7 @@ public enum JSONValue: Sendable, Equatable {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
         case .number(let text): return "the number \(text)"
-        case .string(let s): return "the string \(quoted(s))"
+        case .string(let s): return "the string \(quotedForMessage(s))"
         case .array: return "an array"
         case .object: return "an object"
         }
@@ -52,8 +52,9 @@ public struct JSONMember: Sendable, Equatable {
     }
 }
 
-/// `"text"` with quotes and backslashes escaped and long values shortened, for error messages.
-func quoted(_ s: String, limit: Int = 60) -> String {
+/// `"text"` with quotes and backslashes escaped and long values shortened, for error messages (the parser's, the
+/// config decoder's): `quotedForMessage("a\"b")` is `"a\"b"`.
+public func quotedForMessage(_ s: String, limit: Int = 60) -> String {
     var body = ""
     var count = 0
     for ch in s.unicodeScalars {

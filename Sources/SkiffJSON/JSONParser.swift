@@ -79,7 +79,7 @@ public struct JSONParser {
         case "null": return .null
         default:
             throw error(
-                "unexpected word \(quoted(word)) (literals are true, false, null; strings need double quotes)",
+                "unexpected word \(quotedForMessage(word)) (literals are true, false, null; strings need double quotes)",
                 at: start)
         }
     }
@@ -110,7 +110,7 @@ public struct JSONParser {
             skipWhitespace()
             guard index < bytes.count else { throw unclosed("object", open) }
             guard bytes[index] == UInt8(ascii: ":") else {
-                throw error("expected ':' after key \(quoted(key)), found \(describeHere())")
+                throw error("expected ':' after key \(quotedForMessage(key)), found \(describeHere())")
             }
             index += 1
             skipWhitespace()

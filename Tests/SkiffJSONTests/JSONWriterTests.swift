@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SkiffTelemetry
+@testable import SkiffJSON
 
 @Suite("JSONWriter")
 struct JSONWriterTests {
@@ -94,6 +94,26 @@ struct JSONWriterTests {
                 $0.int(1)
                 $0.endObject()
             } == "{\(expected):1}")
+        // Replies assembled around pre-encoded bytes escape the same way.
+        var out: [UInt8] = []
+        JSONWriter.appendString(input, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == expected)
+    }
+
+    @Test("a parsed value is written back as it was parsed, numbers as their text")
+    func parsedValues() throws {
+        let text = #"{"s":"q\"\\\n\t\u0001é","n":-1.5e3,"big":18446744073709551616,"a":[true,false,null,[]],"o":{},"d":{"a":1,"a":2}}"#
+        let value = try JSONParser.parse(text)
+        #expect(String(decoding: JSONWriter.encode(value), as: UTF8.self) == text)
+        // Inside a structure the writer's commas still apply.
+        #expect(
+            Self.text {
+                $0.beginArray()
+                $0.uint(1)
+                $0.value(value["a"]!)
+                $0.value(.number("2.50"))
+                $0.endArray()
+            } == "[1,[true,false,null,[]],2.50]")
     }
 
     @Test(

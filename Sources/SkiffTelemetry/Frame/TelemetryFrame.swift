@@ -1,0 +1,143 @@
+/// One metrics frame: a snapshot of every counter, as the publisher pushes it each tick and every reader decodes it
+/// (`skiff top`, `skiff ctl`, the `stats` and `snapshot` replies). The wire format is `docs/control-protocol.md`,
+/// "Frames and events"; the keys are spelled here and nowhere else. Frames carry counters, not rates: a reader
+/// computes rates from two frames (`ts` in milliseconds).
+///
+/// A value: built by the publisher thread, decoded on the reader's.
+public struct TelemetryFrame: TelemetryRecord {
+    /// The `type` of a frame line.
+    public static let type: StaticString = "frame"
+
+    /// The frame ring's sequence number of this frame.
+    public var seq: UInt64 = 0
+    /// Wall clock, milliseconds since the epoch.
+    public var ts: UInt64 = 0
+    public var uptimeMs: UInt64 = 0
+    /// The publisher's tick.
+    public var intervalMs: Int = 0
+    public var pid: Int = 0
+    public var version = ""
+    /// The config file's path.
+    public var config = ""
+    public var listeners: [Listener] = []
+    public var clusters: [Cluster] = []
+    public var threads = Threads()
+    /// Per-connection records; absent in `stats` replies.
+    public var connections: Connections?
+    /// The event ring's newest sequence number.
+    public var eventsLatest: UInt64 = 0
+    public var publisher = Publisher()
+
+    public init() {}
+
+    public mutating func fields<C: TelemetryCoder>(_ c: inout C) {
+        c.tag(TelemetryLine.typeKey, Self.type)
+        c.field("seq", &seq)
+        c.field("ts", &ts)
+        c.field("uptime_ms", &uptimeMs)
+        c.field("interval_ms", &intervalMs)
+        c.field("pid", &pid)
+        c.field("version", &version)
+        c.field("config", &config)
+        c.field("listeners", &listeners)
+        c.field("clusters", &clusters)
+        c.field("threads", &threads)
+        c.field("connections", &connections)
+        c.field("events_latest", &eventsLatest)
+        c.field("publisher", &publisher)
+    }
+
+    /// The host at `address` in `cluster`.
+    public func host(cluster: String, address: String) -> Host? {
+        clusters.first { $0.name == cluster }?.host(address)
+    }
+
+    /// The publisher's own cost and the frame ring's use.
+    public struct Publisher: TelemetryRecord {
+        public var ticks: UInt64 = 0
+        /// CPU the publisher thread spent, microseconds since start.
+        public var busyUs: UInt64 = 0
+        public var lastFrameBytes: Int = 0
+        public var frameRingBytes: Int = 0
+        public var frameRingUsed: Int = 0
+        /// Connection open/close events over the per-second budget, not recorded.
+        public var connEventsDropped: UInt64 = 0
+
+        public init() {}
+
+        public mutating func fields<C: TelemetryCoder>(_ c: inout C) {
+            c.field("ticks", &ticks)
+            c.field("busy_us", &busyUs)
+            c.field("last_frame_bytes", &lastFrameBytes)
+            c.field("frame_ring_bytes", &frameRingBytes)
+            c.field("frame_ring_used", &frameRingUsed)
+            c.field("conn_events_dropped", &connEventsDropped)
+        }
+    }
+}
+
+extension TelemetryFrame {
+    /// Write counters (a listener's client side, or a cluster's upstream connections).
+    public struct Writes: TelemetryRecord {
+        public var bytesIn: UInt64 = 0
+        public var bytesOut: UInt64 = 0
+        /// Buffers queued.
+        public var buffers: UInt64 = 0
+        /// writev calls.
+        public var writev: UInt64 = 0
+        /// writev calls carrying 1, 2-3, 4-7, 8-15, 16+ buffers.
+        public var hist: [UInt64] = []
+        public var partial: UInt64 = 0
+        public var eagain: UInt64 = 0
+        public var peakQueue: Int = 0
+        public var readPauses: UInt64 = 0
+
+        public init() {}
+
+        public mutating func fields<C: TelemetryCoder>(_ c: inout C) {
+            c.field("bytes_in", &bytesIn)
+            c.field("bytes_out", &bytesOut)
+            c.field("buffers", &buffers)
+            c.field("writev", &writev)
+            c.field("hist", &hist)
+            c.field("partial", &partial)
+            c.field("eagain", &eagain)
+            c.field("peak_queue", &peakQueue)
+            c.field("read_pauses", &readPauses)
+        }
+
+        /// Buffers per writev call (0 without calls).
+        public var buffersPerWritev: Double { writev == 0 ? 0 : Double(buffers) / Double(writev) }
+    }
+
+    /// Latency since start, in microseconds.
+    public struct Latency: TelemetryRecord {
+        public var count: UInt64 = 0
+        public var p50Us: UInt64 = 0
+        public var p90Us: UInt64 = 0
+        public var p99Us: UInt64 = 0
+        public var p999Us: UInt64 = 0
+        public var maxUs: UInt64 = 0
+
+        public init() {}
+
+        /// The quantiles of a histogram of nanoseconds.
+        public init(_ histogram: HistogramSnapshot) {
+            count = histogram.count
+            p50Us = histogram.quantile(0.50) / 1000
+            p90Us = histogram.quantile(0.90) / 1000
+            p99Us = histogram.quantile(0.99) / 1000
+            p999Us = histogram.quantile(0.999) / 1000
+            maxUs = histogram.max / 1000
+        }
+
+        public mutating func fields<C: TelemetryCoder>(_ c: inout C) {
+            c.field("count", &count)
+            c.field("p50_us", &p50Us)
+            c.field("p90_us", &p90Us)
+            c.field("p99_us", &p99Us)
+            c.field("p999_us", &p999Us)
+            c.field("max_us", &maxUs)
+        }
+    }
+}
