@@ -226,6 +226,11 @@ import Testing
             ),
             (.adminReload(.init(uid: 1000)), #""uid":1000"#),
             (.adminStop(.init(uid: 0, now: true)), #""uid":0,"now":true"#),
+            (
+                .serverState(.init(from: "running", to: "draining", why: "SIGTERM")),
+                #""from":"running","to":"draining","why":"SIGTERM""#
+            ),
+            (.engineError(.init(context: "log reopen", error: "EACCES")), #""context":"log reopen","error":"EACCES""#),
             (.adminUpgrade(.init(uid: 0, peerPid: 42, listeners: 3)), #""uid":0,"peer_pid":42,"listeners":3"#),
             (
                 .hostAdmin(.init(cluster: "c1", host: "h:1", from: "READY", to: "DRAIN", uid: 7, via: "ctl")),
