@@ -35,7 +35,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
     var connected = false
     var lost = false
     var streams: [UInt64: Stream] = [:]
-    var nextID: UInt64 = 1
+    var ids = RPCStreamIDs()
     var inbound: ByteBuffer?
     var info = RPCFrameInfo()
     var timeoutTimer: PollerTimer!
@@ -94,9 +94,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
 
     @inline(__always)
     private func takeID() -> UInt64 {
-        let id = nextID
-        nextID = nextID >= 0x7fff_fff0 ? 1 : nextID + 1
-        return id
+        ids.take { streams[$0] != nil }
     }
 
     /// Sends a two-way request frame (already copied into `frame`) with a fresh upstream id, as stream `s`.
@@ -382,8 +380,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
             }
         }
         let out = connection.bufferPool.acquire()
-        let id = nextID
-        nextID = nextID >= 0x7fff_fff0 ? 1 : nextID + 1
+        let id = takeID()
         if let n = Codec.encodeHeartbeatRequest(id: id, into: out.writePointer, capacity: out.writableBytes) {
             out.writerIndex += n
             heartbeatOutstanding = true
