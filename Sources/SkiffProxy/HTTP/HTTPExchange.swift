@@ -327,53 +327,40 @@ final class HTTPExchange: @unchecked Sendable {
             early.append(b)
             return
         }
-        if u.readingBody {
-            if let ib = u.inbound {
+        if u.response.readingBody {
+            if let ib = u.response.inbound {
                 ib.write(b.readableView)
                 b.release()
-                u.inbound = nil
+                u.response.inbound = nil
                 forwardResponseBody(u, ib)
             } else {
                 forwardResponseBody(u, b)
             }
             return
         }
-        if let ib = u.inbound {
-            if ib.writableBytes < b.readableBytes {
-                b.release()
-                return failFromUpstream(status: 502, reason: "upstream response head too large")
-            }
-            ib.write(b.readableView)
-            b.release()
-        } else {
-            u.inbound = b
+        guard u.response.appendHeadBytes(b) else {
+            return failFromUpstream(status: 502, reason: "upstream response head too large")
         }
         parseResponseHeads(u)
     }
 
     private func parseResponseHeads(_ u: HTTPUpstream) {
-        while let ib = u.inbound, !u.readingBody {
-            guard let len = u.scanner.scan(ib.readableView) else {
-                if u.scanner.error != nil {
-                    // A bare LF in the head, or a head over the limit: the scanner gives up at once.
-                    return failFromUpstream(status: 502, reason: "invalid upstream response")
-                }
-                if ib.readableBytes >= manager.options.limits.maxHeaderBytes {
-                    failFromUpstream(status: 502, reason: "upstream response head too large")
-                }
-                return
+        while !u.response.readingBody {
+            let len: Int
+            switch u.response.nextHead(limits: manager.options.limits) {
+            case .needMore: return
+            case .invalid: return failFromUpstream(status: 502, reason: "invalid upstream response")
+            case .tooLarge: return failFromUpstream(status: 502, reason: "upstream response head too large")
+            case .head(let length): len = length
             }
+            guard let ib = u.response.inbound else { return }
             let head = UnsafeRawBufferPointer(rebasing: ib.readableView[0..<len])
-            if HTTPParser.parseResponse(head, into: &u.head, headers: u.headers, limits: manager.options.limits) != nil {
-                return failFromUpstream(status: 502, reason: "invalid upstream response")
-            }
-            let status = u.head.statusCode
+            let status = u.response.head.statusCode
             // Retry on a 5xx or a listed status, if allowed and nothing has gone downstream yet.
             let retriable = route?.entry.shouldRetry(status: status) ?? false
             let action = state.responseHead(status: status, retriable: retriable)
             if action == .retry {
-                u.inbound = nil
-                ib.release()
+                u.response.discardResponse()
                 if let h = host { cluster?.outlier?.record(host: h, failure: status >= 500) }
                 return retry()
             }
@@ -383,14 +370,15 @@ final class HTTPExchange: @unchecked Sendable {
                 host?.stats.responseSuccess.wrappingAdd(1, ordering: .relaxed)
             }
             if let h = host { cluster?.outlier?.record(host: h, failure: status >= 500) }
-            let bodyKind = u.head.bodyKind(requestMethod: method)
+            let bodyKind = u.response.head.bodyKind(requestMethod: method)
             let closeAfter = state.closeAfterResponse(
                 untilClose: bodyKind == .untilClose, clientClosedRead: d.clientClosedRead,
                 shuttingDown: manager.shuttingDown.load(ordering: .relaxed))
             let out = connection.bufferPool.acquire()
             guard
                 let n = HTTPRenderer.renderResponse(
-                    head: u.head, headers: u.headers, source: head, into: out.writePointer, capacity: out.writableBytes,
+                    head: u.response.head, headers: u.response.headers, source: head, into: out.writePointer,
+                    capacity: out.writableBytes,
                     options: HTTPRenderer.ResponseOptions(
                         connectionClose: closeAfter,
                         keepAliveForHTTP10: state.version == .http10 && !state.requestClose))
@@ -399,27 +387,18 @@ final class HTTPExchange: @unchecked Sendable {
                 return failFromUpstream(status: 502, reason: "upstream response head too large")
             }
             out.writerIndex = n
-            ib.readerIndex += len
             connection.write(out)
             if action == .forwardInterim {
                 // An interim response (100 Continue): passed on; the final one follows.
-                u.scanner.reset()
-                if ib.readableBytes == 0 {
-                    ib.release()
-                    u.inbound = nil
-                }
+                u.response.interimHeadForwarded(length: len)
                 continue
             }
             manager.stats.countResponse(status)
-            u.body = HTTPBodyTracker(kind: bodyKind, limits: manager.options.limits)
-            u.readingBody = true
-            u.inbound = nil
-            if ib.readableBytes == 0 {
-                ib.release()
-                if u.body.isComplete { finish(u) }
+            guard let rest = u.response.beginBody(afterHead: len, kind: bodyKind, limits: manager.options.limits) else {
+                if u.response.body.isComplete { finish(u) }
                 return
             }
-            forwardResponseBody(u, ib)
+            forwardResponseBody(u, rest)
             return
         }
     }
@@ -427,7 +406,7 @@ final class HTTPExchange: @unchecked Sendable {
     private func forwardResponseBody(_ u: HTTPUpstream, _ b: ByteBuffer) {
         let consumed: Int
         let complete: Bool
-        switch u.body.consume(b.readableView) {
+        switch u.response.body.consume(b.readableView) {
         case .invalid:
             b.release()
             manager.stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
@@ -461,8 +440,8 @@ final class HTTPExchange: @unchecked Sendable {
             earlyEOF = true
             return
         }
-        if u.readingBody && u.body.kind == .untilClose {
-            _ = u.body.finishAtEOF()
+        if u.response.readingBody && u.response.body.kind == .untilClose {
+            _ = u.response.body.finishAtEOF()
             return finish(u, reusable: false)
         }
         upstreamLost(u, reason: .eof, wasConnected: true)
@@ -526,9 +505,10 @@ final class HTTPExchange: @unchecked Sendable {
     /// The response is complete: park the upstream for reuse, let the next exchange respond.
     private func finish(_ u: HTTPUpstream, reusable: Bool = true) {
         let keepUpstream = state.upstreamReusable(
-            inStep: reusable, upstreamClose: u.head.connectionClose, responseComplete: u.body.isComplete)
+            inStep: reusable, upstreamClose: u.response.head.connectionClose,
+            responseComplete: u.response.body.isComplete)
         let closeAfter = state.closeAfterResponse(
-            untilClose: u.body.kind == .untilClose, clientClosedRead: d.clientClosedRead,
+            untilClose: u.response.body.kind == .untilClose, clientClosedRead: d.clientClosedRead,
             shuttingDown: manager.shuttingDown.load(ordering: .relaxed))
         state.finished()
         let now = MonotonicClock.now()
