@@ -135,9 +135,7 @@ final class HTTPExchange: @unchecked Sendable {
         let replayable = HTTPExchangeState.isReplayable(
             bodyKind: request.bodyKind, available: ib.readableBytes,
             maxReplayBytes: manager.options.maxReplayBodyBytes, headBytes: n, capacity: out.capacity)
-        state.routed(
-            retries: entry.numRetries, onConnectFailure: entry.retryOnConnectFailure, onReset: entry.retryOnReset,
-            replayable: replayable)
+        state.routed(by: entry, replayable: replayable)
         if replayable, case .contentLength(let len) = request.bodyKind, len > 0 {
             out.write(UnsafeRawBufferPointer(rebasing: ib.readableView[0..<len]))
             ib.readerIndex += len

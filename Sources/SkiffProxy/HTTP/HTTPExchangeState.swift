@@ -124,6 +124,13 @@ struct HTTPExchangeState {
         self.replayable = replayable
     }
 
+    /// The route picked an upstream cluster: the retry budget and conditions come from its `retry_policy`.
+    mutating func routed(by entry: RouteEntry, replayable: Bool) {
+        routed(
+            retries: entry.numRetries, onConnectFailure: entry.retryOnConnectFailure, onReset: entry.retryOnReset,
+            replayable: replayable)
+    }
+
     /// Whether a request can be kept for a retry: no body, or a Content-Length body of at most `maxReplayBytes`
     /// that has fully arrived (`available` bytes) and fits after the rendered head (`headBytes` of `capacity`).
     static func isReplayable(
