@@ -406,6 +406,41 @@ import Testing
         #expect(s.phase == .awaitingResponse)
     }
 
+    // MARK: - Upstream EOF
+
+    @Test func eofEndsAnUntilCloseBody() {
+        var s = Self.sent()
+        _ = s.responseHead(status: 200, retriable: false)
+        #expect(s.upstreamEOF(isHead: true, readingUntilCloseBody: true) == .finishResponse)
+    }
+
+    @Test func eofBeforeTheResponseIsComplete() {
+        var s = Self.sent()
+        #expect(s.upstreamEOF(isHead: true, readingUntilCloseBody: false) == .upstreamLost)
+    }
+
+    @Test func eofBeforeItsTurnIsKeptUntilTheTurn() {
+        var s = Self.sent()
+        #expect(s.upstreamEOF(isHead: false, readingUntilCloseBody: false) == .keepForTurn)
+        #expect(s.becameHead() == .resumeUpstream)
+        let first = s.takeEarlyEOF()
+        let second = s.takeEarlyEOF()
+        #expect(first)
+        #expect(!second)
+    }
+
+    @Test func keptEOFIsForgottenByTheNextRequest() {
+        var s = Self.sent()
+        _ = s.upstreamEOF(isHead: false, readingUntilCloseBody: true)
+        s.finished()
+        let afterFinish = s.takeEarlyEOF()
+        #expect(!afterFinish)
+        _ = s.upstreamEOF(isHead: false, readingUntilCloseBody: true)
+        s.begin(method: .get, version: .http11, connectionClose: false, bodyComplete: true)
+        let afterBegin = s.takeEarlyEOF()
+        #expect(!afterBegin)
+    }
+
     // MARK: - Response framing (HEAD, 204, 304)
 
     static func responseHead(status: Int, contentLength: Int?) -> HTTPResponseHead {

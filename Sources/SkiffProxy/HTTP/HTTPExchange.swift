@@ -44,7 +44,6 @@ final class HTTPExchange: @unchecked Sendable {
     /// Response bytes (and an EOF) that arrived before this exchange's turn: rwloop's blocking reader may already
     /// be inside read() when reading is paused. Replayed in order by `becameHead`.
     var early: [ByteBuffer] = []
-    var earlyEOF = false
 
     var timer: PollerTimer!
 
@@ -74,7 +73,6 @@ final class HTTPExchange: @unchecked Sendable {
         downstreamBlocked = false
         for b in early { b.release() }
         early.removeAll(keepingCapacity: true)
-        earlyEOF = false
         admitted = false
         counted = false
     }
@@ -306,10 +304,7 @@ final class HTTPExchange: @unchecked Sendable {
             let stashed = early
             early.removeAll(keepingCapacity: true)
             for b in stashed { upstreamDidRead(u, b) }
-            if earlyEOF, upstream === u {
-                earlyEOF = false
-                upstreamDidReadEOF(u)
-            }
+            if state.takeEarlyEOF(), upstream === u { upstreamDidReadEOF(u) }
             upstream?.connection?.resumeReading()
         }
     }
@@ -434,15 +429,16 @@ final class HTTPExchange: @unchecked Sendable {
 
     func upstreamDidReadEOF(_ u: HTTPUpstream) {
         guard u === upstream else { return }
-        if !d.isHead(self) {
-            earlyEOF = true
+        let untilClose = u.response.readingBody && u.response.body.kind == .untilClose
+        switch state.upstreamEOF(isHead: d.isHead(self), readingUntilCloseBody: untilClose) {
+        case .keepForTurn:
             return
-        }
-        if u.response.readingBody && u.response.body.kind == .untilClose {
+        case .finishResponse:
             _ = u.response.body.finishAtEOF()
-            return finish(u, reusable: false)
+            finish(u, reusable: false)
+        case .upstreamLost:
+            upstreamLost(u, reason: .eof, wasConnected: true)
         }
-        upstreamLost(u, reason: .eof, wasConnected: true)
     }
 
     func upstreamDidClose(_ u: HTTPUpstream, reason: CloseReason, wasConnected: Bool) {
@@ -555,7 +551,7 @@ final class HTTPExchange: @unchecked Sendable {
         localReply = nil
         for b in early { b.release() }
         early.removeAll(keepingCapacity: true)
-        earlyEOF = false
+        state.finished()
     }
 
     /// A response cut mid-way: the client connection must not look complete.

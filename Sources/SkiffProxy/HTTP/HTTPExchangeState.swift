@@ -58,6 +58,16 @@ struct HTTPExchangeState {
         case reply(status: Int)
     }
 
+    /// What to do when the upstream finishes sending (reads EOF).
+    enum EOFAction: Equatable {
+        /// Not this exchange's turn yet (rwloop's reader runs ahead): kept, and acted on at `becameHead`.
+        case keepForTurn
+        /// The body ran until close and is complete; the upstream connection is not reused.
+        case finishResponse
+        /// The upstream closed before the response was complete.
+        case upstreamLost
+    }
+
     /// What to do with a local reply once it is rendered.
     enum ReplyAction: Equatable {
         /// This exchange heads the queue: write it now.
@@ -94,6 +104,8 @@ struct HTTPExchangeState {
     private(set) var responseStatus = 0
     /// Whether a kept reply closes the connection after it.
     private(set) var keptReplyClose = false
+    /// The upstream's EOF arrived before this exchange's turn.
+    private(set) var earlyEOF = false
 
     /// Whether any response byte has gone downstream for this exchange.
     var responseStarted: Bool { phase == .responding }
@@ -113,6 +125,7 @@ struct HTTPExchangeState {
         replayable = false
         responseStatus = 0
         keptReplyClose = false
+        earlyEOF = false
     }
 
     /// The route picked an upstream cluster; the request goes out with this retry budget.
@@ -173,6 +186,22 @@ struct HTTPExchangeState {
         return connectFailure
             ? .reply(status: 503, reason: "upstream connect failure")
             : .reply(status: 502, reason: "upstream reset before response")
+    }
+
+    /// The upstream read EOF. `isHead`: this exchange may write to the client now. `readingUntilCloseBody`: the
+    /// final head is through and its body runs until the connection closes.
+    mutating func upstreamEOF(isHead: Bool, readingUntilCloseBody: Bool) -> EOFAction {
+        if !isHead {
+            earlyEOF = true
+            return .keepForTurn
+        }
+        return readingUntilCloseBody ? .finishResponse : .upstreamLost
+    }
+
+    /// Takes the EOF kept for this exchange's turn: true once if there was one.
+    mutating func takeEarlyEOF() -> Bool {
+        defer { earlyEOF = false }
+        return earlyEOF
     }
 
     /// An upstream failure answered with `status` if nothing has gone downstream yet, else by cutting the client.
@@ -255,5 +284,6 @@ struct HTTPExchangeState {
     /// The response is complete (or the exchange was torn down).
     mutating func finished() {
         phase = .finished
+        earlyEOF = false
     }
 }
