@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "SkiffUpstreamTests", dependencies: ["SkiffUpstream", "SkiffConfig"]),
         .testTarget(
             name: "SkiffProxyTests",
-            dependencies: ["SkiffProxy", "SkiffUpstream", "SkiffNet", "SkiffConfig", "SkiffTestSupport"]
+            dependencies: ["SkiffProxy", "SkiffProtocol", "SkiffUpstream", "SkiffNet", "SkiffConfig", "SkiffTestSupport"]
         ),
         .testTarget(
             name: "SkiffEngineTests",

@@ -17,12 +17,12 @@ final class HTTPExchange: @unchecked Sendable {
     let connection: Connection
     let executor: any EventExecutor
 
-    // The request, as far as the response side needs it (the head bytes are gone once rendered).
-    var method = HTTPMethod.get
-    var version = HTTPVersion.http11
-    var requestClose = false
+    /// The exchange's decisions (phase, retry budget, close-after, turn taking) as a value; this class carries
+    /// them out.
+    var state = HTTPExchangeState()
+    var method: HTTPMethod { state.method }
+    var requestComplete: Bool { state.requestComplete }
     var requestBody = HTTPBodyTracker(kind: .none)
-    var requestComplete = true
     var counted = false
     /// When the request head was complete (monotonic ns), for the latency histograms.
     var startNs: UInt64 = 0
@@ -33,24 +33,17 @@ final class HTTPExchange: @unchecked Sendable {
     var host: Host?
     var upstream: HTTPUpstream?
     var triedHosts: [Host] = []
-    var retriesLeft = 0
     var requestHash: UInt64 = 0
     var admitted = false
     /// The rendered upstream request (head + a small body) kept for a retry, or nil when not replayable.
     var replay: ByteBuffer?
-    var replayable = false
 
-    // The response.
-    var responseStarted = false
-    var responseStatus = 0
     /// A reply made before this exchange's turn; written when it reaches the head of the queue.
     var localReply: ByteBuffer?
-    var localClose = false
     var downstreamBlocked = false
     /// Response bytes (and an EOF) that arrived before this exchange's turn: rwloop's blocking reader may already
     /// be inside read() when reading is paused. Replayed in order by `becameHead`.
     var early: [ByteBuffer] = []
-    var earlyEOF = false
 
     var timer: PollerTimer!
 
@@ -74,16 +67,12 @@ final class HTTPExchange: @unchecked Sendable {
         triedHosts.removeAll(keepingCapacity: true)
         replay?.release()
         replay = nil
-        replayable = false
-        responseStarted = false
-        responseStatus = 0
+        state.finished()
         localReply?.release()
         localReply = nil
-        localClose = false
         downstreamBlocked = false
         for b in early { b.release() }
         early.removeAll(keepingCapacity: true)
-        earlyEOF = false
         admitted = false
         counted = false
     }
@@ -94,11 +83,10 @@ final class HTTPExchange: @unchecked Sendable {
     /// Advances `inbound` past the head (and a small body taken whole).
     func start(head: UnsafeRawBufferPointer, headLength: Int, inbound ib: ByteBuffer) {
         let request = d.request
-        method = request.method
-        version = request.version
-        requestClose = request.connectionClose
         requestBody = HTTPBodyTracker(kind: request.bodyKind, limits: manager.options.limits)
-        requestComplete = requestBody.isComplete
+        state.begin(
+            method: request.method, version: request.version, connectionClose: request.connectionClose,
+            bodyComplete: requestBody.isComplete)
         manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
         counted = true
@@ -130,7 +118,6 @@ final class HTTPExchange: @unchecked Sendable {
             return replyBeforeUpstream(status: 503, reason: "upstream overflow", overflow: overflow.rawValue, inbound: ib)
         }
         admitted = true
-        retriesLeft = entry.numRetries
         if !entry.hashPolicyHeaders.isEmpty { requestHash = hashKey(entry.hashPolicyHeaders, head: head) }
 
         let out = connection.bufferPool.acquire()
@@ -143,19 +130,15 @@ final class HTTPExchange: @unchecked Sendable {
         ib.readerIndex += headLength
 
         // Replayable: no body, or a small body already here in full (then it travels with the head).
-        switch request.bodyKind {
-        case .contentLength(let len) where len > 0:
-            replayable = len <= manager.options.maxReplayBodyBytes && len <= ib.readableBytes && n + len <= out.capacity
-        case .chunked, .untilClose:
-            replayable = false
-        default:
-            replayable = true
-        }
+        let replayable = HTTPExchangeState.isReplayable(
+            bodyKind: request.bodyKind, available: ib.readableBytes,
+            maxReplayBytes: manager.options.maxReplayBodyBytes, headBytes: n, capacity: out.capacity)
+        state.routed(by: entry, replayable: replayable)
         if replayable, case .contentLength(let len) = request.bodyKind, len > 0 {
             out.write(UnsafeRawBufferPointer(rebasing: ib.readableView[0..<len]))
             ib.readerIndex += len
             requestBody = HTTPBodyTracker(kind: .none)
-            requestComplete = true
+            state.requestComplete = true
         }
         if replayable {
             let keep = connection.bufferPool.acquire()
@@ -289,7 +272,7 @@ final class HTTPExchange: @unchecked Sendable {
     }
 
     func finishRequestBody() {
-        requestComplete = true
+        state.requestComplete = true
         if d.phase == .requestBody && d.exchanges.last === self { d.requestBodyFinished() }
     }
 
@@ -310,21 +293,18 @@ final class HTTPExchange: @unchecked Sendable {
 
     /// This exchange now heads the queue: write its kept reply, or start reading its upstream.
     func becameHead() {
-        if let reply = localReply {
+        if case .writeKeptReply(let close) = state.becameHead(), let reply = localReply {
             localReply = nil
             connection.write(reply)
             d.lastFinishNs = MonotonicClock.coarse()
-            d.exchangeFinished(self, closeAfter: localClose)
+            d.exchangeFinished(self, closeAfter: close)
             return
         }
         if let u = upstream {
             let stashed = early
             early.removeAll(keepingCapacity: true)
             for b in stashed { upstreamDidRead(u, b) }
-            if earlyEOF, upstream === u {
-                earlyEOF = false
-                upstreamDidReadEOF(u)
-            }
+            if state.takeEarlyEOF(), upstream === u { upstreamDidReadEOF(u) }
             upstream?.connection?.resumeReading()
         }
     }
@@ -340,53 +320,40 @@ final class HTTPExchange: @unchecked Sendable {
             early.append(b)
             return
         }
-        if u.readingBody {
-            if let ib = u.inbound {
+        if u.response.readingBody {
+            if let ib = u.response.inbound {
                 ib.write(b.readableView)
                 b.release()
-                u.inbound = nil
+                u.response.inbound = nil
                 forwardResponseBody(u, ib)
             } else {
                 forwardResponseBody(u, b)
             }
             return
         }
-        if let ib = u.inbound {
-            if ib.writableBytes < b.readableBytes {
-                b.release()
-                return failFromUpstream(status: 502, reason: "upstream response head too large")
-            }
-            ib.write(b.readableView)
-            b.release()
-        } else {
-            u.inbound = b
+        guard u.response.appendHeadBytes(b) else {
+            return failFromUpstream(status: 502, reason: "upstream response head too large")
         }
         parseResponseHeads(u)
     }
 
     private func parseResponseHeads(_ u: HTTPUpstream) {
-        while let ib = u.inbound, !u.readingBody {
-            guard let len = u.scanner.scan(ib.readableView) else {
-                if u.scanner.error != nil {
-                    // A bare LF in the head, or a head over the limit: the scanner gives up at once.
-                    return failFromUpstream(status: 502, reason: "invalid upstream response")
-                }
-                if ib.readableBytes >= manager.options.limits.maxHeaderBytes {
-                    failFromUpstream(status: 502, reason: "upstream response head too large")
-                }
-                return
+        while !u.response.readingBody {
+            let len: Int
+            switch u.response.nextHead(limits: manager.options.limits) {
+            case .needMore: return
+            case .invalid: return failFromUpstream(status: 502, reason: "invalid upstream response")
+            case .tooLarge: return failFromUpstream(status: 502, reason: "upstream response head too large")
+            case .head(let length): len = length
             }
+            guard let ib = u.response.inbound else { return }
             let head = UnsafeRawBufferPointer(rebasing: ib.readableView[0..<len])
-            if HTTPParser.parseResponse(head, into: &u.head, headers: u.headers, limits: manager.options.limits) != nil {
-                return failFromUpstream(status: 502, reason: "invalid upstream response")
-            }
-            let status = u.head.statusCode
+            let status = u.response.head.statusCode
             // Retry on a 5xx or a listed status, if allowed and nothing has gone downstream yet.
-            if !responseStarted, let entry = route?.entry, replayable, retriesLeft > 0, entry.shouldRetry(status: status)
-            {
-                retriesLeft -= 1
-                u.inbound = nil
-                ib.release()
+            let retriable = route?.entry.shouldRetry(status: status) ?? false
+            let action = state.responseHead(status: status, retriable: retriable)
+            if action == .retry {
+                u.response.discardResponse()
                 if let h = host { cluster?.outlier?.record(host: h, failure: status >= 500) }
                 return retry()
             }
@@ -396,43 +363,35 @@ final class HTTPExchange: @unchecked Sendable {
                 host?.stats.responseSuccess.wrappingAdd(1, ordering: .relaxed)
             }
             if let h = host { cluster?.outlier?.record(host: h, failure: status >= 500) }
-            let bodyKind = u.head.bodyKind(requestMethod: method)
-            let closeAfter = requestClose || d.clientClosedRead || bodyKind == .untilClose || !requestComplete
-                || manager.shuttingDown.load(ordering: .relaxed)
+            let bodyKind = u.response.head.bodyKind(requestMethod: method)
+            let closeAfter = state.closeAfterResponse(
+                untilClose: bodyKind == .untilClose, clientClosedRead: d.clientClosedRead,
+                shuttingDown: manager.shuttingDown.load(ordering: .relaxed))
             let out = connection.bufferPool.acquire()
             guard
                 let n = HTTPRenderer.renderResponse(
-                    head: u.head, headers: u.headers, source: head, into: out.writePointer, capacity: out.writableBytes,
+                    head: u.response.head, headers: u.response.headers, source: head, into: out.writePointer,
+                    capacity: out.writableBytes,
                     options: HTTPRenderer.ResponseOptions(
-                        connectionClose: closeAfter, keepAliveForHTTP10: version == .http10 && !requestClose))
+                        connectionClose: closeAfter,
+                        keepAliveForHTTP10: state.version == .http10 && !state.requestClose))
             else {
                 out.release()
                 return failFromUpstream(status: 502, reason: "upstream response head too large")
             }
             out.writerIndex = n
-            ib.readerIndex += len
-            responseStarted = true
             connection.write(out)
-            if status >= 100 && status < 200 {
+            if action == .forwardInterim {
                 // An interim response (100 Continue): passed on; the final one follows.
-                u.scanner.reset()
-                if ib.readableBytes == 0 {
-                    ib.release()
-                    u.inbound = nil
-                }
+                u.response.interimHeadForwarded(length: len)
                 continue
             }
-            responseStatus = status
             manager.stats.countResponse(status)
-            u.body = HTTPBodyTracker(kind: bodyKind, limits: manager.options.limits)
-            u.readingBody = true
-            u.inbound = nil
-            if ib.readableBytes == 0 {
-                ib.release()
-                if u.body.isComplete { finish(u) }
+            guard let rest = u.response.beginBody(afterHead: len, kind: bodyKind, limits: manager.options.limits) else {
+                if u.response.body.isComplete { finish(u) }
                 return
             }
-            forwardResponseBody(u, ib)
+            forwardResponseBody(u, rest)
             return
         }
     }
@@ -440,7 +399,7 @@ final class HTTPExchange: @unchecked Sendable {
     private func forwardResponseBody(_ u: HTTPUpstream, _ b: ByteBuffer) {
         let consumed: Int
         let complete: Bool
-        switch u.body.consume(b.readableView) {
+        switch u.response.body.consume(b.readableView) {
         case .invalid:
             b.release()
             manager.stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
@@ -470,15 +429,16 @@ final class HTTPExchange: @unchecked Sendable {
 
     func upstreamDidReadEOF(_ u: HTTPUpstream) {
         guard u === upstream else { return }
-        if !d.isHead(self) {
-            earlyEOF = true
+        let untilClose = u.response.readingBody && u.response.body.kind == .untilClose
+        switch state.upstreamEOF(isHead: d.isHead(self), readingUntilCloseBody: untilClose) {
+        case .keepForTurn:
             return
+        case .finishResponse:
+            _ = u.response.body.finishAtEOF()
+            finish(u, reusable: false)
+        case .upstreamLost:
+            upstreamLost(u, reason: .eof, wasConnected: true)
         }
-        if u.readingBody && u.body.kind == .untilClose {
-            _ = u.body.finishAtEOF()
-            return finish(u, reusable: false)
-        }
-        upstreamLost(u, reason: .eof, wasConnected: true)
     }
 
     func upstreamDidClose(_ u: HTTPUpstream, reason: CloseReason, wasConnected: Bool) {
@@ -488,31 +448,27 @@ final class HTTPExchange: @unchecked Sendable {
 
     /// The upstream went away before the response was complete.
     private func upstreamLost(_ u: HTTPUpstream, reason: CloseReason, wasConnected: Bool) {
-        if responseStarted {
-            // Never fake a complete response: cut the client.
-            manager.stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
-            host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
-            return cutClient()
-        }
         let connectFailure: Bool
         switch reason {
         case .connectFailed, .connectTimeout: connectFailure = true
         default: connectFailure = !wasConnected
         }
-        if connectFailure, let h = host { cluster?.outlier?.record(host: h, failure: true) }
-        let entry = route?.entry
         // A reused keep-alive connection the server had already closed: one free retry on a fresh connection.
         let staleReuse = wasConnected && u.requestsSent > 1 && !u.gotResponseBytes
-        let allowed =
-            connectFailure ? (entry?.retryOnConnectFailure ?? false) : (entry?.retryOnReset ?? false)
-        if replayable && (staleReuse || (allowed && retriesLeft > 0)) {
-            if !staleReuse { retriesLeft -= 1 }
-            return retry(counted: !staleReuse)
+        switch state.upstreamLost(connectFailure: connectFailure, staleReuse: staleReuse) {
+        case .cutClient:
+            // Never fake a complete response: cut the client.
+            manager.stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
+            host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
+            cutClient()
+        case .retry(let counted):
+            if connectFailure, let h = host { cluster?.outlier?.record(host: h, failure: true) }
+            retry(counted: counted)
+        case .reply(let status, let reason):
+            if connectFailure, let h = host { cluster?.outlier?.record(host: h, failure: true) }
+            if !connectFailure { host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed) }
+            fail(status: status, reason: reason)
         }
-        if !connectFailure { host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed) }
-        fail(
-            status: connectFailure ? 503 : 502,
-            reason: connectFailure ? "upstream connect failure" : "upstream reset before response")
     }
 
     /// Sends the kept request again, to a host not tried yet when there is one.
@@ -542,9 +498,13 @@ final class HTTPExchange: @unchecked Sendable {
 
     /// The response is complete: park the upstream for reuse, let the next exchange respond.
     private func finish(_ u: HTTPUpstream, reusable: Bool = true) {
-        let keepUpstream = reusable && requestComplete && !u.head.connectionClose && u.body.isComplete
-        let closeAfter = requestClose || d.clientClosedRead || u.body.kind == .untilClose || !requestComplete
-            || manager.shuttingDown.load(ordering: .relaxed)
+        let keepUpstream = state.upstreamReusable(
+            inStep: reusable, upstreamClose: u.response.head.connectionClose,
+            responseComplete: u.response.body.isComplete)
+        let closeAfter = state.closeAfterResponse(
+            untilClose: u.response.body.kind == .untilClose, clientClosedRead: d.clientClosedRead,
+            shuttingDown: manager.shuttingDown.load(ordering: .relaxed))
+        state.finished()
         let now = MonotonicClock.now()
         let took = now &- startNs
         host?.latency.record(ns: took)
@@ -555,7 +515,7 @@ final class HTTPExchange: @unchecked Sendable {
         d.exchangeFinished(self, closeAfter: closeAfter)
     }
 
-    private func detachUpstream(reusable: Bool) {
+    func detachUpstream(reusable: Bool) {
         guard let u = upstream else { return }
         upstream = nil
         host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
@@ -563,7 +523,7 @@ final class HTTPExchange: @unchecked Sendable {
         u.endExchange(reusable: reusable)
     }
 
-    private func endRequest() {
+    func endRequest() {
         timer.cancel()
         if admitted {
             cluster?.requestFinished()
@@ -591,125 +551,19 @@ final class HTTPExchange: @unchecked Sendable {
         localReply = nil
         for b in early { b.release() }
         early.removeAll(keepingCapacity: true)
-        earlyEOF = false
+        state.finished()
     }
 
     /// A response cut mid-way: the client connection must not look complete.
-    private func cutClient() {
+    func cutClient() {
         abort()
         connection.close(.peerClosed)
     }
 
     private func failFromUpstream(status: Int, reason: StaticString) {
-        if responseStarted {
-            cutClient()
-        } else {
-            fail(status: status, reason: reason)
+        switch state.upstreamFailed(status: status) {
+        case .cutClient: cutClient()
+        case .reply(let status): fail(status: status, reason: reason)
         }
     }
-
-    // MARK: - Local replies
-
-    /// Replies locally after the upstream side failed (nothing was sent downstream for this exchange).
-    private func fail(status: Int, reason: StaticString, overflow: String? = nil) {
-        detachUpstream(reusable: false)
-        endRequest()
-        // If the request body is still arriving we cannot tell where the next request starts: close after replying.
-        let close = !requestComplete || requestClose || d.clientClosedRead
-        if !requestComplete { d.phase = .closing }
-        reply(status: status, reason: reason, body: nil, location: nil, overflow: overflow, close: close)
-    }
-
-    /// Replies before any upstream was involved; skips the request body first if it is all here.
-    private func replyBeforeUpstream(
-        status: Int, reason: StaticString, body: [UInt8]? = nil, location: [UInt8]? = nil, overflow: String? = nil,
-        inbound ib: ByteBuffer
-    ) {
-        var close = requestClose || d.clientClosedRead
-        switch requestBody.kind {
-        case .none:
-            break
-        case .contentLength(let n):
-            if ib.readableBytes >= n {
-                ib.readerIndex += n
-                requestBody = HTTPBodyTracker(kind: .none)
-                requestComplete = true
-            } else {
-                close = true
-            }
-        default:
-            close = true
-        }
-        if !requestComplete {
-            // The body would have to be read and dropped; close instead of guessing where the next request starts.
-            requestComplete = true
-            d.phase = .closing
-            close = true
-        }
-        endRequest()
-        reply(status: status, reason: reason, body: body, location: location, overflow: overflow, close: close)
-    }
-
-    /// The request body broke off: malformed chunked framing (400) or a stall (408). The upstream has part of a
-    /// body, so its connection is closed, never reused; the client gets the refusal now (after the responses before
-    /// it), or is cut if this exchange's response has begun.
-    func abandonRequestBody(_ e: HTTPParseError) {
-        if upstream != nil { host?.stats.requestLocalReset.wrappingAdd(1, ordering: .relaxed) }
-        detachUpstream(reusable: false)
-        endRequest()
-        requestComplete = true
-        if responseStarted { return cutClient() }
-        reply(status: e.status, reason: e.reason, body: nil, location: nil, overflow: nil, close: true)
-    }
-
-    /// A request the codec refused.
-    func refuse(_ e: HTTPParseError) {
-        requestComplete = true
-        reply(status: e.status, reason: e.reason, body: nil, location: nil, overflow: nil, close: true)
-    }
-
-    private func reply(
-        status: Int, reason: StaticString, body: [UInt8]?, location: [UInt8]?, overflow: String?, close: Bool
-    ) {
-        manager.stats.localReplies.wrappingAdd(1, ordering: .relaxed)
-        manager.stats.countResponse(status)
-        let out = connection.bufferPool.acquire()
-        guard
-            let n = HTTPLocalReply.render(
-                status: status, reason: reason, body: body, location: location, overflow: overflow, close: close,
-                headRequest: method == .head, into: out)
-        else {
-            out.release()
-            connection.close(.local)
-            return
-        }
-        out.writerIndex = n
-        if d.isHead(self) {
-            connection.write(out)
-            d.lastFinishNs = MonotonicClock.coarse()
-            d.exchangeFinished(self, closeAfter: close)
-        } else {
-            localReply = out
-            localClose = close
-        }
-    }
-
-    // MARK: - Timer
-
-    private func timedOut() {
-        manager.stats.routeTimeouts.wrappingAdd(1, ordering: .relaxed)
-        host?.stats.requestTimeout.wrappingAdd(1, ordering: .relaxed)
-        if responseStarted {
-            cutClient()
-        } else {
-            fail(status: 504, reason: "upstream timeout")
-        }
-    }
-}
-
-/// Runs `body` with the bytes of `array`, or nil.
-@inline(__always)
-func withOptionalBytes<R>(_ array: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
-    guard let a = array else { return body(nil) }
-    return a.withUnsafeBytes { body($0) }
 }

@@ -75,13 +75,8 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
     /// retried on a fresh one).
     var gotResponseBytes = false
 
-    // Response parsing state for the current exchange.
-    var inbound: ByteBuffer?
-    var scanner = HTTPHeadScanner(role: .response)
-    var head = HTTPResponseHead()
-    let headers = HTTPHeaderTable()
-    var body = HTTPBodyTracker(kind: .none)
-    var readingBody = false
+    /// The response being read for the current exchange: its head parsed in place, then its body framed.
+    var response = HTTPResponseReader()
 
     init(host: Host, cluster: Cluster, executor: any EventExecutor) {
         self.host = host
@@ -93,18 +88,14 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
     func beginExchange(_ ex: HTTPExchange) {
         exchange = ex
         gotResponseBytes = false
-        readingBody = false
-        scanner.reset()
-        inbound?.release()
-        inbound = nil
+        response.reset()
         requestsSent += 1
     }
 
     /// The exchange is over: park for reuse or close.
     func endExchange(reusable: Bool) {
         exchange = nil
-        inbound?.release()
-        inbound = nil
+        response.discardResponse()
         let limit = cluster.config.maxRequestPerConn
         // A draining host's keep-alive connection ends with this response (the next response is the last).
         if reusable && connected && (limit == 0 || requestsSent < limit) && connection.currentState == .open
@@ -165,8 +156,7 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
         }
         cluster.connectionClosed()
         HTTPHostPool.on(host, executor: executor).remove(self)
-        inbound?.release()
-        inbound = nil
+        response.discardResponse()
         let d = exchange
         exchange = nil
         d?.upstreamDidClose(self, reason: reason, wasConnected: connected)
