@@ -33,6 +33,17 @@ import Testing
         #expect(missing == [])
     }
 
+    /// One concern per file: nothing in Sources grows past 600 lines (generated code would live outside Sources).
+    @Test func noSourceFileIsOver600Lines() throws {
+        var long: [String] = []
+        for f in Self.files(under: "Sources", endingWith: [".swift", ".c", ".h"]) {
+            let text = try String(contentsOfFile: Self.root + "/" + f, encoding: .utf8)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+            if lines > 600 { long.append("\(f): \(lines)") }
+        }
+        #expect(long == [])
+    }
+
     @Test func nothingCitesFilesOutsideTheRepository() throws {
         var offenders: [String] = []
         let dirs = ["Sources", "Tests", "bench", "fuzz", "scripts", "docs", "configs", ".ci"]
