@@ -96,6 +96,7 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     // MARK: - Downstream events
 
     func connection(_ c: Connection, didRead buffer: ByteBuffer) {
+        assert(executor.inExecutor, "HTTPDownstream read off its executor's thread")
         if phase == .closing {
             buffer.release()
             return

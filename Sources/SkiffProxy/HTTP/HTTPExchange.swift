@@ -82,6 +82,7 @@ final class HTTPExchange: @unchecked Sendable {
     /// Routes the request parsed into `d.request`, renders it for the upstream and sends it, or replies locally.
     /// Advances `inbound` past the head (and a small body taken whole).
     func start(head: UnsafeRawBufferPointer, headLength: Int, inbound ib: ByteBuffer) {
+        assert(executor.inExecutor, "HTTPExchange started off its executor's thread")
         let request = d.request
         requestBody = HTTPBodyTracker(kind: request.bodyKind, limits: manager.options.limits)
         state.begin(

@@ -121,6 +121,7 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
     }
 
     func connection(_ c: Connection, didRead buffer: ByteBuffer) {
+        assert(executor.inExecutor, "HTTPUpstream read off its executor's thread")
         guard let d = exchange else {
             // Bytes on an idle keep-alive connection: the server is out of step. Never reuse it.
             buffer.release()
