@@ -252,16 +252,22 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         return b
     }
 
-    /// A response (or a local error for a stream) for one of this client's requests, with the client's id.
-    func deliver(_ response: ByteBuffer) {
+    /// One of this client's streams is over (answered, or failed with no answer to send): the in-flight count,
+    /// reading held back for too many streams, and the idle clock, which runs from the last response on (it may not
+    /// be flushed yet when the idle timer next looks).
+    private func streamEnded() {
         inFlight -= 1
+        manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
         if pausedForStreams && inFlight <= Self.maxStreamsInFlight / 2 {
             pausedForStreams = false
             updateReading()
         }
-        // Idle from the last response on (it may not be flushed yet when the idle timer next looks).
         if inFlight == 0 && idleTimer != nil { lastFrameNs = MonotonicClock.coarse() }
-        manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    /// A response (or a local error for a stream) for one of this client's requests, with the client's id.
+    func deliver(_ response: ByteBuffer) {
+        streamEnded()
         if closed {
             response.release()
             // The last answer for a client that left: nothing refers to this handler any more. Last statement.
@@ -285,8 +291,7 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
                 to: request, error: kind, message: message, into: out.writePointer, capacity: out.writableBytes)
         else {
             out.release()
-            inFlight -= 1
-            manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+            streamEnded()
             if closed && inFlight == 0 { keptUntilAnswered = nil }  // last statement (see `deliver`)
             return
         }
