@@ -223,6 +223,14 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         }
     }
 
+    /// A stream that gets no answer from upstream (lost connection, timeout): its kept copy goes, the cluster
+    /// counts it finished, and its client gets the protocol's error status. The caller has taken it out of `streams`.
+    private func failStream(_ s: Stream, _ kind: RPCErrorKind, _ message: StaticString) {
+        s.replay?.release()
+        cluster.requestFinished()
+        s.downstream.fail(kind, request: requestInfo(s), message: message)
+    }
+
     private func finishStream(_ s: Stream, success: Bool) {
         host.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
         cluster.requestFinished()
@@ -277,12 +285,10 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
                 resent += 1
                 continue
             }
-            s.replay?.release()
             host.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
-            cluster.requestFinished()
-            s.downstream.fail(
-                connected ? .upstreamReset : .noUpstream, request: requestInfo(s),
-                message: connected ? "upstream connection lost" : "upstream connect failed")
+            failStream(
+                s, connected ? .upstreamReset : .noUpstream,
+                connected ? "upstream connection lost" : "upstream connect failed")
         }
         connection = nil
     }
@@ -358,11 +364,9 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         }
         for id in expired {
             guard let s = streams.removeValue(forKey: id) else { continue }
-            s.replay?.release()
             host.stats.requestTimeout.wrappingAdd(1, ordering: .relaxed)
             host.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
-            cluster.requestFinished()
-            s.downstream.fail(.timeout, request: requestInfo(s), message: "upstream timeout")
+            failStream(s, .timeout, "upstream timeout")
         }
         if next != .max { executor.arm(timeoutTimer, afterNs: next - now) }
         // A draining (or retry) connection whose last streams timed out has nothing left to wait for.
