@@ -38,22 +38,6 @@ public final class HostStats: Sendable {
     public init() {}
 }
 
-/// An upstream pool that can give up its host: close idle connections now, and in-use ones once they are done.
-/// Called on the pool's own executor.
-public protocol DrainablePool: AnyObject {
-    func drain()
-}
-
-/// Per-executor state of a host that protocol layers keep (their idle upstream connection pools). Touched only on
-/// its executor.
-public final class HostExecutorState: @unchecked Sendable {  // executor-confined
-    public var httpPool: (any DrainablePool)?
-    public var rpcPool: (any DrainablePool)?
-    /// The executor this state belongs to (to run a drain there).
-    public let executor: any EventExecutor
-    public init(executor: any EventExecutor) { self.executor = executor }
-}
-
 /// The operator's state of a host (HAProxy's model): READY takes traffic, DRAIN takes no new traffic while in-flight
 /// work finishes, MAINT takes no traffic and no checks.
 public enum AdminState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
@@ -113,8 +97,7 @@ public final class Host: Sendable, CustomStringConvertible {
     public func drainPools() {
         perExecutor.forEach { state in
             state.executor.execute {
-                state.httpPool?.drain()
-                state.rpcPool?.drain()
+                state.drainAll()
             }
         }
     }

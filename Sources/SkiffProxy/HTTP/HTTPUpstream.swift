@@ -46,11 +46,15 @@ final class HTTPHostPool: DrainablePool {
         }
     }
 
+    /// Where HTTP pools live in a host's per-executor store.
+    static let slot = PoolSlot<HTTPHostPool>()
+
+    /// This executor's pool for `host`, created on first use. Call only on `executor`.
     static func on(_ host: Host, executor: any EventExecutor) -> HTTPHostPool {
         let s = host.state(on: executor)
-        if let p = s.httpPool { return unsafeDowncast(p, to: HTTPHostPool.self) }
+        if let p = s[slot: slot] { return p }
         let p = HTTPHostPool()
-        s.httpPool = p
+        s[slot: slot] = p
         return p
     }
 }

@@ -65,6 +65,9 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
     /// request lost unanswered can be sent again (see `RPCUpstream.Stream.replay`). Most requests fit one; larger
     /// ones use a connection pool buffer.
     let replayPools = ExecutorLocal<BufferPool>()
+    /// Where this codec's upstream connection lives in a host's per-executor pools: the same slot for every
+    /// listener of this codec (they share one connection per host per executor), another for other codecs.
+    let poolSlot = PoolSlot<RPCUpstream<Codec>>()
 
     public init(
         filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, limits: RPCLimits = .default,

@@ -62,13 +62,13 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
     /// peer has finished sending (read EOF: an answer can no longer come on it).
     static func on(host: Host, cluster: Cluster, via d: RPCDownstream<Codec>) -> RPCUpstream<Codec> {
         let state = host.state(on: d.executor)
-        if let existing = state.rpcPool as? RPCUpstream<Codec>, !existing.lost, !existing.draining {
+        if let existing = state[slot: d.manager.poolSlot], !existing.lost, !existing.draining {
             // rwloop: the reader thread may have seen the EOF before this executor runs its event.
             if !existing.connection.hasReadEOF { return existing }
             existing.lost = true
         }
         let u = open(host: host, cluster: cluster, via: d)
-        state.rpcPool = u
+        state[slot: d.manager.poolSlot] = u
         return u
     }
 
@@ -132,7 +132,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         if limit > 0 && requestsSent >= limit && !draining {
             draining = true
             let state = host.state(on: executor)
-            if state.rpcPool === self { state.rpcPool = nil }
+            if state[slot: manager.poolSlot] === self { state[slot: manager.poolSlot] = nil }
             // Only oneway requests went out: nothing to wait for but the write itself.
             if streams.isEmpty { connection?.shutdownWrite() }
         }
@@ -265,7 +265,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         }
         if !connected || !streams.isEmpty { cluster.outlier?.record(host: host, failure: true) }
         let state = host.state(on: executor)
-        if state.rpcPool === self { state.rpcPool = nil }
+        if state[slot: manager.poolSlot] === self { state[slot: manager.poolSlot] = nil }
         // A response cut short answered one stream: that one is never sent again. When too little of it came to
         // tell which, none is.
         let cut = answerUnderWay()
@@ -335,7 +335,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
     func drain() {
         draining = true
         let state = host.state(on: executor)
-        if state.rpcPool === self { state.rpcPool = nil }
+        if state[slot: manager.poolSlot] === self { state[slot: manager.poolSlot] = nil }
         if streams.isEmpty { connection?.close(.local) }
     }
 
