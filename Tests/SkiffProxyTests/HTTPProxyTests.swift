@@ -29,14 +29,18 @@ final class HTTPHarness: @unchecked Sendable {
     let rw: RWLoopGroup?
     let workers: WorkerPool?
 
-    init(model: NetModel, backends: [Int], retry: String = "", options: HTTPProxyOptions = HTTPProxyOptions()) throws {
+    /// `cluster` is appended inside the cluster object (e.g. `,"circuit_breakers":[...]`).
+    init(
+        model: NetModel, backends: [Int], retry: String = "", cluster: String = "",
+        options: HTTPProxyOptions = HTTPProxyOptions()
+    ) throws {
         let hosts = backends.map { "{\"address\":\"127.0.0.1:\($0)\"}" }.joined(separator: ",")
         let json = """
             {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],
               "routers":[{"match":{"prefix":"/"},"route":{"cluster_name":"c","timeout":"5s"\(retry)}}]}]}],
               "listeners":[{"name":"h","address":"127.0.0.1:0","filter_chains":[{"filters":[{"type":"proxy",
               "config":{"downstream_protocol":"Http1","router_config_name":"r"}}]}]}]}],
-             "cluster_manager":{"clusters":[{"name":"c","connect_timeout":"1s","hosts":[\(hosts)]}]}}
+             "cluster_manager":{"clusters":[{"name":"c","connect_timeout":"1s","hosts":[\(hosts)]\(cluster)}]}}
             """
         let cfg = try ConfigDecoder.decode(json)
         clusters = try ClusterManager(configs: cfg.clusters)
@@ -76,6 +80,11 @@ final class HTTPHarness: @unchecked Sendable {
 
 func get(_ s: TestSocket, _ path: String, extra: String = "") throws -> String {
     try s.send("GET \(path) HTTP/1.1\r\nHost: t\r\n\(extra)\r\n")
+    return try receiveResponse(s)
+}
+
+/// Reads one response with a Content-Length body (or up to EOF).
+func receiveResponse(_ s: TestSocket) throws -> String {
     var got: [UInt8] = []
     while true {
         guard let chunk = try s.receiveSome() else { break }

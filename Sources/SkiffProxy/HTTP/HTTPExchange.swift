@@ -23,7 +23,6 @@ final class HTTPExchange: @unchecked Sendable {
     var method: HTTPMethod { state.method }
     var requestComplete: Bool { state.requestComplete }
     var requestBody = HTTPBodyTracker(kind: .none)
-    var counted = false
     /// When the request head was complete (monotonic ns), for the latency histograms.
     var startNs: UInt64 = 0
 
@@ -34,13 +33,11 @@ final class HTTPExchange: @unchecked Sendable {
     var upstream: HTTPUpstream?
     var triedHosts: [Host] = []
     var requestHash: UInt64 = 0
-    var admitted = false
     /// The rendered upstream request (head + a small body) kept for a retry, or nil when not replayable.
     var replay: ByteBuffer?
 
     /// A reply made before this exchange's turn; written when it reaches the head of the queue.
     var localReply: ByteBuffer?
-    var downstreamBlocked = false
     /// Response bytes (and an EOF) that arrived before this exchange's turn: rwloop's blocking reader may already
     /// be inside read() when reading is paused. Replayed in order by `becameHead`.
     var early: [ByteBuffer] = []
@@ -67,14 +64,11 @@ final class HTTPExchange: @unchecked Sendable {
         triedHosts.removeAll(keepingCapacity: true)
         replay?.release()
         replay = nil
-        state.finished()
+        state.clear()
         localReply?.release()
         localReply = nil
-        downstreamBlocked = false
         for b in early { b.release() }
         early.removeAll(keepingCapacity: true)
-        admitted = false
-        counted = false
     }
 
     // MARK: - Starting
@@ -90,7 +84,6 @@ final class HTTPExchange: @unchecked Sendable {
             bodyComplete: requestBody.isComplete)
         manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
-        counted = true
         startNs = MonotonicClock.now()
 
         let input = HTTPRouteInput(source: head, request: request, headers: d.requestHeaders)
@@ -118,7 +111,7 @@ final class HTTPExchange: @unchecked Sendable {
             ib.readerIndex += headLength
             return replyBeforeUpstream(status: 503, reason: "upstream overflow", overflow: overflow.rawValue, inbound: ib)
         }
-        admitted = true
+        state.admitted()
         if !entry.hashPolicyHeaders.isEmpty { requestHash = hashKey(entry.hashPolicyHeaders, head: head) }
 
         let out = connection.bufferPool.acquire()
@@ -228,7 +221,7 @@ final class HTTPExchange: @unchecked Sendable {
         upstream = u
         u.beginExchange(self)
         // Responses go back in order: only the head exchange reads its upstream.
-        if !d.isHead(self) || downstreamBlocked { u.connection.pauseReading() }
+        if !d.isHead(self) || !state.clientWritable { u.connection.pauseReading() }
         h.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         h.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
         u.connection.write(head)
@@ -285,7 +278,7 @@ final class HTTPExchange: @unchecked Sendable {
 
     /// The client reads slower than the upstream sends (head exchange only).
     func downstreamWritability(_ writable: Bool) {
-        downstreamBlocked = !writable
+        state.clientWritabilityChanged(writable)
         guard let u = upstream?.connection else { return }
         if writable { u.resumeReading() } else { u.pauseReading() }
     }
@@ -479,10 +472,15 @@ final class HTTPExchange: @unchecked Sendable {
             return fail(status: 503, reason: "upstream retry impossible")
         }
         if counted {
-            if let overflow = c.admitRetry() {
-                return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
+            // `max_retries` bounds retries in flight: the slot is held until the exchange ends.
+            if state.needsRetryAdmission {
+                if let overflow = c.admitRetry() {
+                    return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
+                }
+                state.retryAdmitted()
+            } else {
+                c.stats.retryTotal.wrappingAdd(1, ordering: .relaxed)
             }
-            c.retryFinished()
             manager.stats.retries.wrappingAdd(1, ordering: .relaxed)
         } else {
             // The free retry of a stale keep-alive connection: no breaker, but counted like any other.
@@ -526,14 +524,10 @@ final class HTTPExchange: @unchecked Sendable {
 
     func endRequest() {
         timer.cancel()
-        if admitted {
-            cluster?.requestFinished()
-            admitted = false
-        }
-        if counted {
-            manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
-            counted = false
-        }
+        let held = state.releaseHolds()
+        if held.contains(.clusterRequest) { cluster?.requestFinished() }
+        if held.contains(.clusterRetry) { cluster?.retryFinished() }
+        if held.contains(.activeRequest) { manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed) }
         replay?.release()
         replay = nil
     }

@@ -84,7 +84,22 @@ struct HTTPExchangeState {
         case resumeUpstream
     }
 
+    /// What an exchange holds and must give back exactly once when it ends.
+    struct Holds: OptionSet, Equatable {
+        let rawValue: UInt8
+        /// One of the listener's active requests (`requestActive`), from `begin`.
+        static let activeRequest = Holds(rawValue: 1)
+        /// One of the cluster's requests under its circuit breaker's `max_requests`, from `admitted`.
+        static let clusterRequest = Holds(rawValue: 2)
+        /// One of the cluster's retries in flight under `max_retries`, from `retryAdmitted`: held while the retried
+        /// attempt runs (a later retry of the same exchange reuses it).
+        static let clusterRetry = Holds(rawValue: 4)
+    }
+
     private(set) var phase = Phase.idle
+    private(set) var holds: Holds = []
+    /// Whether the client reads as fast as the upstream sends; while false, the upstream is not read.
+    private(set) var clientWritable = true
 
     // The request, as far as the response side needs it.
     private(set) var method = HTTPMethod.get
@@ -115,6 +130,7 @@ struct HTTPExchangeState {
     /// A request head was parsed: starts the exchange.
     mutating func begin(method: HTTPMethod, version: HTTPVersion, connectionClose: Bool, bodyComplete: Bool) {
         phase = .routing
+        holds = .activeRequest
         self.method = method
         self.version = version
         requestClose = connectionClose
@@ -126,6 +142,31 @@ struct HTTPExchangeState {
         responseStatus = 0
         keptReplyClose = false
         earlyEOF = false
+    }
+
+    /// The cluster's circuit breaker let the request in: it holds one of the cluster's requests until it ends.
+    mutating func admitted() { holds.insert(.clusterRequest) }
+
+    /// Whether a counted retry must first be admitted by the cluster's `max_retries` (false while an earlier retry
+    /// of this exchange still holds its slot).
+    var needsRetryAdmission: Bool { !holds.contains(.clusterRetry) }
+
+    /// The cluster's breaker let a retry go out: the exchange holds the slot until it ends.
+    mutating func retryAdmitted() { holds.insert(.clusterRetry) }
+
+    /// The exchange ends: what it held, to give back now. Returns it once; later calls return nothing.
+    mutating func releaseHolds() -> Holds {
+        defer { holds = [] }
+        return holds
+    }
+
+    /// The client connection's writability changed (the shell pauses or resumes the upstream's reading to follow it).
+    mutating func clientWritabilityChanged(_ writable: Bool) { clientWritable = writable }
+
+    /// The exchange is cleared for the next request on its connection (everything it held already given back).
+    mutating func clear() {
+        assert(holds.isEmpty, "an exchange was cleared while holding \(holds.rawValue)")
+        self = HTTPExchangeState()
     }
 
     /// The route picked an upstream cluster; the request goes out with this retry budget.

@@ -25,6 +25,8 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         /// The request as the client sent it, kept until it is answered so that it can be sent again; nil when no
         /// retry is allowed. Owned by the stream: released when it ends.
         var replay: ByteBuffer?
+        /// The stream holds one of the cluster's `max_retries` slots, from its first retry until it ends.
+        var holdsRetrySlot = false
     }
 
     let host: Host
@@ -228,12 +230,14 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
     private func failStream(_ s: Stream, _ kind: RPCErrorKind, _ message: StaticString) {
         s.replay?.release()
         cluster.requestFinished()
+        if s.holdsRetrySlot { cluster.retryFinished() }
         s.downstream.fail(kind, request: requestInfo(s), message: message)
     }
 
     private func finishStream(_ s: Stream, success: Bool) {
         host.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
         cluster.requestFinished()
+        if s.holdsRetrySlot { cluster.retryFinished() }
         let took = MonotonicClock.now() &- s.started
         host.latency.record(ns: took)
         cluster.latency.record(ns: took)
@@ -311,11 +315,16 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
     /// host, the `max_retries` breaker, no copy kept).
     private func resend(_ s: Stream, alone: Bool) -> Bool {
         guard let replay = s.replay, let target = cluster.pickHost(excluding: [host]) else { return false }
-        if cluster.admitRetry() != nil { return false }
-        cluster.retryFinished()
+        var again = s
+        // `max_retries` bounds retries in flight: the stream holds its slot until it is answered or fails.
+        if !s.holdsRetrySlot {
+            if cluster.admitRetry() != nil { return false }
+            again.holdsRetrySlot = true
+        } else {
+            cluster.stats.retryTotal.wrappingAdd(1, ordering: .relaxed)
+        }
         host.stats.requestRetry.wrappingAdd(1, ordering: .relaxed)
         manager.stats.retries.wrappingAdd(1, ordering: .relaxed)
-        var again = s
         again.retry.left -= 1
         let out = s.downstream.sendCopy(replay.readableView)
         if again.retry.left == 0 {
