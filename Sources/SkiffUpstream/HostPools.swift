@@ -13,7 +13,7 @@ public protocol DrainablePool: AnyObject {
 /// displace each other's. Only `Pool` values can be stored under a `PoolSlot<Pool>`, which is what makes reading
 /// them back without a checked cast sound.
 public struct PoolSlot<Pool: DrainablePool>: Sendable {
-    let index: Int
+    @usableFromInline let index: Int
 
     /// The slot of `Pool` (allocated on first use; takes a lock: call at setup, not per request).
     public init() { index = PoolSlotRegistry.index(for: ObjectIdentifier(Pool.self)) }
@@ -36,14 +36,14 @@ enum PoolSlotRegistry {
 /// A host's pools on one executor (a poller or a worker shard), one per claimed `PoolSlot`. Touched only on its
 /// executor, so it takes no lock.
 public final class HostExecutorState: @unchecked Sendable {  // executor-confined
-    private var pools: ContiguousArray<(any DrainablePool)?> = []
+    @usableFromInline var pools: ContiguousArray<(any DrainablePool)?> = []
     /// The executor this state belongs to (to run a drain there).
     public let executor: any EventExecutor
 
     public init(executor: any EventExecutor) { self.executor = executor }
 
-    /// The pool stored under `slot`, if any.
-    @inline(__always)
+    /// The pool stored under `slot`, if any. Inlinable: it is on every request's path.
+    @inlinable
     public subscript<Pool>(slot slot: PoolSlot<Pool>) -> Pool? {
         get {
             guard slot.index < pools.count, let p = pools[slot.index] else { return nil }

@@ -118,6 +118,8 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy {
     /// Routes and clusters; replaced by a reload, read per request with one relaxed load.
     let routing: Reloadable<ProxyRouting>
     let options: HTTPProxyOptions
+    /// Where HTTP upstream pools live in a host's per-executor store (the same for every HTTP listener).
+    let poolSlot = PoolSlot<HTTPHostPool>()
     let headerTimeoutNs: UInt64
     let bodyTimeoutNs: UInt64
     /// 0 = no idle timeout.

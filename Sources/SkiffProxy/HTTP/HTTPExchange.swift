@@ -193,7 +193,8 @@ final class HTTPExchange: @unchecked Sendable {
         host = h
         triedHosts.append(h)
         let u: HTTPUpstream
-        if let pooled = HTTPHostPool.on(h, executor: executor).take() {
+        let pool = HTTPHostPool.on(h, executor: executor, slot: manager.poolSlot)
+        if let pooled = pool.take() {
             u = pooled
             manager.stats.upstreamReused.wrappingAdd(1, ordering: .relaxed)
         } else {
@@ -207,7 +208,7 @@ final class HTTPExchange: @unchecked Sendable {
                 head.release()
                 return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
             }
-            u = HTTPUpstream(host: h, cluster: c, executor: executor)
+            u = HTTPUpstream(host: h, cluster: c, executor: executor, pool: pool)
             u.pendingCounted = true
             h.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
             let idle = c.config.idleTimeout ?? manager.options.upstreamIdleTimeout

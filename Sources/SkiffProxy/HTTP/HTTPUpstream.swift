@@ -46,11 +46,9 @@ final class HTTPHostPool: DrainablePool {
         }
     }
 
-    /// Where HTTP pools live in a host's per-executor store.
-    static let slot = PoolSlot<HTTPHostPool>()
-
-    /// This executor's pool for `host`, created on first use. Call only on `executor`.
-    static func on(_ host: Host, executor: any EventExecutor) -> HTTPHostPool {
+    /// This executor's pool for `host` (under `slot`, the HTTP pools' place), created on first use. Call only on
+    /// `executor`.
+    static func on(_ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTPHostPool>) -> HTTPHostPool {
         let s = host.state(on: executor)
         if let p = s[slot: slot] { return p }
         let p = HTTPHostPool()
@@ -66,6 +64,9 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
     let host: Host
     let cluster: Cluster
     let executor: any EventExecutor
+    /// The pool this connection parks in between requests: its host's on its executor. `unowned(unsafe)`: the
+    /// host (held here) owns the pool, and a parked connection would otherwise keep it alive in a cycle.
+    unowned(unsafe) let pool: HTTPHostPool
     var connection: Connection!
     /// The exchange using this connection, if any.
     var exchange: HTTPExchange?
@@ -82,8 +83,9 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
     /// The response being read for the current exchange: its head parsed in place, then its body framed.
     var response = HTTPResponseReader()
 
-    init(host: Host, cluster: Cluster, executor: any EventExecutor) {
+    init(host: Host, cluster: Cluster, executor: any EventExecutor, pool: HTTPHostPool) {
         self.host = host
+        self.pool = pool
         self.cluster = cluster
         self.executor = executor
     }
@@ -105,7 +107,7 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
         if reusable && connected && (limit == 0 || requestsSent < limit) && connection.currentState == .open
             && host.adminState == .ready
         {
-            HTTPHostPool.on(host, executor: executor).park(self)
+            pool.park(self)
         } else {
             connection.close(.local)
         }
@@ -129,7 +131,7 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
         guard let d = exchange else {
             // Bytes on an idle keep-alive connection: the server is out of step. Never reuse it.
             buffer.release()
-            HTTPHostPool.on(host, executor: executor).remove(self)
+            pool.remove(self)
             c.close(.protocolError("data on an idle upstream connection"))
             return
         }
@@ -141,7 +143,7 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
         if let d = exchange {
             d.upstreamDidReadEOF(self)
         } else {
-            HTTPHostPool.on(host, executor: executor).remove(self)
+            pool.remove(self)
             c.close(.eof)
         }
     }
@@ -160,7 +162,7 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
             if reason == .connectTimeout { host.stats.connectTimeouts.wrappingAdd(1, ordering: .relaxed) }
         }
         cluster.connectionClosed()
-        HTTPHostPool.on(host, executor: executor).remove(self)
+        pool.remove(self)
         response.discardResponse()
         let d = exchange
         exchange = nil
