@@ -201,12 +201,14 @@ struct CtlWatch: ParsableCommand {
         commandName: "watch", abstract: "A line per frame: requests/s, active connections, errors (for terminals without the console).")
     @OptionGroup var socket: SocketOption
     @Option(help: "Stop after this many lines (0 = until interrupted).") var count = 0
+    @Option(help: "Latency window: p50/p99 over this recent span (e.g. 10s, 1m).") var window = "10s"
 
     func run() throws {
         guard count >= 0 else {
             printError("error: --count: must be 0 (until interrupted) or more, got \(count)")
             throw ExitCode(1)
         }
+        var recent = FrameWindow(windowMs: try parseWindow(window))
         let c = try socket.client()
         do {
             try c.send(#"{"id":1,"cmd":"subscribe"}"#)
@@ -224,10 +226,12 @@ struct CtlWatch: ParsableCommand {
                 let err = f.listeners.reduce(UInt64(0)) { $0 &+ ($1.rq5xx ?? 0) }
                 let cx = f.listeners.reduce(0) { $0 + $1.cxActive }
                 let ts = f.ts
+                recent.add(f)
                 if let l = last, ts > l.ts {
                     let secs = Double(ts - l.ts) / 1000
                     print(
-                        "\(clockTime(ts))  rps \(Humanize.rate(Double(rq - l.rq) / secs))  active_cx \(cx)  5xx/s \(Humanize.rate(Double(err - l.err) / secs))")
+                        "\(clockTime(ts))  rps \(Humanize.rate(Double(rq - l.rq) / secs))  active_cx \(cx)  5xx/s \(Humanize.rate(Double(err - l.err) / secs))"
+                            + "  \(windowLatencyText(f, recent))")
                     fflush(nil)
                     printed += 1
                     if count > 0 && printed >= count { return }

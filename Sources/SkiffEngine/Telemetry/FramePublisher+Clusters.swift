@@ -20,6 +20,7 @@ extension FramePublisher {
             r.overflow.maxRequests = s.overflowRequests.load(ordering: .relaxed)
             r.overflow.maxRetries = s.overflowRetries.load(ordering: .relaxed)
             r.noHealthyUpstream = s.noHealthyUpstream.load(ordering: .relaxed)
+            r.localFailed = s.localFailed.load(ordering: .relaxed)
             if let service = c.config.healthCheck?.serviceName, !service.isEmpty { r.healthCheckService = service }
             r.latency = TelemetryFrame.Latency(c.latency.snapshot())
             var writes = c.upstreamWrites.snapshot
@@ -71,6 +72,7 @@ extension FramePublisher {
         r.rqRemoteReset = s.requestRemoteReset.load(ordering: .relaxed)
         r.respSuccess = s.responseSuccess.load(ordering: .relaxed)
         r.respFailed = s.responseFailed.load(ordering: .relaxed)
+        r.localFailed = s.localFailed.load(ordering: .relaxed)
         r.latency = TelemetryFrame.Latency(h.latency.snapshot())
         return r
     }
