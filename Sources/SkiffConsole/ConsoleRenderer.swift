@@ -204,7 +204,7 @@ public enum ConsoleRenderer {
         let totals: [(String, String, ColorRole)] = [
             ("RPS", Fmt.rate(snap.totalRPS), .accent), ("active cx", Fmt.count(activeCx), .normal),
             ("active rq", Fmt.count(activeRq), .normal),
-            ("5xx", Fmt.rate(snap.total5xx), snap.total5xx > 0 ? .bad : .ok), ("p99 \(windowText)", p99, .normal),
+            ("5xx", Fmt.rate(snap.total5xx), snap.total5xx > 0 ? .bad : .ok), ("p99 (\(windowText))", p99, .normal),
         ]
         var x = 1
         for (label, value, role) in totals {

@@ -166,15 +166,16 @@ enum ConsoleTables {
             Column("RPS", 7, .right, key: { .num(snap.rate("listener:\(rows[$0].name)") ?? 0) }) {
                 Fmt.rate(snap.rate("listener:\(rows[$0].name)"))
             },
-        ] + ListenerAnswers.columns(rows, snap) + [
-            Column("ERR", 5, .right, key: { .num(Double(rows[$0].errors)) }, role: { rows[$0].errors > 0 ? .bad : .normal }) {
-                Fmt.count(rows[$0].errors)
-            },
-            Column("TOT CX", 6, .right, key: { .num(Double(rows[$0].cxTotal)) }) { Fmt.count(rows[$0].cxTotal) },
+        ] + ListenerAnswers.rateColumns(rows, snap) + [
             Column("IN", 7, .right, key: { .num(Double(rows[$0].writes.bytesIn)) }) { Fmt.bytes(rows[$0].writes.bytesIn) },
             Column("OUT", 7, .right, key: { .num(Double(rows[$0].writes.bytesOut)) }) {
                 Fmt.bytes(rows[$0].writes.bytesOut)
             },
+            Column("ERR", 5, .right, key: { .num(Double(rows[$0].errors)) }, role: { rows[$0].errors > 0 ? .bad : .normal }) {
+                Fmt.count(rows[$0].errors)
+            },
+            ListenerAnswers.totalColumn(rows),
+            Column("TOT CX", 6, .right, key: { .num(Double(rows[$0].cxTotal)) }) { Fmt.count(rows[$0].cxTotal) },
         ]
         return Table(columns: cols, count: rows.count) { i in
             "\(rows[i].name) \(rows[i].address) \(rows[i].model) \(rows[i].protocol)".lowercased()
@@ -232,7 +233,7 @@ enum ConsoleTables {
             return "\(last.reason) \(age)"
         }
         let cols = [
-            Column("CLUSTER / HOST", 20) { i in
+            Column("CLUSTER / HOST", 19) { i in
                 switch rows[i] {
                 case .cluster(let c): return c.name
                 case .host(_, let h): return " └ " + h.address
@@ -269,9 +270,6 @@ enum ConsoleTables {
                 text($0, cluster: { Fmt.rate(snap.rate("clusterErr:\($0.name)")) }) { c, h in
                     Fmt.rate(snap.rate("hostErr:\(c)/\(h.address)"))
                 }
-            },
-            Column("ERR", 5, .right) {
-                text($0, cluster: { Fmt.count($0.errors) }) { _, h in Fmt.count(h.errors) }
             },
             // Requests sent again: after their connection closed before any byte of the answer, or a retried status.
             Column("RETRY", 5, .right) {
