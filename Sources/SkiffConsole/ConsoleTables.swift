@@ -85,6 +85,7 @@ enum Fmt {
         if s == "UP" { return .ok }
         if s.hasPrefix("UP ") { return .warn }
         if s.hasPrefix("DOWN") || s == "EJECTED" { return .bad }
+        if s == "MAINT" { return .dim }
         return .normal
     }
 
@@ -417,7 +418,7 @@ enum ConsoleTables {
         func streak(_ i: Int) -> String {
             let cs = checks(i)
             guard let last = cs.last else { return "no checks" }
-            let n = cs.reversed().prefix { $0.ok == last.ok }.count
+            let n = rows[i].h.checkRun ?? cs.reversed().prefix { $0.ok == last.ok }.count
             return "\(n) \(last.ok ? "ok" : "failed") in a row"
         }
         let cols = [

@@ -115,7 +115,7 @@ struct CtlStats: ParsableCommand {
                 })
             print("")
             printTable(
-                ["CLUSTER", "LB", "RQ TOTAL", "ACTIVE", "CX", "RETRIES", "OVERFLOW", "P50", "P99"],
+                ["CLUSTER", "LB", "RQ TOTAL", "ACTIVE", "CX", "RETRIES", "OVERFLOW", "P50 (since start)", "P99 (since start)"],
                 f.clusters.map { c in
                     [
                         c.name, c.lb, Humanize.count(c.rqTotal), "\(c.rqActive)", "\(c.cxActive)",
@@ -123,6 +123,7 @@ struct CtlStats: ParsableCommand {
                         Humanize.duration(ns: c.latency.p50Us &* 1000), Humanize.duration(ns: c.latency.p99Us &* 1000),
                     ]
                 })
+            printThreads(f.threads)
         }
     }
 }
@@ -319,6 +320,7 @@ struct CtlDrain: ParsableCommand {
             printError("error: --timeout: bad duration \"\(timeout)\" (expected e.g. 30s, 2m)")
             throw ExitCode(1)
         }
+        let askedMs = DrainWait.wallMs()
         let r = try setState(socket, cluster: cluster, host: host, state: "drain")
         print("\(cluster)/\(host): \(r["from"]?.stringValue ?? "?") -> DRAIN")
         guard wait else { return }
@@ -340,14 +342,24 @@ struct CtlDrain: ParsableCommand {
             }
             let d = h.drain ?? TelemetryFrame.Drain()
             if h.admin == "DRAINED" {
-                print("DRAINED after \(format1(Double(d.elapsedMs) / 1000)) s: safe to remove")
-                return
+                // The time the host.drained event records; it follows within a drain-watcher tick.
+                let took: UInt64?
+                do {
+                    took = try DrainWait.drainedElapsedMs(c, cluster: cluster, host: host, sinceMs: askedMs)
+                } catch let e as CLIError {
+                    printError("error: \(e)")
+                    throw ExitCode(e.exitCode)
+                }
+                if let took {
+                    print("DRAINED after \(DrainWait.text(ms: took)): safe to remove")
+                    return
+                }
             }
-            if h.admin != "DRAIN" {
+            if h.admin != "DRAIN" && h.admin != "DRAINED" {
                 printError("error: \(cluster)/\(host) left DRAIN (now \(h.admin.isEmpty ? "?" : h.admin)) before it drained")
                 throw ExitCode(1)
             }
-            print("draining: active requests \(d.activeRq), active connections \(d.activeCx), idle \(d.idleCx), \(format1(Double(d.elapsedMs) / 1000)) s of \(format1(Double(d.timeoutMs) / 1000)) s")
+            if h.admin == "DRAIN" { print("draining: active requests \(d.activeRq), active connections \(d.activeCx), idle \(d.idleCx), \(format1(Double(d.elapsedMs) / 1000)) s of \(format1(Double(d.timeoutMs) / 1000)) s") }
             fflush(nil)
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)

@@ -35,6 +35,7 @@ import Testing
             ("10.0.0.3:8080", 2, ["zone": "b", "version": "1.1"], "DRAIN", "UP 1/2", true)
         (h.drain, h.nextCheckMs, h.ejectedUntilMs) = (drain, 61, 62)
         h.checks = [Frame.Check(ok: true, reason: "L7OK", latencyUs: 63, at: 64)]
+        h.checkRun = 65
         (h.cxActive, h.cxIdle, h.cxTotal, h.cxConnectFail) = (71, 72, 73, 74)
         (h.rqTotal, h.rqActive, h.rqTimeout, h.rqRetry, h.rqRemoteReset) = (75, 76, 77, 78, 79)
         (h.respSuccess, h.respFailed, h.localFailed, h.latency) = (80, 81, 82, latency)
@@ -142,7 +143,7 @@ import Testing
         #expect(
             Self.keys(host) == [
                 "address", "weight", "metadata", "admin", "health", "available", "drain", "next_check_ms",
-                "ejected_until_ms", "checks", "cx_active", "cx_idle", "cx_total", "cx_connect_fail", "rq_total",
+                "ejected_until_ms", "checks", "check_run", "cx_active", "cx_idle", "cx_total", "cx_connect_fail", "rq_total",
                 "rq_active", "rq_timeout", "rq_retry", "rq_remote_reset", "resp_success", "resp_failed", "local_failed",
                 "latency",
             ])

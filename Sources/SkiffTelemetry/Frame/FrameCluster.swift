@@ -84,6 +84,8 @@ extension TelemetryFrame {
         public var ejectedUntilMs: UInt64?
         /// The last checks, oldest first; present once the host has been checked.
         public var checks: [Check]?
+        /// How many checks in a row gave the newest result (the run, which may be longer than `checks`).
+        public var checkRun: Int?
         public var cxActive: Int = 0
         public var cxIdle: Int = 0
         public var cxTotal: UInt64 = 0
@@ -114,6 +116,7 @@ extension TelemetryFrame {
             c.field("next_check_ms", &nextCheckMs)
             c.field("ejected_until_ms", &ejectedUntilMs)
             c.field("checks", &checks)
+            c.field("check_run", &checkRun)
             c.field("cx_active", &cxActive)
             c.field("cx_idle", &cxIdle)
             c.field("cx_total", &cxTotal)
