@@ -81,7 +81,7 @@ public struct FrameSample: Sendable, Equatable {
     public var errors5xx: Double
     public var activeCx: Int
     public var activeRq: Int
-    /// p99 in microseconds per cluster.
+    /// p99 in microseconds per cluster, over the recent window (0 without samples).
     public var p99Us: [String: Double]
     public var listenerRPS: [String: Double]
 }
@@ -99,6 +99,8 @@ public struct ConsoleSnapshot: Sendable {
     public var framesSeen = 0
     public var missedFrames = 0
     public var missedEvents = 0
+    /// Latency and write counters over the recent window (see `ConsoleModel+Window.swift`).
+    public var window = FrameWindow()
 
     public init() {}
 
@@ -116,7 +118,10 @@ public final class ConsoleModel {
 
     public private(set) var snapshot = ConsoleSnapshot()
 
-    public init() {}
+    /// `windowMs`: the span of the recent window that latency and write rates are shown over.
+    public init(windowMs: UInt64 = FrameWindow.defaultMs) {
+        snapshot.window = FrameWindow(windowMs: windowMs)
+    }
 
     public var latest: TelemetryFrame? { snapshot.latest }
     public var history: [FrameSample] { snapshot.history }
@@ -139,6 +144,7 @@ public final class ConsoleModel {
         snapshot.previous = prev
         snapshot.latest = frame
         snapshot.framesSeen += 1
+        snapshot.window.add(frame)
 
         // Connections: a full table replaces, changes merge.
         if let conns = frame.connections {
@@ -161,7 +167,7 @@ public final class ConsoleModel {
             sample.activeCx += l.cxActive
             sample.activeRq += l.rqActive ?? 0
         }
-        for c in frame.clusters { sample.p99Us[c.name] = Double(c.latency.p99Us) }
+        for c in frame.clusters { sample.p99Us[c.name] = Double(snapshot.windowLatency(cluster: c.name)?.p99Us ?? 0) }
         if let prev, ts > prev.ts {
             let dt = Double(ts - prev.ts) / 1000
             func rate(_ now: UInt64, _ before: UInt64?) -> Double {
@@ -178,7 +184,7 @@ public final class ConsoleModel {
                 let p = prevListeners[l.name]
                 // Requests where the listener counts them, else sessions, else connections.
                 let r = rate(l.requestsOrSessions ?? l.cxTotal, p.map { $0.requestsOrSessions ?? $0.cxTotal })
-                let e = rate(l.rq5xx ?? 0, p?.rq5xx)
+                let e = rate(l.answered5xx ?? 0, p?.answered5xx)
                 rates["listener:\(l.name)"] = r
                 rates["listener5xx:\(l.name)"] = e
                 sample.listenerRPS[l.name] = r
@@ -203,6 +209,7 @@ public final class ConsoleModel {
             for w in frame.threads.workers {
                 rates["worker:\(w.id)"] = rate(w.processed, prevWorkers[w.id]?.processed)
             }
+            rates.merge(ErrorRates.between(frame, prev, seconds: dt)) { _, new in new }
             snapshot.history.append(sample)
             if snapshot.history.count > Self.historyCapacity {
                 snapshot.history.removeFirst(snapshot.history.count - Self.historyCapacity)

@@ -199,11 +199,12 @@ public enum ConsoleRenderer {
         }
         let activeCx = f.listeners.reduce(0) { $0 + $1.cxActive }
         let activeRq = f.listeners.reduce(0) { $0 + ($1.rqActive ?? 0) }
-        let p99 = f.clusters.map(\.latency.p99Us).max() ?? 0
+        let p99 = snap.windowP99Us.map(Fmt.us) ?? "-"
+        let windowText = Fmt.window(snap.windowMs)
         let totals: [(String, String, ColorRole)] = [
             ("RPS", Fmt.rate(snap.totalRPS), .accent), ("active cx", Fmt.count(activeCx), .normal),
             ("active rq", Fmt.count(activeRq), .normal),
-            ("5xx", Fmt.rate(snap.total5xx), snap.total5xx > 0 ? .bad : .ok), ("p99", Fmt.us(p99), .normal),
+            ("5xx", Fmt.rate(snap.total5xx), snap.total5xx > 0 ? .bad : .ok), ("p99 (\(windowText))", p99, .normal),
         ]
         var x = 1
         for (label, value, role) in totals {
@@ -224,7 +225,9 @@ public enum ConsoleRenderer {
         sparkLine("RPS", hist.map(\.rps), Fmt.rate(snap.totalRPS))
         sparkLine("5xx/s", hist.map(\.errors5xx), Fmt.rate(snap.total5xx), role: .bad)
         for c in f.clusters {
-            sparkLine("p99 \(c.name)", hist.map { $0.p99Us[c.name] ?? 0 }, Fmt.us(c.latency.p99Us), role: .warn)
+            sparkLine(
+                "p99 \(c.name)", hist.map { $0.p99Us[c.name] ?? 0 },
+                Fmt.latency(snap.windowLatency(cluster: c.name), \.p99Us), role: .warn)
         }
         for l in f.listeners {
             sparkLine("rps \(l.name)", hist.map { $0.listenerRPS[l.name] ?? 0 }, Fmt.rate(snap.rate("listener:\(l.name)")))

@@ -85,6 +85,7 @@ enum Fmt {
         if s == "UP" { return .ok }
         if s.hasPrefix("UP ") { return .warn }
         if s.hasPrefix("DOWN") || s == "EJECTED" { return .bad }
+        if s == "MAINT" { return .dim }
         return .normal
     }
 
@@ -159,14 +160,14 @@ enum ConsoleTables {
         let rows = snap.latest?.listeners ?? []
         let cols = [
             Column("NAME", 12) { rows[$0].name },
-            Column("ADDRESS", 21) { rows[$0].address },
+            Column("ADDRESS", 15) { rows[$0].address },
             Column("MODEL", 7) { rows[$0].model },
             Column("PROTO", 6) { rows[$0].protocol },
             Column("ACT CX", 6, .right, key: { .num(Double(rows[$0].cxActive)) }) { Fmt.count(rows[$0].cxActive) },
-            Column("TOT CX", 6, .right, key: { .num(Double(rows[$0].cxTotal)) }) { Fmt.count(rows[$0].cxTotal) },
             Column("RPS", 7, .right, key: { .num(snap.rate("listener:\(rows[$0].name)") ?? 0) }) {
                 Fmt.rate(snap.rate("listener:\(rows[$0].name)"))
             },
+        ] + ListenerAnswers.rateColumns(rows, snap) + [
             Column("IN", 7, .right, key: { .num(Double(rows[$0].writes.bytesIn)) }) { Fmt.bytes(rows[$0].writes.bytesIn) },
             Column("OUT", 7, .right, key: { .num(Double(rows[$0].writes.bytesOut)) }) {
                 Fmt.bytes(rows[$0].writes.bytesOut)
@@ -174,6 +175,8 @@ enum ConsoleTables {
             Column("ERR", 5, .right, key: { .num(Double(rows[$0].errors)) }, role: { rows[$0].errors > 0 ? .bad : .normal }) {
                 Fmt.count(rows[$0].errors)
             },
+            ListenerAnswers.totalColumn(rows),
+            Column("TOT CX", 6, .right, key: { .num(Double(rows[$0].cxTotal)) }) { Fmt.count(rows[$0].cxTotal) },
         ]
         return Table(columns: cols, count: rows.count) { i in
             "\(rows[i].name) \(rows[i].address) \(rows[i].model) \(rows[i].protocol)".lowercased()
@@ -216,13 +219,22 @@ enum ConsoleTables {
             case .drain: return ""
             }
         }
+        func errRole(_ i: Int) -> ColorRole {
+            let key: String
+            switch rows[i] {
+            case .cluster(let c): key = "clusterErr:\(c.name)"
+            case .host(let n, let h): key = "hostErr:\(n)/\(h.address)"
+            case .drain: return .normal
+            }
+            return (snap.rate(key) ?? 0) > 0 ? .bad : .normal
+        }
         func lastCheck(_ h: TelemetryFrame.Host) -> String {
             guard let last = h.checks?.last else { return "-" }
             let age = now > last.at ? Fmt.ms(now - last.at) : "0s"
             return "\(last.reason) \(age)"
         }
         let cols = [
-            Column("CLUSTER / HOST", 20) { i in
+            Column("CLUSTER / HOST", 19) { i in
                 switch rows[i] {
                 case .cluster(let c): return c.name
                 case .host(_, let h): return " └ " + h.address
@@ -243,14 +255,22 @@ enum ConsoleTables {
                     Fmt.rate(snap.rate("host:\(c)/\(h.address)"))
                 }
             },
+            // Latency over the recent window (`--window`); `-` when it holds no samples.
             Column("P50", 6, .right) {
-                text($0, cluster: { Fmt.us($0.latency.p50Us) }) { _, h in Fmt.us(h.latency.p50Us) }
+                text($0, cluster: { Fmt.latency(snap.windowLatency(cluster: $0.name), \.p50Us) }) { c, h in
+                    Fmt.latency(snap.windowLatency(cluster: c, host: h.address), \.p50Us)
+                }
             },
             Column("P99", 6, .right) {
-                text($0, cluster: { Fmt.us($0.latency.p99Us) }) { _, h in Fmt.us(h.latency.p99Us) }
+                text($0, cluster: { Fmt.latency(snap.windowLatency(cluster: $0.name), \.p99Us) }) { c, h in
+                    Fmt.latency(snap.windowLatency(cluster: c, host: h.address), \.p99Us)
+                }
             },
-            Column("5XX", 5, .right) {
-                text($0, cluster: { _ in "" }) { _, h in Fmt.count(h.respFailed) }
+            // Failed answers: the hosts' own 5xx and Skiff's error replies (connect failure, timeout, no host).
+            Column("ERR/S", 6, .right, role: { i in errRole(i) }) {
+                text($0, cluster: { Fmt.rate(snap.rate("clusterErr:\($0.name)")) }) { c, h in
+                    Fmt.rate(snap.rate("hostErr:\(c)/\(h.address)"))
+                }
             },
             // Requests sent again: after their connection closed before any byte of the answer, or a retried status.
             Column("RETRY", 5, .right) {
@@ -398,7 +418,7 @@ enum ConsoleTables {
         func streak(_ i: Int) -> String {
             let cs = checks(i)
             guard let last = cs.last else { return "no checks" }
-            let n = cs.reversed().prefix { $0.ok == last.ok }.count
+            let n = rows[i].h.checkRun ?? cs.reversed().prefix { $0.ok == last.ok }.count
             return "\(n) \(last.ok ? "ok" : "failed") in a row"
         }
         let cols = [

@@ -9,6 +9,7 @@ public enum PlainText {
         let cx = f.listeners.reduce(0) { $0 + $1.cxActive }
         let rq = f.listeners.reduce(0) { $0 + ($1.rqActive ?? 0) }
         var line = "\(Fmt.clock(f.ts, millis: false)) rps \(Fmt.rate(snap.totalRPS)) cx \(Fmt.count(cx)) rq \(Fmt.count(rq)) 5xx \(Fmt.rate(snap.total5xx))"
+        line += " p99/\(Fmt.window(snap.windowMs)) \(snap.windowP99Us.map(Fmt.us) ?? "-")"
         if snap.missedFrames > 0 { line += " missed \(snap.missedFrames)" }
         return line
     }

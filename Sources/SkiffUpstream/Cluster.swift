@@ -19,6 +19,9 @@ public final class ClusterStats: Sendable {
     public let overflowRetries = Atomic<UInt64>(0)
     /// No host could be chosen (empty or all unavailable).
     public let noHealthyUpstream = Atomic<UInt64>(0)
+    /// Error replies Skiff made itself for requests routed here (no healthy upstream, overflow, connect failure,
+    /// timeout, reset; HTTP 5xx and RPC error statuses), whether or not a host was chosen.
+    public let localFailed = Atomic<UInt64>(0)
 
     public init() {}
 }

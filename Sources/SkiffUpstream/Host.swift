@@ -29,6 +29,9 @@ public final class HostStats: Sendable {
     /// MOSN: upstream `response_success` (non-5xx) / `response_failed` (5xx).
     public let responseSuccess = Atomic<UInt64>(0)
     public let responseFailed = Atomic<UInt64>(0)
+    /// Error replies Skiff made itself after choosing this host (connect failure, timeout, reset, overflow): the
+    /// client's 5xx that the host never sent.
+    public let localFailed = Atomic<UInt64>(0)
     /// Idle keep-alive connections parked in pools.
     public let connectionIdle = Atomic<Int>(0)
     /// Upstream results that failed in a row (connect failure, 5xx); reset by a success. Owned by the cluster's

@@ -29,6 +29,8 @@ public final class HostHealth: Sendable {
         public var unhealthyThreshold: Int
         public var checked: Bool
         public var last: [CheckResult]
+        /// How many checks in a row gave the newest result (not bounded by the history kept in `last`).
+        public var run: Int
         public var ejectedUntilMs: UInt64
         public var ejections: Int
 
@@ -46,6 +48,7 @@ public final class HostHealth: Sendable {
         var up = true
         var streak = 0
         var last: [CheckResult] = []
+        var run = 0
         var ejectedUntilMs: UInt64 = 0
         var ejections = 0
     }
@@ -79,6 +82,7 @@ public final class HostHealth: Sendable {
     @discardableResult
     public func record(_ r: CheckResult) -> Bool? {
         state.withLock { s -> Bool? in
+            s.run = s.last.last?.ok == r.ok ? s.run + 1 : 1
             s.last.append(r)
             if s.last.count > HostHealth.historyLength { s.last.removeFirst(s.last.count - HostHealth.historyLength) }
             if s.up {
@@ -133,7 +137,7 @@ public final class HostHealth: Sendable {
         state.withLock {
             Snapshot(
                 up: $0.up, streak: $0.streak, healthyThreshold: healthyThreshold,
-                unhealthyThreshold: unhealthyThreshold, checked: checked, last: $0.last,
+                unhealthyThreshold: unhealthyThreshold, checked: checked, last: $0.last, run: $0.run,
                 ejectedUntilMs: $0.ejectedUntilMs, ejections: $0.ejections)
         }
     }

@@ -115,7 +115,7 @@ struct CtlStats: ParsableCommand {
                 })
             print("")
             printTable(
-                ["CLUSTER", "LB", "RQ TOTAL", "ACTIVE", "CX", "RETRIES", "OVERFLOW", "P50", "P99"],
+                ["CLUSTER", "LB", "RQ TOTAL", "ACTIVE", "CX", "RETRIES", "OVERFLOW", "P50 (since start)", "P99 (since start)"],
                 f.clusters.map { c in
                     [
                         c.name, c.lb, Humanize.count(c.rqTotal), "\(c.rqActive)", "\(c.cxActive)",
@@ -123,6 +123,7 @@ struct CtlStats: ParsableCommand {
                         Humanize.duration(ns: c.latency.p50Us &* 1000), Humanize.duration(ns: c.latency.p99Us &* 1000),
                     ]
                 })
+            printThreads(f.threads)
         }
     }
 }
@@ -201,12 +202,14 @@ struct CtlWatch: ParsableCommand {
         commandName: "watch", abstract: "A line per frame: requests/s, active connections, errors (for terminals without the console).")
     @OptionGroup var socket: SocketOption
     @Option(help: "Stop after this many lines (0 = until interrupted).") var count = 0
+    @Option(help: "Latency window: p50/p99 over this recent span (e.g. 10s, 1m).") var window = "10s"
 
     func run() throws {
         guard count >= 0 else {
             printError("error: --count: must be 0 (until interrupted) or more, got \(count)")
             throw ExitCode(1)
         }
+        var recent = FrameWindow(windowMs: try parseWindow(window))
         let c = try socket.client()
         do {
             try c.send(#"{"id":1,"cmd":"subscribe"}"#)
@@ -224,10 +227,12 @@ struct CtlWatch: ParsableCommand {
                 let err = f.listeners.reduce(UInt64(0)) { $0 &+ ($1.rq5xx ?? 0) }
                 let cx = f.listeners.reduce(0) { $0 + $1.cxActive }
                 let ts = f.ts
+                recent.add(f)
                 if let l = last, ts > l.ts {
                     let secs = Double(ts - l.ts) / 1000
                     print(
-                        "\(clockTime(ts))  rps \(Humanize.rate(Double(rq - l.rq) / secs))  active_cx \(cx)  5xx/s \(Humanize.rate(Double(err - l.err) / secs))")
+                        "\(clockTime(ts))  rps \(Humanize.rate(Double(rq - l.rq) / secs))  active_cx \(cx)  5xx/s \(Humanize.rate(Double(err - l.err) / secs))"
+                            + "  \(windowLatencyText(f, recent))")
                     fflush(nil)
                     printed += 1
                     if count > 0 && printed >= count { return }
@@ -315,6 +320,7 @@ struct CtlDrain: ParsableCommand {
             printError("error: --timeout: bad duration \"\(timeout)\" (expected e.g. 30s, 2m)")
             throw ExitCode(1)
         }
+        let askedMs = DrainWait.wallMs()
         let r = try setState(socket, cluster: cluster, host: host, state: "drain")
         print("\(cluster)/\(host): \(r["from"]?.stringValue ?? "?") -> DRAIN")
         guard wait else { return }
@@ -336,14 +342,24 @@ struct CtlDrain: ParsableCommand {
             }
             let d = h.drain ?? TelemetryFrame.Drain()
             if h.admin == "DRAINED" {
-                print("DRAINED after \(format1(Double(d.elapsedMs) / 1000)) s: safe to remove")
-                return
+                // The time the host.drained event records; it follows within a drain-watcher tick.
+                let took: UInt64?
+                do {
+                    took = try DrainWait.drainedElapsedMs(c, cluster: cluster, host: host, sinceMs: askedMs)
+                } catch let e as CLIError {
+                    printError("error: \(e)")
+                    throw ExitCode(e.exitCode)
+                }
+                if let took {
+                    print("DRAINED after \(DrainWait.text(ms: took)): safe to remove")
+                    return
+                }
             }
-            if h.admin != "DRAIN" {
+            if h.admin != "DRAIN" && h.admin != "DRAINED" {
                 printError("error: \(cluster)/\(host) left DRAIN (now \(h.admin.isEmpty ? "?" : h.admin)) before it drained")
                 throw ExitCode(1)
             }
-            print("draining: active requests \(d.activeRq), active connections \(d.activeCx), idle \(d.idleCx), \(format1(Double(d.elapsedMs) / 1000)) s of \(format1(Double(d.timeoutMs) / 1000)) s")
+            if h.admin == "DRAIN" { print("draining: active requests \(d.activeRq), active connections \(d.activeCx), idle \(d.idleCx), \(format1(Double(d.elapsedMs) / 1000)) s of \(format1(Double(d.timeoutMs) / 1000)) s") }
             fflush(nil)
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)

@@ -83,6 +83,9 @@ struct Start: ParsableCommand {
     @Flag(help: "Run the console in-process on this terminal; on quit, choose to stop or keep running headless.")
     var tui = false
 
+    @Option(help: "With --tui: show latency and write rates over this recent span (e.g. 10s, 1m).")
+    var window = "10s"
+
     @Option(name: .customLong("pid-file"), help: "Write the pid here; refuse to start if a live skiff holds it.")
     var pidFile: String?
 
@@ -119,6 +122,7 @@ struct Start: ParsableCommand {
                     + "(milliseconds), got \(publishInterval)")
             throw ExitCode(1)
         }
+        let windowMs = try parseWindow(window)
         let (cfg, configText) = try loadConfigWithTextOrExit(config)
         let logging: LogSettings
         do {
@@ -200,18 +204,18 @@ struct Start: ParsableCommand {
             throw fail("\(error)")
         }
         launcher?.started()
-        if tui { runInProcessConsole(server, logger: logger) }
+        if tui { runInProcessConsole(server, logger: logger, windowMs: windowMs) }
         server.waitUntilStopped()
     }
 
     /// `--tui`: the console on this terminal. SIGINT/SIGTERM or `skiff stop` end it (the server is stopping); `q`
     /// asks whether to stop or keep running headless.
-    private func runInProcessConsole(_ server: SkiffServer, logger: Logger) {
+    private func runInProcessConsole(_ server: SkiffServer, logger: Logger, windowMs: UInt64) {
         let engine = server.engine
         engine.publisher.intervalMs.store(250, ordering: .relaxed)
         runConsole(
             source: InProcessSource(engine: engine, control: server.control), readOnly: false, inProcess: true,
-            shouldStop: { server.isStopping })
+            windowMs: windowMs, shouldStop: { server.isStopping })
         engine.publisher.intervalMs.store(publishInterval, ordering: .relaxed)
         if server.isStopping { return }
         if askKeepRunning() {

@@ -33,6 +33,16 @@ enum Fixtures {
         l.p99Us = p99
         l.p999Us = p999
         l.maxUs = max
+        // Buckets as a histogram with these quantiles would carry them: half at p50, 40 % at p90, 9 % at p99,
+        // 0.9 % at p999, the rest at max (so two frames' difference has the same quantiles).
+        let h = LatencyHistogram()
+        var recorded: UInt64 = 0
+        for (us, share) in [(p50, count * 50 / 100), (p90, count * 40 / 100), (p99, count * 9 / 100), (p999, count * 9 / 1000)] {
+            for _ in 0..<share { h.record(ns: us * 1000) }
+            recorded += share
+        }
+        for _ in recorded..<Swift.max(recorded, count) { h.record(ns: max * 1000) }
+        l.buckets = SparseBuckets.encode(h.snapshot())
         return l
     }
 
@@ -161,6 +171,7 @@ enum Fixtures {
             bytesIn: 4000, bytesOut: 8000, buffers: 600, writev: 300, hist: [111, 222, 33, 4, 5], partial: 1, eagain: 2,
             peakQueue: 4)
         let hostLatency = latency(count: 10, p50: 400, p90: 1000, p99: 2100, p999: 3000, max: 4000)
+        let busyHostLatency = latency(count: rq / 2, p50: 400, p90: 1000, p99: 2100, p999: 3000, max: 4000)
         c1.hosts = [
             host(
                 "10.0.0.3:8080", admin: "DRAIN", health: "UP",
@@ -170,7 +181,7 @@ enum Fixtures {
                     Frame.Check(ok: false, reason: "L7STS 503", latencyUs: 900, at: ts - 2000),
                     Frame.Check(ok: true, reason: "L7OK", latencyUs: 700, at: ts - 1000),
                 ],
-                cx: (1, 0, 50, 0), rq: (rq / 2, drainActive, 37), success: rq / 2, failed: 3, latency: hostLatency),
+                cx: (1, 0, 50, 0), rq: (rq / 2, drainActive, 37), success: rq / 2, failed: 3, latency: busyHostLatency),
             host(
                 "10.0.0.4:8080", weight: 2, admin: "READY", health: "DOWN 1/2",
                 checks: [Frame.Check(ok: false, reason: "L4CON refused", latencyUs: 100, at: ts - 500)],

@@ -29,7 +29,7 @@ import Testing
         #expect(t.contains("RPS 1.2k/s"))  // (11200-10000)/1s on http_in + sessions on tcp_in
         #expect(t.contains("active cx 123"))
         #expect(t.contains("5xx 5.0/s"))
-        #expect(t.contains("p99 2.3ms"))
+        #expect(t.contains("p99 (10s) 2.3ms"))  // over the window: f1 to f2
         #expect(t.contains("2 UP") && t.contains("1 DOWN") && t.contains("2 DRAIN") && t.contains("0 MAINT"))
         #expect(t.contains("2 pollers") && t.contains("2 workers") && t.contains("3 readers"))
         #expect(t.contains("▁") || t.contains("█"))

@@ -16,6 +16,7 @@ import Testing
         (writes.hist, writes.partial, writes.eagain, writes.peakQueue, writes.readPauses) = ([5, 6, 7, 8, 9], 10, 11, 12, 13)
         var latency = Frame.Latency()
         (latency.count, latency.p50Us, latency.p90Us, latency.p99Us, latency.p999Us, latency.maxUs) = (1, 2, 3, 4, 5, 6)
+        latency.buckets = [3000, 1]
 
         var l = Frame.Listener()
         (l.name, l.address, l.model, l.protocol, l.workers) = ("web \"1\"", "127.0.0.1:8080", "netpoll", "Http1", 2)
@@ -34,13 +35,15 @@ import Testing
             ("10.0.0.3:8080", 2, ["zone": "b", "version": "1.1"], "DRAIN", "UP 1/2", true)
         (h.drain, h.nextCheckMs, h.ejectedUntilMs) = (drain, 61, 62)
         h.checks = [Frame.Check(ok: true, reason: "L7OK", latencyUs: 63, at: 64)]
+        h.checkRun = 65
         (h.cxActive, h.cxIdle, h.cxTotal, h.cxConnectFail) = (71, 72, 73, 74)
         (h.rqTotal, h.rqActive, h.rqTimeout, h.rqRetry, h.rqRemoteReset) = (75, 76, 77, 78, 79)
-        (h.respSuccess, h.respFailed, h.latency) = (80, 81, latency)
+        (h.respSuccess, h.respFailed, h.localFailed, h.latency) = (80, 81, 82, latency)
         var c = Frame.Cluster()
         (c.name, c.lb, c.rqTotal, c.rqActive, c.rqPending, c.cxActive, c.retries) = ("c1", "LB_RANDOM", 1, 2, 3, 4, 5)
         (c.overflow.maxConnections, c.overflow.maxPendingRequests, c.overflow.maxRequests, c.overflow.maxRetries) =
             (6, 7, 8, 9)
+        c.localFailed = 11
         (c.noHealthyUpstream, c.healthCheckService, c.latency, c.writes, c.hosts) = (10, "svc", latency, writes, [h])
 
         var p = Frame.Poller()
@@ -131,17 +134,18 @@ import Testing
         #expect(
             Self.keys(cluster) == [
                 "name", "lb", "rq_total", "rq_active", "rq_pending", "cx_active", "retries", "overflow",
-                "no_healthy_upstream", "health_check_service", "latency", "writes", "hosts",
+                "no_healthy_upstream", "local_failed", "health_check_service", "latency", "writes", "hosts",
             ])
         #expect(
             Self.keys(cluster?["overflow"]) == ["max_connections", "max_pending_requests", "max_requests", "max_retries"])
-        #expect(Self.keys(cluster?["latency"]) == ["count", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"])
+        #expect(Self.keys(cluster?["latency"]) == ["count", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "buckets"])
         let host = cluster?["hosts"]?.arrayValue.first
         #expect(
             Self.keys(host) == [
                 "address", "weight", "metadata", "admin", "health", "available", "drain", "next_check_ms",
-                "ejected_until_ms", "checks", "cx_active", "cx_idle", "cx_total", "cx_connect_fail", "rq_total",
-                "rq_active", "rq_timeout", "rq_retry", "rq_remote_reset", "resp_success", "resp_failed", "latency",
+                "ejected_until_ms", "checks", "check_run", "cx_active", "cx_idle", "cx_total", "cx_connect_fail", "rq_total",
+                "rq_active", "rq_timeout", "rq_retry", "rq_remote_reset", "resp_success", "resp_failed", "local_failed",
+                "latency",
             ])
         #expect(Self.keys(host?["metadata"]) == ["version", "zone"])  // sorted
         #expect(

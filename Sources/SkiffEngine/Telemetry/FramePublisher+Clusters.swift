@@ -20,6 +20,7 @@ extension FramePublisher {
             r.overflow.maxRequests = s.overflowRequests.load(ordering: .relaxed)
             r.overflow.maxRetries = s.overflowRetries.load(ordering: .relaxed)
             r.noHealthyUpstream = s.noHealthyUpstream.load(ordering: .relaxed)
+            r.localFailed = s.localFailed.load(ordering: .relaxed)
             if let service = c.config.healthCheck?.serviceName, !service.isEmpty { r.healthCheckService = service }
             r.latency = TelemetryFrame.Latency(c.latency.snapshot())
             var writes = c.upstreamWrites.snapshot
@@ -41,7 +42,8 @@ extension FramePublisher {
         let drained = admin == .drain && h.isDrained
         r.admin = drained ? "DRAINED" : admin.description
         let health = h.health.snapshot
-        r.health = h.health.isEjected ? "EJECTED" : health.text
+        // MAINT takes no checks: its health is not known, and no check is due.
+        r.health = admin == .maint ? "MAINT" : h.health.isEjected ? "EJECTED" : health.text
         r.available = h.isAvailable
         if admin == .drain {
             var d = TelemetryFrame.Drain()
@@ -53,12 +55,13 @@ extension FramePublisher {
             d.drained = drained
             r.drain = d
         }
-        r.nextCheckMs = engine.healthChecker?.nextCheckMs(h)
+        r.nextCheckMs = admin == .maint ? nil : engine.healthChecker?.nextCheckMs(h)
         if h.health.isEjected { r.ejectedUntilMs = health.ejectedUntilMs }
         if health.checked {
             r.checks = health.last.map {
                 TelemetryFrame.Check(ok: $0.ok, reason: $0.reason, latencyUs: $0.latencyNs / 1000, at: $0.at)
             }
+            r.checkRun = health.run
         }
         r.cxActive = s.connectionActive.load(ordering: .relaxed)
         r.cxIdle = s.connectionIdle.load(ordering: .relaxed)
@@ -71,6 +74,7 @@ extension FramePublisher {
         r.rqRemoteReset = s.requestRemoteReset.load(ordering: .relaxed)
         r.respSuccess = s.responseSuccess.load(ordering: .relaxed)
         r.respFailed = s.responseFailed.load(ordering: .relaxed)
+        r.localFailed = s.localFailed.load(ordering: .relaxed)
         r.latency = TelemetryFrame.Latency(h.latency.snapshot())
         return r
     }

@@ -59,6 +59,11 @@ extension HTTPExchange {
     ) {
         manager.stats.localReplies.wrappingAdd(1, ordering: .relaxed)
         manager.stats.countResponse(status)
+        if status >= 500 {
+            // An upstream failure Skiff answered for: counted on the cluster and on the host it chose, if any.
+            cluster?.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
+            host?.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
+        }
         let out = connection.bufferPool.acquire()
         guard
             let n = HTTPLocalReply.render(

@@ -189,10 +189,14 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         let cluster =
             resolved.clusters.count == 1
             ? resolved.clusters[0] : resolved.clusters[entry.weightedIndex(random: FastRandom.next())]
-        if cluster.admitRequest() != nil { return reply(.overflow, "upstream overflow", oneway: oneway) }
+        if cluster.admitRequest() != nil {
+            cluster.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
+            return reply(.overflow, "upstream overflow", oneway: oneway)
+        }
         guard let host = cluster.pickHost() else {
             cluster.requestFinished()
             cluster.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            cluster.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
             return reply(.noUpstream, "no healthy upstream", oneway: oneway)
         }
         let upstream = RPCUpstream<Codec>.on(host: host, cluster: cluster, via: self)

@@ -145,6 +145,8 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
     func connectionDidConnect(_ c: Connection) {
         connected = true
         host.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
+        // Counted on the cluster too (as HTTP's are), so the cluster's CX is its hosts' connections.
+        cluster.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
         if manager.heartbeatIntervalNs > 0 { executor.arm(heartbeatTimer, afterNs: manager.heartbeatIntervalNs) }
     }
 
@@ -228,6 +230,9 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
     /// A stream that gets no answer from upstream (lost connection, timeout): its kept copy goes, the cluster
     /// counts it finished, and its client gets the protocol's error status. The caller has taken it out of `streams`.
     private func failStream(_ s: Stream, _ kind: RPCErrorKind, _ message: StaticString) {
+        // The client gets an error Skiff made up for this host: counted where the host's 5xx are.
+        host.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
+        cluster.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
         s.replay?.release()
         cluster.requestFinished()
         if s.holdsRetrySlot { cluster.retryFinished() }
@@ -263,6 +268,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         heartbeatTimer.cancel()
         if connected {
             host.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
+            cluster.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
             host.stats.connectionClose.wrappingAdd(1, ordering: .relaxed)
         } else {
             host.stats.connectionConFail.wrappingAdd(1, ordering: .relaxed)

@@ -154,6 +154,7 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
             return s.host
         }
         host?.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
+        cluster.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
         if let h = host { cluster.outlier?.record(host: h, failure: false) }
         downstream.resumeReading()
     }
@@ -189,6 +190,7 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         }
         if wasEstablished {
             host?.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
+            cluster.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
             host?.stats.connectionClose.wrappingAdd(1, ordering: .relaxed)
             if reason != .eof { downstream.close(.peerClosed) }
             state.withLock { $0.upstreamClosed = true }

@@ -11,6 +11,8 @@ extension TelemetryFrame {
         public var retries: UInt64 = 0
         public var overflow = Overflow()
         public var noHealthyUpstream: UInt64 = 0
+        /// Error replies Skiff made itself for requests routed here (HTTP 5xx, RPC error statuses).
+        public var localFailed: UInt64 = 0
         /// The health check's `service_name`, when set.
         public var healthCheckService: String?
         public var latency = Latency()
@@ -30,11 +32,15 @@ extension TelemetryFrame {
             c.field("retries", &retries)
             c.field("overflow", &overflow)
             c.field("no_healthy_upstream", &noHealthyUpstream)
+            c.field("local_failed", &localFailed)
             c.field("health_check_service", &healthCheckService)
             c.field("latency", &latency)
             c.field("writes", &writes)
             c.field("hosts", &hosts)
         }
+
+        /// Failed answers its clients got: the hosts' own 5xx and every error reply Skiff made for this cluster.
+        public var errors: UInt64 { hosts.reduce(localFailed) { $0 &+ $1.respFailed } }
 
         /// The host at `address`, if the cluster has it.
         public func host(_ address: String) -> Host? { hosts.first { $0.address == address } }
@@ -78,6 +84,8 @@ extension TelemetryFrame {
         public var ejectedUntilMs: UInt64?
         /// The last checks, oldest first; present once the host has been checked.
         public var checks: [Check]?
+        /// How many checks in a row gave the newest result (the run, which may be longer than `checks`).
+        public var checkRun: Int?
         public var cxActive: Int = 0
         public var cxIdle: Int = 0
         public var cxTotal: UInt64 = 0
@@ -91,6 +99,8 @@ extension TelemetryFrame {
         public var rqRemoteReset: UInt64 = 0
         public var respSuccess: UInt64 = 0
         public var respFailed: UInt64 = 0
+        /// Error replies Skiff made itself after choosing this host (connect failure, timeout, reset).
+        public var localFailed: UInt64 = 0
         public var latency = Latency()
 
         public init() {}
@@ -106,6 +116,7 @@ extension TelemetryFrame {
             c.field("next_check_ms", &nextCheckMs)
             c.field("ejected_until_ms", &ejectedUntilMs)
             c.field("checks", &checks)
+            c.field("check_run", &checkRun)
             c.field("cx_active", &cxActive)
             c.field("cx_idle", &cxIdle)
             c.field("cx_total", &cxTotal)
@@ -117,8 +128,12 @@ extension TelemetryFrame {
             c.field("rq_remote_reset", &rqRemoteReset)
             c.field("resp_success", &respSuccess)
             c.field("resp_failed", &respFailed)
+            c.field("local_failed", &localFailed)
             c.field("latency", &latency)
         }
+
+        /// Failed answers for requests sent here: the host's own 5xx and Skiff's error replies on its behalf.
+        public var errors: UInt64 { respFailed &+ localFailed }
 
         /// DRAINED, or a drain whose work is done.
         public var isDrained: Bool { admin == "DRAINED" || drain?.drained == true }

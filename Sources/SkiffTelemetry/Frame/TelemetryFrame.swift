@@ -110,7 +110,8 @@ extension TelemetryFrame {
         public var buffersPerWritev: Double { writev == 0 ? 0 : Double(buffers) / Double(writev) }
     }
 
-    /// Latency since start, in microseconds.
+    /// Latency since start, in microseconds, and the histogram's non-empty buckets (``SparseBuckets``) so a reader
+    /// can subtract two frames for a recent window (`LatencyWindow`).
     public struct Latency: TelemetryRecord {
         public var count: UInt64 = 0
         public var p50Us: UInt64 = 0
@@ -118,17 +119,21 @@ extension TelemetryFrame {
         public var p99Us: UInt64 = 0
         public var p999Us: UInt64 = 0
         public var maxUs: UInt64 = 0
+        /// Non-empty buckets as `SparseBuckets` wire pairs; nil in a window's figures (and from an older skiff).
+        public var buckets: [UInt64]?
 
         public init() {}
 
-        /// The quantiles of a histogram of nanoseconds.
-        public init(_ histogram: HistogramSnapshot) {
+        /// The quantiles of a histogram of nanoseconds, and its buckets when `withBuckets`.
+        public init(_ histogram: HistogramSnapshot, withBuckets: Bool = true) {
             count = histogram.count
-            p50Us = histogram.quantile(0.50) / 1000
-            p90Us = histogram.quantile(0.90) / 1000
-            p99Us = histogram.quantile(0.99) / 1000
-            p999Us = histogram.quantile(0.999) / 1000
+            let q = histogram.quantiles([0.50, 0.90, 0.99, 0.999])
+            p50Us = q[0] / 1000
+            p90Us = q[1] / 1000
+            p99Us = q[2] / 1000
+            p999Us = q[3] / 1000
             maxUs = histogram.max / 1000
+            if withBuckets { buckets = SparseBuckets.encode(histogram) }
         }
 
         public mutating func fields<C: TelemetryCoder>(_ c: inout C) {
@@ -138,6 +143,7 @@ extension TelemetryFrame {
             c.field("p99_us", &p99Us)
             c.field("p999_us", &p999Us)
             c.field("max_us", &maxUs)
+            c.field("buckets", &buckets)
         }
     }
 }

@@ -12,7 +12,10 @@ import Synchronization
 /// asked between key reads: no signal handler runs here.
 ///
 /// Threads: everything here, every curses call included, runs on the calling thread (ncurses is not reentrant).
-func runConsole(source: any FrameSource, readOnly: Bool, inProcess: Bool, shouldStop: () -> Bool) {
+func runConsole(
+    source: any FrameSource, readOnly: Bool, inProcess: Bool, windowMs: UInt64 = FrameWindow.defaultMs,
+    shouldStop: () -> Bool
+) {
     let term = getenv("TERM").map { String(cString: $0) } ?? ""
     if isatty(1) == 0 || isatty(0) == 0 || term == "dumb" || term.isEmpty {
         runPlain(source: source, shouldStop: shouldStop)
@@ -20,7 +23,7 @@ func runConsole(source: any FrameSource, readOnly: Bool, inProcess: Bool, should
     }
     let screen = Terminal(color: getenv("NO_COLOR") == nil)
     defer { screen.restore() }
-    let model = ConsoleModel()
+    let model = ConsoleModel(windowMs: windowMs)
     var state = ConsoleState(readOnly: readOnly, refreshMs: 500)
     var lastRender: UInt64 = 0
     var hadProblem = false

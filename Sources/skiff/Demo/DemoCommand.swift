@@ -15,10 +15,12 @@ struct Demo: ParsableCommand {
     @Flag(help: "No console: run for --duration and print a summary.") var headless = false
     @Option(help: "How long --headless runs (e.g. 10s).") var duration: String = "10s"
     @Option(help: "Requests per second the traffic generator aims at.") var rate: Int = 200
+    @Option(help: "Show latency and write rates over this recent span (e.g. 10s, 1m).") var window = "10s"
     @Option(name: .customLong("control-socket"), help: "Control socket for `skiff top` (default: a temporary path).")
     var controlSocket: String?
 
     func run() throws {
+        let windowMs = try parseWindow(window)
         let stop = try SignalStop()  // before any thread: SIGINT/SIGTERM end the run (console or headless)
         guard let runFor = DurationText.parse(duration), runFor > .zero, runFor <= .seconds(3600) else {
             printError("error: --duration: expected a duration from 1ms to 1h (e.g. 10s), got \"\(duration)\"")
@@ -86,7 +88,7 @@ struct Demo: ParsableCommand {
         } else {
             runConsole(
                 source: InProcessSource(engine: engine, control: control), readOnly: false, inProcess: false,
-                shouldStop: { stop.isRaised })
+                windowMs: windowMs, shouldStop: { stop.isRaised })
             traffic.stop()
         }
         server.stop()

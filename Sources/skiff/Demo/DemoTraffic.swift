@@ -10,14 +10,20 @@ final class DemoTraffic: @unchecked Sendable {
     let errors = Atomic<Int>(0)
     let stopping = Atomic<Bool>(false)
 
+    /// Eight HTTP clients and one Bolt client, each aiming at `rate / 9` requests per second on a fixed schedule
+    /// (see `DemoPacer`): a slow answer is made up for by not sleeping, so the total reaches `rate`.
     func start(httpPorts: [Int], boltPort: Int, rate: Int) throws {
         let clients = 8
-        let perClientInterval = UInt32(max(1, 1_000_000 * (clients + 1) / max(1, rate)))
+        let perClientIntervalNs = UInt64(1_000_000_000) * UInt64(clients + 1) / UInt64(max(1, rate))
         for i in 0..<clients {
             let port = httpPorts[i % httpPorts.count]
-            try NetThread.start(name: "demo-client") { [self] in self.httpLoop(port: port, pause: perClientInterval, seed: i) }
+            try NetThread.start(name: "demo-client") { [self] in
+                self.httpLoop(port: port, pacer: DemoPacer(intervalNs: perClientIntervalNs, phase: i, of: clients + 1), seed: i)
+            }
         }
-        try NetThread.start(name: "demo-bolt-client") { [self] in self.boltLoop(port: boltPort, pause: perClientInterval) }
+        try NetThread.start(name: "demo-bolt-client") { [self] in
+            self.boltLoop(port: boltPort, pacer: DemoPacer(intervalNs: perClientIntervalNs, phase: clients, of: clients + 1))
+        }
     }
 
     func stop() { stopping.store(true, ordering: .relaxed) }
@@ -34,7 +40,8 @@ final class DemoTraffic: @unchecked Sendable {
         return fd
     }
 
-    private func httpLoop(port: Int, pause: UInt32, seed: Int) {
+    private func httpLoop(port: Int, pacer: DemoPacer, seed: Int) {
+        var pacer = pacer
         let paths = ["/", "/api/items", "/api/users/42", "/static/app.js", "/search?q=skiff"]
         var n = seed
         while !stopping.load(ordering: .relaxed) {
@@ -70,13 +77,14 @@ final class DemoTraffic: @unchecked Sendable {
                     }
                     buf += chunk[0..<r]
                 }
-                usleep(pause)
+                pacer.wait()
             }
             close(fd)
         }
     }
 
-    private func boltLoop(port: Int, pause: UInt32) {
+    private func boltLoop(port: Int, pacer: DemoPacer) {
+        var pacer = pacer
         let cls = Array("com.alipay.sofa.rpc.core.request.SofaRequest".utf8)
         let service = Array("com.alipay.demo.EchoService:1.0".utf8)
         let header = [0, 0, 0, 7] + Array("service".utf8) + [0, 0, 0, UInt8(service.count)] + service
@@ -103,7 +111,7 @@ final class DemoTraffic: @unchecked Sendable {
                 if chunk[10] == 0 && chunk[11] == 0 { ok.wrappingAdd(1, ordering: .relaxed) } else {
                     errors.wrappingAdd(1, ordering: .relaxed)
                 }
-                usleep(pause * 2)
+                pacer.wait()
             }
             close(fd)
         }
