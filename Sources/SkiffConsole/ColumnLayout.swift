@@ -7,6 +7,8 @@ enum ColumnLayout {
     static let maxNaturalWidth = 48
     /// Past this many rows only the rows on screen are measured (a 10,000-connection table stays cheap to draw).
     static let measureAllUpTo = 2000
+    /// What a flex column claims while columns are fitted; it grows into the space left over.
+    static let flexFitWidth = 12
 
     struct Placed: Equatable {
         var col: Int
@@ -19,7 +21,9 @@ enum ColumnLayout {
         cols.enumerated().map { i, c in
             // Numbers keep their declared width as a floor, so a column does not jump as its values change.
             var w = max(c.title.count + (sortMark == i ? 1 : 0), c.align == .right ? c.width : 0)
-            for r in rows { w = max(w, min(maxNaturalWidth, c.cell(r).count)) }
+            // A flex column (free text at the end) claims little when fitting; it takes what is left after.
+            let cap = c.flex ? flexFitWidth : maxNaturalWidth
+            for r in rows { w = max(w, min(cap, c.cell(r).count)) }
             return max(1, w)
         }
     }

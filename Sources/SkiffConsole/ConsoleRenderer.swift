@@ -86,7 +86,7 @@ public enum ConsoleRenderer {
 
     static func hints(_ state: ConsoleState) -> [Hint] {
         var list = [
-            Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-8", "view", short: "1-8", dropRank: 1),
+            Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-8", "view", shortKey: "1-8", dropRank: 1),
             Hint("↑↓", "move", dropRank: 3), Hint("/", "filter", dropRank: 2), Hint("s", "sort", dropRank: 2),
         ]
         if state.view.hasHostActions && !state.readOnly {

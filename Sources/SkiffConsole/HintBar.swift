@@ -4,14 +4,16 @@
 struct Hint: Equatable {
     var key: String
     var what: String
-    /// A shorter word for a narrow screen.
+    /// Shorter words for a narrow screen.
+    var shortKey: String
     var short: String
     /// Left out first when even the compact bar does not fit (higher first).
     var dropRank: Int
 
-    init(_ key: String, _ what: String, short: String? = nil, dropRank: Int = 0) {
+    init(_ key: String, _ what: String, shortKey: String? = nil, short: String? = nil, dropRank: Int = 0) {
         self.key = key
         self.what = what
+        self.shortKey = shortKey ?? key
         self.short = short ?? what
         self.dropRank = dropRank
     }
@@ -26,7 +28,7 @@ enum HintBar {
 
     static func fit(_ hints: [Hint], width: Int) -> [Placed] {
         func length(_ list: [Hint], compact: Bool) -> Int {
-            list.reduce(0) { $0 + $1.key.count + 1 + (compact ? $1.short.count : $1.what.count) }
+            list.reduce(0) { $0 + (compact ? $1.shortKey.count + 1 + $1.short.count : $1.key.count + 1 + $1.what.count) }
                 + max(0, list.count - 1) * (compact ? 1 : 2)
         }
         var list = hints
@@ -43,9 +45,10 @@ enum HintBar {
         var out: [Placed] = []
         var x = 0
         for h in list {
+            let key = compact ? h.shortKey : h.key
             let what = compact ? h.short : h.what
-            out.append(Placed(key: h.key, what: what, x: x))
-            x += h.key.count + 1 + what.count + (compact ? 1 : 2)
+            out.append(Placed(key: key, what: what, x: x))
+            x += key.count + 1 + what.count + (compact ? 1 : 2)
         }
         return out
     }
