@@ -159,7 +159,7 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
     }
 
     public func subscribe(since: UInt64?) -> any ControlSubscription {
-        RingSubscription(hub: engine.hub, since: since)
+        RingSubscription(hub: engine.hub, since: since, asks: engine.publisher.asks)
     }
 
     /// A subscription paced at `intervalMs`: the publisher ticks at least that often while it lasts.
