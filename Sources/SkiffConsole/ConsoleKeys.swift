@@ -14,6 +14,8 @@ public enum ConsoleCommand: Sendable, Equatable {
 
 /// Applies one key to the state. Pure apart from reading the model.
 public func handle(_ key: Key, state: inout ConsoleState, model: ConsoleModel) -> ConsoleCommand {
+    // Nothing is drawn but "terminal too small": no key may act on what the operator cannot see.
+    if state.isTooSmall { return key == .char("q") ? .quit : .none }
     // A pending confirmation takes the next key, whatever it is.
     if let p = state.pending {
         state.pending = nil
@@ -85,11 +87,15 @@ public func handle(_ key: Key, state: inout ConsoleState, model: ConsoleModel) -
         state.frozen = state.paused ? model.snapshot : nil
         state.status = state.paused ? "paused (frames still arrive; p resumes)" : ""
     case .char("+"):
-        state.refreshMs = max(ConsoleState.refreshRange.lowerBound, state.refreshMs / 2)
+        state.refreshMs = ConsoleState.refreshSteps.last { $0 < state.refreshMs } ?? ConsoleState.refreshSteps[0]
         return .refresh(ms: state.refreshMs)
     case .char("-"):
-        state.refreshMs = min(ConsoleState.refreshRange.upperBound, state.refreshMs * 2)
+        state.refreshMs = ConsoleState.refreshSteps.first { $0 > state.refreshMs } ?? ConsoleState.refreshSteps.last!
         return .refresh(ms: state.refreshMs)
+    case .char("c") where state.view == .events:
+        state.showConnectionEvents.toggle()
+        state.status = state.showConnectionEvents ? "connection events shown (c hides)" : "connection events hidden (c shows)"
+        move(&state, model, to: Int.max / 2)
     case .char("d"): return hostAction("drain", &state, model)
     case .char("m"): return hostAction("maint", &state, model)
     case .char("r"): return hostAction("ready", &state, model)
@@ -102,12 +108,15 @@ public func handle(_ key: Key, state: inout ConsoleState, model: ConsoleModel) -
 
 private func switchView(_ state: inout ConsoleState, _ view: ConsoleView) {
     guard view != state.view else { return }
+    state.positions[state.view] = ViewPosition(
+        selected: state.selected, scroll: state.scroll, sortColumn: state.sortColumn, sortReversed: state.sortReversed)
     state.view = view
-    state.selected = view == .events ? Int.max / 2 : 0
-    state.scroll = 0
+    let back = state.positions[view]
+    state.selected = back?.selected ?? (view == .events ? Int.max / 2 : 0)
+    state.scroll = back?.scroll ?? 0
     state.filter = ""
-    state.sortColumn = nil
-    state.sortReversed = false
+    state.sortColumn = back?.sortColumn
+    state.sortReversed = back?.sortReversed ?? false
 }
 
 private func move(_ state: inout ConsoleState, _ model: ConsoleModel, by delta: Int = 0, to target: Int? = nil) {

@@ -139,6 +139,13 @@ public final class ConsoleModel {
     }
 
     public func ingest(_ frame: TelemetryFrame) {
+        // Another pid is another process (the daemon restarted): none of the old one's connections, rates or
+        // history carry over; the events stay (they say what happened).
+        if let old = snapshot.latest, old.pid != frame.pid {
+            let events = snapshot.events
+            snapshot = ConsoleSnapshot()
+            snapshot.events = events
+        }
         let prev = snapshot.latest
         let ts = frame.ts
         snapshot.previous = prev

@@ -25,27 +25,50 @@ public enum ConsoleRenderer {
                 drawTable(t, state, &grid, x: 0, y: bodyTop, width: w, height: bodyHeight, selectable: true)
             }
         }
+        // A lost source: what is shown is stale, and looks it.
+        if state.link.isLost { for y in bodyTop..<(h - 2) { grid.addStyle(x: 0, y: y, width: w, .dim) } }
         footer(snap, state, &grid)
-        if state.helpShown { help(&grid) }
+        if state.helpShown { help(state.view, &grid) }
     }
 
     // MARK: header, tabs, footer
 
     static func header(_ snap: ConsoleSnapshot, _ state: ConsoleState, _ grid: inout Grid) {
         let f = snap.latest
-        grid.fill(y: 0, height: 1, style: .reverse, role: .header)
-        var parts = ["skiff \(f.map { $0.version.isEmpty ? "?" : $0.version } ?? "?")", "pid \(f?.pid ?? 0)"]
-        parts.append("up \(Fmt.ms(f?.uptimeMs ?? 0))")
-        if let c = f?.config, !c.isEmpty { parts.append("config \(c)") }
-        parts.append("every \(state.refreshMs)ms")
-        if snap.missedFrames > 0 { parts.append("missed \(snap.missedFrames) frames") }
-        grid.put(x: 1, y: 0, parts.joined(separator: "  "), style: [.reverse, .bold], role: .header)
-        if state.paused {
-            let p = " PAUSED "
-            grid.put(x: grid.width - p.count - 1, y: 0, p, style: [.bold], role: .warn)
-        } else if let f {
-            let t = Fmt.clock(f.ts, millis: false)
-            grid.put(x: grid.width - t.count - 1, y: 0, t, style: .reverse, role: .header)
+        var badges: [String] = []
+        if state.readOnly { badges.append(" READ-ONLY ") }
+        if state.paused { badges.append(" PAUSED ") }
+        let badgeWidth = badges.reduce(0) { $0 + $1.count + 1 }
+        if case .lost(let since, _) = state.link {
+            grid.fill(y: 0, height: 1, style: .reverse, role: .bad)
+            var text = "DISCONNECTED since \(Fmt.clock(since, millis: false)), retrying"
+            if let f { text += "  (showing pid \(f.pid) as last seen)" }
+            grid.put(x: 1, y: 0, text, style: [.reverse, .bold], role: .bad, maxWidth: grid.width - badgeWidth - 2)
+        } else {
+            grid.fill(y: 0, height: 1, style: .reverse, role: .header)
+            var parts: [String]
+            if let f {
+                parts = ["skiff \(f.version.isEmpty ? "?" : f.version)", "pid \(f.pid)", "up \(Fmt.ms(f.uptimeMs))"]
+                if !f.config.isEmpty { parts.append("config \(f.config)") }
+            } else {
+                parts = ["skiff", "waiting for the first frame"]
+            }
+            // The interval frames really arrive at, not the one asked for.
+            parts.append("frames every " + (state.arrivalMs.map { Fmt.ms(UInt64($0)) } ?? "-"))
+            if snap.missedFrames > 0 { parts.append("missed \(snap.missedFrames) frames") }
+            let clock = f.map { Fmt.clock($0.ts, millis: false) } ?? ""
+            grid.put(
+                x: 1, y: 0, parts.joined(separator: "  "), style: [.reverse, .bold], role: .header,
+                maxWidth: grid.width - badgeWidth - clock.count - 3)
+            if badges.isEmpty && !clock.isEmpty {
+                grid.put(x: grid.width - clock.count - 1, y: 0, clock, style: .reverse, role: .header)
+            }
+        }
+        var x = grid.width - 1
+        for b in badges.reversed() {
+            x -= b.count
+            grid.put(x: x, y: 0, b, style: [.bold], role: b.contains("READ-ONLY") ? .accent : .warn)
+            x -= 1
         }
     }
 
@@ -61,10 +84,18 @@ public enum ConsoleRenderer {
         }
     }
 
-    static func hints(_ state: ConsoleState) -> [(String, String)] {
-        var list = [("q", "quit"), ("?", "help"), ("Tab/1-8", "view"), ("↑↓", "move"), ("/", "filter"), ("s", "sort")]
-        if state.view.hasHostActions && !state.readOnly { list += [("d", "drain"), ("m", "maint"), ("r", "ready")] }
-        list += [("p", state.paused ? "resume" : "pause"), ("+/-", "refresh")]
+    static func hints(_ state: ConsoleState) -> [Hint] {
+        var list = [
+            Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-8", "view", shortKey: "1-8", dropRank: 1),
+            Hint("↑↓", "move", dropRank: 3), Hint("/", "filter", dropRank: 2), Hint("s", "sort", dropRank: 2),
+        ]
+        if state.view.hasHostActions && !state.readOnly {
+            list += [Hint("d", "drain"), Hint("m", "maint"), Hint("r", "ready")]
+        }
+        if state.view == .events {
+            list.append(Hint("c", state.showConnectionEvents ? "hide conns" : "show conns", short: "conns"))
+        }
+        list += [Hint("p", state.paused ? "resume" : "pause"), Hint("+/-", "refresh", short: "rate", dropRank: 1)]
         return list
     }
 
@@ -79,20 +110,20 @@ public enum ConsoleRenderer {
             var s = state.status
             if !state.filter.isEmpty { s = "filter: \(state.filter)" + (s.isEmpty ? "" : "  " + s) }
             if state.readOnly && s.isEmpty { s = "read-only" }
-            grid.put(x: 0, y: statusY, s, role: s.hasPrefix("read-only:") ? .bad : .normal)
+            // A lost source says why (the same words `skiff ctl` uses) until it is back.
+            if case .lost(_, let reason) = state.link, s.isEmpty || s == "reconnected" { s = reason }
+            grid.put(
+                x: 0, y: statusY, s, role: s.hasPrefix("read-only:") || state.link.isLost ? .bad : .normal,
+                maxWidth: grid.width)
         }
-        var x = 0
-        for (k, what) in hints(state) {
-            let len = k.count + 1 + what.count
-            if x + len > grid.width { break }
-            grid.put(x: x, y: hintY, k, style: [.reverse, .bold], role: .header)
-            grid.put(x: x + k.count, y: hintY, " " + what)
-            x += len + 2
+        for h in HintBar.fit(hints(state), width: grid.width) {
+            grid.put(x: h.x, y: hintY, h.key, style: [.reverse, .bold], role: .header)
+            grid.put(x: h.x + h.key.count, y: hintY, " " + h.what)
         }
     }
 
-    static func help(_ grid: inout Grid) {
-        let lines = [
+    static func help(_ view: ConsoleView, _ grid: inout Grid) {
+        let keys = [
             "Keys",
             "q        quit (closes help, clears a filter)",
             "? h      this help",
@@ -101,10 +132,26 @@ public enum ConsoleRenderer {
             "/        filter (Enter applies, Esc clears)",
             "s S      sort column / reverse",
             "p        pause the screen (data keeps coming)",
-            "+ -      refresh faster / slower",
+            "+ -      refresh: 250ms 500ms 1s 2s 5s",
+            "c        Events: show/hide connection events",
             "d m r    drain / maint / ready the selected host",
             "         (asks y/n; disabled with --read-only)",
         ]
+        let entries = ColumnLegend.entries(for: view)
+        let keyW = entries.map(\.0.count).max() ?? 0
+        let legend = ["Columns: \(view.title)"] + entries.map { $0.0.padding(to: keyW) + "  " + $0.1 }
+        let leftW = keys.map(\.count).max() ?? 0
+        let rightW = legend.map(\.count).max() ?? 0
+        // Side by side when they fit, else the legend under the keys.
+        let sideBySide = leftW + rightW + 7 <= grid.width - 4
+        let lines = sideBySide
+            ? (0..<max(keys.count, legend.count)).map { i in
+                (i < keys.count ? keys[i] : "").padding(to: leftW + 3) + (i < legend.count ? legend[i] : "")
+            }
+            : keys.count + legend.count + 3 <= grid.height - 4
+                ? keys + [""] + legend
+                // Too short for both: the columns first (the hint bar already shows the main keys).
+                : legend + [""] + keys
         let bw = min(grid.width - 4, (lines.map(\.count).max() ?? 0) + 4)
         let bh = min(grid.height - 4, lines.count + 2)
         let x0 = (grid.width - bw) / 2
@@ -123,26 +170,14 @@ public enum ConsoleRenderer {
 
     // MARK: tables
 
-    /// Lays columns out left to right; a column that does not fit whole is left out (never cut in half).
-    static func layout(_ cols: [Column], width: Int) -> [(col: Int, x: Int, w: Int)] {
-        var out: [(Int, Int, Int)] = []
-        var x = 0
-        for (i, c) in cols.enumerated() {
-            let w = c.flex ? max(c.width, width - x) : c.width
-            if x + c.width > width { break }
-            out.append((i, x, min(w, width - x)))
-            x += w + 1
-        }
-        return out
-    }
-
     /// Header, then the visible window of rows; the selected row in reverse video. Returns the rows drawn.
     @discardableResult
     static func drawTable(
         _ t: Table, _ state: ConsoleState, _ grid: inout Grid, x: Int, y: Int, width: Int, height: Int, selectable: Bool
     ) -> Int {
         let order = ConsoleTables.order(t, state)
-        let cols = layout(t.columns, width: width)
+        let cols = ColumnLayout.placed(t, order: order, state: state, width: width, visibleRows: max(0, height - 1))
+            .map { ($0.col, $0.x, $0.w) }
         for (i, cx, cw) in cols {
             var title = t.columns[i].title
             if t.sortable, selectable, state.sortColumn == i { title += state.sortReversed ? "▼" : "▲" }

@@ -33,6 +33,8 @@ public struct PendingAction: Sendable, Equatable {
 /// Everything about the console that is not data: which view, selection, filter, sort, pause, refresh, prompts.
 public struct ConsoleState: Sendable {
     public static let refreshRange = 250...5000
+    /// What `+` and `-` step through, in milliseconds.
+    public static let refreshSteps = [250, 500, 1000, 2000, 5000]
 
     public var view: ConsoleView = .overview
     /// Index into the current view's (filtered, sorted) rows.
@@ -55,18 +57,31 @@ public struct ConsoleState: Sendable {
     /// The terminal size (the caller sets it on resize); paging uses it.
     public var screenWidth = 100
     public var screenHeight = 30
+    /// Whether frames arrive (the runner sets it from its source).
+    public var link: ConsoleLink = .attached
+    /// The interval frames really arrive at (ms), measured by the runner; nil until two frames came.
+    public var arrivalMs: Int?
+    /// Where the selection stood in each view left (restored on return).
+    public var positions: [ConsoleView: ViewPosition] = [:]
+    /// Events view: connection open/close events shown (`c` toggles).
+    public var showConnectionEvents = false
 
     public init(readOnly: Bool = false, refreshMs: Int = 1000) {
         self.readOnly = readOnly
-        self.refreshMs = min(max(refreshMs, Self.refreshRange.lowerBound), Self.refreshRange.upperBound)
+        self.refreshMs = Self.refreshSteps.min { abs($0 - refreshMs) < abs($1 - refreshMs) } ?? 1000
     }
+
+    /// Below the minimum size only "terminal too small" is drawn, and no key but `q` acts.
+    public var isTooSmall: Bool { screenWidth < ConsoleLayout.minWidth || screenHeight < ConsoleLayout.minHeight }
 
     /// Table rows visible in the body (header, tabs, table header, status and hint lines excluded).
     public var pageRows: Int { max(1, screenHeight - ConsoleLayout.reservedRows - (view == .threads ? 1 : 0)) }
 
     /// What to draw: the frozen snapshot while paused, else the model's.
     public func snapshot(_ model: ConsoleModel) -> ConsoleSnapshot {
-        paused ? (frozen ?? model.snapshot) : model.snapshot
+        var snap = paused ? (frozen ?? model.snapshot) : model.snapshot
+        if !showConnectionEvents { snap.events.removeAll { $0.kind.hasPrefix(EventSeverity.connectionPrefix) } }
+        return snap
     }
 }
 

@@ -15,6 +15,8 @@ struct Column {
     var align: Alignment = .left
     /// Takes whatever width is left (at least `width`).
     var flex = false
+    /// Left out first when the screen is too narrow (higher first; 0 stays longest). See `ColumnLayout`.
+    var dropRank = 0
     var cell: (Int) -> String
     var key: ((Int) -> SortKey)?
     var role: ((Int) -> ColorRole)?
@@ -453,10 +455,7 @@ enum ConsoleTables {
             Column("FIELDS", 20, flex: true) { rows[$0].fieldText },
         ]
         var t = Table(columns: cols, count: rows.count) { "\(rows[$0].kind) \(rows[$0].fieldText)".lowercased() }
-        t.rowRole = { i in
-            let k = rows[i].kind
-            return k.hasPrefix("host.") ? .accent : (k.contains("error") ? .bad : .normal)
-        }
+        t.rowRole = { EventSeverity.of(rows[$0]).role }
         return t
     }
 }

@@ -167,9 +167,18 @@ struct Start: ParsableCommand {
             }
         }
         let sink = logSink
+        // `--tui` without a log file: the console owns the terminal, so lines are held in memory while it is open.
+        let capture =
+            tui && sink == nil
+            ? ConsoleLogCapture(terminalFD: logging.destination == .standardOutput ? 1 : 2) : nil
         LoggingSystem.bootstrap { label in
             if let f = sink {
                 var h = FileLogHandler(file: f, label: label)
+                h.logLevel = level
+                return h
+            }
+            if let capture {
+                var h = CapturingLogHandler(capture: capture, label: label)
                 h.logLevel = level
                 return h
             }
@@ -204,37 +213,38 @@ struct Start: ParsableCommand {
             throw fail("\(error)")
         }
         launcher?.started()
-        if tui { runInProcessConsole(server, logger: logger, windowMs: windowMs) }
+        if tui { runInProcessConsole(server, logger: logger, windowMs: windowMs, capture: capture) }
         server.waitUntilStopped()
     }
 
     /// `--tui`: the console on this terminal. SIGINT/SIGTERM or `skiff stop` end it (the server is stopping); `q`
-    /// asks whether to stop or keep running headless.
-    private func runInProcessConsole(_ server: SkiffServer, logger: Logger, windowMs: UInt64) {
+    /// asks (one key) whether to stop or keep running headless, and a stop by signal or `skiff stop` while it asks
+    /// ends the question. Without a log file, what was logged while the console was open is written out after it.
+    private func runInProcessConsole(_ server: SkiffServer, logger: Logger, windowMs: UInt64, capture: ConsoleLogCapture?) {
         let engine = server.engine
-        engine.publisher.intervalMs.store(250, ordering: .relaxed)
+        capture?.beginCapture()
         runConsole(
-            source: InProcessSource(engine: engine, control: server.control), readOnly: false, inProcess: true,
-            windowMs: windowMs, shouldStop: { server.isStopping })
-        engine.publisher.intervalMs.store(publishInterval, ordering: .relaxed)
+            source: InProcessSource(engine: engine, control: server.control, logs: capture), readOnly: false,
+            inProcess: true, windowMs: windowMs, shouldStop: { server.isStopping })
+        if let capture { writeHeldLogLines(capture) }
         if server.isStopping { return }
-        if askKeepRunning() {
+        switch askStopOrKeep(isStopping: { server.isStopping }) {
+        case .keepRunning:
             let socketPath = server.options.controlSocketPath
             logger.info("\("console closed; running headless (skiff top --socket \(socketPath) attaches again)")")
-        } else {
+        case .stop:
             server.requestStop(by: "the console")
+        case .alreadyStopping:
+            break
         }
     }
 }
 
-/// After the in-process console quits: stop the proxy, or keep it running headless? (Default: stop.)
-func askKeepRunning() -> Bool {
-    print("console closed: (s)top skiff or (k)eep it running headless? [s/k] ", terminator: "")
-    fflush(nil)
-    guard let line = readLine() else { return false }
-    return line.trimmingCharacters() == "k"
-}
-
-extension String {
-    func trimmingCharacters() -> String { String(filter { !$0.isWhitespace }) }
+/// Ends the capture and writes what was held to the terminal, oldest first.
+func writeHeldLogLines(_ capture: ConsoleLogCapture) {
+    let (lines, dropped) = capture.endCapture()
+    if dropped > 0 {
+        ConsoleLogCapture.write("(\(dropped) earlier log lines of the console session were dropped)", to: capture.terminalFD)
+    }
+    for l in lines { ConsoleLogCapture.write(l.text, to: capture.terminalFD) }
 }

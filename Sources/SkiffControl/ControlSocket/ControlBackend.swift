@@ -28,6 +28,9 @@ public protocol ControlBackend: AnyObject, Sendable {
     func handle(_ request: ControlRequest, peer: PeerCredentials) -> ControlResult
     /// A new subscription: frames and events from now (or after sequence number `since`).
     func subscribe(since: UInt64?) -> any ControlSubscription
+    /// A new subscription paced at `intervalMs` (nil: every frame the engine publishes). Backends that cannot pace
+    /// return nil and the client is told so.
+    func subscribe(since: UInt64?, intervalMs: Int) -> (any ControlSubscription)?
     /// A request whose reply carries descriptors (SCM_RIGHTS): `upgrade.listeners`, a new process taking over the
     /// listening sockets. Returns the reply and the descriptors to attach, which become the server's: it closes
     /// them once sent (or when the reply is an error), so return duplicates of anything the backend keeps using;
@@ -36,6 +39,8 @@ public protocol ControlBackend: AnyObject, Sendable {
 }
 
 extension ControlBackend {
+    public func subscribe(since: UInt64?, intervalMs: Int) -> (any ControlSubscription)? { nil }
+
     public func handleWithDescriptors(_ request: ControlRequest, peer: PeerCredentials) -> (ControlResult, [Int32])? {
         nil
     }
@@ -51,6 +56,12 @@ public protocol ControlSubscription: AnyObject {
     func next(timeoutNs: UInt64) -> [[UInt8]]
     /// The client is gone; release the cursor.
     func cancel()
+    /// Paces the stream at `intervalMs` from now on (`subscribe.interval`); false if this subscription cannot.
+    func setInterval(ms: Int) -> Bool
+}
+
+extension ControlSubscription {
+    public func setInterval(ms: Int) -> Bool { false }
 }
 
 /// What the engine answers to one request.

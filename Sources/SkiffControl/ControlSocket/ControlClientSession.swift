@@ -129,6 +129,10 @@ final class ControlClientSession {
         }
     }
 
+    private func failLine(_ id: ControlRequestID, _ message: String) {
+        if case .reply(let reply) = server.fail(id, message) { ControlReply.appendLine(reply, to: &out) }
+    }
+
     private func handle(_ event: LineReader.Event) {
         switch event {
         case .tooLong:
@@ -146,15 +150,35 @@ final class ControlClientSession {
             case .replyWithDescriptors(let reply, let fds):
                 sendWithDescriptors(reply, fds)
                 for fd in fds { SocketIO.close(fd) }  // the peer has its own copies now (or never will)
-            case .subscribe(let id, let since):
+            case .subscribe(let id, let since, let intervalMs):
                 if subscription != nil {
                     if case .reply(let reply) = server.fail(id, "already subscribed on this connection") {
                         ControlReply.appendLine(reply, to: &out)
                     }
                     return
                 }
-                subscription = server.backend.subscribe(since: since)
-                let (reply, _) = ControlReply.encode(id: id, result: .ok(fields: Array(#"{"subscribed":true}"#.utf8)))
+                if let ms = intervalMs {
+                    guard let paced = server.backend.subscribe(since: since, intervalMs: ms) else {
+                        failLine(id, "this server cannot pace a subscription (subscribe without interval_ms)")
+                        return
+                    }
+                    subscription = paced
+                } else {
+                    subscription = server.backend.subscribe(since: since)
+                }
+                let fields = intervalMs.map { #"{"subscribed":true,"interval_ms":\#($0)}"# } ?? #"{"subscribed":true}"#
+                let (reply, _) = ControlReply.encode(id: id, result: .ok(fields: Array(fields.utf8)))
+                ControlReply.appendLine(reply, to: &out)
+            case .setInterval(let id, let ms):
+                guard let s = subscription else {
+                    failLine(id, "not subscribed on this connection (subscribe first)")
+                    return
+                }
+                guard s.setInterval(ms: ms) else {
+                    failLine(id, "this server cannot pace a subscription")
+                    return
+                }
+                let (reply, _) = ControlReply.encode(id: id, result: .ok(fields: Array(#"{"interval_ms":\#(ms)}"#.utf8)))
                 ControlReply.appendLine(reply, to: &out)
             }
         }

@@ -9,7 +9,9 @@ extension ControlServer {
         /// A reply line with descriptors attached, sent in one sendmsg.
         case replyWithDescriptors([UInt8], [Int32])
         /// Start streaming: send the `subscribed` reply, then the subscription's lines.
-        case subscribe(id: ControlRequestID, since: UInt64?)
+        case subscribe(id: ControlRequestID, since: UInt64?, intervalMs: Int?)
+        /// Pace this connection's subscription (`subscribe.interval`).
+        case setInterval(id: ControlRequestID, ms: Int)
     }
 
     /// Checks a request line and, when it passes, asks the backend. No I/O; called on the client's thread.
@@ -36,7 +38,10 @@ extension ControlServer {
             return fail(request.id, problem)
         }
         if request.cmd == "subscribe" {
-            return .subscribe(id: request.id, since: request.uint64("since"))
+            return .subscribe(id: request.id, since: request.uint64("since"), intervalMs: request.int("interval_ms"))
+        }
+        if request.cmd == "subscribe.interval" {
+            return .setInterval(id: request.id, ms: request.int("interval_ms")!)
         }
         if let (result, fds) = backend.handleWithDescriptors(request, peer: peer) {
             let (reply, ok) = ControlReply.encode(id: request.id, result: result)
@@ -60,6 +65,14 @@ extension ControlServer {
         case "subscribe":
             if let since = request.value("since"), since != .null, request.uint64("since") == nil {
                 return "since must be a non-negative integer (a sequence number), got \(since.kindDescription)"
+            }
+            if let problem = integerProblem(request, "interval_ms", ControlServer.subscribeIntervalRange) {
+                return problem
+            }
+        case "subscribe.interval":
+            guard request.value("interval_ms") != nil else { return "missing argument \"interval_ms\"" }
+            if let problem = integerProblem(request, "interval_ms", ControlServer.subscribeIntervalRange) {
+                return problem
             }
         case "events":
             if let problem = integerProblem(request, "limit", ControlServer.eventLimitRange) { return problem }
@@ -93,6 +106,8 @@ extension ControlServer {
 extension ControlServer {
     /// `limit` of `events`: how many events one answer may carry (the event ring holds about this many at most).
     public static let eventLimitRange: ClosedRange<Int> = 1...100_000
+    /// `interval_ms` of `subscribe` and `subscribe.interval`: how often a paced subscriber gets a frame.
+    public static let subscribeIntervalRange: ClosedRange<Int> = 50...60_000
 
     /// An optional integer argument outside `range` (or not an integer): the message, else nil.
     func integerProblem(_ request: ControlRequest, _ key: String, _ range: ClosedRange<Int>) -> String? {

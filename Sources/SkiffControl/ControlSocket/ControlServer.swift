@@ -48,11 +48,11 @@ public final class ControlServer: Sendable {
         public init(path: String) { self.path = path }
     }
 
-    /// `subscribe`, `snapshot`, `hosts`, `stats`, `events`, `config.dump`, `host.set_state`, `reload`, `stop`,
+    /// `subscribe`, `subscribe.interval`, `snapshot`, `hosts`, `stats`, `events`, `config.dump`, `host.set_state`, `reload`, `stop`,
     /// `upgrade.listeners`.
     public static let standardCommands: Set<String> = [
-        "subscribe", "snapshot", "hosts", "stats", "events", "config.dump", "host.set_state", "reload", "stop",
-        "upgrade.listeners",
+        "subscribe", "subscribe.interval", "snapshot", "hosts", "stats", "events", "config.dump", "host.set_state",
+        "reload", "stop", "upgrade.listeners",
     ]
     /// `host.set_state`, `reload`, `stop`.
     public static let standardMutatingCommands: Set<String> = [

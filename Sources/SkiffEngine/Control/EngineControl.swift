@@ -159,7 +159,14 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
     }
 
     public func subscribe(since: UInt64?) -> any ControlSubscription {
-        RingSubscription(hub: engine.hub, since: since)
+        RingSubscription(hub: engine.hub, since: since, asks: engine.publisher.asks)
+    }
+
+    /// A subscription paced at `intervalMs`: the publisher ticks at least that often while it lasts.
+    public func subscribe(since: UInt64?, intervalMs: Int) -> (any ControlSubscription)? {
+        let s = RingSubscription(hub: engine.hub, since: since, asks: engine.publisher.asks)
+        _ = s.setInterval(ms: intervalMs)
+        return s
     }
 
     /// `{"key":<object>}` around an already-encoded object.
@@ -202,9 +209,14 @@ final class RingSubscription: ControlSubscription {
     var eventCursor: UInt64
     var buf: [UInt8] = []
     var cancelled = false
+    /// Set by `setInterval`: which frames pass, and this subscriber's ask to the publisher.
+    var pacer: FramePacer?
+    let asks: IntervalAsks?
+    var askID: UInt64?
 
-    init(hub: TelemetryHub, since: UInt64?) {
+    init(hub: TelemetryHub, since: UInt64?, asks: IntervalAsks? = nil) {
         self.hub = hub
+        self.asks = asks
         if let s = since {
             frameCursor = s
         } else {
@@ -235,11 +247,26 @@ final class RingSubscription: ControlSubscription {
                 lines.append(StreamGap(ring: StreamGap.frames, missed: missed).jsonBytes)
             }
             frameCursor = seq
-            lines.append(buf)
+            if pacer != nil {
+                if let paced = pacer!.pass(buf) { lines.append(paced) }
+            } else {
+                lines.append(buf)
+            }
         }
     }
 
-    func cancel() { cancelled = true }
+    func setInterval(ms: Int) -> Bool {
+        guard let asks else { return false }
+        askID = asks.ask(ms, id: askID)
+        if pacer == nil { pacer = FramePacer(intervalMs: ms) } else { pacer!.intervalMs = ms }
+        return true
+    }
+
+    func cancel() {
+        cancelled = true
+        if let id = askID { asks?.withdraw(id) }
+        askID = nil
+    }
 }
 
 extension Engine {

@@ -16,6 +16,8 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     let hub: TelemetryHub
     /// Tick, milliseconds (1 s by default; 250 ms while a console is attached).
     public let intervalMs = Atomic<Int>(1000)
+    /// Shorter intervals readers asked for (`subscribe` with `interval_ms`, the console's `+`/`-`).
+    public let asks = IntervalAsks()
     /// The publishing thread; `stop` wakes it and waits until it has left (see `stop`).
     private let loop = EngineLoopThread(name: "skiff-publisher", stackSize: 1 << 20)
     /// The longest tick `--publish-interval` may ask for, in milliseconds.
@@ -43,11 +45,15 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     /// would show operators an idle process that is really serving).
     func start() throws(SystemError) {
         try loop.start(
-            intervalMs: { [self] in
-                let range = Self.intervalRange
-                return min(max(range.lowerBound, intervalMs.load(ordering: .relaxed)), range.upperBound)
-            },
+            intervalMs: { [self] in effectiveIntervalMs },
             tick: { [self] in publishOnce() })
+    }
+
+    /// The tick: the configured interval, or a shorter one a reader asked for.
+    public var effectiveIntervalMs: Int {
+        let range = Self.intervalRange
+        let own = intervalMs.load(ordering: .relaxed)
+        return min(max(range.lowerBound, min(own, asks.shortest ?? own)), range.upperBound)
     }
 
     /// Stops the thread and returns once it has left its loop: the publisher reads the engine (which does not
@@ -106,7 +112,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         f.seq = hub.frames.latestSeq + 1
         f.ts = TelemetryHub.wallMillis()
         f.uptimeMs = (MonotonicClock.now() - startedMono) / 1_000_000
-        f.intervalMs = intervalMs.load(ordering: .relaxed)
+        f.intervalMs = effectiveIntervalMs
         f.pid = Int(getpid())
         f.version = engine.version
         f.config = engine.configPath

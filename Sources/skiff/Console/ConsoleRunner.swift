@@ -25,37 +25,57 @@ func runConsole(
     defer { screen.restore() }
     let model = ConsoleModel(windowMs: windowMs)
     var state = ConsoleState(readOnly: readOnly, refreshMs: 500)
+    source.askInterval(ms: state.refreshMs)
+    var arrivals = FrameArrivals()
     var lastRender: UInt64 = 0
-    var hadProblem = false
+    func measure() {
+        let (w, h) = screen.size
+        state.screenWidth = w
+        state.screenHeight = h
+    }
+    measure()
+    var dirty = true
     while true {
-        for v in source.poll() { model.ingest(line: v) }
-        if let p = source.problem {
-            state.status = p
-            hadProblem = true
-        } else if hadProblem {
-            state.status = "reconnected"
-            hadProblem = false
+        var fresh = false
+        var pressed = false
+        for v in source.poll() {
+            if case .frame = v { arrivals.arrived(atMs: monotonicMs()) }
+            model.ingest(line: v)
+            fresh = true
+        }
+        state.arrivalMs = arrivals.intervalMs
+        let link = state.link.next(problem: source.problem, nowMs: wallMs())
+        if link != state.link {
+            if state.link.isLost && !link.isLost { state.status = "reconnected" }
+            if link.isLost != state.link.isLost { arrivals.reset() }
+            state.link = link
+            fresh = true
         }
         var key = screen.readKey(timeoutMs: 50)
         while let k = key {
             if case .resize = k { screen.resized() }
+            measure()
             switch handle(k, state: &state, model: model) {
             case .quit:
                 return
             case .setHostState(let cluster, let host, let s):
                 state.status = source.setHostState(cluster: cluster, host: host, state: s)
-            case .refresh, .none:
+            case .refresh(let ms):
+                source.askInterval(ms: ms)
+                arrivals.reset()
+            case .none:
                 break
             }
             key = screen.readKey(timeoutMs: 0)
-            lastRender = 0
+            pressed = true
         }
+        // Drawn at once after a key, within 100 ms of new data, and at least once a second (ages, the clock).
+        dirty = dirty || fresh
         let now = monotonicMs()
-        if now - lastRender >= UInt64(max(100, state.refreshMs)) || lastRender == 0 {
-            let (w, h) = screen.size
-            state.screenWidth = w
-            state.screenHeight = h
-            var grid = Grid(width: w, height: h)
+        if pressed || (dirty && now - lastRender >= 100) || now - lastRender >= 1000 {
+            dirty = false
+            measure()
+            var grid = Grid(width: state.screenWidth, height: state.screenHeight)
             ConsoleRenderer.render(model: model, state: state, into: &grid)
             screen.blit(grid)
             lastRender = now
@@ -64,6 +84,12 @@ func runConsole(
     }
 }
 
+/// Wall clock, milliseconds since the epoch (the time a loss began, shown as HH:MM:SS).
+func wallMs() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec / 1_000_000)
+}
 
 func monotonicMs() -> UInt64 {
     var ts = timespec()

@@ -1,5 +1,6 @@
 import CSkiffLinux
 import Glibc
+import SkiffConsole
 import SkiffControl
 import SkiffEngine
 import SkiffJSON
@@ -14,6 +15,8 @@ protocol FrameSource: AnyObject {
     func setHostState(cluster: String, host: String, state: String) -> String
     /// Nil while attached; a message while the source is gone and retrying.
     var problem: String? { get }
+    /// Asks for frames every `ms` milliseconds for this console (`+`/`-`); the header shows what really arrives.
+    func askInterval(ms: Int)
 }
 
 /// Reads the engine's rings directly.
@@ -23,16 +26,30 @@ final class InProcessSource: FrameSource {
     var frameCursor: UInt64
     var eventCursor: UInt64
     var buf: [UInt8] = []
+    /// Log lines held while the console owns the terminal (`--tui` without a log file), shown as `log` events.
+    let logs: ConsoleLogCapture?
+    var logCursor: UInt64 = 0
 
-    init(engine: Engine, control: EngineControl) {
+    init(engine: Engine, control: EngineControl, logs: ConsoleLogCapture? = nil) {
         self.engine = engine
         self.control = control
+        self.logs = logs
         frameCursor = engine.hub.frames.latestSeq > 0 ? engine.hub.frames.latestSeq - 1 : 0
         let e = engine.hub.events.latestSeq
         eventCursor = e > 200 ? e - 200 : 0
     }
 
     var problem: String? { nil }
+    /// This console's ask to the publisher, and which frames it takes (`+`/`-`).
+    var askID: UInt64?
+    var pacer: FramePacer?
+
+    deinit { if let id = askID { engine.publisher.asks.withdraw(id) } }
+
+    func askInterval(ms: Int) {
+        askID = engine.publisher.asks.ask(ms, id: askID)
+        if pacer == nil { pacer = FramePacer(intervalMs: ms) } else { pacer!.intervalMs = ms }
+    }
 
     func poll() -> [TelemetryLine] {
         var out: [TelemetryLine] = []
@@ -42,7 +59,12 @@ final class InProcessSource: FrameSource {
         }
         while case .frame(let seq, _) = engine.hub.frames.read(after: frameCursor, into: &buf) {
             frameCursor = seq
-            if let v = parsed(buf, ring: "frame") { out.append(.frame(TelemetryFrame(json: v))) }
+            guard let record = pacer == nil ? buf : pacer!.pass(buf) else { continue }
+            if let v = parsed(record, ring: "frame") { out.append(.frame(TelemetryFrame(json: v))) }
+        }
+        for line in logs?.lines(after: logCursor) ?? [] {
+            logCursor = line.seq
+            out.append(.event(ConsoleLogEvent.event(ts: line.ts, level: "\(line.level)", label: line.label, message: line.message)))
         }
         return out
     }
@@ -74,6 +96,8 @@ final class SocketSource: FrameSource {
     var lastAttempt: UInt64 = 0
 
     let answerTimeoutNs: UInt64
+    /// The interval this console asked for (sent again on every reconnect).
+    var intervalMs: Int?
 
     init(path: String, answerTimeoutNs: UInt64 = defaultAnswerTimeoutNs) {
         self.path = path
@@ -85,7 +109,7 @@ final class SocketSource: FrameSource {
         lastAttempt = nowNs()
         do {
             let c = try ControlClient(path: path, answerTimeoutNs: answerTimeoutNs)
-            try c.send(#"{"id":1,"cmd":"subscribe"}"#)
+            try c.send(intervalMs.map { #"{"id":1,"cmd":"subscribe","interval_ms":\#($0)}"# } ?? #"{"id":1,"cmd":"subscribe"}"#)
             let flags = fcntl(c.fd, F_GETFL)
             _ = fcntl(c.fd, F_SETFL, flags | O_NONBLOCK)
             stream = c
@@ -93,7 +117,19 @@ final class SocketSource: FrameSource {
             problem = nil
         } catch {
             stream = nil
-            problem = "disconnected from \(path), retrying (\(error))"
+            // What `skiff ctl` says ("cannot reach skiff at PATH: No such file or directory ...").
+            problem = "\(error)"
+        }
+    }
+
+    func askInterval(ms: Int) {
+        intervalMs = ms
+        guard let c = stream else { return }  // asked again on reconnect
+        do {
+            try c.send(#"{"id":3,"cmd":"subscribe.interval","interval_ms":\#(ms)}"#)
+        } catch {
+            stream = nil
+            problem = "lost skiff at \(path): \(error)"
         }
     }
 
@@ -116,8 +152,9 @@ final class SocketSource: FrameSource {
                 continue
             }
             if n == 0 || (errno != EAGAIN && errno != EINTR) {
+                let why = n == 0 ? "it closed the connection" : String(cString: strerror(errno))
                 stream = nil
-                problem = "disconnected from \(path), retrying"
+                problem = "lost skiff at \(path): \(why)"
             }
             break
         }

@@ -30,8 +30,10 @@ struct Demo: ParsableCommand {
             printError("error: --rate: must be from 1 to 100000 (requests per second), got \(rate)")
             throw ExitCode(1)
         }
+        // With the console, lines are held while it owns the terminal and written out after it closes.
+        let capture = ConsoleLogCapture()
         LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
+            var h = CapturingLogHandler(capture: capture, label: label)
             h.logLevel = headless ? .notice : .critical
             return h
         }
@@ -57,7 +59,7 @@ struct Demo: ParsableCommand {
             engine = try Engine(
                 config: cfg, logger: logger, version: SkiffVersion.string, configPath: "(built-in demo)",
                 configText: Array(text.utf8))
-            engine.publisher.intervalMs.store(headless ? 1000 : 250, ordering: .relaxed)
+            engine.publisher.intervalMs.store(1000, ordering: .relaxed)  // the console asks for its own rate
             try engine.start()
         } catch {
             printError("error: \(error)")
@@ -86,9 +88,11 @@ struct Demo: ParsableCommand {
             traffic.stop()
             printSummary(engine: engine, traffic: traffic, web: web, bolt: bolt, seconds: secs)
         } else {
+            capture.beginCapture()
             runConsole(
-                source: InProcessSource(engine: engine, control: control), readOnly: false, inProcess: false,
-                windowMs: windowMs, shouldStop: { stop.isRaised })
+                source: InProcessSource(engine: engine, control: control, logs: capture), readOnly: false,
+                inProcess: false, windowMs: windowMs, shouldStop: { stop.isRaised })
+            writeHeldLogLines(capture)
             traffic.stop()
         }
         server.stop()
