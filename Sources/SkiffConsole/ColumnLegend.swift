@@ -39,8 +39,11 @@ enum ColumnLegend {
             return [
                 ("L / C", "listener / cluster side"), ("BUFFERS", "buffers written"),
                 ("WRITEV", "writev calls"), ("1 .. 16+", "writev calls by buffer count"),
-                ("HIST", "those five as bars"), ("B/WV", "buffers per writev"), ("BYT/WV", "bytes per writev"),
-                ("PART", "partial writes (kernel took less)"), ("EAGAIN", "writes the socket refused (full)"),
+                ("HIST", "those five as bars"), ("WV/S", "writev calls per second, recent window"),
+                ("B/WV", "buffers per writev, recent window"), ("ALL B/WV", "buffers per writev since start"),
+                ("BYT/WV", "bytes per writev"), ("PART", "partial writes (kernel took less)"),
+                ("EAGAIN", "writes the socket refused (full)"), ("PEAKQ", "deepest write queue seen (buffers)"),
+                ("PAUSE/S", "reads paused for back-pressure per second, recent window"),
             ]
         case .health:
             return [

@@ -10,6 +10,13 @@ enum SortKey: Comparable {
 
 /// One column: the header title and the cell come from the same definition, so they cannot drift apart.
 struct Column {
+    /// This column with `dropRank` `rank` (left out earlier on a narrow screen the higher it is).
+    func dropping(_ rank: Int) -> Column {
+        var c = self
+        c.dropRank = rank
+        return c
+    }
+
     var title: String
     var width: Int
     var align: Alignment = .left
@@ -370,9 +377,15 @@ enum ConsoleTables {
     // MARK: Writes
 
     static func writes(_ snap: ConsoleSnapshot) -> Table {
-        var rows: [(kind: String, name: String, w: TelemetryFrame.Writes)] = []
-        for l in snap.latest?.listeners ?? [] { rows.append(("L", l.name, l.writes)) }
-        for c in snap.latest?.clusters ?? [] { rows.append(("C", c.name, c.writes)) }
+        // `w` since start; `recent` over the window (nil before it spans two frames).
+        var rows: [(kind: String, name: String, w: TelemetryFrame.Writes, recent: TelemetryFrame.Writes?)] = []
+        for l in snap.latest?.listeners ?? [] { rows.append(("L", l.name, l.writes, snap.window.listenerWrites(l.name))) }
+        for c in snap.latest?.clusters ?? [] { rows.append(("C", c.name, c.writes, snap.window.clusterWrites(c.name))) }
+        func writevPerSecond(_ i: Int) -> Double? { rows[i].recent.flatMap { snap.window.perSecond($0.writev) } }
+        func recentBuffersPerWritev(_ i: Int) -> Double? {
+            rows[i].recent.flatMap { $0.writev == 0 ? nil : $0.buffersPerWritev }
+        }
+        func pausesPerSecond(_ i: Int) -> Double? { rows[i].recent.flatMap { snap.window.perSecond($0.readPauses) } }
         func hist(_ i: Int) -> [UInt64] {
             var h = rows[i].w.hist
             while h.count < 5 { h.append(0) }
@@ -392,18 +405,33 @@ enum ConsoleTables {
             Column("WRITEV", 6, .right, key: num(\.writev)) { Fmt.count(rows[$0].w.writev) },
         ]
         for (b, title) in ["1", "2-3", "4-7", "8-15", "16+"].enumerated() {
-            cols.append(Column(title, 5, .right, key: { .num(Double(hist($0)[b])) }) { Fmt.count(hist($0)[b]) })
+            // The bars (HIST) say the same at a glance: the per-size counts drop first on a narrow screen.
+            cols.append(
+                Column(title, 5, .right, key: { .num(Double(hist($0)[b])) }) { Fmt.count(hist($0)[b]) }.dropping(2))
         }
         cols += [
             Column("HIST", 5, role: { _ in .accent }) { Fmt.histBar(hist($0)) },
-            Column("B/WV", 5, .right, key: { .num(rows[$0].w.buffersPerWritev) }) {
-                Fmt.one(rows[$0].w.buffersPerWritev)
+            // Over the recent window: what the writes do now, not since start.
+            Column("WV/S", 6, .right, key: { .num(writevPerSecond($0) ?? -1) }) {
+                Fmt.rate(writevPerSecond($0))
             },
+            Column("B/WV", 5, .right, key: { .num(recentBuffersPerWritev($0) ?? -1) }) {
+                recentBuffersPerWritev($0).map(Fmt.one) ?? "-"
+            },
+            Column("ALL B/WV", 8, .right, key: { .num(rows[$0].w.buffersPerWritev) }) {
+                Fmt.one(rows[$0].w.buffersPerWritev)
+            }.dropping(3),
             Column("BYT/WV", 6, .right, key: { .num(bytesPerWritev($0)) }) {
                 Fmt.bytes(UInt64(bytesPerWritev($0).rounded()))
-            },
+            }.dropping(3),
             Column("PART", 5, .right, key: num(\.partial)) { Fmt.count(rows[$0].w.partial) },
             Column("EAGAIN", 6, .right, key: num(\.eagain)) { Fmt.count(rows[$0].w.eagain) },
+            Column("PEAKQ", 5, .right, key: { .num(Double(rows[$0].w.peakQueue)) }) {
+                Fmt.count(UInt64(max(0, rows[$0].w.peakQueue)))
+            }.dropping(1),
+            Column("PAUSE/S", 7, .right, key: { .num(pausesPerSecond($0) ?? -1) }) {
+                Fmt.rate(pausesPerSecond($0))
+            }.dropping(1),
         ]
         return Table(columns: cols, count: rows.count) { "\(rows[$0].kind) \(rows[$0].name)".lowercased() }
     }

@@ -104,7 +104,7 @@ import Testing
 
     @Test func writesHistogram() {
         let m = Fixtures.model()
-        let t = Fixtures.render(m, Fixtures.state(.writes)).text()
+        let t = Fixtures.render(m, Fixtures.state(.writes, w: 160), 160).text()
         let header = t[2]
         for title in ["BUFFERS", "WRITEV", "1", "2-3", "4-7", "8-15", "16+", "B/WV", "EAGAIN"] {
             #expect(header.contains(title))
