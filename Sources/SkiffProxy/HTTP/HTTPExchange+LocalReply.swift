@@ -59,6 +59,7 @@ extension HTTPExchange {
     ) {
         manager.stats.localReplies.wrappingAdd(1, ordering: .relaxed)
         manager.stats.countResponse(status)
+        if sampling { endSample(status: status, flags: "LR", reason: reason, bytesOut: body?.count ?? 0) }
         let out = connection.bufferPool.acquire()
         guard
             let n = HTTPLocalReply.render(
