@@ -99,6 +99,8 @@ public struct ConsoleSnapshot: Sendable {
     public var framesSeen = 0
     public var missedFrames = 0
     public var missedEvents = 0
+    /// The Requests view's samples (view 9).
+    public var requests = RequestLog()
 
     public init() {}
 
@@ -129,6 +131,7 @@ public final class ConsoleModel {
         case .frame(let f): ingest(f)
         case .event(let e): ingest(event: e)
         case .gap(let g): gap(missed: Int(clamping: g.missed), ring: g.ring)
+        case .request(let r): snapshot.requests.add(r)
         case .other: break
         }
     }

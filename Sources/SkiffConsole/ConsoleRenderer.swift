@@ -20,6 +20,7 @@ public enum ConsoleRenderer {
         switch state.view {
         case .overview: overview(snap, &grid, y: bodyTop, height: bodyHeight)
         case .threads: threads(snap, state, &grid, y: bodyTop, height: bodyHeight)
+        case .requests: requestsView(snap, state, &grid, y: bodyTop, height: bodyHeight)
         default:
             if let t = ConsoleTables.table(for: state.view, snap) {
                 drawTable(t, state, &grid, x: 0, y: bodyTop, width: w, height: bodyHeight, selectable: true)
@@ -62,7 +63,7 @@ public enum ConsoleRenderer {
     }
 
     static func hints(_ state: ConsoleState) -> [(String, String)] {
-        var list = [("q", "quit"), ("?", "help"), ("Tab/1-8", "view"), ("↑↓", "move"), ("/", "filter"), ("s", "sort")]
+        var list = [("q", "quit"), ("?", "help"), ("Tab/1-9", "view"), ("↑↓", "move"), ("/", "filter"), ("s", "sort")]
         if state.view.hasHostActions && !state.readOnly { list += [("d", "drain"), ("m", "maint"), ("r", "ready")] }
         list += [("p", state.paused ? "resume" : "pause"), ("+/-", "refresh")]
         return list

@@ -126,14 +126,16 @@ enum ConsoleTables {
         case .writes: return writes(snap)
         case .health: return health(snap)
         case .events: return events(snap)
+        case .requests: return requests(snap)
         }
     }
 
     /// Row indices after filter and sort.
     static func order(_ t: Table, _ state: ConsoleState) -> [Int] {
         var rows = Array(0..<t.count)
-        let f = state.filter.lowercased()
-        if !f.isEmpty { rows = rows.filter { t.search($0).contains(f) } }
+        // Every word of the filter must match (`5xx /api`).
+        let words = state.filter.lowercased().split(separator: " ")
+        if !words.isEmpty { rows = rows.filter { i in let s = t.search(i); return words.allSatisfy { s.contains($0) } } }
         if t.sortable, let c = state.sortColumn, c < t.columns.count {
             let col = t.columns[c]
             let key = col.key ?? { .text(col.cell($0).lowercased()) }

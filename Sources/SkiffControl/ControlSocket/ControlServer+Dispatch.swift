@@ -10,6 +10,8 @@ extension ControlServer {
         case replyWithDescriptors([UInt8], [Int32])
         /// Start streaming: send the `subscribed` reply, then the subscription's lines.
         case subscribe(id: ControlRequestID, since: UInt64?)
+        /// Start streaming request samples (`subscribe` with `"stream":"requests"`).
+        case subscribeRequests(id: ControlRequestID)
     }
 
     /// Checks a request line and, when it passes, asks the backend. No I/O; called on the client's thread.
@@ -36,6 +38,7 @@ extension ControlServer {
             return fail(request.id, problem)
         }
         if request.cmd == "subscribe" {
+            if request.string("stream") == "requests" { return .subscribeRequests(id: request.id) }
             return .subscribe(id: request.id, since: request.uint64("since"))
         }
         if let (result, fds) = backend.handleWithDescriptors(request, peer: peer) {
@@ -58,6 +61,11 @@ extension ControlServer {
     func argumentProblem(_ request: ControlRequest) -> String? {
         switch request.cmd {
         case "subscribe":
+            if let stream = request.value("stream"), stream != .null,
+                request.string("stream") != "telemetry" && request.string("stream") != "requests"
+            {
+                return "stream must be \"telemetry\" or \"requests\", got \(stream.kindDescription)"
+            }
             if let since = request.value("since"), since != .null, request.uint64("since") == nil {
                 return "since must be a non-negative integer (a sequence number), got \(since.kindDescription)"
             }

@@ -34,6 +34,8 @@ public struct TelemetryRequestSample: TelemetryRecord {
     public var reason = ""
     /// Requests this executor did not sample since its previous sample (over its per-second budget).
     public var skipped: UInt64 = 0
+    /// The sampling budget: at most this many samples per second per executor.
+    public var budget: Int = 0
 
     public init() {}
 
@@ -54,5 +56,14 @@ public struct TelemetryRequestSample: TelemetryRecord {
         c.field("flags", &flags)
         c.field("reason", &reason)
         c.field("skipped", &skipped)
+        c.field("budget", &budget)
     }
+}
+
+extension TelemetryRequestSample {
+    /// `2xx` .. `5xx` for HTTP; `-` without a response or for RPC.
+    public var statusClass: String { status >= 100 && status < 600 && proto == "http1" ? "\(status / 100)xx" : "-" }
+
+    /// Path for HTTP, the service for RPC (its method is in `method`).
+    public var target: String { proto == "http1" ? path : authority }
 }

@@ -47,6 +47,7 @@ public final class RequestLane: @unchecked Sendable {
     /// Encodes `sample` (with `skipped` filled in) into the ring. Executor thread, after `admit` said yes.
     public func push(_ sample: inout TelemetryRequestSample) {
         sample.skipped = skippedSinceLast
+        sample.budget = maxPerSecond
         skippedSinceLast = 0
         writer.reset()
         sample.encode(into: &writer)

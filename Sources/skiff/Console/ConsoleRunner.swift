@@ -47,6 +47,7 @@ func runConsole(source: any FrameSource, readOnly: Bool, inProcess: Bool, should
             key = screen.readKey(timeoutMs: 0)
             lastRender = 0
         }
+        source.watchRequests(state.view == .requests)
         let now = monotonicMs()
         if now - lastRender >= UInt64(max(100, state.refreshMs)) || lastRender == 0 {
             let (w, h) = screen.size

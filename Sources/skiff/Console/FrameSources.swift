@@ -14,6 +14,9 @@ protocol FrameSource: AnyObject {
     func setHostState(cluster: String, host: String, state: String) -> String
     /// Nil while attached; a message while the source is gone and retrying.
     var problem: String? { get }
+    /// Watch the live request tap while `on` (the Requests view is shown); its samples come from `poll` as
+    /// `.request` lines. Nobody watching costs the daemon nothing.
+    func watchRequests(_ on: Bool)
 }
 
 /// Reads the engine's rings directly.
@@ -33,6 +36,11 @@ final class InProcessSource: FrameSource {
     }
 
     var problem: String? { nil }
+    let requestTap = RequestWatch()
+
+    func watchRequests(_ on: Bool) {
+        requestTap.set(on, open: { [engine] in (RequestTapLines(engine.hub.requests.watch()), engine.hub.requests.maxPerSecond) })
+    }
 
     func poll() -> [TelemetryLine] {
         var out: [TelemetryLine] = []
@@ -44,6 +52,7 @@ final class InProcessSource: FrameSource {
             frameCursor = seq
             if let v = parsed(buf, ring: "frame") { out.append(.frame(TelemetryFrame(json: v))) }
         }
+        requestTap.poll(into: &out)
         return out
     }
 
@@ -74,6 +83,14 @@ final class SocketSource: FrameSource {
     var lastAttempt: UInt64 = 0
 
     let answerTimeoutNs: UInt64
+    let requestTap = RequestWatch()
+
+    func watchRequests(_ on: Bool) {
+        requestTap.set(on, open: { [path, answerTimeoutNs] in
+            guard let s = try? RequestSocketLines(path: path, answerTimeoutNs: answerTimeoutNs) else { return nil }
+            return (s, s.maxPerSecond)
+        })
+    }
 
     init(path: String, answerTimeoutNs: UInt64 = defaultAnswerTimeoutNs) {
         self.path = path
@@ -131,6 +148,7 @@ final class SocketSource: FrameSource {
             if case .other = decoded { continue }
             out.append(decoded)
         }
+        requestTap.poll(into: &out)
         return out
     }
 
