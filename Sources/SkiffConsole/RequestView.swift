@@ -7,7 +7,7 @@ extension ConsoleRenderer {
         if !state.filter.isEmpty { title += "  filter: \(state.filter)" }
         if state.paused { title += "  PAUSED (p resumes)" }
         grid.put(x: 0, y: y, title, style: .bold, role: .accent, maxWidth: grid.width)
-        let t = ConsoleTables.requests(snap)
+        let t = ConsoleTables.requests(snap, width: grid.width)
         drawTable(t, state, &grid, x: 0, y: y + 1, width: grid.width, height: height - 1, selectable: true)
     }
 }
