@@ -29,6 +29,8 @@ extension HTTPExchange {
         r.method = String(decoding: request.methodRange.bytes(in: head), as: UTF8.self)
         if let a = request.hostRange { r.authority = String(decoding: a.bytes(in: head), as: UTF8.self) }
         r.path = String(decoding: request.targetRange.bytes(in: head), as: UTF8.self)
+        // A small body travels with the head and is never counted by the body tracker: its declared length.
+        if case .contentLength(let len) = request.bodyKind { r.bytesIn = UInt64(len) }
         draft.record = r
         sampling = true
     }
@@ -43,7 +45,7 @@ extension HTTPExchange {
         r.cluster = cluster?.name ?? ""
         r.host = host.map { "\($0.address)" } ?? ""
         r.latencyUs = (MonotonicClock.now() &- startNs) / 1000
-        r.bytesIn = UInt64(requestBody.bodyBytes)
+        r.bytesIn = max(r.bytesIn, UInt64(requestBody.bodyBytes))
         r.bytesOut = UInt64(max(0, bytesOut))
         var f = flags.description
         if triedHosts.count > 1 { f = f.isEmpty ? "RT" : f + ",RT" }
