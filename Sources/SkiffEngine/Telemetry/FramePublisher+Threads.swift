@@ -43,7 +43,7 @@ extension FramePublisher {
     }
 
     /// utime+stime of one of our threads, from /proc (0 when unknown).
-    private func threadCPUMillis(tid: Int32) -> UInt64 {
+    func threadCPUMillis(tid: Int32) -> UInt64 {
         guard tid > 0, let f = fopen("/proc/self/task/\(tid)/stat", "r") else { return 0 }
         defer { fclose(f) }
         var buf = [CChar](repeating: 0, count: 512)

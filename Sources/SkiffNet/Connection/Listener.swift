@@ -71,6 +71,8 @@ public final class Listener: @unchecked Sendable {
     /// The pollers accepted connections are dealt to, in turn (empty for rwloop). Set once by the group before any
     /// poller accepts.
     var handoffTargets: [Poller] = []
+    /// The pollers serving a netpoll listener (empty for rwloop).
+    public var pollers: [Poller] { handoffTargets }
     private let nextTarget = Atomic<Int>(0)
 
     /// The poller the next accepted connection belongs to (round robin over `handoffTargets`, else `acceptor`).
