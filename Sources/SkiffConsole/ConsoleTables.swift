@@ -329,6 +329,7 @@ enum ConsoleTables {
             Column("EV/S", 7, .right, key: { .num(snap.rate("pollerev:\(rows[$0].id)") ?? 0) }) {
                 Fmt.rate(snap.rate("pollerev:\(rows[$0].id)"))
             },
+            Column("EV/WAKE", 7, .right) { eventsPerWakeup(snap, rows[$0]) },
             Column("CPU", 6, .right, key: { .num(Double(rows[$0].cpuMs)) }) { Fmt.ms(rows[$0].cpuMs) },
         ]
         return Table(columns: cols, count: rows.count) { "\(rows[$0].group) \(rows[$0].tid)".lowercased() }
