@@ -33,7 +33,11 @@ enum ColumnLegend {
                 ("#", "index in its group"), ("TID", "kernel thread id"), ("FDS", "descriptors watched"),
                 ("WAKE/S", "epoll wake-ups per second"), ("EV/S", "events per second"),
                 ("CPU", "CPU time since start"), ("MAXQ", "deepest queue seen"),
-                ("PROC/S", "jobs done per second"),
+                ("PROC/S", "jobs done per second"), ("EV/WAKE", "events handled per epoll wake-up"),
+                ("CPU µs/RQ", "CPU per request, between the last two frames"),
+                ("SYSC/RQ", "system calls per request, between the last two frames"),
+                ("MEM/CX", "buffers (and rwloop thread stacks) per connection, an estimate"),
+                ("ROLE", "rwloop thread: reader or writer"), ("CONN", "the connection it serves"),
             ]
         case .writes:
             return [
@@ -51,6 +55,13 @@ enum ColumnLegend {
                 ("REASON", "last check's reason"), ("NEXT", "time to the next check"),
                 ("STREAK", "the last result and its run"),
             ] + checkReasons
+        case .requests:
+            return [
+                ("TIME", "when the request finished"), ("AUTHORITY", "Host header, or the RPC protocol"),
+                ("PATH/SERVICE", "HTTP path, or RPC service and method"), ("UPSTREAM", "the last host tried"),
+                ("LATENCY", "complete request head to the end"), ("IN / OUT", "body bytes"),
+                ("FLAGS", "LR Skiff replied itself, RT retried, UC response cut off"),
+            ]
         case .events:
             return [
                 ("KIND", "host.*, admin.*, conn.*, log ..."), ("colour", "red error, yellow warning"),

@@ -65,7 +65,7 @@ public func handle(_ key: Key, state: inout ConsoleState, model: ConsoleModel) -
     case .backTab:
         let n = ConsoleView.allCases.count
         switchView(&state, ConsoleView(rawValue: (state.view.rawValue + n - 1) % n)!)
-    case .char(let c) where c >= "1" && c <= "8":
+    case .char(let c) where c >= "1" && c <= "9":
         switchView(&state, ConsoleView(rawValue: Int(String(c))! - 1)!)
     case .up, .char("k"): move(&state, model, by: -1)
     case .down, .char("j"): move(&state, model, by: 1)

@@ -101,6 +101,8 @@ public struct ConsoleSnapshot: Sendable {
     public var missedEvents = 0
     /// Latency and write counters over the recent window (see `ConsoleModel+Window.swift`).
     public var window = FrameWindow()
+    /// The Requests view's samples (view 9).
+    public var requests = RequestLog()
 
     public init() {}
 
@@ -134,6 +136,7 @@ public final class ConsoleModel {
         case .frame(let f): ingest(f)
         case .event(let e): ingest(event: e)
         case .gap(let g): gap(missed: Int(clamping: g.missed), ring: g.ring)
+        case .request(let r): snapshot.requests.add(r)
         case .other: break
         }
     }

@@ -19,7 +19,8 @@ public enum ConsoleRenderer {
         let bodyHeight = h - bodyTop - 2
         switch state.view {
         case .overview: overview(snap, &grid, y: bodyTop, height: bodyHeight)
-        case .threads: threads(snap, state, &grid, y: bodyTop, height: bodyHeight)
+        case .threads: threadsInDepth(snap, state, &grid, y: bodyTop, height: bodyHeight)
+        case .requests: requestsView(snap, state, &grid, y: bodyTop, height: bodyHeight)
         default:
             if let t = ConsoleTables.table(for: state.view, snap) {
                 drawTable(t, state, &grid, x: 0, y: bodyTop, width: w, height: bodyHeight, selectable: true)
@@ -86,7 +87,7 @@ public enum ConsoleRenderer {
 
     static func hints(_ state: ConsoleState) -> [Hint] {
         var list = [
-            Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-8", "view", shortKey: "1-8", dropRank: 1),
+            Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-9", "view", shortKey: "1-9", dropRank: 1),
             Hint("↑↓", "move", dropRank: 3), Hint("/", "filter", dropRank: 2), Hint("s", "sort", dropRank: 2),
         ]
         if state.view.hasHostActions && !state.readOnly {
@@ -303,40 +304,6 @@ public enum ConsoleRenderer {
                 "connections  live \(Fmt.count(f.connections?.live ?? 0)), tracked \(Fmt.count(snap.connections.count))   events \(snap.events.count)"
                     + (snap.missedEvents > 0 ? " (missed \(snap.missedEvents))" : ""),
                 role: .dim, maxWidth: w - 2)
-        }
-    }
-
-    // MARK: Threads
-
-    static func threads(_ snap: ConsoleSnapshot, _ state: ConsoleState, _ grid: inout Grid, y: Int, height: Int) {
-        let w = grid.width
-        let rightW = 26
-        let leftW = w - rightW - 2
-        let pollers = ConsoleTables.pollers(snap)
-        let workers = ConsoleTables.workers(snap)
-        grid.put(x: 0, y: y, "netpoll pollers", style: .bold, role: .accent)
-        let pollerRows = min(pollers.count, max(1, (height - 3) / 2)) + 1
-        let used = drawTable(pollers, state, &grid, x: 0, y: y + 1, width: leftW, height: pollerRows, selectable: true)
-        let wy = y + 2 + max(used, 1) + 1
-        grid.put(x: 0, y: wy, "workers", style: .bold, role: .accent)
-        var plain = ConsoleState()
-        plain.selected = -1
-        drawTable(workers, plain, &grid, x: 0, y: wy + 1, width: leftW, height: y + height - wy - 1, selectable: false)
-        let rx = leftW + 2
-        for yy in y..<(y + height) { grid.put(x: leftW + 1, y: yy, "│", role: .dim) }
-        grid.put(x: rx, y: y, "rwloop", style: .bold, role: .accent)
-        let rw = snap.latest?.threads.rwloop ?? TelemetryFrame.RWLoop()
-        let lines: [(String, String)] = [
-            ("readers", Fmt.count(rw.readers)), ("writers", Fmt.count(rw.writers)),
-            ("connections", Fmt.count(rw.connections)), ("spawn fails", Fmt.count(rw.spawnFailures)),
-        ]
-        for (i, (k, v)) in lines.enumerated() {
-            grid.put(x: rx, y: y + 2 + i, k, role: .dim)
-            grid.put(x: rx + rightW - 1 - v.count, y: y + 2 + i, v, style: .bold)
-        }
-        let models = (snap.latest?.listeners ?? []).map { "\($0.name): \($0.model)" }
-        for (i, m) in models.prefix(max(0, height - 8)).enumerated() {
-            grid.put(x: rx, y: y + 7 + i, m, maxWidth: rightW)
         }
     }
 }

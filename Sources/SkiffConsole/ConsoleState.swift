@@ -1,6 +1,6 @@
-/// The console's eight views, in tab order (keys 1-8).
+/// The console's nine views, in tab order (keys 1-9).
 public enum ConsoleView: Int, CaseIterable, Sendable {
-    case overview, listeners, clusters, connections, threads, writes, health, events
+    case overview, listeners, clusters, connections, threads, writes, health, events, requests
 
     public var title: String {
         switch self {
@@ -12,10 +12,11 @@ public enum ConsoleView: Int, CaseIterable, Sendable {
         case .writes: return "Writes"
         case .health: return "Health"
         case .events: return "Events"
+        case .requests: return "Requests"
         }
     }
 
-    var shortTitle: String { self == .connections ? "Conns" : title }
+    var shortTitle: String { self == .connections ? "Conns" : self == .requests ? "Reqs" : title }
     /// Views whose selected row can be a host (`d`, `m`, `r`).
     public var hasHostActions: Bool { self == .clusters || self == .health }
 }
@@ -75,7 +76,7 @@ public struct ConsoleState: Sendable {
     public var isTooSmall: Bool { screenWidth < ConsoleLayout.minWidth || screenHeight < ConsoleLayout.minHeight }
 
     /// Table rows visible in the body (header, tabs, table header, status and hint lines excluded).
-    public var pageRows: Int { max(1, screenHeight - ConsoleLayout.reservedRows - (view == .threads ? 1 : 0)) }
+    public var pageRows: Int { max(1, screenHeight - ConsoleLayout.reservedRows - (view == .threads || view == .requests ? 1 : 0)) }
 
     /// What to draw: the frozen snapshot while paused, else the model's.
     public func snapshot(_ model: ConsoleModel) -> ConsoleSnapshot {

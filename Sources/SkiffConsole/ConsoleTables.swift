@@ -136,14 +136,16 @@ enum ConsoleTables {
         case .writes: return writes(snap)
         case .health: return health(snap)
         case .events: return events(snap)
+        case .requests: return requests(snap)
         }
     }
 
     /// Row indices after filter and sort.
     static func order(_ t: Table, _ state: ConsoleState) -> [Int] {
         var rows = Array(0..<t.count)
-        let f = state.filter.lowercased()
-        if !f.isEmpty { rows = rows.filter { t.search($0).contains(f) } }
+        // Every word of the filter must match (`5xx /api`).
+        let words = state.filter.lowercased().split(separator: " ")
+        if !words.isEmpty { rows = rows.filter { i in let s = t.search(i); return words.allSatisfy { s.contains($0) } } }
         if t.sortable, let c = state.sortColumn, c < t.columns.count {
             let col = t.columns[c]
             let key = col.key ?? { .text(col.cell($0).lowercased()) }
@@ -356,6 +358,7 @@ enum ConsoleTables {
             Column("EV/S", 7, .right, key: { .num(snap.rate("pollerev:\(rows[$0].id)") ?? 0) }) {
                 Fmt.rate(snap.rate("pollerev:\(rows[$0].id)"))
             },
+            Column("EV/WAKE", 7, .right) { eventsPerWakeup(snap, rows[$0]) },
             Column("CPU", 6, .right, key: { .num(Double(rows[$0].cpuMs)) }) { Fmt.ms(rows[$0].cpuMs) },
         ]
         return Table(columns: cols, count: rows.count) { "\(rows[$0].group) \(rows[$0].tid)".lowercased() }

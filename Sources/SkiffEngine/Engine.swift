@@ -319,7 +319,7 @@ public final class Engine: @unchecked Sendable {
                 switch p.downstreamProtocol {
                 case .http1:
                     http = try HTTPConnectionManager(
-                        filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions(listener: lc))
+                        filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions(listener: lc), tap: hub.requests)
                     delegate = http!
                 case .bolt, .boltv2, .dubbo:
                     guard p.upstreamProtocol == p.downstreamProtocol else {
@@ -331,18 +331,19 @@ public final class Engine: @unchecked Sendable {
                     switch p.downstreamProtocol {
                     case .bolt:
                         rpc = try RPCConnectionManager<BoltCodec>(
-                            filter: p, routers: r, clusters: clusters, idleTimeout: idle)
+                            filter: p, routers: r, clusters: clusters, idleTimeout: idle, tap: hub.requests)
                     case .boltv2:
                         rpc = try RPCConnectionManager<BoltV2Codec>(
-                            filter: p, routers: r, clusters: clusters, idleTimeout: idle)
+                            filter: p, routers: r, clusters: clusters, idleTimeout: idle, tap: hub.requests)
                     default:
                         rpc = try RPCConnectionManager<DubboCodec>(
-                            filter: p, routers: r, clusters: clusters, idleTimeout: idle)
+                            filter: p, routers: r, clusters: clusters, idleTimeout: idle, tap: hub.requests)
                     }
                     delegate = rpc!
                 case .auto:
                     let auto = try AutoProtocolManager(
-                        filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions(listener: lc))
+                        filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions(listener: lc),
+                        tap: hub.requests)
                     autoHTTP = auto.httpStats
                     delegate = auto
                 case .http2:

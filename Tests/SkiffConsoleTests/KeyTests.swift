@@ -88,14 +88,14 @@ import Testing
         let m = Fixtures.model()
         var s = ConsoleState()
         var seen: [ConsoleView] = []
-        for _ in 0..<8 {
+        for _ in 0..<ConsoleView.allCases.count {
             seen.append(s.view)
             _ = press([.tab], &s, m)
         }
         #expect(seen == ConsoleView.allCases)
         #expect(s.view == .overview)
         _ = press([.backTab], &s, m)
-        #expect(s.view == .events)
+        #expect(s.view == .requests)
         _ = press([.char("3")], &s, m)
         #expect(s.view == .clusters)
         let g = Fixtures.render(m, s)

@@ -64,6 +64,14 @@ import Testing
         (f.threads.pollers, f.threads.workers) = ([p], [w])
         (f.threads.rwloop.readers, f.threads.rwloop.writers, f.threads.rwloop.connections) = (1, 2, 3)
         f.threads.rwloop.spawnFailures = 4
+        var rt = Frame.RWThread()
+        (rt.tid, rt.role, rt.conn, rt.owner, rt.peer, rt.state, rt.cpuMs, rt.bytes) =
+            (77, "reader", 5, "web", "127.0.0.1:5000", "blocked in read", 3, 4096)
+        f.threads.rwloop.threads = [rt]
+        var lc = Frame.ListenerCost()
+        (lc.name, lc.model, lc.connections, lc.threads, lc.cpuMs) = ("web", "rwloop", 2, 5, 9)
+        (lc.requests, lc.syscalls, lc.buffers, lc.writev, lc.memPerCx) = (10, 40, 12, 8, 65536)
+        f.threads.listeners = [lc]
         (f.connections, f.eventsLatest) = (connections, 99)
         (f.publisher.ticks, f.publisher.busyUs, f.publisher.lastFrameBytes) = (1, 2, 3)
         (f.publisher.frameRingBytes, f.publisher.frameRingUsed, f.publisher.connEventsDropped) = (4, 5, 6)
@@ -151,14 +159,22 @@ import Testing
         #expect(
             Self.keys(host?["drain"]) == ["elapsed_ms", "timeout_ms", "active_rq", "active_cx", "idle_cx", "drained"])
         #expect(Self.keys(host?["checks"]?.arrayValue.first) == ["ok", "reason", "latency_us", "at"])
-        #expect(Self.keys(v["threads"]) == ["pollers", "workers", "rwloop"])
+        #expect(Self.keys(v["threads"]) == ["pollers", "workers", "rwloop", "listeners"])
         #expect(
             Self.keys(v["threads"]?["pollers"]?.arrayValue.first)
                 == ["group", "index", "tid", "fds", "wakeups", "events", "cpu_ms"])
         #expect(
             Self.keys(v["threads"]?["workers"]?.arrayValue.first)
                 == ["pool", "index", "tid", "busy", "queue", "max_queue", "processed", "cpu_ms"])
-        #expect(Self.keys(v["threads"]?["rwloop"]) == ["readers", "writers", "connections", "spawn_failures"])
+        #expect(
+            Self.keys(v["threads"]?["rwloop"]) == ["readers", "writers", "connections", "spawn_failures", "threads"])
+        #expect(
+            Self.keys(v["threads"]?["rwloop"]?["threads"]?.arrayValue.first)
+                == ["tid", "role", "conn", "owner", "peer", "state", "cpu_ms", "bytes"])
+        #expect(
+            Self.keys(v["threads"]?["listeners"]?.arrayValue.first)
+                == ["name", "model", "connections", "threads", "cpu_ms", "requests", "syscalls", "buffers", "writev",
+                    "mem_per_cx"])
         #expect(Self.keys(v["connections"]) == ["live", "changed", "table", "closed"])
         #expect(
             Self.keys(v["connections"]?["changed"]?.arrayValue.first) == [

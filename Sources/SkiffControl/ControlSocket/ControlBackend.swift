@@ -36,10 +36,14 @@ public protocol ControlBackend: AnyObject, Sendable {
     /// them once sent (or when the reply is an error), so return duplicates of anything the backend keeps using;
     /// nil when the backend does not hand descriptors over.
     func handleWithDescriptors(_ request: ControlRequest, peer: PeerCredentials) -> (ControlResult, [Int32])?
+    /// `subscribe` with `"stream":"requests"`: samples of finished requests from now on (`type: request` lines), and
+    /// the most samples per second per executor the tap takes; nil when the backend has no request tap.
+    func subscribeRequests() -> (subscription: any ControlSubscription, maxPerSecond: Int)?
 }
 
 extension ControlBackend {
     public func subscribe(since: UInt64?, intervalMs: Int) -> (any ControlSubscription)? { nil }
+    public func subscribeRequests() -> (subscription: any ControlSubscription, maxPerSecond: Int)? { nil }
 
     public func handleWithDescriptors(_ request: ControlRequest, peer: PeerCredentials) -> (ControlResult, [Int32])? {
         nil

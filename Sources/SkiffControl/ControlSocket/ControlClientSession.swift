@@ -180,6 +180,16 @@ final class ControlClientSession {
                 }
                 let (reply, _) = ControlReply.encode(id: id, result: .ok(fields: Array(#"{"interval_ms":\#(ms)}"#.utf8)))
                 ControlReply.appendLine(reply, to: &out)
+            case .subscribeRequests(let id):
+                guard subscription == nil, let (tap, maxPerSecond) = server.backend.subscribeRequests() else {
+                    let why = subscription != nil ? "already subscribed on this connection" : "no request tap here"
+                    if case .reply(let reply) = server.fail(id, why) { ControlReply.appendLine(reply, to: &out) }
+                    return
+                }
+                subscription = tap
+                let fields = "{\"subscribed\":true,\"stream\":\"requests\",\"max_per_second\":\(maxPerSecond)}"
+                let (reply, _) = ControlReply.encode(id: id, result: .ok(fields: Array(fields.utf8)))
+                ControlReply.appendLine(reply, to: &out)
             }
         }
     }

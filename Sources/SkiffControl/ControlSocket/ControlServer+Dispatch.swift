@@ -12,6 +12,8 @@ extension ControlServer {
         case subscribe(id: ControlRequestID, since: UInt64?, intervalMs: Int?)
         /// Pace this connection's subscription (`subscribe.interval`).
         case setInterval(id: ControlRequestID, ms: Int)
+        /// Start streaming request samples (`subscribe` with `"stream":"requests"`).
+        case subscribeRequests(id: ControlRequestID)
     }
 
     /// Checks a request line and, when it passes, asks the backend. No I/O; called on the client's thread.
@@ -38,6 +40,7 @@ extension ControlServer {
             return fail(request.id, problem)
         }
         if request.cmd == "subscribe" {
+            if request.string("stream") == "requests" { return .subscribeRequests(id: request.id) }
             return .subscribe(id: request.id, since: request.uint64("since"), intervalMs: request.int("interval_ms"))
         }
         if request.cmd == "subscribe.interval" {
@@ -63,6 +66,11 @@ extension ControlServer {
     func argumentProblem(_ request: ControlRequest) -> String? {
         switch request.cmd {
         case "subscribe":
+            if let stream = request.value("stream"), stream != .null,
+                request.string("stream") != "telemetry" && request.string("stream") != "requests"
+            {
+                return "stream must be \"telemetry\" or \"requests\", got \(stream.kindDescription)"
+            }
             if let since = request.value("since"), since != .null, request.uint64("since") == nil {
                 return "since must be a non-negative integer (a sequence number), got \(since.kindDescription)"
             }

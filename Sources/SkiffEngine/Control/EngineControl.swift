@@ -169,6 +169,10 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         return s
     }
 
+    public func subscribeRequests() -> (subscription: any ControlSubscription, maxPerSecond: Int)? {
+        (RequestSubscription(reader: engine.hub.requests.watch()), engine.hub.requests.maxPerSecond)
+    }
+
     /// `{"key":<object>}` around an already-encoded object.
     private func wrap(_ key: String, _ object: [UInt8]) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "{")]

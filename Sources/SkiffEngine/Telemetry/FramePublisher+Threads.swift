@@ -42,9 +42,16 @@ extension FramePublisher {
         return t
     }
 
-    /// utime+stime of one of our threads, from /proc (0 when unknown).
-    private func threadCPUMillis(tid: Int32) -> UInt64 {
-        guard tid > 0, let f = fopen("/proc/self/task/\(tid)/stat", "r") else { return 0 }
+    /// CPU time of one of our threads in ms: the scheduler's nanosecond count (`schedstat`) where the kernel keeps
+    /// it, else utime+stime from `stat` (10 ms ticks); 0 when unknown.
+    func threadCPUMillis(tid: Int32) -> UInt64 {
+        guard tid > 0 else { return 0 }
+        if let f = fopen("/proc/self/task/\(tid)/schedstat", "r") {
+            defer { fclose(f) }
+            var ns: UInt64 = 0
+            if withUnsafeMutablePointer(to: &ns, { readFirstNumber(f, $0) }) { return ns / 1_000_000 }
+        }
+        guard let f = fopen("/proc/self/task/\(tid)/stat", "r") else { return 0 }
         defer { fclose(f) }
         var buf = [CChar](repeating: 0, count: 512)
         guard fgets(&buf, 512, f) != nil else { return 0 }
@@ -53,5 +60,15 @@ extension FramePublisher {
         let fields = line[line.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let u = UInt64(fields[11]), let s = UInt64(fields[12]) else { return 0 }
         return (u + s) * 1000 / UInt64(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Reads the leading decimal number of `f`.
+    private func readFirstNumber(_ f: UnsafeMutablePointer<FILE>, _ out: UnsafeMutablePointer<UInt64>) -> Bool {
+        var buf = [CChar](repeating: 0, count: 64)
+        guard fgets(&buf, 64, f) != nil else { return false }
+        let text = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        guard let v = UInt64(text.prefix { $0.isNumber }) else { return false }
+        out.pointee = v
+        return true
     }
 }

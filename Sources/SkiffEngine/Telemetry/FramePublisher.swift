@@ -119,6 +119,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         f.listeners = listenerRecords(live: byOwner)
         f.clusters = clusterRecords(live: byOwner)
         f.threads = threadRecords()
+        addThreadDetail(&f.threads, live: byOwner, listeners: f.listeners)
         if detail != .none {
             f.connections = connectionRecords(all, full: detail == .full, updateBaseline: updateBaseline)
         }

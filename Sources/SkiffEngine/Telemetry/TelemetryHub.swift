@@ -11,6 +11,8 @@ import Synchronization
 public final class TelemetryHub: ConnectionObserver, @unchecked Sendable {
     public let frames: FrameRing
     public let events: EventRing
+    /// The live request tap (samples of finished requests while someone watches; see `RequestTap`).
+    public let requests: RequestTap
     /// Connection open/close events are useful in the Events view but not at any price: at most this many per
     /// second are recorded; the rest are counted in `connectionEventsDropped`.
     public let connectionEventBudget: Int
@@ -18,7 +20,11 @@ public final class TelemetryHub: ConnectionObserver, @unchecked Sendable {
     private let budgetWindow = Atomic<UInt64>(0)
     private let budgetUsed = Atomic<Int>(0)
 
-    public init(frameBytes: Int = 8 << 20, eventBytes: Int = 2 << 20, connectionEventBudget: Int = 1000) {
+    public init(
+        frameBytes: Int = 8 << 20, eventBytes: Int = 2 << 20, connectionEventBudget: Int = 1000,
+        requestSamplesPerSecond: Int = RequestTap.defaultMaxPerSecond
+    ) {
+        requests = RequestTap(maxPerSecond: requestSamplesPerSecond)
         frames = FrameRing(capacityBytes: frameBytes)
         events = EventRing(capacityBytes: eventBytes)
         self.connectionEventBudget = connectionEventBudget

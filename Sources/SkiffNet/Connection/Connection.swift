@@ -83,6 +83,8 @@ public final class Connection: @unchecked Sendable {
     public var handler: (any ConnectionHandler)?
 
     let context: NetContext
+    /// rwloop only: what its reader and writer threads are doing (nil on netpoll).
+    public let rwThreads: RWThreadStates?
     let maxCoalesce: Int
     let writeLimit: Int
     let idleTimeoutNs: UInt64
@@ -134,8 +136,12 @@ public final class Connection: @unchecked Sendable {
         self.peerAddress = peer
         self.context = context
         switch context {
-        case .netpoll: self.model = .netpoll
-        case .rwloop: self.model = .rwloop
+        case .netpoll:
+            self.model = .netpoll
+            self.rwThreads = nil
+        case .rwloop:
+            self.model = .rwloop
+            self.rwThreads = RWThreadStates()
         }
         self.maxCoalesce = options.maxCoalesce
         self.writeLimit = options.writeLimit

@@ -37,6 +37,11 @@ public struct ListenerOptions: Sendable {
 /// A listening socket served by one thread model: accepted on every poller of a `NetPollGroup` (EPOLLEXCLUSIVE), or
 /// by a dedicated accept thread in a `RWLoopGroup`.
 ///
+/// netpoll spreads connections: EPOLLEXCLUSIVE wakes whichever poller is idle, and an idle proxy keeps waking the
+/// same one, so every accepted connection is dealt round robin over the group's pollers (`handoffTargets`) and a
+/// connection meant for another poller is adopted there (`Poller.execute`). The turn counter is touched once per
+/// accept, never per request.
+///
 /// Threads: `acceptBurst` runs on pollers; `pollSlots[i]` is touched only by poller i. Counters are atomic.
 public final class Listener: @unchecked Sendable {
     public let name: String
@@ -63,6 +68,20 @@ public final class Listener: @unchecked Sendable {
         closed.store(true, ordering: .releasing)
     }
     private let pollersLeft = Atomic<Int>(0)
+    /// The pollers accepted connections are dealt to, in turn (empty for rwloop). Set once by the group before any
+    /// poller accepts.
+    var handoffTargets: [Poller] = []
+    /// The pollers serving a netpoll listener (empty for rwloop).
+    public var pollers: [Poller] { handoffTargets }
+    private let nextTarget = Atomic<Int>(0)
+
+    /// The poller the next accepted connection belongs to (round robin over `handoffTargets`, else `acceptor`).
+    func takeTarget(acceptor: Poller) -> Poller {
+        let n = handoffTargets.count
+        guard n > 1 else { return acceptor }
+        let turn = nextTarget.wrappingAdd(1, ordering: .relaxed).oldValue
+        return handoffTargets[Int(UInt(bitPattern: turn) % UInt(n))]
+    }
 
     init(options: ListenerOptions, model: NetModel, pollerCount: Int, delegate: any ListenerDelegate)
         throws(SystemError)
@@ -107,7 +126,12 @@ public final class Listener: @unchecked Sendable {
                 if overLimit() {
                     refuse(newFD)
                 } else {
-                    poller.adopt(fd: newFD, listener: self)
+                    let target = takeTarget(acceptor: poller)
+                    if target === poller {
+                        poller.adopt(fd: newFD, listener: self)
+                    } else {
+                        target.execute { [self] in target.adopt(fd: newFD, listener: self) }
+                    }
                 }
             case .wouldBlock:
                 return

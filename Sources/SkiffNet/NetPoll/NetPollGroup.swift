@@ -1,8 +1,8 @@
 import Glibc
 
 /// The netpoll thread model: N pollers, each an epoll loop on its own thread, sharing nothing on the hot path.
-/// Listeners are registered on every poller; a connection stays on the poller that accepted it, and its upstream
-/// connections are opened on the same poller.
+/// Listeners are registered on every poller; accepted connections are dealt round robin over the pollers (see
+/// `Listener`), a connection stays on its poller, and its upstream connections are opened on the same poller.
 public final class NetPollGroup: Sendable {
     public let pollers: [Poller]
     public let name: String
@@ -22,6 +22,7 @@ public final class NetPollGroup: Sendable {
     /// Binds and starts accepting. Throws (nothing half-started) if the address cannot be bound.
     public func listen(_ options: ListenerOptions, delegate: any ListenerDelegate) throws(SystemError) -> Listener {
         let l = try Listener(options: options, model: .netpoll, pollerCount: pollers.count, delegate: delegate)
+        l.handoffTargets = pollers
         for p in pollers {
             p.execute { _ = p.register(listener: l) }
         }

@@ -189,8 +189,14 @@ extension Connection {
     private func rwReadLoop() {
         let g = rwGroup
         g.readers.wrappingAdd(1, ordering: .relaxed)
-        defer { g.readers.wrappingSubtract(1, ordering: .relaxed) }
+        let states = rwThreads!
+        states.readerTid.store(currentThreadID(), ordering: .relaxed)
+        defer {
+            g.readers.wrappingSubtract(1, ordering: .relaxed)
+            states.reader(.gone)
+        }
         while true {
+            states.reader(.idle)
             lock.lock()
             while (readPaused.load(ordering: .relaxed) || readEOF.load(ordering: .relaxed)) && state != .closed {
                 if idleTimeoutNs > 0 {
@@ -209,11 +215,13 @@ extension Connection {
             let closed = state == .closed
             lock.unlock()
             if closed { break }
+            states.reader(.blockedInRead)
             if idleTimeoutNs > 0 && !rwWaitReadable() { continue }
             let b = g.pool.acquire()
             var n: Int
             repeat { n = Glibc.read(fd, b.writePointer, b.writableBytes) } while n < 0 && errno == EINTR
             let e = errno
+            states.reader(.handling)
             if lock.withLock({ state == .closed }) {
                 b.release()
                 break
@@ -253,13 +261,20 @@ extension Connection {
     private func rwWriteLoop() {
         let g = rwGroup
         g.writers.wrappingAdd(1, ordering: .relaxed)
-        defer { g.writers.wrappingSubtract(1, ordering: .relaxed) }
+        let states = rwThreads!
+        states.writerTid.store(currentThreadID(), ordering: .relaxed)
+        defer {
+            g.writers.wrappingSubtract(1, ordering: .relaxed)
+            states.writer(.gone)
+        }
         while true {
+            states.writer(.idle)
             lock.lock()
             while queue.isEmpty && !(shutdownRequested && !writeShutdown) && state != .closed { lock.wait() }
             let closed = state == .closed
             lock.unlock()
             if closed { break }
+            states.writer(.writing)
             switch flushQueue() {
             case .drained, .notReady:
                 continue

@@ -1,6 +1,7 @@
 import SkiffConfig
 import SkiffNet
 import SkiffProtocol
+import SkiffTelemetry
 import SkiffUpstream
 import Synchronization
 
@@ -128,10 +129,14 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy {
     public var routerName: String { routing.value.routerName }
     /// Set by a graceful stop: every response from now on closes its client connection.
     public let shuttingDown = Atomic<Bool>(false)
+    /// The live request tap finished requests are sampled into while someone watches.
+    let tap: RequestTap
 
-    public init(filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, options: HTTPProxyOptions)
-        throws(ProxySetupError)
-    {
+    public init(
+        filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, options: HTTPProxyOptions,
+        tap: RequestTap = .inert
+    ) throws(ProxySetupError) {
+        self.tap = tap
         guard filter.downstreamProtocol == .http1 else {
             throw ProxySetupError("downstream_protocol \(filter.downstreamProtocol.rawValue) is not served by the HTTP/1 proxy")
         }

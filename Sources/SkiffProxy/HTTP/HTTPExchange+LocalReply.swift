@@ -64,6 +64,7 @@ extension HTTPExchange {
             cluster?.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
             host?.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
         }
+        if sampling { endSample(status: status, flags: "LR", reason: reason, bytesOut: body?.count ?? 0) }
         let out = connection.bufferPool.acquire()
         guard
             let n = HTTPLocalReply.render(

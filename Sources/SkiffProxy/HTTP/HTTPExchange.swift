@@ -44,6 +44,10 @@ final class HTTPExchange: @unchecked Sendable {
 
     var timer: PollerTimer!
 
+    /// True while this request is sampled for the live tap (`HTTPExchange+Sample.swift`); its draft, kept for reuse.
+    var sampling = false
+    var sampleDraft: HTTPSampleDraft?
+
     init(downstream: HTTPDownstream) {
         self.d = downstream
         self.manager = downstream.manager
@@ -57,6 +61,7 @@ final class HTTPExchange: @unchecked Sendable {
     /// Clears everything for the next request.
     func reset() {
         timer.cancel()
+        sampling = false
         route = nil
         cluster = nil
         host = nil
@@ -85,6 +90,7 @@ final class HTTPExchange: @unchecked Sendable {
         manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
         startNs = MonotonicClock.now()
+        if manager.tap.isWatched { beginSample(head: head) }
 
         let input = HTTPRouteInput(source: head, request: request, headers: d.requestHeaders)
         guard let (entry, resolved) = manager.routing.value(on: executor).route(input) else {
@@ -509,6 +515,7 @@ final class HTTPExchange: @unchecked Sendable {
         let took = now &- startNs
         host?.latency.record(ns: took)
         cluster?.latency.record(ns: took)
+        if sampling { endSample(status: u.response.head.statusCode, bytesOut: u.response.body.bodyBytes) }
         d.lastFinishNs = now
         detachUpstream(reusable: keepUpstream)
         endRequest()
@@ -535,6 +542,7 @@ final class HTTPExchange: @unchecked Sendable {
 
     /// Torn down without a reply (client gone, or closing after an earlier response).
     func abort() {
+        sampling = false
         if let u = upstream {
             host?.stats.requestLocalReset.wrappingAdd(1, ordering: .relaxed)
             host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
@@ -552,6 +560,7 @@ final class HTTPExchange: @unchecked Sendable {
 
     /// A response cut mid-way: the client connection must not look complete.
     func cutClient() {
+        if sampling { endSample(status: 0, flags: "UC") }
         abort()
         connection.close(.peerClosed)
     }

@@ -1,6 +1,7 @@
 import SkiffConfig
 import SkiffNet
 import SkiffProtocol
+import SkiffTelemetry
 import SkiffUpstream
 
 /// The `Auto` downstream protocol: the first bytes of a connection pick its codec — 0x01 Bolt, 0x02 Bolt v2,
@@ -15,19 +16,19 @@ public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, @unch
     /// `options` set the HTTP side; its `idleTimeout` is the RPC side's as well.
     public init(
         filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager,
-        options: HTTPProxyOptions = HTTPProxyOptions()
+        options: HTTPProxyOptions = HTTPProxyOptions(), tap: RequestTap = .inert
     ) throws(ProxySetupError) {
         var httpFilter = filter
         httpFilter.downstreamProtocol = .http1
         httpFilter.upstreamProtocol = .http1
-        http = try HTTPConnectionManager(filter: httpFilter, routers: routers, clusters: clusters, options: options)
+        http = try HTTPConnectionManager(filter: httpFilter, routers: routers, clusters: clusters, options: options, tap: tap)
         let idle = options.idleTimeout
         bolt = try RPCConnectionManager<BoltCodec>(
-            filter: filter, routers: routers, clusters: clusters, idleTimeout: idle)
+            filter: filter, routers: routers, clusters: clusters, idleTimeout: idle, tap: tap)
         boltv2 = try RPCConnectionManager<BoltV2Codec>(
-            filter: filter, routers: routers, clusters: clusters, idleTimeout: idle)
+            filter: filter, routers: routers, clusters: clusters, idleTimeout: idle, tap: tap)
         dubbo = try RPCConnectionManager<DubboCodec>(
-            filter: filter, routers: routers, clusters: clusters, idleTimeout: idle)
+            filter: filter, routers: routers, clusters: clusters, idleTimeout: idle, tap: tap)
     }
 
     public func reroute(filter: NetworkFilterConfig, routers: RouterRegistry, clusters: ClusterManager)

@@ -1,6 +1,7 @@
 import SkiffConfig
 import SkiffNet
 import SkiffProtocol
+import SkiffTelemetry
 import SkiffUpstream
 import Synchronization
 
@@ -68,11 +69,15 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
     /// Where this codec's upstream connection lives in a host's per-executor pools: the same slot for every
     /// listener of this codec (they share one connection per host per executor), another for other codecs.
     let poolSlot = PoolSlot<RPCUpstream<Codec>>()
+    /// The live request tap finished streams are sampled into while someone watches.
+    let tap: RequestTap
 
     public init(
         filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, limits: RPCLimits = .default,
-        heartbeatInterval: Duration = .seconds(15), heartbeatMisses: Int = 6, idleTimeout: Duration? = .seconds(60)
+        heartbeatInterval: Duration = .seconds(15), heartbeatMisses: Int = 6, idleTimeout: Duration? = .seconds(60),
+        tap: RequestTap = .inert
     ) throws(ProxySetupError) {
+        self.tap = tap
         routing = Reloadable(try ProxyRouting(filter: filter, routers: routers, clusters: clusters))
         self.limits = limits
         defaultTimeoutNs = 60_000_000_000

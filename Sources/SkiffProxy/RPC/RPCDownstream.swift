@@ -16,6 +16,8 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     private var replayPool: BufferPool?
     var inbound: ByteBuffer?
     var info = RPCFrameInfo()
+    /// The request being routed, when the live tap sampled it (handed to its stream, or published by a local reply).
+    var pendingSample: RPCSampleDraft?
     /// Streams of this client still waiting upstream (to fail them if the client goes).
     var inFlight = 0
     var closed = false
@@ -179,6 +181,11 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         let oneway = info.kind == .oneway
         manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         if oneway { manager.stats.oneway.wrappingAdd(1, ordering: .relaxed) }
+        if manager.tap.isWatched && !oneway {
+            pendingSample = RPCSampleDraft.begin(
+                tap: manager.tap, executor: executor, listener: connection.label, proto: Codec.name, frame: frame,
+                info: info)
+        }
         let input = RPCRouteInput(frame: frame, info: info)
         guard let (entry, resolved) = manager.routing.value(on: executor).route(input),
             !resolved.clusters.isEmpty
@@ -227,7 +234,8 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
             RPCUpstream<Codec>.Stream(
                 downstream: self, originalID: info.requestID, deadline: now &+ timeoutNs, started: now,
                 protocolVersion: info.protocolVersion, codecByte: info.codecByte, retry: retry,
-                replay: retry.left > 0 ? replayCopy(frame) : nil))
+                replay: retry.left > 0 ? replayCopy(frame) : nil, sample: pendingSample))
+        pendingSample = nil
     }
 
     /// A copy of `frame` to queue on an upstream connection (which releases it once written).
@@ -307,6 +315,10 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     /// Answers a request locally before it went anywhere.
     private func reply(_ kind: RPCErrorKind, _ message: StaticString, oneway: Bool) {
         if oneway { return }
+        if let s = pendingSample {
+            pendingSample = nil
+            s.publish(status: 0, cluster: nil, host: nil, flags: "LR", reason: message)
+        }
         inFlight += 1
         manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
         fail(kind, request: info, message: message)

@@ -27,6 +27,8 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         var replay: ByteBuffer?
         /// The stream holds one of the cluster's `max_retries` slots, from its first retry until it ends.
         var holdsRetrySlot = false
+        /// Set only while the live request tap is watched and this request was sampled.
+        var sample: RPCSampleDraft? = nil
     }
 
     let host: Host
@@ -203,6 +205,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
             }
             s.replay?.release()
             finishStream(s, success: info.status == 0)
+            s.sample?.publish(status: info.status, cluster: cluster, host: host, bytesOut: frame.count)
             defer { if draining && streams.isEmpty { connection?.close(.local) } }
             let out: ByteBuffer = frame.count <= connection.bufferPool.bufferSize
                 ? s.downstream.connection.bufferPool.acquire() : ByteBuffer(capacity: frame.count)
@@ -236,6 +239,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         s.replay?.release()
         cluster.requestFinished()
         if s.holdsRetrySlot { cluster.retryFinished() }
+        s.sample?.publish(status: 0, cluster: cluster, host: host, flags: "LR", reason: message)
         s.downstream.fail(kind, request: requestInfo(s), message: message)
     }
 

@@ -4,6 +4,8 @@ extension TelemetryFrame {
         public var pollers: [Poller] = []
         public var workers: [Worker] = []
         public var rwloop = RWLoop()
+        /// Per listener: what its thread model costs (`FrameThreadDetail.swift`).
+        public var listeners: [ListenerCost] = []
 
         public init() {}
 
@@ -11,6 +13,7 @@ extension TelemetryFrame {
             c.field("pollers", &pollers)
             c.field("workers", &workers)
             c.field("rwloop", &rwloop)
+            c.field("listeners", &listeners)
         }
     }
 
@@ -76,6 +79,9 @@ extension TelemetryFrame {
         public var writers: Int = 0
         public var connections: Int = 0
         public var spawnFailures: UInt64 = 0
+        /// Thread by thread (at most `RWLoop.maxThreadRows`, the busiest connections first).
+        public var threads: [RWThread] = []
+        public static let maxThreadRows = 256
 
         public init() {}
 
@@ -84,6 +90,7 @@ extension TelemetryFrame {
             c.field("writers", &writers)
             c.field("connections", &connections)
             c.field("spawn_failures", &spawnFailures)
+            c.field("threads", &threads)
         }
     }
 }

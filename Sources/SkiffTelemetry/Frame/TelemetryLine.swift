@@ -8,6 +8,8 @@ public enum TelemetryLine: Sendable, Equatable {
     case frame(TelemetryFrame)
     case event(TelemetryEvent)
     case gap(StreamGap)
+    /// A sample of the live request tap (`subscribe` with `"stream":"requests"`).
+    case request(TelemetryRequestSample)
     /// A line of another type (or none): a reply interleaved with the stream, or a newer skiff's line.
     case other(JSONValue)
 
@@ -16,6 +18,7 @@ public enum TelemetryLine: Sendable, Equatable {
         case TelemetryFrame.type.description: self = .frame(TelemetryFrame(json: json))
         case TelemetryEvent.type.description: self = .event(TelemetryEvent(json: json))
         case StreamGap.type.description: self = .gap(StreamGap(json: json))
+        case TelemetryRequestSample.type.description: self = .request(TelemetryRequestSample(json: json))
         default: self = .other(json)
         }
     }

@@ -71,6 +71,7 @@ func runConsole(
         }
         // Drawn at once after a key, within 100 ms of new data, and at least once a second (ages, the clock).
         dirty = dirty || fresh
+        source.watchRequests(state.view == .requests)
         let now = monotonicMs()
         if pressed || (dirty && now - lastRender >= 100) || now - lastRender >= 1000 {
             dirty = false

@@ -17,6 +17,9 @@ protocol FrameSource: AnyObject {
     var problem: String? { get }
     /// Asks for frames every `ms` milliseconds for this console (`+`/`-`); the header shows what really arrives.
     func askInterval(ms: Int)
+    /// Watch the live request tap while `on` (the Requests view is shown); its samples come from `poll` as
+    /// `.request` lines. Nobody watching costs the daemon nothing.
+    func watchRequests(_ on: Bool)
 }
 
 /// Reads the engine's rings directly.
@@ -51,6 +54,12 @@ final class InProcessSource: FrameSource {
         if pacer == nil { pacer = FramePacer(intervalMs: ms) } else { pacer!.intervalMs = ms }
     }
 
+    let requestTap = RequestWatch()
+
+    func watchRequests(_ on: Bool) {
+        requestTap.set(on, open: { [engine] in (RequestTapLines(engine.hub.requests.watch()), engine.hub.requests.maxPerSecond) })
+    }
+
     func poll() -> [TelemetryLine] {
         var out: [TelemetryLine] = []
         while case .frame(let seq, _) = engine.hub.events.read(after: eventCursor, into: &buf) {
@@ -66,6 +75,7 @@ final class InProcessSource: FrameSource {
             logCursor = line.seq
             out.append(.event(ConsoleLogEvent.event(ts: line.ts, level: "\(line.level)", label: line.label, message: line.message)))
         }
+        requestTap.poll(into: &out)
         return out
     }
 
@@ -98,6 +108,14 @@ final class SocketSource: FrameSource {
     let answerTimeoutNs: UInt64
     /// The interval this console asked for (sent again on every reconnect).
     var intervalMs: Int?
+    let requestTap = RequestWatch()
+
+    func watchRequests(_ on: Bool) {
+        requestTap.set(on, open: { [path, answerTimeoutNs] in
+            guard let s = try? RequestSocketLines(path: path, answerTimeoutNs: answerTimeoutNs) else { return nil }
+            return (s, s.maxPerSecond)
+        })
+    }
 
     init(path: String, answerTimeoutNs: UInt64 = defaultAnswerTimeoutNs) {
         self.path = path
@@ -168,6 +186,7 @@ final class SocketSource: FrameSource {
             if case .other = decoded { continue }
             out.append(decoded)
         }
+        requestTap.poll(into: &out)
         return out
     }
 

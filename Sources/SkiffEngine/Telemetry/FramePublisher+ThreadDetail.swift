@@ -1,0 +1,106 @@
+import SkiffNet
+import SkiffTelemetry
+
+/// The Threads view in depth: rwloop thread by thread, and per listener what its thread model costs. Publisher
+/// thread only; reads /proc for each thread's CPU.
+extension FramePublisher {
+    func addThreadDetail(
+        _ t: inout TelemetryFrame.Threads, live: [String: [Connection]], listeners: [TelemetryFrame.Listener]
+    ) {
+        var cpuByTid: [Int32: UInt64] = [:]
+        func cpu(_ tid: Int32) -> UInt64 {
+            guard tid > 0 else { return 0 }
+            if let v = cpuByTid[tid] { return v }
+            let v = threadCPUMillis(tid: tid)
+            cpuByTid[tid] = v
+            return v
+        }
+        t.rwloop.threads = rwloopThreads(live: live, cpu: cpu)
+        let records = Dictionary(listeners.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        t.listeners = engine.listeners.map { l in
+            listenerCost(l, record: records[l.name], connections: live[l.name] ?? [], cpu: cpu)
+        }
+    }
+
+    /// A reader and a writer row per rwloop connection, the connections that moved most bytes first.
+    private func rwloopThreads(live: [String: [Connection]], cpu: (Int32) -> UInt64) -> [TelemetryFrame.RWThread] {
+        var conns: [(Connection, RWThreadStates, WriteStatsSnapshot)] = []
+        for list in live.values {
+            for c in list {
+                guard let s = c.rwThreads else { continue }
+                conns.append((c, s, c.stats.snapshot))
+            }
+        }
+        conns.sort { ($0.2.bytesRead &+ $0.2.bytesWritten) > ($1.2.bytesRead &+ $1.2.bytesWritten) }
+        var rows: [TelemetryFrame.RWThread] = []
+        for (c, s, st) in conns {
+            if rows.count >= TelemetryFrame.RWLoop.maxThreadRows { break }
+            for reader in [true, false] {
+                let tid = reader ? s.readerTid.load(ordering: .relaxed) : s.writerTid.load(ordering: .relaxed)
+                let activity = reader ? s.readerActivity : s.writerActivity
+                guard tid > 0, activity != .gone else { continue }
+                var r = TelemetryFrame.RWThread()
+                r.tid = Int(tid)
+                r.role = reader ? "reader" : "writer"
+                r.conn = c.id
+                r.owner = c.label
+                r.peer = c.peerAddress?.description ?? ""
+                r.state = activity.description
+                r.cpuMs = cpu(tid)
+                r.bytes = reader ? st.bytesRead : st.bytesWritten
+                rows.append(r)
+            }
+        }
+        return rows
+    }
+
+    private func listenerCost(
+        _ l: RunningListener, record: TelemetryFrame.Listener?, connections: [Connection], cpu: (Int32) -> UInt64
+    ) -> TelemetryFrame.ListenerCost {
+        var r = TelemetryFrame.ListenerCost()
+        r.name = l.name
+        r.model = l.model.rawValue
+        r.connections = l.listener.stats.active.load(ordering: .relaxed)
+        r.requests = record?.requestsOrSessions ?? 0
+        r.buffers = record?.writes.buffers ?? 0
+        r.writev = record?.writes.writev ?? 0
+        var reads = l.totals.snapshot.readCalls
+        var bufferBytes = 0
+        for c in connections where c.direction == .inbound { reads &+= c.stats.snapshot.readCalls }
+        r.syscalls = reads &+ r.writev
+        var threads = 0
+        var cpuMs: UInt64 = 0
+        switch l.model {
+        case .netpoll:
+            for p in l.listener.pollers {
+                threads += 1
+                cpuMs &+= cpu(p.tid.load(ordering: .relaxed))
+                r.syscalls &+= p.wakeups.load(ordering: .relaxed)
+                bufferBytes += (p.pool.allocatedCount - p.pool.freeCount) * p.pool.bufferSize
+            }
+        case .rwloop:
+            threads += 1  // the accept thread
+            for c in connections where c.direction == .inbound {
+                guard let s = c.rwThreads else { continue }
+                for tid in [s.readerTid.load(ordering: .relaxed), s.writerTid.load(ordering: .relaxed)] where tid > 0 {
+                    threads += 1
+                    cpuMs &+= cpu(tid)
+                }
+            }
+            if let g = engine.rwloop {
+                bufferBytes = (g.pool.allocatedCount - g.pool.freeCount) * g.pool.bufferSize
+                if r.connections > 0 { bufferBytes += r.connections * 2 * g.stackSize }
+            }
+        }
+        if let pool = l.workers {
+            for s in pool.snapshot {
+                threads += 1
+                cpuMs &+= cpu(s.tid)
+            }
+        }
+        r.threads = threads
+        r.cpuMs = cpuMs
+        r.memPerCx = r.connections > 0 ? UInt64(max(0, bufferBytes) / r.connections) : 0
+        return r
+    }
+}
