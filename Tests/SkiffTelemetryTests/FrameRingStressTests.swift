@@ -130,7 +130,12 @@ struct FrameRingStressTests {
             if thread == 0 {
                 var frame: [UInt8] = []
                 var seq: UInt64 = 0
-                while seq < 20_000 || (ring.ring.lappedReads.load(ordering: .relaxed) < 200 && seq < 2_000_000) {
+                // Bounded by time, not a frame count: on a loaded 2-core machine the readers may run beside the
+                // producer only now and then, and 2M frames could pass before one of them is lapped mid-copy.
+                let deadline = ContinuousClock.now + .seconds(20)
+                while seq < 20_000
+                    || (ring.ring.lappedReads.load(ordering: .relaxed) < 200 && ContinuousClock.now < deadline)
+                {
                     seq += 1
                     frames.build(seq, into: &frame)
                     ring.push(frame)
