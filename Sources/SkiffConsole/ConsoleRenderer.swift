@@ -25,6 +25,7 @@ public enum ConsoleRenderer {
                 drawTable(t, state, &grid, x: 0, y: bodyTop, width: w, height: bodyHeight, selectable: true)
             }
         }
+        if let d = state.details { DetailsPanel.draw(d, snap, state, &grid, y: bodyTop, height: bodyHeight) }
         footer(snap, state, &grid)
         if state.helpShown { help(&grid) }
     }
@@ -62,6 +63,7 @@ public enum ConsoleRenderer {
     }
 
     static func hints(_ state: ConsoleState) -> [(String, String)] {
+        if let d = state.details { return DetailsPanel.hints(d, state) }
         var list = [("q", "quit"), ("?", "help"), ("Tab/1-8", "view"), ("↑↓", "move"), ("/", "filter"), ("s", "sort")]
         if state.view.hasHostActions && !state.readOnly { list += [("d", "drain"), ("m", "maint"), ("r", "ready")] }
         list += [("p", state.paused ? "resume" : "pause"), ("+/-", "refresh")]
@@ -72,7 +74,9 @@ public enum ConsoleRenderer {
         let statusY = grid.height - 2
         let hintY = grid.height - 1
         if let p = state.pending {
-            grid.put(x: 0, y: statusY, p.text, style: .bold, role: .warn)
+            grid.put(x: 0, y: statusY, p.text, style: .bold, role: p.lastHost ? .bad : .warn)
+        } else if let e = state.weightEntry {
+            grid.put(x: 0, y: statusY, e.prompt, style: .bold, role: e.problem == nil ? .accent : .bad)
         } else if state.editingFilter {
             grid.put(x: 0, y: statusY, "filter: \(state.filter)_", style: .bold, role: .accent)
         } else {
@@ -102,8 +106,12 @@ public enum ConsoleRenderer {
             "s S      sort column / reverse",
             "p        pause the screen (data keeps coming)",
             "+ -      refresh faster / slower",
+            "Enter    details of the selected row (Esc closes)",
             "d m r    drain / maint / ready the selected host",
-            "         (asks y/n; disabled with --read-only)",
+            "M        maint and close the host's connections",
+            "w        set the host's weight (0-128, Enter)",
+            "         (asks y/n, and Y again if it leaves the",
+            "         cluster no READY host; off with --read-only)",
         ]
         let bw = min(grid.width - 4, (lines.map(\.count).max() ?? 0) + 4)
         let bh = min(grid.height - 4, lines.count + 2)
