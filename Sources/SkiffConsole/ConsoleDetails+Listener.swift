@@ -27,7 +27,7 @@ extension DetailsPanel {
         let accepted = acceptRate(l, snap)
         out.append(
             DetailLine(
-                text: "active \(l.cxActive)   accepted since start \(l.cxTotal)   accept rate \(Fmt.rate(accepted))/s"))
+                text: "active \(l.cxActive)   accepted since start \(l.cxTotal)   accept rate \(Fmt.rate(accepted))"))
         let refusals: [(String, UInt64)] = [
             ("refused over max_connections", l.cxRefused), ("accept errors", l.acceptErrors),
         ]
