@@ -9,6 +9,10 @@ public enum ConsoleCommand: Sendable, Equatable {
     case none
     case quit
     case setHostState(cluster: String, host: String, state: String)
+    /// `M`: MAINT closing the host's connections (`ctl maint --kill`).
+    case setHostMaintClosingConnections(cluster: String, host: String)
+    /// `w`: a new load-balancing weight.
+    case setHostWeight(cluster: String, host: String, weight: Int)
     case refresh(ms: Int)
 }
 
@@ -16,16 +20,10 @@ public enum ConsoleCommand: Sendable, Equatable {
 public func handle(_ key: Key, state: inout ConsoleState, model: ConsoleModel) -> ConsoleCommand {
     // Nothing is drawn but "terminal too small": no key may act on what the operator cannot see.
     if state.isTooSmall { return key == .char("q") ? .quit : .none }
-    // A pending confirmation takes the next key, whatever it is.
-    if let p = state.pending {
-        state.pending = nil
-        if key == .char("y") || key == .char("Y") {
-            state.status = "\(p.state) \(p.cluster)/\(p.host) requested"
-            return .setHostState(cluster: p.cluster, host: p.host, state: p.state)
-        }
-        state.status = "cancelled: \(p.state) \(p.cluster)/\(p.host)"
-        return .none
-    }
+    // A pending confirmation takes the next key, whatever it is; so does a weight being typed.
+    if let p = state.pending { return confirm(key, p, &state, model) }
+    if state.weightEntry != nil { return weightEntryKey(key, &state, model) }
+    if state.details != nil, let handled = detailsKey(key, &state, model) { return handled }
     if state.editingFilter {
         switch key {
         case .char(let c): state.filter.append(c)
@@ -99,6 +97,9 @@ public func handle(_ key: Key, state: inout ConsoleState, model: ConsoleModel) -
     case .char("d"): return hostAction("drain", &state, model)
     case .char("m"): return hostAction("maint", &state, model)
     case .char("r"): return hostAction("ready", &state, model)
+    case .char("M"): return hostAction("maint", kill: true, &state, model)
+    case .char("w"): startWeightEntry(&state, model)
+    case .enter: openDetails(&state, model)
     case .resize:
         move(&state, model, by: 0)
     default: break
@@ -128,25 +129,4 @@ private func move(_ state: inout ConsoleState, _ model: ConsoleModel, by delta: 
     if s < state.scroll { state.scroll = s }
     if s >= state.scroll + page { state.scroll = s - page + 1 }
     state.scroll = max(0, min(state.scroll, max(0, count - page)))
-}
-
-private func hostAction(_ action: String, _ state: inout ConsoleState, _ model: ConsoleModel) -> ConsoleCommand {
-    guard state.view.hasHostActions else { return .none }
-    if state.readOnly {
-        state.status = "read-only: host actions are disabled"
-        return .none
-    }
-    let snap = state.snapshot(model)
-    guard let table = ConsoleTables.table(for: state.view, snap) else { return .none }
-    let order = ConsoleTables.order(table, state)
-    guard !order.isEmpty, let ref = table.host(order[min(state.selected, order.count - 1)]) else {
-        state.status = "select a host first"
-        return .none
-    }
-    // The live count, from the latest frame even while paused.
-    let active = model.host(cluster: ref.cluster, address: ref.address)?.rqActive ?? 0
-    let text = "\(action) host \(ref.cluster)/\(ref.address) (\(active) active request\(active == 1 ? "" : "s"))? y/n"
-    state.pending = PendingAction(cluster: ref.cluster, host: ref.address, state: action, text: text)
-    state.status = text
-    return .none
 }

@@ -28,6 +28,7 @@ public enum ConsoleRenderer {
         }
         // A lost source: what is shown is stale, and looks it.
         if state.link.isLost { for y in bodyTop..<(h - 2) { grid.addStyle(x: 0, y: y, width: w, .dim) } }
+        if let d = state.details { DetailsPanel.draw(d, snap, state, &grid, y: bodyTop, height: bodyHeight) }
         footer(snap, state, &grid)
         if state.helpShown { help(state.view, &grid) }
     }
@@ -86,12 +87,16 @@ public enum ConsoleRenderer {
     }
 
     static func hints(_ state: ConsoleState) -> [Hint] {
+        if let d = state.details { return DetailsPanel.hints(d, state) }
         var list = [
             Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-9", "view", shortKey: "1-9", dropRank: 1),
             Hint("↑↓", "move", dropRank: 3), Hint("/", "filter", dropRank: 2), Hint("s", "sort", dropRank: 2),
         ]
         if state.view.hasHostActions && !state.readOnly {
-            list += [Hint("d", "drain"), Hint("m", "maint"), Hint("r", "ready")]
+            list += [
+                Hint("d", "drain"), Hint("m", "maint"), Hint("M", "maint+close", short: "+close", dropRank: 2),
+                Hint("r", "ready"), Hint("w", "weight", dropRank: 2), Hint("Enter", "details", short: "info", dropRank: 2),
+            ]
         }
         if state.view == .events {
             list.append(Hint("c", state.showConnectionEvents ? "hide conns" : "show conns", short: "conns"))
@@ -104,7 +109,9 @@ public enum ConsoleRenderer {
         let statusY = grid.height - 2
         let hintY = grid.height - 1
         if let p = state.pending {
-            grid.put(x: 0, y: statusY, p.text, style: .bold, role: .warn)
+            grid.put(x: 0, y: statusY, p.text, style: .bold, role: p.lastHost ? .bad : .warn)
+        } else if let e = state.weightEntry {
+            grid.put(x: 0, y: statusY, e.prompt, style: .bold, role: e.problem == nil ? .accent : .bad)
         } else if state.editingFilter {
             grid.put(x: 0, y: statusY, "filter: \(state.filter)_", style: .bold, role: .accent)
         } else {
@@ -135,8 +142,12 @@ public enum ConsoleRenderer {
             "p        pause the screen (data keeps coming)",
             "+ -      refresh: 250ms 500ms 1s 2s 5s",
             "c        Events: show/hide connection events",
+            "Enter    details of the selected row (Esc closes)",
             "d m r    drain / maint / ready the selected host",
-            "         (asks y/n; disabled with --read-only)",
+            "M        maint and close the host's connections",
+            "w        set the host's weight (0-128, Enter)",
+            "         (asks y/n, and Y again if it leaves the",
+            "         cluster no READY host; off with --read-only)",
         ]
         let entries = ColumnLegend.entries(for: view)
         let keyW = entries.map(\.0.count).max() ?? 0

@@ -25,10 +25,16 @@ public enum ConsoleView: Int, CaseIterable, Sendable {
 public struct PendingAction: Sendable, Equatable {
     public var cluster: String
     public var host: String
-    /// `drain`, `maint` or `ready`.
+    /// `drain`, `maint`, `ready`, or `weight` (then `weight` holds the number).
     public var state: String
     /// "drain host c1/10.0.0.3:8080 (2 active requests)? y/n".
     public var text: String
+    /// `M`: MAINT that also closes the host's connections.
+    public var kill = false
+    /// `w`: the weight to set.
+    public var weight: Int?
+    /// The second, explicit confirmation (capital `Y`): the action leaves the cluster with no READY, healthy host.
+    public var lastHost = false
 }
 
 /// Everything about the console that is not data: which view, selection, filter, sort, pause, refresh, prompts.
@@ -55,6 +61,11 @@ public struct ConsoleState: Sendable {
     public var helpShown = false
     public var status = ""
     public var pending: PendingAction?
+    /// `w`: the weight being typed (ConsoleHostActions.swift).
+    public var weightEntry: WeightEntry?
+    /// Enter: the details panel over the view, and how far it is scrolled (DetailsPanel.swift).
+    public var details: DetailsTarget?
+    public var detailsScroll = 0
     /// The terminal size (the caller sets it on resize); paging uses it.
     public var screenWidth = 100
     public var screenHeight = 30

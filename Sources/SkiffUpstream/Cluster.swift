@@ -109,6 +109,14 @@ public final class Cluster: Sendable {
 
     public func host(at address: String) -> Host? { hosts.first { $0.description == address } }
 
+    /// Sets a host's weight at run time (an operator's `weight` command) and has the balancer take it for the picks
+    /// that follow: the weighted round robin rebuilds its cycle, the least-request balancers read weights live. From
+    /// any thread; callers check the range (`Host.runtimeWeightRange`).
+    public func setWeight(_ weight: Int, of host: Host) {
+        host.setWeight(weight)
+        loadBalancer.weightsChanged()
+    }
+
     /// Takes one unit of `gauge` unless that would pass `limit` (0 = unlimited); counts the refusal in `refused`.
     @inline(__always)
     private func admit(

@@ -73,8 +73,12 @@ public final class Host: Sendable, CustomStringConvertible {
     /// Resolved once when the cluster is built.
     public let address: SocketAddress
     private let weightValue: Atomic<Int>
-    /// The load-balancing weight; a reload may change it (the cluster's balancer is rebuilt with it).
+    /// The load-balancing weight; a reload may change it (the cluster's balancer is rebuilt with it), and so may an
+    /// operator at run time (`Cluster.setWeight`). 0 (run time only) takes the host out of new picks.
     public var weight: Int { weightValue.load(ordering: .relaxed) }
+    /// Weights an operator may set at run time: the config's 1...128, and 0 for "no new traffic" (the control
+    /// socket checks the same range, `ControlServer.hostWeights`).
+    public static let runtimeWeightRange = 0...128
     public let stats = HostStats()
     /// Response latency of requests to this host (request sent to response complete).
     public let latency = LatencyHistogram()
@@ -114,7 +118,8 @@ public final class Host: Sendable, CustomStringConvertible {
         self.weightValue = Atomic(config.weight)
     }
 
-    /// Takes the weight of a reloaded config (before the balancer that reads it is built).
+    /// Takes the weight of a reloaded config (before the balancer that reads it is built). At run time go through
+    /// `Cluster.setWeight(_:of:)`, which also tells the balancer.
     public func setWeight(_ w: Int) { weightValue.store(w, ordering: .relaxed) }
 
     /// True when a reload may keep this host object (its pools, health and admin state) for `config` in a cluster
@@ -138,9 +143,10 @@ public final class Host: Sendable, CustomStringConvertible {
         }
     }
 
-    /// READY and healthy: new requests and connections may go here.
+    /// READY, healthy and weighted above 0: new requests and connections may go here.
     @inline(__always) public var isAvailable: Bool {
         admin.load(ordering: .relaxed) == AdminState.ready.rawValue && health.isHealthy
+            && weightValue.load(ordering: .relaxed) > 0
     }
 
     /// Nothing of any kind remains: no active request, no connection (active or idle). "Safe to remove."

@@ -70,8 +70,11 @@ func tmuxKill(_ session: String) {
         try tmuxKeys(session, "d")
         #expect(waitUntil(seconds: 5) { ((try? tmuxCapture(session)) ?? "").contains("y/n") }, "\((try? tmuxCapture(session)) ?? "")")
         try tmuxKeys(session, "y")
+        // The cluster's only host: a second, explicit confirmation (capital Y).
+        #expect(waitUntil(seconds: 5) { ((try? tmuxCapture(session)) ?? "").contains("LAST HOST") }, "\((try? tmuxCapture(session)) ?? "")")
+        try tmuxKeys(session, "Y")
         #expect(waitUntil(seconds: 10) {
-            ((try? SkiffProcess.run(["ctl", "hosts", "--socket", sock]).output) ?? "").contains("DRAIN")
+            ((try? SkiffProcess.run(["ctl", "hosts", "--json", "--socket", sock]).output) ?? "").contains(#""admin":"DRAIN"#)
         })
         try tmuxKeys(session, "q")
         #expect(waitUntil(seconds: 10) { ((try? tmuxCapture(session)) ?? "").contains("TOP-EXITED") },

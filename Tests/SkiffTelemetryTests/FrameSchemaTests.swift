@@ -38,6 +38,7 @@ import Testing
         h.checkRun = 65
         (h.cxActive, h.cxIdle, h.cxTotal, h.cxConnectFail) = (71, 72, 73, 74)
         (h.rqTotal, h.rqActive, h.rqTimeout, h.rqRetry, h.rqRemoteReset) = (75, 76, 77, 78, 79)
+        (h.cxConnectTimeout, h.rqLocalReset, h.ejections) = (791, 792, 793)
         (h.respSuccess, h.respFailed, h.localFailed, h.latency) = (80, 81, 82, latency)
         var c = Frame.Cluster()
         (c.name, c.lb, c.rqTotal, c.rqActive, c.rqPending, c.cxActive, c.retries) = ("c1", "LB_RANDOM", 1, 2, 3, 4, 5)
@@ -151,9 +152,9 @@ import Testing
         #expect(
             Self.keys(host) == [
                 "address", "weight", "metadata", "admin", "health", "available", "drain", "next_check_ms",
-                "ejected_until_ms", "checks", "check_run", "cx_active", "cx_idle", "cx_total", "cx_connect_fail", "rq_total",
-                "rq_active", "rq_timeout", "rq_retry", "rq_remote_reset", "resp_success", "resp_failed", "local_failed",
-                "latency",
+                "ejected_until_ms", "checks", "check_run", "cx_active", "cx_idle", "cx_total", "cx_connect_fail",
+                "cx_connect_timeout", "rq_total", "rq_active", "rq_timeout", "rq_retry", "rq_remote_reset",
+                "rq_local_reset", "ejections", "resp_success", "resp_failed", "local_failed", "latency",
             ])
         #expect(Self.keys(host?["metadata"]) == ["version", "zone"])  // sorted
         #expect(
@@ -259,6 +260,10 @@ import Testing
             (
                 .hostAdmin(.init(cluster: "c1", host: "h:1", from: "READY", to: "MAINT", uid: 7, via: "ctl", kill: true)),
                 #""cluster":"c1","host":"h:1","from":"READY","to":"MAINT","uid":7,"via":"ctl","kill":true"#
+            ),
+            (
+                .hostWeight(.init(cluster: "c1", host: "h:1", from: 1, to: 0, uid: 7, via: "ctl")),
+                #""cluster":"c1","host":"h:1","from":1,"to":0,"uid":7,"via":"ctl""#
             ),
             (
                 .hostHealth(.init(cluster: "c1", host: "h:1", to: "DOWN", reason: "L4CON refused", latencyUs: 90)),

@@ -104,6 +104,15 @@ extension ControlServer {
             if !ControlServer.hostStates.contains(state) {
                 return "state must be one of ready, drain, maint; got \(jsonQuoted(state))"
             }
+        case "host.set_weight":
+            for key in ["cluster", "host"] {
+                guard let value = request.value(key) else { return "missing argument \(jsonQuoted(key))" }
+                guard case .string(let s) = value, !s.isEmpty else {
+                    return "\(key) must be a non-empty string, got \(value.kindDescription)"
+                }
+            }
+            guard request.value("weight") != nil else { return "missing argument \"weight\"" }
+            if let problem = integerProblem(request, "weight", ControlServer.hostWeights) { return problem }
         default:
             break
         }

@@ -48,16 +48,19 @@ public final class ControlServer: Sendable {
         public init(path: String) { self.path = path }
     }
 
-    /// `subscribe`, `subscribe.interval`, `snapshot`, `hosts`, `stats`, `events`, `config.dump`, `host.set_state`, `reload`, `stop`,
-    /// `upgrade.listeners`.
+    /// `subscribe`, `subscribe.interval`, `snapshot`, `hosts`, `stats`, `events`, `config.dump`, `host.set_state`,
+    /// `host.set_weight`, `reload`, `stop`, `upgrade.listeners`.
     public static let standardCommands: Set<String> = [
         "subscribe", "subscribe.interval", "snapshot", "hosts", "stats", "events", "config.dump", "host.set_state",
+        "host.set_weight",
         "reload", "stop", "upgrade.listeners",
     ]
-    /// `host.set_state`, `reload`, `stop`.
+    /// `host.set_state`, `host.set_weight`, `reload`, `stop`, `upgrade.listeners`.
     public static let standardMutatingCommands: Set<String> = [
-        "host.set_state", "reload", "stop", "upgrade.listeners",
+        "host.set_state", "host.set_weight", "reload", "stop", "upgrade.listeners",
     ]
+    /// The weights `host.set_weight` accepts (0: no new traffic; the config allows 1 to 128).
+    public static let hostWeights = 0...128
     /// The admin states `host.set_state` accepts.
     public static let hostStates = ["ready", "drain", "maint"]
 

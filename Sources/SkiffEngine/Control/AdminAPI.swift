@@ -33,6 +33,7 @@ enum AdminAPI {
             case .error(let e): return .json(Array("{\"error\":\"\(e.replacingQuotes)\"}".utf8), status: 400)
             }
         }
+        server.route("POST", "/api/v1/hosts/*/*/weight") { req in weightRoute(req, control) }
     }
 
     /// MOSN's `/api/v1/stats` shape: type -> namespace -> key -> value.

@@ -68,6 +68,13 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
                 cluster: request.string("cluster") ?? "", host: request.string("host") ?? "",
                 state: request.string("state") ?? "", uid: peer.uid, via: "control socket",
                 kill: request.bool("kill") ?? false)
+        case "host.set_weight":
+            guard let weight = request.int("weight") else {
+                return .error("weight must be an integer from \(Host.runtimeWeightRange.lowerBound) to \(Host.runtimeWeightRange.upperBound)")
+            }
+            return setHostWeight(
+                cluster: request.string("cluster") ?? "", host: request.string("host") ?? "", weight: weight,
+                uid: peer.uid, via: "control socket")
         case "reload":
             engine.hub.event(.adminReload(.init(uid: UInt64(peer.uid))))
             do {

@@ -126,6 +126,36 @@ extension TelemetryEvent {
         }
     }
 
+    /// An operator set a host's load-balancing weight at run time (`skiff ctl weight`, the admin API, the console).
+    public struct HostWeight: EventPayload {
+        public static let kind: StaticString = "host.weight"
+        public var cluster = ""
+        public var host = ""
+        public var from: Int = 0
+        public var to: Int = 0
+        public var uid: UInt64 = 0
+        public var via = ""
+
+        public init() {}
+        public init(cluster: String, host: String, from: Int, to: Int, uid: UInt64, via: String) {
+            self.cluster = cluster
+            self.host = host
+            self.from = from
+            self.to = to
+            self.uid = uid
+            self.via = via
+        }
+
+        public mutating func fields<C: TelemetryCoder>(_ c: inout C) {
+            c.field("cluster", &cluster)
+            c.field("host", &host)
+            c.field("from", &from)
+            c.field("to", &to)
+            c.field("uid", &uid)
+            c.field("via", &via)
+        }
+    }
+
     /// `host.admin`: a host's admin state changed, by whom (`uid`, 4294967295 for a token holder on another host)
     /// and through what (`via`).
     public struct HostAdmin: EventPayload {

@@ -90,6 +90,8 @@ extension TelemetryFrame {
         public var cxIdle: Int = 0
         public var cxTotal: UInt64 = 0
         public var cxConnectFail: UInt64 = 0
+        /// Connects that failed by timing out (counted in `cxConnectFail` too).
+        public var cxConnectTimeout: UInt64 = 0
         public var rqTotal: UInt64 = 0
         public var rqActive: Int = 0
         public var rqTimeout: UInt64 = 0
@@ -97,6 +99,10 @@ extension TelemetryFrame {
         public var rqRetry: UInt64 = 0
         /// Requests lost that way and not sent again.
         public var rqRemoteReset: UInt64 = 0
+        /// Requests Skiff reset itself (the client went away, a local timeout).
+        public var rqLocalReset: UInt64 = 0
+        /// Times outlier detection ejected it since start.
+        public var ejections: UInt64 = 0
         public var respSuccess: UInt64 = 0
         public var respFailed: UInt64 = 0
         /// Error replies Skiff made itself after choosing this host (connect failure, timeout, reset).
@@ -121,11 +127,14 @@ extension TelemetryFrame {
             c.field("cx_idle", &cxIdle)
             c.field("cx_total", &cxTotal)
             c.field("cx_connect_fail", &cxConnectFail)
+            c.field("cx_connect_timeout", &cxConnectTimeout)
             c.field("rq_total", &rqTotal)
             c.field("rq_active", &rqActive)
             c.field("rq_timeout", &rqTimeout)
             c.field("rq_retry", &rqRetry)
             c.field("rq_remote_reset", &rqRemoteReset)
+            c.field("rq_local_reset", &rqLocalReset)
+            c.field("ejections", &ejections)
             c.field("resp_success", &respSuccess)
             c.field("resp_failed", &respFailed)
             c.field("local_failed", &localFailed)

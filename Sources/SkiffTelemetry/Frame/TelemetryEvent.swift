@@ -54,6 +54,7 @@ public struct TelemetryEvent: TelemetryRecord {
         case adminStop(AdminStop)
         case adminUpgrade(AdminUpgrade)
         case hostAdmin(HostAdmin)
+        case hostWeight(HostWeight)
         case hostHealth(HostHealth)
         case hostDrained(HostDrained)
         case hostDrainTimeout(HostDrainTimeout)
@@ -72,6 +73,7 @@ public struct TelemetryEvent: TelemetryRecord {
             case .adminStop: return AdminStop.kind.description
             case .adminUpgrade: return AdminUpgrade.kind.description
             case .hostAdmin: return HostAdmin.kind.description
+            case .hostWeight: return HostWeight.kind.description
             case .hostHealth: return HostHealth.kind.description
             case .hostDrained: return HostDrained.kind.description
             case .hostDrainTimeout: return HostDrainTimeout.kind.description
@@ -92,6 +94,7 @@ public struct TelemetryEvent: TelemetryRecord {
             case AdminStop.kind.description: return .adminStop(AdminStop())
             case AdminUpgrade.kind.description: return .adminUpgrade(AdminUpgrade())
             case HostAdmin.kind.description: return .hostAdmin(HostAdmin())
+            case HostWeight.kind.description: return .hostWeight(HostWeight())
             case HostHealth.kind.description: return .hostHealth(HostHealth())
             case HostDrained.kind.description: return .hostDrained(HostDrained())
             case HostDrainTimeout.kind.description: return .hostDrainTimeout(HostDrainTimeout())
@@ -111,6 +114,7 @@ public struct TelemetryEvent: TelemetryRecord {
             case .adminStop(var p): p.fields(&c); self = .adminStop(p)
             case .adminUpgrade(var p): p.fields(&c); self = .adminUpgrade(p)
             case .hostAdmin(var p): p.fields(&c); self = .hostAdmin(p)
+            case .hostWeight(var p): p.fields(&c); self = .hostWeight(p)
             case .hostHealth(var p): p.fields(&c); self = .hostHealth(p)
             case .hostDrained(var p): p.fields(&c); self = .hostDrained(p)
             case .hostDrainTimeout(var p): p.fields(&c); self = .hostDrainTimeout(p)

@@ -5,6 +5,13 @@ import Synchronization
 public protocol LoadBalancer: Sendable {
     /// A host not in `tried`, or any host if all were tried; nil only for an empty cluster.
     func pick(excluding tried: [Host]) -> Host?
+    /// A host's weight changed at run time: take it for the picks that follow. From any thread, never on the hot
+    /// path. Balancers that ignore weights or read them live do nothing.
+    func weightsChanged()
+}
+
+extension LoadBalancer {
+    func weightsChanged() {}
 }
 
 /// Builds the balancer for a configured `lb_type`.
@@ -51,42 +58,6 @@ final class RandomBalancer: LoadBalancer {
         let fresh = hosts.filter { !tried.containsHost($0) }
         let from = fresh.isEmpty ? hosts : fresh
         return from[FastRandom.below(from.count)]
-    }
-}
-
-/// Smooth weighted round robin over a precomputed cycle (the nginx sequence): exact weights over each cycle of
-/// sum(weights) picks, interleaved rather than bunched, and lock-free (an atomic index into the cycle).
-final class WeightedRoundRobinBalancer: LoadBalancer {
-    let hosts: [Host]
-    let cycle: [Int]
-    let next = Atomic<Int>(0)
-
-    init(hosts: [Host]) {
-        self.hosts = hosts
-        var current = [Int](repeating: 0, count: hosts.count)
-        let total = hosts.reduce(0) { $0 + $1.weight }
-        var seq: [Int] = []
-        seq.reserveCapacity(total)
-        for _ in 0..<total {
-            var best = 0
-            for i in hosts.indices {
-                current[i] += hosts[i].weight
-                if current[i] > current[best] { best = i }
-            }
-            current[best] -= total
-            seq.append(best)
-        }
-        self.cycle = seq
-    }
-
-    func pick(excluding tried: [Host]) -> Host? {
-        guard !cycle.isEmpty else { return nil }
-        for _ in 0..<cycle.count {
-            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-            let h = hosts[cycle[Int(UInt(bitPattern: i) % UInt(cycle.count))]]
-            if !tried.containsHost(h) { return h }
-        }
-        return hosts[cycle[0]]
     }
 }
 

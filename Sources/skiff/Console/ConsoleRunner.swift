@@ -60,6 +60,10 @@ func runConsole(
                 return
             case .setHostState(let cluster, let host, let s):
                 state.status = source.setHostState(cluster: cluster, host: host, state: s)
+            case .setHostMaintClosingConnections(let cluster, let host):
+                state.status = source.setHostState(cluster: cluster, host: host, state: "maint", kill: true)
+            case .setHostWeight(let cluster, let host, let weight):
+                state.status = source.setHostWeight(cluster: cluster, host: host, weight: weight)
             case .refresh(let ms):
                 source.askInterval(ms: ms)
                 arrivals.reset()

@@ -13,6 +13,9 @@ protocol FrameSource: AnyObject {
     func poll() -> [TelemetryLine]
     /// Sets a host's admin state; returns a status line for the console.
     func setHostState(cluster: String, host: String, state: String) -> String
+    /// MAINT closing the host's connections (`kill`), and weights: FrameSources+HostActions.swift.
+    func setHostState(cluster: String, host: String, state: String, kill: Bool) -> String
+    func setHostWeight(cluster: String, host: String, weight: Int) -> String
     /// Nil while attached; a message while the source is gone and retrying.
     var problem: String? { get }
     /// Asks for frames every `ms` milliseconds for this console (`+`/`-`); the header shows what really arrives.
