@@ -59,9 +59,14 @@ public enum ConsoleRenderer {
             parts.append("frames every " + (state.arrivalMs.map { Fmt.ms(UInt64($0)) } ?? "-"))
             if snap.missedFrames > 0 { parts.append("missed \(snap.missedFrames) frames") }
             let clock = f.map { Fmt.clock($0.ts, millis: false) } ?? ""
+            let room = grid.width - badgeWidth - clock.count - 3
+            // Too narrow for all of it: the config path goes first, then the version; pid, uptime and the frame
+            // rate stay.
+            for dropped in ["config ", "skiff "] where parts.joined(separator: "  ").count > room {
+                parts.removeAll { $0.hasPrefix(dropped) && $0 != "skiff" }
+            }
             grid.put(
-                x: 1, y: 0, parts.joined(separator: "  "), style: [.reverse, .bold], role: .header,
-                maxWidth: grid.width - badgeWidth - clock.count - 3)
+                x: 1, y: 0, parts.joined(separator: "  "), style: [.reverse, .bold], role: .header, maxWidth: room)
             if badges.isEmpty && !clock.isEmpty {
                 grid.put(x: grid.width - clock.count - 1, y: 0, clock, style: .reverse, role: .header)
             }
@@ -77,6 +82,7 @@ public enum ConsoleRenderer {
     static func tabs(_ state: ConsoleState, _ grid: inout Grid) {
         let full = ConsoleView.allCases.map { "\($0.rawValue + 1) \($0.title)" }
         let short = ConsoleView.allCases.map { "\($0.rawValue + 1) \($0.shortTitle)" }
+        // The short titles fit the narrowest screen drawn (`ConsoleLayout.minWidth`).
         let names = full.joined(separator: " ").count <= grid.width ? full : short
         var x = 0
         for (i, name) in names.enumerated() {
@@ -94,7 +100,7 @@ public enum ConsoleRenderer {
         ]
         if state.view.hasHostActions && !state.readOnly {
             list += [
-                Hint("d", "drain"), Hint("m", "maint"), Hint("M", "maint+close", short: "+close", dropRank: 2),
+                Hint("d", "drain"), Hint("m", "maint"), Hint("M", "maint+kill", short: "kill", dropRank: 2),
                 Hint("r", "ready"), Hint("w", "weight", dropRank: 2), Hint("Enter", "details", short: "info", dropRank: 2),
             ]
         }
@@ -188,8 +194,11 @@ public enum ConsoleRenderer {
         _ t: Table, _ state: ConsoleState, _ grid: inout Grid, x: Int, y: Int, width: Int, height: Int, selectable: Bool
     ) -> Int {
         let order = ConsoleTables.order(t, state)
-        let cols = ColumnLayout.placed(t, order: order, state: state, width: width, visibleRows: max(0, height - 1))
-            .map { ($0.col, $0.x, $0.w) }
+        // More rows than fit: the header's right end shows the position ("1-34/278"), so the columns leave it room.
+        let positionRoom = order.count > max(0, height - 1) ? "\(order.count)-\(order.count)/\(order.count)".count + 1 : 0
+        let cols = ColumnLayout.placed(
+            t, order: order, state: state, width: width - positionRoom, visibleRows: max(0, height - 1)
+        ).map { ($0.col, $0.x, $0.w) }
         for (i, cx, cw) in cols {
             var title = t.columns[i].title
             if t.sortable, selectable, state.sortColumn == i { title += state.sortReversed ? "▼" : "▲" }

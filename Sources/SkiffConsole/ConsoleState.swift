@@ -16,7 +16,16 @@ public enum ConsoleView: Int, CaseIterable, Sendable {
         }
     }
 
-    var shortTitle: String { self == .connections ? "Conns" : self == .requests ? "Reqs" : title }
+    /// For the tab bar when the full titles do not fit (nine short ones fit in 80 columns).
+    var shortTitle: String {
+        switch self {
+        case .listeners: return "Listen"
+        case .connections: return "Conns"
+        case .threads: return "Thrds"
+        case .requests: return "Reqs"
+        default: return title
+        }
+    }
     /// Views whose selected row can be a host (`d`, `m`, `r`).
     public var hasHostActions: Bool { self == .clusters || self == .health }
 }

@@ -68,7 +68,7 @@ enum DetailsPanel {
         var list = [Hint("Esc", "close"), Hint("↑↓", "scroll", dropRank: 2)]
         if case .host = target, !state.readOnly {
             list += [
-                Hint("d", "drain"), Hint("m", "maint"), Hint("M", "maint+close", short: "M+close", dropRank: 1),
+                Hint("d", "drain"), Hint("m", "maint"), Hint("M", "maint+kill", short: "kill", dropRank: 1),
                 Hint("r", "ready"), Hint("w", "weight"),
             ]
         }

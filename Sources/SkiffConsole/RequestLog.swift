@@ -1,6 +1,7 @@
 import SkiffTelemetry
 
-/// The Requests view's data: the latest request samples (oldest first, at most `capacity`) and what share of the
+/// The Requests view's data: the latest request samples (oldest first by finish time, at most `capacity`; executors
+/// hand theirs over in batches, so a sample is placed by its time, not its arrival) and what share of the
 /// requests they stand for. A value inside `ConsoleSnapshot`, so pausing the console freezes it like the rest.
 /// Confined to the console's thread.
 public struct RequestLog: Sendable, Equatable {
@@ -16,7 +17,9 @@ public struct RequestLog: Sendable, Equatable {
     public init() {}
 
     public mutating func add(_ s: TelemetryRequestSample) {
-        samples.append(s)
+        var at = samples.endIndex
+        while at > samples.startIndex && samples[at - 1].ts > s.ts { at -= 1 }
+        samples.insert(s, at: at)
         if samples.count > Self.capacity { samples.removeFirst(samples.count - Self.capacity) }
         maxPerSecond = s.budget
         sampledTotal &+= 1

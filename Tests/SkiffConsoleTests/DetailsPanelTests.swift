@@ -111,7 +111,7 @@ import Testing
         let screen = Fixtures.render(m, s).text()
         #expect(screen[2].hasPrefix("┌─ host c1/10.0.0.4:8080 "))
         #expect(screen[3].hasPrefix("│ admin READY   health DOWN 1/2   weight 2"))
-        #expect(screen[29].hasPrefix("Esc close  ↑↓ scroll  d drain  m maint  M maint+close  r ready  w weight"))
+        #expect(screen[29].hasPrefix("Esc close  ↑↓ scroll  d drain  m maint  M maint+kill  r ready  w weight"))
         // Scrolling stays within the content; Esc closes and the table is back with its selection.
         _ = press(Array(repeating: .down, count: 100), &s, m)
         #expect(s.detailsScroll == 0)  // 18 lines fit the 24 inner rows

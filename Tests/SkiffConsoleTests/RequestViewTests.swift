@@ -105,3 +105,16 @@ struct RequestViewTests {
         #expect(log.samplingText == "every request (at most 200/s per executor)")
     }
 }
+
+/// Executors hand their samples over in batches: the view still lists them by finish time.
+@Suite struct RequestLogOrderTests {
+    @Test func samplesArePlacedByTheirTimeNotTheirArrival() {
+        var log = RequestLog()
+        for ts: UInt64 in [100, 300, 200, 400, 150] {
+            var s = TelemetryRequestSample()
+            s.ts = ts
+            log.add(s)
+        }
+        #expect(log.samples.map(\.ts) == [100, 150, 200, 300, 400])
+    }
+}

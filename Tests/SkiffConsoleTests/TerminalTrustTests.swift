@@ -179,3 +179,17 @@ import Testing
         #expect(!Fixtures.render(m, Fixtures.state(.overview)).text()[0].contains("READ-ONLY"))
     }
 }
+
+/// At 80 columns the header keeps pid, uptime and the real frame rate (the config path goes first), and the tab bar
+/// still names the current view (the others keep their keys).
+@Suite struct NarrowFrameTests {
+    @Test func headerAndTabsAt80() {
+        let m = Fixtures.model()
+        var s = Fixtures.state(.requests, w: 80, h: 24)
+        s.arrivalMs = 500
+        let t = Fixtures.render(m, s, 80, 24).text()
+        #expect(t[0].contains("pid 4242") && t[0].contains("frames every 500ms"), "\(t[0])")
+        #expect(!t[0].contains("config"), "\(t[0])")
+        #expect(t[1] == "1 Overview 2 Listen 3 Clusters 4 Conns 5 Thrds 6 Writes 7 Health 8 Events 9 Reqs", "\(t[1])")
+    }
+}
