@@ -173,12 +173,12 @@ struct Start: ParsableCommand {
             ? ConsoleLogCapture(terminalFD: logging.destination == .standardOutput ? 1 : 2) : nil
         LoggingSystem.bootstrap { label in
             if let f = sink {
-                var h = FileLogHandler(file: f, label: label)
+                var h = LineLogHandler(file: f, label: label)
                 h.logLevel = level
                 return h
             }
             if let capture {
-                var h = CapturingLogHandler(capture: capture, label: label)
+                var h = LineLogHandler(capture: capture, label: label)
                 h.logLevel = level
                 return h
             }

@@ -97,31 +97,6 @@ public final class ConsoleLogCapture: Sendable {
     }
 }
 
-/// swift-log handler that logs through a `ConsoleLogCapture`.
-public struct CapturingLogHandler: LogHandler {
-    public let capture: ConsoleLogCapture
-    public let label: String
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
-
-    public init(capture: ConsoleLogCapture, label: String) {
-        self.capture = capture
-        self.label = label
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-        function: String, line: UInt
-    ) {
-        capture.log(level: level, label: label, message: "\(message)")
-    }
-}
-
 /// The local-time stamp of a log line: `2025-01-31T12:00:00+0000`.
 enum LogStamp {
     static func local(_ wallMs: UInt64) -> String {

@@ -40,16 +40,35 @@ public final class LogFile: @unchecked Sendable {  // fd guarded by `lock`
     }
 }
 
-/// swift-log handler writing to a `LogFile`: `2025-01-31T12:00:00+0000 info skiff: message`.
-public struct FileLogHandler: LogHandler {
-    public let file: LogFile
+/// A swift-log handler that hands each line (level, label, message) to `sink`: a `LogFile`, or the console's
+/// `ConsoleLogCapture` while a console owns the terminal. Metadata is kept for swift-log but not written.
+public struct LineLogHandler: LogHandler {
     public let label: String
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
+    let sink: @Sendable (Logger.Level, String, String) -> Void
 
-    public init(file: LogFile, label: String) {
-        self.file = file
+    public init(label: String, sink: @escaping @Sendable (Logger.Level, String, String) -> Void) {
         self.label = label
+        self.sink = sink
+    }
+
+    /// Lines into `file`: `2025-01-31T12:00:00+0000 info skiff: message` (local time).
+    public init(file: LogFile, label: String) {
+        self.init(label: label) { level, label, message in
+            var t = time(nil)
+            var tm = tm()
+            localtime_r(&t, &tm)
+            var buf = [CChar](repeating: 0, count: 32)
+            strftime(&buf, 32, "%Y-%m-%dT%H:%M:%S%z", &tm)
+            let stamp = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            file.write("\(stamp) \(level) \(label): \(message)")
+        }
+    }
+
+    /// Lines held by `capture` while the console is open.
+    public init(capture: ConsoleLogCapture, label: String) {
+        self.init(label: label) { level, label, message in capture.log(level: level, label: label, message: message) }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -61,12 +80,6 @@ public struct FileLogHandler: LogHandler {
         level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
         function: String, line: UInt
     ) {
-        var t = time(nil)
-        var tm = tm()
-        localtime_r(&t, &tm)
-        var buf = [CChar](repeating: 0, count: 32)
-        strftime(&buf, 32, "%Y-%m-%dT%H:%M:%S%z", &tm)
-        let stamp = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        self.file.write("\(stamp) \(level) \(label): \(message)")
+        sink(level, label, "\(message)")
     }
 }

@@ -126,51 +126,30 @@ extension TelemetryEvent {
         }
     }
 
-    /// An operator set a host's load-balancing weight at run time (`skiff ctl weight`, the admin API, the console).
-    public struct HostWeight: EventPayload {
-        public static let kind: StaticString = "host.weight"
+    /// `host.admin`: a host's admin state changed (`from`/`to`: READY, DRAIN, MAINT), by whom (`uid`, 4294967295 for a
+    /// token holder on another host) and through what (`via`); `kill` is `true` when MAINT also closed the host's
+    /// connections, absent otherwise.
+    public typealias HostAdmin = HostChange<AdminStateChange>
+
+    /// `host.weight`: an operator set a host's load-balancing weight at run time (`skiff ctl weight`, the admin API,
+    /// the console), by whom and through what, as `host.admin`.
+    public typealias HostWeight = HostChange<WeightChange>
+
+    /// An operator's change to one setting of a host: the members `host.admin` and `host.weight` share.
+    public struct HostChange<Kind: HostChangeKind>: EventPayload {
+        public static var kind: StaticString { Kind.kind }
         public var cluster = ""
         public var host = ""
-        public var from: Int = 0
-        public var to: Int = 0
+        public var from = Kind.Value()
+        public var to = Kind.Value()
         public var uid: UInt64 = 0
         public var via = ""
-
-        public init() {}
-        public init(cluster: String, host: String, from: Int, to: Int, uid: UInt64, via: String) {
-            self.cluster = cluster
-            self.host = host
-            self.from = from
-            self.to = to
-            self.uid = uid
-            self.via = via
-        }
-
-        public mutating func fields<C: TelemetryCoder>(_ c: inout C) {
-            c.field("cluster", &cluster)
-            c.field("host", &host)
-            c.field("from", &from)
-            c.field("to", &to)
-            c.field("uid", &uid)
-            c.field("via", &via)
-        }
-    }
-
-    /// `host.admin`: a host's admin state changed, by whom (`uid`, 4294967295 for a token holder on another host)
-    /// and through what (`via`).
-    public struct HostAdmin: EventPayload {
-        public static let kind: StaticString = "host.admin"
-        public var cluster = ""
-        public var host = ""
-        public var from = ""
-        public var to = ""
-        public var uid: UInt64 = 0
-        public var via = ""
-        /// `true` when MAINT also closed the host's connections; absent otherwise.
         public var kill: Bool?
 
         public init() {}
-        public init(cluster: String, host: String, from: String, to: String, uid: UInt64, via: String, kill: Bool? = nil) {
+        public init(
+            cluster: String, host: String, from: Kind.Value, to: Kind.Value, uid: UInt64, via: String, kill: Bool? = nil
+        ) {
             self.cluster = cluster
             self.host = host
             self.from = from
@@ -183,8 +162,8 @@ extension TelemetryEvent {
         public mutating func fields<C: TelemetryCoder>(_ c: inout C) {
             c.field("cluster", &cluster)
             c.field("host", &host)
-            c.field("from", &from)
-            c.field("to", &to)
+            Kind.Value.code("from", &from, &c)
+            Kind.Value.code("to", &to, &c)
             c.field("uid", &uid)
             c.field("via", &via)
             c.field("kill", &kill)
@@ -317,5 +296,41 @@ extension TelemetryEvent {
             c.field("bytes_in", &bytesIn)
             c.field("bytes_out", &bytesOut)
         }
+    }
+}
+
+/// Which host setting a `HostChange` event is about: its kind and the setting's value type.
+public protocol HostChangeKind: Sendable {
+    associatedtype Value: HostSettingValue
+    static var kind: StaticString { get }
+}
+
+/// The admin state (`host.admin`).
+public enum AdminStateChange: HostChangeKind {
+    public typealias Value = String
+    public static let kind: StaticString = "host.admin"
+}
+
+/// The load-balancing weight (`host.weight`).
+public enum WeightChange: HostChangeKind {
+    public typealias Value = Int
+    public static let kind: StaticString = "host.weight"
+}
+
+/// A host setting's value as an event member: written and read through the coder's own overload.
+public protocol HostSettingValue: Sendable, Equatable {
+    init()
+    static func code<C: TelemetryCoder>(_ key: StaticString, _ value: inout Self, _ coder: inout C)
+}
+
+extension String: HostSettingValue {
+    public static func code<C: TelemetryCoder>(_ key: StaticString, _ value: inout String, _ coder: inout C) {
+        coder.field(key, &value)
+    }
+}
+
+extension Int: HostSettingValue {
+    public static func code<C: TelemetryCoder>(_ key: StaticString, _ value: inout Int, _ coder: inout C) {
+        coder.field(key, &value)
     }
 }

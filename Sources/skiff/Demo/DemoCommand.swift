@@ -33,7 +33,7 @@ struct Demo: ParsableCommand {
         // With the console, lines are held while it owns the terminal and written out after it closes.
         let capture = ConsoleLogCapture()
         LoggingSystem.bootstrap { label in
-            var h = CapturingLogHandler(capture: capture, label: label)
+            var h = LineLogHandler(capture: capture, label: label)
             h.logLevel = headless ? .notice : .critical
             return h
         }
