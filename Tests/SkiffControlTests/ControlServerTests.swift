@@ -98,6 +98,13 @@ struct ControlServerTests {
         ),
         (#"{"id":3,"cmd":"events","kind":[]}"#, "kind must be a string (an event kind or its prefix), got an array"),
         (#"{"id":3,"cmd":"stop","now":"yes"}"#, #"now must be true or false, got the string "yes""#),
+        // A null is no value: it used to pass the presence check and trap the server on a force unwrap.
+        (#"{"id":3,"cmd":"subscribe.interval","interval_ms":null}"#, #"missing argument "interval_ms""#),
+        (#"{"id":3,"cmd":"subscribe.interval"}"#, #"missing argument "interval_ms""#),
+        (
+            #"{"id":3,"cmd":"subscribe.interval","interval_ms":"fast"}"#,
+            #"interval_ms must be an integer from 50 to 60000, got the string "fast""#
+        ),
         (
             #"{"id":3,"cmd":"host.set_state","cluster":"c","host":"h","state":"maint","kill":1}"#,
             "kill must be true or false, got the number 1"

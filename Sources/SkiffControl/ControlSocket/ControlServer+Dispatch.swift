@@ -44,7 +44,9 @@ extension ControlServer {
             return .subscribe(id: request.id, since: request.uint64("since"), intervalMs: request.int("interval_ms"))
         }
         if request.cmd == "subscribe.interval" {
-            return .setInterval(id: request.id, ms: request.int("interval_ms")!)
+            // `argumentProblem` refused anything but an integer in range; checked again rather than trusted.
+            guard let ms = request.int("interval_ms") else { return fail(request.id, "missing argument \"interval_ms\"") }
+            return .setInterval(id: request.id, ms: ms)
         }
         if let (result, fds) = backend.handleWithDescriptors(request, peer: peer) {
             let (reply, ok) = ControlReply.encode(id: request.id, result: result)
@@ -78,7 +80,8 @@ extension ControlServer {
                 return problem
             }
         case "subscribe.interval":
-            guard request.value("interval_ms") != nil else { return "missing argument \"interval_ms\"" }
+            // A null is no value: missing, like an absent member (never a default).
+            guard let v = request.value("interval_ms"), v != .null else { return "missing argument \"interval_ms\"" }
             if let problem = integerProblem(request, "interval_ms", ControlServer.subscribeIntervalRange) {
                 return problem
             }
