@@ -109,6 +109,17 @@ public final class Listener: @unchecked Sendable {
         maxConnections > 0 && stats.active.load(ordering: .relaxed) >= maxConnections
     }
 
+    /// Counts one more active connection unless that passes `max_connections` (then false, nothing counted). For
+    /// netpoll's accept burst, where the connection may be adopted later on another poller.
+    @inline(__always) func reserveSlot() -> Bool {
+        let now = stats.active.wrappingAdd(1, ordering: .relaxed).newValue
+        if maxConnections > 0 && now > maxConnections {
+            stats.active.wrappingSubtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
     func refuse(_ fd: Int32) {
         stats.refusedOverLimit.wrappingAdd(1, ordering: .relaxed)
         Glibc.close(fd)
@@ -123,15 +134,18 @@ public final class Listener: @unchecked Sendable {
             let (r, newFD) = Socket.accept(fd)
             switch r {
             case .done:
-                if overLimit() {
+                // The slot is taken here, before a handoff: counted only when the target adopts it, a burst
+                // dealt to other pollers would pass `max_connections` (and look like no connection at all to a
+                // reload deciding whether a retired listener is empty).
+                guard reserveSlot() else {
                     refuse(newFD)
+                    continue
+                }
+                let target = takeTarget(acceptor: poller)
+                if target === poller || !target.isRunning {
+                    poller.adopt(fd: newFD, listener: self)
                 } else {
-                    let target = takeTarget(acceptor: poller)
-                    if target === poller {
-                        poller.adopt(fd: newFD, listener: self)
-                    } else {
-                        target.execute { [self] in target.adopt(fd: newFD, listener: self) }
-                    }
+                    target.execute { [self] in target.adopt(fd: newFD, listener: self) }
                 }
             case .wouldBlock:
                 return

@@ -36,6 +36,8 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     private let wakePending = Atomic<Bool>(false)
     private let threadHandle = Atomic<UInt>(0)
     private let running = Atomic<Bool>(true)
+    /// False once `stop` was asked: tasks handed to it may never run.
+    var isRunning: Bool { running.load(ordering: .relaxed) }
 
     // Poller-confined.
     private var slots: [Registration?] = [.wake]
@@ -286,6 +288,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     // MARK: - Accepting
 
     /// Adopts an accepted fd: makes its connection, asks the listener for a handler, registers it.
+    /// Serves an accepted connection here; its listener slot was already taken (`Listener.reserveSlot`).
     func adopt(fd: Int32, listener l: Listener) {
         let peer = Socket.peerAddress(fd)
         Socket.setNoDelay(fd)
@@ -293,7 +296,6 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             fd: fd, direction: .inbound, state: .open, peer: peer, context: .netpoll(self), options: l.connectionOptions,
             label: l.name)
         c.listenerStats = l.stats
-        l.stats.active.wrappingAdd(1, ordering: .relaxed)
         l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
         c.noteOpened()
         c.handler = l.delegate.listener(l, accepted: c)
