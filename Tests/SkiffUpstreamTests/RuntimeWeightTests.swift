@@ -63,3 +63,32 @@ import Testing
         #expect(counts(c, 700) == [10000: 400, 10001: 200, 10002: 100])
     }
 }
+
+/// Repeated weight changes keep a bounded number of replaced cycles, and a change to the same weight builds none.
+@Suite struct WeightCycleRetentionTests {
+    @Test func sameWeightsBuildNothing() throws {
+        let c = try makeCluster(.weightedRoundRobin, weights: [1, 2])
+        let b = WeightedRoundRobinBalancer(hosts: c.hosts)
+        for _ in 0..<100 { b.weightsChanged() }
+        #expect(b.retiredCycles == 0)
+    }
+
+    @Test func replacedCyclesAreFreedOnceOldAndOutnumbered() throws {
+        let c = try makeCluster(.weightedRoundRobin, weights: [1, 1])
+        // Retired at once (no grace period) so the bound shows without waiting.
+        let b = WeightedRoundRobinBalancer(hosts: c.hosts, retireAfterNs: 0)
+        for i in 0..<1000 {
+            c.hosts[0].setWeight(1 + i % 100)
+            b.weightsChanged()
+        }
+        #expect(b.retiredCycles <= WeightedRoundRobinBalancer.keepRetired, "\(b.retiredCycles) kept")
+        #expect(b.cycle.filter { $0 == 0 }.count == 1 + 999 % 100, "the current cycle follows the last weights")
+        // With the default grace period nothing replaced in the last 10 s is freed.
+        let kept = WeightedRoundRobinBalancer(hosts: c.hosts)
+        for i in 0..<40 {
+            c.hosts[1].setWeight(2 + i)
+            kept.weightsChanged()
+        }
+        #expect(kept.retiredCycles == 40)
+    }
+}

@@ -1,11 +1,15 @@
+import SkiffNet
 import Synchronization
 
 /// One precomputed smooth weighted round-robin cycle: host indices in the nginx sequence, sum(weights) long.
 final class WeightCycle: Sendable {
     let order: [Int]
+    /// The weights it was built from.
+    let weights: [Int]
 
     /// The nginx smooth sequence for `weights` (a weight of 0 never appears).
     init(weights: [Int]) {
+        self.weights = weights
         var current = [Int](repeating: 0, count: weights.count)
         let total = weights.reduce(0) { $0 + max(0, $1) }
         var seq: [Int] = []
@@ -27,34 +31,53 @@ final class WeightCycle: Sendable {
 /// sum(weights) picks, interleaved rather than bunched, and lock-free (an atomic index into the cycle).
 ///
 /// A run-time weight change (`weightsChanged`) builds a new cycle and publishes it with one atomic store; pickers
-/// read whichever cycle is current with one acquiring load and no reference counting. A cycle once published is
-/// never freed before the balancer itself (a picker may still be reading it): each weight change keeps
-/// sum(weights) integers alive until the next reload replaces the balancer.
+/// read whichever cycle is current with one acquiring load and no reference counting. A replaced cycle is kept
+/// while a picker could still be reading it: freed only once it was replaced more than `retireAfterNs` ago and at
+/// least `keepRetired` newer ones replaced it too (a pick takes nanoseconds), so repeated weight changes keep a
+/// bounded number of cycles, not one per change. A change that leaves every weight as it was builds nothing.
 final class WeightedRoundRobinBalancer: LoadBalancer, @unchecked Sendable {
     let hosts: [Host]
     let next = Atomic<Int>(0)
     /// The current cycle (retained by `built`).
     private let current: Atomic<Unmanaged<WeightCycle>>
-    /// Every cycle published, in order; serialises rebuilds. Not touched by `pick`.
-    private let built: Mutex<[WeightCycle]>
+    /// The current cycle and the replaced ones still kept, with when each was replaced (monotonic ns); serialises
+    /// rebuilds. Not touched by `pick`.
+    private let built: Mutex<(current: WeightCycle, retired: [(cycle: WeightCycle, at: UInt64)])>
+    /// How long, at least, a replaced cycle stays readable (10 s; tests pass less).
+    let retireAfterNs: UInt64
+    static var keepRetired: Int { 16 }
 
-    init(hosts: [Host]) {
+    init(hosts: [Host], retireAfterNs: UInt64 = 10_000_000_000) {
         self.hosts = hosts
+        self.retireAfterNs = retireAfterNs
         let first = WeightCycle(weights: hosts.map(\.weight))
         current = Atomic(Unmanaged.passUnretained(first))
-        built = Mutex([first])
+        built = Mutex((first, []))
     }
 
     /// The cycle as pickers see it now.
     var cycle: [Int] { current.load(ordering: .acquiring)._withUnsafeGuaranteedRef { $0.order } }
 
     func weightsChanged() {
-        built.withLock { all in
-            let c = WeightCycle(weights: hosts.map(\.weight))
-            all.append(c)
+        let weights = hosts.map(\.weight)
+        built.withLock { b in
+            guard weights != b.current.weights else { return }
+            let c = WeightCycle(weights: weights)
+            let now = MonotonicClock.now()
+            b.retired.append((b.current, now))
+            b.current = c
             current.store(Unmanaged.passUnretained(c), ordering: .releasing)
+            // Free what no picker can still be reading: replaced long ago, and many times over.
+            let old = b.retired.count - Self.keepRetired
+            if old > 0 {
+                let expired = b.retired.prefix(old).prefix { now &- $0.at > retireAfterNs }.count
+                b.retired.removeFirst(expired)
+            }
         }
     }
+
+    /// Cycles kept besides the current one (for tests).
+    var retiredCycles: Int { built.withLock { $0.retired.count } }
 
     func pick(excluding tried: [Host]) -> Host? {
         current.load(ordering: .acquiring)._withUnsafeGuaranteedRef { c in
