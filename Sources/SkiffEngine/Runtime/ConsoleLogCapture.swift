@@ -23,8 +23,11 @@ public struct CapturedLogLine: Sendable, Equatable {
 ///
 /// Thread-safe: any thread logs; the console's thread reads.
 public final class ConsoleLogCapture: Sendable {
-    /// Lines kept; older ones are dropped (and counted).
+    /// Lines kept: at least this many of the newest; older ones are dropped (and counted) a quarter at a time, so a
+    /// log storm costs each logging thread amortised O(1) under the lock, not a shift of the whole buffer per line.
     public static let capacity = 2000
+    /// The longest message kept whole (longer ones are cut, saying so).
+    public static let maxMessageBytes = 4096
 
     private struct Held {
         var capturing = false
@@ -73,9 +76,13 @@ public final class ConsoleLogCapture: Sendable {
             let line = CapturedLogLine(seq: h.nextSeq, ts: ts, level: level, label: label, message: message)
             h.nextSeq += 1
             guard h.capturing else { return line }
-            h.lines.append(line)
-            let over = h.lines.count - Self.capacity
-            if over > 0 {
+            var held = line
+            if message.utf8.count > Self.maxMessageBytes {
+                held.message = String(decoding: message.utf8.prefix(Self.maxMessageBytes), as: UTF8.self) + " [cut]"
+            }
+            h.lines.append(held)
+            if h.lines.count > Self.capacity + Self.capacity / 4 {
+                let over = h.lines.count - Self.capacity
                 h.lines.removeFirst(over)
                 h.dropped += over
             }
