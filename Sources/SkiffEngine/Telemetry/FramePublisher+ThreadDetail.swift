@@ -7,14 +7,10 @@ extension FramePublisher {
     func addThreadDetail(
         _ t: inout TelemetryFrame.Threads, live: [String: [Connection]], listeners: [TelemetryFrame.Listener]
     ) {
-        var cpuByTid: [Int32: UInt64] = [:]
-        func cpu(_ tid: Int32) -> UInt64 {
-            guard tid > 0 else { return 0 }
-            if let v = cpuByTid[tid] { return v }
-            let v = threadCPUMillis(tid: tid)
-            cpuByTid[tid] = v
-            return v
-        }
+        let cache = threadCPU
+        cache.beginTick(now: MonotonicClock.now())
+        defer { cache.endTick() }
+        func cpu(_ tid: Int32) -> UInt64 { cache.millis(tid: tid) }
         t.rwloop.threads = rwloopThreads(live: live, cpu: cpu)
         let records = Dictionary(listeners.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         t.listeners = engine.listeners.map { l in
@@ -103,4 +99,42 @@ extension FramePublisher {
         r.memPerCx = r.connections > 0 ? UInt64(max(0, bufferBytes) / r.connections) : 0
         return r
     }
+}
+
+/// Per-thread CPU as the frames show it, read from /proc (`threadCPUMillis`) at most once per `maxAgeNs` for each
+/// thread: with a thousand rwloop connections and frames every 50 ms, reading every thread on every frame would be
+/// tens of thousands of /proc reads a second with nobody watching. Threads not seen in a tick are forgotten.
+/// Publisher thread only.
+final class ThreadCPUCache: @unchecked Sendable {
+    let maxAgeNs: UInt64
+    private var entries: [Int32: (millis: UInt64, readAt: UInt64, seen: Bool)] = [:]
+    private var now: UInt64 = 0
+    /// /proc reads so far (for tests).
+    private(set) var reads = 0
+
+    private let read: (Int32) -> UInt64
+
+    init(maxAgeNs: UInt64 = 1_000_000_000, read: @escaping (Int32) -> UInt64 = FramePublisher.readThreadCPUMillis) {
+        self.maxAgeNs = maxAgeNs
+        self.read = read
+    }
+
+    func beginTick(now: UInt64) {
+        self.now = now
+        for k in entries.keys { entries[k]!.seen = false }
+    }
+
+    func millis(tid: Int32) -> UInt64 {
+        guard tid > 0 else { return 0 }
+        if let e = entries[tid], now &- e.readAt < maxAgeNs {
+            entries[tid]!.seen = true
+            return e.millis
+        }
+        reads += 1
+        let v = read(tid)
+        entries[tid] = (v, now, true)
+        return v
+    }
+
+    func endTick() { entries = entries.filter { $0.value.seen } }
 }

@@ -44,7 +44,9 @@ extension FramePublisher {
 
     /// CPU time of one of our threads in ms: the scheduler's nanosecond count (`schedstat`) where the kernel keeps
     /// it, else utime+stime from `stat` (10 ms ticks); 0 when unknown.
-    func threadCPUMillis(tid: Int32) -> UInt64 {
+    func threadCPUMillis(tid: Int32) -> UInt64 { Self.readThreadCPUMillis(tid: tid) }
+
+    static func readThreadCPUMillis(tid: Int32) -> UInt64 {
         guard tid > 0 else { return 0 }
         if let f = fopen("/proc/self/task/\(tid)/schedstat", "r") {
             defer { fclose(f) }
@@ -63,7 +65,7 @@ extension FramePublisher {
     }
 
     /// Reads the leading decimal number of `f`.
-    private func readFirstNumber(_ f: UnsafeMutablePointer<FILE>, _ out: UnsafeMutablePointer<UInt64>) -> Bool {
+    private static func readFirstNumber(_ f: UnsafeMutablePointer<FILE>, _ out: UnsafeMutablePointer<UInt64>) -> Bool {
         var buf = [CChar](repeating: 0, count: 64)
         guard fgets(&buf, 64, f) != nil else { return false }
         let text = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }

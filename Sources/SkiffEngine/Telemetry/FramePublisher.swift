@@ -18,6 +18,8 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     public let intervalMs = Atomic<Int>(1000)
     /// Shorter intervals readers asked for (`subscribe` with `interval_ms`, the console's `+`/`-`).
     public let asks = IntervalAsks()
+    /// Threads' CPU read from /proc at most once a second each, however fast frames go (publisher thread only).
+    let threadCPU = ThreadCPUCache()
     /// The publishing thread; `stop` wakes it and waits until it has left (see `stop`).
     private let loop = EngineLoopThread(name: "skiff-publisher", stackSize: 1 << 20)
     /// The longest tick `--publish-interval` may ask for, in milliseconds.
