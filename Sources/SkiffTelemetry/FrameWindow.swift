@@ -49,7 +49,14 @@ public struct FrameWindow: Sendable {
             for h in c.hosts { p.hosts[c.name + "/" + h.address] = h.latency }
         }
         for l in frame.listeners { p.writes["L:" + l.name] = l.writes }
-        points.append(p)
+        // At most ~512 points per window: a new frame closer than a 512th of the window to the one before the
+        // newest replaces the newest (an hour's window at 50 ms frames would otherwise keep 72,000 frames' maps).
+        let minGapMs = max(1, windowMs / 512)
+        if points.count >= 2, p.ts &- points[points.count - 2].ts < minGapMs {
+            points[points.count - 1] = p
+        } else {
+            points.append(p)
+        }
         // The baseline: the newest point at least a window older than this one, else the oldest kept.
         let cutoff = frame.ts >= windowMs ? frame.ts - windowMs : 0
         if let newestOld = points.lastIndex(where: { $0.ts <= cutoff }), newestOld > 0 {
@@ -79,6 +86,9 @@ public struct FrameWindow: Sendable {
 
     /// A cluster's upstream write counters over the window.
     public func clusterWrites(_ name: String) -> TelemetryFrame.Writes? { writesWindow["C:" + name] }
+
+    /// Frames kept (for tests: bounded however fast frames come).
+    var pointCount: Int { points.count }
 
     /// Per second over the window, or nil before it spans any time.
     public func perSecond(_ value: UInt64) -> Double? {

@@ -99,3 +99,23 @@ import Testing
         #expect(d.buffersPerWritev == 6 && d.peakQueue == 9)
     }
 }
+
+/// A long window over fast frames keeps a bounded number of points, and its figures stay right.
+@Suite struct FrameWindowBoundTests {
+    @Test func anHourOfFiftyMillisecondFramesKeepsAtMostAboutFiveHundredPoints() {
+        var w = FrameWindow(windowMs: 3_600_000)
+        var f = TelemetryFrame()
+        f.pid = 7
+        var l = TelemetryFrame.Listener()
+        l.name = "l"
+        for i in 0..<20_000 {
+            f.ts = 1_000_000 + UInt64(i) * 50
+            l.writes.writev = UInt64(i)
+            f.listeners = [l]
+            w.add(f)
+        }
+        #expect(w.pointCount <= 520, "\(w.pointCount) points kept")
+        // 20,000 frames 50 ms apart, all inside the hour: the window spans them all.
+        #expect(w.listenerWrites("l")?.writev == 19_999)
+    }
+}
