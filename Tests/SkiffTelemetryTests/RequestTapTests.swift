@@ -105,3 +105,26 @@ struct RequestTapTests {
         #expect(s.target == "/v1/x?y=1")
     }
 }
+
+/// What one watcher's lane skipped is not reported to the next watcher.
+@Suite struct RequestTapWatchEpochTests {
+    @Test func aNewWatchStartsItsSkipCountFromZero() {
+        let tap = RequestTap(maxPerSecond: 1)
+        let first = tap.watch()
+        let lane = tap.lane(executorIndex: 9)
+        let second: UInt64 = 3_000_000_000
+        #expect(lane.admit(nowNs: second))
+        var s = RequestTapTests.sample("/first")
+        lane.push(&s)
+        for i in 1...5 { #expect(!lane.admit(nowNs: second + UInt64(i))) }  // 5 skipped while the first watched
+        first.close()
+        let next = tap.watch()
+        defer { next.close() }
+        #expect(lane.admit(nowNs: second + 2_000_000_000))
+        var t = RequestTapTests.sample("/next")
+        lane.push(&t)
+        let got = RequestTapTests.read(next)
+        #expect(got.map(\.path) == ["/next"])
+        #expect(got.map(\.skipped) == [0], "the earlier watch's skips are not this one's")
+    }
+}

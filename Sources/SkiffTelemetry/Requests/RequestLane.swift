@@ -22,15 +22,25 @@ public final class RequestLane: @unchecked Sendable {
     private var usedInWindow = 0
     private var skippedSinceLast: UInt64 = 0
     private var writer = JSONWriter(capacity: 512)
+    /// The tap's watch count when this lane last admitted: a new watch starts its skip count from zero (what was
+    /// skipped for an earlier watcher is not this one's business).
+    private let epoch: WatchEpoch
+    private var epochSeen: UInt64 = 0
 
-    public init(maxPerSecond: Int, ringBytes: Int = 64 << 10) {
+    init(maxPerSecond: Int, epoch: WatchEpoch = WatchEpoch(), ringBytes: Int = 64 << 10) {
         self.maxPerSecond = maxPerSecond
+        self.epoch = epoch
         ring = RecordRing(capacityBytes: ringBytes)
     }
 
     /// Whether the request starting now is sampled: true while this second's budget lasts. Executor thread.
     public func admit(nowNs: UInt64) -> Bool {
         seen.wrappingAdd(1, ordering: .relaxed)
+        let e = epoch.value.load(ordering: .relaxed)
+        if e != epochSeen {
+            epochSeen = e
+            skippedSinceLast = 0
+        }
         let second = nowNs / 1_000_000_000
         if second != windowSecond {
             windowSecond = second

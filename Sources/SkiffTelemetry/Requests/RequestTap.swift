@@ -19,6 +19,8 @@ public final class RequestTap: @unchecked Sendable {
     public static let inert = RequestTap()
 
     private let watchers = Atomic<Int>(0)
+    /// Counts `watch()` calls, so a lane can tell a new watch began (and forget what it skipped before it).
+    let watchEpoch = WatchEpoch()
     public let maxPerSecond: Int
     /// Slot i is written once, by executor i; readers use `lanesLock`'s list.
     private let slots: UnsafeMutablePointer<RequestLane?>
@@ -45,7 +47,7 @@ public final class RequestTap: @unchecked Sendable {
     public func lane(executorIndex i: Int) -> RequestLane {
         precondition(i >= 0 && i < Self.maxExecutors, "executor index \(i) out of range")
         if let l = slots[i] { return l }
-        let l = RequestLane(maxPerSecond: maxPerSecond)
+        let l = RequestLane(maxPerSecond: maxPerSecond, epoch: watchEpoch)
         slots[i] = l
         lanesLock.withLock { $0.append(l) }
         return l
@@ -56,6 +58,7 @@ public final class RequestTap: @unchecked Sendable {
 
     /// Starts watching: samples are taken from now until the reader is closed.
     public func watch() -> RequestTapReader {
+        watchEpoch.value.wrappingAdd(1, ordering: .relaxed)
         watchers.wrappingAdd(1, ordering: .relaxed)
         return RequestTapReader(tap: self)
     }
@@ -117,4 +120,9 @@ public final class RequestTapReader: @unchecked Sendable {
         }
         return (s, k)
     }
+}
+
+/// How many watches a tap has begun; lanes compare it with the last one they saw.
+final class WatchEpoch: Sendable {
+    let value = Atomic<UInt64>(0)
 }
