@@ -100,6 +100,9 @@ public final class Cluster: Sendable {
     }
 
     private func pickAvailable(_ tried: [Host], _ pick: ([Host]) -> Host?) -> Host? {
+        // Most picks land on an available host anyway (one host of several drained, down or at weight 0): taken
+        // without building the exclusion list, so a long drain or a weight of 0 does not allocate on every pick.
+        if let h = pick(tried), h.isAvailable { return h }
         let unavailable = hosts.filter { !$0.isAvailable }
         if unavailable.count == hosts.count { return nil }
         if let h = pick(tried + unavailable), h.isAvailable { return h }
