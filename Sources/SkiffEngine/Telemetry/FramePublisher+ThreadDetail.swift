@@ -1,3 +1,4 @@
+import Synchronization
 import SkiffNet
 import SkiffTelemetry
 
@@ -8,9 +9,8 @@ extension FramePublisher {
         _ t: inout TelemetryFrame.Threads, live: [String: [Connection]], listeners: [TelemetryFrame.Listener]
     ) {
         let cache = threadCPU
-        cache.beginTick(now: MonotonicClock.now())
-        defer { cache.endTick() }
-        func cpu(_ tid: Int32) -> UInt64 { cache.millis(tid: tid) }
+        let now = MonotonicClock.now()
+        func cpu(_ tid: Int32) -> UInt64 { cache.millis(tid: tid, now: now) }
         t.rwloop.threads = rwloopThreads(live: live, cpu: cpu)
         let records = Dictionary(listeners.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         t.listeners = engine.listeners.map { l in
@@ -101,40 +101,51 @@ extension FramePublisher {
     }
 }
 
-/// Per-thread CPU as the frames show it, read from /proc (`threadCPUMillis`) at most once per `maxAgeNs` for each
-/// thread: with a thousand rwloop connections and frames every 50 ms, reading every thread on every frame would be
-/// tens of thousands of /proc reads a second with nobody watching. Threads not seen in a tick are forgotten.
-/// Publisher thread only.
-final class ThreadCPUCache: @unchecked Sendable {
+/// Per-thread CPU as the frames show it, read from /proc (`readThreadCPUMillis`) at most once per `maxAgeNs` for
+/// each thread: with a thousand rwloop connections and frames every 50 ms, reading every thread on every frame would
+/// be tens of thousands of /proc reads a second with nobody watching. Entries not asked for in `forgetAfterNs` are
+/// dropped (their threads are gone).
+///
+/// Thread-safe: frames are built by the publisher thread and, for `snapshot` and `stats`, by control threads.
+final class ThreadCPUCache: Sendable {
     let maxAgeNs: UInt64
-    private var entries: [Int32: (millis: UInt64, readAt: UInt64, seen: Bool)] = [:]
-    private var now: UInt64 = 0
-    /// /proc reads so far (for tests).
-    private(set) var reads = 0
+    let forgetAfterNs: UInt64
+    private let read: @Sendable (Int32) -> UInt64
+    private struct State {
+        var entries: [Int32: (millis: UInt64, readAt: UInt64, askedAt: UInt64)] = [:]
+        var reads = 0
+        var lastPrune: UInt64 = 0
+    }
+    private let state = Mutex(State())
 
-    private let read: (Int32) -> UInt64
-
-    init(maxAgeNs: UInt64 = 1_000_000_000, read: @escaping (Int32) -> UInt64 = FramePublisher.readThreadCPUMillis) {
+    init(
+        maxAgeNs: UInt64 = 1_000_000_000, forgetAfterNs: UInt64 = 10_000_000_000,
+        read: @escaping @Sendable (Int32) -> UInt64 = FramePublisher.readThreadCPUMillis
+    ) {
         self.maxAgeNs = maxAgeNs
+        self.forgetAfterNs = forgetAfterNs
         self.read = read
     }
 
-    func beginTick(now: UInt64) {
-        self.now = now
-        for k in entries.keys { entries[k]!.seen = false }
-    }
+    /// /proc reads so far (for tests).
+    var reads: Int { state.withLock { $0.reads } }
+    var count: Int { state.withLock { $0.entries.count } }
 
-    func millis(tid: Int32) -> UInt64 {
+    func millis(tid: Int32, now: UInt64) -> UInt64 {
         guard tid > 0 else { return 0 }
-        if let e = entries[tid], now &- e.readAt < maxAgeNs {
-            entries[tid]!.seen = true
-            return e.millis
+        return state.withLock { s in
+            if s.lastPrune == 0 || now &- s.lastPrune > forgetAfterNs {
+                s.entries = s.entries.filter { now &- $0.value.askedAt <= forgetAfterNs }
+                s.lastPrune = now
+            }
+            if let e = s.entries[tid], now &- e.readAt < maxAgeNs {
+                s.entries[tid]!.askedAt = now
+                return e.millis
+            }
+            s.reads += 1
+            let v = read(tid)
+            s.entries[tid] = (v, now, now)
+            return v
         }
-        reads += 1
-        let v = read(tid)
-        entries[tid] = (v, now, true)
-        return v
     }
-
-    func endTick() { entries = entries.filter { $0.value.seen } }
 }
