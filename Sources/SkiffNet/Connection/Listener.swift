@@ -105,12 +105,8 @@ public final class Listener: @unchecked Sendable {
     }
 
     /// True when a new connection must be refused.
-    @inline(__always) func overLimit() -> Bool {
-        maxConnections > 0 && stats.active.load(ordering: .relaxed) >= maxConnections
-    }
-
-    /// Counts one more active connection unless that passes `max_connections` (then false, nothing counted). For
-    /// netpoll's accept burst, where the connection may be adopted later on another poller.
+    /// Counts one more active connection unless that passes `max_connections` (then false, nothing counted). Taken
+    /// where the connection is accepted, before anything else (netpoll may adopt it later on another poller).
     @inline(__always) func reserveSlot() -> Bool {
         let now = stats.active.wrappingAdd(1, ordering: .relaxed).newValue
         if maxConnections > 0 && now > maxConnections {

@@ -52,7 +52,7 @@ public final class RWLoopGroup: Sendable {
 
     /// Gives an accepted connection its reader and writer threads (or refuses it over the listener's limit).
     private func admit(_ fd: Int32, on l: Listener) {
-        if l.overLimit() {
+        guard l.reserveSlot() else {
             l.refuse(fd)
             return
         }
@@ -62,7 +62,6 @@ public final class RWLoopGroup: Sendable {
             fd: fd, direction: .inbound, state: .open, peer: Socket.peerAddress(fd), context: .rwloop(self),
             options: l.connectionOptions, label: l.name)
         c.listenerStats = l.stats
-        l.stats.active.wrappingAdd(1, ordering: .relaxed)
         l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
         c.noteOpened()
         c.handler = l.delegate.listener(l, accepted: c)
