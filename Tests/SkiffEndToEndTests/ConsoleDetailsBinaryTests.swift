@@ -14,25 +14,11 @@ import Testing
     }
 
     @Test func detailsWeightMaintAndLastHostConfirmation() throws {
-        let hosts = try (1...2).map { try HTTPTestServer(name: "d\($0)") }
-        defer { for h in hosts { h.stop() } }
-        let port = freePort()
-        let admin = freePort()
-        let sock = "/tmp/skiff-test-\(getpid())-details-\(port).sock"
-        let path = try writeTempFile(weightTestConfig(port: port, admin: admin, hosts: hosts.map(\.port)))
-        defer { unlink(path) }
-        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock, "--publish-interval", "200"])
-        defer { p.stop() }
-        #expect(p.waitForOutput("started"), "\(p.output)")
-        let h1 = "127.0.0.1:\(hosts[0].port)"
-        let h2 = "127.0.0.1:\(hosts[1].port)"
-
-        let clients = (0..<2).map { _ in LoadClient() }
-        for c in clients { try NetThread.start(name: "load", stackSize: 1 << 20) { c.run(port: port, path: "/t") } }
-        defer {
-            for c in clients { c.stop.store(true, ordering: .relaxed) }
-            _ = waitUntil(seconds: 10) { clients.allSatisfy { $0.finished.load(ordering: .relaxed) } }
-        }
+        let d = try WeightDaemon(tag: "details")
+        defer { d.stop() }
+        #expect(d.process.waitForOutput("started"), "\(d.process.output)")
+        let (sock, h1, h2) = (d.sock, d.h1, d.h2)
+        try d.startLoad(clients: 2, path: "/t")
 
         let session = try tmuxStart("sh -c '\(SkiffProcess.binaryPath) top --socket \(sock); echo TOP-EXITED; sleep 30'")
         defer { tmuxKill(session) }

@@ -16,6 +16,45 @@ func weightTestConfig(port: Int, admin: Int, hosts: [Int]) -> String {
         """
 }
 
+/// Two HTTP hosts behind a running skiff with `weightTestConfig`, and keep-alive load when asked (`startLoad`):
+/// what the weight and details tests start with. `stop()` ends the load, then skiff, then the hosts.
+final class WeightDaemon {
+    let hosts: [HTTPTestServer]
+    let port = freePort()
+    let admin = freePort()
+    let sock: String
+    let process: SkiffProcess
+    let configPath: String
+    private(set) var clients: [LoadClient] = []
+    var h1: String { "127.0.0.1:\(hosts[0].port)" }
+    var h2: String { "127.0.0.1:\(hosts[1].port)" }
+
+    init(tag: String, publishIntervalMs: Int? = 200) throws {
+        hosts = try (1...2).map { try HTTPTestServer(name: "\(tag.prefix(1))\($0)") }
+        sock = "/tmp/skiff-test-\(getpid())-\(tag)-\(port).sock"
+        configPath = try writeTempFile(weightTestConfig(port: port, admin: admin, hosts: hosts.map(\.port)))
+        var args = ["start", "-c", configPath, "--control-socket", sock]
+        if let ms = publishIntervalMs { args += ["--publish-interval", "\(ms)"] }
+        process = try SkiffProcess(args)
+    }
+
+    /// Starts `count` keep-alive clients sending `path`.
+    func startLoad(clients count: Int, path: String) throws {
+        let started = (0..<count).map { _ in LoadClient() }
+        clients += started
+        let port = self.port
+        for c in started { try NetThread.start(name: "load", stackSize: 1 << 20) { c.run(port: port, path: path) } }
+    }
+
+    func stop() {
+        for c in clients { c.stop.store(true, ordering: .relaxed) }
+        _ = waitUntil(seconds: 10) { self.clients.allSatisfy { $0.finished.load(ordering: .relaxed) } }
+        process.stop()
+        unlink(configPath)
+        for h in hosts { h.stop() }
+    }
+}
+
 /// Run-time weights (issue 15, host actions): `skiff ctl weight` and `POST /api/v1/hosts/C/H/weight` change where
 /// requests go, under load, at once; bad weights are refused with a reason; each change is a `host.weight` event.
 @Suite(.serialized) struct HostWeightBinaryTests {
@@ -27,25 +66,11 @@ func weightTestConfig(port: Int, admin: Int, hosts: [Int]) -> String {
     }
 
     @Test func weightChangesTheRequestDistribution() throws {
-        let hosts = try (1...2).map { try HTTPTestServer(name: "w\($0)") }
-        defer { for h in hosts { h.stop() } }
-        let port = freePort()
-        let admin = freePort()
-        let sock = "/tmp/skiff-test-\(getpid())-weight-\(port).sock"
-        let path = try writeTempFile(weightTestConfig(port: port, admin: admin, hosts: hosts.map(\.port)))
-        defer { unlink(path) }
-        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock, "--publish-interval", "200"])
-        defer { p.stop() }
-        #expect(p.waitForOutput("started"), "\(p.output)")
-        let h1 = "127.0.0.1:\(hosts[0].port)"
-        let h2 = "127.0.0.1:\(hosts[1].port)"
-
-        let clients = (0..<4).map { _ in LoadClient() }
-        for c in clients { try NetThread.start(name: "load", stackSize: 1 << 20) { c.run(port: port, path: "/w") } }
-        defer {
-            for c in clients { c.stop.store(true, ordering: .relaxed) }
-            _ = waitUntil(seconds: 10) { clients.allSatisfy { $0.finished.load(ordering: .relaxed) } }
-        }
+        let d = try WeightDaemon(tag: "weight")
+        defer { d.stop() }
+        #expect(d.process.waitForOutput("started"), "\(d.process.output)")
+        let (hosts, admin, sock, h1, h2) = (d.hosts, d.admin, d.sock, d.h1, d.h2)
+        try d.startLoad(clients: 4, path: "/w")
         usleep(300_000)
 
         // 1:1 from the config.
@@ -78,6 +103,7 @@ func weightTestConfig(port: Int, admin: Int, hosts: [Int]) -> String {
         let back = window(hosts, "/w", seconds: 1)
         #expect(back[0] > 50 && back[1] > 50, "\(back)")
 
+        let clients = d.clients
         let errors = clients.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
         let first = clients.compactMap { $0.firstError.withLock { $0 } }.first ?? ""
         #expect(errors == 0, "\(errors) client errors; first: \(first)")
@@ -91,17 +117,10 @@ func weightTestConfig(port: Int, admin: Int, hosts: [Int]) -> String {
 
     /// Out-of-range or non-numeric weights and unknown hosts are refused with the reason; nothing changes.
     @Test func badWeightsAreRefused() throws {
-        let hosts = try (1...2).map { try HTTPTestServer(name: "w\($0)") }
-        defer { for h in hosts { h.stop() } }
-        let port = freePort()
-        let admin = freePort()
-        let sock = "/tmp/skiff-test-\(getpid())-weightbad-\(port).sock"
-        let path = try writeTempFile(weightTestConfig(port: port, admin: admin, hosts: hosts.map(\.port)))
-        defer { unlink(path) }
-        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
-        defer { p.stop() }
-        #expect(p.waitForOutput("started"), "\(p.output)")
-        let h1 = "127.0.0.1:\(hosts[0].port)"
+        let d = try WeightDaemon(tag: "weightbad", publishIntervalMs: nil)
+        defer { d.stop() }
+        #expect(d.process.waitForOutput("started"), "\(d.process.output)")
+        let (admin, sock, h1) = (d.admin, d.sock, d.h1)
 
         for bad in ["129", "1.5", "two"] {
             let r = try SkiffProcess.run(["ctl", "weight", "c", h1, bad, "--socket", sock])
