@@ -42,6 +42,15 @@ import Testing
         return Daemon(backend: backend, port: port, sock: sock, config: try writeTempFile(text))
     }
 
+    /// `skiff start --tui` on `d` in a tmux session (which prints SKIFF-EXITED and the status when it ends), once the
+    /// console shows its tabs. The caller kills the session.
+    func startTUI(_ d: Daemon) throws -> String {
+        let session = try tmuxStart(
+            "sh -c '\(bin) start -c \(d.config) --control-socket \(d.sock) --tui; echo SKIFF-EXITED $?; sleep 30'")
+        #expect(waitUntil(seconds: 15) { pane(session).contains("1 Overview") }, "\(pane(session))")
+        return session
+    }
+
     func hosts(_ sock: String) -> String { (try? SkiffProcess.run(["ctl", "hosts", "--socket", sock]).output) ?? "" }
 
     /// Defects 1 and 2: `skiff start --tui` without `--log-file`. A host state change logs a line; it must not reach
@@ -50,10 +59,8 @@ import Testing
     @Test func tuiLogsStayOffTheScreenAndQuitTakesOneKey() throws {
         let d = try daemonSetup()
         defer { d.stop() }
-        let session = try tmuxStart(
-            "sh -c '\(bin) start -c \(d.config) --control-socket \(d.sock) --tui; echo SKIFF-EXITED $?; sleep 30'")
+        let session = try startTUI(d)
         defer { tmuxKill(session) }
-        #expect(waitUntil(seconds: 15) { pane(session).contains("1 Overview") }, "\(pane(session))")
         let load = try traffic(d.port)
         defer { load.kill() }
         let drain = try SkiffProcess.run(["ctl", "drain", "c", d.hostAddress(), "--socket", d.sock])
@@ -80,10 +87,8 @@ import Testing
     @Test func stopDuringTheQuitPromptStops() throws {
         let d = try daemonSetup()
         defer { d.stop() }
-        let session = try tmuxStart(
-            "sh -c '\(bin) start -c \(d.config) --control-socket \(d.sock) --tui; echo SKIFF-EXITED $?; sleep 30'")
+        let session = try startTUI(d)
         defer { tmuxKill(session) }
-        #expect(waitUntil(seconds: 15) { pane(session).contains("1 Overview") }, "\(pane(session))")
         try tmuxKeys(session, "q")
         #expect(waitUntil(seconds: 5) { pane(session).contains("(s)top skiff or (k)eep") }, "\(pane(session))")
         let stop = try SkiffProcess.run(["stop", "--socket", d.sock], timeoutSeconds: 30)
@@ -95,13 +100,11 @@ import Testing
     @Test func keepRunningTakesOneKey() throws {
         let d = try daemonSetup()
         defer { d.stop() }
-        let session = try tmuxStart(
-            "sh -c '\(bin) start -c \(d.config) --control-socket \(d.sock) --tui; echo SKIFF-EXITED $?; sleep 30'")
+        let session = try startTUI(d)
         defer {
             _ = try? SkiffProcess.run(["stop", "--socket", d.sock], timeoutSeconds: 30)
             tmuxKill(session)
         }
-        #expect(waitUntil(seconds: 15) { pane(session).contains("1 Overview") }, "\(pane(session))")
         try tmuxKeys(session, "q")
         #expect(waitUntil(seconds: 5) { pane(session).contains("(s)top skiff or (k)eep") })
         try tmuxKeys(session, "k")
