@@ -140,6 +140,8 @@ public struct ListenerConfig: Sendable, Equatable {
     public var accessLogs: [AccessLogConfig]
     /// `stream_filters[].type`, lower-cased; only `healthcheck` (answer bolt heartbeats) is accepted.
     public var streamFilters: [String]
+    /// The filter chain's `tls_context` / `tls_context_set` and the listener's `inspector`; nil = plaintext.
+    public var tls: ListenerTLSConfig? = nil
 
     public init(
         name: String, address: SocketAddressSpec, bindPort: Bool = true, network: String = "tcp",
@@ -402,6 +404,9 @@ public struct ClusterConfig: Sendable, Equatable {
     public var drainTimeout: Duration = .seconds(30)
     /// `drain_action` (Skiff): at the drain timeout, `close` what remains (default) or `wait`.
     public var drainAction: DrainAction = .close
+    /// `tls_context` with `"status": true` (or `cluster_manager.tls_context` when `cluster_manager_tls`): upstream
+    /// connections and health checks use TLS; nil = plaintext.
+    public var tls: TLSContextConfig? = nil
     public var hosts: [HostConfig]
 
     public init(
@@ -506,6 +511,8 @@ public struct HostConfig: Sendable, Equatable {
     /// 1...128, default 1.
     public var weight: Int
     public var metadata: [String: String]
+    /// `tls_disable`: this host gets plaintext even when its cluster uses TLS.
+    public var tlsDisable: Bool = false
     public init(address: SocketAddressSpec, hostname: String? = nil, weight: Int = 1, metadata: [String: String] = [:]) {
         self.address = address
         self.hostname = hostname
