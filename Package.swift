@@ -25,11 +25,17 @@ let package = Package(
         // ncursesw, for the console's terminal layer only (the console renders into a cell grid first).
         .systemLibrary(
             name: "CNCurses", path: "Sources/CNCurses", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
+        // The system OpenSSL 3 (libssl-dev), for TLS in SkiffNet; CSkiffTLS holds what Swift cannot call directly
+        // (macros, the ticket-key callback and its state).
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "CSkiffTLS", dependencies: ["COpenSSL"]),
         // The systems layer under everything that touches the OS: the syscall door, the clock, threads, the condition
         // lock, the accept loop. SkiffNet re-exports it.
         .target(name: "SkiffSystem", dependencies: ["CSkiffLinux"], swiftSettings: hotPath),
-        // NET/IO: sockets, buffers, write queues, both thread models.
-        .target(name: "SkiffNet", dependencies: ["SkiffSystem", "CSkiffLinux"], swiftSettings: hotPath),
+        // NET/IO: sockets, buffers, write queues, both thread models, TLS as a transport under the connection.
+        .target(
+            name: "SkiffNet", dependencies: ["SkiffSystem", "CSkiffLinux", "COpenSSL", "CSkiffTLS"], swiftSettings: hotPath),
         // Codecs: HTTP/1.1 now; Bolt and Dubbo next. Pure byte parsing, no dependencies.
         .target(name: "SkiffProtocol", swiftSettings: hotPath),
         // JSON: the value, the strict parser (errors with line and column), the writer. No dependencies.

@@ -28,6 +28,8 @@ public struct ConnectionOptions: Sendable {
     public var totals: WriteTotals?
     /// Outbound only, for tests: bind to this address before connecting (to make a connection land on itself).
     var sourceAddress: SocketAddress?
+    /// Outbound only: speak TLS as this client (a cluster's context and counters); nil = plaintext.
+    public var tls: TLSClientEndpoint?
     /// Told about open and close (telemetry registration, events).
     public var observer: (any ConnectionObserver)?
 
@@ -124,6 +126,14 @@ public final class Connection: @unchecked Sendable {
 
     /// The accepting listener's counters (inbound only); `active` falls when this closes.
     var listenerStats: ListenerStats?
+
+    // TLS (Connection+TLS.swift). `tls` is set when the connection is made and cleared (under `lock`) only when an
+    // inspector listener finds plaintext; it is nil for plaintext connections.
+    var tls: TLSSession?
+    /// What the handshake agreed on; guarded by `lock`.
+    var tlsInfoStorage: TLSConnectionInfo?
+    /// netpoll: the handshake deadline (poller-confined).
+    var tlsTimer: PollerTimer?
 
     init(
         fd: Int32, direction: Direction, state: State, peer: SocketAddress?, context: NetContext,
@@ -321,21 +331,27 @@ public final class Connection: @unchecked Sendable {
                 lock.unlock()
                 return .notReady
             }
+            if let t = tls, t.phase != .established {
+                lock.unlock()
+                return .notReady
+            }
             let (n, total) = queue.gather(into: iov, max: maxCoalesce)
             if n == 0 {
                 let doShutdown = shutdownRequested && !writeShutdown
                 if doShutdown { writeShutdown = true }
                 lock.unlock()
                 if doShutdown {
+                    tls?.sendCloseNotify()
                     Glibc.shutdown(fd, Int32(SHUT_WR))
                     closeIfBothHalvesDone()
                 }
                 return .drained
             }
             lock.unlock()
-            switch ioCall({ cskiff_sendv(fd, iov, Int32(n)) }) {
+            let outcome = tls.map { tlsWrite($0, buffers: n) } ?? ioCall({ cskiff_sendv(fd, iov, Int32(n)) })
+            switch outcome {
             case .done(let written):
-                stats.recordWritev(buffers: n)
+                stats.recordWritev(buffers: tls == nil ? n : buffersCovered(by: written, of: n))
                 stats.bytesWritten.wrappingAdd(UInt64(written), ordering: .relaxed)
                 if written < total { stats.partialWrites.wrappingAdd(1, ordering: .relaxed) }
                 lock.lock()

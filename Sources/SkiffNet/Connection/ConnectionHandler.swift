@@ -17,6 +17,10 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
     case protocolError(String)
     /// The other side of a proxied pair went away.
     case peerClosed
+    /// The TLS handshake failed (counted per listener or cluster by reason).
+    case tlsHandshakeFailed(TLSFailureReason)
+    /// TLS failed after the handshake (a bad record, an alert from the peer).
+    case tlsError(String)
 
     public var description: String {
         switch self {
@@ -30,6 +34,8 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
         case .overLimit: return "over max_connections"
         case .protocolError(let s): return "protocol error: \(s)"
         case .peerClosed: return "peer closed"
+        case .tlsHandshakeFailed(let r): return "tls handshake failed: \(r)"
+        case .tlsError(let s): return "tls error: \(s)"
         }
     }
 }

@@ -20,6 +20,8 @@ public struct ListenerOptions: Sendable {
     /// listener in place) or one received from the process being upgraded. Its accept queue carries over, so no
     /// connection is refused during the handover. The listener owns it from here.
     public var inheritedFD: Int32?
+    /// Speak TLS on accepted connections (the listener's contexts, `inspector`, counters); nil = plaintext.
+    public var tls: TLSServerEndpoint?
 
     public init(
         name: String, address: SocketAddress, backlog: Int32 = 1024, maxConnections: Int = 0,
@@ -52,6 +54,8 @@ public final class Listener: @unchecked Sendable {
     public let maxConnections: Int
     public let stats = ListenerStats()
     let connectionOptions: ConnectionOptions
+    /// TLS on accepted connections; nil = plaintext.
+    public let tls: TLSServerEndpoint?
     let delegate: any ListenerDelegate
     var pollSlots: [Int?]
     let stopping = Atomic<Bool>(false)
@@ -90,6 +94,7 @@ public final class Listener: @unchecked Sendable {
         self.model = model
         self.maxConnections = options.maxConnections
         self.connectionOptions = options.connection
+        self.tls = options.tls
         self.delegate = delegate
         // Always non-blocking: a socket handed between models (and processes) shares its file status flags, and the
         // rwloop accept thread polls before accepting.

@@ -250,6 +250,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             return c
         }
         c.handler = handler
+        if let ep = options.tls { c.tls = TLSSession.client(ep, fd: c.fd, serialize: false) }
         c.noteOpened()
         let timeoutNs = Connection.nanoseconds(timeout)
         execute { [self, connected] in
@@ -281,7 +282,41 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         c.connectTimer = nil
         c.lock.withLock { c.state = .open }
         c.lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
+        if let t = c.tls {
+            armHandshakeTimer(c, t)
+            advanceTLS(c, t)  // `connected` follows the handshake
+            return
+        }
         c.deliver(.connected)
+        scheduleFlush(c)
+    }
+
+    // MARK: - TLS phases
+
+    private func armHandshakeTimer(_ c: Connection, _ t: TLSSession) {
+        c.tlsTimer = schedule(after: t.handshakeTimeoutNs) { [unowned self, unowned c] in
+            c.tlsTimer = nil
+            guard c.state == .open, let t = c.tls, t.phase != .established else { return }
+            self.closeNow(c, reason: c.tlsTimedOut(t))
+        }
+    }
+
+    /// Drives the phases before data one step; once over, data flows as for any connection.
+    private func advanceTLS(_ c: Connection, _ t: TLSSession) {
+        switch c.advanceTLS(t) {
+        case .waiting:
+            return
+        case .failed(let reason):
+            closeNow(c, reason: reason)
+            return
+        case .established:
+            if c.direction == .outbound { c.deliver(.connected) }
+        case .plaintext:
+            break
+        }
+        c.tlsTimer?.cancel()
+        c.tlsTimer = nil
+        if c.state == .open { readReady(c) }  // bytes may have come with the handshake's last flight
         scheduleFlush(c)
     }
 
@@ -297,9 +332,11 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             label: l.name)
         c.listenerStats = l.stats
         l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
+        if let ep = l.tls { c.tls = TLSSession.server(ep, fd: fd, serialize: false) }
         c.noteOpened()
         c.handler = l.delegate.listener(l, accepted: c)
         register(c)
+        if let t = c.tls, c.state == .open { armHandshakeTimer(c, t) }
     }
 
     // MARK: - The loop
@@ -352,6 +389,13 @@ public final class Poller: EventExecutor, @unchecked Sendable {
                 if c.state != .open { return }
             }
             if flags & (Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { c.peerHalfClosed = true }
+            if let t = c.tls {
+                if t.phase != .established {
+                    advanceTLS(c, t)
+                    return
+                }
+                if t.readWantsWrite && flags & Epoll.pollOut != 0 { readReady(c) }
+            }
             if flags & (Epoll.pollIn | Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { readReady(c) }
             if flags & Epoll.pollOut != 0 { flush(c) }
         }
@@ -376,6 +420,10 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     /// turn). A read shorter than the buffer means the socket was empty at that moment (a later arrival raises a new
     /// edge), unless the peer already half-closed: then read on to the EOF.
     private func readReady(_ c: Connection) {
+        if let t = c.tls {
+            readReadyTLS(c, t)
+            return
+        }
         var budget = 16
         while budget > 0 {
             if c.readPaused.load(ordering: .relaxed) || c.readEOF.load(ordering: .relaxed) || c.state != .open {
@@ -402,6 +450,43 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             case .error(let e):
                 b.release()
                 closeNow(c, reason: .readError(e))
+                return
+            }
+        }
+        scheduleRead(c)
+    }
+
+    /// `readReady` through TLS: decrypts into pooled buffers until OpenSSL needs the socket (a short buffer does not
+    /// mean the socket is drained: OpenSSL reads one record at a time).
+    private func readReadyTLS(_ c: Connection, _ t: TLSSession) {
+        var budget = 16
+        while budget > 0 {
+            if c.readPaused.load(ordering: .relaxed) || c.readEOF.load(ordering: .relaxed) || c.state != .open {
+                return
+            }
+            budget -= 1
+            let b = pool.acquire()
+            let end = t.fill(b)
+            t.readWantsWrite = false
+            if b.readableBytes > 0 {
+                c.noteRead(b.readableBytes)
+                c.deliver(.read(b))
+            } else {
+                b.release()
+            }
+            switch end {
+            case .bytes: continue
+            case .wantRead: return
+            case .wantWrite:
+                t.readWantsWrite = true
+                return
+            case .eof:
+                c.readEOF.store(true, ordering: .relaxed)
+                c.deliver(.eof)
+                c.closeIfBothHalvesDone()
+                return
+            case .failed(let why):
+                closeNow(c, reason: .tlsError(why))
                 return
             }
         }
@@ -464,6 +549,9 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         c.idleTimer = nil
         c.connectTimer?.cancel()
         c.connectTimer = nil
+        c.tlsTimer?.cancel()
+        c.tlsTimer = nil
+        c.sendCloseNotifyIfGraceful(reason)
         if c.pollSlot >= 0 {
             // close() drops the epoll registration with the last reference to the file.
             freeSlot(c.pollSlot)

@@ -56,13 +56,16 @@ public final class RWLoopGroup: Sendable {
             l.refuse(fd)
             return
         }
-        SocketIO.setBlocking(fd, true)
+        // TLS sockets stay non-blocking: reader and writer share one OpenSSL session and wait in poll(), never
+        // inside OpenSSL while holding its lock.
+        if l.tls == nil { SocketIO.setBlocking(fd, true) }
         Socket.setNoDelay(fd)
         let c = Connection(
             fd: fd, direction: .inbound, state: .open, peer: Socket.peerAddress(fd), context: .rwloop(self),
             options: l.connectionOptions, label: l.name)
         c.listenerStats = l.stats
         l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
+        if let ep = l.tls { c.tls = TLSSession.server(ep, fd: fd, serialize: true) }
         c.noteOpened()
         c.handler = l.delegate.listener(l, accepted: c)
         if c.handler == nil {
@@ -83,6 +86,7 @@ public final class RWLoopGroup: Sendable {
                 fd: fd, direction: .outbound, state: .connecting, peer: address, context: .rwloop(self),
                 options: options, label: label, shardKey: shardKey)
             c.handler = handler
+            if let ep = options.tls { c.tls = TLSSession.client(ep, fd: fd, serialize: true) }
             c.noteOpened()
             c.rwStart(connecting: true, timeoutNs: Connection.nanoseconds(timeout))
             return c
@@ -128,6 +132,10 @@ extension Connection {
         do {
             try NetThread.start(name: "\(g.name)-r", stackSize: g.stackSize) { [self] in
                 if connecting && !self.rwConnect(timeoutNs: timeoutNs) {
+                    self.rwThreadExit()
+                    return
+                }
+                if !connecting && self.tls != nil && !self.rwTLSPhases() {
                     self.rwThreadExit()
                     return
                 }
@@ -177,9 +185,10 @@ extension Connection {
             return true
         }
         guard ok else { return false }
-        SocketIO.setBlocking(fd, true)
+        if tls == nil { SocketIO.setBlocking(fd, true) }
         lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
         rwStartWriter()
+        if tls != nil && !rwTLSPhases() { return false }
         deliver(.connected)
         return true
     }
@@ -215,31 +224,41 @@ extension Connection {
             lock.unlock()
             if closed { break }
             states.reader(.blockedInRead)
-            if idleTimeoutNs > 0 && !rwWaitReadable() { continue }
+            // TLS waits inside `rwReceive`: OpenSSL may hold decrypted bytes the socket no longer shows.
+            if tls == nil && idleTimeoutNs > 0 && !rwWaitReadable() { continue }
             let b = g.pool.acquire()
-            var n: Int
-            repeat { n = Glibc.read(fd, b.writePointer, b.writableBytes) } while n < 0 && errno == EINTR
-            let e = errno
+            let (n, failure) = rwReceive(into: b)
             states.reader(.handling)
             if lock.withLock({ state == .closed }) {
                 b.release()
                 break
             }
             if n > 0 {
-                b.writerIndex += n
                 noteRead(n)
                 deliver(.read(b))
-            } else if n == 0 {
+            } else if let failure {
+                b.release()
+                rwClose(failure)
+            } else {
                 b.release()
                 readEOF.store(true, ordering: .relaxed)
                 deliver(.eof)
                 closeIfBothHalvesDone()
-            } else {
-                b.release()
-                rwClose(.readError(e))
             }
         }
         rwThreadExit()
+    }
+
+    /// One read into `b` (its writer index advanced): bytes > 0; 0 and nil at EOF; 0 and a reason on failure.
+    private func rwReceive(into b: ByteBuffer) -> (Int, CloseReason?) {
+        if let t = tls { return rwTLSReceive(into: b, t) }
+        var n: Int
+        repeat { n = Glibc.read(fd, b.writePointer, b.writableBytes) } while n < 0 && errno == EINTR
+        if n > 0 {
+            b.writerIndex += n
+            return (n, nil)
+        }
+        return n == 0 ? (0, nil) : (0, .readError(errno))
     }
 
     /// poll() for input up to the idle deadline; closes on idle. False when the caller should re-check state.
@@ -269,7 +288,9 @@ extension Connection {
         while true {
             states.writer(.idle)
             lock.lock()
-            while queue.isEmpty && !(shutdownRequested && !writeShutdown) && state != .closed { lock.wait() }
+            while !(tlsPhasesOver && (!queue.isEmpty || (shutdownRequested && !writeShutdown))) && state != .closed {
+                lock.wait()
+            }
             let closed = state == .closed
             lock.unlock()
             if closed { break }
@@ -302,6 +323,7 @@ extension Connection {
         state = .closed
         closeReason = reason
         lock.broadcast()
+        sendCloseNotifyIfGraceful(reason)
         if fd >= 0 { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
         lock.unlock()
     }

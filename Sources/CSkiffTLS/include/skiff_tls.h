@@ -1,0 +1,38 @@
+// What Swift cannot call in OpenSSL directly: functions that are macros, the GENERAL_NAME stack, and the session
+// ticket keys (process-wide, rotated in memory, kept in C because OpenSSL calls for them from any poller thread).
+#ifndef SKIFF_TLS_H
+#define SKIFF_TLS_H
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+int skiff_ssl_ctx_set_min_version(SSL_CTX *ctx, int version);
+int skiff_ssl_ctx_set_max_version(SSL_CTX *ctx, int version);
+int skiff_ssl_ctx_set_groups(SSL_CTX *ctx, const char *list);
+void skiff_ssl_ctx_set_mode(SSL_CTX *ctx, long mode);
+/// What every Skiff context has: no renegotiation, a peer's EOF without close_notify read as an EOF (HTTP and the
+/// RPC codecs frame their own messages), partial writes (one record at a time, so a flush can stop at EAGAIN) from a
+/// buffer that may move between retries; servers prefer their own cipher order.
+void skiff_ssl_ctx_set_defaults(SSL_CTX *ctx, int server);
+void skiff_ssl_ctx_set_servername_cb(SSL_CTX *ctx, int (*cb)(SSL *, int *, void *), void *arg);
+int skiff_ssl_set_sni(SSL *ssl, const char *name);
+void skiff_ssl_ctx_disable_session_cache(SSL_CTX *ctx);
+/// Installs the shared ticket-key callback and a session id context (resumption is only offered back to the same
+/// listener or cluster context).
+int skiff_ssl_ctx_enable_tickets(SSL_CTX *ctx, const unsigned char *sid_ctx, unsigned int sid_len);
+/// How long a ticket key signs new tickets; tickets stay valid for twice that (the previous key still decrypts).
+void skiff_tls_set_ticket_rotation(long seconds);
+/// Rotates now (tests; an operator's forced rotation). Returns how many rotations happened so far.
+unsigned long skiff_tls_rotate_ticket_keys(void);
+unsigned long skiff_tls_ticket_rotations(void);
+
+/// Subject alternative names of `cert` as "DNS:x", "IP:1.2.3.4", "URI:spiffe://..." joined by ", " into `out`
+/// (NUL-terminated, truncated to `cap`). Returns the length written.
+int skiff_x509_san_text(X509 *cert, char *out, int cap);
+/// The subject's common name into `out`; 0 when there is none.
+int skiff_x509_common_name(X509 *cert, char *out, int cap);
+/// 1 when `name` (lower-case, no trailing dot) matches a DNS SAN or, without DNS SANs, the CN of `cert`
+/// (wildcards in the leftmost label).
+int skiff_x509_matches_host(X509 *cert, const char *name);
+/// The library error queue's first reason as text (and cleared); 0 when empty.
+unsigned long skiff_err_pop(char *out, int cap);
+#endif
