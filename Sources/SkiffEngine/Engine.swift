@@ -81,6 +81,8 @@ public final class Engine: @unchecked Sendable {
     public let hub: TelemetryHub
     /// Errors nobody waits for: logged, counted and recorded as events, never dropped.
     public let errors: BackgroundErrors
+    /// TLS endpoints from config, and each listener's and cluster's TLS counters across reloads.
+    public let tls: TLSRegistry
     /// Snapshots every counter into the frame ring each tick.
     public private(set) var publisher: FramePublisher!
     /// Finishes drains: DRAINED announcements and drain timeouts (its own thread).
@@ -103,9 +105,11 @@ public final class Engine: @unchecked Sendable {
         self.configPath = configPath
         self.hub = hub
         self.errors = BackgroundErrors(logger: logger, hub: hub)
+        self.tls = TLSRegistry(logger: logger)
         let clusters: ClusterManager
+        let clientTLS = try tls.clientEndpoints(config.clusters)
         do {
-            clusters = try ClusterManager(configs: config.clusters)
+            clusters = try ClusterManager(configs: config.clusters, tls: clientTLS)
         } catch {
             throw EngineError("cluster_manager: \(error)")
         }
@@ -377,7 +381,7 @@ public final class Engine: @unchecked Sendable {
         }
         let maxConnections = lc.maxConnections == 0 && model == .rwloop ? 1024 : lc.maxConnections
         let totals = WriteTotals()
-        let options = ListenerOptions(
+        var options = ListenerOptions(
             name: lc.name, address: address, maxConnections: maxConnections,
             connection: ConnectionOptions(
                 maxCoalesce: lc.maxCoalesce, writeLimit: lc.connBufferLimitBytes,
@@ -387,6 +391,7 @@ public final class Engine: @unchecked Sendable {
                 totals: totals,
                 observer: hub),
             inheritedFD: inheritedFD)
+        options.tls = try tls.serverEndpoint(lc)
         let listener: Listener
         do {
             switch model {
@@ -411,6 +416,7 @@ public final class Engine: @unchecked Sendable {
         let line =
             "listener \(lc.name) on \(listener.address) thread_model=\(model.rawValue)"
             + (model == .netpoll ? " pollers=\(pollerCount)" : "") + " workers=\(workerCount) max_connections=\(limit)"
+            + (listener.tls.map { " tls=\($0.contexts.all.count) certificate(s)\($0.inspector ? " inspector" : "")" } ?? "")
         logger.info("\(line)")
         return RunningListener(
             config: lc, listener: listener, delegate: delegate, workers: workers, tcpProxy: tcp, http: http,

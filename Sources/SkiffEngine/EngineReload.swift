@@ -56,8 +56,9 @@ extension Engine {
         let oldWeights = oldClusters.allHosts.map { ($0, $0.weight) }
         let restoreWeights = { for (h, w) in oldWeights { h.setWeight(w) } }
         let clusters: ClusterManager
+        let clientTLS = try tls.clientEndpoints(new.clusters)
         do {
-            clusters = try ClusterManager(configs: new.clusters, previous: oldClusters)
+            clusters = try ClusterManager(configs: new.clusters, previous: oldClusters, tls: clientTLS)
         } catch {
             restoreWeights()  // hosts carried before the failure took their new weights already
             throw EngineError("cluster_manager: \(error)")
@@ -65,7 +66,8 @@ extension Engine {
 
         // 2. Decide per listener; bind what must be bound.
         enum Plan {
-            case reroute(RunningListener, NetworkFilterConfig, RouterRegistry, changed: Bool)
+            /// `certificates`: the listener's TLS contexts read afresh (files may have changed under the same paths).
+            case reroute(RunningListener, NetworkFilterConfig, RouterRegistry, changed: Bool, certificates: TLSServerContexts?)
             case replace(RunningListener, RunningListener)
             case add(RunningListener)
         }
@@ -83,7 +85,11 @@ extension Engine {
                     kept.insert(lc.name)
                     if canReroute(running, to: lc) {
                         let changed = running.config != lc || routersChanged(old, new, lc)
-                        plans.append(.reroute(running, lc.filterChains[0].filters[0], routers[si], changed: changed))
+                        let certificates = try tls.serverContexts(lc.tls)
+                        plans.append(
+                            .reroute(
+                                running, lc.filterChains[0].filters[0], routers[si], changed: changed,
+                                certificates: certificates))
                         continue
                     }
                     var inherited: Int32?
@@ -123,9 +129,15 @@ extension Engine {
         var retiring: [RunningListener] = []
         for p in plans {
             switch p {
-            case .reroute(var l, let filter, let registry, let changed):
+            case .reroute(var l, let filter, let registry, let changed, let certificates):
                 if let lc = new.servers.lazy.flatMap(\.listeners).first(where: { $0.name == l.name }) { l.config = lc }
                 listeners.append(l)
+                if let certificates, let endpoint = l.listener.tls,
+                    endpoint.contexts.all.map(\.settings) != certificates.all.map(\.settings)
+                {
+                    endpoint.replace(certificates)
+                    report.changes.append("listener \(l.name): certificates reloaded (new connections use them)")
+                }
                 if let r = l.delegate as? any ReroutableProxy {
                     do {
                         try r.reroute(filter: filter, routers: registry, clusters: clusters)

@@ -47,12 +47,15 @@ public final class Cluster: Sendable {
     public let latency: LatencyHistogram
     /// Passive ejection from `outlier_detection`; nil when the cluster has none. Feed it every upstream result.
     public let outlier: OutlierDetector?
+    /// The cluster's TLS client (context and counters); nil = plaintext upstreams.
+    public let tls: TLSClientEndpoint?
 
     /// - Parameter previous: the cluster of the same name in the config being replaced (a reload): its counters carry
     ///   on, and its hosts are kept where `Host.canCarry` allows (pools, health, admin state and all), taking the new
     ///   weight; other hosts are new.
-    public init(config: ClusterConfig, previous: Cluster? = nil) throws(SystemError) {
+    public init(config: ClusterConfig, previous: Cluster? = nil, tls: TLSClientEndpoint? = nil) throws(SystemError) {
         self.config = config
+        self.tls = tls
         self.name = config.name
         self.stats = previous?.stats ?? ClusterStats()
         self.upstreamWrites = previous?.upstreamWrites ?? WriteTotals()
@@ -74,6 +77,9 @@ public final class Cluster: Sendable {
         self.loadBalancer = makeLoadBalancer(config.lbType, hosts: hs)
         self.outlier = config.outlierDetection.map { OutlierDetector(config: $0, hosts: hs) }
     }
+
+    /// TLS for a new connection to `host`: the cluster's, unless the host has `tls_disable`.
+    public func upstreamTLS(for host: Host) -> TLSClientEndpoint? { host.config.tlsDisable ? nil : tls }
 
     /// Picks an available host (READY and healthy) for a new connection or request, skipping `tried` (hosts already
     /// tried) when others exist. nil when no host is available: the caller fails fast ("no healthy upstream");
@@ -181,9 +187,12 @@ public final class ClusterManager: Sendable {
     public let clusters: [String: Cluster]
 
     /// - Parameter previous: the clusters being replaced by a reload (see `Cluster.init(config:previous:)`).
-    public init(configs: [ClusterConfig], previous: ClusterManager? = nil) throws(SystemError) {
+    /// - Parameter tls: client endpoints by cluster name (clusters with `tls_context`).
+    public init(
+        configs: [ClusterConfig], previous: ClusterManager? = nil, tls: [String: TLSClientEndpoint] = [:]
+    ) throws(SystemError) {
         var m: [String: Cluster] = [:]
-        for c in configs { m[c.name] = try Cluster(config: c, previous: previous?[c.name]) }
+        for c in configs { m[c.name] = try Cluster(config: c, previous: previous?[c.name], tls: tls[c.name]) }
         clusters = m
     }
 

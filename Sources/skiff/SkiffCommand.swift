@@ -55,6 +55,10 @@ struct Validate: ParsableCommand {
     func run() throws {
         let c = try loadConfigOrExit(config)
         for w in c.warnings { printError("warning: \(w)") }
+        // What only OpenSSL can check: PEM that parses, keys that match, ciphers and curves it knows.
+        let tlsErrors = TLSRegistry.check(c)
+        for e in tlsErrors { printError("error: \(e)") }
+        if !tlsErrors.isEmpty { throw ExitCode(1) }
         print("ok: \(c.summary)")
     }
 }

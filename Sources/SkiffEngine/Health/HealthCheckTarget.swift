@@ -40,7 +40,8 @@ final class HealthCheckTarget: ConnectionHandler, @unchecked Sendable {
     private let initialDelayNs: UInt64
     private let timeoutNs: UInt64
     private let timeout: Duration
-    private let options = ConnectionOptions(maxCoalesce: 2, writeLimit: 4096)
+    /// Over TLS when the cluster's upstreams use it (and the host has no `tls_disable`).
+    private let options: ConnectionOptions
     private let label: String
 
     // Poller-confined.
@@ -65,6 +66,7 @@ final class HealthCheckTarget: ConnectionHandler, @unchecked Sendable {
         self.timeoutNs = Self.ns(config.timeout)
         self.timeout = config.timeout
         self.label = "health:\(cluster.name)"
+        self.options = ConnectionOptions(maxCoalesce: 2, writeLimit: 4096, tls: cluster.upstreamTLS(for: host))
         answer.reserveCapacity(HealthProbe.maxAnswerBytes)
         tickTimer = PollerTimer { [weak self] in self?.tick() }
         deadlineTimer = PollerTimer { [weak self] in self?.deadlinePassed() }
@@ -218,6 +220,7 @@ final class HealthCheckTarget: ConnectionHandler, @unchecked Sendable {
         case (.idle, _): return
         case (.connecting, .connectTimeout): finish(ok: false, "L4TOUT")
         case (.connecting, .connectFailed(let e)): finish(ok: false, HealthProbe.connectFailure(errno: e))
+        case (.connecting, .tlsHandshakeFailed(let why)): finish(ok: false, "L6RSP tls \(why)")
         case (.connecting, _): finish(ok: false, "L4CON \(reason)")
         case (.waiting, _): judge(closed: true)
         }

@@ -35,8 +35,9 @@ public struct ConnectionOptions: Sendable {
 
     public init(
         maxCoalesce: Int = 16, writeLimit: Int = 1 << 20, idleTimeout: Duration? = nil, workers: WorkerPool? = nil,
-        totals: WriteTotals? = nil, observer: (any ConnectionObserver)? = nil
+        totals: WriteTotals? = nil, observer: (any ConnectionObserver)? = nil, tls: TLSClientEndpoint? = nil
     ) {
+        self.tls = tls
         self.maxCoalesce = max(1, min(maxCoalesce, 1024))
         self.writeLimit = max(4096, writeLimit)
         self.idleTimeout = idleTimeout

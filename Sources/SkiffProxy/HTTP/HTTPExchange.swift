@@ -222,7 +222,7 @@ final class HTTPExchange: @unchecked Sendable {
                 to: h.address, timeout: c.config.connectTimeout,
                 options: ConnectionOptions(
                     maxCoalesce: 16, writeLimit: c.config.connBufferLimitBytes, idleTimeout: idle,
-                    totals: c.upstreamWrites),
+                    totals: c.upstreamWrites, tls: c.upstreamTLS(for: h)),
                 label: c.name, handler: u)
         }
         upstream = u

@@ -91,7 +91,8 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         u.connection = d.connection.connectSibling(
             to: host.address, timeout: cluster.config.connectTimeout,
             options: ConnectionOptions(
-                maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, totals: cluster.upstreamWrites),
+                maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, totals: cluster.upstreamWrites,
+                tls: cluster.upstreamTLS(for: host)),
             label: cluster.name, handler: u)
         return u
     }

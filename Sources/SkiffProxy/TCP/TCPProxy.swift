@@ -116,7 +116,7 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         host.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
         let options = ConnectionOptions(
             maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, idleTimeout: routing.idleTimeout,
-            totals: cluster.upstreamWrites)
+            totals: cluster.upstreamWrites, tls: cluster.upstreamTLS(for: host))
         let up = downstream.connectSibling(
             to: host.address, timeout: cluster.config.connectTimeout, options: options, label: cluster.name,
             handler: self)
