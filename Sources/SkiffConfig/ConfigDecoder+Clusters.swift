@@ -3,28 +3,28 @@ import SkiffJSON
 /// `cluster_manager.clusters[]`: upstream clusters, their hosts and circuit breakers.
 extension ConfigDecoder {
     static let clusterUnsupported = [
-        "sub_type", "mark", "spec", "lb_subset_config", "original_dst_lb_config", "cluster_manager_tls", "tls_context",
-        "keepalive", "lbconfig", "dns_refresh_rate", "respect_dns_ttl", "dns_lookup_family", "dns_resolvers",
-        "dns_resolver_file", "dns_resolver_port", "slow_start", "cluster_pool_enable",
+        "sub_type", "mark", "spec", "lb_subset_config", "original_dst_lb_config", "keepalive", "lbconfig",
+        "dns_refresh_rate", "respect_dns_ttl", "dns_lookup_family", "dns_resolvers", "dns_resolver_file",
+        "dns_resolver_port", "slow_start", "cluster_pool_enable",
     ]
     static let clusterSchema = ObjectSchema(
         known: [
             "name", "type", "lb_type", "max_request_per_conn", "conn_buffer_limit_bytes", "connect_timeout",
             "idle_timeout", "circuit_breakers", "health_check", "outlier_detection", "drain_timeout", "drain_action",
-            "hosts",
+            "hosts", "tls_context", "cluster_manager_tls",
         ],
         unsupported: clusterUnsupported, emptyAllowed: Set(clusterUnsupported))
 
     mutating func decodeClusterManager(_ v: JSONValue, at path: String) -> [ClusterConfig] {
-        let unsupported = [
-            "tls_context", "cluster_pool_enable", "clusters_configs", "auto_discovery", "registry_use_health_check",
-        ]
-        let schema = ObjectSchema(known: ["clusters"], unsupported: unsupported, emptyAllowed: Set(unsupported))
+        let unsupported = ["cluster_pool_enable", "clusters_configs", "auto_discovery", "registry_use_health_check"]
+        let schema = ObjectSchema(
+            known: ["clusters", "tls_context"], unsupported: unsupported, emptyAllowed: Set(unsupported))
         guard let f = fields(v, at: path, schema) else { return [] }
+        let sharedTLS = f["tls_context"].map { tlsContext($0, at: f.path("tls_context"), side: .client) }
         var clusters: [ClusterConfig] = []
         var seen: Set<String> = []
         for item in array(f, "clusters") ?? [] {
-            guard let cluster = decodeCluster(item.value, at: item.path) else { continue }
+            guard let cluster = decodeCluster(item.value, at: item.path, sharedTLS: sharedTLS) else { continue }
             if seen.contains(cluster.name) {
                 fail(ConfigPath.field(item.path, "name"), "duplicate cluster name \(quoted(cluster.name))")
                 continue
@@ -32,10 +32,12 @@ extension ConfigDecoder {
             seen.insert(cluster.name)
             clusters.append(cluster)
         }
+        checkSharedTLSUsed(sharedTLS, by: clusters, at: f.path("tls_context"))
         return clusters
     }
 
-    mutating func decodeCluster(_ v: JSONValue, at path: String) -> ClusterConfig? {
+    /// `sharedTLS`: `cluster_manager.tls_context`, for a cluster with `cluster_manager_tls`.
+    mutating func decodeCluster(_ v: JSONValue, at path: String, sharedTLS: TLSContextOutcome?) -> ClusterConfig? {
         guard let f = fields(v, at: path, Self.clusterSchema) else { return nil }
         let name = requiredString(f, "name")
         var cluster = ClusterConfig(name: name ?? "", hosts: [])
@@ -61,6 +63,7 @@ extension ConfigDecoder {
         if let od = f["outlier_detection"] {
             cluster.outlierDetection = outlierDetection(od, at: f.path("outlier_detection"))
         }
+        cluster.tls = clusterTLS(f, shared: sharedTLS)
         cluster.hosts = hosts(f)
         guard name != nil else { return nil }
         return cluster
@@ -72,9 +75,7 @@ extension ConfigDecoder {
             fail(f.path("hosts"), "cluster has no hosts")
             return []
         }
-        let schema = ObjectSchema(
-            known: ["address", "hostname", "weight", "metadata"], unsupported: ["tls_disable"],
-            emptyAllowed: ["tls_disable"])
+        let schema = ObjectSchema(known: ["address", "hostname", "weight", "metadata", "tls_disable"])
         var out: [HostConfig] = []
         var seen: [SocketAddressSpec: String] = [:]  // address -> "hosts[i]"
         for item in list ?? [] {
@@ -105,8 +106,11 @@ extension ConfigDecoder {
                             + "load balancing is not supported yet")
                 }
             }
+            let tlsDisable = bool(h, "tls_disable") ?? false
             if let address {
-                out.append(HostConfig(address: address, hostname: hostname, weight: weight, metadata: metadata))
+                var host = HostConfig(address: address, hostname: hostname, weight: weight, metadata: metadata)
+                host.tlsDisable = tlsDisable
+                out.append(host)
             }
         }
         return out

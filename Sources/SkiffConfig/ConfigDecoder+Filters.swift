@@ -11,10 +11,11 @@ extension ConfigDecoder {
     ]
     static let protocolList = ["Http1", "Http2", "bolt", "boltv2", "dubbo", "Auto"]
 
-    /// MOSN takes exactly one filter chain per listener (`pkg/server/handler.go`), and so does Skiff.
+    /// MOSN takes exactly one filter chain per listener (`pkg/server/handler.go`), and so does Skiff. Its
+    /// `tls_context` / `tls_context_set` land in `tls` (ConfigDecoder+TLS.swift).
     mutating func decodeFilterChains(
         _ listener: Fields, references: inout [RouterReference],
-        oldFormRouters: inout [(router: RouterConfig, path: String)]
+        oldFormRouters: inout [(router: RouterConfig, path: String)], tls: inout ListenerTLSConfig?
     ) -> [FilterChainConfig] {
         guard listener.has("filter_chains") else {
             fail(listener.path("filter_chains"), "required")
@@ -29,9 +30,9 @@ extension ConfigDecoder {
             return []
         }
         let schema = ObjectSchema(
-            known: ["filters"], unsupported: ["match", "tls_context", "tls_context_set"],
-            emptyAllowed: ["match", "tls_context", "tls_context_set"])
+            known: ["filters", "tls_context", "tls_context_set"], unsupported: ["match"], emptyAllowed: ["match"])
         guard let chain = fields(chains[0].value, at: chains[0].path, schema) else { return [] }
+        tls = listenerTLS(chain)
         guard chain.has("filters") else {
             fail(chain.path("filters"), "required")
             return []

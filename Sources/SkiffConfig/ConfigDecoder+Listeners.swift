@@ -15,12 +15,10 @@ extension ConfigDecoder {
         known: [
             "name", "type", "address", "bind_port", "network", "access_logs", "filter_chains", "stream_filters",
             "connection_idle_timeout", "log_path", "thread_model", "pollers", "workers", "max_connections",
-            "max_coalesce", "conn_buffer_limit_bytes", "request_header_timeout", "request_body_timeout",
+            "max_coalesce", "conn_buffer_limit_bytes", "request_header_timeout", "request_body_timeout", "inspector",
         ],
-        unsupported: [
-            "reuseport", "use_original_dst", "listener_filters", "inspector", "default_read_buffer_size", "log_level",
-        ],
-        emptyAllowed: ["reuseport", "use_original_dst", "listener_filters", "inspector"])
+        unsupported: ["reuseport", "use_original_dst", "listener_filters", "default_read_buffer_size", "log_level"],
+        emptyAllowed: ["reuseport", "use_original_dst", "listener_filters"])
 
     static let threadModels: [(String, ThreadModel)] = ThreadModel.allCases.map { ($0.rawValue, $0) }
 
@@ -148,7 +146,9 @@ extension ConfigDecoder {
         listener.maxCoalesce = int(f, "max_coalesce", 1...1024) ?? 16
         listener.connBufferLimitBytes = int(f, "conn_buffer_limit_bytes", 4096...(1 << 30)) ?? (1 << 20)
 
-        listener.filterChains = decodeFilterChains(f, references: &references, oldFormRouters: &oldFormRouters)
+        listener.filterChains = decodeFilterChains(
+            f, references: &references, oldFormRouters: &oldFormRouters, tls: &listener.tls)
+        applyInspector(f, to: &listener)
         listener.streamFilters = streamFilters(f)
         applyTimeouts(
             to: &listener, f, idle: idleTimeout, header: headerTimeout, body: bodyTimeout)

@@ -12,6 +12,8 @@ struct ObjectSchema {
     /// Unsupported keys that are still accepted when their value is empty (`{}`, `[]`, `""`, `false`, `0`), because
     /// an empty value asks for nothing (MOSN's TCP sample writes `"tls_context": {}`).
     var emptyAllowed: Set<String> = []
+    /// Why an unsupported key is refused, said after "not supported by skiff: " (default: nothing more).
+    var reasons: [String: String] = [:]
     /// Other spellings (lower-cased) of a canonical key, e.g. MOSN v1's Go field name `SourceAddrs` for `source_addrs`.
     var aliases: [String: String] = [:]
 
@@ -69,7 +71,8 @@ extension ConfigDecoder {
             spelling[name] = member.key
             if schema.unsupported.contains(name) {
                 if !(schema.emptyAllowed.contains(name) && member.value.isEmptyValue) {
-                    fail(result.path(name), "not supported by skiff")
+                    let reason = schema.reasons[name].map { ": \($0)" } ?? ""
+                    fail(result.path(name), "not supported by skiff\(reason)")
                 }
                 continue
             }

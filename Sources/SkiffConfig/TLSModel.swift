@@ -25,6 +25,8 @@ public struct TLSContextConfig: Sendable, Equatable {
     /// Client only: skip the server certificate's chain and name checks.
     public var insecureSkip: Bool
     /// `cipher_suites`, `:`-separated, in OpenSSL's spelling (MOSN's names already translated). Empty = defaults.
+    /// The `TLS_`-prefixed entries are TLS 1.3 suites (OpenSSL takes them apart: `SSL_CTX_set_ciphersuites`); the
+    /// rest are TLS 1.2 cipher-list entries, passed through as written.
     public var cipherSuites: [String]
     /// `ecdh_curves`, `,`-separated, in OpenSSL's spelling (`X25519`, `P-256`...). Empty = defaults.
     public var ecdhCurves: [String]

@@ -82,11 +82,14 @@ private let cluster0 = "cluster_manager.clusters[0]"
             "unsupported top-level tracing", F.config(top: #","tracing":{"enable":true}"#),
             "tracing: not supported by skiff"),
         BadConfig(
-            "non-empty tls_context",
+            "tls_context on without a certificate",
             F.config(listeners: [
                 #"{"name":"a","address":"127.0.0.1:0","filter_chains":[{"tls_context":{"status":true},"filters":[{"type":"tcp_proxy","config":{"cluster":"c1"}}]}]}"#
             ]),
-            "\(listener0).filter_chains[0].tls_context: not supported by skiff"),
+            "\(listener0).filter_chains[0].tls_context.cert_chain: required on a listener: the certificate skiff "
+                + "presents",
+            "\(listener0).filter_chains[0].tls_context.private_key: required on a listener: the certificate's "
+                + "private key"),
         // Filters and protocols
         BadConfig(
             "unknown filter type",
