@@ -41,18 +41,24 @@ struct ModelHarness {
         rw = model == .rwloop ? RWLoopGroup(name: "t") : nil
     }
 
-    func listen(_ delegate: any ListenerDelegate, options: ConnectionOptions = ConnectionOptions()) throws -> Listener {
-        let o = ListenerOptions(name: "test", address: SocketAddress(ip: "127.0.0.1", port: 0)!, connection: options)
+    func listen(
+        _ delegate: any ListenerDelegate, options: ConnectionOptions = ConnectionOptions(),
+        tls: TLSServerEndpoint? = nil
+    ) throws -> Listener {
+        var o = ListenerOptions(name: "test", address: SocketAddress(ip: "127.0.0.1", port: 0)!, connection: options)
+        o.tls = tls
         return model == .netpoll ? try group!.listen(o, delegate: delegate) : try rw!.listen(o, delegate: delegate)
     }
 
-    func connect(port: Int, handler: any ConnectionHandler, timeout: Duration = .seconds(2)) -> Connection {
+    func connect(
+        port: Int, handler: any ConnectionHandler, timeout: Duration = .seconds(2),
+        options: ConnectionOptions = ConnectionOptions()
+    ) -> Connection {
         let a = SocketAddress(ip: "127.0.0.1", port: port)!
         if let g = group {
-            return g.pollers[0].connect(
-                to: a, timeout: timeout, options: ConnectionOptions(), label: "t", handler: handler)
+            return g.pollers[0].connect(to: a, timeout: timeout, options: options, label: "t", handler: handler)
         }
-        return rw!.connect(to: a, timeout: timeout, options: ConnectionOptions(), label: "t", handler: handler)
+        return rw!.connect(to: a, timeout: timeout, options: options, label: "t", handler: handler)
     }
 
     func stop(_ l: Listener) {

@@ -1,0 +1,153 @@
+import Foundation
+import Glibc
+import SkiffTestSupport
+import Synchronization
+import Testing
+
+@testable import SkiffNet
+
+/// The TLS transport under plain connection handlers: an echo listener with a server context and an outbound client
+/// connection to it, on both thread models, byte-exact both ways.
+@Suite struct TLSTransportTests {
+    static let certDir = TLSFixtures.directory
+
+    static func serverEndpoint(inspector: Bool = false, stats: TLSStats = TLSStats()) throws -> TLSServerEndpoint {
+        let s = TLSSettings(
+            role: .server, path: "test.tls_context", certChainPEM: try TLSFixtures.read("server.pem"),
+            privateKeyPEM: try TLSFixtures.read("server.key"))
+        return TLSServerEndpoint(contexts: try TLSServerContexts([s]), inspector: inspector, stats: stats)
+    }
+
+    static func clientEndpoint(serverName: String = "localhost", stats: TLSStats = TLSStats()) throws
+        -> TLSClientEndpoint
+    {
+        let s = TLSSettings(
+            role: .client, path: "test.cluster.tls_context", caPEM: try TLSFixtures.read("ca.pem"),
+            serverName: serverName)
+        return TLSClientEndpoint(context: try TLSContext(s), stats: stats)
+    }
+
+    @Test(arguments: NetModel.allCases)
+    func echoesThroughTLSBothWays(model: NetModel) throws {
+        let h = try ModelHarness(model)
+        let echo = EchoHandler()
+        let serverStats = TLSStats()
+        let l = try h.listen(echo, tls: try Self.serverEndpoint(stats: serverStats))
+        defer { h.stop(l) }
+        let client = RecordingHandler()
+        let clientStats = TLSStats()
+        var options = ConnectionOptions()
+        options.tls = try Self.clientEndpoint(stats: clientStats)
+        let c = h.connect(port: l.address.port, handler: client, options: options)
+        let data = patternBytes(count: 3_000_000, seed: 11)
+        var offset = 0
+        while offset < data.count {
+            let n = min(50_000, data.count - offset)
+            data[offset..<offset + n].withUnsafeBytes { c.write(copying: $0) }
+            offset += n
+        }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while client.received.withLock({ $0.count }) < data.count && ContinuousClock.now < deadline {
+            try? Task.checkCancellation()
+            usleep(5000)
+        }
+        #expect(client.isConnected)
+        #expect(client.received.withLock { $0 } == data)
+        let info = try #require(c.tlsInfo)
+        #expect(info.version == "TLSv1.3")
+        #expect(info.serverName == "localhost")
+        #expect(serverStats.handshakes.load(ordering: .relaxed) == 1)
+        #expect(clientStats.handshakes.load(ordering: .relaxed) == 1)
+        #expect(clientStats.records.load(ordering: .relaxed) >= UInt64(data.count / 16384))
+        c.close()
+    }
+
+    @Test(arguments: NetModel.allCases)
+    func aClientThatDoesNotTrustTheServerFailsAndIsCounted(model: NetModel) throws {
+        let h = try ModelHarness(model)
+        let echo = EchoHandler()
+        let l = try h.listen(echo, tls: try Self.serverEndpoint())
+        defer { h.stop(l) }
+        let client = RecordingHandler()
+        let clientStats = TLSStats()
+        var options = ConnectionOptions()
+        options.tls = try Self.clientEndpoint(serverName: "not-the-name.example", stats: clientStats)
+        _ = h.connect(port: l.address.port, handler: client, options: options)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while client.closeReason.withLock({ $0 }) == nil && ContinuousClock.now < deadline { usleep(5000) }
+        #expect(client.closeReason.withLock { $0 } == .tlsHandshakeFailed(.untrustedCertificate))
+        #expect(!client.isConnected)
+        #expect(clientStats.failures(.untrustedCertificate) == 1)
+    }
+
+    @Test(arguments: NetModel.allCases)
+    func plaintextToATLSPortIsRefusedAndCounted(model: NetModel) throws {
+        let h = try ModelHarness(model)
+        let stats = TLSStats()
+        let l = try h.listen(EchoHandler(), tls: try Self.serverEndpoint(stats: stats))
+        defer { h.stop(l) }
+        let s = try TestSocket.connect(port: l.address.port)
+        defer { s.close() }
+        try s.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        let answer = (try? s.receiveToEOF(limit: 4096)) ?? []  // closed, maybe reset (our bytes went unread)
+        #expect(answer.count < 64)  // at most an alert, never an echo
+        let deadline = ContinuousClock.now + .seconds(5)
+        while stats.failures(.notTLS) == 0 && ContinuousClock.now < deadline { usleep(5000) }
+        #expect(stats.failures(.notTLS) == 1)
+    }
+
+    @Test(arguments: NetModel.allCases)
+    func inspectorServesPlaintextAndTLSOnOnePort(model: NetModel) throws {
+        let h = try ModelHarness(model)
+        let stats = TLSStats()
+        let l = try h.listen(EchoHandler(), tls: try Self.serverEndpoint(inspector: true, stats: stats))
+        defer { h.stop(l) }
+        let s = try TestSocket.connect(port: l.address.port)
+        defer { s.close() }
+        try s.send(Array("plain hello".utf8))
+        #expect(try s.receive(exactly: 11) == Array("plain hello".utf8))
+        let client = RecordingHandler()
+        var options = ConnectionOptions()
+        options.tls = try Self.clientEndpoint()
+        let c = h.connect(port: l.address.port, handler: client, options: options)
+        Array("tls hello".utf8).withUnsafeBytes { c.write(copying: $0) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while client.received.withLock({ $0.count }) < 9 && ContinuousClock.now < deadline { usleep(5000) }
+        #expect(client.received.withLock { $0 } == Array("tls hello".utf8))
+        #expect(stats.plaintext.load(ordering: .relaxed) == 1)
+        #expect(stats.handshakes.load(ordering: .relaxed) == 1)
+        c.close()
+    }
+
+    @Test(arguments: NetModel.allCases)
+    func aStalledHandshakeTimesOut(model: NetModel) throws {
+        let h = try ModelHarness(model)
+        let stats = TLSStats()
+        var settings = TLSSettings(
+            role: .server, path: "t", certChainPEM: try TLSFixtures.read("server.pem"),
+            privateKeyPEM: try TLSFixtures.read("server.key"))
+        settings.handshakeTimeoutNs = 300_000_000
+        let ep = TLSServerEndpoint(contexts: try TLSServerContexts([settings]), inspector: false, stats: stats)
+        let l = try h.listen(EchoHandler(), tls: ep)
+        defer { h.stop(l) }
+        let s = try TestSocket.connect(port: l.address.port)
+        defer { s.close() }
+        try s.send([0x16, 0x03, 0x01])  // the start of a record, then nothing
+        let answer = try s.receiveToEOF(limit: 4096)
+        #expect(answer.count < 64)
+        #expect(stats.failures(.timeout) == 1)
+    }
+}
+
+/// The test certificates in `Tests/Fixtures/tls` (made by `scripts/make-test-certs.sh`).
+enum TLSFixtures {
+    static var directory: String {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.pathComponents.count > 1 && url.lastPathComponent != "Tests" { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("Fixtures/tls").path
+    }
+
+    static func read(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name)))
+    }
+}
