@@ -316,6 +316,10 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         }
         c.tlsTimer?.cancel()
         c.tlsTimer = nil
+        if !c.handOverToListener() {
+            closeNow(c, reason: .local)
+            return
+        }
         if c.state == .open { readReady(c) }  // bytes may have come with the handshake's last flight
         scheduleFlush(c)
     }
@@ -334,9 +338,16 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
         if let ep = l.tls { c.tls = TLSSession.server(ep, fd: fd, serialize: false) }
         c.noteOpened()
+        if let t = c.tls {
+            // The filter hears of the connection once its handshake is done: a client refused at the handshake
+            // costs no upstream connection.
+            c.acceptedBy = l
+            register(c)
+            if c.state == .open { armHandshakeTimer(c, t) }
+            return
+        }
         c.handler = l.delegate.listener(l, accepted: c)
         register(c)
-        if let t = c.tls, c.state == .open { armHandshakeTimer(c, t) }
     }
 
     // MARK: - The loop
