@@ -427,49 +427,15 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         work.tasks.removeAll()
     }
 
-    /// Reads until EAGAIN, EOF, a pause, or the fairness budget runs out (then the connection is read again next
-    /// turn). A read shorter than the buffer means the socket was empty at that moment (a later arrival raises a new
-    /// edge), unless the peer already half-closed: then read on to the EOF.
-    private func readReady(_ c: Connection) {
-        if let t = c.tls {
-            readReadyTLS(c, t)
-            return
-        }
-        var budget = 16
-        while budget > 0 {
-            if c.readPaused.load(ordering: .relaxed) || c.readEOF.load(ordering: .relaxed) || c.state != .open {
-                return
-            }
-            budget -= 1
-            let b = pool.acquire()
-            switch ioCall({ Glibc.read(c.fd, b.writePointer, b.writableBytes) }) {
-            case .done(0):
-                b.release()
-                c.readEOF.store(true, ordering: .relaxed)
-                c.deliver(.eof)
-                c.closeIfBothHalvesDone()
-                return
-            case .done(let n):
-                let full = n == b.writableBytes
-                b.writerIndex += n
-                c.noteRead(n)
-                c.deliver(.read(b))
-                if !full && !c.peerHalfClosed { return }
-            case .wouldBlock:
-                b.release()
-                return
-            case .error(let e):
-                b.release()
-                closeNow(c, reason: .readError(e))
-                return
-            }
-        }
-        scheduleRead(c)
+    /// What one read did, and so whether `readReady` goes on.
+    private enum ReadStep {
+        case more, done, eof
+        case failed(CloseReason)
     }
 
-    /// `readReady` through TLS: decrypts into pooled buffers until OpenSSL needs the socket (a short buffer does not
-    /// mean the socket is drained: OpenSSL reads one record at a time).
-    private func readReadyTLS(_ c: Connection, _ t: TLSSession) {
+    /// Reads until EAGAIN, EOF, a pause, or the fairness budget runs out (then the connection is read again next
+    /// turn), in plaintext or through TLS.
+    private func readReady(_ c: Connection) {
         var budget = 16
         while budget > 0 {
             if c.readPaused.load(ordering: .relaxed) || c.readEOF.load(ordering: .relaxed) || c.state != .open {
@@ -477,31 +443,69 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             }
             budget -= 1
             let b = pool.acquire()
-            let end = t.fill(b)
-            t.readWantsWrite = false
-            if b.readableBytes > 0 {
-                c.noteRead(b.readableBytes)
-                c.deliver(.read(b))
-            } else {
-                b.release()
-            }
-            switch end {
-            case .bytes: continue
-            case .wantRead: return
-            case .wantWrite:
-                t.readWantsWrite = true
+            let step: ReadStep
+            if let t = c.tls { step = readTLS(c, t, into: b) } else { step = readPlain(c, into: b) }
+            switch step {
+            case .more:
+                continue
+            case .done:
                 return
             case .eof:
                 c.readEOF.store(true, ordering: .relaxed)
                 c.deliver(.eof)
                 c.closeIfBothHalvesDone()
                 return
-            case .failed(let why):
-                closeNow(c, reason: .tlsError(why))
+            case .failed(let reason):
+                closeNow(c, reason: reason)
                 return
             }
         }
         scheduleRead(c)
+    }
+
+    /// One read(2) into `b`, delivered. A read shorter than the buffer means the socket was empty at that moment (a
+    /// later arrival raises a new edge), unless the peer already half-closed: then read on to the EOF.
+    @inline(__always)
+    private func readPlain(_ c: Connection, into b: ByteBuffer) -> ReadStep {
+        switch ioCall({ Glibc.read(c.fd, b.writePointer, b.writableBytes) }) {
+        case .done(0):
+            b.release()
+            return .eof
+        case .done(let n):
+            let full = n == b.writableBytes
+            b.writerIndex += n
+            c.noteRead(n)
+            c.deliver(.read(b))
+            return full || c.peerHalfClosed ? .more : .done
+        case .wouldBlock:
+            b.release()
+            return .done
+        case .error(let e):
+            b.release()
+            return .failed(.readError(e))
+        }
+    }
+
+    /// Decrypts into `b` until it is full or OpenSSL needs the socket (a short buffer does not mean the socket is
+    /// drained: OpenSSL reads one record at a time), and delivers what came.
+    private func readTLS(_ c: Connection, _ t: TLSSession, into b: ByteBuffer) -> ReadStep {
+        let end = t.fill(b)
+        t.readWantsWrite = false
+        if b.readableBytes > 0 {
+            c.noteRead(b.readableBytes)
+            c.deliver(.read(b))
+        } else {
+            b.release()
+        }
+        switch end {
+        case .bytes: return .more
+        case .wantRead: return .done
+        case .wantWrite:
+            t.readWantsWrite = true
+            return .done
+        case .eof: return .eof
+        case .failed(let why): return .failed(.tlsError(why))
+        }
     }
 
     /// Reads connections asked for again. A read here can resume another connection (an HTTP response finishing
