@@ -291,39 +291,6 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         scheduleFlush(c)
     }
 
-    // MARK: - TLS phases
-
-    private func armHandshakeTimer(_ c: Connection, _ t: TLSSession) {
-        c.tlsTimer = schedule(after: t.handshakeTimeoutNs) { [unowned self, unowned c] in
-            c.tlsTimer = nil
-            guard c.state == .open, let t = c.tls, t.phase != .established else { return }
-            self.closeNow(c, reason: c.tlsTimedOut(t))
-        }
-    }
-
-    /// Drives the phases before data one step; once over, data flows as for any connection.
-    private func advanceTLS(_ c: Connection, _ t: TLSSession) {
-        switch c.advanceTLS(t) {
-        case .waiting:
-            return
-        case .failed(let reason):
-            closeNow(c, reason: reason)
-            return
-        case .established:
-            if c.direction == .outbound { c.deliver(.connected) }
-        case .plaintext:
-            break
-        }
-        c.tlsTimer?.cancel()
-        c.tlsTimer = nil
-        if !c.handOverToListener() {
-            closeNow(c, reason: .local)
-            return
-        }
-        if c.state == .open { readReady(c) }  // bytes may have come with the handshake's last flight
-        scheduleFlush(c)
-    }
-
     // MARK: - Accepting
 
     /// Adopts an accepted fd: makes its connection, asks the listener for a handler, registers it.
@@ -428,14 +395,14 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     }
 
     /// What one read did, and so whether `readReady` goes on.
-    private enum ReadStep {
+    enum ReadStep {
         case more, done, eof
         case failed(CloseReason)
     }
 
     /// Reads until EAGAIN, EOF, a pause, or the fairness budget runs out (then the connection is read again next
     /// turn), in plaintext or through TLS.
-    private func readReady(_ c: Connection) {
+    func readReady(_ c: Connection) {
         var budget = 16
         while budget > 0 {
             if c.readPaused.load(ordering: .relaxed) || c.readEOF.load(ordering: .relaxed) || c.state != .open {
@@ -483,28 +450,6 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         case .error(let e):
             b.release()
             return .failed(.readError(e))
-        }
-    }
-
-    /// Decrypts into `b` until it is full or OpenSSL needs the socket (a short buffer does not mean the socket is
-    /// drained: OpenSSL reads one record at a time), and delivers what came.
-    private func readTLS(_ c: Connection, _ t: TLSSession, into b: ByteBuffer) -> ReadStep {
-        let end = t.fill(b)
-        t.readWantsWrite = false
-        if b.readableBytes > 0 {
-            c.noteRead(b.readableBytes)
-            c.deliver(.read(b))
-        } else {
-            b.release()
-        }
-        switch end {
-        case .bytes: return .more
-        case .wantRead: return .done
-        case .wantWrite:
-            t.readWantsWrite = true
-            return .done
-        case .eof: return .eof
-        case .failed(let why): return .failed(.tlsError(why))
         }
     }
 
