@@ -108,6 +108,42 @@ final class TLSSkiff {
     }
 }
 
+/// An HTTPTestServer named `backend` behind a skiff HTTP listener `name` with `tls` in its filter chain (see
+/// `TLSConfigText.proxy`), on one thread model. `stop` ends both.
+final class TLSFront {
+    let backend: HTTPTestServer
+    let skiff: TLSSkiff
+    let name: String
+    let model: String
+    var port: Int { skiff.port }
+
+    init(model: String, name: String = "front", tls: String) throws {
+        let b = try HTTPTestServer(name: "backend")
+        do {
+            skiff = try TLSSkiff { ports in
+                TLSConfigText.proxy(name: name, port: ports[0], model: model, tls: tls, backendPort: b.port)
+            }
+        } catch {
+            b.stop()
+            throw error
+        }
+        (backend, self.name, self.model) = (b, name, model)
+    }
+
+    /// The same front's config with `tls` instead (for a reload).
+    func config(tls: String) -> String {
+        TLSConfigText.proxy(name: name, port: port, model: model, tls: tls, backendPort: backend.port)
+    }
+
+    func stop() {
+        skiff.stop()
+        backend.stop()
+    }
+
+    /// True once the log has a failed handshake on this listener for `reason`.
+    func loggedFailure(_ reason: String) -> Bool { skiff.loggedFailure("listener \(name)", reason) }
+}
+
 /// curl over TLS to 127.0.0.1:`port` with the test CA and, when `certificate` is set, the client certificate
 /// `NAME.pem`/`NAME.key`. `extra` goes before the URL.
 func tlsCurl(port: Int, path: String, certificate: String? = "client", ca: String = TLSFixture.ca, host: String = "127.0.0.1",
@@ -119,7 +155,9 @@ func tlsCurl(port: Int, path: String, certificate: String? = "client", ca: Strin
 }
 
 /// `openssl s_client -connect 127.0.0.1:PORT ARGS` with `request` on its stdin (and `-ign_eof`, so it reads what the
-/// server sends until the server closes); output is stdout and stderr together.
+/// server sends until the server closes); output is stdout and stderr together. With an empty `request` it only
+/// reads: a refusal that comes after the client's side of the handshake (TLS 1.3 client certificates) is then seen
+/// before anything is written, instead of racing a write against the server's close.
 func sClient(port: Int, _ args: [String], request: String = "GET /good HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n")
     throws -> (status: Int32, output: String)
 {

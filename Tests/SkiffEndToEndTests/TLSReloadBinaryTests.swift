@@ -10,32 +10,27 @@ import Testing
     /// (first the RSA `server.pem`/`server.key`), in front of an HTTPTestServer.
     final class SwappableCertificates {
         let directory: String
-        let backend: HTTPTestServer
-        let skiff: TLSSkiff
+        let front: TLSFront
         var certPath: String { directory + "/cert.pem" }
         var keyPath: String { directory + "/key.pem" }
-        var port: Int { skiff.port }
+        var port: Int { front.port }
+        var skiff: TLSSkiff { front.skiff }
 
         init(model: String) throws {
             let dir = makeTempDirectory("tls-reload")
-            let (cert, key) = (dir + "/cert.pem", dir + "/key.pem")
-            let b = try HTTPTestServer(name: "backend")
             do {
-                try Self.copy(TLSFixture.path("server.pem"), to: cert)
-                try Self.copy(TLSFixture.path("server.key"), to: key)
-                skiff = try TLSSkiff { ports in Self.config(port: ports[0], model: model, cert: cert, key: key, backend: b.port) }
+                try Self.copy(TLSFixture.path("server.pem"), to: dir + "/cert.pem")
+                try Self.copy(TLSFixture.path("server.key"), to: dir + "/key.pem")
+                front = try TLSFront(model: model, name: "swapped", tls: Self.tls(cert: dir + "/cert.pem", key: dir + "/key.pem"))
             } catch {
-                b.stop()
                 removeTree(dir)
                 throw error
             }
-            (directory, backend) = (dir, b)
+            directory = dir
         }
 
-        static func config(port: Int, model: String, cert: String, key: String, backend: Int) -> String {
-            TLSConfigText.proxy(
-                name: "swapped", port: port, model: model,
-                tls: #""tls_context":\#(TLSConfigText.context(cert: cert, key: key))"#, backendPort: backend)
+        static func tls(cert: String, key: String) -> String {
+            #""tls_context":\#(TLSConfigText.context(cert: cert, key: key))"#
         }
 
         /// Replaces `path`'s contents with `source`'s (same path, same inode).
@@ -44,8 +39,7 @@ import Testing
         }
 
         func stop() {
-            skiff.stop()
-            backend.stop()
+            front.stop()
             removeTree(directory)
         }
 
@@ -118,9 +112,7 @@ import Testing
         // A certificate file that is not there.
         try SwappableCertificates.copy(TLSFixture.path("server.key"), to: f.keyPath)
         let missing = f.directory + "/missing.pem"
-        let config = SwappableCertificates.config(
-            port: f.port, model: model, cert: missing, key: f.keyPath, backend: f.backend.port)
-        let gone = try f.skiff.reload(config: config)
+        let gone = try f.skiff.reload(config: f.front.config(tls: SwappableCertificates.tls(cert: missing, key: f.keyPath)))
         #expect(gone.status != 0, "\(gone.output)")
         #expect(gone.output.contains("\(field).cert_chain: cannot read \"\(missing)\": no such file"), "\(gone.output)")
         after = try f.newConnection(path: "/after-missing")
