@@ -180,6 +180,8 @@ let tlsPythonPrelude = #"""
     def context(ca=CA, cert=None, key=None, min_version=None, max_version=None, ciphers=None, alpn=None):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.load_verify_locations(ca)
+        # Python ignores a missing close_notify by default (an EOF then reads as b""); a truncation must show.
+        ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF
         if cert:
             ctx.load_cert_chain(cert, key)
         if min_version:
