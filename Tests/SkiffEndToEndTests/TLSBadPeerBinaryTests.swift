@@ -52,7 +52,7 @@ import Testing
         let c = try tlsCurl(port: f.port, path: "/bad", certificate: nil)
         #expect(c.status != 0 && !c.output.contains("backend"), "curl: \(c.output)")
         try f.expectGoodClientServed()
-        let s = try sClient(port: f.port, ["-servername", "localhost", "-CAfile", TLSFixture.ca], request: "")
+        let s = try openSSLClient(port: f.port, ["-servername", "localhost", "-CAfile", TLSFixture.ca], request: "")
         expectSClientRefused(s, "alert certificate required")
         try f.expectGoodClientServed()
         expectPythonRefused(try runTLSPython("probe(\(f.port))"), "CERTIFICATE_REQUIRED")
@@ -73,7 +73,7 @@ import Testing
         // curl reads the alert or, when skiff's close beat it, fails on the closed socket: either way no answer.
         #expect(c.status != 0 && !c.output.contains("backend"), "curl: \(c.output)")
         try f.expectGoodClientServed()
-        let s = try sClient(
+        let s = try openSSLClient(
             port: f.port,
             ["-servername", "localhost", "-CAfile", TLSFixture.ca, "-cert", TLSFixture.path("client-expired.pem"),
              "-key", TLSFixture.path("client-expired.key")], request: "")
@@ -94,7 +94,7 @@ import Testing
         let c = try tlsCurl(port: f.port, path: "/bad", certificate: "client-untrusted")
         #expect(c.status != 0 && !c.output.contains("backend"), "curl: \(c.output)")
         try f.expectGoodClientServed()
-        let s = try sClient(
+        let s = try openSSLClient(
             port: f.port,
             ["-servername", "localhost", "-CAfile", TLSFixture.ca, "-cert", TLSFixture.path("client-untrusted.pem"),
              "-key", TLSFixture.path("client-untrusted.key")], request: "")
@@ -188,7 +188,7 @@ import Testing
         let c = try tlsCurl(port: f.port, path: "/bad", host: "c.skiff.test")
         #expect(c.status != 0 && c.output.contains("unrecognized name"), "curl: \(c.output)")
         try f.expectGoodClientServed(host: "a.skiff.test")
-        let s = try sClient(
+        let s = try openSSLClient(
             port: f.port,
             ["-servername", "c.skiff.test", "-CAfile", TLSFixture.ca, "-cert", TLSFixture.clientCert, "-key", TLSFixture.clientKey], request: "")
         expectSClientRefused(s, "unrecognized name")
@@ -210,7 +210,7 @@ import Testing
         let c = try tlsCurl(port: f.port, path: "/bad", ca: TLSFixture.untrustedCA)
         #expect(c.status == 60, "curl: \(c.output)")  // 60: the peer's certificate failed verification
         try f.expectGoodClientServed()
-        let s = try sClient(
+        let s = try openSSLClient(
             port: f.port,
             ["-servername", "localhost", "-CAfile", TLSFixture.untrustedCA, "-verify_return_error", "-cert",
              TLSFixture.clientCert, "-key", TLSFixture.clientKey], request: "")

@@ -158,7 +158,7 @@ func tlsCurl(port: Int, path: String, certificate: String? = "client", ca: Strin
 /// server sends until the server closes); output is stdout and stderr together. With an empty `request` it only
 /// reads: a refusal that comes after the client's side of the handshake (TLS 1.3 client certificates) is then seen
 /// before anything is written, instead of racing a write against the server's close.
-func sClient(port: Int, _ args: [String], request: String = "GET /good HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n")
+func openSSLClient(port: Int, _ args: [String], request: String = "GET /good HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n")
     throws -> (status: Int32, output: String)
 {
     let quoted = args.map { "'\($0)'" }.joined(separator: " ")

@@ -75,7 +75,7 @@ import Testing
         let old = try runTLSPython("probe(\(f.port), max_version='1.2')")
         let outcome = emitted("outcome", in: old.output) ?? ""
         #expect(outcome.hasPrefix("refused") && outcome.contains("PROTOCOL_VERSION"), "python: \(old.output)")
-        let s = try sClient(port: f.port, ["-servername", "localhost", "-CAfile", TLSFixture.ca, "-tls1_2"])
+        let s = try openSSLClient(port: f.port, ["-servername", "localhost", "-CAfile", TLSFixture.ca, "-tls1_2"])
         #expect(s.status != 0 && s.output.contains("alert protocol version") && !s.output.contains("HTTP/1.1"), "s_client: \(s.output)")
         #expect(f.loggedFailure("no_shared_parameters"), "\(f.skiff.log)")
         let modern = try runTLSPython(
@@ -101,7 +101,7 @@ import Testing
             """)
         #expect(emitted("version", in: r.output) == "TLSv1.2", "\(r.output)")
         #expect(emitted("answer", in: r.output) == "('HTTP/1.1 200 OK', 'backend /good')", "\(r.output)")
-        let s = try sClient(port: f.port, ["-servername", "localhost", "-CAfile", TLSFixture.ca])
+        let s = try openSSLClient(port: f.port, ["-servername", "localhost", "-CAfile", TLSFixture.ca])
         #expect(s.output.contains("New, TLSv1.2, Cipher is ") && s.output.contains("HTTP/1.1 200"), "s_client: \(s.output)")
     }
 
@@ -111,11 +111,11 @@ import Testing
     func cipherSuitesAreWhatTLS12Gets(model: String) throws {
         let f = try Self.front(model: model, #""cipher_suites":"ECDHE-RSA-AES128-GCM-SHA256""#)
         defer { f.stop() }
-        let s = try sClient(port: f.port, ["-servername", "localhost", "-CAfile", TLSFixture.ca, "-tls1_2"])
+        let s = try openSSLClient(port: f.port, ["-servername", "localhost", "-CAfile", TLSFixture.ca, "-tls1_2"])
         #expect(
             s.output.contains("New, TLSv1.2, Cipher is ECDHE-RSA-AES128-GCM-SHA256") && s.output.contains("HTTP/1.1 200"),
             "s_client: \(s.output)")
-        let other = try sClient(
+        let other = try openSSLClient(
             port: f.port, ["-servername", "localhost", "-CAfile", TLSFixture.ca, "-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384"])
         #expect(other.status != 0 && !other.output.contains("HTTP/1.1"), "s_client: \(other.output)")
         #expect(f.loggedFailure("no_shared_parameters"), "\(f.skiff.log)")
@@ -134,7 +134,7 @@ import Testing
     func alpnIsNegotiated(model: String) throws {
         let f = try Self.front(model: model, #""alpn":"http/1.1""#)
         defer { f.stop() }
-        let s = try sClient(port: f.port, ["-servername", "localhost", "-CAfile", TLSFixture.ca, "-alpn", "http/1.1"])
+        let s = try openSSLClient(port: f.port, ["-servername", "localhost", "-CAfile", TLSFixture.ca, "-alpn", "http/1.1"])
         #expect(s.output.contains("ALPN protocol: http/1.1") && s.output.contains("HTTP/1.1 200"), "s_client: \(s.output)")
         let r = try runTLSPython(
             """
