@@ -36,8 +36,6 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     private let wakePending = Atomic<Bool>(false)
     private let threadHandle = Atomic<UInt>(0)
     private let running = Atomic<Bool>(true)
-    /// Set once the loop has ended and its connections are closed (`NetPollGroup.shutdown` waits for it).
-    let finished = Atomic<Bool>(false)
     /// False once `stop` was asked: tasks handed to it may never run.
     var isRunning: Bool { running.load(ordering: .relaxed) }
 
@@ -372,7 +370,6 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             runFlushes()
         }
         shutdownAll()
-        finished.store(true, ordering: .releasing)
     }
 
     private func dispatch(flags: UInt32, tag: UInt64) {
