@@ -80,6 +80,11 @@ public final class RWLoopGroup: Sendable {
         }
     }
 
+    /// Closes every live connection, gracefully (TLS ones send close_notify): the end of a stop. Any thread.
+    public func closeAll() {
+        for c in registry.connections { c.close(.local) }
+    }
+
     /// Opens an outbound connection whose reader thread does the connect (with `timeout`), then reads.
     public func connect(
         to address: SocketAddress, timeout: Duration, options: ConnectionOptions, label: String,
