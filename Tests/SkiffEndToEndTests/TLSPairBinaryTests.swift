@@ -140,6 +140,12 @@ func sClient(port: Int, _ args: [String]) throws -> String {
         ])
         #expect(withCert.status == 0 && withCert.output == "backend /direct", "\(withCert.output)")
         #expect(pair.server.output.contains("failed: no_certificate"), "\(pair.server.output)")
+        // The chain sent is cert_chain's alone: ca_cert (the listener's trust store) is not appended to it.
+        let chain = try sClient(
+            port: pair.tlsPorts[0],
+            ["-cert", TLSCerts.path("client.pem"), "-key", TLSCerts.path("client.key"), "-CAfile", TLSCerts.path("ca.pem")])
+        #expect(chain.contains(" 0 s:") && !chain.contains(" 1 s:"), "\(chain)")
+        #expect(chain.contains("Verify return code: 0"), "\(chain)")
     }
 
     /// 100 MB each way, byte-exact, through both TLS hops on each model (POST /echo: the backend sends the body back).
@@ -219,7 +225,7 @@ func sClient(port: Int, _ args: [String]) throws -> String {
             "https://deep.b.skiff.test:\(port)/",
         ])
         #expect(r.status == 0 && r.output == "sni ok", "\(r.output)")
-        #expect(p.output.contains("failed: unknown_sni"), "\(p.output)")
+        #expect(p.output.contains("failed: unknown_sni: no certificate for \"nobody.example\""), "\(p.output)")
     }
 
     /// MOSN's `inspector`: TLS and plaintext on one port, chosen by the first byte.
