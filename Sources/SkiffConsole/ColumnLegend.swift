@@ -27,6 +27,8 @@ enum ColumnLegend {
                 ("THREAD", "poller or rwloop thread"), ("HANDLER", "what reads it"),
                 ("IN / OUT", "bytes read / written"), ("WRITEV", "writev calls"),
                 ("B/WV", "buffers per writev"), ("STATE", "open or paused (back-pressure)"),
+                ("TLS", "TLS version, - for plaintext (with TLS listeners or clusters)"),
+                ("SNI/CN", "server name asked for (inbound) or upstream certificate CN (outbound)"),
             ]
         case .threads:
             return [

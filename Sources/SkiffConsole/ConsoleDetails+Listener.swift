@@ -1,6 +1,6 @@
 import SkiffTelemetry
 
-/// The listener and connection panels.
+/// The listener and connection panels (their TLS sections are in ConsoleDetails+TLS.swift).
 extension DetailsPanel {
     static func listenerLines(_ name: String, _ snap: ConsoleSnapshot) -> [DetailLine] {
         guard let f = snap.latest, let l = f.listeners.first(where: { $0.name == name }) else {
@@ -42,6 +42,10 @@ extension DetailsPanel {
         if let v = l.protocolErrors { closed.append(("protocol errors", v)) }
         if !closed.isEmpty {
             out.append(DetailLine(text: "closed by skiff: " + closed.map { "\($0.0) \($0.1)" }.joined(separator: "   ")))
+        }
+        if l.tls != nil {
+            out.append(.blank)
+            out += endpointTLSLines(l.tls, plaintextWord: "", nowMs: snap.ts)
         }
         out.append(.blank)
         out += requestLines(l)
@@ -116,6 +120,11 @@ extension DetailsPanel {
         guard let c = snap.connections[id] else {
             return [DetailLine(text: "connection \(id) has closed", role: .warn)]
         }
+        let f = snap.latest
+        let ownerHasTLS =
+            c.dir == "outbound"
+            ? f?.clusters.first { $0.name == c.owner }?.tls != nil
+            : f?.listeners.first { $0.name == c.owner }?.tls != nil
         return [
             DetailLine(text: "\(c.dir) on \(c.owner)   peer \(c.peer)   thread model \(c.model)"),
             DetailLine(text: "age \(Fmt.ms(c.age(at: snap.ts)))   state \(c.state)", role: c.paused ? .warn : .normal),
@@ -128,6 +137,6 @@ extension DetailsPanel {
             c.paused
                 ? DetailLine(text: "reading paused: the other side is not taking bytes as fast (back-pressure)", role: .warn)
                 : DetailLine(text: "reading: not paused"),
-        ]
+        ] + connectionTLSLines(c, ownerHasTLS: ownerHasTLS)
     }
 }

@@ -18,6 +18,8 @@ public struct ConnectionRow: Sendable, Equatable {
     public var writev: UInt64
     public var buffers: UInt64
     public var paused: Bool
+    /// What its TLS handshake agreed on; nil for plaintext (or a handshake not finished yet).
+    public var tls: TelemetryFrame.ConnectionTLS?
 
     public init(_ c: TelemetryFrame.Connection, ts: UInt64) {
         id = c.id
@@ -34,6 +36,7 @@ public struct ConnectionRow: Sendable, Equatable {
         writev = c.writev
         buffers = c.buffers
         paused = c.paused
+        tls = c.tls
     }
 
     /// Age as of a later frame time.
@@ -41,7 +44,9 @@ public struct ConnectionRow: Sendable, Equatable {
     public var buffersPerWritev: Double { writev == 0 ? 0 : Double(buffers) / Double(writev) }
     public var state: String { paused ? "paused" : "open" }
     /// Lowercased text the filter matches against.
-    var searchText: String { "\(id) \(dir) \(model) \(owner) \(peer) \(thread) \(handler) \(state)".lowercased() }
+    var searchText: String {
+        "\(id) \(dir) \(model) \(owner) \(peer) \(thread) \(handler) \(state) \(tlsSearchText)".lowercased()
+    }
 }
 
 /// One event line as the Events view shows it: its kind's members as `key=value`, worked out once on arrival.
@@ -110,6 +115,11 @@ public struct ConsoleSnapshot: Sendable {
     public var ts: UInt64 { latest?.ts ?? 0 }
     public var totalRPS: Double { history.last?.rps ?? 0 }
     public var total5xx: Double { history.last?.errors5xx ?? 0 }
+    /// Some listener or cluster of the latest frame speaks TLS.
+    public var hasTLS: Bool {
+        guard let f = latest else { return false }
+        return f.listeners.contains { $0.tls != nil } || f.clusters.contains { $0.tls != nil }
+    }
 }
 
 /// What the console knows: the latest frame, a short history for sparklines, the connection table, recent events.

@@ -327,19 +327,27 @@ enum ConsoleTables {
     static func connections(_ snap: ConsoleSnapshot) -> Table {
         let rows = connectionRows(snap)
         let now = snap.ts
-        let cols = [
+        // TLS columns only where some listener or cluster speaks TLS (the set changes with a reload, not per frame).
+        let tls = snap.hasTLS
+        var cols = [
             Column("ID", 7, .right, key: { .num(Double(rows[$0].id)) }) { "\(rows[$0].id)" },
             Column("OWNER", 9) { rows[$0].owner },
             Column("PEER", 19) { rows[$0].peer },
+        ]
+        if tls { cols.append(Column("TLS", 6, role: { rows[$0].tls == nil ? .dim : .normal }) { rows[$0].tlsText }) }
+        cols += [
             Column("AGE", 6, .right, key: { .num(Double(rows[$0].age(at: now))) }) { Fmt.ms(rows[$0].age(at: now)) },
             Column("THREAD", 8) { rows[$0].thread },
-            Column("HANDLER", 8) { rows[$0].handler },
+            // With the TLS column, the handler (also in the details panel) gives way before the counters.
+            Column("HANDLER", 8) { rows[$0].handler }.dropping(tls ? 1 : 0),
             Column("IN", 7, .right, key: { .num(Double(rows[$0].bytesIn)) }) { Fmt.bytes(rows[$0].bytesIn) },
             Column("OUT", 7, .right, key: { .num(Double(rows[$0].bytesOut)) }) { Fmt.bytes(rows[$0].bytesOut) },
             Column("WRITEV", 6, .right, key: { .num(Double(rows[$0].writev)) }) { Fmt.count(rows[$0].writev) },
             Column("B/WV", 5, .right, key: { .num(rows[$0].buffersPerWritev) }) { Fmt.one(rows[$0].buffersPerWritev) },
             Column("STATE", 6, role: { rows[$0].paused ? .warn : .normal }) { rows[$0].state },
         ]
+        // SNI (inbound) or the upstream's certificate CN (outbound): the first column to go on a narrow screen.
+        if tls { cols.append(Column("SNI/CN", 16) { rows[$0].tlsName }.dropping(2)) }
         return Table(columns: cols, count: rows.count) { rows[$0].searchText }
     }
 

@@ -5,6 +5,7 @@ import SkiffTelemetry
 public enum DetailsTarget: Sendable, Equatable {
     case host(cluster: String, address: String)
     case listener(String)
+    case cluster(String)
     case connection(UInt64)
 }
 
@@ -29,6 +30,8 @@ enum DetailsPanel {
             return ("host \(cluster)/\(address)", hostLines(cluster: cluster, address: address, snap))
         case .listener(let name):
             return ("listener \(name)", listenerLines(name, snap))
+        case .cluster(let name):
+            return ("cluster \(name)", clusterLines(name, snap))
         case .connection(let id):
             return ("connection \(id)", connectionLines(id, snap))
         }
@@ -89,12 +92,22 @@ func openDetails(_ state: inout ConsoleState, _ model: ConsoleModel) {
     var target: DetailsTarget?
     switch state.view {
     case .clusters, .health:
-        if let ref = table.host(row) { target = .host(cluster: ref.cluster, address: ref.address) }
+        if let ref = table.host(row) {
+            target = .host(cluster: ref.cluster, address: ref.address)
+        } else if state.view == .clusters, case .cluster(let c) = ConsoleTables.clusterTree(snap)[row] {
+            target = .cluster(c.name)
+        }
     case .listeners:
         if let l = snap.latest?.listeners, row < l.count { target = .listener(l[row].name) }
     case .writes:
         // Listener rows come first, then clusters (ConsoleTables.writes).
-        if let l = snap.latest?.listeners, row < l.count { target = .listener(l[row].name) }
+        let listeners = snap.latest?.listeners ?? []
+        let clusters = snap.latest?.clusters ?? []
+        if row < listeners.count {
+            target = .listener(listeners[row].name)
+        } else if row - listeners.count < clusters.count {
+            target = .cluster(clusters[row - listeners.count].name)
+        }
     case .connections:
         let rows = ConsoleTables.connectionRows(snap)
         if row < rows.count { target = .connection(rows[row].id) }

@@ -526,6 +526,8 @@ public final class Engine: @unchecked Sendable {
             stopListening(l)
             l.workers?.shutdown()
         }
+        // Idle keep-alive connections are still open: closed gracefully here, before the process exits.
+        live.withLock { $0.rwloopGroup }?.closeAll()
         for g in groups { g.shutdown() }
     }
 

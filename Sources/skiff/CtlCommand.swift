@@ -123,6 +123,7 @@ struct CtlStats: ParsableCommand {
                         Humanize.duration(ns: c.latency.p50Us &* 1000), Humanize.duration(ns: c.latency.p99Us &* 1000),
                     ]
                 })
+            printTLS(f)
             printThreads(f.threads)
         }
     }

@@ -103,8 +103,9 @@ import Testing
     @Test func enterOpensTheSelectedRowAndEscCloses() {
         let m = Fixtures.model()
         var s = Fixtures.state(.clusters)
-        _ = press([.enter], &s, m)  // the cluster row: no panel
-        #expect(s.details == nil && s.status == "select a host for its details")
+        _ = press([.enter], &s, m)  // the cluster row: the cluster's panel (ConsoleTLSTests)
+        #expect(s.details == .cluster("c1"))
+        _ = press([.escape], &s, m)
         _ = press([.down, .down, .down], &s, m)  // c1, .3, its drain line, .4
         _ = press([.enter], &s, m)
         #expect(s.details == .host(cluster: "c1", address: "10.0.0.4:8080"))

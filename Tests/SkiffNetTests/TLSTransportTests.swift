@@ -96,6 +96,43 @@ import Testing
         #expect(stats.failures(.notTLS) == 1)
     }
 
+    /// The filter hears of an inbound TLS connection only once its handshake is done: a refused client costs it
+    /// nothing (a tcp_proxy would otherwise have opened an upstream connection for it).
+    @Test(arguments: NetModel.allCases)
+    func aRefusedHandshakeNeverReachesTheFilter(model: NetModel) throws {
+        final class CountingDelegate: ListenerDelegate, @unchecked Sendable {
+            let accepted = Atomic<Int>(0)
+            let echo = EchoHandler()
+            func listener(_ l: Listener, accepted c: Connection) -> (any ConnectionHandler)? {
+                accepted.wrappingAdd(1, ordering: .relaxed)
+                #expect(c.tlsInfo != nil, "handed over before its handshake finished")
+                return echo
+            }
+        }
+        let h = try ModelHarness(model)
+        let stats = TLSStats()
+        let delegate = CountingDelegate()
+        let l = try h.listen(delegate, tls: try Self.serverEndpoint(stats: stats))
+        defer { h.stop(l) }
+        let s = try TestSocket.connect(port: l.address.port)
+        try s.send(Array("GET / HTTP/1.1\r\n\r\n".utf8))
+        _ = try? s.receiveToEOF(limit: 4096)
+        s.close()
+        let deadline = ContinuousClock.now + .seconds(5)
+        while stats.failures(.notTLS) == 0 && ContinuousClock.now < deadline { usleep(5000) }
+        #expect(stats.failures(.notTLS) == 1)
+        #expect(delegate.accepted.load(ordering: .relaxed) == 0)
+        let client = RecordingHandler()
+        var options = ConnectionOptions()
+        options.tls = try Self.clientEndpoint()
+        let c = h.connect(port: l.address.port, handler: client, options: options)
+        Array("after".utf8).withUnsafeBytes { c.write(copying: $0) }
+        while client.received.withLock({ $0.count }) < 5 && ContinuousClock.now < deadline + .seconds(5) { usleep(5000) }
+        #expect(client.received.withLock { $0 } == Array("after".utf8))
+        #expect(delegate.accepted.load(ordering: .relaxed) == 1)
+        c.close()
+    }
+
     @Test(arguments: NetModel.allCases)
     func inspectorServesPlaintextAndTLSOnOnePort(model: NetModel) throws {
         let h = try ModelHarness(model)

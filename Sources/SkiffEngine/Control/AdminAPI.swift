@@ -222,6 +222,7 @@ enum AdminAPI {
             for conn in live[c.name] ?? [] where conn.direction == .outbound { writes = writes + conn.stats.snapshot }
             writeFamilies(&p, labels: [(name: "cluster", value: c.name)], writes)
         }
+        tlsFamilies(&p, engine)
         for g in engine.pollerGroups {
             for poller in g.pollers {
                 let s = poller.snapshot

@@ -27,6 +27,7 @@ extension FramePublisher {
             for conn in live[c.name] ?? [] where conn.direction == .outbound { writes = writes + conn.stats.snapshot }
             r.writes = TelemetryFrame.Writes(writes)
             r.hosts = c.hosts.map { hostRecord($0, cluster: c) }
+            r.tls = c.tls.map(Self.tlsRecord)
             return r
         }
     }

@@ -17,15 +17,26 @@ extension FramePublisher {
         } else if full {
             records.reserveCapacity(all.count)
         }
-        var seen: [UInt64: (UInt64, UInt64)] = [:]
+        var seen: [UInt64: ConnectionBaseline] = [:]
         seen.reserveCapacity(all.count)
         let now = MonotonicClock.now()
+        let tlsOwners = tlsOwnerLabels()
         for c in all {
             let s = c.stats
-            let key = (s.bytesRead.load(ordering: .relaxed), s.bytesWritten.load(ordering: .relaxed))
-            seen[c.id] = key
-            if !full, let old = lastConnection[c.id], old == key { continue }
-            records.append(record(c, s.snapshot, now: now))
+            let bytesIn = s.bytesRead.load(ordering: .relaxed)
+            let bytesOut = s.bytesWritten.load(ordering: .relaxed)
+            let old = lastConnection[c.id]
+            if !full, let old, old.bytesIn == bytesIn, old.bytesOut == bytesOut, !old.awaitingTLS {
+                seen[c.id] = old
+                continue
+            }
+            // A TLS owner's connection sent before its handshake finished is looked at again each frame (its lock,
+            // nothing more) until its TLS fields come, even when no byte moves.
+            let tls = tlsOwners.contains(c.label) ? c.tlsInfo : nil
+            let awaitingTLS = tls == nil && tlsOwners.contains(c.label)
+            seen[c.id] = ConnectionBaseline(bytesIn: bytesIn, bytesOut: bytesOut, awaitingTLS: awaitingTLS)
+            if !full, let old, old.bytesIn == bytesIn, old.bytesOut == bytesOut, awaitingTLS { continue }
+            records.append(record(c, s.snapshot, tls: tls, now: now))
         }
         if full {
             section.table = records
@@ -40,7 +51,9 @@ extension FramePublisher {
         return section
     }
 
-    private func record(_ c: Connection, _ snap: WriteStatsSnapshot, now: UInt64) -> TelemetryFrame.Connection {
+    private func record(
+        _ c: Connection, _ snap: WriteStatsSnapshot, tls: TLSConnectionInfo?, now: UInt64
+    ) -> TelemetryFrame.Connection {
         var r = TelemetryFrame.Connection()
         r.id = c.id
         r.dir = c.direction.rawValue
@@ -55,6 +68,16 @@ extension FramePublisher {
         r.writev = snap.writevCalls
         r.buffers = snap.buffersQueued
         r.paused = c.isReadingPaused
+        r.tls = tls.map(TelemetryFrame.ConnectionTLS.init)
         return r
     }
+}
+
+/// A connection as the last pushed frame saw it: its byte counters, and whether it belongs to a TLS listener or
+/// cluster and was sent without its TLS fields (the handshake had not finished, or it is a plaintext connection
+/// there: an inspector's plaintext branch, a `tls_disable` host).
+struct ConnectionBaseline {
+    var bytesIn: UInt64
+    var bytesOut: UInt64
+    var awaitingTLS: Bool
 }

@@ -57,6 +57,7 @@ extension FramePublisher {
         var writes = l.totals.snapshot
         for c in connections where c.direction == .inbound { writes = writes + c.stats.snapshot }
         r.writes = TelemetryFrame.Writes(writes)
+        r.tls = l.listener.tls.map(Self.tlsRecord)
         return r
     }
 }

@@ -28,8 +28,8 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     /// CPU nanoseconds the publisher thread spent building and pushing frames (for the cost budget).
     public let busyNs = Atomic<UInt64>(0)
     public let lastFrameBytes = Atomic<Int>(0)
-    /// Each live connection's byte counters at the last pushed frame (publisher thread only).
-    var lastConnection: [UInt64: (UInt64, UInt64)] = [:]
+    /// Each live connection as the last pushed frame saw it (publisher thread only).
+    var lastConnection: [UInt64: ConnectionBaseline] = [:]
     /// The changed-connection records of the last pushed frame, kept for their capacity (publisher thread only):
     /// growing a fresh array of records every tick cost more than filling them.
     var changedRecords: [TelemetryFrame.Connection] = []

@@ -56,6 +56,15 @@ extension Connection {
         }
     }
 
+    /// An inbound TLS connection whose phases are over asks its listener's filter for a handler (deferred from the
+    /// accept, so a refused handshake never reaches the filter). False when the filter refused the connection.
+    func handOverToListener() -> Bool {
+        guard let l = acceptedBy else { return true }
+        acceptedBy = nil
+        handler = l.delegate.listener(l, accepted: self)
+        return handler != nil
+    }
+
     /// Counts a failed handshake (and tells the owner's sink) and returns the close reason.
     func tlsFailed(_ t: TLSSession, _ reason: TLSFailureReason, _ detail: String) -> CloseReason {
         t.stats.noteFailure(TLSFailure(reason: reason, detail: detail, peer: peerAddress?.description ?? "?"))

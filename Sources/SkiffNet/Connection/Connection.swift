@@ -135,6 +135,8 @@ public final class Connection: @unchecked Sendable {
     var tlsInfoStorage: TLSConnectionInfo?
     /// netpoll: the handshake deadline (poller-confined).
     var tlsTimer: PollerTimer?
+    /// Inbound TLS: the listener whose filter gets the connection once the handshake is done (then nil).
+    var acceptedBy: Listener?
 
     init(
         fd: Int32, direction: Direction, state: State, peer: SocketAddress?, context: NetContext,

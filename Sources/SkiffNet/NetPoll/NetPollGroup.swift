@@ -43,8 +43,17 @@ public final class NetPollGroup: Sendable {
     /// The poller a new outbound connection not tied to a downstream should use (round robin by a key).
     public func poller(for key: UInt64) -> Poller { pollers[Int(key % UInt64(pollers.count))] }
 
-    /// Stops all pollers; their connections are closed.
-    public func shutdown() {
+    /// Stops all pollers; their connections are closed (gracefully: TLS ones send close_notify). Waits, at most
+    /// `waitMs`, until every poller has closed its connections (a poller sends close_notify before it counts a
+    /// connection gone), so a process that exits next does not cut them first; called on one of the group's own
+    /// pollers, it cannot wait and returns at once.
+    public func shutdown(waitMs: Int = 1000) {
         for p in pollers { p.stop() }
+        guard !pollers.contains(where: \.inLoop) else { return }
+        var waited = 0
+        while waited < waitMs && pollers.contains(where: { $0.registered.load(ordering: .acquiring) > 0 }) {
+            usleep(1000)
+            waited += 1
+        }
     }
 }

@@ -291,35 +291,6 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         scheduleFlush(c)
     }
 
-    // MARK: - TLS phases
-
-    private func armHandshakeTimer(_ c: Connection, _ t: TLSSession) {
-        c.tlsTimer = schedule(after: t.handshakeTimeoutNs) { [unowned self, unowned c] in
-            c.tlsTimer = nil
-            guard c.state == .open, let t = c.tls, t.phase != .established else { return }
-            self.closeNow(c, reason: c.tlsTimedOut(t))
-        }
-    }
-
-    /// Drives the phases before data one step; once over, data flows as for any connection.
-    private func advanceTLS(_ c: Connection, _ t: TLSSession) {
-        switch c.advanceTLS(t) {
-        case .waiting:
-            return
-        case .failed(let reason):
-            closeNow(c, reason: reason)
-            return
-        case .established:
-            if c.direction == .outbound { c.deliver(.connected) }
-        case .plaintext:
-            break
-        }
-        c.tlsTimer?.cancel()
-        c.tlsTimer = nil
-        if c.state == .open { readReady(c) }  // bytes may have come with the handshake's last flight
-        scheduleFlush(c)
-    }
-
     // MARK: - Accepting
 
     /// Adopts an accepted fd: makes its connection, asks the listener for a handler, registers it.
@@ -334,9 +305,16 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
         if let ep = l.tls { c.tls = TLSSession.server(ep, fd: fd, serialize: false) }
         c.noteOpened()
+        if let t = c.tls {
+            // The filter hears of the connection once its handshake is done: a client refused at the handshake
+            // costs no upstream connection.
+            c.acceptedBy = l
+            register(c)
+            if c.state == .open { armHandshakeTimer(c, t) }
+            return
+        }
         c.handler = l.delegate.listener(l, accepted: c)
         register(c)
-        if let t = c.tls, c.state == .open { armHandshakeTimer(c, t) }
     }
 
     // MARK: - The loop
@@ -416,49 +394,15 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         work.tasks.removeAll()
     }
 
-    /// Reads until EAGAIN, EOF, a pause, or the fairness budget runs out (then the connection is read again next
-    /// turn). A read shorter than the buffer means the socket was empty at that moment (a later arrival raises a new
-    /// edge), unless the peer already half-closed: then read on to the EOF.
-    private func readReady(_ c: Connection) {
-        if let t = c.tls {
-            readReadyTLS(c, t)
-            return
-        }
-        var budget = 16
-        while budget > 0 {
-            if c.readPaused.load(ordering: .relaxed) || c.readEOF.load(ordering: .relaxed) || c.state != .open {
-                return
-            }
-            budget -= 1
-            let b = pool.acquire()
-            switch ioCall({ Glibc.read(c.fd, b.writePointer, b.writableBytes) }) {
-            case .done(0):
-                b.release()
-                c.readEOF.store(true, ordering: .relaxed)
-                c.deliver(.eof)
-                c.closeIfBothHalvesDone()
-                return
-            case .done(let n):
-                let full = n == b.writableBytes
-                b.writerIndex += n
-                c.noteRead(n)
-                c.deliver(.read(b))
-                if !full && !c.peerHalfClosed { return }
-            case .wouldBlock:
-                b.release()
-                return
-            case .error(let e):
-                b.release()
-                closeNow(c, reason: .readError(e))
-                return
-            }
-        }
-        scheduleRead(c)
+    /// What one read did, and so whether `readReady` goes on.
+    enum ReadStep {
+        case more, done, eof
+        case failed(CloseReason)
     }
 
-    /// `readReady` through TLS: decrypts into pooled buffers until OpenSSL needs the socket (a short buffer does not
-    /// mean the socket is drained: OpenSSL reads one record at a time).
-    private func readReadyTLS(_ c: Connection, _ t: TLSSession) {
+    /// Reads until EAGAIN, EOF, a pause, or the fairness budget runs out (then the connection is read again next
+    /// turn), in plaintext or through TLS.
+    func readReady(_ c: Connection) {
         var budget = 16
         while budget > 0 {
             if c.readPaused.load(ordering: .relaxed) || c.readEOF.load(ordering: .relaxed) || c.state != .open {
@@ -466,31 +410,47 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             }
             budget -= 1
             let b = pool.acquire()
-            let end = t.fill(b)
-            t.readWantsWrite = false
-            if b.readableBytes > 0 {
-                c.noteRead(b.readableBytes)
-                c.deliver(.read(b))
-            } else {
-                b.release()
-            }
-            switch end {
-            case .bytes: continue
-            case .wantRead: return
-            case .wantWrite:
-                t.readWantsWrite = true
+            let step: ReadStep
+            if let t = c.tls { step = readTLS(c, t, into: b) } else { step = readPlain(c, into: b) }
+            switch step {
+            case .more:
+                continue
+            case .done:
                 return
             case .eof:
                 c.readEOF.store(true, ordering: .relaxed)
                 c.deliver(.eof)
                 c.closeIfBothHalvesDone()
                 return
-            case .failed(let why):
-                closeNow(c, reason: .tlsError(why))
+            case .failed(let reason):
+                closeNow(c, reason: reason)
                 return
             }
         }
         scheduleRead(c)
+    }
+
+    /// One read(2) into `b`, delivered. A read shorter than the buffer means the socket was empty at that moment (a
+    /// later arrival raises a new edge), unless the peer already half-closed: then read on to the EOF.
+    @inline(__always)
+    private func readPlain(_ c: Connection, into b: ByteBuffer) -> ReadStep {
+        switch ioCall({ Glibc.read(c.fd, b.writePointer, b.writableBytes) }) {
+        case .done(0):
+            b.release()
+            return .eof
+        case .done(let n):
+            let full = n == b.writableBytes
+            b.writerIndex += n
+            c.noteRead(n)
+            c.deliver(.read(b))
+            return full || c.peerHalfClosed ? .more : .done
+        case .wouldBlock:
+            b.release()
+            return .done
+        case .error(let e):
+            b.release()
+            return .failed(.readError(e))
+        }
     }
 
     /// Reads connections asked for again. A read here can resume another connection (an HTTP response finishing

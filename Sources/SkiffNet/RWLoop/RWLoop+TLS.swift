@@ -11,12 +11,13 @@ extension Connection {
         while true {
             if lock.withLock({ state == .closed }) { return false }
             switch advanceTLS(t) {
-            case .established:
+            case .established, .plaintext:
+                if tls == nil { SocketIO.setBlocking(fd, true) }  // plaintext: from here on a plain rwloop connection
+                guard handOverToListener() else {
+                    rwClose(.local)
+                    return false
+                }
                 lock.withLock { lock.broadcast() }  // the writer waits for this
-                return true
-            case .plaintext:
-                SocketIO.setBlocking(fd, true)  // from here on, a plain rwloop connection
-                lock.withLock { lock.broadcast() }
                 return true
             case .failed(let reason):
                 rwClose(reason)

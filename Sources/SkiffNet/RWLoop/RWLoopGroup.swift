@@ -67,12 +67,22 @@ public final class RWLoopGroup: Sendable {
         l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
         if let ep = l.tls { c.tls = TLSSession.server(ep, fd: fd, serialize: true) }
         c.noteOpened()
+        if c.tls != nil {
+            c.acceptedBy = l  // its filter hears of it after the handshake (`rwTLSPhases`)
+            c.rwStart(connecting: false, timeoutNs: 0)
+            return
+        }
         c.handler = l.delegate.listener(l, accepted: c)
         if c.handler == nil {
             c.rwStartClosed(.local)
         } else {
             c.rwStart(connecting: false, timeoutNs: 0)
         }
+    }
+
+    /// Closes every live connection, gracefully (TLS ones send close_notify): the end of a stop. Any thread.
+    public func closeAll() {
+        for c in registry.connections { c.close(.local) }
     }
 
     /// Opens an outbound connection whose reader thread does the connect (with `timeout`), then reads.

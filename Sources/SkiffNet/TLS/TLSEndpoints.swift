@@ -38,7 +38,7 @@ public final class TLSServerContexts: @unchecked Sendable {
             while name.hasSuffix(".") { name.removeLast() }
             let me = Unmanaged<TLSServerContexts>.fromOpaque(arg).takeUnretainedValue()
             guard let chosen = me.context(for: name) else {
-                TLSSession.of(ssl)?.refusedSNI = true
+                TLSSession.of(ssl)?.refusedSNI = String(name.prefix(253))
                 alert?.pointee = SSL_AD_UNRECOGNIZED_NAME
                 return SSL_TLSEXT_ERR_ALERT_FATAL
             }

@@ -25,8 +25,8 @@ final class TLSSession: @unchecked Sendable {
     private let sslLock = Mutex<Void>(())
 
     var phase: Phase
-    /// Set by the SNI callback when it refuses the name (the handshake error alone would say "callback failed").
-    var refusedSNI = false
+    /// Set by the SNI callback to the name it refused (the handshake error alone would say "callback failed").
+    var refusedSNI: String?
     /// A read stopped because OpenSSL had to write first (a post-handshake message): read again when writable.
     var readWantsWrite = false
     /// Coalescing buffer for small queued writes, one record's worth (allocated on first use).
@@ -118,7 +118,7 @@ final class TLSSession: @unchecked Sendable {
         var buf = [CChar](repeating: 0, count: 256)
         let e = skiff_err_pop(&buf, Int32(buf.count))
         let text = e == 0 ? (sysErrno != 0 ? String(cString: strerror(sysErrno)) : "connection closed") : TLSContext.text(buf)
-        if refusedSNI { return (.unknownSNI, text) }
+        if let name = refusedSNI { return (.unknownSNI, "no certificate for \"\(name)\"") }
         let verify = SSL_get_verify_result(ssl)
         if verify != X509_V_OK {
             let why = String(cString: X509_verify_cert_error_string(verify))

@@ -19,6 +19,8 @@ extension TelemetryFrame {
         /// Its upstream connections' write counters.
         public var writes = Writes()
         public var hosts: [Host] = []
+        /// Its upstream connections' TLS counters; nil (absent) for a plaintext cluster (FrameTLS.swift).
+        public var tls: TLS?
 
         public init() {}
 
@@ -37,6 +39,7 @@ extension TelemetryFrame {
             c.field("latency", &latency)
             c.field("writes", &writes)
             c.field("hosts", &hosts)
+            c.field("tls", &tls)
         }
 
         /// Failed answers its clients got: the hosts' own 5xx and every error reply Skiff made for this cluster.

@@ -37,6 +37,8 @@ extension TelemetryFrame {
         public var buffers: UInt64 = 0
         /// Reading paused by back-pressure.
         public var paused = false
+        /// What its TLS handshake agreed on; nil (absent) for plaintext (FrameTLS.swift).
+        public var tls: ConnectionTLS?
 
         public init() {}
 
@@ -54,6 +56,7 @@ extension TelemetryFrame {
             c.field("writev", &writev)
             c.field("buffers", &buffers)
             c.field("paused", &paused)
+            c.field("tls", &tls)
         }
     }
 }

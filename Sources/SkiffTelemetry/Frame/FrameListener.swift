@@ -48,6 +48,8 @@ extension TelemetryFrame {
         public var upstreamConnectFailures: UInt64?
 
         public var writes = Writes()
+        /// TLS counters; nil (absent) for a plaintext listener (FrameTLS.swift).
+        public var tls: TLS?
 
         public init() {}
 
@@ -85,6 +87,7 @@ extension TelemetryFrame {
             c.field("sessions_active", &sessionsActive)
             c.field("upstream_connect_failures", &upstreamConnectFailures)
             c.field("writes", &writes)
+            c.field("tls", &tls)
         }
 
         /// What the listener counts as its unit of work: requests (HTTP, RPC), else sessions (`tcp_proxy`), else nil.

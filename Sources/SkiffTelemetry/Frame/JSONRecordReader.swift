@@ -102,6 +102,13 @@ public struct JSONRecordReader: TelemetryCoder {
         value = map
     }
 
+    public mutating func field(_ key: StaticString, _ value: inout [String: UInt64]) {
+        guard case .object(let entries)? = member(key) else { return }
+        var map: [String: UInt64] = [:]
+        for e in entries where map[e.key] == nil { map[e.key] = Self.uint(e.value) }
+        value = map
+    }
+
     public mutating func field<R: TelemetryRecord>(_ key: StaticString, _ value: inout R) {
         if let v = member(key), case .object = v { value = R(json: v) }
     }
@@ -182,6 +189,10 @@ public struct JSONMemberCollector: TelemetryCoder {
     public mutating func field(_ key: StaticString, _ value: inout [String: String]?) {
         guard let map = value else { return }
         add(key, .object(map.sorted { $0.key < $1.key }.map { JSONMember(key: $0.key, value: .string($0.value)) }))
+    }
+
+    public mutating func field(_ key: StaticString, _ value: inout [String: UInt64]) {
+        add(key, .object(value.sorted { $0.key < $1.key }.map { JSONMember(key: $0.key, value: .number(String($0.value))) }))
     }
 
     public mutating func field<R: TelemetryRecord>(_ key: StaticString, _ value: inout R) { add(key, value.jsonValue) }

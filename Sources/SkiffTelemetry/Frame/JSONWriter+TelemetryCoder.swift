@@ -77,6 +77,16 @@ extension JSONWriter: TelemetryCoder {
         endObject()
     }
 
+    public mutating func field(_ key: StaticString, _ value: inout [String: UInt64]) {
+        self.key(key)
+        beginObject()
+        for (k, v) in value.sorted(by: { $0.key < $1.key }) {
+            self.key(dynamic: k)
+            uint(v)
+        }
+        endObject()
+    }
+
     public mutating func field<R: TelemetryRecord>(_ key: StaticString, _ value: inout R) {
         self.key(key)
         beginObject()

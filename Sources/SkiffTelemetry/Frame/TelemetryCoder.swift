@@ -22,6 +22,8 @@ public protocol TelemetryCoder {
     mutating func field(_ key: StaticString, _ value: inout [String])
     /// An object of strings written with its keys sorted (host metadata).
     mutating func field(_ key: StaticString, _ value: inout [String: String]?)
+    /// An object of counters written with its keys sorted (TLS failures by reason); absent reads as empty.
+    mutating func field(_ key: StaticString, _ value: inout [String: UInt64])
     mutating func field<R: TelemetryRecord>(_ key: StaticString, _ value: inout R)
     mutating func field<R: TelemetryRecord>(_ key: StaticString, _ value: inout R?)
     mutating func field<R: TelemetryRecord>(_ key: StaticString, _ value: inout [R])
