@@ -281,8 +281,9 @@ def callgrind_windows(procs, argv, port, tmp, name, windows, warm=200, ready_tim
             sent = drive(port, n, close=mode == "close", tls=tls, clients=clients)
             subprocess.run(["callgrind_control", "-d", str(proc.pid)], capture_output=True)
             time.sleep(1.5)
-            if mode == "resume" and sum(c.resumed for c in clients) < sent:
-                raise RuntimeError(f"{name}: {sent - sum(c.resumed for c in clients)} of {sent} connections not resumed")
+            resumed = sum(c.resumed for c in clients) if mode == "resume" else sent
+            if resumed < sent:
+                raise RuntimeError(f"{name}: {sent - resumed} of {sent} connections not resumed")
             results.append(callgrind_totals(out, proc.pid) / sent)
         return results
     finally:

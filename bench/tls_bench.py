@@ -13,7 +13,7 @@ key in one PEM, Envoy's DownstreamTlsContext, Skiff's MOSN `tls_context` with ce
 versions, cipher suites, groups and session tickets are each proxy's defaults; every pair negotiates TLS 1.3 (checked,
 and printed, before measuring). Every proxy single-threaded (HAProxy nbthread 1, nginx 1 worker without a master,
 Envoy --concurrency 1, Skiff 1 poller; rwloop is thread-per-connection), keep-alive to the backend, no logging.
-Per key type, wrk -t1 over https (one connection per slot), every candidate in turn, round after round (interleaved), medians of --rounds:
+Per key type, wrk -t1 over https, every candidate in turn, round after round (interleaved), medians of --rounds:
   1. keep-alive /small at c64: req/s, p50, p99, proxy CPU us/request (utime+stime over the run / requests);
   2. /big at c8: MB/s, proxy CPU us/MiB;
   3. a new connection per request (`Connection: close`) at c16: handshakes/s (= requests/s), p99, proxy CPU
@@ -96,7 +96,8 @@ http {{ {access_log}; keepalive_requests 100000000; keepalive_timeout 300s;
   upstream b {{ server 127.0.0.1:{backend}; keepalive 64; keepalive_requests 100000000; }}
   server {{ listen 127.0.0.1:{port} ssl backlog=4096; ssl_certificate {cert}; ssl_certificate_key {key};
     ssl_protocols TLSv1.2 TLSv1.3; {'ssl_conf_command Options KTLS;' if ktls else ''}
-    location / {{ proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering on; }} }} }}
+    location / {{ proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_buffering on; }} }} }}
 """
     path = os.path.join(tmp, name + ".conf")
     open(path, "w").write(conf)
@@ -359,9 +360,9 @@ def section(out, phase, tmp, procs, backend, skiff, env_bin=None, rounds=5, dura
     handshake_table("hs", f"### TLS 1.3, full handshake per request (new connection, Connection: close, wrk -t1 -c16 "
                           f"with session resumption disabled in the client), /small, {rounds} rounds x {duration} s",
                     keys)
-    handshake_table("resumed", f"### TLS 1.3, resumed handshake per request (new connection, Connection: close, wrk -t1 "
-                               f"-c16 as it is: it resumes with the server's ticket), /small, {rounds} rounds x "
-                               f"{duration} s (no certificate in a resumed handshake: one key type)", keys[:1])
+    handshake_table("resumed", f"### TLS 1.3, resumed handshake per request (new connection, Connection: close, "
+                               f"wrk -t1 -c16 as it is: it resumes with the server's ticket), /small, {rounds} rounds "
+                               f"x {duration} s (no certificate in a resumed handshake: one key type)", keys[:1])
 
     out()
     out(f"### TLS 1.3 keep-alive, /small (64 B), wrk -t1 -c64, {rounds} rounds x {duration} s")
@@ -428,7 +429,8 @@ def section(out, phase, tmp, procs, backend, skiff, env_bin=None, rounds=5, dura
         sv, sp = m(key, "ka", s, "rps"), m(key, "ka", s, "p99")
         nv, np_ = m(key, "ka", "nginx", "rps"), m(key, "ka", "nginx", "p99")
         hv, hp = m(key, "ka", "HAProxy", "rps"), m(key, "ka", "HAProxy", "p99")
-        row(f"{lab}: keep-alive c64 req/s >= nginx and HAProxy, p99 no worse", f"{fmt(sv)} req/s, p99 {fmt(sp, '.2f')} ms",
+        row(f"{lab}: keep-alive c64 req/s >= nginx and HAProxy, p99 no worse",
+            f"{fmt(sv)} req/s, p99 {fmt(sp, '.2f')} ms",
             f"nginx {fmt(nv)}, {fmt(np_, '.2f')} ms; HAProxy {fmt(hv)}, {fmt(hp, '.2f')} ms",
             sv >= max(nv, hv) and sp <= min(np_, hp))
     if callgrind:
