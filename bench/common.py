@@ -90,12 +90,15 @@ class Procs:
             self.stop(p)
 
 
-def wrk(port, conns, duration, path="/small", close=False, threads=1):
+def wrk(port, conns, duration, path="/small", close=False, threads=1, scheme="http", preload=None):
+    """wrk against 127.0.0.1:port. scheme "https" speaks TLS; wrk then resumes the session of the connection it
+    replaces when the server gave it a ticket (SSL_clear keeps it). `preload`: an LD_PRELOAD library for wrk."""
     args = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--latency"]
     if close:
         args += ["-H", "Connection: close"]
-    out = subprocess.run(args + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
-                         timeout=duration + 60).stdout
+    env = dict(os.environ, LD_PRELOAD=preload) if preload else None
+    out = subprocess.run(args + [f"{scheme}://127.0.0.1:{port}{path}"], capture_output=True, text=True,
+                         timeout=duration + 60, env=env).stdout
     m = re.search(r"(\d+) requests in", out)
     if not m:
         raise RuntimeError("wrk failed: " + out[-500:])
@@ -121,11 +124,16 @@ def wrk(port, conns, duration, path="/small", close=False, threads=1):
 
 class KeepAliveClient:
     """Minimal GET client: one request in flight, responses framed by Content-Length. With close=True every request
-    uses a new connection (`Connection: close`) and the response ends at EOF."""
+    uses a new connection (`Connection: close`) and the response ends at EOF. With an `ssl.SSLContext` it speaks TLS:
+    a full handshake per connection, or with resume=True (close mode) each connection resumes the session of the one
+    before (`resumed` counts the connections the server resumed)."""
 
-    def __init__(self, port, path="/small", close=False):
+    def __init__(self, port, path="/small", close=False, tls=None, resume=False):
         self.port = port
         self.close = close
+        self.tls = tls
+        self.session = None if resume else False
+        self.resumed = 0
         self.req = f"GET {path} HTTP/1.1\r\nHost: bench\r\n{'Connection: close' + chr(13) + chr(10) if close else ''}\r\n".encode()
         self.s = None if close else self._connect()
         self.buf = b""
@@ -133,7 +141,9 @@ class KeepAliveClient:
     def _connect(self):
         s = socket.create_connection(("127.0.0.1", self.port))
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return s
+        if not self.tls:
+            return s
+        return self.tls.wrap_socket(s, session=self.session or None)
 
     def get(self):
         if self.close:
@@ -145,6 +155,9 @@ class KeepAliveClient:
                 if not d:
                     break
                 data += d
+            if self.tls and self.session is not False:
+                self.resumed += s.session_reused
+                self.session = s.session  # read after the response: TLS 1.3 tickets come after the handshake
             s.close()
             if data[9:12] != b"200":
                 raise RuntimeError(f"status {data[:40]!r}")
@@ -167,10 +180,11 @@ class KeepAliveClient:
             self.buf += d
 
 
-def drive(port, total, conns=4, close=False):
-    """Exactly `total` requests over `conns` clients, one in flight each; returns how many were sent."""
-    clients = [KeepAliveClient(port, close=close) for _ in range(conns)]
-    per = total // conns
+def drive(port, total, conns=4, close=False, tls=None, clients=None):
+    """Exactly `total` requests over `conns` clients (or the given ones), one in flight each; returns how many were
+    sent."""
+    clients = clients or [KeepAliveClient(port, close=close, tls=tls) for _ in range(conns)]
+    per = total // len(clients)
     errs = []
 
     def run(c):
@@ -187,7 +201,7 @@ def drive(port, total, conns=4, close=False):
         t.join()
     if errs:
         raise errs[0]
-    return per * conns
+    return per * len(clients)
 
 
 def syscalls_during(pid, action):
@@ -230,27 +244,48 @@ def callgrind_totals(path_prefix, pid):
     return 0
 
 
-def callgrind_per_request(procs, argv, port, tmp, name, keepalive=10000, close=2000, warm=200, ready_timeout=240):
+def callgrind_per_request(procs, argv, port, tmp, name, keepalive=10000, close=2000, warm=200, ready_timeout=240,
+                          tls=None):
     """Runs `argv` under callgrind; after `warm` requests zeroes the counters, sends `keepalive` keep-alive requests
     over 4 connections (one in flight each) and reads the instructions; then the same for `close` requests with
-    `Connection: close` (0 to skip). Returns (instructions per keep-alive request, per close request)."""
+    `Connection: close` (0 to skip). With `tls` (an ssl.SSLContext) the client speaks TLS. Returns (instructions per
+    keep-alive request, per close request)."""
+    return tuple(callgrind_windows(procs, argv, port, tmp, name, [(keepalive, "keepalive"), (close, "close")], warm,
+                                   ready_timeout, tls))
+
+
+def callgrind_windows(procs, argv, port, tmp, name, windows, warm=200, ready_timeout=240, tls=None):
+    """Runs `argv` under callgrind and counts instructions per request in each window, in order: (requests, mode),
+    mode "keepalive" (4 connections opened, and used once, before the counters are zeroed: no connection set-up or
+    TLS handshake is counted), "close" (a new connection per request) or "resume" (TLS: a new connection per request
+    resuming the previous one's session; each of the 4 clients makes one connection before the counters are zeroed).
+    `warm` keep-alive requests go first. Returns per-request instructions per window (None for 0 requests)."""
     out = os.path.join(tmp, "cg." + re.sub(r"\W", "", name))
     proc = procs.start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p"] + argv,
                        log=out + ".log")
     try:
         wait_port(port, timeout=ready_timeout)
-        drive(port, warm)
+        drive(port, warm, tls=tls)
         results = []
-        for n, is_close in [(keepalive, False), (close, True)]:
+        for n, mode in windows:
             if n == 0:
                 results.append(None)
                 continue
+            clients = None
+            if mode != "close":
+                clients = [KeepAliveClient(port, close=mode == "resume", tls=tls, resume=mode == "resume")
+                           for _ in range(4)]
+                for c in clients:
+                    c.get()
             subprocess.run(["callgrind_control", "-z", str(proc.pid)], capture_output=True)
-            sent = drive(port, n, close=is_close)
+            sent = drive(port, n, close=mode == "close", tls=tls, clients=clients)
             subprocess.run(["callgrind_control", "-d", str(proc.pid)], capture_output=True)
             time.sleep(1.5)
+            resumed = sum(c.resumed for c in clients) if mode == "resume" else sent
+            if resumed < sent:
+                raise RuntimeError(f"{name}: {sent - resumed} of {sent} connections not resumed")
             results.append(callgrind_totals(out, proc.pid) / sent)
-        return tuple(results)
+        return results
     finally:
         procs.stop(proc)
 

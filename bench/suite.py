@@ -20,7 +20,10 @@ sockets in TIME_WAIT):
      2,000 with Connection: close (HTTP); 10,000 keep-alive (TCP). Two valgrind runs at a time (counts are exact);
   7. the thread models: idle RSS per connection at 10,000 idle connections, and 100 busy connections against
      10,000 connections with 1% (100) active: throughput, CPU and memory, for netpoll and rwloop;
-  8. connection churn (Connection: close) req/s.
+  8. connection churn (Connection: close) req/s;
+  9. TLS termination (bench/tls_bench.py): the same proxies terminating TLS 1.3 in front of the same backend with the
+     same RSA-2048 and ECDSA P-256 certificates: keep-alive c64, /big, full and resumed handshakes per second, and
+     instructions per request under callgrind with a TLS client (after the churn: its handshake rows churn too).
 Only 127.0.0.1 is used; every process started here is stopped by its pid.
 """
 import argparse, json, os, re, shutil, socket, statistics, subprocess, sys, tempfile, threading, time
@@ -29,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (SMALL, Procs, callgrind_per_request, cpu_ticks, free_port, machine_line, rss_kib, pss_kib,
                     syscalls_during, syscalls_per_request, threads, wait_port, wrk)
 import rpc_bench
+import tls_bench
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
@@ -293,6 +297,7 @@ def main():
     ap.add_argument("--duration", type=int, default=3)
     ap.add_argument("--idle", type=int, default=10000, help="idle connections for the memory section")
     ap.add_argument("--skip-callgrind", action="store_true")
+    ap.add_argument("--skip-tls", action="store_true")
     ap.add_argument("--out", help="also write the tables here")
     a = ap.parse_args()
     for tool in ["nginx", "haproxy", "wrk", "valgrind", "perf"]:
@@ -531,6 +536,13 @@ def main():
         for name, w in res.items():
             out(f"| {name} | {fmt(w['rps'])} | {fmt(w['p99'], '.2f')} | {fmt(w['cpu_us'], '.1f')} | {w['sockerr'] or '-'} |")
         targets(out, facts)
+
+        # 9. TLS, with its own targets.
+        if not a.skip_tls:
+            for _, (_, proc) in cands.items():
+                procs.stop(proc)
+            tls_bench.section(out, phase, tmp, procs, backend, skiff, env_bin, a.rounds, a.duration,
+                              callgrind=not a.skip_callgrind)
         out()
         out(f"Took {time.time() - started:.0f} s. {machine_line()}.")
     finally:
