@@ -21,6 +21,9 @@ void skiff_ssl_ctx_set_defaults(SSL_CTX *ctx, int server) {
     // NO_AUTO_CHAIN: send exactly the chain cert_chain holds, not one OpenSSL completes from the trust store (which
     // would put ca_cert's root into every handshake).
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_NO_AUTO_CHAIN);
+    // Read ahead: one read(2) takes whatever the socket holds, not a record header and then its body. Readers must
+    // then drain OpenSSL before waiting on the socket again (Skiff's do: they read until OpenSSL asks for more).
+    SSL_CTX_set_read_ahead(ctx, 1);
 }
 
 void skiff_ssl_ctx_set_servername_cb(SSL_CTX *ctx, int (*cb)(SSL *, int *, void *), void *arg) {
@@ -100,7 +103,6 @@ static int ticket_set_mac(EVP_MAC_CTX *hctx, unsigned char *key) {
 // (full handshake), -1 = error.
 static int skiff_ticket_cb(SSL *s, unsigned char key_name[16], unsigned char *iv, EVP_CIPHER_CTX *ctx,
                            EVP_MAC_CTX *hctx, int enc) {
-    (void)s;
     struct ticket_key key;
     int which = -1;
     pthread_mutex_lock(&ticket_lock);
@@ -131,6 +133,10 @@ static int skiff_ticket_cb(SSL *s, unsigned char key_name[16], unsigned char *iv
     if (!ticket_set_mac(hctx, key.hmac)) return -1;
     if (!EVP_DecryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, key.aes, iv)) return -1;
     OPENSSL_cleanse(&key, sizeof key);
+    // 2 = issue a new ticket. Always under TLS 1.3: clients use a ticket once (RFC 8446 advises it), so a resumed
+    // connection that got none would make the client's next connection a full handshake. Under TLS 1.2 only when the
+    // ticket was sealed with the previous key.
+    if (SSL_version(s) == TLS1_3_VERSION) return 2;
     return which == 0 ? 1 : 2;
 }
 

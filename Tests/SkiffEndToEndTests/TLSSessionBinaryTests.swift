@@ -28,6 +28,12 @@ import Testing
             again = connect(ctx, \(f.port), session=session)
             emit("second", request(again, "/two"))
             emit("second-reused", again.session_reused)
+            renewed = again.session
+            emit("renewed", renewed.id != session.id)
+            again.close()
+            third = connect(ctx, \(f.port), session=renewed)
+            emit("third", request(third, "/three"))
+            emit("third-reused", third.session_reused)
             """)
         #expect(r.status == 0, "\(r.output)")
         #expect(emitted("first", in: r.output) == "('HTTP/1.1 200 OK', 'backend /one')", "\(r.output)")
@@ -35,6 +41,10 @@ import Testing
         #expect(emitted("first-reused", in: r.output) == "False", "\(r.output)")
         #expect(emitted("second", in: r.output) == "('HTTP/1.1 200 OK', 'backend /two')", "\(r.output)")
         #expect(emitted("second-reused", in: r.output) == "True", "\(r.output)")
+        // TLS 1.3 clients use a ticket once: a resumed connection gets a new one, so the next resumes too.
+        if version == "1.3" { #expect(emitted("renewed", in: r.output) == "True", "\(r.output)") }
+        #expect(emitted("third", in: r.output) == "('HTTP/1.1 200 OK', 'backend /three')", "\(r.output)")
+        #expect(emitted("third-reused", in: r.output) == "True", "\(r.output)")
     }
 
     /// SIGTERM with an idle keep-alive connection open: skiff closes it with close_notify before it exits, so the

@@ -12,7 +12,7 @@ void skiff_ssl_ctx_set_mode(SSL_CTX *ctx, long mode);
 /// What every Skiff context has: no renegotiation, a peer's EOF without close_notify read as an EOF (HTTP and the
 /// RPC codecs frame their own messages), partial writes (one record at a time, so a flush can stop at EAGAIN) from a
 /// buffer that may move between retries; the chain sent is cert_chain's, never completed from the trust store;
-/// servers prefer their own cipher order.
+/// reads take what the socket holds (read-ahead); servers prefer their own cipher order.
 void skiff_ssl_ctx_set_defaults(SSL_CTX *ctx, int server);
 void skiff_ssl_ctx_set_servername_cb(SSL_CTX *ctx, int (*cb)(SSL *, int *, void *), void *arg);
 int skiff_ssl_set_sni(SSL *ssl, const char *name);
