@@ -65,46 +65,43 @@ import Testing
         #expect(emitted("second", in: keeper.output) == "('HTTP/1.1 200 OK', 'backend /good')", "\(keeper.output)")
     }
 
-    @Test(arguments: tlsThreadModels)
-    func expiredClientCertificateIsRefused(model: String) throws {
+    /// A client certificate Skiff must not accept, and how each peer and Skiff's log name the refusal.
+    struct BadCertificate: Sendable, CustomStringConvertible {
+        let name: String
+        let sClientAlert: String
+        let pythonError: String
+        let reason: String
+        var description: String { name }
+        static let all = [
+            BadCertificate(
+                name: "client-expired", sClientAlert: "alert certificate expired", pythonError: "CERTIFICATE_EXPIRED",
+                reason: "expired_certificate"),
+            BadCertificate(
+                name: "client-untrusted", sClientAlert: "alert unknown ca", pythonError: "UNKNOWN_CA",
+                reason: "untrusted_certificate"),
+        ]
+    }
+
+    /// An expired client certificate, and one from a CA nobody trusts: refused by curl, s_client and Python alike.
+    @Test(arguments: tlsThreadModels, BadCertificate.all)
+    func badClientCertificateIsRefused(model: String, bad: BadCertificate) throws {
         let f = try Self.mutualTLSFront(model: model)
         defer { f.stop() }
-        let c = try tlsCurl(port: f.port, path: "/bad", certificate: "client-expired")
+        let c = try tlsCurl(port: f.port, path: "/bad", certificate: bad.name)
         // curl reads the alert or, when skiff's close beat it, fails on the closed socket: either way no answer.
         #expect(c.status != 0 && !c.output.contains("backend"), "curl: \(c.output)")
         try f.expectGoodClientServed()
         let s = try openSSLClient(
             port: f.port,
-            ["-servername", "localhost", "-CAfile", TLSFixture.ca, "-cert", TLSFixture.path("client-expired.pem"),
-             "-key", TLSFixture.path("client-expired.key")], request: "")
-        expectSClientRefused(s, "alert certificate expired")
+            ["-servername", "localhost", "-CAfile", TLSFixture.ca, "-cert", TLSFixture.path("\(bad.name).pem"),
+             "-key", TLSFixture.path("\(bad.name).key")], request: "")
+        expectSClientRefused(s, bad.sClientAlert)
         try f.expectGoodClientServed()
         let p = try runTLSPython(
-            "probe(\(f.port), cert=\(py(TLSFixture.path("client-expired.pem"))), key=\(py(TLSFixture.path("client-expired.key"))))")
-        expectPythonRefused(p, "CERTIFICATE_EXPIRED")
+            "probe(\(f.port), cert=\(py(TLSFixture.path("\(bad.name).pem"))), key=\(py(TLSFixture.path("\(bad.name).key"))))")
+        expectPythonRefused(p, bad.pythonError)
         try f.expectGoodClientServed()
-        f.expectLogged("expired_certificate")
-        f.expectNothingPassed()
-    }
-
-    @Test(arguments: tlsThreadModels)
-    func clientCertificateFromAnUntrustedCAIsRefused(model: String) throws {
-        let f = try Self.mutualTLSFront(model: model)
-        defer { f.stop() }
-        let c = try tlsCurl(port: f.port, path: "/bad", certificate: "client-untrusted")
-        #expect(c.status != 0 && !c.output.contains("backend"), "curl: \(c.output)")
-        try f.expectGoodClientServed()
-        let s = try openSSLClient(
-            port: f.port,
-            ["-servername", "localhost", "-CAfile", TLSFixture.ca, "-cert", TLSFixture.path("client-untrusted.pem"),
-             "-key", TLSFixture.path("client-untrusted.key")], request: "")
-        expectSClientRefused(s, "alert unknown ca")
-        try f.expectGoodClientServed()
-        let p = try runTLSPython(
-            "probe(\(f.port), cert=\(py(TLSFixture.path("client-untrusted.pem"))), key=\(py(TLSFixture.path("client-untrusted.key"))))")
-        expectPythonRefused(p, "UNKNOWN_CA")
-        try f.expectGoodClientServed()
-        f.expectLogged("untrusted_certificate")
+        f.expectLogged(bad.reason)
         f.expectNothingPassed()
     }
 
