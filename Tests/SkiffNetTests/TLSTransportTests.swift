@@ -133,6 +133,35 @@ import Testing
         c.close()
     }
 
+    /// A cluster's next connection to a host resumes the session (TLS 1.3 ticket) the last one got, and the one
+    /// after that too (each resumption brings a new ticket): upstream connection churn costs no full handshakes.
+    @Test(arguments: NetModel.allCases)
+    func upstreamConnectionsResumeTheirHostsSession(model: NetModel) throws {
+        let h = try ModelHarness(model)
+        let serverStats = TLSStats()
+        let l = try h.listen(EchoHandler(), tls: try Self.serverEndpoint(stats: serverStats))
+        defer { h.stop(l) }
+        let clientStats = TLSStats()
+        var options = ConnectionOptions()
+        options.tls = try Self.clientEndpoint(stats: clientStats)
+        var resumed: [Bool] = []
+        for i in 0..<3 {
+            let client = RecordingHandler()
+            let c = h.connect(port: l.address.port, handler: client, options: options)
+            // An echo proves the handshake done and, under TLS 1.3, that the server's ticket has arrived with it.
+            Array("ping \(i)".utf8).withUnsafeBytes { c.write(copying: $0) }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while client.received.withLock({ $0.count }) < 6 && ContinuousClock.now < deadline { usleep(5000) }
+            #expect(client.received.withLock { $0 } == Array("ping \(i)".utf8))
+            resumed.append(c.tlsInfo?.resumed ?? false)
+            c.close()
+            usleep(20_000)
+        }
+        #expect(resumed == [false, true, true])
+        #expect(clientStats.resumed.load(ordering: .relaxed) == 2)
+        #expect(serverStats.resumed.load(ordering: .relaxed) == 2)
+    }
+
     @Test(arguments: NetModel.allCases)
     func inspectorServesPlaintextAndTLSOnOnePort(model: NetModel) throws {
         let h = try ModelHarness(model)

@@ -16,7 +16,9 @@ void skiff_ssl_ctx_set_mode(SSL_CTX *ctx, long mode);
 void skiff_ssl_ctx_set_defaults(SSL_CTX *ctx, int server);
 void skiff_ssl_ctx_set_servername_cb(SSL_CTX *ctx, int (*cb)(SSL *, int *, void *), void *arg);
 int skiff_ssl_set_sni(SSL *ssl, const char *name);
-void skiff_ssl_ctx_disable_session_cache(SSL_CTX *ctx);
+/// Clients: OpenSSL hands each new session (a TLS 1.3 ticket, a TLS 1.2 session) to `cb`, which keeps it (returns 1)
+/// for the next connection to the same host; OpenSSL stores none itself.
+void skiff_ssl_ctx_enable_client_sessions(SSL_CTX *ctx, int (*cb)(SSL *, SSL_SESSION *));
 /// Installs the shared ticket-key callback and a session id context (resumption is only offered back to the same
 /// listener or cluster context).
 int skiff_ssl_ctx_enable_tickets(SSL_CTX *ctx, const unsigned char *sid_ctx, unsigned int sid_len);

@@ -250,7 +250,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             return c
         }
         c.handler = handler
-        if let ep = options.tls { c.tls = TLSSession.client(ep, fd: c.fd, serialize: false) }
+        if let ep = options.tls { c.tls = TLSSession.client(ep, fd: c.fd, peer: address.description, serialize: false) }
         c.noteOpened()
         let timeoutNs = Connection.nanoseconds(timeout)
         execute { [self, connected] in

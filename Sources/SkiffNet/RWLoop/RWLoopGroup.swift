@@ -96,7 +96,7 @@ public final class RWLoopGroup: Sendable {
                 fd: fd, direction: .outbound, state: .connecting, peer: address, context: .rwloop(self),
                 options: options, label: label, shardKey: shardKey)
             c.handler = handler
-            if let ep = options.tls { c.tls = TLSSession.client(ep, fd: fd, serialize: true) }
+            if let ep = options.tls { c.tls = TLSSession.client(ep, fd: fd, peer: address.description, serialize: true) }
             c.noteOpened()
             c.rwStart(connecting: true, timeoutNs: Connection.nanoseconds(timeout))
             return c

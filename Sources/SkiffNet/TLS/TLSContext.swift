@@ -49,7 +49,7 @@ public final class TLSContext: @unchecked Sendable {
                 SSL_CTX_set_alpn_select_cb(ctx, TLSContext.selectALPN, Unmanaged.passUnretained(self).toOpaque())
             }
         } else {
-            skiff_ssl_ctx_disable_session_cache(ctx)
+            skiff_ssl_ctx_enable_client_sessions(ctx, TLSSession.keepClientSession)
             if !alpnWire.isEmpty {
                 _ = alpnWire.withUnsafeBufferPointer { SSL_CTX_set_alpn_protos(ctx, $0.baseAddress, UInt32($0.count)) }
             }

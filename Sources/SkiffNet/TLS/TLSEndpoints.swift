@@ -70,13 +70,33 @@ public final class TLSServerEndpoint: Sendable {
     public func replace(_ contexts: TLSServerContexts) { current.withLock { $0 = contexts } }
 }
 
-/// How a cluster's upstream connections (and health checks) speak TLS: the client context and the cluster's counters.
-public final class TLSClientEndpoint: Sendable {
+/// How a cluster's upstream connections (and health checks) speak TLS: the client context, the cluster's counters,
+/// and the last session each host gave (a connection that follows resumes it: no full handshake to an upstream the
+/// cluster already knows). A TLS 1.3 ticket is used once, so a session is taken out when offered; the server's new
+/// ticket replaces it. One entry per host; any thread (taken when a connection opens, not per request).
+public final class TLSClientEndpoint: @unchecked Sendable {
     public let context: TLSContext
     public let stats: TLSStats
+    /// An `SSL_SESSION *` and the one reference the cache holds on it.
+    private struct SessionRef: @unchecked Sendable { let pointer: OpaquePointer }
+    /// Sessions by host address.
+    private let sessions = Mutex<[String: SessionRef]>([:])
 
     public init(context: TLSContext, stats: TLSStats) {
         self.context = context
         self.stats = stats
+    }
+
+    deinit { sessions.withLock { for s in $0.values { SSL_SESSION_free(s.pointer) } } }
+
+    /// The session to offer `peer`, handed over with its reference (the caller frees it); nil when none.
+    func takeSession(for peer: String) -> OpaquePointer? {
+        sessions.withLock { $0.removeValue(forKey: peer)?.pointer }
+    }
+
+    /// Keeps `session` (its reference) for the next connection to `peer`, replacing an older one.
+    func keepSession(_ session: OpaquePointer, for peer: String) {
+        let old = sessions.withLock { $0.updateValue(SessionRef(pointer: session), forKey: peer)?.pointer }
+        if let old { SSL_SESSION_free(old) }
     }
 }

@@ -60,11 +60,16 @@ final class TLSSession: @unchecked Sendable {
     }
 
     /// A client session on a connecting socket: SNI and the name to check come from the endpoint.
-    static func client(_ endpoint: TLSClientEndpoint, fd: Int32, serialize: Bool) -> TLSSession? {
+    /// `peer` keys the endpoint's session cache: a session (ticket) from the last connection to it is offered.
+    static func client(_ endpoint: TLSClientEndpoint, fd: Int32, peer: String, serialize: Bool) -> TLSSession? {
         let context = endpoint.context
         guard let ssl = SSL_new(context.ctx) else { return nil }
         SSL_set_fd(ssl, fd)
         SSL_set_connect_state(ssl)
+        if let cached = endpoint.takeSession(for: peer) {
+            _ = SSL_set_session(ssl, cached)
+            SSL_SESSION_free(cached)
+        }
         let s = context.settings
         if let name = s.serverName, !name.isEmpty {
             let isIP = SocketAddress(ip: name, port: 0) != nil
@@ -77,9 +82,26 @@ final class TLSSession: @unchecked Sendable {
                 }
             }
         }
-        return TLSSession(
+        let session = TLSSession(
             ssl: ssl, stats: endpoint.stats, timeoutNs: s.handshakeTimeoutNs, server: false, owner: context,
             serialize: serialize, phase: .handshaking)
+        session.sessionCache = (endpoint, peer)
+        SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(session).toOpaque())
+        return session
+    }
+
+    /// Clients: where a new session from the server is kept (the cluster's endpoint, by host).
+    private var sessionCache: (endpoint: TLSClientEndpoint, peer: String)?
+
+    /// OpenSSL's new-session callback for clients: the session goes to the endpoint's cache for this host.
+    static let keepClientSession: @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32 = { ssl, session in
+        guard let ssl, let session, let me = TLSSession.of(ssl), let (endpoint, peer) = me.sessionCache,
+            let copy = SSL_SESSION_dup(session)
+        else { return 0 }
+        // A copy: OpenSSL marks the connection's own session not resumable when that connection ends without
+        // close_notify (an upstream that just closes), which must not spoil the one kept for the next connection.
+        endpoint.keepSession(copy, for: peer)
+        return 0  // OpenSSL keeps (and frees) its own
     }
 
     deinit {
