@@ -199,6 +199,7 @@ class TypeState:
         self.nacks = 0
         self.last_nack = None
         self.stale_requests = 0
+        self.version_on_connect = None
 
     def to_json(self):
         return {
@@ -214,6 +215,7 @@ class TypeState:
             "last_nack": self.last_nack,
             "nack_error": self.last_nack["message"] if self.last_nack else None,
             "stale_requests": self.stale_requests,
+            "version_on_connect": self.version_on_connect,
         }
 
 
@@ -405,6 +407,8 @@ class ControlPlane(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
                 state.acks += 1
                 state.version_acked = request.version_info
                 log("stream %d: %s ACK %s" % (stream.id, name, request.version_info))
+            if not state.subscribed and not request.response_nonce:
+                state.version_on_connect = request.version_info or None  # what a reconnecting client still has
             names = set(request.resource_names)
             wildcard = "*" in names or (not names and type_url in WILDCARD_TYPES)
             names.discard("*")
