@@ -9,11 +9,9 @@ import Testing
 /// backends; a pushed change (an endpoint moved, a route added) is followed and ACKed; an invalid regex is NACKed
 /// with the old routes kept; dropping the streams makes Envoy reconnect and resubscribe. Skips when Envoy is missing.
 @Suite(.serialized) struct XDSServerEnvoyBinaryTests {
-    @Test func envoyFollowsTheTestControlPlane() throws {
-        guard let envoyBinary = XDSPeers.envoy else {
-            print("XDSServerEnvoyBinaryTests skipped: no Envoy binary; install it with \(XDSPeers.envoyInstallHint)")
-            return
-        }
+    @Test(.enabled(if: XDSPeers.envoy != nil, "no Envoy binary; install it with \(XDSPeers.envoyInstallHint)"))
+    func envoyFollowsTheTestControlPlane() throws {
+        let envoyBinary = try #require(XDSPeers.envoy)
         let a = try HTTPTestServer(name: "a")
         defer { a.stop() }
         let b = try HTTPTestServer(name: "b")
