@@ -193,6 +193,7 @@ class TypeState:
         self.subscribed = False
         self.version_sent = None
         self.nonce_sent = None
+        self.nonce_answered = False
         self.names_sent = []
         self.version_acked = None
         self.acks = 0
@@ -340,7 +341,8 @@ class ControlPlane(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
                     stream.events.put(("request", request))
                 stream.events.put(("closed", "client closed the stream"))
             except Exception as e:  # cancelled, reset
-                stream.events.put(("closed", "read failed: %s" % (getattr(e, "details", lambda: e)() or e)))
+                detail = getattr(e, "details", lambda: None)() or str(e) or type(e).__name__
+                stream.events.put(("closed", "read failed: %s" % detail))
 
         threading.Thread(target=read, daemon=True, name="ads-read-%d" % stream.id).start()
         reason = "server stopped"
@@ -393,7 +395,12 @@ class ControlPlane(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             if request.response_nonce and request.response_nonce != state.nonce_sent:
                 state.stale_requests += 1  # answers a response superseded since: the xDS protocol says ignore it
                 return []
-            if request.response_nonce and request.HasField("error_detail"):
+            # Only the first request answering a response is its ACK or NACK; later ones with the same nonce
+            # change the subscription (new RDS/EDS names) and say nothing new about that response.
+            answering = request.response_nonce and not state.nonce_answered
+            if answering:
+                state.nonce_answered = True
+            if answering and request.HasField("error_detail"):
                 state.nacks += 1
                 state.last_nack = {
                     "version": request.version_info,
@@ -403,7 +410,7 @@ class ControlPlane(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
                     "message": request.error_detail.message,
                 }
                 log("stream %d: %s NACK of %s: %s" % (stream.id, name, state.version_sent, request.error_detail.message))
-            elif request.response_nonce:
+            elif answering:
                 state.acks += 1
                 state.version_acked = request.version_info
                 log("stream %d: %s ACK %s" % (stream.id, name, request.version_info))
@@ -419,7 +426,7 @@ class ControlPlane(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         if snapshot is None:
             return []
         version = snapshot.by_type[type_url][0]
-        if changed or (version != state.version_sent and not request.HasField("error_detail")):
+        if changed or (answering and version != state.version_sent and not request.HasField("error_detail")):
             return [self.response(stream, state, snapshot)]
         return []
 
@@ -442,6 +449,7 @@ class ControlPlane(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             chosen = sorted(resources) if state.wildcard else sorted(n for n in state.names if n in resources)
             nonce = str(next(self.nonces))
             state.version_sent, state.nonce_sent, state.names_sent = version, nonce, chosen
+            state.nonce_answered = False
         log("stream %d: send %s version %s nonce %s %s" % (
             stream.id, GROUP_OF_TYPE[state.type_url], version, nonce, chosen))
         return discovery_pb2.DiscoveryResponse(
