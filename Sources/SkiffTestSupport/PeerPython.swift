@@ -23,7 +23,7 @@ public enum PeerPython {
         access(python, X_OK) == 0 && (try? run(python, ["-c", "import anthunder"], [:], seconds: 60))?.status == 0
     }
 
-    private static func run(_ exe: String, _ args: [String], _ env: [String: String], seconds: Double) throws -> (
+    static func run(_ exe: String, _ args: [String], _ env: [String: String], seconds: Double) throws -> (
         status: Int32, output: String
     ) {
         let p = try SkiffProcess(executable: exe, args, environment: env)
@@ -35,7 +35,7 @@ public enum PeerPython {
     }
 
     /// pip's settings (index, certificates, proxies) and HOME from this process's environment.
-    private static func inheritedEnvironment() -> [String: String] {
+    static func inheritedEnvironment() -> [String: String] {
         var out: [String: String] = [:]
         var p = environ
         while let entry = p.pointee {
