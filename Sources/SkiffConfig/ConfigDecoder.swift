@@ -101,9 +101,9 @@ public struct ConfigDecoder {
     // MARK: - Top level
 
     static let rootSchema = ObjectSchema(
-        known: ["servers", "cluster_manager", "admin", "disable_upgrade"],
+        known: ["servers", "cluster_manager", "admin", "disable_upgrade", "node", "dynamic_resources", "static_resources"],
         unsupported: [
-            "tracing", "metrics", "pprof", "dynamic_resources", "static_resources", "node", "close_graceful",
+            "tracing", "metrics", "pprof", "close_graceful",
             "inherit_old_mosnconfig", "pid", "uds_dir", "plugin", "third_part_codec", "extends", "wasm_global_plugins",
         ],
         emptyAllowed: ["close_graceful", "inherit_old_mosnconfig"])
@@ -130,13 +130,19 @@ public struct ConfigDecoder {
                 if let server = decodeServer(item.value, at: item.path) { servers.append(server) }
             }
         }
-        if listenerCount == 0 && (serverList != nil || !f.has("servers")) {
+        let bootstrap = decodeBootstrap(f)
+        // xDS mode: with listeners from the control plane, a config may have no servers of its own.
+        let listenersFromADS = bootstrap.xds?.listenersFromADS ?? false
+        if listenerCount == 0 && !listenersFromADS && (serverList != nil || !f.has("servers")) {
             fail("servers", "no listeners")
         }
-        let clusters = f["cluster_manager"].map { decodeClusterManager($0, at: f.path("cluster_manager")) } ?? []
+        var clusters = f["cluster_manager"].map { decodeClusterManager($0, at: f.path("cluster_manager")) } ?? []
+        clusters += bootstrap.staticClusters
         let admin = f["admin"].flatMap { decodeAdmin($0, at: f.path("admin")) }
         let disableUpgrade = bool(f, "disable_upgrade") ?? false
-        return SkiffConfiguration(servers: servers, clusters: clusters, admin: admin, disableUpgrade: disableUpgrade)
+        var config = SkiffConfiguration(servers: servers, clusters: clusters, admin: admin, disableUpgrade: disableUpgrade)
+        config.xds = bootstrap.xds
+        return config
     }
 
     /// Cluster names as written, read ahead so routes and filters can be checked against them in document order

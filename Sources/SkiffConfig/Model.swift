@@ -9,6 +9,9 @@ public struct SkiffConfiguration: Sendable, Equatable {
     /// MOSN's top-level `disable_upgrade`: this process takes no listening sockets over from an old one (a
     /// `skiff start --upgrade` with it is refused).
     public var disableUpgrade: Bool
+    /// `dynamic_resources` (with `node` and the ADS cluster of `static_resources`): listeners and clusters from a
+    /// control plane; nil = file mode.
+    public var xds: XDSConfig? = nil
     /// Fields accepted as MOSN accepts them but not acted on the way MOSN would act (each named with its path, once);
     /// `validate` prints them and `start` and `reload` log them.
     public var warnings: [ConfigError] = []

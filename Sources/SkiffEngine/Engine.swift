@@ -106,6 +106,10 @@ public final class Engine: @unchecked Sendable {
         self.hub = hub
         self.errors = BackgroundErrors(logger: logger, hub: hub)
         self.tls = TLSRegistry(logger: logger)
+        // Decoded, not yet served: the xDS client (SkiffXDS) is being built (issue 17). Refused, never ignored.
+        if config.xds != nil {
+            throw EngineError("dynamic_resources: the xDS client is not in this build yet; the config is valid")
+        }
         let clusters: ClusterManager
         let clientTLS = try tls.clientEndpoints(config.clusters)
         do {

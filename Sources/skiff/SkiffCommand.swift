@@ -73,6 +73,14 @@ struct Start: ParsableCommand {
     @Option(name: .customLong("thread-model"), help: "Override every listener's thread model: rwloop or netpoll.")
     var threadModel: ThreadModel?
 
+    @Option(name: .customLong("service-node"), help: "xDS: this node's id (overrides the config's node.id), as MOSN's flag.")
+    var serviceNode: String?
+
+    @Option(
+        name: .customLong("service-cluster"),
+        help: "xDS: this node's cluster (overrides the config's node.cluster), as MOSN's flag.")
+    var serviceCluster: String?
+
     @Option(
         name: .customLong("log-level"),
         help: "trace, debug, info, notice, warning, error or critical (MOSN's WARN, FATAL too); default: the config's default_log_level, else info.")
@@ -127,7 +135,15 @@ struct Start: ParsableCommand {
             throw ExitCode(1)
         }
         let windowMs = try parseWindow(window)
-        let (cfg, configText) = try loadConfigWithTextOrExit(config)
+        var (cfg, configText) = try loadConfigWithTextOrExit(config)
+        if serviceNode != nil || serviceCluster != nil {
+            guard cfg.xds != nil else {
+                printError("error: --service-node and --service-cluster name this node to a control plane: the config has no dynamic_resources")
+                throw ExitCode(1)
+            }
+            if let id = serviceNode { cfg.xds?.node.id = id }
+            if let cluster = serviceCluster { cfg.xds?.node.cluster = cluster }
+        }
         let logging: LogSettings
         do {
             logging = try LogSettings.resolve(levelFlag: logLevel, fileFlag: logFile, config: cfg)
