@@ -106,10 +106,7 @@ public final class Engine: @unchecked Sendable {
         self.hub = hub
         self.errors = BackgroundErrors(logger: logger, hub: hub)
         self.tls = TLSRegistry(logger: logger)
-        // Decoded, not yet served: the xDS client (SkiffXDS) is being built (issue 17). Refused, never ignored.
-        if config.xds != nil {
-            throw EngineError("dynamic_resources: the xDS client is not in this build yet; the config is valid")
-        }
+        if let refusal = Engine.unservable(config) { throw EngineError(refusal) }
         let clusters: ClusterManager
         let clientTLS = try tls.clientEndpoints(config.clusters)
         do {
@@ -120,6 +117,13 @@ public final class Engine: @unchecked Sendable {
         live = Mutex(Live(config: config, configText: configText, clusters: clusters))
         publisher = FramePublisher(engine: self, hub: hub)
         drainWatcher = DrainWatcher(engine: self, hub: hub)
+    }
+
+    /// What a valid config asks for that this build cannot serve yet (`skiff validate` says it too): nil when none.
+    /// `dynamic_resources` is decoded but the xDS client (SkiffXDS) is still being built (issue 17): refused, never
+    /// ignored.
+    public static func unservable(_ config: SkiffConfiguration) -> String? {
+        config.xds == nil ? nil : "dynamic_resources: the xDS client is not in this build yet; the config is valid"
     }
 
     /// The running config.

@@ -56,7 +56,8 @@ struct Validate: ParsableCommand {
         let c = try loadConfigOrExit(config)
         for w in c.warnings { printError("warning: \(w)") }
         // What only OpenSSL can check: PEM that parses, keys that match, ciphers and curves it knows.
-        let tlsErrors = TLSRegistry.check(c)
+        var tlsErrors = TLSRegistry.check(c)
+        if let refusal = Engine.unservable(c) { tlsErrors.append(refusal) }
         for e in tlsErrors { printError("error: \(e)") }
         if !tlsErrors.isEmpty { throw ExitCode(1) }
         print("ok: \(c.summary)")
