@@ -46,11 +46,7 @@ import Testing
             data[offset..<offset + n].withUnsafeBytes { c.write(copying: $0) }
             offset += n
         }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while client.received.withLock({ $0.count }) < data.count && ContinuousClock.now < deadline {
-            try? Task.checkCancellation()
-            usleep(5000)
-        }
+        _ = waitUntil(seconds: 20) { client.received.withLock { $0.count } >= data.count }
         #expect(client.isConnected)
         #expect(client.received.withLock { $0 } == data)
         let info = try #require(c.tlsInfo)
@@ -73,8 +69,7 @@ import Testing
         var options = ConnectionOptions()
         options.tls = try Self.clientEndpoint(serverName: "not-the-name.example", stats: clientStats)
         _ = h.connect(port: l.address.port, handler: client, options: options)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while client.closeReason.withLock({ $0 }) == nil && ContinuousClock.now < deadline { usleep(5000) }
+        _ = waitUntil(seconds: 10) { client.closeReason.withLock { $0 } != nil }
         #expect(client.closeReason.withLock { $0 } == .tlsHandshakeFailed(.untrustedCertificate))
         #expect(!client.isConnected)
         #expect(clientStats.failures(.untrustedCertificate) == 1)
@@ -91,8 +86,7 @@ import Testing
         try s.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
         let answer = (try? s.receiveToEOF(limit: 4096)) ?? []  // closed, maybe reset (our bytes went unread)
         #expect(answer.count < 64)  // at most an alert, never an echo
-        let deadline = ContinuousClock.now + .seconds(5)
-        while stats.failures(.notTLS) == 0 && ContinuousClock.now < deadline { usleep(5000) }
+        _ = waitUntil(seconds: 5) { stats.failures(.notTLS) > 0 }
         #expect(stats.failures(.notTLS) == 1)
     }
 
@@ -118,8 +112,7 @@ import Testing
         try s.send(Array("GET / HTTP/1.1\r\n\r\n".utf8))
         _ = try? s.receiveToEOF(limit: 4096)
         s.close()
-        let deadline = ContinuousClock.now + .seconds(5)
-        while stats.failures(.notTLS) == 0 && ContinuousClock.now < deadline { usleep(5000) }
+        _ = waitUntil(seconds: 5) { stats.failures(.notTLS) > 0 }
         #expect(stats.failures(.notTLS) == 1)
         #expect(delegate.accepted.load(ordering: .relaxed) == 0)
         let client = RecordingHandler()
@@ -127,7 +120,7 @@ import Testing
         options.tls = try Self.clientEndpoint()
         let c = h.connect(port: l.address.port, handler: client, options: options)
         Array("after".utf8).withUnsafeBytes { c.write(copying: $0) }
-        while client.received.withLock({ $0.count }) < 5 && ContinuousClock.now < deadline + .seconds(5) { usleep(5000) }
+        _ = waitUntil(seconds: 10) { client.received.withLock { $0.count } >= 5 }
         #expect(client.received.withLock { $0 } == Array("after".utf8))
         #expect(delegate.accepted.load(ordering: .relaxed) == 1)
         c.close()
@@ -150,8 +143,7 @@ import Testing
             let c = h.connect(port: l.address.port, handler: client, options: options)
             // An echo proves the handshake done and, under TLS 1.3, that the server's ticket has arrived with it.
             Array("ping \(i)".utf8).withUnsafeBytes { c.write(copying: $0) }
-            let deadline = ContinuousClock.now + .seconds(10)
-            while client.received.withLock({ $0.count }) < 6 && ContinuousClock.now < deadline { usleep(5000) }
+            _ = waitUntil(seconds: 10) { client.received.withLock { $0.count } >= 6 }
             #expect(client.received.withLock { $0 } == Array("ping \(i)".utf8))
             resumed.append(c.tlsInfo?.resumed ?? false)
             c.close()
@@ -177,8 +169,7 @@ import Testing
         options.tls = try Self.clientEndpoint()
         let c = h.connect(port: l.address.port, handler: client, options: options)
         Array("tls hello".utf8).withUnsafeBytes { c.write(copying: $0) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while client.received.withLock({ $0.count }) < 9 && ContinuousClock.now < deadline { usleep(5000) }
+        _ = waitUntil(seconds: 10) { client.received.withLock { $0.count } >= 9 }
         #expect(client.received.withLock { $0 } == Array("tls hello".utf8))
         #expect(stats.plaintext.load(ordering: .relaxed) == 1)
         #expect(stats.handshakes.load(ordering: .relaxed) == 1)
