@@ -50,8 +50,8 @@ static pthread_mutex_t ticket_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ticket_key ticket_keys[2];  // [0] current, [1] previous
 static int ticket_keys_ready = 0;
 static time_t ticket_rotated_at = 0;
-static long ticket_rotation_seconds = 3600;
-static unsigned long ticket_rotation_count = 0;
+// A key signs new tickets for an hour; the previous one still opens them, so a ticket lasts up to two hours.
+enum { ticket_rotation_seconds = 3600 };
 
 static void ticket_new_key(struct ticket_key *k) {
     RAND_bytes(k->name, sizeof k->name);
@@ -68,30 +68,8 @@ static void ticket_rotate_locked(time_t now) {
     } else {
         ticket_keys[1] = ticket_keys[0];
         ticket_new_key(&ticket_keys[0]);
-        ticket_rotation_count++;
     }
     ticket_rotated_at = now;
-}
-
-void skiff_tls_set_ticket_rotation(long seconds) {
-    pthread_mutex_lock(&ticket_lock);
-    ticket_rotation_seconds = seconds > 0 ? seconds : 3600;
-    pthread_mutex_unlock(&ticket_lock);
-}
-
-unsigned long skiff_tls_rotate_ticket_keys(void) {
-    pthread_mutex_lock(&ticket_lock);
-    ticket_rotate_locked(time(NULL));
-    unsigned long n = ticket_rotation_count;
-    pthread_mutex_unlock(&ticket_lock);
-    return n;
-}
-
-unsigned long skiff_tls_ticket_rotations(void) {
-    pthread_mutex_lock(&ticket_lock);
-    unsigned long n = ticket_rotation_count;
-    pthread_mutex_unlock(&ticket_lock);
-    return n;
 }
 
 static int ticket_set_mac(EVP_MAC_CTX *hctx, unsigned char *key) {
@@ -146,11 +124,7 @@ static int skiff_ticket_cb(SSL *s, unsigned char key_name[16], unsigned char *iv
 int skiff_ssl_ctx_enable_tickets(SSL_CTX *ctx, const unsigned char *sid_ctx, unsigned int sid_len) {
     if (!SSL_CTX_set_session_id_context(ctx, sid_ctx, sid_len)) return 0;
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-    long lifetime;
-    pthread_mutex_lock(&ticket_lock);
-    lifetime = ticket_rotation_seconds * 2;
-    pthread_mutex_unlock(&ticket_lock);
-    SSL_CTX_set_timeout(ctx, lifetime);
+    SSL_CTX_set_timeout(ctx, 2 * ticket_rotation_seconds);
     return SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, skiff_ticket_cb) == 1;
 }
 

@@ -19,14 +19,9 @@ int skiff_ssl_set_sni(SSL *ssl, const char *name);
 /// Clients: OpenSSL hands each new session (a TLS 1.3 ticket, a TLS 1.2 session) to `cb`, which keeps it (returns 1)
 /// for the next connection to the same host; OpenSSL stores none itself.
 void skiff_ssl_ctx_enable_client_sessions(SSL_CTX *ctx, int (*cb)(SSL *, SSL_SESSION *));
-/// Installs the shared ticket-key callback and a session id context (resumption is only offered back to the same
-/// listener or cluster context).
+/// Installs the shared ticket-key callback (keys rotate hourly, the previous one still accepted) and a session id
+/// context (resumption is only offered back to the same listener or cluster context).
 int skiff_ssl_ctx_enable_tickets(SSL_CTX *ctx, const unsigned char *sid_ctx, unsigned int sid_len);
-/// How long a ticket key signs new tickets; tickets stay valid for twice that (the previous key still decrypts).
-void skiff_tls_set_ticket_rotation(long seconds);
-/// Rotates now (tests; an operator's forced rotation). Returns how many rotations happened so far.
-unsigned long skiff_tls_rotate_ticket_keys(void);
-unsigned long skiff_tls_ticket_rotations(void);
 
 /// Subject alternative names of `cert` as "DNS:x", "IP:1.2.3.4", "URI:spiffe://..." joined by ", " into `out`
 /// (NUL-terminated, truncated to `cap`). Returns the length written.
