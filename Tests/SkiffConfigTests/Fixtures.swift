@@ -80,3 +80,10 @@ func configsDirectory() -> String {
     parts.removeLast(3)  // SkiffConfigTests/Fixtures.swift under Tests/
     return parts.joined(separator: "/") + "/configs"
 }
+
+/// A file of `Tests/Fixtures/xds`, found from this file's path.
+func xdsFixture(_ name: String) -> String {
+    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    parts.removeLast(2)  // SkiffConfigTests/Fixtures.swift under Tests/
+    return parts.joined(separator: "/") + "/Fixtures/xds/" + name
+}

@@ -7,19 +7,8 @@ import Testing
 /// MOSN's Envoy v3 bootstrap keys (`node`, `dynamic_resources`, `static_resources`) beside `servers` and
 /// `cluster_manager`: xDS mode, mixed mode, and every refusal with its path.
 @Suite struct XDSBootstrapConfigTests {
-    /// The example issue 17 says must be accepted as written.
-    static let issueExample = """
-        {"node": {"id": "skiff-1", "cluster": "web"},
-         "dynamic_resources": {"ads_config": {"api_type": "GRPC", "transport_api_version": "V3",
-             "grpc_services": [{"envoy_grpc": {"cluster_name": "xds"}}]},
-           "lds_config": {"ads": {}, "resource_api_version": "V3"}, "cds_config": {"ads": {}, "resource_api_version": "V3"}},
-         "static_resources": {"clusters": [{"name": "xds", "type": "STATIC", "connect_timeout": "1s",
-           "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-             "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-             "explicit_http_config": {"http2_protocol_options": {}}}},
-           "load_assignment": {"cluster_name": "xds", "endpoints": [{"lb_endpoints": [{"endpoint": {"address":
-             {"socket_address": {"address": "127.0.0.1", "port_value": 15010}}}}]}]}}]}}
-        """
+    /// The example issue 17 says must be accepted as written (`Tests/Fixtures/xds/skiff-bootstrap.json`).
+    static let issueExample = (try? String(contentsOfFile: xdsFixture("skiff-bootstrap.json"), encoding: .utf8)) ?? ""
 
     @Test func theIssuesExampleIsAcceptedAsWritten() throws {
         let c = try ConfigDecoder.decode(Self.issueExample)
@@ -43,7 +32,7 @@ import Testing
     }
 
     @Test func mixedModeKeepsFileListenersBesideADS() throws {
-        let mixed = Self.issueExample.dropLast() + """
+        let mixed = Self.issueExample.trimmingCharacters(in: .whitespacesAndNewlines).dropLast() + """
             , "servers": [{"routers": [{"router_config_name": "r", "virtual_hosts": [{"name": "v", "domains": ["*"],
                 "routers": [{"match": {"prefix": "/"}, "direct_response": {"status": 200}}]}]}],
               "listeners": [{"name": "l", "address": "127.0.0.1:0", "filter_chains": [{"filters": [{"type": "proxy",

@@ -55,13 +55,12 @@ public final class TLSRegistry: Sendable {
         var out: [String: TLSClientEndpoint] = [:]
         for c in clusters {
             guard let t = c.tls else { continue }
+            let settings = try Self.settings(t, role: .client)
             let context: TLSContext
             do {
-                context = try TLSContext(try Self.settings(t, role: .client))
-            } catch let e as EngineError {
-                throw e
+                context = try TLSContext(settings)
             } catch {
-                throw EngineError("\(error)")
+                throw EngineError(error.description)
             }
             out[c.name] = TLSClientEndpoint(context: context, stats: stats(for: "cluster \(c.name)"))
         }
