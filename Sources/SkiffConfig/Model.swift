@@ -516,12 +516,22 @@ public struct HostConfig: Sendable, Equatable {
     public var metadata: [String: String]
     /// `tls_disable`: this host gets plaintext even when its cluster uses TLS.
     public var tlsDisable: Bool = false
+    /// What a control plane says of this host (EDS `health_status`); file configs leave it `.serving`.
+    public var controlPlaneState: ControlPlaneHostState = .serving
     public init(address: SocketAddressSpec, hostname: String? = nil, weight: Int = 1, metadata: [String: String] = [:]) {
         self.address = address
         self.hostname = hostname
         self.weight = weight
         self.metadata = metadata
     }
+}
+
+/// A host's state as an EDS `health_status` gives it: UNHEALTHY maps onto Skiff's failing health, DRAINING onto the
+/// DRAIN admin state; everything else serves (the health checker, if any, still decides).
+public enum ControlPlaneHostState: String, Sendable, Equatable {
+    case serving
+    case unhealthy
+    case draining
 }
 
 public struct AdminConfig: Sendable, Equatable {
