@@ -61,17 +61,24 @@ public final class Cluster: Sendable {
         self.upstreamWrites = previous?.upstreamWrites ?? WriteTotals()
         self.latency = previous?.latency ?? LatencyHistogram()
         var hs: [Host] = []
+        hs.reserveCapacity(config.hosts.count)
+        // The previous hosts by address, each taken at most once (an EDS update of thousands of hosts stays linear).
+        var carried: [SocketAddressSpec: [Host]] = [:]
+        for old in previous?.hosts ?? [] { carried[old.config.address, default: []].append(old) }
         for h in config.hosts {
-            if let old = previous?.hosts.first(where: { $0.canCarry(h, healthCheck: config.healthCheck) }),
-                !hs.contains(where: { $0 === old })
+            let host: Host
+            if let i = carried[h.address]?.firstIndex(where: { $0.canCarry(h, healthCheck: config.healthCheck) }),
+                let old = carried[h.address]?.remove(at: i)
             {
                 old.setWeight(h.weight)
                 // Without outlier detection now, nothing would ever tick an ejection it carries over.
                 if config.outlierDetection == nil && old.health.isEjected { old.health.unEject() }
-                hs.append(old)
+                host = old
             } else {
-                hs.append(try Host(config: h, healthCheck: config.healthCheck))
+                host = try Host(config: h, healthCheck: config.healthCheck)
             }
+            host.applyControlPlaneState(h.controlPlaneState)
+            hs.append(host)
         }
         self.hosts = hs
         self.loadBalancer = makeLoadBalancer(config.lbType, hosts: hs)

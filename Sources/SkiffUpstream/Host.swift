@@ -143,6 +143,28 @@ public final class Host: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The control plane's word on this host (EDS `health_status`), as last applied.
+    private let controlPlane = Atomic<UInt8>(0)
+
+    /// Takes what a control plane says (at build and on every reload): DRAINING puts a READY host in DRAIN, and
+    /// SERVING again takes a host the control plane drained back to READY (an operator's DRAIN or MAINT stays);
+    /// UNHEALTHY marks its health down until the control plane says otherwise.
+    public func applyControlPlaneState(_ state: ControlPlaneHostState) {
+        let code: UInt8 =
+            switch state {
+            case .serving: 0
+            case .unhealthy: 1
+            case .draining: 2
+            }
+        let before = controlPlane.exchange(code, ordering: .relaxed)
+        if state == .draining && adminState == .ready {
+            adminState = .drain
+        } else if state != .draining && before == 2 && adminState == .drain {
+            adminState = .ready
+        }
+        health.setControlPlaneDown(state == .unhealthy)
+    }
+
     /// READY, healthy and weighted above 0: new requests and connections may go here.
     @inline(__always) public var isAvailable: Bool {
         admin.load(ordering: .relaxed) == AdminState.ready.rawValue && health.isHealthy

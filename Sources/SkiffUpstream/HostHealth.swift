@@ -55,6 +55,8 @@ public final class HostHealth: Sendable {
 
     private let healthy = Atomic<Bool>(true)
     private let ejected = Atomic<Bool>(false)
+    /// A control plane's EDS says UNHEALTHY (independent of checks and ejections).
+    private let controlPlaneDown = Atomic<Bool>(false)
     private let state = Mutex(State())
     public let healthyThreshold: Int
     public let unhealthyThreshold: Int
@@ -72,7 +74,12 @@ public final class HostHealth: Sendable {
     /// UP and not ejected: load balancers may pick it (with the admin state).
     @inline(__always) public var isHealthy: Bool {
         healthy.load(ordering: .relaxed) && !ejected.load(ordering: .relaxed)
+            && !controlPlaneDown.load(ordering: .relaxed)
     }
+
+    public var isControlPlaneDown: Bool { controlPlaneDown.load(ordering: .relaxed) }
+
+    public func setControlPlaneDown(_ down: Bool) { controlPlaneDown.store(down, ordering: .relaxed) }
 
     public var isUp: Bool { healthy.load(ordering: .relaxed) }
     public var isEjected: Bool { ejected.load(ordering: .relaxed) }
