@@ -62,6 +62,10 @@ public struct TelemetryEvent: TelemetryRecord {
         case connectionClose(ConnectionClose)
         case serverState(ServerState)
         case engineError(EngineError)
+        case xdsConnected(XDSConnected)
+        case xdsDisconnected(XDSDisconnected)
+        case xdsAck(XDSAck)
+        case xdsNack(XDSNack)
         /// A kind this build does not know, with its members other than `type`, `ts` and `kind`.
         case other(kind: String, fields: [JSONMember])
 
@@ -81,6 +85,10 @@ public struct TelemetryEvent: TelemetryRecord {
             case .connectionClose: return ConnectionClose.kind.description
             case .serverState: return ServerState.kind.description
             case .engineError: return EngineError.kind.description
+            case .xdsConnected: return XDSConnected.kind.description
+            case .xdsDisconnected: return XDSDisconnected.kind.description
+            case .xdsAck: return XDSAck.kind.description
+            case .xdsNack: return XDSNack.kind.description
             case .other(let kind, _): return kind
             }
         }
@@ -102,6 +110,10 @@ public struct TelemetryEvent: TelemetryRecord {
             case ConnectionClose.kind.description: return .connectionClose(ConnectionClose())
             case ServerState.kind.description: return .serverState(ServerState())
             case EngineError.kind.description: return .engineError(EngineError())
+            case XDSConnected.kind.description: return .xdsConnected(XDSConnected())
+            case XDSDisconnected.kind.description: return .xdsDisconnected(XDSDisconnected())
+            case XDSAck.kind.description: return .xdsAck(XDSAck())
+            case XDSNack.kind.description: return .xdsNack(XDSNack())
             default: return .other(kind: kind, fields: [])
             }
         }
@@ -122,6 +134,10 @@ public struct TelemetryEvent: TelemetryRecord {
             case .connectionClose(var p): p.fields(&c); self = .connectionClose(p)
             case .serverState(var p): p.fields(&c); self = .serverState(p)
             case .engineError(var p): p.fields(&c); self = .engineError(p)
+            case .xdsConnected(var p): p.fields(&c); self = .xdsConnected(p)
+            case .xdsDisconnected(var p): p.fields(&c); self = .xdsDisconnected(p)
+            case .xdsAck(var p): p.fields(&c); self = .xdsAck(p)
+            case .xdsNack(var p): p.fields(&c); self = .xdsNack(p)
             case .other(let kind, var members):
                 c.otherMembers(&members, known: [TelemetryLine.typeKey, TelemetryEvent.tsKey, TelemetryEvent.kindKey])
                 self = .other(kind: kind, fields: members)
