@@ -72,7 +72,11 @@ let package = Package(
         ),
         // Envoy v3 resources (Listener, RouteConfiguration, Cluster, ClusterLoadAssignment) into Skiff's config model,
         // with a NACK reason naming the resource and field for anything Skiff cannot apply. Pure: no threads, no I/O.
-        .target(name: "SkiffXDSTranslation", dependencies: ["SkiffXDSProto", "SkiffConfig", "SkiffJSON"]),
+        .target(
+            name: "SkiffXDSTranslation",
+            dependencies: [
+                "SkiffXDSProto", "SkiffConfig", "SkiffJSON", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
         // The ADS client: one gRPC stream to the control plane on its own NIO threads, the per-type subscription state
         // (versions, nonces, ACK/NACK), and complete snapshots handed to the engine. Started only by a config with
         // dynamic_resources; the core modules never import NIO.

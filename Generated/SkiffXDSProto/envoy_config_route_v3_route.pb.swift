@@ -725,6 +725,11 @@ public nonisolated struct Envoy_Config_Route_V3_RouteAction: @unchecked Sendable
   /// Clears the value of `retryPolicy`. Subsequent reads from it will return its default value.
   public mutating func clearRetryPolicy() {_uniqueStorage()._retryPolicy = nil}
 
+  public var hashPolicy: [Envoy_Config_Route_V3_RouteAction.HashPolicy] {
+    get {_storage._hashPolicy}
+    set {_uniqueStorage()._hashPolicy = newValue}
+  }
+
   public var idleTimeout: SwiftProtobuf.Google_Protobuf_Duration {
     get {_storage._idleTimeout ?? SwiftProtobuf.Google_Protobuf_Duration()}
     set {_uniqueStorage()._idleTimeout = newValue}
@@ -748,6 +753,58 @@ public nonisolated struct Envoy_Config_Route_V3_RouteAction: @unchecked Sendable
     case autoHostRewrite(SwiftProtobuf.Google_Protobuf_BoolValue)
     case hostRewriteHeader(String)
 
+  }
+
+  /// Only header hashing is modelled; cookie, connection_properties, query_parameter and filter_state arrive as
+  /// unknown fields (and are refused).
+  public nonisolated struct HashPolicy: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var policySpecifier: Envoy_Config_Route_V3_RouteAction.HashPolicy.OneOf_PolicySpecifier? = nil
+
+    public var header: Envoy_Config_Route_V3_RouteAction.HashPolicy.Header {
+      get {
+        if case .header(let v)? = policySpecifier {return v}
+        return Envoy_Config_Route_V3_RouteAction.HashPolicy.Header()
+      }
+      set {policySpecifier = .header(newValue)}
+    }
+
+    public var terminal: Bool = false
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public nonisolated enum OneOf_PolicySpecifier: Equatable, Sendable {
+      case header(Envoy_Config_Route_V3_RouteAction.HashPolicy.Header)
+
+    }
+
+    public nonisolated struct Header: Sendable {
+      // SwiftProtobuf.Message conformance is added in an extension below. See the
+      // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+      // methods supported on all messages.
+
+      public var headerName: String = String()
+
+      public var regexRewrite: Envoy_Type_Matcher_V3_RegexMatchAndSubstitute {
+        get {_regexRewrite ?? Envoy_Type_Matcher_V3_RegexMatchAndSubstitute()}
+        set {_regexRewrite = newValue}
+      }
+      /// Returns true if `regexRewrite` has been explicitly set.
+      public var hasRegexRewrite: Bool {self._regexRewrite != nil}
+      /// Clears the value of `regexRewrite`. Subsequent reads from it will return its default value.
+      public mutating func clearRegexRewrite() {self._regexRewrite = nil}
+
+      public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+      public init() {}
+
+      fileprivate var _regexRewrite: Envoy_Type_Matcher_V3_RegexMatchAndSubstitute? = nil
+    }
+
+    public init() {}
   }
 
   public init() {}
@@ -1852,7 +1909,7 @@ nonisolated extension Envoy_Config_Route_V3_RetryPolicy.RetryBackOff: SwiftProto
 
 nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RouteAction"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cluster\0\u{3}cluster_header\0\u{3}weighted_clusters\0\u{4}\u{2}prefix_rewrite\0\u{3}host_rewrite_literal\0\u{3}auto_host_rewrite\0\u{1}timeout\0\u{3}retry_policy\0\u{4}\u{f}idle_timeout\0\u{4}\u{5}host_rewrite_header\0\u{4}\u{3}regex_rewrite\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cluster\0\u{3}cluster_header\0\u{3}weighted_clusters\0\u{4}\u{2}prefix_rewrite\0\u{3}host_rewrite_literal\0\u{3}auto_host_rewrite\0\u{1}timeout\0\u{3}retry_policy\0\u{4}\u{6}hash_policy\0\u{4}\u{9}idle_timeout\0\u{4}\u{5}host_rewrite_header\0\u{4}\u{3}regex_rewrite\0")
 
   fileprivate class _StorageClass {
     var _clusterSpecifier: Envoy_Config_Route_V3_RouteAction.OneOf_ClusterSpecifier?
@@ -1861,6 +1918,7 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
     var _hostRewriteSpecifier: Envoy_Config_Route_V3_RouteAction.OneOf_HostRewriteSpecifier?
     var _timeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
     var _retryPolicy: Envoy_Config_Route_V3_RetryPolicy? = nil
+    var _hashPolicy: [Envoy_Config_Route_V3_RouteAction.HashPolicy] = []
     var _idleTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
 
       // This property is used as the initial default value for new instances of the type.
@@ -1878,6 +1936,7 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
       _hostRewriteSpecifier = source._hostRewriteSpecifier
       _timeout = source._timeout
       _retryPolicy = source._retryPolicy
+      _hashPolicy = source._hashPolicy
       _idleTimeout = source._idleTimeout
     }
   }
@@ -1950,6 +2009,7 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
         }()
         case 8: try { try decoder.decodeSingularMessageField(value: &_storage._timeout) }()
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._retryPolicy) }()
+        case 15: try { try decoder.decodeRepeatedMessageField(value: &_storage._hashPolicy) }()
         case 24: try { try decoder.decodeSingularMessageField(value: &_storage._idleTimeout) }()
         case 29: try {
           var v: String?
@@ -2007,6 +2067,9 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
       try { if let v = _storage._retryPolicy {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
       } }()
+      if !_storage._hashPolicy.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._hashPolicy, fieldNumber: 15)
+      }
       try { if let v = _storage._idleTimeout {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
       } }()
@@ -2031,11 +2094,102 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
         if _storage._hostRewriteSpecifier != rhs_storage._hostRewriteSpecifier {return false}
         if _storage._timeout != rhs_storage._timeout {return false}
         if _storage._retryPolicy != rhs_storage._retryPolicy {return false}
+        if _storage._hashPolicy != rhs_storage._hashPolicy {return false}
         if _storage._idleTimeout != rhs_storage._idleTimeout {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Config_Route_V3_RouteAction.HashPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Envoy_Config_Route_V3_RouteAction.protoMessageName + ".HashPolicy"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{2}\u{3}terminal\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Envoy_Config_Route_V3_RouteAction.HashPolicy.Header?
+        var hadOneofValue = false
+        if let current = self.policySpecifier {
+          hadOneofValue = true
+          if case .header(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.policySpecifier = .header(v)
+        }
+      }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.terminal) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if case .header(let v)? = self.policySpecifier {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.terminal != false {
+      try visitor.visitSingularBoolField(value: self.terminal, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Route_V3_RouteAction.HashPolicy, rhs: Envoy_Config_Route_V3_RouteAction.HashPolicy) -> Bool {
+    if lhs.policySpecifier != rhs.policySpecifier {return false}
+    if lhs.terminal != rhs.terminal {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Config_Route_V3_RouteAction.HashPolicy.Header: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Envoy_Config_Route_V3_RouteAction.HashPolicy.protoMessageName + ".Header"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}header_name\0\u{3}regex_rewrite\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.headerName) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._regexRewrite) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.headerName.isEmpty {
+      try visitor.visitSingularStringField(value: self.headerName, fieldNumber: 1)
+    }
+    try { if let v = self._regexRewrite {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Route_V3_RouteAction.HashPolicy.Header, rhs: Envoy_Config_Route_V3_RouteAction.HashPolicy.Header) -> Bool {
+    if lhs.headerName != rhs.headerName {return false}
+    if lhs._regexRewrite != rhs._regexRewrite {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

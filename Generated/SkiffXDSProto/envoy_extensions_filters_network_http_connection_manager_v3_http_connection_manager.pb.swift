@@ -135,6 +135,15 @@ public nonisolated struct Envoy_Extensions_Filters_Network_HttpConnectionManager
   /// Clears the value of `commonHTTPProtocolOptions`. Subsequent reads from it will return its default value.
   public mutating func clearCommonHTTPProtocolOptions() {_uniqueStorage()._commonHTTPProtocolOptions = nil}
 
+  public var requestHeadersTimeout: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_storage._requestHeadersTimeout ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_uniqueStorage()._requestHeadersTimeout = newValue}
+  }
+  /// Returns true if `requestHeadersTimeout` has been explicitly set.
+  public var hasRequestHeadersTimeout: Bool {_storage._requestHeadersTimeout != nil}
+  /// Clears the value of `requestHeadersTimeout`. Subsequent reads from it will return its default value.
+  public mutating func clearRequestHeadersTimeout() {_uniqueStorage()._requestHeadersTimeout = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_RouteSpecifier: Equatable, Sendable {
@@ -250,7 +259,7 @@ fileprivate nonisolated let _protobuf_package = "envoy.extensions.filters.networ
 
 nonisolated extension Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HttpConnectionManager"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}codec_type\0\u{3}stat_prefix\0\u{1}rds\0\u{3}route_config\0\u{3}http_filters\0\u{4}\u{3}http_protocol_options\0\u{3}http2_protocol_options\0\u{3}server_name\0\u{4}\u{2}drain_timeout\0\u{4}\u{2}use_remote_address\0\u{4}\u{a}stream_idle_timeout\0\u{4}\u{4}request_timeout\0\u{4}\u{7}common_http_protocol_options\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}codec_type\0\u{3}stat_prefix\0\u{1}rds\0\u{3}route_config\0\u{3}http_filters\0\u{4}\u{3}http_protocol_options\0\u{3}http2_protocol_options\0\u{3}server_name\0\u{4}\u{2}drain_timeout\0\u{4}\u{2}use_remote_address\0\u{4}\u{a}stream_idle_timeout\0\u{4}\u{4}request_timeout\0\u{4}\u{7}common_http_protocol_options\0\u{4}\u{6}request_headers_timeout\0")
 
   fileprivate class _StorageClass {
     var _codecType: Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager.CodecType = .auto
@@ -265,6 +274,7 @@ nonisolated extension Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_
     var _streamIdleTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
     var _requestTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
     var _commonHTTPProtocolOptions: Envoy_Config_Core_V3_HttpProtocolOptions? = nil
+    var _requestHeadersTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -287,6 +297,7 @@ nonisolated extension Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_
       _streamIdleTimeout = source._streamIdleTimeout
       _requestTimeout = source._requestTimeout
       _commonHTTPProtocolOptions = source._commonHTTPProtocolOptions
+      _requestHeadersTimeout = source._requestHeadersTimeout
     }
   }
 
@@ -342,6 +353,7 @@ nonisolated extension Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_
         case 24: try { try decoder.decodeSingularMessageField(value: &_storage._streamIdleTimeout) }()
         case 28: try { try decoder.decodeSingularMessageField(value: &_storage._requestTimeout) }()
         case 35: try { try decoder.decodeSingularMessageField(value: &_storage._commonHTTPProtocolOptions) }()
+        case 41: try { try decoder.decodeSingularMessageField(value: &_storage._requestHeadersTimeout) }()
         default: break
         }
       }
@@ -398,6 +410,9 @@ nonisolated extension Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_
       try { if let v = _storage._commonHTTPProtocolOptions {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 35)
       } }()
+      try { if let v = _storage._requestHeadersTimeout {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -419,6 +434,7 @@ nonisolated extension Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_
         if _storage._streamIdleTimeout != rhs_storage._streamIdleTimeout {return false}
         if _storage._requestTimeout != rhs_storage._requestTimeout {return false}
         if _storage._commonHTTPProtocolOptions != rhs_storage._commonHTTPProtocolOptions {return false}
+        if _storage._requestHeadersTimeout != rhs_storage._requestHeadersTimeout {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -461,6 +461,8 @@ public struct HealthCheckConfig: Sendable, Equatable {
     public var httpMethod: String?
     /// Inclusive ranges of accepted status codes; default 200...299.
     public var httpCodes: [ClosedRange<Int>]
+    /// The `Host` of HTTP checks (xDS `http_health_check.host`); nil = the host's `hostname`, else its address.
+    public var httpHost: String? = nil
 
     public init(
         protocolName: String, timeout: Duration, interval: Duration, intervalJitter: Duration = .zero,

@@ -58,7 +58,7 @@ final class HealthCheckTarget: ConnectionHandler, @unchecked Sendable {
         self.cluster = cluster
         self.host = host
         self.context = context
-        self.probe = HealthProbe(config: config, hostHeader: host.config.hostname ?? host.description)
+        self.probe = HealthProbe(config: config, hostHeader: config.httpHost ?? host.config.hostname ?? host.description)
         self.intervalNs = Self.ns(config.interval)
         self.unhealthyIntervalNs = config.unhealthyInterval.map(Self.ns)
         self.jitterNs = Self.ns(config.intervalJitter)

@@ -1,0 +1,126 @@
+import SkiffConfig
+import SkiffXDSProto
+import SwiftProtobuf
+
+/// A ClusterLoadAssignment (from EDS, or a cluster's inline `load_assignment`) into hosts: IP addresses, weights
+/// 1...128 (Skiff's range; out of range is refused, not clamped), the control plane's health status, the endpoint's
+/// hostname and metadata. Priority 0 only; locality weights are accepted and unused (Envoy uses them only with
+/// locality-weighted balancing, which Skiff's protos do not model). Any thread.
+///
+/// `health_status`: UNKNOWN and HEALTHY serve; UNHEALTHY and TIMEOUT (Envoy treats a timeout as unhealthy) are
+/// `.unhealthy`; DRAINING is `.draining`; DEGRADED serves (Skiff has no degraded tier; Envoy would prefer healthy
+/// hosts while enough of them exist).
+struct EndpointTranslation {
+    typealias Assignment = Envoy_Config_Endpoint_V3_ClusterLoadAssignment
+
+    let context: XDSContext
+    /// STRICT_DNS: a name is refused with `SocketAddressTranslation.strictDNSReason`.
+    let strictDNS: Bool
+
+    init(_ context: XDSContext, strictDNS: Bool = false) {
+        self.context = context
+        self.strictDNS = strictDNS
+    }
+
+    init(_ context: XDSContext, requireIPs: Bool) { self.init(context, strictDNS: !requireIPs) }
+
+    func hosts(_ a: Assignment, at base: String) throws(XDSRejection) -> [HostConfig] {
+        try context.checkUnknown(a, at: base)
+        if a.hasPolicy {
+            // `overprovisioning_factor` is accepted: with one priority and no locality weighting it changes nothing.
+            try context.checkUnknown(a.policy, at: base.dot("policy"))
+        }
+        var hosts: [HostConfig] = []
+        var seen: [SocketAddressSpec: String] = [:]
+        let addresses = SocketAddressTranslation(context)
+        for (i, group) in a.endpoints.enumerated() {
+            let gp = base.dot("endpoints").at(i)
+            try context.checkUnknown(group, at: gp)
+            try context.refuse(
+                group.priority != 0, gp.dot("priority"),
+                "priority \(group.priority) is not supported by skiff (it has no priority levels; only 0)")
+            // `locality`, `load_balancing_weight`, `proximity` and `metadata` are accepted and unused.
+            if group.hasLocality { try context.checkUnknown(group.locality, at: gp.dot("locality")) }
+            for (j, e) in group.lbEndpoints.enumerated() {
+                let ep = gp.dot("lb_endpoints").at(j)
+                try context.checkUnknown(e, at: ep)
+                let endpoint: Envoy_Config_Endpoint_V3_Endpoint
+                switch e.hostIdentifier {
+                case .endpoint(let v)?: endpoint = v
+                case .endpointName?:
+                    throw context.reject(ep.dot("endpoint_name"), "named endpoints are not supported by skiff")
+                case nil:
+                    throw context.reject(ep.dot("endpoint"), "required")
+                }
+                var host = try self.host(endpoint, at: ep.dot("endpoint"), addresses: addresses)
+                if let first = seen[host.address] {
+                    throw context.reject(
+                        ep.dot("endpoint.address"), "duplicate host \(quotedName(host.address.description)) (also \(first))")
+                }
+                seen[host.address] = ep
+                host.weight = try context.uint32(
+                    e.hasLoadBalancingWeight, e.loadBalancingWeight, in: SkiffLimits.hostWeight,
+                    at: ep.dot("load_balancing_weight"), absent: 1)
+                host.controlPlaneState = try state(e.healthStatus, at: ep.dot("health_status"))
+                if e.hasMetadata { host.metadata = Self.flatten(e.metadata) }
+                hosts.append(host)
+            }
+        }
+        return hosts
+    }
+
+    private func host(_ e: Envoy_Config_Endpoint_V3_Endpoint, at path: String, addresses: SocketAddressTranslation)
+        throws(XDSRejection) -> HostConfig
+    {
+        try context.checkUnknown(e, at: path)
+        guard e.hasAddress else { throw context.reject(path.dot("address"), "required") }
+        let address = try addresses.endpointAddress(e.address, at: path.dot("address"), strictDNS: strictDNS)
+        var hostname: String?
+        if !e.hostname.isEmpty {
+            if let problem = AddressCheck.hostProblem(e.hostname) { throw context.reject(path.dot("hostname"), problem) }
+            hostname = e.hostname
+        }
+        if e.hasHealthCheckConfig {
+            let hp = path.dot("health_check_config")
+            let h = e.healthCheckConfig
+            try context.checkUnknown(h, at: hp)
+            let reason = "not supported by skiff (it checks the endpoint's own address)"
+            try context.refuse(h.portValue != 0, hp.dot("port_value"), reason)
+            try context.refuse(!h.hostname.isEmpty, hp.dot("hostname"), reason)
+            try context.refuse(h.hasAddress, hp.dot("address"), reason)
+            try context.refuse(h.disableActiveHealthCheck, hp.dot("disable_active_health_check"), "not supported by skiff")
+        }
+        return HostConfig(address: address, hostname: hostname)
+    }
+
+    private func state(_ s: Envoy_Config_Core_V3_HealthStatus, at path: String) throws(XDSRejection)
+        -> ControlPlaneHostState
+    {
+        switch s {
+        case .unknown, .healthy, .degraded: return .serving
+        case .unhealthy, .timeout: return .unhealthy
+        case .draining: return .draining
+        case .UNRECOGNIZED(let n): throw context.reject(path, "unknown health status \(n)")
+        }
+    }
+
+    /// `filter_metadata` as the JSON decoder flattens host metadata: `{"envoy.lb": {"canary": "1"}}` becomes
+    /// `["filter_metadata.envoy.lb.canary": "1"]`; numbers and booleans as their text; lists and nulls are left out.
+    static func flatten(_ m: Envoy_Config_Core_V3_Metadata) -> [String: String] {
+        var out: [String: String] = [:]
+        func walk(_ s: Google_Protobuf_Struct, _ prefix: String) {
+            for (key, value) in s.fields {
+                let name = prefix + "." + key
+                switch value.kind {
+                case .stringValue(let v)?: out[name] = v
+                case .numberValue(let v)?: out[name] = v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+                case .boolValue(let v)?: out[name] = v ? "true" : "false"
+                case .structValue(let v)?: walk(v, name)
+                case .listValue?, .nullValue?, nil: break
+                }
+            }
+        }
+        for (namespace, s) in m.filterMetadata { walk(s, "filter_metadata." + namespace) }
+        return out
+    }
+}
