@@ -92,6 +92,7 @@ public final class Engine: @unchecked Sendable {
     /// Listening sockets received from the process being upgraded, by configured address (`127.0.0.1:12080`); set
     /// before `start`, which serves them instead of binding. What the config no longer has is closed.
     private let inherited = Mutex<[String: Int32]>([:])
+    private let dynamic = Mutex<(any DynamicConfigSource)?>(nil)
 
     public func inheritListeners(_ fds: [String: Int32]) { inherited.withLock { $0 = fds } }
 
@@ -106,7 +107,6 @@ public final class Engine: @unchecked Sendable {
         self.hub = hub
         self.errors = BackgroundErrors(logger: logger, hub: hub)
         self.tls = TLSRegistry(logger: logger)
-        if let refusal = Engine.unservable(config) { throw EngineError(refusal) }
         let clusters: ClusterManager
         let clientTLS = try tls.clientEndpoints(config.clusters)
         do {
@@ -119,11 +119,10 @@ public final class Engine: @unchecked Sendable {
         drainWatcher = DrainWatcher(engine: self, hub: hub)
     }
 
-    /// What a valid config asks for that this build cannot serve yet (`skiff validate` says it too): nil when none.
-    /// `dynamic_resources` is decoded but the xDS client (SkiffXDS) is still being built (issue 17): refused, never
-    /// ignored.
-    public static func unservable(_ config: SkiffConfiguration) -> String? {
-        config.xds == nil ? nil : "dynamic_resources: the xDS client is not in this build yet; the config is valid"
+    /// The xDS client's side of the config, when the config has `dynamic_resources` (set once, before serving).
+    public var dynamicSource: (any DynamicConfigSource)? {
+        get { dynamic.withLock { $0 } }
+        set { dynamic.withLock { $0 = newValue } }
     }
 
     /// The running config.

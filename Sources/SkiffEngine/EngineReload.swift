@@ -27,7 +27,14 @@ extension Engine {
         } catch {
             throw EngineError(error.errors.map { "\($0)" }.joined(separator: "\n"))
         }
-        return try reload(config: loaded.config, configText: loaded.text)
+        guard let source = dynamicSource else { return try reload(config: loaded.config, configText: loaded.text) }
+        let xdsChanged = loaded.config.xds != config.xds
+        var report = try source.reloadFile(loaded.config) { merged throws(EngineError) in
+            try reload(config: merged, configText: loaded.text)
+        }
+        // The running client keeps its control plane and node.
+        if xdsChanged { report.needRestart.append("dynamic_resources") }
+        return report
     }
 
     /// Applies `new` in place, without dropping an established connection or failing an in-flight request:

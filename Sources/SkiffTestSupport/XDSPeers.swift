@@ -42,9 +42,11 @@ public final class XDSTestServer: @unchecked Sendable {
     public let controlPort: Int
 
     /// Starts the server on `resources` (a file or directory of grouped Envoy v3 JSON) with `${NAME}` variables.
-    public init(resources: String, variables: [String: String] = [:]) throws {
+    /// `grpcPort`: a fixed port (a control plane restarted where its clients look for it); nil = a free one.
+    public init(resources: String, variables: [String: String] = [:], grpcPort fixedPort: Int? = nil) throws {
         let python = try XDSPeers.withXDSProtos()
         var args = [XDSPeers.serverScript, "--resources", resources]
+        if let fixedPort { args += ["--grpc-port", "\(fixedPort)"] }
         for (name, value) in variables.sorted(by: { $0.key < $1.key }) { args += ["--var", "\(name)=\(value)"] }
         let p = try SkiffProcess(executable: python, args)
         guard p.waitForOutput("listening ", seconds: 60),

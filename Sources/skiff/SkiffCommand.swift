@@ -56,8 +56,7 @@ struct Validate: ParsableCommand {
         let c = try loadConfigOrExit(config)
         for w in c.warnings { printError("warning: \(w)") }
         // What only OpenSSL can check: PEM that parses, keys that match, ciphers and curves it knows.
-        var tlsErrors = TLSRegistry.check(c)
-        if let refusal = Engine.unservable(c) { tlsErrors.append(refusal) }
+        let tlsErrors = TLSRegistry.check(c)
         for e in tlsErrors { printError("error: \(e)") }
         if !tlsErrors.isEmpty { throw ExitCode(1) }
         print("ok: \(c.summary)")
@@ -233,9 +232,12 @@ struct Start: ParsableCommand {
         } catch {
             throw fail("\(error)")
         }
+        // The xDS client, when the config names a control plane: it starts after everything in the file serves.
+        let xds = XDSWiring.start(server, logger: logger)
         launcher?.started()
         if tui { runInProcessConsole(server, logger: logger, windowMs: windowMs, capture: capture) }
         server.waitUntilStopped()
+        xds?.client.cancel()
     }
 
     /// `--tui`: the console on this terminal. SIGINT/SIGTERM or `skiff stop` end it (the server is stopping); `q`

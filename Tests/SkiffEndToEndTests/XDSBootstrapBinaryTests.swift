@@ -1,18 +1,50 @@
 import Glibc
+import SkiffJSON
 import SkiffTestSupport
 import Testing
 
-/// MOSN's Envoy v3 bootstrap (issue 17's example) is a valid config, and until the xDS client is built both
-/// `skiff validate` and `skiff start` refuse to serve it, saying why (never silently ignoring `dynamic_resources`).
+/// MOSN's Envoy v3 bootstrap (issue 17's example, as written) is valid, and `skiff start` runs it: with no control
+/// plane at 127.0.0.1:15010 it serves what the file has (nothing), retries with back-off, says so in
+/// `skiff ctl xds`, and stops cleanly.
 @Suite struct XDSBootstrapBinaryTests {
-    @Test func validateAndStartSayTheXDSClientIsNotBuiltYet() throws {
-        // Issue 17's example, as written.
+    @Test func issueExampleStartsAndWaitsForItsControlPlane() throws {
         let path = SkiffProcess.packageRoot + "/Tests/Fixtures/xds/skiff-bootstrap.json"
         let v = try SkiffProcess.run(["validate", "-c", path])
-        #expect(v.status == 1, "\(v.output)")
-        #expect(v.output.contains("dynamic_resources: the xDS client is not in this build yet"), "\(v.output)")
-        let s = try SkiffProcess.run(["start", "-c", path, "--control-socket", "/tmp/skiff-test-\(getpid())-xds.sock"])
-        #expect(s.status != 0, "\(s.output)")
-        #expect(s.output.contains("dynamic_resources: the xDS client is not in this build yet"), "\(s.output)")
+        #expect(v.status == 0, "\(v.output)")
+        #expect(v.output.hasPrefix("ok"), "\(v.output)")
+        let sock = "/tmp/skiff-test-\(getpid())-xds-bootstrap.sock"
+        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
+        defer { p.stop() }
+        func xds() -> JSONValue? {
+            guard let r = try? SkiffProcess.run(["ctl", "xds", "--json", "--socket", sock]), r.status == 0,
+                let line = r.output.split(separator: "\n").first(where: { $0.hasPrefix("{") })
+            else { return nil }
+            return (try? JSONParser.parse(String(line)))?["xds"]
+        }
+        #expect(
+            waitUntil(seconds: 20) {
+                let x = xds()
+                return x?["control_plane"]?.stringValue == "127.0.0.1:15010" && x?["connected"]?.boolValue == false
+                    && !(x?["last_disconnect"]?.stringValue ?? "").isEmpty
+            }, "\(p.output)")
+        #expect(p.stop() == 0, "\(p.output)")
+    }
+
+    /// A file config without dynamic_resources has no control plane: `skiff ctl xds` says so.
+    @Test func ctlXDSWithoutAControlPlaneSaysSo() throws {
+        let port = freePort()
+        let config = """
+            {"servers": [{"listeners": [{"name": "l", "address": "127.0.0.1:\(port)",
+              "filter_chains": [{"filters": [{"type": "tcp_proxy", "config": {"cluster": "c"}}]}]}]}],
+             "cluster_manager": {"clusters": [{"name": "c", "hosts": [{"address": "127.0.0.1:1"}]}]}}
+            """
+        let path = try writeTempFile(config)
+        defer { unlink(path) }
+        let sock = "/tmp/skiff-test-\(getpid())-noxds.sock"
+        let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
+        defer { p.stop() }
+        #expect(waitUntil(seconds: 10) { (try? SkiffProcess.run(["ctl", "stats", "--socket", sock]))?.status == 0 })
+        let r = try SkiffProcess.run(["ctl", "xds", "--socket", sock])
+        #expect(r.status != 0 && r.output.contains("no control plane"), "\(r.output)")
     }
 }

@@ -48,10 +48,10 @@ public final class ControlServer: Sendable {
         public init(path: String) { self.path = path }
     }
 
-    /// `subscribe`, `subscribe.interval`, `snapshot`, `hosts`, `stats`, `events`, `config.dump`, `host.set_state`,
-    /// `host.set_weight`, `reload`, `stop`, `upgrade.listeners`.
+    /// `subscribe`, `subscribe.interval`, `snapshot`, `hosts`, `stats`, `events`, `config.dump`, `xds`,
+    /// `host.set_state`, `host.set_weight`, `reload`, `stop`, `upgrade.listeners`.
     public static let standardCommands: Set<String> = [
-        "subscribe", "subscribe.interval", "snapshot", "hosts", "stats", "events", "config.dump", "host.set_state",
+        "subscribe", "subscribe.interval", "snapshot", "hosts", "stats", "events", "config.dump", "xds", "host.set_state",
         "host.set_weight",
         "reload", "stop", "upgrade.listeners",
     ]

@@ -63,6 +63,11 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
                     .jsonBytes)
         case "config.dump":
             return .ok(fields: wrap("config", engine.configJSON()))
+        case "xds":
+            guard let source = engine.dynamicSource else {
+                return .error("this skiff has no control plane (its config has no dynamic_resources)")
+            }
+            return .ok(fields: wrap("xds", JSONWriter.encode(source.statusJSON)))
         case "host.set_state":
             return setHostState(
                 cluster: request.string("cluster") ?? "", host: request.string("host") ?? "",
