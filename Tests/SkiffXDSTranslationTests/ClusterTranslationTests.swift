@@ -29,7 +29,8 @@ import Testing
             var expected = ClusterConfig(
                 name: c.name, type: .simple, lbType: .weightedRoundRobin, connectTimeout: .seconds(1),
                 idleTimeout: .seconds(3600),
-                circuitBreakers: CircuitBreakersConfig(maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3),
+                circuitBreakers: CircuitBreakersConfig(
+                    maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3),
                 hosts: [])
             expected.tls = nil
             #expect(out.config == expected)
@@ -41,10 +42,12 @@ import Testing
         #expect(
             rejection { try XDSTranslate.cluster(sample) }
                 == XDSRejection(
-                    resource: #"cluster "backend""#, field: "transport_socket.typed_config.common_tls_context.alpn_protocols[0]",
+                    resource: #"cluster "backend""#,
+                    field: "transport_socket.typed_config.common_tls_context.alpn_protocols[0]",
                     reason: #""h2": HTTP/2 is not supported yet (expected http/1.1)"#))
 
-        var tls = try Envoy_Extensions_TransportSockets_Tls_V3_UpstreamTlsContext(unpackingAny: sample.transportSocket.typedConfig)
+        var tls = try Envoy_Extensions_TransportSockets_Tls_V3_UpstreamTlsContext(
+            unpackingAny: sample.transportSocket.typedConfig)
         tls.commonTlsContext.alpnProtocols = ["http/1.1"]
         sample.transportSocket.typedConfig = try Google_Protobuf_Any(message: tls)
         let out = try XDSTranslate.cluster(sample)
@@ -54,13 +57,18 @@ import Testing
         #expect(c.type == .simple)
         #expect(c.lbType == .leastRequest)
         #expect(c.connectTimeout == .milliseconds(250))
-        #expect(c.circuitBreakers == CircuitBreakersConfig(maxConnections: 1000, maxPendingRequests: 100, maxRequests: 1000, maxRetries: 3))
+        #expect(
+            c.circuitBreakers
+                == CircuitBreakersConfig(
+                    maxConnections: 1000, maxPendingRequests: 100, maxRequests: 1000, maxRetries: 3))
         #expect(
             c.outlierDetection
                 == OutlierDetectionConfig(
-                    consecutiveErrors: 5, baseEjectionTime: .seconds(30), maxEjectionTime: .seconds(300), maxEjectionPercent: 50))
+                    consecutiveErrors: 5, baseEjectionTime: .seconds(30), maxEjectionTime: .seconds(300),
+                    maxEjectionPercent: 50))
         var check = HealthCheckConfig(
-            protocolName: "http1", timeout: .seconds(1), interval: .seconds(5), healthyThreshold: 2, unhealthyThreshold: 3,
+            protocolName: "http1", timeout: .seconds(1), interval: .seconds(5), healthyThreshold: 2,
+            unhealthyThreshold: 3,
             httpPath: "/healthz", httpCodes: [200...299])
         check.httpHost = "backend"
         #expect(c.healthCheck == check)
@@ -77,11 +85,13 @@ import Testing
         #expect(out.edsServiceName == nil)
         #expect(out.config.type == .staticCluster)
         #expect(out.config.lbType == .maglev)
-        #expect(out.config.hosts == [
-            HostConfig(address: SocketAddressSpec(host: "10.0.0.1", port: 80)),
-            HostConfig(address: SocketAddressSpec(host: "::1", port: 81), weight: 5),
-        ])
-        let dns = try XDSTranslate.cluster(try Self.cluster(Self.staticHosts.replacingOccurrences(of: "STATIC", with: "STRICT_DNS")))
+        #expect(
+            out.config.hosts == [
+                HostConfig(address: SocketAddressSpec(host: "10.0.0.1", port: 80)),
+                HostConfig(address: SocketAddressSpec(host: "::1", port: 81), weight: 5),
+            ])
+        let dns = try XDSTranslate.cluster(
+            try Self.cluster(Self.staticHosts.replacingOccurrences(of: "STATIC", with: "STRICT_DNS")))
         #expect(dns.config.hosts.count == 2)
     }
 
@@ -105,7 +115,8 @@ import Testing
             rejection { try XDSTranslate.cluster(h2) }
                 == XDSRejection(
                     resource: #"cluster "xds""#,
-                    field: #"typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"].explicit_http_config.http2_protocol_options"#,
+                    field:
+                        #"typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"].explicit_http_config.http2_protocol_options"#,
                     reason: "HTTP/2 upstreams are not supported yet"))
     }
 
@@ -122,7 +133,8 @@ import Testing
                 == XDSRejection(
                     resource: #"cluster "c1""#,
                     field: "load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address",
-                    reason: #""backend.svc.local": STRICT_DNS with hostnames needs the DNS resolver (not in this build)"#))
+                    reason:
+                        #""backend.svc.local": STRICT_DNS with hostnames needs the DNS resolver (not in this build)"#))
     }
 
     @Test func unsupportedLBPolicyIsRefused() throws {
@@ -136,7 +148,9 @@ import Testing
 
     @Test func highPriorityCircuitBreakerIsRefused() throws {
         let c = try Self.cluster(
-            Self.staticHosts + #", "circuit_breakers": {"thresholds": [{"max_connections": 10}, {"priority": "HIGH", "max_connections": 20}]}"#)
+            Self.staticHosts
+                + #", "circuit_breakers": {"thresholds": [{"max_connections": 10}, {"priority": "HIGH", "max_connections": 20}]}"#
+        )
         #expect(
             rejection { try XDSTranslate.cluster(c) }
                 == XDSRejection(
@@ -151,13 +165,17 @@ import Testing
         #expect(rejection { try XDSTranslate.cluster(logical) }?.field == "type")
         // path_config_source (8) is not modelled: it arrives as an unknown field of the ConfigSource.
         var notADS = try Self.cluster(#""type": "EDS", "eds_cluster_config": {"eds_config": {}}"#)
-        notADS.edsClusterConfig.edsConfig = try TranslationFixture.withUnknownField(notADS.edsClusterConfig.edsConfig, number: 8)
+        notADS.edsClusterConfig.edsConfig = try TranslationFixture.withUnknownField(
+            notADS.edsClusterConfig.edsConfig, number: 8)
         #expect(
             rejection { try XDSTranslate.cluster(notADS) }
                 == XDSRejection(
-                    resource: #"cluster "c1""#, field: "eds_cluster_config.eds_config", reason: "field 8 is not supported by skiff"))
-        let successRate = try Self.cluster(Self.staticHosts + #", "outlier_detection": {"enforcing_success_rate": 100}"#)
-        #expect(rejection { try XDSTranslate.cluster(successRate) }?.field == "outlier_detection.enforcing_success_rate")
+                    resource: #"cluster "c1""#, field: "eds_cluster_config.eds_config",
+                    reason: "field 8 is not supported by skiff"))
+        let successRate = try Self.cluster(
+            Self.staticHosts + #", "outlier_detection": {"enforcing_success_rate": 100}"#)
+        #expect(
+            rejection { try XDSTranslate.cluster(successRate) }?.field == "outlier_detection.enforcing_success_rate")
         let twoChecks = try Self.cluster(
             Self.staticHosts
                 + #", "health_checks": [{"timeout": "1s", "interval": "1s", "unhealthy_threshold": 1, "healthy_threshold": 1, "tcp_health_check": {}}, {"timeout": "1s", "interval": "1s", "unhealthy_threshold": 1, "healthy_threshold": 1, "tcp_health_check": {}}]"#

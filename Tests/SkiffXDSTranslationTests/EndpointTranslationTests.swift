@@ -20,12 +20,19 @@ import Testing
     @Test func basicFixtureEndpointsTranslate() throws {
         let assignments = try TranslationFixture.basic("endpoints", Assignment.self)
         #expect(assignments.map(\.clusterName) == ["service-a", "service-b"])
-        #expect(try XDSTranslate.loadAssignment(assignments[0]) == [HostConfig(address: SocketAddressSpec(host: "127.0.0.1", port: 18081))])
-        #expect(try XDSTranslate.loadAssignment(assignments[1]) == [HostConfig(address: SocketAddressSpec(host: "127.0.0.1", port: 18082))])
+        #expect(
+            try XDSTranslate.loadAssignment(assignments[0]) == [
+                HostConfig(address: SocketAddressSpec(host: "127.0.0.1", port: 18081))
+            ])
+        #expect(
+            try XDSTranslate.loadAssignment(assignments[1]) == [
+                HostConfig(address: SocketAddressSpec(host: "127.0.0.1", port: 18082))
+            ])
     }
 
     @Test func sampleCarriesWeightAndDraining() throws {
-        let hosts = try XDSTranslate.loadAssignment(try TranslationFixture.sample(Assignment.self, "cluster-load-assignment"))
+        let hosts = try XDSTranslate.loadAssignment(
+            try TranslationFixture.sample(Assignment.self, "cluster-load-assignment"))
         var drained = HostConfig(address: SocketAddressSpec(host: "10.0.0.2", port: 8080))
         drained.controlPlaneState = .draining
         #expect(hosts == [HostConfig(address: SocketAddressSpec(host: "10.0.0.1", port: 8080), weight: 3), drained])
@@ -33,8 +40,11 @@ import Testing
 
     @Test func healthStatusesMetadataAndHostname() throws {
         let statuses = ["UNKNOWN", "HEALTHY", "UNHEALTHY", "DRAINING", "TIMEOUT", "DEGRADED"]
-        let list = statuses.enumerated().map { i, s in Self.endpoint("10.0.0.\(i + 1)", 80, #", "health_status": "\#(s)""#) }
-        let hosts = try XDSTranslate.loadAssignment(try Self.assignment(#"{"lb_endpoints": [\#(list.joined(separator: ","))]}"#))
+        let list = statuses.enumerated().map { i, s in
+            Self.endpoint("10.0.0.\(i + 1)", 80, #", "health_status": "\#(s)""#)
+        }
+        let hosts = try XDSTranslate.loadAssignment(
+            try Self.assignment(#"{"lb_endpoints": [\#(list.joined(separator: ","))]}"#))
         #expect(hosts.map(\.controlPlaneState) == [.serving, .serving, .unhealthy, .draining, .unhealthy, .serving])
 
         let rich = #"""
@@ -51,7 +61,9 @@ import Testing
     // MARK: - Rejections
 
     @Test func priorityOtherThanZeroIsRefused() throws {
-        let a = try Self.assignment(#"{"lb_endpoints": [\#(Self.endpoint("10.0.0.1", 80))]}, {"priority": 1, "lb_endpoints": [\#(Self.endpoint("10.0.0.2", 80))]}"#)
+        let a = try Self.assignment(
+            #"{"lb_endpoints": [\#(Self.endpoint("10.0.0.1", 80))]}, {"priority": 1, "lb_endpoints": [\#(Self.endpoint("10.0.0.2", 80))]}"#
+        )
         #expect(
             rejection { try XDSTranslate.loadAssignment(a) }
                 == XDSRejection(
@@ -60,11 +72,13 @@ import Testing
     }
 
     @Test func weightOutOfRangeIsRefusedNotClamped() throws {
-        let a = try Self.assignment(#"{"lb_endpoints": [\#(Self.endpoint("10.0.0.1", 80, #", "load_balancing_weight": 200"#))]}"#)
+        let a = try Self.assignment(
+            #"{"lb_endpoints": [\#(Self.endpoint("10.0.0.1", 80, #", "load_balancing_weight": 200"#))]}"#)
         #expect(
             rejection { try XDSTranslate.loadAssignment(a) }
                 == XDSRejection(
-                    resource: #"cluster_load_assignment "svc""#, field: "endpoints[0].lb_endpoints[0].load_balancing_weight",
+                    resource: #"cluster_load_assignment "svc""#,
+                    field: "endpoints[0].lb_endpoints[0].load_balancing_weight",
                     reason: "200 out of range (1-128)"))
     }
 
@@ -73,13 +87,16 @@ import Testing
         #expect(
             rejection { try XDSTranslate.loadAssignment(name) }?.reason
                 == #""db.local" is not an IP address (endpoints are IP addresses)"#)
-        let dup = try Self.assignment(#"{"lb_endpoints": [\#(Self.endpoint("10.0.0.1", 80)), \#(Self.endpoint("10.0.0.1", 80))]}"#)
+        let dup = try Self.assignment(
+            #"{"lb_endpoints": [\#(Self.endpoint("10.0.0.1", 80)), \#(Self.endpoint("10.0.0.1", 80))]}"#)
         #expect(
             rejection { try XDSTranslate.loadAssignment(dup) }
                 == XDSRejection(
                     resource: #"cluster_load_assignment "svc""#, field: "endpoints[0].lb_endpoints[1].endpoint.address",
                     reason: #"duplicate host "10.0.0.1:80" (also endpoints[0].lb_endpoints[0])"#))
         let zero = try Self.assignment(#"{"lb_endpoints": [\#(Self.endpoint("10.0.0.1", 0))]}"#)
-        #expect(rejection { try XDSTranslate.loadAssignment(zero) }?.field == "endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value")
+        #expect(
+            rejection { try XDSTranslate.loadAssignment(zero) }?.field
+                == "endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value")
     }
 }

@@ -9,8 +9,10 @@ import Testing
 /// inline routes, tcp_proxy, TLS, thread model; each class of refusal names the field and says why.
 @Suite struct ListenerTranslationTests {
     typealias Listener = Envoy_Config_Listener_V3_Listener
-    static let hcmType = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
-    static let routerFilter = #"{"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}"#
+    static let hcmType =
+        "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+    static let routerFilter =
+        #"{"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}"#
     static let rds = #""rds": {"route_config_name": "r1", "config_source": {"ads": {}, "resource_api_version": "V3"}}"#
 
     /// A listener named `l1` on 127.0.0.1:8080 whose one filter is `filter` (JSON of a network filter).
@@ -47,11 +49,14 @@ import Testing
         #expect(c.maxConnections == 0)
         #expect(c.connBufferLimitBytes == 1 << 20)
         #expect(c.tls == nil)
-        #expect(c.filterChains == [
-            FilterChainConfig(filters: [
-                .proxy(ProxyFilterConfig(downstreamProtocol: .http1, upstreamProtocol: .http1, routerConfigName: "local_route"))
+        #expect(
+            c.filterChains == [
+                FilterChainConfig(filters: [
+                    .proxy(
+                        ProxyFilterConfig(
+                            downstreamProtocol: .http1, upstreamProtocol: .http1, routerConfigName: "local_route"))
+                ])
             ])
-        ])
         #expect(c.requestHeaderTimeout == ListenerConfig.defaultRequestHeaderTimeout)
         #expect(c.requestBodyTimeout == .seconds(300))  // Envoy's stream_idle_timeout default
         #expect(c.connectionIdleTimeout == .seconds(3600))  // Envoy's HTTP idle_timeout default
@@ -104,7 +109,9 @@ import Testing
         #expect(out.routeConfigName == nil)
         #expect(XDSListener.inlineRouterName(listener: "l1") == "listener:l1")
         #expect(out.inlineRouter?.name == "listener:l1")
-        #expect(out.inlineRouter?.virtualHosts.first?.routes.first?.action == .route(RouteTargetConfig(clusterName: "c1", timeout: .seconds(15))))
+        #expect(
+            out.inlineRouter?.virtualHosts.first?.routes.first?.action
+                == .route(RouteTargetConfig(clusterName: "c1", timeout: .seconds(15))))
         guard case .proxy(let p)? = out.config.filterChains.first?.filters.first else {
             Issue.record("no proxy filter")
             return
@@ -120,9 +127,12 @@ import Testing
                  "stat_prefix": "tcp", "cluster": "db", "idle_timeout": "30s", "max_connect_attempts": 3}}
                 """#)
         let out = try XDSTranslate.listener(l)
-        #expect(out.config.filterChains == [
-            FilterChainConfig(filters: [.tcpProxy(TCPProxyConfig(cluster: "db", idleTimeout: .seconds(30), maxConnectAttempts: 3))])
-        ])
+        #expect(
+            out.config.filterChains == [
+                FilterChainConfig(filters: [
+                    .tcpProxy(TCPProxyConfig(cluster: "db", idleTimeout: .seconds(30), maxConnectAttempts: 3))
+                ])
+            ])
         #expect(out.config.connectionIdleTimeout == nil)
         #expect(out.clusterNames == ["db"])
         #expect(out.routeConfigName == nil)
@@ -141,7 +151,8 @@ import Testing
         #expect(
             rejection { try XDSTranslate.listener(split) }
                 == XDSRejection(
-                    resource: #"listener "l1""#, field: "filter_chains[0].filters[0].typed_config.weighted_clusters.clusters",
+                    resource: #"listener "l1""#,
+                    field: "filter_chains[0].filters[0].typed_config.weighted_clusters.clusters",
                     reason: "2 clusters with weights: skiff's tcp_proxy sends every connection to one cluster"))
     }
 
@@ -174,7 +185,8 @@ import Testing
                                        "alpn_protocols": ["http/1.1"]}}},
               "transport_socket_connect_timeout": "3s"
             """#
-        let l = try Self.withManager(#""stat_prefix": "x", \#(Self.rds), "http_filters": [\#(Self.routerFilter)]"#, chainExtra: tls)
+        let l = try Self.withManager(
+            #""stat_prefix": "x", \#(Self.rds), "http_filters": [\#(Self.routerFilter)]"#, chainExtra: tls)
         let t = try #require(try XDSTranslate.listener(l).config.tls)
         #expect(t.inspector == false)
         #expect(t.contexts.count == 1)
@@ -192,12 +204,15 @@ import Testing
 
     @Test func unsupportedHTTPFilterIsRefused() throws {
         let l = try Self.withManager(
-            #""stat_prefix": "x", \#(Self.rds), "http_filters": [{"name": "envoy.filters.http.cors"}, \#(Self.routerFilter)]"#)
+            #""stat_prefix": "x", \#(Self.rds), "http_filters": [{"name": "envoy.filters.http.cors"}, \#(Self.routerFilter)]"#
+        )
         #expect(
             rejection { try XDSTranslate.listener(l) }
                 == XDSRejection(
                     resource: #"listener "l1""#, field: "filter_chains[0].filters[0].typed_config.http_filters[0]",
-                    reason: #"http filter "envoy.filters.http.cors" is not supported by skiff (only envoy.filters.http.router)"#))
+                    reason:
+                        #"http filter "envoy.filters.http.cors" is not supported by skiff (only envoy.filters.http.router)"#
+                ))
     }
 
     @Test func unknownNetworkFilterTypeURLIsRefused() throws {
@@ -212,7 +227,8 @@ import Testing
             rejection { try XDSTranslate.listener(l) }
                 == XDSRejection(
                     resource: #"listener "l1""#, field: "filter_chains[0].filters[0].typed_config",
-                    reason: #"type "type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy" is not supported by skiff (expected type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager or type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy)"#
+                    reason:
+                        #"type "type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy" is not supported by skiff (expected type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager or type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy)"#
                 ))
     }
 
@@ -243,7 +259,8 @@ import Testing
             rejection { try XDSTranslate.listener(matched) }
                 == XDSRejection(
                     resource: #"listener "l1""#, field: "filter_chains[0].filter_chain_match.server_names",
-                    reason: "filter chain matching is not supported by skiff (one filter chain serves every connection)"))
+                    reason: "filter chain matching is not supported by skiff (one filter chain serves every connection)"
+                ))
         var empty = l
         empty.filterChains[0].filterChainMatch = Envoy_Config_Listener_V3_FilterChainMatch()
         #expect(rejection { try XDSTranslate.listener(empty) } == nil)

@@ -14,7 +14,9 @@ import Testing
     static func config(routes: String, hostExtra: String = "") throws -> RouteConfiguration {
         try TranslationFixture.decode(
             RouteConfiguration.self,
-            json: #"{"name": "r1", "virtual_hosts": [{"name": "vh", "domains": ["*"]\#(hostExtra), "routes": [\#(routes)]}]}"#)
+            json:
+                #"{"name": "r1", "virtual_hosts": [{"name": "vh", "domains": ["*"]\#(hostExtra), "routes": [\#(routes)]}]}"#
+        )
     }
 
     static func onlyRoute(_ route: String, hostExtra: String = "") throws -> RouteConfig {
@@ -44,12 +46,16 @@ import Testing
     }
 
     @Test func routeConfigSampleTranslatesFieldByField() throws {
-        let r = try XDSTranslate.routeConfiguration(try TranslationFixture.sample(RouteConfiguration.self, "route-config"))
+        let r = try XDSTranslate.routeConfiguration(
+            try TranslationFixture.sample(RouteConfiguration.self, "route-config"))
         #expect(r.name == "local_route")
         let routes = r.virtualHosts[0].routes
         #expect(routes.count == 4)
 
-        #expect(routes[0].match == RouteMatchConfig(prefix: "/api", headers: [HeaderMatcherConfig(name: "x-canary", value: "1", regex: false)]))
+        #expect(
+            routes[0].match
+                == RouteMatchConfig(
+                    prefix: "/api", headers: [HeaderMatcherConfig(name: "x-canary", value: "1", regex: false)]))
         // retriable_status_codes apply only with "retriable-status-codes" in retry_on (as in Envoy).
         let retry = RetryPolicyConfig(
             retryOn: ["5xx", "connect-failure", "reset"], retryTimeout: .seconds(1), numRetries: 2, statusCodes: [])
@@ -57,30 +63,41 @@ import Testing
             routes[0].action
                 == .route(
                     RouteTargetConfig(
-                        weightedClusters: [WeightedClusterConfig(name: "api_v2", weight: 10), WeightedClusterConfig(name: "api_v1", weight: 90)],
+                        weightedClusters: [
+                            WeightedClusterConfig(name: "api_v2", weight: 10),
+                            WeightedClusterConfig(name: "api_v1", weight: 90),
+                        ],
                         timeout: .seconds(5), retryPolicy: retry, prefixRewrite: "/")))
 
         #expect(routes[1].match == RouteMatchConfig(regex: "^/v[0-9]+/items$"))
-        #expect(routes[1].action == .route(RouteTargetConfig(clusterName: "items", timeout: .seconds(15), hostRewrite: "items.internal")))
+        #expect(
+            routes[1].action
+                == .route(RouteTargetConfig(clusterName: "items", timeout: .seconds(15), hostRewrite: "items.internal"))
+        )
 
         // "/old" has letters: Envoy matches it case-sensitively, Skiff's path match would not, so it is a regex.
         #expect(routes[2].match == RouteMatchConfig(regex: "/old"))
-        #expect(routes[2].action == .redirect(RedirectConfig(hostRedirect: nil, pathRedirect: "/new", responseCode: 308)))
+        #expect(
+            routes[2].action == .redirect(RedirectConfig(hostRedirect: nil, pathRedirect: "/new", responseCode: 308)))
 
         #expect(routes[3].match == RouteMatchConfig(prefix: "/health"))
         #expect(routes[3].action == .directResponse(status: 200, body: "ok"))
     }
 
     @Test func pathCaseSensitivityIsKept() throws {
-        let insensitive = try Self.onlyRoute(#"{"match": {"path": "/Old", "case_sensitive": false}, "route": {"cluster": "c"}}"#)
+        let insensitive = try Self.onlyRoute(
+            #"{"match": {"path": "/Old", "case_sensitive": false}, "route": {"cluster": "c"}}"#)
         #expect(insensitive.match == RouteMatchConfig(path: "/Old"))
         let digits = try Self.onlyRoute(#"{"match": {"path": "/1.2"}, "route": {"cluster": "c"}}"#)
         #expect(digits.match == RouteMatchConfig(path: "/1.2"))
-        let prefix = try Self.onlyRoute(#"{"match": {"prefix": "/Api.", "case_sensitive": false}, "route": {"cluster": "c"}}"#)
+        let prefix = try Self.onlyRoute(
+            #"{"match": {"prefix": "/Api.", "case_sensitive": false}, "route": {"cluster": "c"}}"#)
         #expect(prefix.match == RouteMatchConfig(regex: #"(?i:/Api\.).*"#))
         let rewrite = try Self.config(
             routes: #"{"match": {"path": "/Old"}, "route": {"cluster": "c", "prefix_rewrite": "/new"}}"#)
-        #expect(rejection { try XDSTranslate.routeConfiguration(rewrite) }?.field == "virtual_hosts[0].routes[0].route.prefix_rewrite")
+        #expect(
+            rejection { try XDSTranslate.routeConfiguration(rewrite) }?.field
+                == "virtual_hosts[0].routes[0].route.prefix_rewrite")
     }
 
     @Test func headerMatchers() throws {
@@ -105,8 +122,12 @@ import Testing
                 HeaderMatcherConfig(name: "f", value: #".*\(x\).*"#, regex: true),
             ])
         let inverted = try Self.config(
-            routes: #"{"match": {"prefix": "/", "headers": [{"name": "a", "exact_match": "x", "invert_match": true}]}, "route": {"cluster": "c"}}"#)
-        #expect(rejection { try XDSTranslate.routeConfiguration(inverted) }?.field == "virtual_hosts[0].routes[0].match.headers[0].invert_match")
+            routes:
+                #"{"match": {"prefix": "/", "headers": [{"name": "a", "exact_match": "x", "invert_match": true}]}, "route": {"cluster": "c"}}"#
+        )
+        #expect(
+            rejection { try XDSTranslate.routeConfiguration(inverted) }?.field
+                == "virtual_hosts[0].routes[0].match.headers[0].invert_match")
     }
 
     @Test func retryPolicyHashPolicyAndHostInheritance() throws {
@@ -125,12 +146,16 @@ import Testing
                     retryOn: ["connect-failure", "reset", "retriable-status-codes"], retryTimeout: nil, numRetries: 1,
                     statusCodes: [502, 503, 504]))
         let cookie = try Self.config(
-            routes: #"{"match": {"prefix": "/"}, "route": {"cluster": "c", "retry_policy": {"retry_on": "retriable-4xx"}}}"#)
+            routes:
+                #"{"match": {"prefix": "/"}, "route": {"cluster": "c", "retry_policy": {"retry_on": "retriable-4xx"}}}"#
+        )
         #expect(
             rejection { try XDSTranslate.routeConfiguration(cookie) }
                 == XDSRejection(
-                    resource: #"route_configuration "r1""#, field: "virtual_hosts[0].routes[0].route.retry_policy.retry_on",
-                    reason: #"retry condition "retriable-4xx" is not supported by skiff (expected 5xx, gateway-error, reset, connect-failure, retriable-status-codes)"#
+                    resource: #"route_configuration "r1""#,
+                    field: "virtual_hosts[0].routes[0].route.retry_policy.retry_on",
+                    reason:
+                        #"retry condition "retriable-4xx" is not supported by skiff (expected 5xx, gateway-error, reset, connect-failure, retriable-status-codes)"#
                 ))
     }
 
@@ -156,7 +181,8 @@ import Testing
             """#)
         #expect(
             rejection { try XDSTranslate.listener(l) }?.field
-                == "filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[1].routes[0].match.safe_regex.regex")
+                == "filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[1].routes[0].match.safe_regex.regex"
+        )
     }
 
     @Test func unsupportedActionsAreRefused() throws {
@@ -167,18 +193,28 @@ import Testing
                     resource: #"route_configuration "r1""#, field: "virtual_hosts[0].routes[0].route.cluster_header",
                     reason: "not supported by skiff (routes name their clusters)"))
         let weight = try Self.config(
-            routes: #"{"match": {"prefix": "/"}, "route": {"weighted_clusters": {"clusters": [{"name": "a", "weight": 1000}]}}}"#)
+            routes:
+                #"{"match": {"prefix": "/"}, "route": {"weighted_clusters": {"clusters": [{"name": "a", "weight": 1000}]}}}"#
+        )
         #expect(
             rejection { try XDSTranslate.routeConfiguration(weight) }
                 == XDSRejection(
                     resource: #"route_configuration "r1""#,
-                    field: "virtual_hosts[0].routes[0].route.weighted_clusters.clusters[0].weight", reason: "1000 out of range (1-100)"))
+                    field: "virtual_hosts[0].routes[0].route.weighted_clusters.clusters[0].weight",
+                    reason: "1000 out of range (1-100)"))
         let https = try Self.config(routes: #"{"match": {"prefix": "/"}, "redirect": {"https_redirect": true}}"#)
-        #expect(rejection { try XDSTranslate.routeConfiguration(https) }?.field == "virtual_hosts[0].routes[0].redirect.https_redirect")
+        #expect(
+            rejection { try XDSTranslate.routeConfiguration(https) }?.field
+                == "virtual_hosts[0].routes[0].redirect.https_redirect")
         let edits = try Self.config(
-            routes: #"{"match": {"prefix": "/"}, "route": {"cluster": "c"}, "request_headers_to_add": [{"header": {"key": "a", "value": "b"}}]}"#)
-        #expect(rejection { try XDSTranslate.routeConfiguration(edits) }?.field == "virtual_hosts[0].routes[0].request_headers_to_add")
-        let insensitiveRegex = try Self.onlyRoute(#"{"match": {"safe_regex": {"regex": "/a+"}, "case_sensitive": false}, "route": {"cluster": "c"}}"#)
+            routes:
+                #"{"match": {"prefix": "/"}, "route": {"cluster": "c"}, "request_headers_to_add": [{"header": {"key": "a", "value": "b"}}]}"#
+        )
+        #expect(
+            rejection { try XDSTranslate.routeConfiguration(edits) }?.field
+                == "virtual_hosts[0].routes[0].request_headers_to_add")
+        let insensitiveRegex = try Self.onlyRoute(
+            #"{"match": {"safe_regex": {"regex": "/a+"}, "case_sensitive": false}, "route": {"cluster": "c"}}"#)
         #expect(insensitiveRegex.match.regex == "(?i:/a+)")
         let dup = try TranslationFixture.decode(
             RouteConfiguration.self,

@@ -52,7 +52,8 @@ enum TranslationFixture {
         return try list.map { resource in
             var r = resource
             let typeURL = r.removeValue(forKey: "@type") as? String
-            precondition(typeURL == "type.googleapis.com/" + M.protoMessageName, "basic.json \(kind): \(typeURL ?? "no @type")")
+            precondition(
+                typeURL == "type.googleapis.com/" + M.protoMessageName, "basic.json \(kind): \(typeURL ?? "no @type")")
             let data = try JSONSerialization.data(withJSONObject: r)
             return try decode(type, json: String(decoding: data, as: UTF8.self))
         }
