@@ -53,6 +53,12 @@ struct RouteTranslation {
         for (i, domain) in v.domains.enumerated() {
             let domainPath = path.dot("domains").at(i)
             if domain.isEmpty { throw context.reject(domainPath, "must not be empty") }
+            let host = domain.hasSuffix(":*") ? String(domain.dropLast(2)) : domain
+            if host != "*" && host.dropFirst().contains("*") {
+                throw context.reject(
+                    domainPath,
+                    "\(quotedName(domain)): only a leading wildcard (*.example.com) or * is supported by skiff")
+            }
             let key = domain.lowercased()
             if let owner = domainOwners[key] {
                 throw context.reject(

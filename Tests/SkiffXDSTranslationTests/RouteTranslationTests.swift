@@ -1,4 +1,5 @@
 import SkiffConfig
+import SkiffProxy
 import SkiffXDSProto
 import Testing
 
@@ -223,5 +224,39 @@ import Testing
                   {"name": "b", "domains": ["X.com"], "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "c"}}]}]}
                 """#)
         #expect(rejection { try XDSTranslate.routeConfiguration(dup) }?.field == "virtual_hosts[1].domains[0]")
+    }
+}
+
+/// What the translation makes, the router compiles: escaped paths, anchored header regexes, case-insensitive prefixes.
+@Suite struct TranslatedRoutesCompileTests {
+    @Test func translatedRoutersBuildRouteTables() throws {
+        let sample = try XDSTranslate.routeConfiguration(
+            try TranslationFixture.sample(Envoy_Config_Route_V3_RouteConfiguration.self, "route-config"))
+        _ = try RouteTable(config: sample)
+        let matchers = try TranslationFixture.decode(
+            Envoy_Config_Route_V3_RouteConfiguration.self,
+            json: #"""
+                {"name": "r1", "virtual_hosts": [{"name": "vh", "domains": ["*.example.com", "api:*", "*"], "routes": [
+                  {"match": {"prefix": "/A.b", "case_sensitive": false, "headers": [
+                     {"name": "b", "string_match": {"prefix": "v1.[x]"}}, {"name": "c", "suffix_match": "$^"},
+                     {"name": "d", "string_match": {"exact": "Mixed", "ignore_case": true}}]},
+                   "route": {"cluster": "c"}},
+                  {"match": {"path": "/Case/(1)"}, "route": {"cluster": "c"}}]}]}
+                """#)
+        _ = try RouteTable(config: try XDSTranslate.routeConfiguration(matchers))
+    }
+
+    @Test func suffixWildcardDomainIsRefused() throws {
+        let c = try TranslationFixture.decode(
+            Envoy_Config_Route_V3_RouteConfiguration.self,
+            json: #"""
+                {"name": "r1", "virtual_hosts": [{"name": "a", "domains": ["api.*"],
+                  "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "c"}}]}]}
+                """#)
+        #expect(
+            rejection { try XDSTranslate.routeConfiguration(c) }
+                == XDSRejection(
+                    resource: #"route_configuration "r1""#, field: "virtual_hosts[0].domains[0]",
+                    reason: #""api.*": only a leading wildcard (*.example.com) or * is supported by skiff"#))
     }
 }
