@@ -121,7 +121,8 @@ let package = Package(
         .testTarget(
             name: "SkiffXDSTranslationTests",
             dependencies: [
-                "SkiffXDSTranslation", "SkiffXDSProto", "SkiffConfig", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "SkiffXDSTranslation", "SkiffXDSProto", "SkiffConfig", "SkiffProxy",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
         .testTarget(
             name: "SkiffXDSTests",

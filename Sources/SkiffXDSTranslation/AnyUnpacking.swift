@@ -25,7 +25,8 @@ enum AnyUnpacking {
     ) throws(XDSRejection) -> M {
         guard holds(any, type) else {
             throw context.reject(
-                path, "type \(quotedName(any.typeURL)) is not supported here (expected \(typePrefix + M.protoMessageName))")
+                path,
+                "type \(quotedName(any.typeURL)) is not supported here (expected \(typePrefix + M.protoMessageName))")
         }
         do {
             return try M(unpackingAny: any)

@@ -28,7 +28,8 @@ struct ClusterPolicyTranslation {
         let path = "circuit_breakers"
         try context.checkUnknown(cb, at: path)
         try context.refuse(
-            !cb.perHostThresholds.isEmpty, path.dot("per_host_thresholds"), "per-host thresholds are not supported by skiff")
+            !cb.perHostThresholds.isEmpty, path.dot("per_host_thresholds"),
+            "per-host thresholds are not supported by skiff")
         var sawDefault = false
         for (i, t) in cb.thresholds.enumerated() {
             let tp = path.dot("thresholds").at(i)
@@ -36,19 +37,22 @@ struct ClusterPolicyTranslation {
             switch t.priority {
             case .default: break
             case .high:
-                throw context.reject(tp.dot("priority"), "HIGH priority is not supported by skiff (it has one priority, DEFAULT)")
+                throw context.reject(
+                    tp.dot("priority"), "HIGH priority is not supported by skiff (it has one priority, DEFAULT)")
             case .UNRECOGNIZED(let n):
                 throw context.reject(tp.dot("priority"), "unknown priority \(n)")
             }
             if sawDefault { throw context.reject(tp, "a second DEFAULT threshold") }
             sawDefault = true
-            func limit(_ has: Bool, _ w: Google_Protobuf_UInt32Value, _ name: String, _ absent: Int) throws(XDSRejection)
+            func limit(_ has: Bool, _ w: Google_Protobuf_UInt32Value, _ name: String, _ absent: Int)
+                throws(XDSRejection)
                 -> Int
             {
                 let v = try context.uint32(has, w, in: SkiffLimits.uint32, at: tp.dot(name), absent: absent)
                 if v == 0 {
                     throw context.reject(
-                        tp.dot(name), "0 is not supported by skiff (Envoy admits nothing; skiff would read it as unlimited)")
+                        tp.dot(name),
+                        "0 is not supported by skiff (Envoy admits nothing; skiff would read it as unlimited)")
                 }
                 return v
             }
@@ -98,13 +102,15 @@ struct ClusterPolicyTranslation {
             at: path.dot("enforcing_consecutive_5xx"), absent: 100)
         if enforcing != 0 && enforcing != 100 {
             throw context.reject(
-                path.dot("enforcing_consecutive_5xx"), "\(enforcing) is not supported by skiff (it ejects always: 100, or 0)")
+                path.dot("enforcing_consecutive_5xx"),
+                "\(enforcing) is not supported by skiff (it ejects always: 100, or 0)")
         }
         let successRate = try context.uint32(
             o.hasEnforcingSuccessRate, o.enforcingSuccessRate, in: 0...100, at: path.dot("enforcing_success_rate"),
             absent: 0)
         try context.refuse(
-            successRate != 0, path.dot("enforcing_success_rate"), "success-rate ejection is not supported by skiff (use 0)")
+            successRate != 0, path.dot("enforcing_success_rate"),
+            "success-rate ejection is not supported by skiff (use 0)")
         if o.hasConsecutiveGatewayFailure {
             try context.checkUnknown(o.consecutiveGatewayFailure, at: path.dot("consecutive_gateway_failure"))
         }

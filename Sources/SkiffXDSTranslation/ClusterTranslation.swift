@@ -25,7 +25,8 @@ struct ClusterTranslation {
         try context.checkUnknown(c, at: "")
         if c.name.isEmpty { throw context.reject("name", "required") }
         // `alt_stat_name` and `metadata` are labels: accepted.
-        var config = ClusterConfig(name: c.name, type: .staticCluster, connectTimeout: XDSDefaults.connectTimeout, hosts: [])
+        var config = ClusterConfig(
+            name: c.name, type: .staticCluster, connectTimeout: XDSDefaults.connectTimeout, hosts: [])
         config.idleTimeout = XDSDefaults.idleTimeout
         if c.hasConnectTimeout {
             config.connectTimeout = try context.positiveDuration(c.connectTimeout, at: "connect_timeout")
@@ -40,7 +41,8 @@ struct ClusterTranslation {
             config.outlierDetection = try policies.outlierDetection(c.outlierDetection, at: "outlier_detection")
         }
         if c.healthChecks.count > 1 {
-            throw context.reject("health_checks".at(1), "\(c.healthChecks.count) health checks; skiff runs one per cluster")
+            throw context.reject(
+                "health_checks".at(1), "\(c.healthChecks.count) health checks; skiff runs one per cluster")
         }
         if let check = c.healthChecks.first {
             config.healthCheck = try HealthCheckTranslation(context).healthCheck(check, at: "health_checks".at(0))
@@ -78,7 +80,9 @@ struct ClusterTranslation {
             return XDSCluster(config: config, edsServiceName: nil)
         case .eds:
             config.type = .simple
-            guard cluster.hasEdsClusterConfig else { throw context.reject("eds_cluster_config", "required for type EDS") }
+            guard cluster.hasEdsClusterConfig else {
+                throw context.reject("eds_cluster_config", "required for type EDS")
+            }
             let e = cluster.edsClusterConfig
             try context.checkUnknown(e, at: "eds_cluster_config")
             guard e.hasEdsConfig else { throw context.reject("eds_cluster_config.eds_config", "required") }
@@ -87,9 +91,11 @@ struct ClusterTranslation {
                 cluster.hasLoadAssignment, "load_assignment", "not used with type EDS (endpoints come from EDS)")
             return XDSCluster(config: config, edsServiceName: e.serviceName.isEmpty ? cluster.name : e.serviceName)
         case .logicalDns:
-            throw context.reject("type", "LOGICAL_DNS is not supported by skiff (STATIC, STRICT_DNS with IP addresses, EDS)")
+            throw context.reject(
+                "type", "LOGICAL_DNS is not supported by skiff (STATIC, STRICT_DNS with IP addresses, EDS)")
         case .originalDst:
-            throw context.reject("type", "ORIGINAL_DST is not supported by skiff (STATIC, STRICT_DNS with IP addresses, EDS)")
+            throw context.reject(
+                "type", "ORIGINAL_DST is not supported by skiff (STATIC, STRICT_DNS with IP addresses, EDS)")
         case .UNRECOGNIZED(let n):
             throw context.reject("type", "unknown discovery type \(n)")
         }
@@ -114,7 +120,8 @@ struct ClusterTranslation {
         case .leastRequestLbConfig(let l)?:
             try context.checkUnknown(l, at: "least_request_lb_config")
             if cluster.lbPolicy != .leastRequest {
-                throw context.reject("least_request_lb_config", "given with lb_policy \(Self.lbPolicyName(cluster.lbPolicy))")
+                throw context.reject(
+                    "least_request_lb_config", "given with lb_policy \(Self.lbPolicyName(cluster.lbPolicy))")
             }
             if l.hasChoiceCount {
                 try context.checkUnknown(l.choiceCount, at: "least_request_lb_config.choice_count")
@@ -164,7 +171,8 @@ struct ClusterTranslation {
                 common.hasMaxRequestsPerConnection, common.maxRequestsPerConnection, in: SkiffLimits.uint32,
                 at: cp.dot("max_requests_per_connection"), absent: 0)
             try context.refuse(common.hasMaxHeadersCount, cp.dot("max_headers_count"), "not supported by skiff")
-            try context.refuse(common.hasMaxConnectionDuration, cp.dot("max_connection_duration"), "not supported by skiff")
+            try context.refuse(
+                common.hasMaxConnectionDuration, cp.dot("max_connection_duration"), "not supported by skiff")
             try context.refuse(common.hasMaxStreamDuration, cp.dot("max_stream_duration"), "not supported by skiff")
         }
         switch o.upstreamProtocolOptions {
@@ -180,7 +188,7 @@ struct ClusterTranslation {
             let dp = path.dot("use_downstream_protocol_config")
             try context.checkUnknown(d, at: dp)
             if d.hasHTTPProtocolOptions { try http1Options(d.httpProtocolOptions, at: dp.dot("http_protocol_options")) }
-            // Its http2_protocol_options never apply: every Skiff listener speaks HTTP/1.
+        // Its http2_protocol_options never apply: every Skiff listener speaks HTTP/1.
         case .autoConfig?:
             throw context.reject(path.dot("auto_config"), Self.http2Reason + " (auto_config may pick h2)")
         case nil:

@@ -55,7 +55,8 @@ struct EndpointTranslation {
                 var host = try self.host(endpoint, at: ep.dot("endpoint"), addresses: addresses)
                 if let first = seen[host.address] {
                     throw context.reject(
-                        ep.dot("endpoint.address"), "duplicate host \(quotedName(host.address.description)) (also \(first))")
+                        ep.dot("endpoint.address"),
+                        "duplicate host \(quotedName(host.address.description)) (also \(first))")
                 }
                 seen[host.address] = ep
                 host.weight = try context.uint32(
@@ -77,7 +78,9 @@ struct EndpointTranslation {
         let address = try addresses.endpointAddress(e.address, at: path.dot("address"), strictDNS: strictDNS)
         var hostname: String?
         if !e.hostname.isEmpty {
-            if let problem = AddressCheck.hostProblem(e.hostname) { throw context.reject(path.dot("hostname"), problem) }
+            if let problem = AddressCheck.hostProblem(e.hostname) {
+                throw context.reject(path.dot("hostname"), problem)
+            }
             hostname = e.hostname
         }
         if e.hasHealthCheckConfig {
@@ -88,7 +91,8 @@ struct EndpointTranslation {
             try context.refuse(h.portValue != 0, hp.dot("port_value"), reason)
             try context.refuse(!h.hostname.isEmpty, hp.dot("hostname"), reason)
             try context.refuse(h.hasAddress, hp.dot("address"), reason)
-            try context.refuse(h.disableActiveHealthCheck, hp.dot("disable_active_health_check"), "not supported by skiff")
+            try context.refuse(
+                h.disableActiveHealthCheck, hp.dot("disable_active_health_check"), "not supported by skiff")
         }
         return HostConfig(address: address, hostname: hostname)
     }

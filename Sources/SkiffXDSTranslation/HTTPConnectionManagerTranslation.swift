@@ -64,14 +64,17 @@ struct HTTPConnectionManagerTranslation {
         case nil:
             throw context.reject(path.dot("rds"), "required (or route_config)")
         }
-        let proxy = ProxyFilterConfig(downstreamProtocol: .http1, upstreamProtocol: .http1, routerConfigName: routerName)
+        let proxy = ProxyFilterConfig(
+            downstreamProtocol: .http1, upstreamProtocol: .http1, routerConfigName: routerName)
         listener.filterChains = [FilterChainConfig(filters: [.proxy(proxy)])]
         return out
     }
 
     /// Exactly one HTTP filter, the router; its options are harmless (Skiff emits no x-envoy headers and keeps no
     /// per-upstream stats to turn off).
-    private func httpFilters(_ filters: [Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpFilter], at path: String)
+    private func httpFilters(
+        _ filters: [Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpFilter], at path: String
+    )
         throws(XDSRejection)
     {
         if filters.isEmpty { throw context.reject(path, "needs the router filter (\(Self.routerName))") }
@@ -82,7 +85,8 @@ struct HTTPConnectionManagerTranslation {
             if case .typedConfig(let any)? = f.configType {
                 if AnyUnpacking.messageName(any) == Self.routerType {
                     let router = try AnyUnpacking.unpack(
-                        any, as: Envoy_Extensions_Filters_Http_Router_V3_Router.self, at: fp.dot("typed_config"), context)
+                        any, as: Envoy_Extensions_Filters_Http_Router_V3_Router.self, at: fp.dot("typed_config"),
+                        context)
                     try context.checkUnknown(router, at: fp.dot("typed_config"))
                     if router.hasDynamicStats {
                         try context.checkUnknown(router.dynamicStats, at: fp.dot("typed_config.dynamic_stats"))
@@ -114,7 +118,8 @@ struct HTTPConnectionManagerTranslation {
             try context.checkUnknown(o, at: hp)
             if o.hasAllowAbsoluteURL { try context.checkUnknown(o.allowAbsoluteURL, at: hp.dot("allow_absolute_url")) }
             try context.refuse(o.acceptHTTP10, hp.dot("accept_http_10"), "not supported by skiff")
-            try context.refuse(!o.defaultHostForHTTP10.isEmpty, hp.dot("default_host_for_http_10"), "not supported by skiff")
+            try context.refuse(
+                !o.defaultHostForHTTP10.isEmpty, hp.dot("default_host_for_http_10"), "not supported by skiff")
             try context.refuse(o.enableTrailers, hp.dot("enable_trailers"), "not supported by skiff")
         }
         try context.refuse(

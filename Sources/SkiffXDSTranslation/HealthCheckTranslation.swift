@@ -29,7 +29,8 @@ struct HealthCheckTranslation {
             check.intervalJitter = try context.duration(h.intervalJitter, at: path.dot("interval_jitter"))
         }
         if h.hasUnhealthyInterval {
-            check.unhealthyInterval = try context.positiveDuration(h.unhealthyInterval, at: path.dot("unhealthy_interval"))
+            check.unhealthyInterval = try context.positiveDuration(
+                h.unhealthyInterval, at: path.dot("unhealthy_interval"))
         }
         if h.hasInitialJitter {
             let d = try context.duration(h.initialJitter, at: path.dot("initial_jitter"))
@@ -48,8 +49,10 @@ struct HealthCheckTranslation {
         case .tcpHealthCheck(let tcp)?:
             let tp = path.dot("tcp_health_check")
             try context.checkUnknown(tcp, at: tp)
-            try context.refuse(tcp.hasSend, tp.dot("send"), "payloads are not supported by skiff (it checks the connect)")
-            try context.refuse(!tcp.receive.isEmpty, tp.dot("receive"), "payloads are not supported by skiff (it checks the connect)")
+            try context.refuse(
+                tcp.hasSend, tp.dot("send"), "payloads are not supported by skiff (it checks the connect)")
+            try context.refuse(
+                !tcp.receive.isEmpty, tp.dot("receive"), "payloads are not supported by skiff (it checks the connect)")
         case nil:
             throw context.reject(path, "needs http_health_check or tcp_health_check")
         }
@@ -77,7 +80,9 @@ struct HealthCheckTranslation {
             try context.checkUnknown(r, at: rp)
             let start = try context.int(r.start, in: SkiffLimits.status, at: rp.dot("start"))
             let end = try context.int(r.end, in: 101...600, at: rp.dot("end"))
-            if start >= end { throw context.reject(rp, "start \(start) is not before end \(end) (the end is exclusive)") }
+            if start >= end {
+                throw context.reject(rp, "start \(start) is not before end \(end) (the end is exclusive)")
+            }
             ranges.append(start...(end - 1))
         }
         check.httpCodes = ranges.isEmpty ? [200...200] : ranges

@@ -12,7 +12,8 @@ struct ListenerTranslation {
 
     static let tlsInspector = "envoy.filters.listener.tls_inspector"
     static let tlsInspectorType = "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
-    static let hcmType = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager.protoMessageName
+    static let hcmType = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager
+        .protoMessageName
     static let tcpProxyType = Envoy_Extensions_Filters_Network_TcpProxy_V3_TcpProxy.protoMessageName
     /// The `filter_metadata` namespace Skiff reads listener options from.
     static let metadataNamespace = "skiff"
@@ -143,7 +144,8 @@ struct ListenerTranslation {
             try context.checkUnknown(f, at: path)
             if case .typedConfig(let any)? = f.configType {
                 if AnyUnpacking.messageName(any) != Self.tlsInspectorType {
-                    throw AnyUnpacking.unknownType(any, at: path.dot("typed_config"), context, expected: [Self.tlsInspectorType])
+                    throw AnyUnpacking.unknownType(
+                        any, at: path.dot("typed_config"), context, expected: [Self.tlsInspectorType])
                 }
             } else if f.name != Self.tlsInspector {
                 throw context.reject(

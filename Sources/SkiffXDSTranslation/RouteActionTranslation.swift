@@ -49,13 +49,15 @@ struct RouteActionTranslation {
             if !host.isEmpty { t.hostRewrite = host }
         case .autoHostRewrite(let on)?:
             try context.checkUnknown(on, at: path.dot("auto_host_rewrite"))
-            try context.refuse(on.value, path.dot("auto_host_rewrite"), "not supported by skiff (use host_rewrite_literal)")
+            try context.refuse(
+                on.value, path.dot("auto_host_rewrite"), "not supported by skiff (use host_rewrite_literal)")
         case .hostRewriteHeader?:
             throw context.reject(path.dot("host_rewrite_header"), "not supported by skiff (use host_rewrite_literal)")
         case nil:
             break
         }
-        try context.refuse(a.hasIdleTimeout, path.dot("idle_timeout"), "per-route idle timeouts are not supported by skiff")
+        try context.refuse(
+            a.hasIdleTimeout, path.dot("idle_timeout"), "per-route idle timeouts are not supported by skiff")
         t.hashPolicyHeaders = try hashPolicy(a.hashPolicy, at: path.dot("hash_policy"))
         return t
     }
@@ -96,7 +98,8 @@ struct RouteActionTranslation {
         if w.hasTotalWeight {
             try context.checkUnknown(w.totalWeight, at: path.dot("total_weight"))
             if Int(w.totalWeight.value) != total {
-                throw context.reject(path.dot("total_weight"), "\(w.totalWeight.value) is not the sum of the weights (\(total))")
+                throw context.reject(
+                    path.dot("total_weight"), "\(w.totalWeight.value) is not the sum of the weights (\(total))")
             }
         }
         if out.isEmpty { throw context.reject(path.dot("clusters"), "no cluster with a weight above 0") }
@@ -115,15 +118,20 @@ struct RouteActionTranslation {
         func add(_ c: String) { if !on.contains(c) { on.append(c) } }
         var statusCodesAsked = false
         var gatewayError = false
-        let neverOnHTTP1 = ["refused-stream", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"]
+        let neverOnHTTP1 = [
+            "refused-stream", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
+        ]
         for part in p.retryOn.split(separator: ",") {
             let c = String(part).trimmed(of: " \t").lowercased()
             switch c {
             case "5xx":
-                add("5xx"); add("connect-failure"); add("reset")
+                add("5xx")
+                add("connect-failure")
+                add("reset")
             case "gateway-error":
                 gatewayError = true
-                add("connect-failure"); add("reset")
+                add("connect-failure")
+                add("reset")
             case "reset", "connect-failure":
                 add(c)
             case "retriable-status-codes":
@@ -139,7 +147,8 @@ struct RouteActionTranslation {
         }
         if statusCodesAsked {
             for (i, code) in p.retriableStatusCodes.enumerated() {
-                codes.append(try context.int(code, in: SkiffLimits.status, at: path.dot("retriable_status_codes").at(i)))
+                codes.append(
+                    try context.int(code, in: SkiffLimits.status, at: path.dot("retriable_status_codes").at(i)))
             }
         }
         if gatewayError { for c in [502, 503, 504] where !codes.contains(c) { codes.append(c) } }
@@ -187,7 +196,8 @@ struct RouteActionTranslation {
             try context.refuse(on, path.dot("https_redirect"), "not supported by skiff (its redirects stay on http)")
         case .schemeRedirect(let s)?:
             try context.refuse(
-                !s.isEmpty && s != "http", path.dot("scheme_redirect"), "not supported by skiff (its redirects stay on http)")
+                !s.isEmpty && s != "http", path.dot("scheme_redirect"),
+                "not supported by skiff (its redirects stay on http)")
         case nil:
             break
         }
@@ -195,8 +205,10 @@ struct RouteActionTranslation {
         var target: String?
         switch r.pathRewriteSpecifier {
         case .pathRedirect(let p)?: target = p.isEmpty ? nil : p
-        case .prefixRewrite?: throw context.reject(path.dot("prefix_rewrite"), "not supported by skiff (use path_redirect)")
-        case .regexRewrite?: throw context.reject(path.dot("regex_rewrite"), "not supported by skiff (use path_redirect)")
+        case .prefixRewrite?:
+            throw context.reject(path.dot("prefix_rewrite"), "not supported by skiff (use path_redirect)")
+        case .regexRewrite?:
+            throw context.reject(path.dot("regex_rewrite"), "not supported by skiff (use path_redirect)")
         case nil: break
         }
         // `strip_query` is accepted either way: Skiff's Location never carries the request's query string.
@@ -231,7 +243,8 @@ struct RouteActionTranslation {
                 }
                 body = s
             case .filename?:
-                throw context.reject(bp.dot("filename"), "not supported by skiff (reads no files for xDS; use inline_string)")
+                throw context.reject(
+                    bp.dot("filename"), "not supported by skiff (reads no files for xDS; use inline_string)")
             case .environmentVariable?:
                 throw context.reject(bp.dot("environment_variable"), "not supported by skiff (use inline_string)")
             case nil: body = nil

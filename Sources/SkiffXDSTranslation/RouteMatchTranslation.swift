@@ -30,7 +30,8 @@ struct RouteMatchTranslation {
         try context.refuse(
             m.hasRuntimeFraction, path.dot("runtime_fraction"), "runtime fractions are not supported by skiff")
         try context.refuse(
-            !m.queryParameters.isEmpty, path.dot("query_parameters"), "query parameter matching is not supported by skiff")
+            !m.queryParameters.isEmpty, path.dot("query_parameters"),
+            "query parameter matching is not supported by skiff")
         var out = Translated(config: RouteMatchConfig(), rewriteBlocker: nil)
         switch m.pathSpecifier {
         case .prefix(let p)?:
@@ -86,10 +87,12 @@ struct RouteMatchTranslation {
         try context.checkUnknown(h, at: path)
         if h.name.isEmpty { throw context.reject(path.dot("name"), "required") }
         if h.name.hasPrefix(":") {
-            throw context.reject(path.dot("name"), "pseudo-header \(quotedName(h.name)) matching is not supported by skiff")
+            throw context.reject(
+                path.dot("name"), "pseudo-header \(quotedName(h.name)) matching is not supported by skiff")
         }
         try context.refuse(h.invertMatch, path.dot("invert_match"), "not supported by skiff")
-        try context.refuse(h.treatMissingHeaderAsEmpty, path.dot("treat_missing_header_as_empty"), "not supported by skiff")
+        try context.refuse(
+            h.treatMissingHeaderAsEmpty, path.dot("treat_missing_header_as_empty"), "not supported by skiff")
         func exact(_ v: String) -> HeaderMatcherConfig { HeaderMatcherConfig(name: h.name, value: v, regex: false) }
         func regex(_ v: String) -> HeaderMatcherConfig { HeaderMatcherConfig(name: h.name, value: v, regex: true) }
         switch h.headerMatchSpecifier {
@@ -130,7 +133,9 @@ struct RouteMatchTranslation {
     }
 
     /// ASCII letters: the only characters Skiff's exact path match folds.
-    static func hasLetters(_ s: String) -> Bool { s.unicodeScalars.contains { $0.isASCII && $0.properties.isAlphabetic } }
+    static func hasLetters(_ s: String) -> Bool {
+        s.unicodeScalars.contains { $0.isASCII && $0.properties.isAlphabetic }
+    }
 
     /// `s` as a regex that matches exactly `s`: the regex metacharacters escaped.
     static func escaped(_ s: String) -> String {

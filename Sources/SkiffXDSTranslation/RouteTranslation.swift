@@ -42,7 +42,8 @@ struct RouteTranslation {
             add: [v.requestHeadersToAdd.count, v.responseHeadersToAdd.count],
             remove: [v.requestHeadersToRemove.count, v.responseHeadersToRemove.count], at: path)
         try context.refuse(
-            v.requireTls != .none, path.dot("require_tls"), "TLS requirements are not supported by skiff (expected NONE)")
+            v.requireTls != .none, path.dot("require_tls"),
+            "TLS requirements are not supported by skiff (expected NONE)")
         try context.refuse(
             !v.typedPerFilterConfig.isEmpty, path.dot("typed_per_filter_config"),
             "per-filter configs are not supported by skiff (it has no HTTP filters besides the router)")
@@ -52,9 +53,16 @@ struct RouteTranslation {
         for (i, domain) in v.domains.enumerated() {
             let domainPath = path.dot("domains").at(i)
             if domain.isEmpty { throw context.reject(domainPath, "must not be empty") }
+            let host = domain.hasSuffix(":*") ? String(domain.dropLast(2)) : domain
+            if host != "*" && host.dropFirst().contains("*") {
+                throw context.reject(
+                    domainPath,
+                    "\(quotedName(domain)): only a leading wildcard (*.example.com) or * is supported by skiff")
+            }
             let key = domain.lowercased()
             if let owner = domainOwners[key] {
-                throw context.reject(domainPath, "duplicate domain \(quotedName(domain)) (also in virtual_hosts[\(owner)])")
+                throw context.reject(
+                    domainPath, "duplicate domain \(quotedName(domain)) (also in virtual_hosts[\(owner)])")
             }
             domainOwners[key] = index
         }
@@ -63,7 +71,9 @@ struct RouteTranslation {
         let hostRetry = v.hasRetryPolicy ? v.retryPolicy : nil
         var routes: [RouteConfig] = []
         for (i, route) in v.routes.enumerated() {
-            routes.append(try self.route(route, at: path.dot("routes").at(i), actions: actions, hostRetry: hostRetry, hostPath: path))
+            routes.append(
+                try self.route(
+                    route, at: path.dot("routes").at(i), actions: actions, hostRetry: hostRetry, hostPath: path))
         }
         return VirtualHostConfig(name: v.name, domains: v.domains, routes: routes)
     }

@@ -47,7 +47,8 @@ struct SocketAddressTranslation {
         let sp = path.dot("socket_address")
         try context.checkUnknown(s, at: sp)
         try context.refuse(s.protocol != .tcp, sp.dot("protocol"), "only TCP is supported by skiff")
-        try context.refuse(!s.resolverName.isEmpty, sp.dot("resolver_name"), "custom resolvers are not supported by skiff")
+        try context.refuse(
+            !s.resolverName.isEmpty, sp.dot("resolver_name"), "custom resolvers are not supported by skiff")
         try context.refuse(s.ipv4Compat, sp.dot("ipv4_compat"), "not supported by skiff")
         if s.address.isEmpty { throw context.reject(sp.dot("address"), "required") }
         let port: Int

@@ -40,7 +40,8 @@ struct TCPProxyTranslation {
             t.hasMaxConnectAttempts, t.maxConnectAttempts, in: SkiffLimits.connectAttempts,
             at: path.dot("max_connect_attempts"), absent: 1)
         try context.refuse(
-            t.hasMaxDownstreamConnectionDuration, path.dot("max_downstream_connection_duration"), "not supported by skiff")
+            t.hasMaxDownstreamConnectionDuration, path.dot("max_downstream_connection_duration"),
+            "not supported by skiff")
         return Translated(config: config, clusterNames: [cluster])
     }
 

@@ -103,7 +103,8 @@ struct TLSTranslation {
         case Self.rawBufferType: return nil
         case expected: return any
         default:
-            throw AnyUnpacking.unknownType(any, at: path.dot("typed_config"), context, expected: [expected, Self.rawBufferType])
+            throw AnyUnpacking.unknownType(
+                any, at: path.dot("typed_config"), context, expected: [expected, Self.rawBufferType])
         }
     }
 
@@ -117,7 +118,8 @@ struct TLSTranslation {
             !t.tlsCertificateSdsSecretConfigs.isEmpty, path.dot("tls_certificate_sds_secret_configs"),
             "SDS is not supported by skiff (give tls_certificates)")
         if t.tlsCertificates.count > 1 {
-            throw context.reject(path.dot("tls_certificates"), "\(t.tlsCertificates.count) certificates; skiff takes one")
+            throw context.reject(
+                path.dot("tls_certificates"), "\(t.tlsCertificates.count) certificates; skiff takes one")
         }
         if let cert = t.tlsCertificates.first {
             let cp = path.dot("tls_certificates").at(0)
@@ -126,7 +128,8 @@ struct TLSTranslation {
             guard cert.hasPrivateKey else { throw context.reject(cp.dot("private_key"), "required") }
             c.certChain = try pem(cert.certificateChain, at: cp.dot("certificate_chain"))
             c.privateKey = try pem(cert.privateKey, at: cp.dot("private_key"))
-            try context.refuse(cert.hasPassword, cp.dot("password"), "encrypted private keys are not supported by skiff")
+            try context.refuse(
+                cert.hasPassword, cp.dot("password"), "encrypted private keys are not supported by skiff")
         } else if server {
             throw context.reject(path.dot("tls_certificates"), "required on a listener: the certificate skiff presents")
         }
@@ -150,13 +153,15 @@ struct TLSTranslation {
         return hasCA
     }
 
-    private func parameters(_ p: Envoy_Extensions_TransportSockets_Tls_V3_TlsParameters, at path: String,
-        into c: inout TLSContextConfig) throws(XDSRejection)
-    {
+    private func parameters(
+        _ p: Envoy_Extensions_TransportSockets_Tls_V3_TlsParameters, at path: String,
+        into c: inout TLSContextConfig
+    ) throws(XDSRejection) {
         try context.checkUnknown(p, at: path)
-        func version(_ v: Envoy_Extensions_TransportSockets_Tls_V3_TlsParameters.TlsProtocol, _ field: String,
-            auto: TLSVersion) throws(XDSRejection) -> TLSVersion
-        {
+        func version(
+            _ v: Envoy_Extensions_TransportSockets_Tls_V3_TlsParameters.TlsProtocol, _ field: String,
+            auto: TLSVersion
+        ) throws(XDSRejection) -> TLSVersion {
             switch v {
             case .tlsAuto: return auto
             case .tlsv12: return .tls12
@@ -173,7 +178,9 @@ struct TLSTranslation {
         }
         for (i, s) in p.cipherSuites.enumerated() {
             let sp = path.dot("cipher_suites").at(i)
-            if s.hasPrefix("[") { throw context.reject(sp, "equal-preference cipher groups are not supported by skiff") }
+            if s.hasPrefix("[") {
+                throw context.reject(sp, "equal-preference cipher groups are not supported by skiff")
+            }
             if s.uppercased().contains("3DES") || s.uppercased().contains("DES-CBC3") {
                 throw context.reject(sp, "\(quotedName(s)): 3DES is insecure (Sweet32) and not supported")
             }
@@ -182,7 +189,8 @@ struct TLSTranslation {
         for (i, name) in p.ecdhCurves.enumerated() {
             guard let curve = Self.curves[name] else {
                 throw context.reject(
-                    path.dot("ecdh_curves").at(i), "unknown curve \(quotedName(name)) (expected X25519, P-256, P-384, P-521)")
+                    path.dot("ecdh_curves").at(i),
+                    "unknown curve \(quotedName(name)) (expected X25519, P-256, P-384, P-521)")
             }
             if !c.ecdhCurves.contains(curve) { c.ecdhCurves.append(curve) }
         }
@@ -194,16 +202,21 @@ struct TLSTranslation {
         throws(XDSRejection) -> Bool
     {
         try context.checkUnknown(v, at: path)
-        try context.refuse(!v.verifyCertificateHash.isEmpty, path.dot("verify_certificate_hash"), "not supported by skiff")
-        try context.refuse(!v.verifyCertificateSpki.isEmpty, path.dot("verify_certificate_spki"), "not supported by skiff")
+        try context.refuse(
+            !v.verifyCertificateHash.isEmpty, path.dot("verify_certificate_hash"), "not supported by skiff")
+        try context.refuse(
+            !v.verifyCertificateSpki.isEmpty, path.dot("verify_certificate_spki"), "not supported by skiff")
         try context.refuse(v.hasCrl, path.dot("crl"), "not supported by skiff")
         try context.refuse(v.allowExpiredCertificate, path.dot("allow_expired_certificate"), "not supported by skiff")
-        let sanReason = "not supported by skiff (a client checks the server's certificate against sni; a listener checks "
+        let sanReason =
+            "not supported by skiff (a client checks the server's certificate against sni; a listener checks "
             + "client certificates against trusted_ca only)"
         for (i, m) in v.matchSubjectAltNames.enumerated() {
             let mp = path.dot("match_subject_alt_names").at(i)
             try context.checkUnknown(m, at: mp)
-            guard case .exact(let name)? = m.matchPattern, !m.ignoreCase, name == sni else { throw context.reject(mp, sanReason) }
+            guard case .exact(let name)? = m.matchPattern, !m.ignoreCase, name == sni else {
+                throw context.reject(mp, sanReason)
+            }
         }
         for (i, m) in v.matchTypedSubjectAltNames.enumerated() {
             let mp = path.dot("match_typed_subject_alt_names").at(i)
@@ -233,7 +246,8 @@ struct TLSTranslation {
             }
             return .inline(s)
         case .environmentVariable?:
-            throw context.reject(path.dot("environment_variable"), "not supported by skiff (use filename or inline_string)")
+            throw context.reject(
+                path.dot("environment_variable"), "not supported by skiff (use filename or inline_string)")
         case nil:
             throw context.reject(path, "needs filename, inline_string or inline_bytes")
         }
