@@ -5,6 +5,22 @@ import SkiffProxy
 import SkiffTelemetry
 import SkiffUpstream
 
+/// One cluster's host changes in a reload: a line each while few, counts when many (an EDS update of a large
+/// cluster would otherwise log hundreds of lines a second).
+struct HostChanges {
+    var lines: (added: [String], removed: [String], weights: [String]) = ([], [], [])
+    static let listedUpTo = 8
+
+    func report(cluster: String) -> [String] {
+        let all = lines.added + lines.removed + lines.weights
+        if all.count <= Self.listedUpTo { return all.map { "cluster \(cluster): \($0)" } }
+        return [
+            "cluster \(cluster): \(lines.added.count) hosts added, \(lines.removed.count) removed (draining), "
+                + "\(lines.weights.count) weights changed"
+        ]
+    }
+}
+
 /// What a reload changed, one line per thing (`skiff reload` prints them).
 public struct ReloadReport: Sendable {
     public var changes: [String] = []
@@ -48,11 +64,17 @@ extension Engine {
     ///   accepting and its connections finish;
     /// - a listener that is gone stops accepting; its connections finish.
     /// Every bind happens before anything is committed: a failure leaves the running config as it was.
-    public func reload(config new: SkiffConfiguration, configText: [UInt8]) throws(EngineError) -> ReloadReport {
-        try lifecycle.withLock { _ throws(EngineError) in try reloadLocked(new, configText) }
+    /// `origin` names where the config came from in the log line and the `config.reload` event (the config file's
+    /// path when nil; `xds` for a control plane's update).
+    public func reload(
+        config new: SkiffConfiguration, configText: [UInt8], origin: String? = nil
+    ) throws(EngineError) -> ReloadReport {
+        try lifecycle.withLock { _ throws(EngineError) in try reloadLocked(new, configText, origin ?? configPath) }
     }
 
-    private func reloadLocked(_ new: SkiffConfiguration, _ configText: [UInt8]) throws(EngineError) -> ReloadReport {
+    private func reloadLocked(
+        _ new: SkiffConfiguration, _ configText: [UInt8], _ origin: String
+    ) throws(EngineError) -> ReloadReport {
         let (old, oldClusters, oldListeners) = live.withLock { ($0.config, $0.clusters, $0.listeners) }
         var report = ReloadReport()
         if new.admin != old.admin { report.needRestart.append("admin") }
@@ -186,28 +208,36 @@ extension Engine {
 
         // 4. Hosts that are gone drain; the health checker follows the new clusters.
         let newHosts = Set(clusters.allHosts.map(ObjectIdentifier.init))
+        var hostChanges: [String: HostChanges] = [:]
         for c in oldClusters.clusters.values {
             let now = clusters[c.name]
             if now == nil { report.changes.append("cluster \(c.name): removed (its hosts drain)") }
+            var removed: [Host] = []
             for h in c.hosts where !newHosts.contains(ObjectIdentifier(h)) {
                 h.adminState = .drain
                 h.drainPools()
-                live.withLock { $0.removedHosts.append((c, h)) }
-                if now != nil { report.changes.append("cluster \(c.name): host \(h) removed (draining)") }
+                removed.append(h)
+                if now != nil { hostChanges[c.name, default: HostChanges()].lines.removed.append("host \(h) removed (draining)") }
             }
+            if !removed.isEmpty { live.withLock { l in l.removedHosts += removed.map { (c, $0) } } }
         }
+        let weightsBefore = Dictionary(oldWeights.map { (ObjectIdentifier($0.0), $0.1) }, uniquingKeysWith: { a, _ in a })
         for c in clusters.clusters.values.sorted(by: { $0.name < $1.name }) {
             guard let before = oldClusters[c.name] else {
                 report.changes.append("cluster \(c.name): added with \(c.hosts.count) hosts")
                 continue
             }
             let oldIDs = Set(before.hosts.map(ObjectIdentifier.init))
-            for h in c.hosts where !oldIDs.contains(ObjectIdentifier(h)) {
-                report.changes.append("cluster \(c.name): host \(h) added")
+            var changes = hostChanges[c.name] ?? HostChanges()
+            for h in c.hosts {
+                let id = ObjectIdentifier(h)
+                if !oldIDs.contains(id) {
+                    changes.lines.added.append("host \(h) added")
+                } else if let w = weightsBefore[id], h.weight != w {
+                    changes.lines.weights.append("host \(h) weight \(w) -> \(h.weight)")
+                }
             }
-            for (h, w) in oldWeights where oldIDs.contains(ObjectIdentifier(h)) && h.weight != w {
-                report.changes.append("cluster \(c.name): host \(h) weight \(w) -> \(h.weight)")
-            }
+            report.changes += changes.report(cluster: c.name)
             var a = before.config
             var b = c.config
             a.hosts = []
@@ -248,8 +278,8 @@ extension Engine {
         _ = reap
         if report.changes.isEmpty && new != old { report.changes.append("config updated (nothing running changed)") }
         let summary = report.changes
-        hub.event(.configReload(.init(config: configPath, changes: summary)))
-        logger.notice("\("reloaded \(configPath): \(summary.isEmpty ? "no changes" : summary.joined(separator: "; "))")")
+        hub.event(.configReload(.init(config: origin, changes: summary)))
+        logger.notice("\("reloaded \(origin): \(summary.isEmpty ? "no changes" : summary.joined(separator: "; "))")")
         // The listeners this reload stopped close their sockets on their own threads within a poll round; wait for
         // that (bounded), so the next reload may bind a port this one gave up (a listener removed, then put back).
         var waitedMs = 0

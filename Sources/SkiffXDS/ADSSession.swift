@@ -116,6 +116,8 @@ public final class ADSSession: Sendable {
             }
             s.status[type].pushes += 1
             s.status[type].nonce = response.nonce
+            let cpu0 = threadCPUNs()
+            defer { s.status.recordUpdate(cpuNs: threadCPUNs() &- cpu0) }
             let before = s.store
             do throws(XDSRejection) {
                 let decoded = try XDSDecodedResources.decode(response.resources, as: type)

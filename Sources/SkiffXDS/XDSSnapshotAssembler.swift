@@ -63,6 +63,11 @@ public struct XDSSnapshotAssembler: Sendable {
             if let inline = l.inlineRouter {
                 router = inline
             } else if let rds = l.routeConfigName {
+                if rds.hasPrefix(XDSListener.inlineRouterPrefix) {
+                    throw XDSRejection(
+                        resource: "listener \(quoted(name))", field: "filter_chains[0].filters[0].typed_config.rds.route_config_name",
+                        reason: "\(quoted(rds)): names starting with \(quoted(XDSListener.inlineRouterPrefix)) are kept for inline route configurations")
+                }
                 router = store.routes[rds]
             }
             var clusters = l.clusterNames

@@ -25,6 +25,18 @@ public struct XDSStatus: Sendable, Equatable {
     public var applied = 0
     public var lastApplyCPUNs: UInt64 = 0
     public var totalApplyCPUNs: UInt64 = 0
+    /// Responses handled, and the CPU time of the last one and of all (decode, translate, assemble, apply, answer).
+    public var updates = 0
+    public var lastUpdateCPUNs: UInt64 = 0
+    public var totalUpdateCPUNs: UInt64 = 0
+    public var maxUpdateCPUNs: UInt64 = 0
+
+    mutating func recordUpdate(cpuNs: UInt64) {
+        updates += 1
+        lastUpdateCPUNs = cpuNs
+        totalUpdateCPUNs &+= cpuNs
+        maxUpdateCPUNs = max(maxUpdateCPUNs, cpuNs)
+    }
 
     public init(controlPlane: String) { self.controlPlane = controlPlane }
 
@@ -45,6 +57,10 @@ public struct XDSStatus: Sendable, Equatable {
             JSONMember(key: "applied", value: .number(String(applied))),
             JSONMember(key: "last_apply_cpu_us", value: .number(String(lastApplyCPUNs / 1000))),
             JSONMember(key: "total_apply_cpu_us", value: .number(String(totalApplyCPUNs / 1000))),
+            JSONMember(key: "updates", value: .number(String(updates))),
+            JSONMember(key: "last_update_cpu_us", value: .number(String(lastUpdateCPUNs / 1000))),
+            JSONMember(key: "max_update_cpu_us", value: .number(String(maxUpdateCPUNs / 1000))),
+            JSONMember(key: "total_update_cpu_us", value: .number(String(totalUpdateCPUNs / 1000))),
             JSONMember(
                 key: "waiting",
                 value: .object(waiting.keys.sorted().map { JSONMember(key: $0, value: .string(waiting[$0]!)) })),

@@ -22,8 +22,11 @@ struct CtlXDS: ParsableCommand {
             if !connected, let why = x["last_disconnect"]?.stringValue, !why.isEmpty {
                 print("last failure: \(why) (\(x["failures"]?.int ?? 0) in a row; retrying with back-off)")
             }
+            let updates = max(1, x["updates"]?.int ?? 0)
             print(
-                "snapshots applied: \(x["applied"]?.int ?? 0), last \(x["last_apply_cpu_us"]?.int ?? 0) µs engine CPU")
+                "updates: \(x["updates"]?.int ?? 0) (CPU per update: last \(x["last_update_cpu_us"]?.int ?? 0) µs, mean "
+                    + "\((x["total_update_cpu_us"]?.int ?? 0) / updates) µs, max \(x["max_update_cpu_us"]?.int ?? 0) µs); "
+                    + "snapshots applied: \(x["applied"]?.int ?? 0)")
             var rows: [[String]] = []
             for t in x["types"]?.arrayValue ?? [] {
                 let last = t["last"]?.stringValue ?? ""

@@ -25,7 +25,7 @@ final class XDSWiring: DynamicConfigSource {
             file: config, xds: xds, controlPlane: endpoint.description,
             apply: { [weak server] snapshot in
                 guard let server, !server.isStopping else { throw EngineError("the server is stopping") }
-                _ = try server.engine.reload(config: snapshot, configText: text)
+                _ = try server.engine.reload(config: snapshot, configText: text, origin: "xds")
             },
             onEvent: { e in
                 hub.event(Self.telemetry(e))
