@@ -58,8 +58,11 @@ def resources(version, listener_port, backend_port, ids, weights):
         "routes": [{"@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "name": "r",
                     "virtual_hosts": [{"name": "all", "domains": ["*"],
                                        "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "big"}}]}]}],
+        # Connection limits above one connection per endpoint and worker (Envoy's default 1024 would overflow).
         "clusters": [{"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", "name": "big", "type": "EDS",
                       "connect_timeout": "1s", "lb_policy": "ROUND_ROBIN",
+                      "circuit_breakers": {"thresholds": [{"max_connections": 100000, "max_pending_requests": 100000,
+                                                           "max_requests": 100000}]},
                       "eds_cluster_config": {"eds_config": {"ads": {}, "resource_api_version": "V3"}}}],
         "endpoints": [{"@type": "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
                        "cluster_name": "big", "endpoints": [{"lb_endpoints": eps}]}],
@@ -93,8 +96,8 @@ class ControlPlane:
 
     def acked(self, node, type_name):
         for s in reversed(self.state().get("streams", [])):
-            if s.get("node", {}).get("id") == node:
-                t = s.get("types", {}).get(type_name, {})
+            if (s.get("node") or {}).get("id") == node:
+                t = (s.get("types") or {}).get(type_name) or {}
                 return t.get("version_acked") if t.get("acked") else None
         return None
 

@@ -31,7 +31,9 @@ struct EndpointTranslation {
             try context.checkUnknown(a.policy, at: base.dot("policy"))
         }
         var hosts: [HostConfig] = []
-        var seen: [SocketAddressSpec: String] = [:]
+        hosts.reserveCapacity(a.endpoints.reduce(0) { $0 + $1.lbEndpoints.count })
+        /// Each address taken, with where (group, endpoint): the path is built only for a duplicate's message.
+        var seen: [SocketAddressSpec: (Int, Int)] = [:]
         let addresses = SocketAddressTranslation(context)
         for (i, group) in a.endpoints.enumerated() {
             let gp = base.dot("endpoints").at(i)
@@ -42,6 +44,13 @@ struct EndpointTranslation {
             // `locality`, `load_balancing_weight`, `proximity` and `metadata` are accepted and unused.
             if group.hasLocality { try context.checkUnknown(group.locality, at: gp.dot("locality")) }
             for (j, e) in group.lbEndpoints.enumerated() {
+                // The plain endpoint (an IP, a port, maybe a weight and a health status; nothing else) is taken
+                // without building field paths: thousands of them arrive in one EDS update.
+                if let host = Self.plainHost(e), seen[host.address] == nil {
+                    seen[host.address] = (i, j)
+                    hosts.append(host)
+                    continue
+                }
                 let ep = gp.dot("lb_endpoints").at(j)
                 try context.checkUnknown(e, at: ep)
                 let endpoint: Envoy_Config_Endpoint_V3_Endpoint
@@ -53,12 +62,13 @@ struct EndpointTranslation {
                     throw context.reject(ep.dot("endpoint"), "required")
                 }
                 var host = try self.host(endpoint, at: ep.dot("endpoint"), addresses: addresses)
-                if let first = seen[host.address] {
+                if let (fi, fj) = seen[host.address] {
+                    let first = base.dot("endpoints").at(fi).dot("lb_endpoints").at(fj)
                     throw context.reject(
                         ep.dot("endpoint.address"),
                         "duplicate host \(quotedName(host.address.description)) (also \(first))")
                 }
-                seen[host.address] = ep
+                seen[host.address] = (i, j)
                 host.weight = try context.uint32(
                     e.hasLoadBalancingWeight, e.loadBalancingWeight, in: SkiffLimits.hostWeight,
                     at: ep.dot("load_balancing_weight"), absent: 1)
@@ -95,6 +105,32 @@ struct EndpointTranslation {
                 h.disableActiveHealthCheck, hp.dot("disable_active_health_check"), "not supported by skiff")
         }
         return HostConfig(address: address, hostname: hostname)
+    }
+
+    /// The endpoint as a host when it is plain: no unknown fields, no hostname, metadata or health-check settings, a
+    /// TCP socket address with an IP literal and a port 1...65535, a weight in range, a known health status. Nil
+    /// sends it through the checked path, which names the field of any problem.
+    static func plainHost(_ e: Envoy_Config_Endpoint_V3_LbEndpoint) -> HostConfig? {
+        guard e.unknownFields.data.isEmpty, !e.hasMetadata, case .endpoint(let endpoint)? = e.hostIdentifier,
+            endpoint.unknownFields.data.isEmpty, endpoint.hostname.isEmpty, !endpoint.hasHealthCheckConfig,
+            endpoint.address.unknownFields.data.isEmpty, case .socketAddress(let s)? = endpoint.address.address,
+            s.unknownFields.data.isEmpty, s.protocol == .tcp, s.resolverName.isEmpty, !s.ipv4Compat,
+            case .portValue(let port)? = s.portSpecifier, (1...65535).contains(Int(port)),
+            AddressCheck.isIPLiteral(s.address)
+        else { return nil }
+        var host = HostConfig(address: SocketAddressSpec(host: s.address, port: Int(port)))
+        if e.hasLoadBalancingWeight {
+            let w = Int(e.loadBalancingWeight.value)
+            guard e.loadBalancingWeight.unknownFields.data.isEmpty, SkiffLimits.hostWeight.contains(w) else { return nil }
+            host.weight = w
+        }
+        switch e.healthStatus {
+        case .unknown, .healthy, .degraded: host.controlPlaneState = .serving
+        case .unhealthy, .timeout: host.controlPlaneState = .unhealthy
+        case .draining: host.controlPlaneState = .draining
+        case .UNRECOGNIZED: return nil
+        }
+        return host
     }
 
     private func state(_ s: Envoy_Config_Core_V3_HealthStatus, at path: String) throws(XDSRejection)

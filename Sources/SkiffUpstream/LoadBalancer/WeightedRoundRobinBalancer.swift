@@ -7,9 +7,17 @@ final class WeightCycle: Sendable {
     /// The weights it was built from.
     let weights: [Int]
 
-    /// The nginx smooth sequence for `weights` (a weight of 0 never appears).
+    /// Clusters larger than this get stride scheduling instead of nginx's sequence (which costs hosts × sum(weights)).
+    static let nginxSequenceUpTo = 64
+
+    /// The nginx smooth sequence for `weights` (a weight of 0 never appears); for a large cluster (an EDS cluster of
+    /// thousands of hosts) the stride sequence, equally exact over a cycle and interleaved.
     init(weights: [Int]) {
         self.weights = weights
+        if weights.count > Self.nginxSequenceUpTo {
+            order = Self.strideSequence(weights)
+            return
+        }
         var current = [Int](repeating: 0, count: weights.count)
         let total = weights.reduce(0) { $0 + max(0, $1) }
         var seq: [Int] = []
@@ -24,6 +32,28 @@ final class WeightCycle: Sendable {
             seq.append(best)
         }
         order = seq
+    }
+
+    /// Each host's k-th pick (k = 0..<weight) is due at (2k+1)/(2·weight) of the cycle; the sequence is the picks in
+    /// due order (ties by host index): exactly `weight` picks per host, spread evenly. Equal weights give plain round
+    /// robin. O(sum · log sum).
+    static func strideSequence(_ weights: [Int]) -> [Int] {
+        let w = weights.map { max(0, $0) }
+        if let first = w.first, first > 0, w.allSatisfy({ $0 == first }) {
+            return (0..<first).flatMap { _ in Array(w.indices) }
+        }
+        var picks: [(host: Int, k: Int)] = []
+        picks.reserveCapacity(w.reduce(0, +))
+        for (host, weight) in w.enumerated() {
+            for k in 0..<weight { picks.append((host, k)) }
+        }
+        // (2a+1)/(2wa) < (2b+1)/(2wb)  <=>  (2a+1)·wb < (2b+1)·wa
+        picks.sort { x, y in
+            let l = (2 * x.k + 1) * w[y.host]
+            let r = (2 * y.k + 1) * w[x.host]
+            return l != r ? l < r : x.host < y.host
+        }
+        return picks.map(\.host)
     }
 }
 
