@@ -250,16 +250,23 @@ def main():
         time.sleep(1)
         rss1 = {n: rss_kib(p.pid) for n, p in (("skiff", skiff), ("envoy", envoy)) if p}
         per10k = {n: (rss1[n] - rss0[n]) / 1024 * 10000 / (args.big - args.endpoints) for n in rss0}
+        # Then traffic to (nearly) every endpoint: what a used endpoint costs (latency histograms, pools).
+        for name, port in (("skiff", sl), ("envoy", el if envoy else None)):
+            if port:
+                wrk(port, args.conns, 8, path="/")
+        time.sleep(1)
+        rss2 = {n: rss_kib(p.pid) for n, p in (("skiff", skiff), ("envoy", envoy)) if p}
+        used10k = {n: (rss2[n] - rss0[n]) / 1024 * 10000 / (args.big - args.endpoints) for n in rss0}
 
         print(machine_line())
         print(f"EDS: {args.endpoints} endpoints, {args.updates} updates (20 endpoints replaced, 100 weights changed "
               f"each), wrk -c{args.conns} keep-alive during phase 1; all updates ACKed: {ok}")
         print(f"{'proxy':8} {'requests':>10} {'errors':>7} {'p99 ms':>8} {'CPU/update ms':>14} {'RSS MiB':>8} "
-              f"{'MiB/10k endpoints':>18}")
+              f"{'MiB/10k endpoints':>18} {'(all used)':>11}")
         for n in before:
             r = results.get(n, {})
             print(f"{n:8} {r.get('reqs', 0):>10} {r.get('errors', 0):>7} {r.get('p99', 0):>8.2f} "
-                  f"{per_update[n]:>14.2f} {rss1[n] / 1024:>8.1f} {per10k[n]:>18.1f}"
+                  f"{per_update[n]:>14.2f} {rss2[n] / 1024:>8.1f} {per10k[n]:>18.1f} {used10k[n]:>11.1f}"
                   + (f"  sockerr {r['sockerr']}" if r.get("sockerr") else ""))
         print(f"skiff's own CPU per update (decode, translate, assemble, apply; one thread): {own:.2f} ms, "
               f"max {s1['max_update_cpu_us'] / 1000:.2f} ms")

@@ -21,24 +21,46 @@ import Synchronization
 /// let p99 = now.subtracting(previous).quantile(0.99)
 /// ```
 ///
-/// `@unchecked Sendable`: the only stored state is the immutable pointer to the bucket counters (each an `Atomic`,
-/// allocated in `init`, freed in `deinit`) and two `Atomic`s; every access goes through atomic operations.
+/// `@unchecked Sendable`: the only stored state is an atomic pointer to the bucket counters (each an `Atomic`,
+/// allocated by the first record, never replaced, freed in `deinit`) and two `Atomic`s; every access is atomic.
 public final class LatencyHistogram: @unchecked Sendable {
-    private let buckets: UnsafeMutablePointer<Atomic<UInt64>>
+    /// The 16 KiB of bucket counters, allocated by the first `record` (a cluster of thousands of hosts, most of
+    /// them never used by this sidecar, costs nothing until then); never replaced once set.
+    private let storage = Atomic<UnsafeMutablePointer<Atomic<UInt64>>?>(nil)
     private let total = Atomic<UInt64>(0)
     private let largest = Atomic<UInt64>(0)
 
-    /// Creates an empty histogram; this is the only allocation it ever makes.
-    public init() {
-        buckets = .allocate(capacity: HistogramLayout.bucketCount)
-        for index in 0..<HistogramLayout.bucketCount {
-            (buckets + index).initialize(to: Atomic<UInt64>(0))
+    /// Creates an empty histogram; its one allocation waits for the first value.
+    public init() {}
+
+    deinit {
+        if let b = storage.load(ordering: .acquiring) {
+            b.deinitialize(count: HistogramLayout.bucketCount)
+            b.deallocate()
         }
     }
 
-    deinit {
-        buckets.deinitialize(count: HistogramLayout.bucketCount)
-        buckets.deallocate()
+    /// Nothing was ever recorded (no storage yet).
+    public var isUnused: Bool { storage.load(ordering: .acquiring) == nil }
+
+    /// The counters, allocated on first use (a race is settled by one compare-exchange; the loser frees its own).
+    @inline(__always)
+    private var buckets: UnsafeMutablePointer<Atomic<UInt64>> {
+        if let b = storage.load(ordering: .acquiring) { return b }
+        return allocateBuckets()
+    }
+
+    @inline(never)
+    private func allocateBuckets() -> UnsafeMutablePointer<Atomic<UInt64>> {
+        let fresh = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: HistogramLayout.bucketCount)
+        for index in 0..<HistogramLayout.bucketCount {
+            (fresh + index).initialize(to: Atomic<UInt64>(0))
+        }
+        let (won, current) = storage.compareExchange(expected: nil, desired: fresh, ordering: .acquiringAndReleasing)
+        if won { return fresh }
+        fresh.deinitialize(count: HistogramLayout.bucketCount)
+        fresh.deallocate()
+        return current!
     }
 
     /// Records one duration. Any thread; no lock, no allocation.
@@ -63,6 +85,7 @@ public final class LatencyHistogram: @unchecked Sendable {
 
     /// The number of recorded values: the sum over all buckets (2048 loads; not for the request path).
     public var count: UInt64 {
+        guard let buckets = storage.load(ordering: .acquiring) else { return 0 }
         var count: UInt64 = 0
         for index in 0..<HistogramLayout.bucketCount {
             count &+= buckets[index].load(ordering: .relaxed)
@@ -86,7 +109,12 @@ public final class LatencyHistogram: @unchecked Sendable {
     /// Copies the counters into `snapshot`, reusing its storage: a publisher that keeps one snapshot per histogram
     /// allocates nothing per tick.
     public func snapshot(into snapshot: inout HistogramSnapshot) {
+        let stored = storage.load(ordering: .acquiring)
         snapshot.load { counts in
+            guard let buckets = stored else {
+                for index in 0..<HistogramLayout.bucketCount { counts[index] = 0 }
+                return (0, total.load(ordering: .relaxed), largest.load(ordering: .relaxed))
+            }
             var count: UInt64 = 0
             for index in 0..<HistogramLayout.bucketCount {
                 let value = buckets[index].load(ordering: .acquiring)

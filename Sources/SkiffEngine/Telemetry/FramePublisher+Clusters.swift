@@ -3,6 +3,9 @@ import SkiffTelemetry
 import SkiffUpstream
 
 extension FramePublisher {
+    /// The latency figures of a host that never answered (what an empty histogram gives, computed once).
+    static let unusedLatency = TelemetryFrame.Latency(HistogramSnapshot())
+
     /// Every cluster, by name, with its hosts; `live` is the frame's one walk of the connection registries, by owner.
     func clusterRecords(live: [String: [Connection]]) -> [TelemetryFrame.Cluster] {
         engine.clusters.clusters.values.sorted(by: { $0.name < $1.name }).map { c in
@@ -79,7 +82,8 @@ extension FramePublisher {
         r.respSuccess = s.responseSuccess.load(ordering: .relaxed)
         r.respFailed = s.responseFailed.load(ordering: .relaxed)
         r.localFailed = s.localFailed.load(ordering: .relaxed)
-        r.latency = TelemetryFrame.Latency(h.latency.snapshot())
+        // A host that never answered has no histogram storage: no 16 KiB copy for it each frame.
+        r.latency = h.latency.isUnused ? Self.unusedLatency : TelemetryFrame.Latency(h.latency.snapshot())
         return r
     }
 }
