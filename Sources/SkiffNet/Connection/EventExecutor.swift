@@ -26,19 +26,48 @@ enum ExecutorIndices {
 
 /// One value per executor, without locks: slot i is read and written only on executor i.
 ///
-/// Used for per-executor upstream connection pools, so pollers never share one.
+/// Used for per-executor upstream connection pools, so pollers never share one. The slots come in chunks of 32,
+/// allocated when an executor of that chunk first stores a value: a host of a 10,000-endpoint EDS cluster costs
+/// 256 bytes here until a poller uses it, not 8 KiB.
 public final class ExecutorLocal<T: AnyObject>: @unchecked Sendable {
     public static var capacity: Int { 1024 }
-    private let slots: UnsafeMutablePointer<Unmanaged<T>?>
+    static var chunkBits: Int { 5 }
+    static var chunkSize: Int { 1 << chunkBits }
+    typealias Chunk = UnsafeMutablePointer<Unmanaged<T>?>
+    /// `capacity / chunkSize` chunk pointers, each set once (by a compare-exchange) and never replaced.
+    private let chunks: UnsafeMutablePointer<Atomic<Chunk?>>
 
     public init() {
-        slots = .allocate(capacity: Self.capacity)
-        slots.initialize(repeating: nil, count: Self.capacity)
+        let n = Self.capacity / Self.chunkSize
+        chunks = .allocate(capacity: n)
+        for i in 0..<n { (chunks + i).initialize(to: Atomic<Chunk?>(nil)) }
     }
 
     deinit {
-        for i in 0..<Self.capacity { slots[i]?.release() }
-        slots.deallocate()
+        for c in 0..<Self.capacity / Self.chunkSize {
+            guard let chunk = chunks[c].load(ordering: .acquiring) else { continue }
+            for i in 0..<Self.chunkSize { chunk[i]?.release() }
+            chunk.deallocate()
+        }
+        chunks.deinitialize(count: Self.capacity / Self.chunkSize)
+        chunks.deallocate()
+    }
+
+    /// The chunk holding slot `i`, allocated if `create`.
+    @inline(__always)
+    private func chunk(_ i: Int, create: Bool) -> Chunk? {
+        if let c = chunks[i >> Self.chunkBits].load(ordering: .acquiring) { return c }
+        return create ? allocateChunk(i >> Self.chunkBits) : nil
+    }
+
+    @inline(never)
+    private func allocateChunk(_ c: Int) -> Chunk {
+        let fresh = Chunk.allocate(capacity: Self.chunkSize)
+        fresh.initialize(repeating: nil, count: Self.chunkSize)
+        let (won, current) = chunks[c].compareExchange(expected: nil, desired: fresh, ordering: .acquiringAndReleasing)
+        if won { return fresh }
+        fresh.deallocate()
+        return current!
     }
 
     /// The value for `executor`; call only on that executor (debug builds check).
@@ -46,20 +75,23 @@ public final class ExecutorLocal<T: AnyObject>: @unchecked Sendable {
     public subscript(_ executor: any EventExecutor) -> T? {
         get {
             assert(executor.inExecutor, "ExecutorLocal read off its executor's thread")
-            return slots[executor.executorIndex]?.takeUnretainedValue()
+            let i = executor.executorIndex
+            return chunk(i, create: false)?[i & (Self.chunkSize - 1)]?.takeUnretainedValue()
         }
         set {
             assert(executor.inExecutor, "ExecutorLocal written off its executor's thread")
             let i = executor.executorIndex
-            slots[i]?.release()
-            slots[i] = newValue.map { Unmanaged.passRetained($0) }
+            let slots = chunk(i, create: true)!
+            let slot = i & (Self.chunkSize - 1)
+            slots[slot]?.release()
+            slots[slot] = newValue.map { Unmanaged.passRetained($0) }
         }
     }
 
     /// Visits every value (from any thread; for stats. Values must be safe to read concurrently).
     public func forEach(_ body: (T) -> Void) {
         for i in 0..<ExecutorIndices.next.load(ordering: .relaxed) {
-            if let v = slots[i]?.takeUnretainedValue() { body(v) }
+            if let v = chunk(i, create: false)?[i & (Self.chunkSize - 1)]?.takeUnretainedValue() { body(v) }
         }
     }
 }
