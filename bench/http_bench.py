@@ -116,9 +116,9 @@ def main():
             ("HAProxy 1 thread", lambda p: haproxy(tmp, p, backend)),
             ("nginx 1 worker", lambda p: nginx_proxy(tmp, p, backend)),
             ("Skiff netpoll 1 poller", lambda p: [skiff, "start", "-c", skiff_conf(tmp, p, backend, "netpoll"),
-                                                  "--log-level", "warning"]),
+                                                  "--log-level", "warning", "--control-socket", f"{tmp}/np.sock"]),
             ("Skiff rwloop", lambda p: [skiff, "start", "-c", skiff_conf(tmp, p, backend, "rwloop"),
-                                        "--log-level", "warning"]),
+                                        "--log-level", "warning", "--control-socket", f"{tmp}/rw.sock"]),
         ]:
             port = free_port()
             proc = procs.start(argv_fn(port), log=os.path.join(tmp, re.sub(r"\W", "", name) + ".log"))
@@ -174,7 +174,8 @@ def main():
                 ("nginx 1 worker", lambda p: nginx_proxy(tmp, p, backend)),
                 ("HAProxy 1 thread", lambda p: haproxy(tmp, p, backend)),
                 ("Skiff netpoll 1 poller", lambda p: [skiff_cg, "start", "-c",
-                                                      skiff_conf(tmp, p, backend, "netpoll"), "--log-level", "warning"]),
+                                                      skiff_conf(tmp, p, backend, "netpoll"), "--log-level", "warning",
+                                                      "--control-socket", f"{tmp}/cg.sock"]),
             ]:
                 port = free_port()
                 out = os.path.join(tmp, "cg." + re.sub(r"\W", "", name))
