@@ -21,6 +21,8 @@ import Testing
             else { return nil }
             return (try? JSONParser.parse(String(line)))?["xds"]
         }
+        // The client's transport runs on NIO's event loop thread, which exists only in xDS mode.
+        #expect(waitUntil(seconds: 10) { threadNames(p.pid).contains { $0.hasPrefix("NIO") } }, "\(threadNames(p.pid))")
         #expect(
             waitUntil(seconds: 20) {
                 let x = xds()
@@ -30,7 +32,8 @@ import Testing
         #expect(p.stop() == 0, "\(p.output)")
     }
 
-    /// A file config without dynamic_resources has no control plane: `skiff ctl xds` says so.
+    /// A file config without dynamic_resources has no control plane: `skiff ctl xds` says so, and no thread of the
+    /// xDS client's transport (NIO's event loop) exists.
     @Test func ctlXDSWithoutAControlPlaneSaysSo() throws {
         let port = freePort()
         let config = """
@@ -46,5 +49,20 @@ import Testing
         #expect(waitUntil(seconds: 10) { (try? SkiffProcess.run(["ctl", "stats", "--socket", sock]))?.status == 0 })
         let r = try SkiffProcess.run(["ctl", "xds", "--socket", sock])
         #expect(r.status != 0 && r.output.contains("no control plane"), "\(r.output)")
+        let threads = threadNames(p.pid)
+        #expect(!threads.isEmpty && !threads.contains { $0.hasPrefix("NIO") }, "\(threads)")
     }
+}
+
+/// The names of a process's threads (`/proc/PID/task/*/comm`).
+func threadNames(_ pid: pid_t) -> [String] {
+    guard let dir = opendir("/proc/\(pid)/task") else { return [] }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let tid = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard Int(tid) != nil, let comm = try? readFile("/proc/\(pid)/task/\(tid)/comm") else { continue }
+        names.append(String(decoding: comm, as: UTF8.self).trimmingCharacters())
+    }
+    return names
 }
