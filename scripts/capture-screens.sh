@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates screenshots-text/: runs `skiff demo` in a detached tmux session (120x40), lets traffic, a health flap
 # and the rings warm up, then captures each of the console's nine views with tmux capture-pane, a host's details
-# panel (Enter on a host in Clusters), the help legend, and the Clusters view at 80x24.
+# panel (Enter on a host in Clusters), the help legend, and the Clusters view at 80x24; then the xDS screens (below).
 # Usage: scripts/capture-screens.sh [path/to/skiff]   (default: .build/release/skiff; builds it if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,4 +39,12 @@ sleep 2
 capture "12-clusters-80x24"
 tmux send-keys -t "$session" q
 sleep 1
+# The control plane in the console (13: the Overview's xDS line, 14: the xDS panel of view 2, 15: the control plane
+# gone): the demo has no control plane, so the end-to-end test against the test ADS server (Tests/peers/xds_server.py)
+# captures these into SKIFF_CAPTURE_DIR. It runs the debug build's tests; SKIP_XDS=1 leaves them as they are.
+if [ "${SKIP_XDS:-}" != 1 ]; then
+  swift build --build-tests
+  SKIFF_CAPTURE_DIR="$PWD/screenshots-text" swift test --skip-build \
+    --filter 'XDSOperatorsBinaryTests/consoleShowsTheXDSStateAndALostControlPlane'
+fi
 echo "captured: $(ls screenshots-text | tr '\n' ' ')"

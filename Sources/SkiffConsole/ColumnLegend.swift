@@ -6,6 +6,7 @@ enum ColumnLegend {
             return [
                 ("RPS", "requests (or sessions) per second"), ("5xx", "5xx answers per second"),
                 ("p99", "99th percentile latency"), ("cx / rq", "connections / requests"),
+                ("xds", "control plane: connection, version (resources) per type, NACKs"),
             ]
         case .listeners:
             return [
@@ -13,6 +14,7 @@ enum ColumnLegend {
                 ("ACT CX", "connections open now"), ("TOT CX", "connections accepted since start"),
                 ("RPS", "requests (sessions) per second"), ("IN / OUT", "bytes read / written"),
                 ("ERR", "errors since start"),
+                ("xDS", "with a control plane: per type version, resources, pushes, ACKs, NACKs, last NACK"),
             ]
         case .clusters:
             return [

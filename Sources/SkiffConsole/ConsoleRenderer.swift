@@ -19,6 +19,7 @@ public enum ConsoleRenderer {
         let bodyHeight = h - bodyTop - 2
         switch state.view {
         case .overview: overview(snap, &grid, y: bodyTop, height: bodyHeight)
+        case .listeners: listenersView(snap, state, &grid, y: bodyTop, height: bodyHeight)
         case .threads: threadsInDepth(snap, state, &grid, y: bodyTop, height: bodyHeight)
         case .requests: requestsView(snap, state, &grid, y: bodyTop, height: bodyHeight)
         default:
@@ -266,6 +267,11 @@ public enum ConsoleRenderer {
         for (label, value, role) in totals {
             x += grid.put(x: x, y: yy, label + " ", role: .dim)
             x += grid.put(x: x, y: yy, value, style: .bold, role: role) + 3
+        }
+        // The control plane's state right under the totals, so a lost stream or a NACK is seen first (XDSView.swift).
+        if let xds = f.xds {
+            yy += 1
+            xdsOverviewLine(xds, &grid, y: yy)
         }
         yy += 2
         let labelW = 18

@@ -15,6 +15,9 @@ public enum EventSeverity: Sendable, Equatable {
         case "host.health": return field("to").hasPrefix("UP") ? .recovery : .error
         case "host.drain_timeout": return .warning
         case "host.drained": return .recovery
+        // The control plane: a lost stream or a refused update leaves Skiff serving an older config.
+        case "xds.nack", "xds.disconnected": return .warning
+        case "xds.connected": return .recovery
         case "host.admin", "admin.reload", "admin.stop", "admin.upgrade", "config.reload": return .action
         case ConsoleLogEvent.kind:
             switch field("level") {

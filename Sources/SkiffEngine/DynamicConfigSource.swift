@@ -45,14 +45,23 @@ public struct DynamicConfigSummary: Sendable, Equatable {
 
     public var controlPlane: String
     public var connected: Bool
+    /// Wall clock (ms since the epoch) the current stream opened, or the last one was lost; 0 before any.
+    public var sinceMs: UInt64
+    /// Why the last stream ended or the last attempt failed ("" before any did).
+    public var lastDisconnect: String
     public var connects: Int
     /// LDS listeners not bound yet (waiting for routes or endpoints).
     public var waiting: Int
     public var types: [TypeCounts]
 
-    public init(controlPlane: String, connected: Bool, connects: Int, waiting: Int, types: [TypeCounts]) {
+    public init(
+        controlPlane: String, connected: Bool, sinceMs: UInt64 = 0, lastDisconnect: String = "", connects: Int,
+        waiting: Int, types: [TypeCounts]
+    ) {
         self.controlPlane = controlPlane
         self.connected = connected
+        self.sinceMs = sinceMs
+        self.lastDisconnect = lastDisconnect
         self.connects = connects
         self.waiting = waiting
         self.types = types

@@ -59,7 +59,8 @@ final class XDSWiring: DynamicConfigSource {
     var summary: DynamicConfigSummary {
         let s = session.status
         return DynamicConfigSummary(
-            controlPlane: s.controlPlane, connected: s.connected, connects: s.connects, waiting: s.waiting.count,
+            controlPlane: s.controlPlane, connected: s.connected, sinceMs: s.since, lastDisconnect: s.lastDisconnect,
+            connects: s.connects, waiting: s.waiting.count,
             types: s.types.map {
                 .init(
                     type: $0.type.rawValue, version: $0.version, resources: $0.resources, pushes: $0.pushes, acks: $0.acks,

@@ -15,11 +15,16 @@ final class XDSRig {
     var skiff: SkiffProcess!
     let socket: String
     var variables: [String: String]
+    /// The admin API's port (`/metrics`, `/api/v1/stats`) when the rig was asked for one.
+    let adminPort: Int?
 
-    /// `fixture`: a file in Tests/Fixtures/xds; `initialFetchTimeout`: the bootstrap's, for LDS and CDS.
-    init(fixture: String = "basic.json", extraVariables: [String: String] = [:], initialFetchTimeout: String = "15s")
-        throws
-    {
+    /// `fixture`: a file in Tests/Fixtures/xds; `initialFetchTimeout`: the bootstrap's, for LDS and CDS; `admin`:
+    /// give the bootstrap an `admin` address (MOSN's key) on a free loopback port.
+    init(
+        fixture: String = "basic.json", extraVariables: [String: String] = [:], initialFetchTimeout: String = "15s",
+        admin: Bool = false
+    ) throws {
+        adminPort = admin ? freePort() : nil
         a = try HTTPTestServer(name: "a")
         b = try HTTPTestServer(name: "b")
         socket = dir + "/skiff.sock"
@@ -29,17 +34,22 @@ final class XDSRig {
         variables = ["LISTENER_PORT": "\(listenerPort)", "BACKEND_A_PORT": "\(a.port)", "BACKEND_B_PORT": "\(b.port)"]
         variables.merge(extraVariables) { $1 }
         server = try XDSTestServer(resources: resources, variables: variables)
-        let bootstrap = Self.bootstrap(xdsPort: server.grpcPort, initialFetchTimeout: initialFetchTimeout)
+        let bootstrap = Self.bootstrap(
+            xdsPort: server.grpcPort, initialFetchTimeout: initialFetchTimeout, adminPort: adminPort)
         let config = dir + "/skiff.json"
         try Self.replaceFile(config, with: bootstrap)
         skiff = try SkiffProcess(["start", "-c", config, "--control-socket", socket])
     }
 
-    /// Issue 17's bootstrap with the control plane's port (and the initial-fetch timeout) filled in.
-    static func bootstrap(xdsPort: Int, initialFetchTimeout: String) -> String {
+    /// Issue 17's bootstrap with the control plane's port (and the initial-fetch timeout) filled in, and an `admin`
+    /// address when `adminPort` is given.
+    static func bootstrap(xdsPort: Int, initialFetchTimeout: String, adminPort: Int? = nil) -> String {
+        let admin = adminPort.map {
+            "\"admin\": {\"address\": {\"socket_address\": {\"address\": \"127.0.0.1\", \"port_value\": \($0)}}},\n "
+        } ?? ""
         let source = "{\"ads\": {}, \"resource_api_version\": \"V3\", \"initial_fetch_timeout\": \"\(initialFetchTimeout)\"}"
         return """
-            {"node": {"id": "skiff-1", "cluster": "web"},
+            {\(admin)"node": {"id": "skiff-1", "cluster": "web"},
              "dynamic_resources": {"ads_config": {"api_type": "GRPC", "transport_api_version": "V3",
                  "grpc_services": [{"envoy_grpc": {"cluster_name": "xds"}}]},
                "lds_config": \(source), "cds_config": \(source)},

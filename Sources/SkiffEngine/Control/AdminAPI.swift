@@ -223,6 +223,7 @@ enum AdminAPI {
             writeFamilies(&p, labels: [(name: "cluster", value: c.name)], writes)
         }
         tlsFamilies(&p, engine)
+        xdsFamilies(&p, engine)
         for g in engine.pollerGroups {
             for poller in g.pollers {
                 let s = poller.snapshot

@@ -5,7 +5,7 @@ import SkiffTelemetry
 import Synchronization
 
 /// Takes a snapshot of every counter each tick and pushes it as one JSON frame (a ``TelemetryFrame``) into the frame
-/// ring. The sections are read in `FramePublisher+Listeners.swift`, `+Clusters`, `+Threads` and `+Connections`.
+/// ring. The sections are read in `FramePublisher+Listeners.swift`, `+Clusters`, `+Threads`, `+Connections` and `+XDS`.
 ///
 /// One thread, never on the hot path: it reads relaxed atomics the hot path owns and walks each poller's
 /// connection registry. Per-connection records carry only connections that changed since the last frame (and the
@@ -125,6 +125,7 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
         if detail != .none {
             f.connections = connectionRecords(all, full: detail == .full, updateBaseline: updateBaseline)
         }
+        f.xds = xdsRecord()
         f.eventsLatest = hub.events.latestSeq
         f.publisher.ticks = ticks.load(ordering: .relaxed)
         f.publisher.busyUs = busyNs.load(ordering: .relaxed) / 1000

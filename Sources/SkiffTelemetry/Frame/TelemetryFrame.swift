@@ -24,6 +24,8 @@ public struct TelemetryFrame: TelemetryRecord {
     public var threads = Threads()
     /// Per-connection records; absent in `stats` replies.
     public var connections: Connections?
+    /// The control plane's state; nil (absent) unless the config has `dynamic_resources` (FrameXDS.swift).
+    public var xds: XDS?
     /// The event ring's newest sequence number.
     public var eventsLatest: UInt64 = 0
     public var publisher = Publisher()
@@ -43,6 +45,7 @@ public struct TelemetryFrame: TelemetryRecord {
         c.field("clusters", &clusters)
         c.field("threads", &threads)
         c.field("connections", &connections)
+        c.field("xds", &xds)
         c.field("events_latest", &eventsLatest)
         c.field("publisher", &publisher)
     }
