@@ -30,7 +30,7 @@ extension XDSRig {
     }
 
     /// One GET through curl on `port` with `headers` (`"Name: value"`; a `Host:` among them replaces curl's).
-    /// Returns `"<body> <status>"`, with ` -> <Location>` after a redirect; a body that is the backend's echo of the
+    /// Returns `"<body> <status>"`, or `"<status> -> <Location>"` for a redirect; a body that is the backend's echo of the
     /// request head (`/headers`) is reduced to its Host line, the only part two different proxies agree on.
     static func ask(port: Int, _ path: String, headers: [String] = []) -> String {
         var args = ["-s", "-m", "5", "-w", "\n%{http_code} %header{location}"]
@@ -42,11 +42,11 @@ extension XDSRig {
         let tail = r.output[r.output.index(after: cut)...].split(separator: " ", maxSplits: 1)
         let status = tail.first.map(String.init) ?? "?"
         if body.hasPrefix("GET ") {
-            body = body.split(whereSeparator: { $0 == "\r" || $0 == "\n" })
+            body = body.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" })
                 .first { $0.lowercased().hasPrefix("host:") }.map { $0.lowercased() } ?? "(no host line)"
         }
-        var out = body + " " + status
-        if tail.count > 1, !tail[1].isEmpty { out += " -> " + tail[1] }
-        return out
+        // A redirect is its status and Location: the body is the proxy's own words (Envoy sends none).
+        if tail.count > 1, !tail[1].isEmpty { return status + " -> " + tail[1] }
+        return body + " " + status
     }
 }
