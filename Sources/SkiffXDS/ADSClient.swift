@@ -50,16 +50,6 @@ public final class ADSClient: Sendable {
         for t in tasks.withLock({ $0 }) { t.cancel() }
     }
 
-    /// Ends the stream and the retries; returns once they have stopped.
-    public func stop() async {
-        let running = tasks.withLock { t in
-            defer { t = [] }
-            return t
-        }
-        for t in running { t.cancel() }
-        for t in running { await t.value }
-    }
-
     private func run() async {
         var backoff = initialBackoff
         while !Task.isCancelled {

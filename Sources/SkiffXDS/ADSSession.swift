@@ -111,7 +111,7 @@ public final class ADSSession: Sendable {
                 var nack = Envoy_Service_Discovery_V3_DiscoveryRequest()
                 nack.typeURL = response.typeURL
                 nack.responseNonce = response.nonce
-                nack.errorDetail = Self.errorStatus("type_url \(quoted(response.typeURL)) is not subscribed to")
+                nack.errorDetail = Self.errorStatus("type_url \(quotedName(response.typeURL)) is not subscribed to")
                 return [nack]
             }
             s.status[type].pushes += 1
@@ -179,8 +179,7 @@ public final class ADSSession: Sendable {
         _ file: SkiffConfiguration, reload: (SkiffConfiguration) throws -> R
     ) throws -> R {
         try state.withLock { s in
-            var asm = XDSSnapshotAssembler(file: file, store: s.store, clustersKnown: s.clustersKnown, bindAnyway: s.bindAnyway)
-            asm.file = file
+            let asm = XDSSnapshotAssembler(file: file, store: s.store, clustersKnown: s.clustersKnown, bindAnyway: s.bindAnyway)
             let snapshot = try asm.assemble()
             let result = try reload(snapshot.config)
             s.file = file

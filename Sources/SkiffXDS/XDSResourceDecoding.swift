@@ -46,7 +46,7 @@ enum XDSDecodedResources {
             guard any.typeURL == type.typeURL else {
                 throw XDSRejection(
                     resource: label, field: "type_url",
-                    reason: "\(quoted(any.typeURL)) in a response of type \(type.typeURL)")
+                    reason: "\(quotedName(any.typeURL)) in a response of type \(type.typeURL)")
             }
             let message: M
             do {
@@ -60,7 +60,7 @@ enum XDSDecodedResources {
             }
             guard out[key] == nil else {
                 throw XDSRejection(
-                    resource: "\(type.resourceWord) \(quoted(key))", field: "name", reason: "appears twice in one response")
+                    resource: "\(type.resourceWord) \(quotedName(key))", field: "name", reason: "appears twice in one response")
             }
             out[key] = try translate(message)
         }

@@ -1,6 +1,6 @@
 /// The four xDS resource types Skiff subscribes to over ADS, in the order a control plane should send them (clusters
 /// before the endpoints they use, listeners before their routes).
-public enum XDSResourceType: String, CaseIterable, Sendable, Comparable {
+public enum XDSResourceType: String, CaseIterable, Sendable {
     case cluster = "CDS"
     case endpoint = "EDS"
     case listener = "LDS"
@@ -32,8 +32,4 @@ public enum XDSResourceType: String, CaseIterable, Sendable, Comparable {
 
     /// LDS and CDS subscribe to everything (wildcard); RDS and EDS to the names listeners and clusters reference.
     public var isWildcard: Bool { self == .listener || self == .cluster }
-
-    public static func < (a: Self, b: Self) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
-    }
 }

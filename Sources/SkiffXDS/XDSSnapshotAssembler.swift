@@ -42,7 +42,7 @@ public struct XDSSnapshotAssembler: Sendable {
             let c = store.clusters[name]!
             if fileClusters.contains(name) {
                 throw XDSRejection(
-                    resource: "cluster \(quoted(name))", field: "name", reason: "the config file has a cluster of this name")
+                    resource: "cluster \(quotedName(name))", field: "name", reason: "the config file has a cluster of this name")
             }
             var cc = c.config
             if let eds = c.edsServiceName { cc.hosts = store.endpoints[eds] ?? [] }
@@ -57,7 +57,7 @@ public struct XDSSnapshotAssembler: Sendable {
             let l = store.listeners[name]!
             if fileListeners.contains(name) {
                 throw XDSRejection(
-                    resource: "listener \(quoted(name))", field: "name", reason: "the config file has a listener of this name")
+                    resource: "listener \(quotedName(name))", field: "name", reason: "the config file has a listener of this name")
             }
             var router: RouterConfig?
             if let inline = l.inlineRouter {
@@ -65,8 +65,8 @@ public struct XDSSnapshotAssembler: Sendable {
             } else if let rds = l.routeConfigName {
                 if rds.hasPrefix(XDSListener.inlineRouterPrefix) {
                     throw XDSRejection(
-                        resource: "listener \(quoted(name))", field: "filter_chains[0].filters[0].typed_config.rds.route_config_name",
-                        reason: "\(quoted(rds)): names starting with \(quoted(XDSListener.inlineRouterPrefix)) are kept for inline route configurations")
+                        resource: "listener \(quotedName(name))", field: "filter_chains[0].filters[0].typed_config.rds.route_config_name",
+                        reason: "\(quotedName(rds)): names starting with \(quotedName(XDSListener.inlineRouterPrefix)) are kept for inline route configurations")
                 }
                 router = store.routes[rds]
             }
@@ -76,8 +76,8 @@ public struct XDSSnapshotAssembler: Sendable {
             if let missing = unknown.first, clustersKnown {
                 throw XDSRejection(
                     resource: router == nil || l.clusterNames.contains(missing)
-                        ? "listener \(quoted(name))" : "route_configuration \(quoted(router!.name))",
-                    field: "", reason: "cluster \(quoted(missing)) is unknown (neither in CDS nor in the config file)")
+                        ? "listener \(quotedName(name))" : "route_configuration \(quotedName(router!.name))",
+                    field: "", reason: "cluster \(quotedName(missing)) is unknown (neither in CDS nor in the config file)")
             }
             let pendingEndpoints = clusters.filter { c in
                 guard let eds = store.clusters[c]?.edsServiceName else { return false }
@@ -129,4 +129,3 @@ extension RouterConfig {
     }
 }
 
-func quoted(_ s: String) -> String { "\"\(s)\"" }

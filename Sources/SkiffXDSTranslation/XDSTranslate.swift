@@ -82,4 +82,4 @@ public struct XDSCluster: Sendable, Equatable {
 
 /// `"name"` with quotes and control characters escaped (SkiffJSON's rule, as the config decoder quotes), for
 /// resource names and values in rejections.
-func quotedName(_ s: String) -> String { quotedForMessage(s, limit: 200) }
+public func quotedName(_ s: String) -> String { quotedForMessage(s, limit: 200) }
