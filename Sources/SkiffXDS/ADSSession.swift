@@ -38,6 +38,10 @@ public final class ADSSession: Sendable {
         var applied: SkiffConfiguration?
         /// The node is sent on a stream's first request only.
         var nodeSent = false
+        /// When the session began (the initial-fetch timeout of readiness counts from there).
+        var began: ContinuousClock.Instant
+        /// `onInitialized` was called.
+        var initialized = false
     }
 
     private let state: Mutex<State>
@@ -45,18 +49,35 @@ public final class ADSSession: Sendable {
     private let node: Envoy_Config_Core_V3_Node
     private let apply: Apply
     private let onEvent: @Sendable (XDSEvent) -> Void
+    private let onInitialized: @Sendable () -> Void
     private let clock = ContinuousClock()
 
     public init(
         file: SkiffConfiguration, xds: XDSConfig, controlPlane: String, apply: @escaping Apply,
-        onEvent: @escaping @Sendable (XDSEvent) -> Void = { _ in }
+        onEvent: @escaping @Sendable (XDSEvent) -> Void = { _ in },
+        onInitialized: @escaping @Sendable () -> Void = {}
     ) {
         self.xds = xds
         node = XDSNodeMessage.make(xds.node)
         self.apply = apply
         self.onEvent = onEvent
+        self.onInitialized = onInitialized
         state = Mutex(
-            State(file: file, status: XDSStatus(controlPlane: controlPlane), clustersKnown: !xds.clustersFromADS))
+            State(
+                file: file, status: XDSStatus(controlPlane: controlPlane), clustersKnown: !xds.clustersFromADS,
+                began: ContinuousClock().now))
+    }
+
+    /// Calls `onInitialized` once: when every subscribed wildcard type (CDS, LDS) has been accepted and no listener
+    /// waits, or when the initial-fetch timeout has passed since the session began (a control plane that never
+    /// answers must not keep a sidecar unready forever; the file's config serves).
+    private func checkInitialized(_ s: inout State) {
+        guard !s.initialized else { return }
+        let accepted = subscribedTypes.filter(\.isWildcard).allSatisfy { s.status[$0].acks > 0 }
+        guard (accepted && s.status.waiting.isEmpty) || clock.now - s.began >= xds.initialFetchTimeout else { return }
+        s.initialized = true
+        s.status.initialized = true
+        onInitialized()
     }
 
     public var status: XDSStatus { state.withLock { $0.status } }
@@ -143,6 +164,7 @@ public final class ADSSession: Sendable {
             s.status[type].lastAt = wallClockMs()
             s.status[type].lastError = ""
             onEvent(.ack(type: type, version: response.versionInfo, resources: s.store.count(type)))
+            checkInitialized(&s)
             var out = [request(&s, type, version: response.versionInfo, nonce: response.nonce, names: s.store.subscribedNames(type))]
             // Listeners and clusters name the routes and endpoints to follow.
             for dependent in [XDSResourceType.route, .endpoint] where dependent != type && subscribedTypes.contains(dependent) {
@@ -158,6 +180,7 @@ public final class ADSSession: Sendable {
     /// Called periodically: listeners that have waited the initial-fetch timeout bind with what there is.
     public func tick() {
         state.withLock { s in
+            defer { checkInitialized(&s) }
             let now = clock.now
             let due = s.status.waiting.keys.filter { name in
                 guard let seen = s.firstSeen[name] else { return false }

@@ -8,6 +8,8 @@ public struct XDSStatus: Sendable, Equatable {
     /// `host:port` of the ADS cluster's endpoint.
     public var controlPlane: String
     public var connected = false
+    /// The first config is in (or the initial-fetch timeout passed): the sidecar is ready.
+    public var initialized = false
     /// Wall clock (ms since the epoch) of the current connection's start, or of the loss of the last one.
     public var since: UInt64 = 0
     /// Streams opened (the first one included).
@@ -49,6 +51,7 @@ public struct XDSStatus: Sendable, Equatable {
         .object([
             JSONMember(key: "control_plane", value: .string(controlPlane)),
             JSONMember(key: "connected", value: .bool(connected)),
+            JSONMember(key: "initialized", value: .bool(initialized)),
             JSONMember(key: "since_ms", value: .number(String(since))),
             JSONMember(key: "connects", value: .number(String(connects))),
             JSONMember(key: "last_disconnect", value: .string(lastDisconnect)),

@@ -224,6 +224,7 @@ struct Start: ParsableCommand {
         options.publishIntervalMs = publishInterval
         options.logFile = logSink
         options.version = SkiffVersion.string
+        options.readyAfterDynamicConfig = cfg.xds != nil
         let logger = Logger(label: "skiff")
         let server: SkiffServer
         do {

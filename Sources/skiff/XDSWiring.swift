@@ -30,6 +30,10 @@ final class XDSWiring: DynamicConfigSource {
             onEvent: { e in
                 hub.event(Self.telemetry(e))
                 Self.log(e, logger)
+            },
+            onInitialized: { [weak server] in
+                logger.info("xds: the control plane's first config is in: ready")
+                server?.dynamicConfigInitialized()
             })
         let wiring = XDSWiring(session: session, client: ADSClient(session: session, endpoint: endpoint))
         engine.dynamicSource = wiring

@@ -19,10 +19,11 @@ final class XDSRig {
     let adminPort: Int?
 
     /// `fixture`: a file in Tests/Fixtures/xds; `initialFetchTimeout`: the bootstrap's, for LDS and CDS; `admin`:
-    /// give the bootstrap an `admin` address (MOSN's key) on a free loopback port.
+    /// give the bootstrap an `admin` address (MOSN's key) on a free loopback port; `environment`: skiff's (e.g.
+    /// `NOTIFY_SOCKET`).
     init(
         fixture: String = "basic.json", extraVariables: [String: String] = [:], initialFetchTimeout: String = "15s",
-        admin: Bool = false
+        admin: Bool = false, environment: [String: String] = [:]
     ) throws {
         adminPort = admin ? freePort() : nil
         a = try HTTPTestServer(name: "a")
@@ -38,7 +39,7 @@ final class XDSRig {
             xdsPort: server.grpcPort, initialFetchTimeout: initialFetchTimeout, adminPort: adminPort)
         let config = dir + "/skiff.json"
         try Self.replaceFile(config, with: bootstrap)
-        skiff = try SkiffProcess(["start", "-c", config, "--control-socket", socket])
+        skiff = try SkiffProcess(["start", "-c", config, "--control-socket", socket], environment: environment)
     }
 
     /// Issue 17's bootstrap with the control plane's port (and the initial-fetch timeout) filled in, and an `admin`

@@ -41,6 +41,12 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
         return try engine.reloadFromFile()
     }
 
+    /// Serving and configured (see `ServerRuntime.isReady`); in-process without a server, always.
+    public var isReady: Bool { runtime?.isReady ?? true }
+
+    /// The server's state word (`running`, `draining`, ...), or `running` in-process without a server.
+    public var stateName: String { runtime?.state.rawValue ?? ServerState.running.rawValue }
+
     /// `{"state":"running","engine_errors":0}`: the server's part of the `stats` reply.
     func serverStatus() -> ServerStatus {
         ServerStatus(state: runtime?.state.rawValue, engineErrors: engine.errors.count)

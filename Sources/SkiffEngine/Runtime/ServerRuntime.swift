@@ -5,6 +5,8 @@
 public protocol ServerRuntime: AnyObject, Sendable {
     /// Where the server is in its life.
     var state: ServerState { get }
+    /// Serving and fully configured (with a control plane: its first config is in): `GET /ready`, sd_notify.
+    var isReady: Bool { get }
     /// A graceful stop (`now`: without the wait), as SIGTERM. Returns at once; the runtime thread stops the server.
     /// `replyGraceMs`: the asker's answer is still on its way out; the control socket stays open that long.
     func requestStop(now: Bool, by: String, replyGraceMs: Int)

@@ -21,6 +21,9 @@ public struct ServerOptions: Sendable {
     /// `--log-file`, reopened on SIGUSR1. Without one, SIGUSR1 is logged and ignored.
     public var logFile: LogFile?
     public var version = "dev"
+    /// Ready (sd_notify `READY=1`, `GET /ready`) only once the control plane's first config is in, not when the
+    /// file's listeners are bound (a config with `dynamic_resources`).
+    public var readyAfterDynamicConfig = false
 
     public init(config: SkiffConfiguration, configText: [UInt8] = [], configPath: String, controlSocketPath: String) {
         self.config = config
@@ -60,6 +63,10 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
     let events = ServerEventQueue()
     /// `start` runs once.
     private let startCalled = Atomic<Bool>(false)
+    /// systemd's notification socket, when started by systemd with `Type=notify`.
+    let notifier = SystemdNotifier.fromEnvironment()
+    /// The control plane's first config is in (always true without one).
+    private let dynamicConfigIn: Atomic<Bool>
     /// The runtime thread's life: `waitUntilStopped` waits for it to finish.
     private let runtimeThread = StoppableSleep()
 
@@ -73,6 +80,7 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
         self.options = options
         self.logger = logger
         self.signals = signals
+        dynamicConfigIn = Atomic(!options.readyAfterDynamicConfig)
         engine = try Engine(
             config: options.config, threadModelOverride: options.threadModelOverride, logger: logger,
             version: options.version, configPath: options.configPath, configText: options.configText)
@@ -98,8 +106,33 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
             let level: Logger.Level = event == .startFailed ? .debug : .info
             logger.log(level: level, "\("state \(t.from.rawValue) -> \(t.to.rawValue) (\(why))")")
             engine.hub.event(.serverState(.init(from: t.from.rawValue, to: t.to.rawValue, why: why)))
+            notifySystemd(t.to, why)
         }
         return t
+    }
+
+    /// Serving and, with a control plane, configured by it: `GET /ready` says LIVE, systemd has had `READY=1`.
+    public var isReady: Bool {
+        let s = state
+        return (s == .running || s == .reloading) && dynamicConfigIn.load(ordering: .relaxed)
+    }
+
+    /// The control plane's first config is in (or its initial-fetch wait is over): ready from now on.
+    public func dynamicConfigInitialized() {
+        guard !dynamicConfigIn.exchange(true, ordering: .relaxed) else { return }
+        if state == .running { notifier?.ready(status: "serving, configured by the control plane") }
+    }
+
+    /// The state as systemd's `Type=notify` wants it: READY after start (or after the control plane's first config)
+    /// and after a reload, RELOADING during one, STOPPING once a stop began.
+    private func notifySystemd(_ to: ServerState, _ why: String) {
+        guard let notifier else { return }
+        switch to {
+        case .running where dynamicConfigIn.load(ordering: .relaxed): notifier.ready(status: "serving")
+        case .reloading: notifier.reloading()
+        case .draining: notifier.stopping(status: "draining (\(why))")
+        default: break
+        }
     }
 
     /// A transition that cannot be refused in any state the server can be in; a refusal is a bug, recorded.
@@ -127,6 +160,11 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
             throw error
         }
         transitionOrRecord(.started, "everything listens")
+        do {
+            try notifier?.startWatchdog()
+        } catch {
+            engine.errors.record("systemd watchdog thread", error)
+        }
         do {
             runtimeThread.began()
             try NetThread.start(name: "skiff-runtime", stackSize: 512 * 1024) { [self] in

@@ -1,0 +1,133 @@
+import Glibc
+import SkiffJSON
+import SkiffTestSupport
+import Testing
+
+/// A test `NOTIFY_SOCKET`: a Unix datagram socket systemd would hold, collecting what skiff sends.
+final class NotifySocket {
+    let path: String
+    private let fd: Int32
+    private(set) var messages: [String] = []
+
+    init() throws {
+        path = makeTempDirectory("notify") + "/notify.sock"
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var a = sockaddr_un()
+        a.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &a.sun_path) { p in for (i, b) in path.utf8.enumerated() { p[i] = b } }
+        let bound = withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard fd >= 0, bound == 0 else { throw TestError("notify socket: errno \(errno)") }
+        var tv = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+
+    /// Reads what arrived until `predicate` holds for the messages so far, or `seconds` pass.
+    @discardableResult
+    func waitFor(seconds: Double = 15, _ predicate: ([String]) -> Bool) -> Bool {
+        let end = Date.now + seconds
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while !predicate(messages) {
+            if Date.now > end { return false }
+            let n = recv(fd, &buf, buf.count, 0)
+            if n > 0 { messages.append(String(decoding: buf[0..<n], as: UTF8.self)) }
+        }
+        return true
+    }
+
+    func count(_ key: String) -> Int { messages.filter { $0.split(separator: "\n").contains { $0 == key } }.count }
+}
+
+private struct Date {
+    static var now: Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// systemd's `Type=notify` protocol against a test `NOTIFY_SOCKET`: READY=1 once listeners are bound, RELOADING=1 and
+/// READY=1 around a reload, STOPPING=1 on stop, WATCHDOG=1 pings when `WATCHDOG_USEC` is set; with a control plane,
+/// READY=1 only once its first config is in. And the admin API's probes: `/ready`, `/healthz`, `/api/v1/version`,
+/// `/server_info`.
+@Suite(.serialized) struct SystemdNotifyBinaryTests {
+    @Test func readyReloadingStoppingAndWatchdog() throws {
+        let notify = try NotifySocket()
+        let backend = try HTTPTestServer(name: "a")
+        defer { backend.stop() }
+        let port = freePort()
+        let adminPort = freePort()
+        let config = """
+            {"servers": [{"listeners": [{"name": "web", "address": "127.0.0.1:\(port)",
+              "filter_chains": [{"filters": [{"type": "proxy", "config": {"downstream_protocol": "Http1",
+                "upstream_protocol": "Http1", "router_config_name": "r"}}]}]}],
+              "routers": [{"router_config_name": "r", "virtual_hosts": [{"name": "v", "domains": ["*"],
+                "routers": [{"match": {"prefix": "/"}, "route": {"cluster_name": "c"}}]}]}]}],
+             "cluster_manager": {"clusters": [{"name": "c", "hosts": [{"address": "127.0.0.1:\(backend.port)"}]}]},
+             "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": \(adminPort)}}}}
+            """
+        let path = try writeTempFile(config)
+        defer { unlink(path) }
+        let sock = "/tmp/skiff-test-\(getpid())-notify.sock"
+        let p = try SkiffProcess(
+            ["start", "-c", path, "--control-socket", sock],
+            environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"])
+        defer { p.stop() }
+
+        #expect(notify.waitFor { $0.contains { $0.hasPrefix("READY=1") } }, "\(notify.messages)\n\(p.output)")
+        // READY means listening: the port answers at once.
+        let get = try SkiffProcess.runCommand("curl", ["-s", "-m", "5", "http://127.0.0.1:\(port)/x"])
+        #expect(get.output == "a /x", "\(get.output)")
+        #expect(notify.waitFor { m in m.filter { $0 == "WATCHDOG=1" }.count >= 3 }, "\(notify.messages)")
+
+        // The probes.
+        func admin(_ path: String) throws -> (Int, String) {
+            let r = try SkiffProcess.runCommand(
+                "curl", ["-s", "-m", "5", "-w", "\n%{http_code}", "http://127.0.0.1:\(adminPort)\(path)"])
+            let cut = r.output.lastIndex(of: "\n")!
+            return (Int(r.output[r.output.index(after: cut)...]) ?? 0, String(r.output[..<cut]))
+        }
+        #expect(try admin("/ready") == (200, "LIVE\n"))
+        #expect(try admin("/healthz") == (200, "ok\n"))
+        let version = try JSONParser.parse(try admin("/api/v1/version").1)
+        #expect(version["version"]?.stringValue?.isEmpty == false && version["build"]?.stringValue?.isEmpty == false)
+        let info = try JSONParser.parse(try admin("/server_info").1)
+        #expect(info["state"]?.stringValue == "running" && info["ready"]?.boolValue == true)
+        #expect(info["pid"]?.int == Int(p.pid) && info["config_path"]?.stringValue == path)
+        #expect(info["listeners"]?.arrayValue.first?["thread_model"]?.stringValue == "netpoll")
+
+        // A reload: RELOADING=1 (with MONOTONIC_USEC), then READY=1 again.
+        let readies = notify.count("READY=1")
+        let r = try SkiffProcess.run(["reload", "--socket", sock])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(notify.waitFor { _ in notify.count("READY=1") > readies }, "\(notify.messages)")
+        let reloading = notify.messages.first { $0.hasPrefix("RELOADING=1") }
+        #expect(reloading?.contains("MONOTONIC_USEC=") == true, "\(notify.messages)")
+
+        // A stop: STOPPING=1.
+        p.signal(SIGTERM)
+        #expect(notify.waitFor { $0.contains { $0.hasPrefix("STOPPING=1") } }, "\(notify.messages)")
+        #expect(p.waitForExit(seconds: 20) == 0, "\(p.output)")
+    }
+
+    /// With a control plane, READY=1 waits for its first config (the listener from LDS is then bound).
+    @Test func withAControlPlaneReadyWaitsForItsFirstConfig() throws {
+        let notify = try NotifySocket()
+        let rig = try XDSRig(admin: true, environment: ["NOTIFY_SOCKET": notify.path])
+        defer { rig.stop() }
+        #expect(notify.waitFor(seconds: 30) { $0.contains { $0.hasPrefix("READY=1") } }, "\(rig.diagnostics)")
+        // Ready means the control plane's listener routes already.
+        #expect(rig.get("/x") == "a /x 200", "\(rig.diagnostics)")
+        #expect(notify.messages.first { $0.hasPrefix("READY=1") }?.contains("control plane") == true, "\(notify.messages)")
+        #expect(rig.xds()?["initialized"]?.boolValue == true)
+        let ready = try SkiffProcess.runCommand(
+            "curl", ["-s", "-m", "5", "http://127.0.0.1:\(rig.adminPort!)/ready"])
+        #expect(ready.output == "LIVE\n")
+    }
+}
