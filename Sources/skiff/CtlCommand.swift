@@ -12,7 +12,7 @@ struct Ctl: ParsableCommand {
         abstract: "Ask a running skiff over its control socket (stats, hosts, events, host state).",
         subcommands: [
             CtlStats.self, CtlHosts.self, CtlEvents.self, CtlSnapshot.self, CtlWatch.self, CtlDrain.self, CtlReady.self,
-            CtlMaint.self, CtlSetState.self, CtlRequests.self, CtlWeight.self, CtlXDS.self,
+            CtlMaint.self, CtlSetState.self, CtlRequests.self, CtlWeight.self, CtlXDS.self, CtlLogLevel.self,
         ]
     )
 

@@ -44,6 +44,7 @@ func loadConfigWithTextOrExit(_ path: String) throws -> (SkiffConfiguration, [UI
 }
 
 extension ThreadModel: ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -85,6 +86,11 @@ struct Start: ParsableCommand {
         name: .customLong("log-level"),
         help: "trace, debug, info, notice, warning, error or critical (MOSN's WARN, FATAL too); default: the config's default_log_level, else info.")
     var logLevel: String?
+
+    @Option(
+        name: .customLong("log-format"),
+        help: "text (default) or json: one JSON object per line with time, level, logger, message and metadata.")
+    var logFormat: LogFormat = .text
 
     @Option(name: .customLong("control-socket"), help: "Control socket path (see `skiff ctl --help` for the default).")
     var controlSocket: String?
@@ -191,22 +197,14 @@ struct Start: ParsableCommand {
         let capture =
             tui && sink == nil
             ? ConsoleLogCapture(terminalFD: logging.destination == .standardOutput ? 1 : 2) : nil
+        // One level for every handler, changeable at run time (`skiff ctl log-level`, the admin API).
+        let runtimeLevel = RuntimeLogLevel(level)
+        let format = logFormat
         LoggingSystem.bootstrap { label in
-            if let f = sink {
-                var h = LineLogHandler(file: f, label: label)
-                h.logLevel = level
-                return h
-            }
-            if let capture {
-                var h = LineLogHandler(capture: capture, label: label)
-                h.logLevel = level
-                return h
-            }
-            var h =
-                logging.destination == .standardOutput
-                ? StreamLogHandler.standardOutput(label: label) : StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
+            if let f = sink { return LineLogHandler(file: f, label: label, format: format, runtimeLevel: runtimeLevel) }
+            if let capture { return LineLogHandler(capture: capture, label: label, runtimeLevel: runtimeLevel) }
+            let fd: Int32 = logging.destination == .standardOutput ? 1 : 2
+            return LineLogHandler(standardStream: fd, label: label, format: format, runtimeLevel: runtimeLevel)
         }
         // A binary upgrade asks the old process for its sockets before anything here listens.
         var handover: Handover?
@@ -225,6 +223,7 @@ struct Start: ParsableCommand {
         options.logFile = logSink
         options.version = SkiffVersion.string
         options.readyAfterDynamicConfig = cfg.xds != nil
+        options.logLevel = runtimeLevel
         let logger = Logger(label: "skiff")
         let server: SkiffServer
         do {

@@ -51,13 +51,13 @@ public final class ControlServer: Sendable {
     /// `subscribe`, `subscribe.interval`, `snapshot`, `hosts`, `stats`, `events`, `config.dump`, `xds`,
     /// `host.set_state`, `host.set_weight`, `reload`, `stop`, `upgrade.listeners`.
     public static let standardCommands: Set<String> = [
-        "subscribe", "subscribe.interval", "snapshot", "hosts", "stats", "events", "config.dump", "xds", "host.set_state",
+        "subscribe", "subscribe.interval", "snapshot", "hosts", "stats", "events", "config.dump", "xds", "log.level", "host.set_state",
         "host.set_weight",
         "reload", "stop", "upgrade.listeners",
     ]
     /// `host.set_state`, `host.set_weight`, `reload`, `stop`, `upgrade.listeners`.
     public static let standardMutatingCommands: Set<String> = [
-        "host.set_state", "host.set_weight", "reload", "stop", "upgrade.listeners",
+        "log.level", "host.set_state", "host.set_weight", "reload", "stop", "upgrade.listeners",
     ]
     /// The weights `host.set_weight` accepts (0: no new traffic; the config allows 1 to 128).
     public static let hostWeights = 0...128

@@ -77,3 +77,23 @@ extension AdminAPI {
         return w.bytes
     }
 }
+
+/// MOSN's `POST /api/v1/update_loglevel` (`{"log_level":"DEBUG"}`): the process's log level, changed at run time.
+/// MOSN's per-logger `log_path` has no meaning in Skiff's single log and is refused rather than ignored.
+extension AdminAPI {
+    static func installLogLevel(on server: AdminHTTPServer, control: EngineControl) {
+        server.route("POST", "/api/v1/update_loglevel") { req in
+            guard let body = try? JSONParser.parse(req.body), case .string(let level)? = body["log_level"] else {
+                return .json(Array(#"{"error":"body: {\"log_level\": \"DEBUG\"} expected"}"#.utf8), status: 400)
+            }
+            if let path = body["log_path"]?.stringValue, !path.isEmpty {
+                return .json(
+                    Array(#"{"error":"log_path: skiff has one log; give log_level only"}"#.utf8), status: 400)
+            }
+            switch control.setLogLevel(level, by: "admin http \(req.remoteAddress)") {
+            case .ok(let fields): return .json(fields)
+            case .error(let e): return .json(Array("{\"error\":\"\(e.replacingQuotes)\"}".utf8), status: 400)
+            }
+        }
+    }
+}

@@ -35,6 +35,7 @@ enum AdminAPI {
         }
         server.route("POST", "/api/v1/hosts/*/*/weight") { req in weightRoute(req, control) }
         installProbes(on: server, engine: engine, control: control)
+        installLogLevel(on: server, control: control)
     }
 
     /// MOSN's `/api/v1/stats` shape: type -> namespace -> key -> value.

@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import SkiffConfig
 import SkiffControl
 import SkiffJSON
@@ -47,6 +48,25 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
     /// The server's state word (`running`, `draining`, ...), or `running` in-process without a server.
     public var stateName: String { runtime?.state.rawValue ?? ServerState.running.rawValue }
 
+    /// `log.level` (and MOSN's `POST /api/v1/update_loglevel`): sets the process's log level when `name` is given
+    /// (swift-log's or MOSN's names), answers `{"level":...,"previous":...}`.
+    public func setLogLevel(_ name: String?, by who: String) -> ControlResult {
+        guard let levels = runtime?.runtimeLogLevel else { return .error("this skiff's log level cannot change at run time") }
+        let previous = levels.level
+        guard let name else {
+            return .ok([JSONMember(key: "level", value: .string(previous.rawValue))])
+        }
+        guard let level = LogSettings.level(named: name) else {
+            return .error("unknown level \"\(name)\" (trace, debug, info, notice, warning, error, critical; or MOSN's TRACE ... FATAL)")
+        }
+        levels.level = level
+        engine.logger.notice("\("log level \(previous.rawValue) -> \(level.rawValue) (by \(who))")")
+        return .ok([
+            JSONMember(key: "level", value: .string(level.rawValue)),
+            JSONMember(key: "previous", value: .string(previous.rawValue)),
+        ])
+    }
+
     /// `{"state":"running","engine_errors":0}`: the server's part of the `stats` reply.
     func serverStatus() -> ServerStatus {
         ServerStatus(state: runtime?.state.rawValue, engineErrors: engine.errors.count)
@@ -69,6 +89,8 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
                     .jsonBytes)
         case "config.dump":
             return .ok(fields: wrap("config", engine.configJSON()))
+        case "log.level":
+            return setLogLevel(request.string("level"), by: "control socket (uid \(peer.uid))")
         case "xds":
             guard let source = engine.dynamicSource else {
                 return .error("this skiff has no control plane (its config has no dynamic_resources)")

@@ -40,35 +40,53 @@ public final class LogFile: @unchecked Sendable {  // fd guarded by `lock`
     }
 }
 
-/// A swift-log handler that hands each line (level, label, message) to `sink`: a `LogFile`, or the console's
-/// `ConsoleLogCapture` while a console owns the terminal. Metadata is kept for swift-log but not written.
+/// A swift-log handler that hands each record (level, label, message, metadata: the handler's and the call's) to
+/// `sink`: a `LogFile`, standard error or output, or the console's `ConsoleLogCapture` while a console owns the
+/// terminal. With a `RuntimeLogLevel` its level is read from there on every line (changed at run time).
 public struct LineLogHandler: LogHandler {
     public let label: String
-    public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
-    let sink: @Sendable (Logger.Level, String, String) -> Void
+    let sink: @Sendable (Logger.Level, String, String, Logger.Metadata) -> Void
+    let runtimeLevel: RuntimeLogLevel?
+    private var fixedLevel: Logger.Level = .info
 
-    public init(label: String, sink: @escaping @Sendable (Logger.Level, String, String) -> Void) {
-        self.label = label
-        self.sink = sink
+    public var logLevel: Logger.Level {
+        get { runtimeLevel?.level ?? fixedLevel }
+        set {
+            if let runtimeLevel { runtimeLevel.level = newValue } else { fixedLevel = newValue }
+        }
     }
 
-    /// Lines into `file`: `2025-01-31T12:00:00+0000 info skiff: message` (local time).
-    public init(file: LogFile, label: String) {
-        self.init(label: label) { level, label, message in
-            var t = time(nil)
-            var tm = tm()
-            localtime_r(&t, &tm)
-            var buf = [CChar](repeating: 0, count: 32)
-            strftime(&buf, 32, "%Y-%m-%dT%H:%M:%S%z", &tm)
-            let stamp = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            file.write("\(stamp) \(level) \(label): \(message)")
+    public init(
+        label: String, runtimeLevel: RuntimeLogLevel? = nil,
+        sink: @escaping @Sendable (Logger.Level, String, String, Logger.Metadata) -> Void
+    ) {
+        self.label = label
+        self.sink = sink
+        self.runtimeLevel = runtimeLevel
+    }
+
+    /// Lines into `file` in `format` (local time).
+    public init(file: LogFile, label: String, format: LogFormat = .text, runtimeLevel: RuntimeLogLevel? = nil) {
+        self.init(label: label, runtimeLevel: runtimeLevel) { level, label, message, metadata in
+            file.write(format.line(level: level, label: label, message: message, metadata: metadata))
+        }
+    }
+
+    /// Lines to a standard stream (`fd` 1 or 2) in `format`, each written with one write(2).
+    public init(standardStream fd: Int32, label: String, format: LogFormat, runtimeLevel: RuntimeLogLevel? = nil) {
+        self.init(label: label, runtimeLevel: runtimeLevel) { level, label, message, metadata in
+            let bytes = Array((format.line(level: level, label: label, message: message, metadata: metadata) + "\n").utf8)
+            _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress!, bytes.count) }
         }
     }
 
     /// Lines held by `capture` while the console is open.
-    public init(capture: ConsoleLogCapture, label: String) {
-        self.init(label: label) { level, label, message in capture.log(level: level, label: label, message: message) }
+    public init(capture: ConsoleLogCapture, label: String, runtimeLevel: RuntimeLogLevel? = nil) {
+        self.init(label: label, runtimeLevel: runtimeLevel) { level, label, message, metadata in
+            let text = metadata.isEmpty ? message : message + metadata.keys.sorted().map { " \($0)=\(metadata[$0]!)" }.joined()
+            capture.log(level: level, label: label, message: text)
+        }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -80,6 +98,8 @@ public struct LineLogHandler: LogHandler {
         level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
         function: String, line: UInt
     ) {
-        sink(level, label, "\(message)")
+        var all = self.metadata
+        if let metadata { all.merge(metadata) { $1 } }
+        sink(level, label, "\(message)", all)
     }
 }

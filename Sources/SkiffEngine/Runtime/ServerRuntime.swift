@@ -5,6 +5,8 @@
 public protocol ServerRuntime: AnyObject, Sendable {
     /// Where the server is in its life.
     var state: ServerState { get }
+    /// The process's log level, when it can change at run time (nil: fixed, e.g. in tests).
+    var runtimeLogLevel: RuntimeLogLevel? { get }
     /// Serving and fully configured (with a control plane: its first config is in): `GET /ready`, sd_notify.
     var isReady: Bool { get }
     /// A graceful stop (`now`: without the wait), as SIGTERM. Returns at once; the runtime thread stops the server.

@@ -24,6 +24,8 @@ public struct ServerOptions: Sendable {
     /// Ready (sd_notify `READY=1`, `GET /ready`) only once the control plane's first config is in, not when the
     /// file's listeners are bound (a config with `dynamic_resources`).
     public var readyAfterDynamicConfig = false
+    /// The process's log level, when it can be changed at run time (`log.level`, `POST /api/v1/update_loglevel`).
+    public var logLevel: RuntimeLogLevel?
 
     public init(config: SkiffConfiguration, configText: [UInt8] = [], configPath: String, controlSocketPath: String) {
         self.config = config
@@ -110,6 +112,8 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
         }
         return t
     }
+
+    public var runtimeLogLevel: RuntimeLogLevel? { options.logLevel }
 
     /// Serving and, with a control plane, configured by it: `GET /ready` says LIVE, systemd has had `READY=1`.
     public var isReady: Bool {
