@@ -533,6 +533,13 @@ public final class Engine: @unchecked Sendable {
             stopListening(l)
             l.workers?.shutdown()
         }
+        // The listening sockets close on their pollers' threads once each has let go: wait for that (bounded) while
+        // the pollers still run, so the ports are free when stop returns (a new engine may bind them at once).
+        var waitedMs = 0
+        while waitedMs < 500 && !all.allSatisfy({ $0.listener.isClosed }) {
+            usleep(2_000)
+            waitedMs += 2
+        }
         // Idle keep-alive connections are still open: closed gracefully here, before the process exits.
         live.withLock { $0.rwloopGroup }?.closeAll()
         for g in groups { g.shutdown() }
