@@ -1,4 +1,5 @@
 import SkiffConfig
+import SkiffSystem
 import Synchronization
 
 /// Passive outlier detection for one cluster (Envoy's consecutive-errors ejection): a host whose upstream results fail

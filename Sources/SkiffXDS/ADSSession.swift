@@ -1,4 +1,5 @@
 import SkiffConfig
+import SkiffSystem
 import SkiffXDSProto
 import SkiffXDSTranslation
 import Synchronization
@@ -97,7 +98,7 @@ public final class ADSSession: Sendable {
     public func streamStarted() -> [Envoy_Service_Discovery_V3_DiscoveryRequest] {
         state.withLock { s in
             s.status.connected = true
-            s.status.since = wallClockMs()
+            s.status.since = WallClock.millis()
             s.status.connects += 1
             s.status.failures = 0
             s.nodeSent = false
@@ -118,7 +119,7 @@ public final class ADSSession: Sendable {
             s.status.lastDisconnect = reason
             guard s.status.connected || s.status.since == 0 else { return }
             s.status.connected = false
-            s.status.since = wallClockMs()
+            s.status.since = WallClock.millis()
             onEvent(.disconnected(controlPlane: s.status.controlPlane, reason: reason))
         }
     }
@@ -137,8 +138,8 @@ public final class ADSSession: Sendable {
             }
             s.status[type].pushes += 1
             s.status[type].nonce = response.nonce
-            let cpu0 = threadCPUNs()
-            defer { s.status.recordUpdate(cpuNs: threadCPUNs() &- cpu0) }
+            let cpu0 = ThreadCPUClock.nanoseconds()
+            defer { s.status.recordUpdate(cpuNs: ThreadCPUClock.nanoseconds() &- cpu0) }
             let before = s.store
             do throws(XDSRejection) {
                 let decoded = try XDSDecodedResources.decode(response.resources, as: type)
@@ -146,11 +147,7 @@ public final class ADSSession: Sendable {
                 candidate.take(decoded, subscribed: s.store.subscribedNames(type))
                 try applyLocked(&s, candidate)
             } catch {
-                s.status[type].nacks += 1
-                s.status[type].lastOutcome = "nack"
-                s.status[type].lastVersion = response.versionInfo
-                s.status[type].lastAt = wallClockMs()
-                s.status[type].lastError = error.description
+                s.status[type].record(version: response.versionInfo, error: error.description)
                 onEvent(.nack(type: type, version: response.versionInfo, error: error.description))
                 var nack = request(&s, type, version: s.status[type].version, nonce: response.nonce, names: s.store.subscribedNames(type))
                 nack.errorDetail = Self.errorStatus(error.description)
@@ -158,11 +155,7 @@ public final class ADSSession: Sendable {
             }
             if type == .cluster { s.clustersKnown = true }
             s.status[type].version = response.versionInfo
-            s.status[type].acks += 1
-            s.status[type].lastOutcome = "ack"
-            s.status[type].lastVersion = response.versionInfo
-            s.status[type].lastAt = wallClockMs()
-            s.status[type].lastError = ""
+            s.status[type].record(version: response.versionInfo, error: nil)
             onEvent(.ack(type: type, version: response.versionInfo, resources: s.store.count(type)))
             checkInitialized(&s)
             var out = [request(&s, type, version: response.versionInfo, nonce: response.nonce, names: s.store.subscribedNames(type))]
@@ -224,13 +217,13 @@ public final class ADSSession: Sendable {
             bindAnyway: s.bindAnyway)
         let snapshot = try asm.assemble()
         if snapshot.config != s.applied {
-            let cpu0 = threadCPUNs()
+            let cpu0 = ThreadCPUClock.nanoseconds()
             do {
                 try apply(snapshot.config)
             } catch {
                 throw XDSRejection(resource: "snapshot", field: "", reason: "the engine refused it: \(error)")
             }
-            let cost = threadCPUNs() &- cpu0
+            let cost = ThreadCPUClock.nanoseconds() &- cpu0
             s.status.applied += 1
             s.status.lastApplyCPUNs = cost
             s.status.totalApplyCPUNs &+= cost

@@ -1,5 +1,5 @@
-import Glibc
 import SkiffJSON
+import SkiffSystem
 
 /// What `skiff ctl xds`, the console and `/metrics` show of the control plane: the connection and, per resource
 /// type, the accepted version, how many resources, the last ACK or NACK and the counters. A value copied out of the
@@ -94,6 +94,15 @@ public struct XDSTypeStatus: Sendable, Equatable {
 
     public init(type: XDSResourceType) { self.type = type }
 
+    /// A response's outcome: ACKed (`error` nil) or NACKed with `error`, now.
+    mutating func record(version: String, error: String?) {
+        if error == nil { acks += 1 } else { nacks += 1 }
+        lastOutcome = error == nil ? "ack" : "nack"
+        lastVersion = version
+        lastAt = WallClock.millis()
+        lastError = error ?? ""
+    }
+
     public var json: JSONValue {
         .object([
             JSONMember(key: "type", value: .string(type.rawValue)),
@@ -111,18 +120,4 @@ public struct XDSTypeStatus: Sendable, Equatable {
             JSONMember(key: "last_error", value: .string(lastError)),
         ])
     }
-}
-
-/// Wall clock in milliseconds since the epoch.
-func wallClockMs() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
-}
-
-/// The calling thread's CPU time in nanoseconds.
-func threadCPUNs() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -68,14 +68,14 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     /// Builds and pushes one frame now (also used by tests).
     @discardableResult
     public func publishOnce() -> UInt64 {
-        let t0 = threadCPUNs()
+        let t0 = ThreadCPUClock.nanoseconds()
         let frame = buildFrame(connections: .changed)
         writer.reset()
         frame.encode(into: &writer)
         let seq = writer.bytes.withUnsafeBytes { hub.frames.push($0) }
         lastFrameBytes.store(writer.bytes.count, ordering: .relaxed)
         ticks.wrappingAdd(1, ordering: .relaxed)
-        busyNs.wrappingAdd(threadCPUNs() &- t0, ordering: .relaxed)
+        busyNs.wrappingAdd(ThreadCPUClock.nanoseconds() &- t0, ordering: .relaxed)
         return seq
     }
 
@@ -97,12 +97,6 @@ public final class FramePublisher: @unchecked Sendable {  // `last*` state is pu
     /// Which connection records a frame carries: those that changed since the last pushed frame (and the ids of
     /// those that closed), all of them, or none.
     enum ConnectionDetail { case changed, full, none }
-
-    private func threadCPUNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
 
     /// Reads every counter into a frame. `.changed` with `updateBaseline` is the publisher thread's alone (it moves
     /// the baseline the next frame compares with); the other details read no publisher state.

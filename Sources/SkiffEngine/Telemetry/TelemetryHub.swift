@@ -31,11 +31,7 @@ public final class TelemetryHub: ConnectionObserver, @unchecked Sendable {
     }
 
     /// Wall-clock milliseconds since the epoch (events and frames carry it for people; sequence numbers order them).
-    static func wallMillis() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec / 1_000_000)
-    }
+    static func wallMillis() -> UInt64 { WallClock.millis() }
 
     /// Stamps an event with the wall clock, encodes it (`{"type":"event","ts":...,"kind":...,<members>}`) and
     /// pushes it into the event ring.
