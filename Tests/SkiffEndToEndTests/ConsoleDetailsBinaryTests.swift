@@ -29,7 +29,12 @@ import Testing
         // Enter on the first host: its panel, live (requests counted), with plain-word labels; Esc closes it.
         try tmuxKeys(session, "Down")
         try tmuxKeys(session, "Enter")
-        #expect(waitUntil(seconds: 5) { screen(session).contains("host c/\(h1)") }, "\(screen(session))")
+        // The whole panel, not a capture taken while tmux is still drawing it (its last line is the key hint).
+        #expect(
+            waitUntil(seconds: 5) {
+                let s = screen(session)
+                return s.contains("host c/\(h1)") && s.contains("Esc close")
+            }, "\(screen(session))")
         let panel = screen(session)
         #expect(panel.contains("admin READY   health UP   weight 1   takes new requests"), "\(panel)")
         #expect(panel.contains("connect failures 0"), "\(panel)")

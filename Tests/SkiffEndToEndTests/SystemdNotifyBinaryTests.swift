@@ -31,25 +31,16 @@ final class NotifySocket {
     /// Reads what arrived until `predicate` holds for the messages so far, or `seconds` pass.
     @discardableResult
     func waitFor(seconds: Double = 15, _ predicate: ([String]) -> Bool) -> Bool {
-        let end = Date.now + seconds
         var buf = [UInt8](repeating: 0, count: 4096)
-        while !predicate(messages) {
-            if Date.now > end { return false }
-            let n = recv(fd, &buf, buf.count, 0)
+        return waitUntil(seconds: seconds) {
+            if predicate(messages) { return true }
+            let n = recv(fd, &buf, buf.count, 0)  // waits up to SO_RCVTIMEO
             if n > 0 { messages.append(String(decoding: buf[0..<n], as: UTF8.self)) }
+            return predicate(messages)
         }
-        return true
     }
 
     func count(_ key: String) -> Int { messages.filter { $0.split(separator: "\n").contains { $0 == key } }.count }
-}
-
-private struct Date {
-    static var now: Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 }
 
 /// systemd's `Type=notify` protocol against a test `NOTIFY_SOCKET`: READY=1 once listeners are bound, RELOADING=1 and

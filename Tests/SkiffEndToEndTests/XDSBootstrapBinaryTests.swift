@@ -15,12 +15,7 @@ import Testing
         let sock = "/tmp/skiff-test-\(getpid())-xds-bootstrap.sock"
         let p = try SkiffProcess(["start", "-c", path, "--control-socket", sock])
         defer { p.stop() }
-        func xds() -> JSONValue? {
-            guard let r = try? SkiffProcess.run(["ctl", "xds", "--json", "--socket", sock]), r.status == 0,
-                let line = r.output.split(separator: "\n").first(where: { $0.hasPrefix("{") })
-            else { return nil }
-            return (try? JSONParser.parse(String(line)))?["xds"]
-        }
+        func xds() -> JSONValue? { XDSRig.ctlXDS(socket: sock) }
         // The client's transport runs on NIO's event loop thread, which exists only in xDS mode.
         #expect(waitUntil(seconds: 10) { threadNames(p.pid).contains { $0.hasPrefix("NIO") } }, "\(threadNames(p.pid))")
         #expect(

@@ -72,7 +72,10 @@ final class XDSRig {
     }
 
     /// `skiff ctl xds --json`'s `xds` object.
-    func xds() -> JSONValue? {
+    func xds() -> JSONValue? { Self.ctlXDS(socket: socket) }
+
+    /// `skiff ctl xds --json --socket <socket>`'s `xds` object, of any skiff.
+    static func ctlXDS(socket: String) -> JSONValue? {
         guard let r = try? SkiffProcess.run(["ctl", "xds", "--json", "--socket", socket]), r.status == 0,
             let line = r.output.split(separator: "\n").first(where: { $0.hasPrefix("{") }),
             let json = try? JSONParser.parse(String(line))
