@@ -38,6 +38,8 @@ public enum Overflow: String, Sendable {
 public final class Cluster: Sendable {
     public let config: ClusterConfig
     public let name: String
+    /// `name` as access logs print it.
+    public let nameText: [UInt8]
     public let hosts: [Host]
     public let loadBalancer: any LoadBalancer
     public let stats: ClusterStats
@@ -57,6 +59,7 @@ public final class Cluster: Sendable {
         self.config = config
         self.tls = tls
         self.name = config.name
+        self.nameText = Array(config.name.utf8)
         self.stats = previous?.stats ?? ClusterStats()
         self.upstreamWrites = previous?.upstreamWrites ?? WriteTotals()
         self.latency = previous?.latency ?? LatencyHistogram()

@@ -89,6 +89,10 @@ public final class Host: Sendable, CustomStringConvertible {
     public let drainStartedNs = Atomic<UInt64>(0)
     /// Pools per executor (a poller or a worker shard), so pollers never share a pool or its lock.
     public let perExecutor = ExecutorLocal<HostExecutorState>()
+    /// `address` as access logs print it (`ip:port`), made once so a log line copies bytes.
+    public let addressText: [UInt8]
+    /// The configured `hostname` as access logs print it; nil when the host has none.
+    public let hostnameText: [UInt8]?
 
     /// This executor's state, created on first use. Call only on `executor`.
     @inline(__always)
@@ -116,6 +120,8 @@ public final class Host: Sendable, CustomStringConvertible {
             checked: healthCheck != nil)
         self.address = try SocketAddress.resolve(host: config.address.host, port: config.address.port)
         self.weightValue = Atomic(config.weight)
+        self.addressText = Array(address.description.utf8)
+        self.hostnameText = config.hostname.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
     }
 
     /// Takes the weight of a reloaded config (before the balancer that reads it is built). At run time go through

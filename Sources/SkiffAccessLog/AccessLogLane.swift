@@ -1,0 +1,117 @@
+import Synchronization
+
+/// One executor's buffers for one access-log file: the executor formats lines straight into them, the writer thread
+/// writes what they hold. A fixed set of `bufferCount` buffers of `bufferSize` bytes, allocated with the lane (on the
+/// executor's first line to the file) and never again.
+///
+/// Single producer (the executor; or, for the file's shared lane, whoever holds the file's shared lock), single
+/// consumer (the writer), no lock between them:
+/// - the executor fills buffer `filling % bufferCount`, publishing each complete line by storing the buffer's
+///   `committed` length (release); the writer may write any committed prefix at any time (the 100 ms flush);
+/// - a full buffer is sealed (`sealed` = buffers sealed so far, release) and the writer is nudged; the executor moves
+///   on to the next buffer once the writer has drained it (`drained`, acquire). If none is free, the line is dropped
+///   and counted (`droppedFull`): traffic never waits for the disk;
+/// - the writer, having written all of a sealed buffer, resets its `committed` and advances `drained` (release).
+final class AccessLogLane: @unchecked Sendable {  // see the protocol above: each field has one writer
+    static let bufferSize = 64 * 1024
+    static let bufferCount = 4
+
+    private let memory: UnsafeMutablePointer<UInt8>
+    private let committed: UnsafeMutablePointer<Atomic<Int>>
+    private let sealed = Atomic<UInt64>(0)
+    private let drained = Atomic<UInt64>(0)
+    /// Lines refused because every buffer was full (the writer is behind).
+    let droppedFull = Atomic<UInt64>(0)
+    private unowned let writer: AccessLogWriter
+
+    // The producer's.
+    private var filling: UInt64 = 0
+    private var position = 0
+    /// The buffer being filled is sealed and no free one was there yet.
+    private var waiting = false
+    let time = StartTimeText()
+
+    // The writer's.
+    private var written = 0
+    private var drainedByWriter: UInt64 = 0
+
+    init(writer: AccessLogWriter) {
+        self.writer = writer
+        memory = .allocate(capacity: Self.bufferSize * Self.bufferCount)
+        committed = .allocate(capacity: Self.bufferCount)
+        for i in 0..<Self.bufferCount { (committed + i).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        committed.deinitialize(count: Self.bufferCount)
+        committed.deallocate()
+        memory.deallocate()
+    }
+
+    // MARK: - Producer
+
+    /// Formats `r` with `format` into the current buffer, or the next one; drops it (counted) when none is free.
+    @inline(__always)
+    func append(_ format: CompiledAccessLogFormat, _ r: AccessLogRecord) {
+        if waiting && !advance() { return drop() }
+        if tryWrite(format, r) { return }
+        // The line does not fit what is left: seal this buffer and start the line again in the next.
+        guard position > 0 else { return drop() }
+        seal()
+        if !advance() { return drop() }
+        if !tryWrite(format, r) { drop() }
+    }
+
+    @inline(__always)
+    private func tryWrite(_ format: CompiledAccessLogFormat, _ r: AccessLogRecord) -> Bool {
+        let i = Int(filling % UInt64(Self.bufferCount))
+        let base = memory + i * Self.bufferSize
+        var c = LineCursor(start: base + position, end: base + Self.bufferSize)
+        format.write(r, time: time, into: &c)
+        if c.overflow { return false }
+        position = c.pointer - base
+        committed[i].store(position, ordering: .releasing)
+        return true
+    }
+
+    private func seal() {
+        sealed.store(filling + 1, ordering: .releasing)
+        waiting = true
+        writer.nudge()
+    }
+
+    /// Moves to the next buffer if the writer has drained it.
+    private func advance() -> Bool {
+        if filling + 1 - drained.load(ordering: .acquiring) >= UInt64(Self.bufferCount) { return false }
+        filling += 1
+        position = 0
+        waiting = false
+        return true
+    }
+
+    @inline(never)
+    private func drop() { droppedFull.wrappingAdd(1, ordering: .relaxed) }
+
+    // MARK: - Writer
+
+    /// Hands every committed, unwritten run to `write`, in order, freeing the sealed buffers written in full.
+    /// `write` returns after the bytes are dealt with (written or counted lost). Writer thread only.
+    func drain(_ write: (UnsafeRawBufferPointer) -> Void) {
+        while true {
+            let d = drainedByWriter
+            let i = Int(d % UInt64(Self.bufferCount))
+            // Sealed first, then the length: a sealed buffer's final length is then visible.
+            let isSealed = sealed.load(ordering: .acquiring) > d
+            let end = committed[i].load(ordering: .acquiring)
+            if end > written {
+                write(UnsafeRawBufferPointer(start: memory + i * Self.bufferSize + written, count: end - written))
+                written = end
+            }
+            guard isSealed else { return }
+            committed[i].store(0, ordering: .relaxed)
+            written = 0
+            drainedByWriter = d + 1
+            drained.store(d + 1, ordering: .releasing)
+        }
+    }
+}

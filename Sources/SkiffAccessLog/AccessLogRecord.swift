@@ -1,0 +1,179 @@
+import SkiffNet
+import SkiffUpstream
+
+/// The downstream protocol a line reports (`%protocol%`), in MOSN's spelling.
+public enum AccessLogProtocol: UInt8, Sendable {
+    case http1, bolt, boltv2, dubbo, tcp
+
+    var text: StaticString {
+        switch self {
+        case .http1: "Http1"
+        case .bolt: "bolt"
+        case .boltv2: "boltv2"
+        case .dubbo: "dubbo"
+        case .tcp: "tcp"
+        }
+    }
+}
+
+/// Why a request did not end as the upstream answered it: MOSN's `api.ResponseFlag` bits (printed by
+/// `%response_flag%` and `%upstream_transport_failure_reason%`) and Envoy's short codes (`%RESPONSE_FLAGS%`).
+public struct AccessLogFlags: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// UH
+    public static let noHealthyUpstream = AccessLogFlags(rawValue: 0x2)
+    /// UT
+    public static let upstreamRequestTimeout = AccessLogFlags(rawValue: 0x4)
+    /// LR: Skiff reset the request itself.
+    public static let localReset = AccessLogFlags(rawValue: 0x8)
+    /// UR
+    public static let upstreamRemoteReset = AccessLogFlags(rawValue: 0x10)
+    /// UF
+    public static let upstreamConnectionFailure = AccessLogFlags(rawValue: 0x20)
+    /// UC
+    public static let upstreamConnectionTermination = AccessLogFlags(rawValue: 0x40)
+    /// UO
+    public static let upstreamOverflow = AccessLogFlags(rawValue: 0x80)
+    /// NR
+    public static let noRouteFound = AccessLogFlags(rawValue: 0x100)
+    /// DC
+    public static let downstreamTerminated = AccessLogFlags(rawValue: 0x2000)
+    /// URX: retries were spent (a Skiff bit outside MOSN's set: not in the hex value).
+    public static let retryLimitExceeded = AccessLogFlags(rawValue: 0x1_0000)
+
+    /// The bits MOSN defines, as `%upstream_transport_failure_reason%` prints them.
+    var mosnBits: UInt32 { rawValue & 0xffff }
+
+    /// Envoy's codes in Envoy's order.
+    static let envoyCodes: [(AccessLogFlags, StaticString)] = [
+        (.noHealthyUpstream, "UH"), (.upstreamRequestTimeout, "UT"), (.localReset, "LR"),
+        (.upstreamRemoteReset, "UR"), (.upstreamConnectionFailure, "UF"), (.upstreamConnectionTermination, "UC"),
+        (.upstreamOverflow, "UO"), (.noRouteFound, "NR"), (.retryLimitExceeded, "URX"),
+        (.downstreamTerminated, "DC"),
+    ]
+}
+
+/// A downstream connection's addresses as lines print them, made once per connection (not per request).
+public final class AccessLogAddresses: Sendable {
+    public let local: [UInt8]
+    public let remote: [UInt8]
+
+    public init(connection: Connection) {
+        local = connection.localAddress.map { Array($0.description.utf8) } ?? Array("-".utf8)
+        remote = connection.peerAddress.map { Array($0.description.utf8) } ?? Array("-".utf8)
+    }
+
+    public init(local: String, remote: String) {
+        self.local = Array(local.utf8)
+        self.remote = Array(remote.utf8)
+    }
+}
+
+/// What one line says about one request (or tcp_proxy session): filled by the proxy as the request goes, written by
+/// `ListenerAccessLog.write` when it ends, then reused for the next request. Nothing here allocates per request:
+/// header values are copied into a capture area allocated with the record.
+///
+/// Threads: confined to the executor of the request (a tcp_proxy session's record: to whichever thread ends it,
+/// once).
+public final class AccessLogRecord {
+    /// Wall clock at arrival (ns since the epoch), for `start_time`.
+    public var startWallNs: UInt64 = 0
+    /// Monotonic ns: arrival, request sent upstream, upstream response head, request read in full; 0 = never.
+    public var startNs: UInt64 = 0
+    public var requestSentNs: UInt64 = 0
+    public var responseHeadNs: UInt64 = 0
+    public var requestFinishedNs: UInt64 = 0
+    /// Monotonic ns when the line is written (`duration`).
+    public var endNs: UInt64 = 0
+    public var bytesSent: UInt64 = 0
+    public var bytesReceived: UInt64 = 0
+    public var proto: AccessLogProtocol = .http1
+    /// HTTP status; 0 = no response.
+    public var responseCode: Int = 0
+    /// The RPC response's status as the protocol encodes it; -1 = none.
+    public var rpcStatus: Int = -1
+    public var flags: AccessLogFlags = []
+    public var connectionID: UInt64 = 0
+    /// 0 = none.
+    public var upstreamConnectionID: UInt64 = 0
+    /// Held by the downstream handler for the connection's life; not retained here (no reference count per line).
+    public unowned(unsafe) var addresses: AccessLogAddresses? = nil
+    /// The chosen host and cluster, held by the request while the line is written; not retained here.
+    public unowned(unsafe) var host: Host? = nil
+    public unowned(unsafe) var cluster: Cluster? = nil
+
+    /// Captured values (headers, RPC service and method): `slots[2i]` start, `slots[2i+1]` length (-1 = absent).
+    let captureBytes: UnsafeMutablePointer<UInt8>
+    var captureUsed = 0
+    /// Some slot was captured since the last reset.
+    var capturedAny = false
+    let slots: UnsafeMutablePointer<Int32>
+    let slotCount: Int
+
+    /// Bytes one request may capture in all; a value past it is cut.
+    public static let captureCapacity = 4096
+
+    public init(slots: Int) {
+        slotCount = max(1, slots)
+        captureBytes = .allocate(capacity: Self.captureCapacity)
+        self.slots = .allocate(capacity: 2 * slotCount)
+        self.slots.initialize(repeating: -1, count: 2 * slotCount)
+    }
+
+    deinit {
+        captureBytes.deallocate()
+        slots.deallocate()
+    }
+
+    /// Forgets everything for the next request (counters to zero, captures absent).
+    @inline(__always)
+    public func reset() {
+        startWallNs = 0
+        startNs = 0
+        requestSentNs = 0
+        responseHeadNs = 0
+        requestFinishedNs = 0
+        endNs = 0
+        bytesSent = 0
+        bytesReceived = 0
+        responseCode = 0
+        rpcStatus = -1
+        flags = []
+        upstreamConnectionID = 0
+        host = nil
+        cluster = nil
+        if capturedAny { clearCaptures() }
+    }
+
+    @inline(__always)
+    public func clearCaptures() {
+        captureUsed = 0
+        capturedAny = false
+        slots.update(repeating: -1, count: 2 * slotCount)
+    }
+
+    /// Copies `value` as slot `i`'s (cut when the capture area is full). A slot captured twice keeps the first.
+    public func capture(_ i: Int, _ value: UnsafeRawBufferPointer) {
+        guard i < slotCount, slots[2 * i + 1] < 0 else { return }
+        let n = min(value.count, Self.captureCapacity - captureUsed)
+        if n > 0 { UnsafeMutableRawPointer(captureBytes + captureUsed).copyMemory(from: value.baseAddress!, byteCount: n) }
+        slots[2 * i] = Int32(captureUsed)
+        slots[2 * i + 1] = Int32(n)
+        captureUsed += n
+        capturedAny = true
+    }
+
+    /// Slot `i`'s value, nil when absent.
+    @inline(__always)
+    func captured(_ i: Int) -> UnsafeRawBufferPointer? {
+        let n = slots[2 * i + 1]
+        guard n >= 0 else { return nil }
+        return UnsafeRawBufferPointer(start: captureBytes + Int(slots[2 * i]), count: Int(n))
+    }
+
+    /// True when slot `i` holds a value.
+    @inline(__always)
+    public func hasCapture(_ i: Int) -> Bool { i < slotCount && slots[2 * i + 1] >= 0 }
+}

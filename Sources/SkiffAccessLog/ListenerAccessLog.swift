@@ -1,0 +1,87 @@
+import SkiffConfig
+import SkiffNet
+
+/// A listener's access logs as running: each `access_logs[]` entry's compiled format and the file it writes to, and
+/// the capture plan the proxies follow while a request is in memory. Built by `AccessLogService` from the config;
+/// a reload builds a new one and swaps it in (requests under way finish with the one they started with).
+///
+/// Immutable and shared by every executor; `write` runs on the request's executor.
+public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `records` is executor-local
+    struct Entry {
+        let file: AccessLogFile
+        let format: CompiledAccessLogFormat
+    }
+
+    let entries: [Entry]
+    public let plan: AccessLogCapturePlan
+    /// As configured (a reload compares them).
+    public let configs: [AccessLogConfig]
+    /// The files written, in entry order (what `/metrics` and reports name).
+    public var paths: [String] { entries.map(\.file.path) }
+    /// Spare records of streams that end out of order (RPC), per executor.
+    private let records = ExecutorLocal<AccessLogRecordPool>()
+
+    init(configs: [AccessLogConfig], files: [AccessLogFile]) {
+        self.configs = configs
+        let plan = AccessLogCapturePlan(layouts: configs.map(\.layout))
+        self.plan = plan
+        entries = zip(configs, files).map { Entry(file: $1, format: CompiledAccessLogFormat($0.layout, plan: plan)) }
+    }
+
+    /// A record sized for this log's captures.
+    public func makeRecord() -> AccessLogRecord { AccessLogRecord(slots: plan.slotCount) }
+
+    /// A record from `executor`'s spares (made when there is none). Call on `executor`.
+    @inline(__always)
+    public func takeRecord(on executor: any EventExecutor) -> AccessLogRecord {
+        if let pool = records[executor], let r = pool.take() { return r }
+        return makeRecord()
+    }
+
+    /// Gives a record back to `executor`'s spares after its line was written. Call on `executor`.
+    @inline(__always)
+    public func giveBack(_ r: AccessLogRecord, on executor: any EventExecutor) {
+        let pool: AccessLogRecordPool
+        if let p = records[executor] {
+            pool = p
+        } else {
+            pool = AccessLogRecordPool()
+            records[executor] = pool
+        }
+        pool.give(r)
+    }
+
+    /// Writes `r`'s line to every entry's file through the calling executor's lanes. `executorIndex` is the
+    /// calling executor's (`EventExecutor.executorIndex`); -1 for a thread that is no executor (rwloop's
+    /// tcp_proxy threads), which goes through each file's shared lane and its lock.
+    @inline(__always)
+    public func write(_ r: AccessLogRecord, executorIndex: Int) {
+        for e in entries {
+            if executorIndex >= 0 {
+                e.file.lane(executorIndex: executorIndex).append(e.format, r)
+            } else {
+                e.file.writeShared(e.format, r)
+            }
+        }
+    }
+}
+
+/// Spare records of one executor: a stack that grows to the most streams that were ever logging at once.
+/// Executor-confined.
+final class AccessLogRecordPool {
+    private var spare: [AccessLogRecord] = []
+
+    init() { spare.reserveCapacity(64) }
+
+    @inline(__always)
+    func take() -> AccessLogRecord? {
+        guard let r = spare.popLast() else { return nil }
+        r.reset()
+        return r
+    }
+
+    @inline(__always)
+    func give(_ r: AccessLogRecord) {
+        if spare.count < 4096 { spare.append(r) }
+    }
+}
