@@ -103,6 +103,8 @@ public final class AccessLogRecord {
     /// The chosen host and cluster, held by the request while the line is written; not retained here.
     public unowned(unsafe) var host: Host? = nil
     public unowned(unsafe) var cluster: Cluster? = nil
+    /// The log a pooled record (`ListenerAccessLog.takeRecord`) came from and goes back to; nil otherwise.
+    public internal(set) var owner: ListenerAccessLog?
 
     /// Captured values (headers, RPC service and method): `slots[2i]` start, `slots[2i+1]` length (-1 = absent).
     let captureBytes: UnsafeMutablePointer<UInt8>
@@ -168,6 +170,8 @@ public final class AccessLogRecord {
     /// Slot `i`'s value, nil when absent.
     @inline(__always)
     func captured(_ i: Int) -> UnsafeRawBufferPointer? {
+        // A record made before a reload changed the plan may have fewer slots.
+        guard i < slotCount else { return nil }
         let n = slots[2 * i + 1]
         guard n >= 0 else { return nil }
         return UnsafeRawBufferPointer(start: captureBytes + Int(slots[2 * i]), count: Int(n))

@@ -31,22 +31,26 @@ public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `reco
     /// A record sized for this log's captures.
     public func makeRecord() -> AccessLogRecord { AccessLogRecord(slots: plan.slotCount) }
 
-    /// A record from `executor`'s spares (made when there is none). Call on `executor`.
+    /// A record from `executor`'s spares (made when there is none), owned by this log until `finish`. For requests
+    /// that end out of order (RPC streams). Call on `executor`.
     @inline(__always)
     public func takeRecord(on executor: any EventExecutor) -> AccessLogRecord {
-        if let pool = records[executor], let r = pool.take() { return r }
-        return makeRecord()
+        let r = records[executor]?.take() ?? makeRecord()
+        r.owner = self
+        return r
     }
 
-    /// Gives a record back to `executor`'s spares after its line was written. Call on `executor`.
-    @inline(__always)
-    public func giveBack(_ r: AccessLogRecord, on executor: any EventExecutor) {
+    /// Writes the line of a record `takeRecord` gave and takes it back. Call on `executor`.
+    public static func finish(_ r: AccessLogRecord, on executor: any EventExecutor) {
+        guard let log = r.owner else { return }
+        log.write(r, executorIndex: executor.executorIndex)
+        r.owner = nil
         let pool: AccessLogRecordPool
-        if let p = records[executor] {
+        if let p = log.records[executor] {
             pool = p
         } else {
             pool = AccessLogRecordPool()
-            records[executor] = pool
+            log.records[executor] = pool
         }
         pool.give(r)
     }

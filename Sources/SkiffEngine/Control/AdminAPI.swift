@@ -226,6 +226,7 @@ enum AdminAPI {
         }
         tlsFamilies(&p, engine)
         xdsFamilies(&p, engine)
+        accessLogFamilies(&p, engine)
         for g in engine.pollerGroups {
             for poller in g.pollers {
                 let s = poller.snapshot

@@ -1,3 +1,4 @@
+import SkiffAccessLog
 import SkiffNet
 import SkiffProtocol
 import SkiffUpstream
@@ -65,6 +66,8 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     var timedOut = false
     /// Linger periods spent waiting for a slow reader to take the last response.
     var lingerRounds = 0
+    /// The connection's addresses as access-log lines print them (`accessLogAddresses`), made once.
+    var logAddresses: AccessLogAddresses?
 
     init(connection: Connection, manager: HTTPConnectionManager, executor: any EventExecutor) {
         self.connection = connection
@@ -325,13 +328,15 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     /// A request the codec refused: answered (after the responses before it) with its status, then closed.
     func refuse(_ e: HTTPParseError) {
         manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
+        // Some of a request arrived: it is logged. A connection that sent nothing (408 after the accept) is not.
+        let partOfARequest = (inbound?.readableBytes ?? 0) > 0
         inbound?.release()
         inbound = nil
         connection.pauseReading()
         let ex = spare.popLast() ?? HTTPExchange(downstream: self)
         exchanges.append(ex)
         phase = .closing
-        ex.refuse(e)
+        ex.refuse(e, log: partOfARequest)
     }
 
     /// The request body of `ex` (the last exchange) failed: malformed framing (400) or a stall (408). Nothing more is

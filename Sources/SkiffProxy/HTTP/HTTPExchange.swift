@@ -1,3 +1,4 @@
+import SkiffAccessLog
 import SkiffNet
 import SkiffProtocol
 import SkiffTelemetry
@@ -47,12 +48,18 @@ final class HTTPExchange: @unchecked Sendable {
     /// True while this request is sampled for the live tap (`HTTPExchange+Sample.swift`); its draft, kept for reuse.
     var sampling = false
     var sampleDraft: HTTPSampleDraft?
+    /// True while this request is to be logged (`HTTPExchange+AccessLog.swift`); its log and reused record.
+    var logging = false
+    var accessLog: ListenerAccessLog?
+    var logRecord: AccessLogRecord?
+    let executorIndex: Int
 
     init(downstream: HTTPDownstream) {
         self.d = downstream
         self.manager = downstream.manager
         self.connection = downstream.connection
         self.executor = downstream.executor
+        self.executorIndex = downstream.executor.executorIndex
         // The timer is cancelled whenever the exchange ends, before the exchange can go away.
         self.timer = PollerTimer { [unowned(unsafe) self] in self.timedOut() }
         triedHosts.reserveCapacity(4)
@@ -62,6 +69,7 @@ final class HTTPExchange: @unchecked Sendable {
     func reset() {
         timer.cancel()
         sampling = false
+        logging = false
         route = nil
         cluster = nil
         host = nil
@@ -91,10 +99,13 @@ final class HTTPExchange: @unchecked Sendable {
         manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
         startNs = MonotonicClock.now()
         if manager.tap.isWatched { beginSample(head: head) }
+        let routing = manager.routing.value(on: executor)
+        if let log = routing.accessLog { beginLog(log, head: head) }
 
         let input = HTTPRouteInput(source: head, request: request, headers: d.requestHeaders)
-        guard let (entry, resolved) = manager.routing.value(on: executor).route(input) else {
+        guard let (entry, resolved) = routing.route(input) else {
             manager.stats.noRoute.wrappingAdd(1, ordering: .relaxed)
+            logFlag(.noRouteFound)
             ib.readerIndex += headLength
             return replyBeforeUpstream(status: 404, reason: "no route matched", inbound: ib)
         }
@@ -114,6 +125,7 @@ final class HTTPExchange: @unchecked Sendable {
             ? resolved.clusters[0] : resolved.clusters[entry.weightedIndex(random: FastRandom.next())]
         cluster = c
         if let overflow = c.admitRequest() {
+            logFlag(.upstreamOverflow)
             ib.readerIndex += headLength
             return replyBeforeUpstream(status: 503, reason: "upstream overflow", overflow: overflow.rawValue, inbound: ib)
         }
@@ -194,6 +206,7 @@ final class HTTPExchange: @unchecked Sendable {
         guard let h = picked else {
             head.release()
             c.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            logFlag(.noHealthyUpstream)
             return fail(status: 503, reason: "no healthy upstream")
         }
         host = h
@@ -206,12 +219,14 @@ final class HTTPExchange: @unchecked Sendable {
         } else {
             if let overflow = c.admitConnection() {
                 head.release()
+                logFlag(.upstreamOverflow)
                 return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
             }
             // The request waits for this connection: that is what max_pending_requests bounds.
             if let overflow = c.admitPending() {
                 c.connectionClosed()
                 head.release()
+                logFlag(.upstreamOverflow)
                 return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
             }
             u = HTTPUpstream(host: h, cluster: c, executor: executor, pool: pool)
@@ -232,6 +247,7 @@ final class HTTPExchange: @unchecked Sendable {
         h.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         h.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
         u.connection.write(head)
+        if logging { logSent(u) }
     }
 
     // MARK: - Request body
@@ -274,6 +290,7 @@ final class HTTPExchange: @unchecked Sendable {
 
     func finishRequestBody() {
         state.requestComplete = true
+        if logging { logRecord.unsafelyUnwrapped.requestFinishedNs = MonotonicClock.now() }
         if d.phase == .requestBody && d.exchanges.last === self { d.requestBodyFinished() }
     }
 
@@ -388,6 +405,7 @@ final class HTTPExchange: @unchecked Sendable {
                 continue
             }
             manager.stats.countResponse(status)
+            if logging { logResponseHead(u, head: head, status: status) }
             guard let rest = u.response.beginBody(afterHead: len, kind: bodyKind, limits: manager.options.limits) else {
                 if u.response.body.isComplete { finish(u) }
                 return
@@ -461,13 +479,14 @@ final class HTTPExchange: @unchecked Sendable {
             // Never fake a complete response: cut the client.
             manager.stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
             host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
-            cutClient()
+            cutClient(.upstreamConnectionTermination)
         case .retry(let counted):
             if connectFailure, let h = host { cluster?.outlier?.record(host: h, failure: true) }
             retry(counted: counted)
         case .reply(let status, let reason):
             if connectFailure, let h = host { cluster?.outlier?.record(host: h, failure: true) }
             if !connectFailure { host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed) }
+            logFlag(connectFailure ? .upstreamConnectionFailure : .upstreamRemoteReset)
             fail(status: status, reason: reason)
         }
     }
@@ -482,6 +501,7 @@ final class HTTPExchange: @unchecked Sendable {
             // `max_retries` bounds retries in flight: the slot is held until the exchange ends.
             if state.needsRetryAdmission {
                 if let overflow = c.admitRetry() {
+                    logFlag(.upstreamOverflow)
                     return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
                 }
                 state.retryAdmitted()
@@ -516,6 +536,7 @@ final class HTTPExchange: @unchecked Sendable {
         host?.latency.record(ns: took)
         cluster?.latency.record(ns: took)
         if sampling { endSample(status: u.response.head.statusCode, bytesOut: u.response.body.bodyBytes) }
+        if logging { endLog(status: u.response.head.statusCode, bytesSent: u.response.body.bodyBytes, now: now) }
         d.lastFinishNs = now
         detachUpstream(reusable: keepUpstream)
         endRequest()
@@ -543,6 +564,7 @@ final class HTTPExchange: @unchecked Sendable {
     /// Torn down without a reply (client gone, or closing after an earlier response).
     func abort() {
         sampling = false
+        if logging { endLogUnanswered(d.closed ? .downstreamTerminated : .localReset) }
         if let u = upstream {
             host?.stats.requestLocalReset.wrappingAdd(1, ordering: .relaxed)
             host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
@@ -558,9 +580,10 @@ final class HTTPExchange: @unchecked Sendable {
         state.finished()
     }
 
-    /// A response cut mid-way: the client connection must not look complete.
-    func cutClient() {
+    /// A response cut mid-way: the client connection must not look complete. `flag`: why, for the access log.
+    func cutClient(_ flag: AccessLogFlags = .upstreamConnectionTermination) {
         if sampling { endSample(status: 0, flags: "UC") }
+        if logging { endLogUnanswered(flag) }
         abort()
         connection.close(.peerClosed)
     }

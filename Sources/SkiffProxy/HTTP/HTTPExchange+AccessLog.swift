@@ -1,0 +1,148 @@
+import SkiffAccessLog
+import SkiffNet
+import SkiffProtocol
+
+/// Access logs (`ListenerAccessLog`): one line per request, local replies and refusals included. While the
+/// listener has none, a request pays one nil check. With them, the exchange fills its one reused record as the request
+/// goes (arrival, sent upstream, response head, end), copies the headers the formats print while their bytes are
+/// still in memory, and formats the line on this executor when the request ends; the writer thread does the I/O.
+extension HTTPExchange {
+    /// Called by `start` when the listener has access logs.
+    @inline(__always)
+    func beginLog(_ log: ListenerAccessLog, head: UnsafeRawBufferPointer) {
+        if accessLog !== log {
+            // The first request, or the first after a reload changed the logs (their captures may differ).
+            accessLog = log
+            logRecord = log.makeRecord()
+        }
+        let r = logRecord.unsafelyUnwrapped
+        r.reset()
+        r.startWallNs = AccessLogClock.wallNs()
+        r.startNs = startNs
+        r.proto = .http1
+        r.connectionID = connection.id
+        r.addresses = d.accessLogAddresses
+        // A small body travels with the head and is never counted by the body tracker: its declared length.
+        if case .contentLength(let len) = d.request.bodyKind { r.bytesReceived = UInt64(len) }
+        if requestComplete { r.requestFinishedNs = startNs }
+        if !log.plan.requestHeaders.isEmpty { captureRequestHeaders(log.plan, head: head) }
+        logging = true
+    }
+
+    /// A request the codec refused (400, 408, 413, 431 ...) after some of it arrived: logged with what is known
+    /// (no headers: the head was not parsed).
+    func beginRefusedLog() {
+        guard let log = manager.routing.value(on: executor).accessLog else { return }
+        if accessLog !== log {
+            accessLog = log
+            logRecord = log.makeRecord()
+        }
+        let r = logRecord.unsafelyUnwrapped
+        r.reset()
+        startNs = MonotonicClock.now()
+        r.startWallNs = AccessLogClock.wallNs()
+        r.startNs = startNs
+        r.requestFinishedNs = startNs
+        r.proto = .http1
+        r.connectionID = connection.id
+        r.addresses = d.accessLogAddresses
+        requestBody = HTTPBodyTracker(kind: .none)
+        logging = true
+    }
+
+    private func captureRequestHeaders(_ plan: AccessLogCapturePlan, head: UnsafeRawBufferPointer) {
+        let r = logRecord.unsafelyUnwrapped
+        let request = d.request
+        for h in plan.requestHeaders {
+            for name in h.names {
+                let value: UnsafeRawBufferPointer?
+                switch name.first {
+                case UInt8(ascii: ":"):
+                    value = Self.pseudoHeader(name, request: request, head: head)
+                default:
+                    value = d.requestHeaders.firstValue(named: name, in: head)
+                }
+                if let value {
+                    r.capture(h.slot, value)
+                    break
+                }
+            }
+        }
+    }
+
+    /// Envoy's `:method`, `:path` (the request target as sent) and `:authority` (Host, or the absolute form's).
+    private static func pseudoHeader(
+        _ name: [UInt8], request: HTTPRequestHead, head: UnsafeRawBufferPointer
+    ) -> UnsafeRawBufferPointer? {
+        switch String(decoding: name, as: UTF8.self) {
+        case ":method": return request.methodRange.bytes(in: head)
+        case ":path": return request.targetRange.bytes(in: head)
+        case ":authority": return (request.hostRange ?? request.authorityRange)?.bytes(in: head)
+        default: return nil
+        }
+    }
+
+    /// The request went out on `u` (each try: the last one is what the line shows).
+    @inline(__always)
+    func logSent(_ u: HTTPUpstream) {
+        let r = logRecord.unsafelyUnwrapped
+        r.requestSentNs = MonotonicClock.now()
+        r.upstreamConnectionID = u.connection?.id ?? 0
+    }
+
+    /// The final response head arrived and is being forwarded.
+    @inline(__always)
+    func logResponseHead(_ u: HTTPUpstream, head: UnsafeRawBufferPointer, status: Int) {
+        let r = logRecord.unsafelyUnwrapped
+        r.responseHeadNs = MonotonicClock.now()
+        r.responseCode = status
+        guard let plan = accessLog?.plan, !plan.responseHeaders.isEmpty else { return }
+        for h in plan.responseHeaders {
+            for name in h.names {
+                if let v = u.response.headers.firstValue(named: name, in: head) {
+                    r.capture(h.slot, v)
+                    break
+                }
+            }
+        }
+    }
+
+    /// Marks why the request did not end as the upstream answered (no-op while not logging).
+    @inline(__always)
+    func logFlag(_ f: AccessLogFlags) {
+        if logging { logRecord.unsafelyUnwrapped.flags.insert(f) }
+    }
+
+    /// The request is over: writes its line. `status` 0: nothing was answered.
+    func endLog(status: Int, bytesSent: Int, now: UInt64) {
+        logging = false
+        guard let r = logRecord, let log = accessLog else { return }
+        r.responseCode = status
+        r.bytesSent = UInt64(max(0, bytesSent))
+        r.bytesReceived = max(r.bytesReceived, UInt64(max(0, requestBody.bodyBytes)))
+        r.endNs = now
+        r.host = host
+        r.cluster = cluster
+        if triedHosts.count > 1 && (status >= 500 || status == 0) && state.retriesLeft == 0 {
+            r.flags.insert(.retryLimitExceeded)
+        }
+        log.write(r, executorIndex: executorIndex)
+    }
+
+    /// The request was cut or abandoned: its line with what was answered so far.
+    func endLogUnanswered(_ flag: AccessLogFlags) {
+        guard logging, let r = logRecord else { return }
+        r.flags.insert(flag)
+        endLog(status: r.responseCode, bytesSent: upstream?.response.body.bodyBytes ?? 0, now: MonotonicClock.now())
+    }
+}
+
+extension HTTPDownstream {
+    /// This connection's addresses as lines print them, made on its first logged request.
+    var accessLogAddresses: AccessLogAddresses {
+        if let a = logAddresses { return a }
+        let a = AccessLogAddresses(connection: connection)
+        logAddresses = a
+        return a
+    }
+}
