@@ -35,8 +35,8 @@ public final class AccessLogFile: @unchecked Sendable {  // see Threads
     var fd: Int32
     unowned let writer: AccessLogWriter
 
-    /// Slot i is written once, by executor i; the writer walks `lanesLock`'s list.
-    private let slots: UnsafeMutablePointer<AccessLogLane?>
+    /// Slot i is written once, by executor i; the writer walks `lanesLock`'s list (which owns the lanes).
+    private let slots: UnsafeMutablePointer<Unmanaged<AccessLogLane>?>
     private let lanesLock = Mutex<[AccessLogLane]>([])
     /// For threads that are no executor.
     private let sharedLock = Mutex(())
@@ -105,20 +105,22 @@ public final class AccessLogFile: @unchecked Sendable {  // see Threads
         }
     }
 
-    /// The calling executor's lane, made on its first line. Call only on executor `i`'s own thread.
+    /// Appends a line through the calling executor's lane, made on its first line. Call only on executor `i`'s own
+    /// thread.
     @inline(__always)
-    func lane(executorIndex i: Int) -> AccessLogLane {
-        if let l = slots[i] { return l }
-        return makeLane(i)
+    func append(executorIndex i: Int, _ format: CompiledAccessLogFormat, _ r: AccessLogRecord) {
+        let lane = slots[i] ?? makeLane(i)
+        lane._withUnsafeGuaranteedRef { $0.append(format, r) }
     }
 
     @inline(never)
-    private func makeLane(_ i: Int) -> AccessLogLane {
+    private func makeLane(_ i: Int) -> Unmanaged<AccessLogLane> {
         precondition(i >= 0 && i < Self.maxExecutors, "executor index \(i) out of range")
         let l = AccessLogLane(writer: writer)
-        slots[i] = l
         lanesLock.withLock { $0.append(l) }
-        return l
+        let u = Unmanaged.passUnretained(l)
+        slots[i] = u
+        return u
     }
 
     /// Appends a line from a thread that is no executor.

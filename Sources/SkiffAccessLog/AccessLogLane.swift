@@ -29,7 +29,8 @@ final class AccessLogLane: @unchecked Sendable {  // see the protocol above: eac
     private var position = 0
     /// The buffer being filled is sealed and no free one was there yet.
     private var waiting = false
-    let time = StartTimeText()
+    /// `start_time`'s cache, the producer's.
+    let time = StartTimeCache.make()
 
     // The writer's.
     private var written = 0
@@ -43,6 +44,7 @@ final class AccessLogLane: @unchecked Sendable {  // see the protocol above: eac
     }
 
     deinit {
+        StartTimeCache.free(time)
         committed.deinitialize(count: Self.bufferCount)
         committed.deallocate()
         memory.deallocate()

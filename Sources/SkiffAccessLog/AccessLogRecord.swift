@@ -57,30 +57,36 @@ public struct AccessLogFlags: OptionSet, Sendable {
 
 /// A downstream connection's addresses as lines print them, made once per connection (not per request).
 public final class AccessLogAddresses: Sendable {
-    public let local: [UInt8]
-    public let remote: [UInt8]
+    public let local: ImmutableBytes
+    public let remote: ImmutableBytes
 
     public init(connection: Connection) {
-        local = connection.localAddress.map { Array($0.description.utf8) } ?? Array("-".utf8)
-        remote = connection.peerAddress.map { Array($0.description.utf8) } ?? Array("-".utf8)
+        local = ImmutableBytes(connection.localAddress.map(\.description) ?? "-")
+        remote = ImmutableBytes(connection.peerAddress.map(\.description) ?? "-")
     }
 
     public init(local: String, remote: String) {
-        self.local = Array(local.utf8)
-        self.remote = Array(remote.utf8)
+        self.local = ImmutableBytes(local)
+        self.remote = ImmutableBytes(remote)
+    }
+
+    deinit {
+        local.deallocate()
+        remote.deallocate()
     }
 }
 
 /// What one line says about one request (or tcp_proxy session): filled by the proxy as the request goes, written by
-/// `ListenerAccessLog.write` when it ends, then reused for the next request. Nothing here allocates per request:
-/// header values are copied into a capture area allocated with the record.
+/// `ListenerAccessLog.write` when it ends, then reused for the next request. Nothing here allocates or counts
+/// references per request: header values are copied into a capture area allocated with the record, and the host's,
+/// cluster's and connection's texts are borrowed as raw bytes from objects the request holds until its line is
+/// written.
 ///
 /// Threads: confined to the executor of the request (a tcp_proxy session's record: to whichever thread ends it,
-/// once).
+/// under the session's lock).
 public final class AccessLogRecord {
-    /// Wall clock at arrival (ns since the epoch), for `start_time`.
-    public var startWallNs: UInt64 = 0
-    /// Monotonic ns: arrival, request sent upstream, upstream response head, request read in full; 0 = never.
+    /// Monotonic ns: arrival (`start_time` is derived from it), request sent upstream, upstream response head,
+    /// request read in full; 0 = never.
     public var startNs: UInt64 = 0
     public var requestSentNs: UInt64 = 0
     public var responseHeadNs: UInt64 = 0
@@ -98,11 +104,12 @@ public final class AccessLogRecord {
     public var connectionID: UInt64 = 0
     /// 0 = none.
     public var upstreamConnectionID: UInt64 = 0
-    /// Held by the downstream handler for the connection's life; not retained here (no reference count per line).
-    public unowned(unsafe) var addresses: AccessLogAddresses? = nil
-    /// The chosen host and cluster, held by the request while the line is written; not retained here.
-    public unowned(unsafe) var host: Host? = nil
-    public unowned(unsafe) var cluster: Cluster? = nil
+    /// Borrowed texts (see `setUpstream`, `setDownstream`); nil = absent.
+    var upstreamAddress: UnsafeRawBufferPointer?
+    var upstreamHostname: UnsafeRawBufferPointer?
+    var clusterName: UnsafeRawBufferPointer?
+    var downstreamLocal: UnsafeRawBufferPointer?
+    var downstreamRemote: UnsafeRawBufferPointer?
     /// The log a pooled record (`ListenerAccessLog.takeRecord`) came from and goes back to; nil otherwise.
     public internal(set) var owner: ListenerAccessLog?
 
@@ -129,10 +136,26 @@ public final class AccessLogRecord {
         slots.deallocate()
     }
 
-    /// Forgets everything for the next request (counters to zero, captures absent).
+    /// The chosen host and cluster (nil: none), read as borrowed bytes: both must outlive the line's writing (the
+    /// request holds them).
+    @inline(__always)
+    public func setUpstream(host: Host?, cluster: Cluster?) {
+        upstreamAddress = host?.logAddress.buffer
+        upstreamHostname = host?.logHostname?.buffer
+        clusterName = cluster?.logName.buffer
+    }
+
+    /// The downstream connection's addresses, borrowed: `addresses` must outlive the record's use (its connection's
+    /// handler holds it).
+    @inline(__always)
+    public func setDownstream(_ addresses: AccessLogAddresses) {
+        downstreamLocal = addresses.local.buffer
+        downstreamRemote = addresses.remote.buffer
+    }
+
+    /// Forgets the request (counters to zero, captures absent); the downstream addresses stay.
     @inline(__always)
     public func reset() {
-        startWallNs = 0
         startNs = 0
         requestSentNs = 0
         responseHeadNs = 0
@@ -144,12 +167,12 @@ public final class AccessLogRecord {
         rpcStatus = -1
         flags = []
         upstreamConnectionID = 0
-        host = nil
-        cluster = nil
+        upstreamAddress = nil
+        upstreamHostname = nil
+        clusterName = nil
         if capturedAny { clearCaptures() }
     }
 
-    @inline(__always)
     public func clearCaptures() {
         captureUsed = 0
         capturedAny = false

@@ -1,11 +1,11 @@
 import SkiffConfig
 
-/// A layout (text or JSON) turned into a flat list of operations once, at config time: literal runs copied as bytes,
-/// variables read from the record, captured values by slot. Formatting a line walks the list and writes straight
-/// into the lane's buffer: no String, no allocation, no lookup by name.
+/// A layout (text or JSON) turned into a flat array of small operations once, at config time: each writes one value
+/// read from the record (or nothing) and then the literal text that follows it. Formatting a line walks the array
+/// and writes straight into the lane's buffer: no String, no allocation, no reference counting, no lookup by name.
 ///
 /// Immutable; shared by every executor.
-final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after init; `literals` is never written
+final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after init
     /// How a value is written: in a text line, inside a JSON string, or as a whole JSON value (a number, `true`,
     /// a quoted string, or `null` when absent).
     enum Mode: UInt8 {
@@ -14,17 +14,30 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
         case jsonValue
     }
 
-    enum Op {
-        /// `count` bytes of `literals` from `offset`.
-        case literal(offset: Int, count: Int)
-        case variable(AccessLogVariable, Mode)
-        /// A captured value; cut to `maxLength` bytes (0 = whole).
-        case captured(slot: Int, maxLength: Int, Mode)
+    /// What an operation writes before its literal.
+    enum Code: UInt8 {
+        case literalOnly
+        case startTime, traceID, connectionID, upstreamConnectionID
+        case requestReceivedDuration, responseReceivedDuration, requestFinishedDuration, duration
+        case bytesSent, bytesReceived, protocolName, responseCode, responseFlag, failureReason
+        case upstreamAddress, downstreamLocal, downstreamRemote, upstreamHostname, upstreamCluster
+        case responseFlags, rpcStatus, captured
     }
 
-    let ops: [Op]
+    /// One value and the literal after it. Trivial: the array is walked without reference counting.
+    struct Op {
+        var code: Code
+        var mode: Mode
+        /// `captured`: the slot, and the most bytes printed (0 = all).
+        var slot: UInt16 = 0
+        var maxLength: Int32 = 0
+        var literalOffset: Int32 = 0
+        var literalCount: Int32 = 0
+    }
+
+    private let ops: UnsafeMutablePointer<Op>
+    let opCount: Int
     private let literals: UnsafeMutablePointer<UInt8>
-    private let literalBytes: Int
 
     init(_ layout: AccessLogLayout, plan: AccessLogCapturePlan) {
         var blob: [UInt8] = []
@@ -34,31 +47,30 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
             blob.append(contentsOf: s)
             let n = blob.count - start
             guard n > 0 else { return }
-            // Adjacent literals merge into one copy.
-            if case .literal(let o, let c)? = ops.last, o + c == start {
-                ops[ops.count - 1] = .literal(offset: o, count: c + n)
+            if let last = ops.last, Int(last.literalOffset + last.literalCount) == start || last.literalCount == 0 {
+                if last.literalCount == 0 { ops[ops.count - 1].literalOffset = Int32(start) }
+                ops[ops.count - 1].literalCount += Int32(n)
             } else {
-                ops.append(.literal(offset: start, count: n))
+                ops.append(Op(code: .literalOnly, mode: .text, literalOffset: Int32(start), literalCount: Int32(n)))
             }
+        }
+        func value(_ code: Code, _ mode: Mode, slot: Int = 0, maxLength: Int = 0) {
+            ops.append(Op(code: code, mode: mode, slot: UInt16(slot), maxLength: Int32(maxLength)))
         }
         func token(_ t: AccessLogToken, _ mode: Mode) {
             switch t {
             case .literal(let s):
-                if mode == .text {
-                    literal(s.utf8)
-                } else {
-                    literal(Self.jsonEscaped(Array(s.utf8)))
-                }
+                literal(mode == .text ? Array(s.utf8) : Self.jsonEscaped(Array(s.utf8)))
             case .variable(let v):
-                if let slot = v == .rpcService ? plan.rpcServiceSlot : v == .rpcMethod ? plan.rpcMethodSlot : nil {
-                    ops.append(.captured(slot: slot, maxLength: 0, mode))
-                } else {
-                    ops.append(.variable(v, mode))
+                switch v {
+                case .rpcService: value(.captured, mode, slot: plan.rpcServiceSlot ?? 0)
+                case .rpcMethod: value(.captured, mode, slot: plan.rpcMethodSlot ?? 0)
+                default: value(Self.code(v), mode)
                 }
             case .requestHeader(let h):
-                ops.append(.captured(slot: plan.slot(request: true, names: h.names), maxLength: h.maxLength ?? 0, mode))
+                value(.captured, mode, slot: plan.slot(request: true, names: h.names), maxLength: h.maxLength ?? 0)
             case .responseHeader(let h):
-                ops.append(.captured(slot: plan.slot(request: false, names: h.names), maxLength: h.maxLength ?? 0, mode))
+                value(.captured, mode, slot: plan.slot(request: false, names: h.names), maxLength: h.maxLength ?? 0)
             }
         }
         switch layout {
@@ -86,146 +98,194 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
             literal("}".utf8)
         }
         literal("\n".utf8)
-        self.ops = ops
-        literalBytes = blob.count
+        opCount = ops.count
+        self.ops = .allocate(capacity: max(1, ops.count))
+        self.ops.initialize(from: ops, count: ops.count)
         literals = .allocate(capacity: max(1, blob.count))
         literals.initialize(from: blob, count: blob.count)
     }
 
-    deinit { literals.deallocate() }
+    deinit {
+        ops.deallocate()
+        literals.deallocate()
+    }
 
-    /// Writes the line for `r`; `time` caches the seconds of `start_time`.
-    func write(_ r: AccessLogRecord, time: StartTimeText, into c: inout LineCursor) {
-        for op in ops {
-            switch op {
-            case .literal(let offset, let count):
-                c.bytes(UnsafeRawBufferPointer(start: literals + offset, count: count))
-            case .variable(let v, let mode):
-                variable(v, mode, r, time, &c)
-            case .captured(let slot, let maxLength, let mode):
-                guard var value = r.captured(slot) else {
-                    absent(mode, &c)
-                    continue
+    private static func code(_ v: AccessLogVariable) -> Code {
+        switch v {
+        case .startTime: .startTime
+        case .traceID: .traceID
+        case .connectionID: .connectionID
+        case .upstreamConnectionID: .upstreamConnectionID
+        case .requestReceivedDuration: .requestReceivedDuration
+        case .responseReceivedDuration: .responseReceivedDuration
+        case .requestFinishedDuration: .requestFinishedDuration
+        case .duration: .duration
+        case .bytesSent: .bytesSent
+        case .bytesReceived: .bytesReceived
+        case .protocolName: .protocolName
+        case .responseCode: .responseCode
+        case .responseFlag: .responseFlag
+        case .upstreamTransportFailureReason: .failureReason
+        case .upstreamLocalAddress, .upstreamHostAddress: .upstreamAddress
+        case .downstreamLocalAddress: .downstreamLocal
+        case .downstreamRemoteAddress: .downstreamRemote
+        case .upstreamHost: .upstreamHostname
+        case .upstreamCluster: .upstreamCluster
+        case .responseFlags: .responseFlags
+        case .rpcStatus: .rpcStatus
+        case .rpcService, .rpcMethod: .captured
+        }
+    }
+
+    // MARK: - Writing a line
+
+    /// Writes the line for `r`; `time` is the lane's `start_time` cache. Stops at the first value that does not fit
+    /// (`c.overflow`): the lane starts the line again in a fresh buffer.
+    func write(_ r: AccessLogRecord, time: UnsafeMutablePointer<StartTimeCache>, into c: inout LineCursor) {
+        var op = ops
+        let end = ops + opCount
+        while op < end {
+            let o = op.pointee
+            switch o.code {
+            case .literalOnly:
+                break
+            case .startTime:
+                if r.startNs == 0 {
+                    absent(o.mode, &c)
+                } else {
+                    quote(o.mode, &c)
+                    time.pointee.write(r.startNs, into: &c)
+                    quote(o.mode, &c)
                 }
-                if maxLength > 0 && value.count > maxLength {
-                    value = UnsafeRawBufferPointer(rebasing: value[0..<maxLength])
-                }
-                string(value, mode, trusted: false, &c)
+            case .traceID:
+                absent(o.mode, &c)
+            case .connectionID:
+                if r.connectionID == 0 { absent(o.mode, &c) } else { c.decimal(r.connectionID) }
+            case .upstreamConnectionID:
+                if r.upstreamConnectionID == 0 { absent(o.mode, &c) } else { c.decimal(r.upstreamConnectionID) }
+            case .requestReceivedDuration:
+                duration(r.startNs, r.requestSentNs, o.mode, &c)
+            case .responseReceivedDuration:
+                duration(r.startNs, r.responseHeadNs, o.mode, &c)
+            case .requestFinishedDuration:
+                duration(r.startNs, r.requestFinishedNs, o.mode, &c)
+            case .duration:
+                duration(r.startNs, r.endNs, o.mode, &c)
+            case .bytesSent:
+                c.decimal(r.bytesSent)
+            case .bytesReceived:
+                c.decimal(r.bytesReceived)
+            case .protocolName:
+                quote(o.mode, &c)
+                staticText(r.proto.text, &c)
+                quote(o.mode, &c)
+            case .responseCode:
+                c.decimal(UInt64(max(0, r.responseCode)))
+            case .responseFlag:
+                staticText(r.flags.mosnBits != 0 ? "true" : "false", &c)
+            case .failureReason:
+                quote(o.mode, &c)
+                c.hex(UInt64(r.flags.mosnBits))
+                quote(o.mode, &c)
+            case .upstreamAddress:
+                plain(r.upstreamAddress, o.mode, &c)
+            case .downstreamLocal:
+                plain(r.downstreamLocal, o.mode, &c)
+            case .downstreamRemote:
+                plain(r.downstreamRemote, o.mode, &c)
+            case .upstreamHostname:
+                configText(r.upstreamHostname, o.mode, &c)
+            case .upstreamCluster:
+                configText(r.clusterName, o.mode, &c)
+            case .responseFlags:
+                responseFlags(r.flags, o.mode, &c)
+            case .rpcStatus:
+                if r.rpcStatus < 0 { absent(o.mode, &c) } else { c.decimal(UInt64(r.rpcStatus)) }
+            case .captured:
+                captured(r, o, &c)
             }
-            if c.overflow { return }
+            if o.literalCount > 0 {
+                guard c.reserve(Int(o.literalCount)) else { return }
+                c.unchecked(UnsafeRawBufferPointer(start: literals + Int(o.literalOffset), count: Int(o.literalCount)))
+            }
+            op += 1
         }
     }
 
     @inline(__always)
     private func absent(_ mode: Mode, _ c: inout LineCursor) {
         if mode == .jsonValue {
-            let null: StaticString = "null"
-            c.bytes(UnsafeRawBufferPointer(start: null.utf8Start, count: 4))
+            staticText("null", &c)
         } else {
             c.dash()
         }
     }
 
-    /// A string value; `trusted` ones (Skiff's own text: addresses, names) need no escaping in a text line.
+    /// The quote around a string written as a whole JSON value.
     @inline(__always)
-    private func string(_ value: UnsafeRawBufferPointer, _ mode: Mode, trusted: Bool, _ c: inout LineCursor) {
-        switch mode {
+    private func quote(_ mode: Mode, _ c: inout LineCursor) {
+        if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
+    }
+
+    @inline(__always)
+    private func staticText(_ s: StaticString, _ c: inout LineCursor) {
+        c.bytes(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    @inline(__always)
+    private func duration(_ from: UInt64, _ to: UInt64, _ mode: Mode, _ c: inout LineCursor) {
+        let ns: Int64 = to == 0 || from == 0 ? 0 : Int64(bitPattern: to &- from)
+        quote(mode, &c)
+        c.goDuration(ns)
+        quote(mode, &c)
+    }
+
+    /// Skiff's own text (addresses): nothing in it needs escaping.
+    @inline(__always)
+    private func plain(_ value: UnsafeRawBufferPointer?, _ mode: Mode, _ c: inout LineCursor) {
+        guard let value else { return absent(mode, &c) }
+        quote(mode, &c)
+        c.bytes(value)
+        quote(mode, &c)
+    }
+
+    /// Text from the config (a hostname, a cluster name): as written in a text line, escaped in JSON.
+    @inline(__always)
+    private func configText(_ value: UnsafeRawBufferPointer?, _ mode: Mode, _ c: inout LineCursor) {
+        guard let value else { return absent(mode, &c) }
+        if mode == .text { return c.bytes(value) }
+        quote(mode, &c)
+        c.jsonEscaped(value)
+        quote(mode, &c)
+    }
+
+    private func responseFlags(_ flags: AccessLogFlags, _ mode: Mode, _ c: inout LineCursor) {
+        guard flags.rawValue != 0 else { return absent(mode, &c) }
+        quote(mode, &c)
+        var first = true
+        for (flag, code) in AccessLogFlags.envoyCodes where flags.contains(flag) {
+            if !first { c.byte(UInt8(ascii: ",")) }
+            first = false
+            staticText(code, &c)
+        }
+        quote(mode, &c)
+    }
+
+    /// A captured value (a header, an RPC service or method), escaped: it comes from the peer.
+    private func captured(_ r: AccessLogRecord, _ o: Op, _ c: inout LineCursor) {
+        guard var value = r.captured(Int(o.slot)) else { return absent(o.mode, &c) }
+        if o.maxLength > 0 && value.count > Int(o.maxLength) {
+            value = UnsafeRawBufferPointer(rebasing: value[0..<Int(o.maxLength)])
+        }
+        switch o.mode {
         case .text:
-            if trusted { c.bytes(value) } else { c.textEscaped(value) }
+            c.textEscaped(value)
         case .jsonInString:
             c.jsonEscaped(value)
         case .jsonValue:
             c.byte(UInt8(ascii: "\""))
             c.jsonEscaped(value)
             c.byte(UInt8(ascii: "\""))
-        }
-    }
-
-    @inline(__always)
-    private func bytes(_ value: [UInt8]?, _ mode: Mode, trusted: Bool, _ c: inout LineCursor) {
-        guard let value else { return absent(mode, &c) }
-        value.withUnsafeBytes { string($0, mode, trusted: trusted, &c) }
-    }
-
-    /// A number: bare in text and as a JSON value, inside the string otherwise.
-    @inline(__always)
-    private func number(_ v: UInt64, _ c: inout LineCursor) { c.decimal(v) }
-
-    private func duration(_ from: UInt64, _ to: UInt64, _ mode: Mode, _ c: inout LineCursor) {
-        let ns: Int64 = to == 0 || from == 0 ? 0 : Int64(bitPattern: to &- from)
-        if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
-        c.goDuration(ns)
-        if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
-    }
-
-    private func staticText(_ s: StaticString, _ mode: Mode, _ c: inout LineCursor) {
-        let b = UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)
-        if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
-        c.bytes(b)
-        if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
-    }
-
-    private func variable(
-        _ v: AccessLogVariable, _ mode: Mode, _ r: AccessLogRecord, _ time: StartTimeText, _ c: inout LineCursor
-    ) {
-        switch v {
-        case .startTime:
-            guard r.startWallNs != 0 else { return absent(mode, &c) }
-            if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
-            time.write(r.startWallNs, into: &c)
-            if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
-        case .traceID:
-            absent(mode, &c)
-        case .connectionID:
-            if r.connectionID == 0 { absent(mode, &c) } else { number(r.connectionID, &c) }
-        case .upstreamConnectionID:
-            if r.upstreamConnectionID == 0 { absent(mode, &c) } else { number(r.upstreamConnectionID, &c) }
-        case .requestReceivedDuration:
-            duration(r.startNs, r.requestSentNs, mode, &c)
-        case .responseReceivedDuration:
-            duration(r.startNs, r.responseHeadNs, mode, &c)
-        case .requestFinishedDuration:
-            duration(r.startNs, r.requestFinishedNs, mode, &c)
-        case .duration:
-            duration(r.startNs, r.endNs, mode, &c)
-        case .bytesSent:
-            number(r.bytesSent, &c)
-        case .bytesReceived:
-            number(r.bytesReceived, &c)
-        case .protocolName:
-            staticText(r.proto.text, mode, &c)
-        case .responseCode:
-            c.decimal(r.responseCode)
-        case .responseFlag:
-            staticText(r.flags.mosnBits != 0 ? "true" : "false", mode == .jsonValue ? .text : mode, &c)
-        case .upstreamTransportFailureReason:
-            if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
-            c.hex(UInt64(r.flags.mosnBits))
-            if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
-        case .upstreamLocalAddress, .upstreamHostAddress:
-            bytes(r.host?.addressText, mode, trusted: true, &c)
-        case .downstreamLocalAddress:
-            bytes(r.addresses?.local, mode, trusted: true, &c)
-        case .downstreamRemoteAddress:
-            bytes(r.addresses?.remote, mode, trusted: true, &c)
-        case .upstreamHost:
-            bytes(r.host?.hostnameText, mode, trusted: false, &c)
-        case .upstreamCluster:
-            bytes(r.cluster?.nameText, mode, trusted: false, &c)
-        case .responseFlags:
-            guard r.flags.rawValue != 0 else { return absent(mode, &c) }
-            if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
-            var first = true
-            for (flag, code) in AccessLogFlags.envoyCodes where r.flags.contains(flag) {
-                if !first { c.byte(UInt8(ascii: ",")) }
-                first = false
-                c.bytes(UnsafeRawBufferPointer(start: code.utf8Start, count: code.utf8CodeUnitCount))
-            }
-            if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
-        case .rpcService, .rpcMethod:
-            absent(mode, &c)  // compiled to captured slots; reached only without a plan
-        case .rpcStatus:
-            if r.rpcStatus < 0 { absent(mode, &c) } else { c.decimal(r.rpcStatus) }
         }
     }
 

@@ -29,15 +29,33 @@ struct LineCursor {
     @inline(__always)
     mutating func byte(_ b: UInt8) {
         guard reserve(1) else { return }
+        uncheckedByte(b)
+    }
+
+    /// A byte where `reserve` made room.
+    @inline(__always)
+    mutating func uncheckedByte(_ b: UInt8) {
         pointer.pointee = b
         pointer += 1
     }
 
     @inline(__always)
     mutating func bytes(_ b: UnsafeRawBufferPointer) {
-        guard !b.isEmpty, reserve(b.count) else { return }
-        UnsafeMutableRawPointer(pointer).copyMemory(from: b.baseAddress!, byteCount: b.count)
-        pointer += b.count
+        guard reserve(b.count) else { return }
+        unchecked(b)
+    }
+
+    /// Bytes where `reserve` made room; short runs (a separator) are copied inline, not through `memcpy`.
+    @inline(__always)
+    mutating func unchecked(_ b: UnsafeRawBufferPointer) {
+        let n = b.count
+        guard n > 0, let src = b.baseAddress else { return }
+        if n <= 8 {
+            for i in 0..<n { pointer[i] = src.load(fromByteOffset: i, as: UInt8.self) }
+        } else {
+            UnsafeMutableRawPointer(pointer).copyMemory(from: src, byteCount: n)
+        }
+        pointer += n
     }
 
     @inline(__always)
@@ -49,27 +67,44 @@ struct LineCursor {
     mutating func dash() { byte(UInt8(ascii: "-")) }
 
     /// `v` in decimal.
+    @inline(__always)
     mutating func decimal(_ v: UInt64) {
         guard reserve(20) else { return }
+        uncheckedDecimal(v)
+    }
+
+    @inline(__always)
+    mutating func uncheckedDecimal(_ v: UInt64) {
         if v < 10 {
             pointer.pointee = UInt8(truncatingIfNeeded: v) &+ 48
             pointer += 1
             return
         }
-        var n = 0
+        let n = Self.digits(v)
         var x = v
-        while x > 0 {
-            x /= 10
-            n += 1
-        }
-        x = v
         var p = pointer + n
-        while x > 0 {
+        while x >= 10 {
+            let q = x / 10
             p -= 1
-            p.pointee = UInt8(truncatingIfNeeded: x % 10) &+ 48
+            p.pointee = UInt8(truncatingIfNeeded: x &- q &* 10) &+ 48
+            x = q
+        }
+        p -= 1
+        p.pointee = UInt8(truncatingIfNeeded: x) &+ 48
+        pointer += n
+    }
+
+    /// Decimal digits of `v` (at least 1).
+    @inline(__always)
+    static func digits(_ v: UInt64) -> Int {
+        if v < 10_000 { return v < 10 ? 1 : v < 100 ? 2 : v < 1_000 ? 3 : 4 }
+        var n = 5
+        var x = v / 100_000
+        while x > 0 {
+            n += 1
             x /= 10
         }
-        pointer += n
+        return n
     }
 
     mutating func decimal(_ v: Int) {
@@ -104,10 +139,56 @@ struct LineCursor {
     }
 
     /// `ns` nanoseconds as Go's `time.Duration.String()` writes them (`0s`, `350ns`, `1.503ms`, `12µs`, `2.1s`,
-    /// `1m0.5s`, `2h3m4s`).
+    /// `1m0.5s`, `2h3m4s`). Under a second (a request's usual durations) written directly; the rest by `GoDuration`.
+    @inline(__always)
     mutating func goDuration(_ ns: Int64) {
         guard reserve(GoDuration.maxBytes) else { return }
-        pointer += GoDuration.write(ns, into: pointer)
+        if ns <= 0 || ns >= 1_000_000_000 {
+            pointer += GoDuration.write(ns, into: pointer)
+            return
+        }
+        let u = UInt64(ns)
+        if u < 1_000 {
+            uncheckedDecimal(u)
+            pointer[0] = UInt8(ascii: "n")
+            pointer[1] = UInt8(ascii: "s")
+            pointer += 2
+        } else if u < 1_000_000 {
+            fixedPoint(u, scale: 1_000, digits: 3)
+            // U+00B5 MICRO SIGN, 0xC2 0xB5, as Go writes it.
+            pointer[0] = 0xC2
+            pointer[1] = 0xB5
+            pointer[2] = UInt8(ascii: "s")
+            pointer += 3
+        } else {
+            fixedPoint(u, scale: 1_000_000, digits: 6)
+            pointer[0] = UInt8(ascii: "m")
+            pointer[1] = UInt8(ascii: "s")
+            pointer += 2
+        }
+    }
+
+    /// `u / scale` with its fraction (`digits` places) as Go writes it: trailing zeros and a bare point left out.
+    @inline(__always)
+    private mutating func fixedPoint(_ u: UInt64, scale: UInt64, digits: Int) {
+        let whole = u / scale
+        var fraction = u &- whole &* scale
+        uncheckedDecimal(whole)
+        guard fraction != 0 else { return }
+        var n = digits
+        while fraction % 10 == 0 {
+            fraction /= 10
+            n -= 1
+        }
+        pointer.pointee = UInt8(ascii: ".")
+        var p = pointer + 1 + n
+        for _ in 0..<n {
+            let q = fraction / 10
+            p -= 1
+            p.pointee = UInt8(truncatingIfNeeded: fraction &- q &* 10) &+ 48
+            fraction = q
+        }
+        pointer += 1 + n
     }
 
     /// `value` for a text line: bytes below 0x20 and 0x7f as `\xHH`, so a value never breaks its line.

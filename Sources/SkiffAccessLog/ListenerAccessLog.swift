@@ -7,17 +7,18 @@ import SkiffNet
 ///
 /// Immutable and shared by every executor; `write` runs on the request's executor.
 public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `records` is executor-local
-    struct Entry {
-        let file: AccessLogFile
-        let format: CompiledAccessLogFormat
-    }
+    /// Each entry's file and compiled format, owned by the arrays below and read without reference counting.
+    private let entryFiles: UnsafeMutablePointer<Unmanaged<AccessLogFile>>
+    private let entryFormats: UnsafeMutablePointer<Unmanaged<CompiledAccessLogFormat>>
+    private let entryCount: Int
+    private let files: [AccessLogFile]
+    private let formats: [CompiledAccessLogFormat]
 
-    let entries: [Entry]
     public let plan: AccessLogCapturePlan
     /// As configured (a reload compares them).
     public let configs: [AccessLogConfig]
     /// The files written, in entry order (what `/metrics` and reports name).
-    public var paths: [String] { entries.map(\.file.path) }
+    public var paths: [String] { files.map(\.path) }
     /// Spare records of streams that end out of order (RPC), per executor.
     private let records = ExecutorLocal<AccessLogRecordPool>()
 
@@ -25,7 +26,18 @@ public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `reco
         self.configs = configs
         let plan = AccessLogCapturePlan(layouts: configs.map(\.layout))
         self.plan = plan
-        entries = zip(configs, files).map { Entry(file: $1, format: CompiledAccessLogFormat($0.layout, plan: plan)) }
+        self.files = files
+        formats = configs.map { CompiledAccessLogFormat($0.layout, plan: plan) }
+        entryCount = files.count
+        entryFiles = .allocate(capacity: max(1, files.count))
+        entryFiles.initialize(from: files.map { Unmanaged.passUnretained($0) }, count: files.count)
+        entryFormats = .allocate(capacity: max(1, formats.count))
+        entryFormats.initialize(from: formats.map { Unmanaged.passUnretained($0) }, count: formats.count)
+    }
+
+    deinit {
+        entryFiles.deallocate()
+        entryFormats.deallocate()
     }
 
     /// A record sized for this log's captures.
@@ -58,13 +70,16 @@ public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `reco
     /// Writes `r`'s line to every entry's file through the calling executor's lanes. `executorIndex` is the
     /// calling executor's (`EventExecutor.executorIndex`); -1 for a thread that is no executor (rwloop's
     /// tcp_proxy threads), which goes through each file's shared lane and its lock.
-    @inline(__always)
     public func write(_ r: AccessLogRecord, executorIndex: Int) {
-        for e in entries {
-            if executorIndex >= 0 {
-                e.file.lane(executorIndex: executorIndex).append(e.format, r)
-            } else {
-                e.file.writeShared(e.format, r)
+        for i in 0..<entryCount {
+            entryFiles[i]._withUnsafeGuaranteedRef { file in
+                entryFormats[i]._withUnsafeGuaranteedRef { format in
+                    if executorIndex >= 0 {
+                        file.append(executorIndex: executorIndex, format, r)
+                    } else {
+                        file.writeShared(format, r)
+                    }
+                }
             }
         }
     }

@@ -1,35 +1,74 @@
 import Glibc
 
-/// MOSN's `start_time` text, `2006/01/02 15:04:05.000` in local time. The seconds part (19 bytes) is formatted once
-/// per second and kept; a line adds only the milliseconds. One per lane, so only its executor touches it.
-final class StartTimeText {
-    private var second: Int = -1
-    private let text = UnsafeMutablePointer<UInt8>.allocate(capacity: 19)
+/// MOSN's `start_time` text, `2006/01/02 15:04:05.000` in local time, from a request's monotonic arrival stamp.
+///
+/// No clock is read per line: the wall clock's offset from the monotonic clock is read once a second (two
+/// `clock_gettime` through the vDSO), and the seconds part of the text (19 bytes, `localtime_r`) is formatted once
+/// per second; a line adds only the milliseconds. One per lane, reached through a pointer (no reference counting);
+/// only its lane's producer touches it.
+struct StartTimeCache {
+    /// Seconds since the epoch `text` shows; -1 before the first line.
+    var second = -1
+    /// Wall ns minus monotonic ns, and until when (monotonic ns) it is taken as it is.
+    var offsetNs: Int64 = 0
+    var offsetUntilNs: UInt64 = 0
+    let text: UnsafeMutablePointer<UInt8>
 
-    init() { text.initialize(repeating: UInt8(ascii: "0"), count: 19) }
+    static func make() -> UnsafeMutablePointer<StartTimeCache> {
+        let text = UnsafeMutablePointer<UInt8>.allocate(capacity: 19)
+        text.initialize(repeating: UInt8(ascii: "0"), count: 19)
+        let p = UnsafeMutablePointer<StartTimeCache>.allocate(capacity: 1)
+        p.initialize(to: StartTimeCache(text: text))
+        return p
+    }
 
-    deinit { text.deallocate() }
+    static func free(_ p: UnsafeMutablePointer<StartTimeCache>) {
+        p.pointee.text.deallocate()
+        p.deinitialize(count: 1)
+        p.deallocate()
+    }
 
-    /// Writes the time of `wallNs` (nanoseconds since the epoch).
+    /// Wall-clock ns since the epoch of monotonic `monoNs`.
     @inline(__always)
-    func write(_ wallNs: UInt64, into c: inout LineCursor) {
-        let s = Int(wallNs / 1_000_000_000)
-        if s != second { refresh(s) }
-        guard c.reserve(23) else { return }
-        c.bytes(UnsafeRawBufferPointer(start: text, count: 19))
-        let ms = Int(wallNs / 1_000_000 % 1000)
-        c.byte(UInt8(ascii: "."))
-        c.byte(UInt8(truncatingIfNeeded: ms / 100) &+ 48)
-        c.byte(UInt8(truncatingIfNeeded: ms / 10 % 10) &+ 48)
-        c.byte(UInt8(truncatingIfNeeded: ms % 10) &+ 48)
+    mutating func wallNs(_ monoNs: UInt64) -> UInt64 {
+        if monoNs >= offsetUntilNs { refreshOffset() }
+        return UInt64(bitPattern: Int64(bitPattern: monoNs) &+ offsetNs)
     }
 
     @inline(never)
-    private func refresh(_ s: Int) {
+    mutating func refreshOffset() {
+        var wall = timespec()
+        var mono = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        let w = Int64(wall.tv_sec) &* 1_000_000_000 &+ Int64(wall.tv_nsec)
+        let m = Int64(mono.tv_sec) &* 1_000_000_000 &+ Int64(mono.tv_nsec)
+        offsetNs = w &- m
+        offsetUntilNs = UInt64(m) &+ 1_000_000_000
+    }
+
+    /// Writes the local time of monotonic `monoNs`.
+    @inline(__always)
+    mutating func write(_ monoNs: UInt64, into c: inout LineCursor) {
+        let wall = wallNs(monoNs)
+        let s = Int(wall / 1_000_000_000)
+        if s != second { formatSecond(s) }
+        guard c.reserve(23) else { return }
+        c.unchecked(UnsafeRawBufferPointer(start: text, count: 19))
+        let ms = Int(wall / 1_000_000 % 1000)
+        c.uncheckedByte(UInt8(ascii: "."))
+        c.uncheckedByte(UInt8(truncatingIfNeeded: ms / 100) &+ 48)
+        c.uncheckedByte(UInt8(truncatingIfNeeded: ms / 10 % 10) &+ 48)
+        c.uncheckedByte(UInt8(truncatingIfNeeded: ms % 10) &+ 48)
+    }
+
+    @inline(never)
+    mutating func formatSecond(_ s: Int) {
         second = s
         var t = time_t(s)
         var tm = Glibc.tm()
         localtime_r(&t, &tm)
+        let text = self.text
         func put(_ at: Int, _ v: Int32, _ digits: Int) {
             var v = Int(v)
             for i in stride(from: digits - 1, through: 0, by: -1) {
@@ -48,16 +87,5 @@ final class StartTimeText {
         put(14, tm.tm_min, 2)
         text[16] = UInt8(ascii: ":")
         put(17, tm.tm_sec, 2)
-    }
-}
-
-/// The wall clock access logs stamp requests with (`clock_gettime` through the vDSO: no system call).
-public enum AccessLogClock {
-    /// Nanoseconds since the Unix epoch.
-    @inline(__always)
-    public static func wallNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 }

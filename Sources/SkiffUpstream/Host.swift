@@ -90,9 +90,9 @@ public final class Host: Sendable, CustomStringConvertible {
     /// Pools per executor (a poller or a worker shard), so pollers never share a pool or its lock.
     public let perExecutor = ExecutorLocal<HostExecutorState>()
     /// `address` as access logs print it (`ip:port`), made once so a log line copies bytes.
-    public let addressText: [UInt8]
+    public let logAddress: ImmutableBytes
     /// The configured `hostname` as access logs print it; nil when the host has none.
-    public let hostnameText: [UInt8]?
+    public let logHostname: ImmutableBytes?
 
     /// This executor's state, created on first use. Call only on `executor`.
     @inline(__always)
@@ -120,8 +120,13 @@ public final class Host: Sendable, CustomStringConvertible {
             checked: healthCheck != nil)
         self.address = try SocketAddress.resolve(host: config.address.host, port: config.address.port)
         self.weightValue = Atomic(config.weight)
-        self.addressText = Array(address.description.utf8)
-        self.hostnameText = config.hostname.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
+        self.logAddress = ImmutableBytes(address.description)
+        self.logHostname = config.hostname.flatMap { $0.isEmpty ? nil : ImmutableBytes($0) }
+    }
+
+    deinit {
+        logAddress.deallocate()
+        logHostname?.deallocate()
     }
 
     /// Takes the weight of a reloaded config (before the balancer that reads it is built). At run time go through

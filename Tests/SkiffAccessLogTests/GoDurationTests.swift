@@ -20,6 +20,34 @@ import Testing
         #expect(GoDuration.text(c.0) == c.1)
     }
 
+    /// The cursor writes durations under a second itself: the same text as Go's algorithm.
+    @Test(arguments: cases)
+    func cursorMatchesGo(_ c: (Int64, String)) {
+        var out = [UInt8](repeating: 0, count: 64)
+        let n = out.withUnsafeMutableBufferPointer { buf -> Int in
+            var cursor = LineCursor(buf)
+            cursor.goDuration(c.0)
+            return cursor.pointer - buf.baseAddress!
+        }
+        #expect(String(decoding: out[0..<n], as: UTF8.self) == c.1)
+    }
+
+    @Test func everyMicrosecondValueMatches() {
+        // The fast path's fraction handling against the general one, across units and trailing zeros.
+        var out = [UInt8](repeating: 0, count: 64)
+        for ns in stride(from: Int64(1), to: 1_000_000_000, by: 7_919) {
+            let n = out.withUnsafeMutableBufferPointer { buf -> Int in
+                var cursor = LineCursor(buf)
+                cursor.goDuration(ns)
+                return cursor.pointer - buf.baseAddress!
+            }
+            if String(decoding: out[0..<n], as: UTF8.self) != GoDuration.text(ns) {
+                Issue.record("\(ns): \(String(decoding: out[0..<n], as: UTF8.self)) != \(GoDuration.text(ns))")
+                return
+            }
+        }
+    }
+
     @Test func throughTheCursorAsBytes() {
         var out = [UInt8](repeating: 0, count: 64)
         let n = out.withUnsafeMutableBufferPointer { buf -> Int in

@@ -10,18 +10,10 @@ extension HTTPExchange {
     /// Called by `start` when the listener has access logs.
     @inline(__always)
     func beginLog(_ log: ListenerAccessLog, head: UnsafeRawBufferPointer) {
-        if accessLog !== log {
-            // The first request, or the first after a reload changed the logs (their captures may differ).
-            accessLog = log
-            logRecord = log.makeRecord()
-        }
+        if accessLog !== log { adopt(log) }
         let r = logRecord.unsafelyUnwrapped
         r.reset()
-        r.startWallNs = AccessLogClock.wallNs()
         r.startNs = startNs
-        r.proto = .http1
-        r.connectionID = connection.id
-        r.addresses = d.accessLogAddresses
         // A small body travels with the head and is never counted by the body tracker: its declared length.
         if case .contentLength(let len) = d.request.bodyKind { r.bytesReceived = UInt64(len) }
         if requestComplete { r.requestFinishedNs = startNs }
@@ -33,21 +25,26 @@ extension HTTPExchange {
     /// (no headers: the head was not parsed).
     func beginRefusedLog() {
         guard let log = manager.routing.value(on: executor).accessLog else { return }
-        if accessLog !== log {
-            accessLog = log
-            logRecord = log.makeRecord()
-        }
+        if accessLog !== log { adopt(log) }
         let r = logRecord.unsafelyUnwrapped
         r.reset()
         startNs = MonotonicClock.now()
-        r.startWallNs = AccessLogClock.wallNs()
         r.startNs = startNs
         r.requestFinishedNs = startNs
-        r.proto = .http1
-        r.connectionID = connection.id
-        r.addresses = d.accessLogAddresses
         requestBody = HTTPBodyTracker(kind: .none)
         logging = true
+    }
+
+    /// The first request, or the first after a reload changed the logs (their captures may differ): a record of
+    /// their size, with what stays the same for every request of this connection.
+    @inline(never)
+    private func adopt(_ log: ListenerAccessLog) {
+        accessLog = log
+        let r = log.makeRecord()
+        r.proto = .http1
+        r.connectionID = connection.id
+        r.setDownstream(d.accessLogAddresses)
+        logRecord = r
     }
 
     private func captureRequestHeaders(_ plan: AccessLogCapturePlan, head: UnsafeRawBufferPointer) {
@@ -107,6 +104,31 @@ extension HTTPExchange {
         }
     }
 
+    /// A local reply's headers, for `%RESP(...)%`: `server`, `x-skiff-reason`, `content-type`, `content-length`
+    /// and `location`, as `HTTPLocalReply` writes them.
+    func logLocalReplyHeaders(reason: StaticString, location: [UInt8]?, contentLength: Int) {
+        guard let plan = accessLog?.plan, !plan.responseHeaders.isEmpty else { return }
+        let r = logRecord.unsafelyUnwrapped
+        for h in plan.responseHeaders {
+            for name in h.names {
+                let value: [UInt8]?
+                switch String(decoding: name, as: UTF8.self) {
+                case "server": value = Array("skiff".utf8)
+                case "x-skiff-reason":
+                    value = Array(UnsafeRawBufferPointer(start: reason.utf8Start, count: reason.utf8CodeUnitCount))
+                case "content-type": value = Array("text/plain".utf8)
+                case "content-length": value = Array("\(contentLength)".utf8)
+                case "location": value = location
+                default: value = nil
+                }
+                if let value {
+                    value.withUnsafeBytes { r.capture(h.slot, $0) }
+                    break
+                }
+            }
+        }
+    }
+
     /// Marks why the request did not end as the upstream answered (no-op while not logging).
     @inline(__always)
     func logFlag(_ f: AccessLogFlags) {
@@ -121,8 +143,7 @@ extension HTTPExchange {
         r.bytesSent = UInt64(max(0, bytesSent))
         r.bytesReceived = max(r.bytesReceived, UInt64(max(0, requestBody.bodyBytes)))
         r.endNs = now
-        r.host = host
-        r.cluster = cluster
+        r.setUpstream(host: host, cluster: cluster)
         if triedHosts.count > 1 && (status >= 500 || status == 0) && state.retriesLeft == 0 {
             r.flags.insert(.retryLimitExceeded)
         }

@@ -68,7 +68,9 @@ extension HTTPExchange {
         }
         if sampling { endSample(status: status, flags: "LR", reason: reason, bytesOut: body?.count ?? 0) }
         if logging {
-            endLog(status: status, bytesSent: method == .head ? 0 : body?.count ?? 0, now: MonotonicClock.now())
+            let length = body?.count ?? HTTPLocalReply.defaultBodyLength(status: status, reason: reason)
+            logLocalReplyHeaders(reason: reason, location: location, contentLength: length)
+            endLog(status: status, bytesSent: method == .head ? 0 : length, now: MonotonicClock.now())
         }
         let out = connection.bufferPool.acquire()
         guard

@@ -10,12 +10,11 @@ extension RPCDownstream {
     /// A record for the request in `frame` (described by `info`): arrival, connection, captures.
     func beginLog(_ log: ListenerAccessLog, frame: UnsafeRawBufferPointer) -> AccessLogRecord {
         let r = log.takeRecord(on: executor)
-        r.startWallNs = AccessLogClock.wallNs()
         r.startNs = MonotonicClock.now()
         r.requestFinishedNs = r.startNs
         r.proto = manager.logProtocol
         r.connectionID = connection.id
-        r.addresses = accessLogAddresses
+        r.setDownstream(accessLogAddresses)
         r.bytesReceived = UInt64(frame.count)
         let plan = log.plan
         guard !plan.isEmpty else { return r }
@@ -47,8 +46,7 @@ extension RPCDownstream {
             r.responseCode = Codec.httpStatus(forStatus: r.rpcStatus)
         }
         r.bytesSent = UInt64(bytesSent)
-        r.host = host
-        r.cluster = cluster
+        r.setUpstream(host: host, cluster: cluster)
         r.endNs = MonotonicClock.now()
         ListenerAccessLog.finish(r, on: executor)
     }
@@ -79,8 +77,7 @@ extension RPCUpstream {
         r.responseCode = Codec.httpStatus(forStatus: info.status)
         r.bytesSent = downstreamClosed ? 0 : UInt64(frame.count)
         if downstreamClosed { r.flags.insert(.downstreamTerminated) }
-        r.host = host
-        r.cluster = cluster
+        r.setUpstream(host: host, cluster: cluster)
         if let plan = r.owner?.plan, !plan.responseHeaders.isEmpty {
             for h in plan.responseHeaders {
                 for name in h.names {
@@ -100,8 +97,7 @@ extension RPCUpstream {
         r.rpcStatus = Codec.errorStatus(for: kind)
         r.responseCode = Codec.httpStatus(forStatus: r.rpcStatus)
         r.bytesSent = UInt64(bytesSent)
-        r.host = host
-        r.cluster = cluster
+        r.setUpstream(host: host, cluster: cluster)
         r.endNs = MonotonicClock.now()
         ListenerAccessLog.finish(r, on: executor)
     }

@@ -19,12 +19,11 @@ final class TCPSessionLog: @unchecked Sendable {  // `record` behind `lock`
         self.log = log
         record = log.makeRecord()
         addresses = AccessLogAddresses(connection: connection)
-        record.startWallNs = AccessLogClock.wallNs() &- (MonotonicClock.now() &- connection.openedAt)
         record.startNs = connection.openedAt
         record.requestFinishedNs = 0
         record.proto = .tcp
         record.connectionID = connection.id
-        record.addresses = addresses
+        record.setDownstream(addresses)
     }
 
     func flag(_ f: AccessLogFlags) { lock.withLock { _ in record.flags.insert(f) } }
@@ -45,8 +44,7 @@ final class TCPSessionLog: @unchecked Sendable {  // `record` behind `lock`
             record.endNs = now
             record.bytesReceived = downstream.stats.bytesRead.load(ordering: .relaxed)
             record.bytesSent = downstream.stats.bytesWritten.load(ordering: .relaxed)
-            record.host = host
-            record.cluster = cluster
+            record.setUpstream(host: host, cluster: cluster)
             log.write(record, executorIndex: Self.callingExecutorIndex(downstream))
         }
     }

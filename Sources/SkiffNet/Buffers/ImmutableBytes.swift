@@ -1,0 +1,15 @@
+/// Bytes allocated once and never changed, read without reference counting: text a hot path copies as it is (a
+/// host's address as access logs print it). Whoever holds them frees them (`deallocate`) when it goes, after the
+/// last reader.
+public struct ImmutableBytes: @unchecked Sendable {  // never written after init
+    public let buffer: UnsafeRawBufferPointer
+
+    public init(_ text: String) {
+        let utf8 = Array(text.utf8)
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(1, utf8.count), alignment: 1)
+        utf8.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: $0.count) } }
+        buffer = UnsafeRawBufferPointer(start: p, count: utf8.count)
+    }
+
+    public func deallocate() { buffer.baseAddress.map { UnsafeMutableRawPointer(mutating: $0).deallocate() } }
+}
