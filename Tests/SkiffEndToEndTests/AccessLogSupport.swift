@@ -63,6 +63,7 @@ enum AccessLogSupport {
     /// A skiff started from `config` written to `<dir>/conf/skiff.json` (so MOSN's default access-log path is
     /// `<dir>/logs/<listener>_access.log`), with its own control socket.
     static func start(_ config: String, dir: String, extraArgs: [String] = []) throws -> (SkiffProcess, sock: String) {
+        mkdir(dir, 0o755)
         mkdir(dir + "/conf", 0o755)
         let path = dir + "/conf/skiff.json"
         guard let f = fopen(path, "w") else { throw TestError("cannot write \(path)") }
