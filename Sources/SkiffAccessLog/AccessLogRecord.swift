@@ -145,6 +145,16 @@ public final class AccessLogRecord {
         clusterName = cluster?.logName.buffer
     }
 
+    /// The same, from texts the caller read (`Host.logAddress`, `Host.logHostname`, `Cluster.logName`).
+    @inline(__always)
+    public func setUpstream(
+        address: UnsafeRawBufferPointer?, hostname: UnsafeRawBufferPointer?, cluster: UnsafeRawBufferPointer?
+    ) {
+        upstreamAddress = address
+        upstreamHostname = hostname
+        clusterName = cluster
+    }
+
     /// The downstream connection's addresses, borrowed: `addresses` must outlive the record's use (its connection's
     /// handler holds it).
     @inline(__always)

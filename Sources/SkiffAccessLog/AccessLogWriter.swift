@@ -163,13 +163,13 @@ public final class AccessLogWriter: @unchecked Sendable {  // see Threads
     private func writeRound() {
         for file in allFiles {
             for lane in file.lanes {
-                lane.drain { bytes in write(bytes, to: file) }
+                lane.drain { bytes, lines in write(bytes, lines: lines, to: file) }
             }
         }
     }
 
-    /// Writes `bytes` (whole lines) to `file`; what cannot be written is counted lost, by line.
-    private func write(_ bytes: UnsafeRawBufferPointer, to file: AccessLogFile) {
+    /// Writes `bytes` (`lines` whole lines) to `file`; what cannot be written is counted lost, by line.
+    private func write(_ bytes: UnsafeRawBufferPointer, lines: UInt64, to file: AccessLogFile) {
         var done = 0
         while done < bytes.count {
             let n = Glibc.write(file.fd, bytes.baseAddress! + done, bytes.count - done)
@@ -191,7 +191,7 @@ public final class AccessLogWriter: @unchecked Sendable {  // see Threads
             }
             return
         }
-        file.linesWritten.wrappingAdd(Self.lines(in: bytes), ordering: .relaxed)
+        file.linesWritten.wrappingAdd(lines, ordering: .relaxed)
         file.bytesWritten.wrappingAdd(UInt64(bytes.count), ordering: .relaxed)
         if file.failing != 0 {
             file.failing = 0
@@ -200,7 +200,8 @@ public final class AccessLogWriter: @unchecked Sendable {  // see Threads
         }
     }
 
-    /// Newlines in `b`: one per line (values never carry a raw newline; they are escaped).
+    /// Newlines in `b`: one per line (values never carry a raw newline; they are escaped). Only for a write that
+    /// failed part-way; otherwise the lanes say how many lines a run holds.
     static func lines(in b: UnsafeRawBufferPointer) -> UInt64 {
         guard var p = b.baseAddress else { return 0 }
         let end = p + b.count

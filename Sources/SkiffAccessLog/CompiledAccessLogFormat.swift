@@ -24,10 +24,13 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
         case responseFlags, rpcStatus, captured
     }
 
-    /// One value and the literal after it. Trivial: the array is walked without reference counting.
+    /// One value and the literal after it: one separator byte (the usual space), or a run of `literals`.
+    /// Trivial: the array is walked without reference counting.
     struct Op {
         var code: Code
         var mode: Mode
+        /// The one byte that follows the value (0: none, or a longer literal).
+        var separator: UInt8 = 0
         /// `captured`: the slot, and the most bytes printed (0 = all).
         var slot: UInt16 = 0
         var maxLength: Int32 = 0
@@ -38,24 +41,26 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
     private let ops: UnsafeMutablePointer<Op>
     let opCount: Int
     private let literals: UnsafeMutablePointer<UInt8>
+    /// The most bytes a line takes apart from borrowed texts and captured values (`maxLength` adds those).
+    private let fixedMax: Int
+    /// How many times each borrowed text is printed: upstream address, downstream local, downstream remote,
+    /// hostname, cluster name.
+    private let textUses: (Int, Int, Int, Int, Int)
+    /// The captured values printed: slot and cut length (0 = whole), for `maxLength`.
+    private let captures: [(slot: Int, maxLength: Int)]
 
     init(_ layout: AccessLogLayout, plan: AccessLogCapturePlan) {
         var blob: [UInt8] = []
         var ops: [Op] = []
+        // Literal bytes after each op, merged; turned into separators or runs once all are known.
+        var after: [[UInt8]] = []
+        var leading: [UInt8] = []
         func literal(_ s: some Sequence<UInt8>) {
-            let start = blob.count
-            blob.append(contentsOf: s)
-            let n = blob.count - start
-            guard n > 0 else { return }
-            if let last = ops.last, Int(last.literalOffset + last.literalCount) == start || last.literalCount == 0 {
-                if last.literalCount == 0 { ops[ops.count - 1].literalOffset = Int32(start) }
-                ops[ops.count - 1].literalCount += Int32(n)
-            } else {
-                ops.append(Op(code: .literalOnly, mode: .text, literalOffset: Int32(start), literalCount: Int32(n)))
-            }
+            if ops.isEmpty { leading += s } else { after[after.count - 1] += s }
         }
         func value(_ code: Code, _ mode: Mode, slot: Int = 0, maxLength: Int = 0) {
             ops.append(Op(code: code, mode: mode, slot: UInt16(slot), maxLength: Int32(maxLength)))
+            after.append([])
         }
         func token(_ t: AccessLogToken, _ mode: Mode) {
             switch t {
@@ -98,6 +103,36 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
             literal("}".utf8)
         }
         literal("\n".utf8)
+        if !leading.isEmpty {
+            ops.insert(Op(code: .literalOnly, mode: .text), at: 0)
+            after.insert(leading, at: 0)
+        }
+        var fixed = 0
+        var uses = (0, 0, 0, 0, 0)
+        var captures: [(slot: Int, maxLength: Int)] = []
+        for i in ops.indices {
+            let text = after[i]
+            if text.count == 1 {
+                ops[i].separator = text[0]
+            } else if !text.isEmpty {
+                ops[i].literalOffset = Int32(blob.count)
+                ops[i].literalCount = Int32(text.count)
+                blob += text
+            }
+            fixed += text.count + Self.maxValueBytes(ops[i].code)
+            switch ops[i].code {
+            case .upstreamAddress: uses.0 += 1
+            case .downstreamLocal: uses.1 += 1
+            case .downstreamRemote: uses.2 += 1
+            case .upstreamHostname: uses.3 += 1
+            case .upstreamCluster: uses.4 += 1
+            case .captured: captures.append((Int(ops[i].slot), Int(ops[i].maxLength)))
+            default: break
+            }
+        }
+        fixedMax = fixed
+        textUses = uses
+        self.captures = captures
         opCount = ops.count
         self.ops = .allocate(capacity: max(1, ops.count))
         self.ops.initialize(from: ops, count: ops.count)
@@ -137,11 +172,53 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
         }
     }
 
+    // MARK: - Sizes
+
+    /// The most bytes a value of `code` takes beyond its borrowed or captured text (quotes and `null` included).
+    private static func maxValueBytes(_ code: Code) -> Int {
+        switch code {
+        case .literalOnly: 0
+        case .startTime: 25
+        case .traceID: 4
+        case .connectionID, .upstreamConnectionID, .bytesSent, .bytesReceived, .responseCode, .rpcStatus:
+            LineCursor.maxDecimal + 2
+        case .requestReceivedDuration, .responseReceivedDuration, .requestFinishedDuration, .duration:
+            GoDuration.maxBytes + 2
+        case .protocolName: 8
+        case .responseFlag: 5
+        case .failureReason: LineCursor.maxHex + 2
+        case .upstreamAddress, .downstreamLocal, .downstreamRemote, .upstreamHostname, .upstreamCluster, .captured: 6
+        case .responseFlags: AccessLogFlags.envoyCodes.reduce(2) { $0 + $1.1.utf8CodeUnitCount + 1 }
+        }
+    }
+
+    /// The most bytes `r`'s line can take: the lane makes that much room before writing, so nothing is checked
+    /// while it writes. Borrowed and captured texts count six bytes per byte (JSON's worst escape).
+    @inline(__always)
+    func maxLength(_ r: AccessLogRecord) -> Int {
+        var n = fixedMax
+        let (ua, dl, dr, h, cl) = textUses
+        if ua > 0 { n &+= ua &* 6 &* (r.upstreamAddress?.count ?? 0) }
+        if dl > 0 { n &+= dl &* 6 &* (r.downstreamLocal?.count ?? 0) }
+        if dr > 0 { n &+= dr &* 6 &* (r.downstreamRemote?.count ?? 0) }
+        if h > 0 { n &+= h &* 6 &* (r.upstreamHostname?.count ?? 0) }
+        if cl > 0 { n &+= cl &* 6 &* (r.clusterName?.count ?? 0) }
+        for c in captures {
+            guard let v = r.captured(c.slot) else { continue }
+            n &+= 6 &* (c.maxLength > 0 ? min(c.maxLength, v.count) : v.count)
+        }
+        return n
+    }
+
     // MARK: - Writing a line
 
-    /// Writes the line for `r`; `time` is the lane's `start_time` cache. Stops at the first value that does not fit
-    /// (`c.overflow`): the lane starts the line again in a fresh buffer.
-    func write(_ r: AccessLogRecord, time: UnsafeMutablePointer<StartTimeCache>, into c: inout LineCursor) {
+    /// Writes the line for `r` at `start`, which has `maxLength(r)` bytes of room; returns where it ends. `time` is
+    /// the lane's `start_time` cache.
+    func write(
+        _ r: AccessLogRecord, time: UnsafeMutablePointer<StartTimeCache>, at start: UnsafeMutablePointer<UInt8>
+    ) -> UnsafeMutablePointer<UInt8> {
+        var c = LineCursor(start: start)
+        let literals = self.literals
         var op = ops
         let end = ops + opCount
         while op < end {
@@ -177,12 +254,12 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
                 c.decimal(r.bytesReceived)
             case .protocolName:
                 quote(o.mode, &c)
-                staticText(r.proto.text, &c)
+                c.bytes(r.proto.text)
                 quote(o.mode, &c)
             case .responseCode:
                 c.decimal(UInt64(max(0, r.responseCode)))
             case .responseFlag:
-                staticText(r.flags.mosnBits != 0 ? "true" : "false", &c)
+                c.bytes(r.flags.mosnBits != 0 ? "true" : "false")
             case .failureReason:
                 quote(o.mode, &c)
                 c.hex(UInt64(r.flags.mosnBits))
@@ -204,32 +281,25 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
             case .captured:
                 captured(r, o, &c)
             }
-            if o.literalCount > 0 {
-                guard c.reserve(Int(o.literalCount)) else { return }
-                c.unchecked(UnsafeRawBufferPointer(start: literals + Int(o.literalOffset), count: Int(o.literalCount)))
+            if o.separator != 0 {
+                c.byte(o.separator)
+            } else if o.literalCount > 0 {
+                c.bytes(UnsafeRawBufferPointer(start: literals + Int(o.literalOffset), count: Int(o.literalCount)))
             }
             op += 1
         }
+        return c.pointer
     }
 
     @inline(__always)
     private func absent(_ mode: Mode, _ c: inout LineCursor) {
-        if mode == .jsonValue {
-            staticText("null", &c)
-        } else {
-            c.dash()
-        }
+        if mode == .jsonValue { c.bytes("null") } else { c.dash() }
     }
 
     /// The quote around a string written as a whole JSON value.
     @inline(__always)
     private func quote(_ mode: Mode, _ c: inout LineCursor) {
         if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
-    }
-
-    @inline(__always)
-    private func staticText(_ s: StaticString, _ c: inout LineCursor) {
-        c.bytes(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
     @inline(__always)
@@ -266,7 +336,7 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
         for (flag, code) in AccessLogFlags.envoyCodes where flags.contains(flag) {
             if !first { c.byte(UInt8(ascii: ",")) }
             first = false
-            staticText(code, &c)
+            c.bytes(code)
         }
         quote(mode, &c)
     }

@@ -1,53 +1,29 @@
 /// Writes one access-log line into a lane's buffer, in place: bytes, decimal and hex numbers, Go durations, escaped
-/// values. Every write checks the room left; past the end it writes nothing and sets `overflow`, and the lane starts
-/// the line again in a fresh buffer.
+/// values. It checks nothing: the caller has made room for the line's worst case first
+/// (`CompiledAccessLogFormat.maxLength`), so a line is written in one pass with no test per byte or per value.
 ///
 /// A value type on the stack of the executor formatting the line: nothing here allocates or locks.
 struct LineCursor {
-    private(set) var pointer: UnsafeMutablePointer<UInt8>
-    let end: UnsafeMutablePointer<UInt8>
-    private(set) var overflow = false
+    var pointer: UnsafeMutablePointer<UInt8>
 
-    init(start: UnsafeMutablePointer<UInt8>, end: UnsafeMutablePointer<UInt8>) {
-        pointer = start
-        self.end = end
-    }
+    init(start: UnsafeMutablePointer<UInt8>) { pointer = start }
 
-    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
-        self.init(start: buffer.baseAddress!, end: buffer.baseAddress! + buffer.count)
-    }
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) { pointer = buffer.baseAddress! }
 
-    /// Room for `n` more bytes; sets `overflow` when there is none.
-    @inline(__always)
-    mutating func reserve(_ n: Int) -> Bool {
-        if end - pointer >= n { return true }
-        overflow = true
-        pointer = end
-        return false
-    }
+    /// The most bytes `decimal` writes.
+    static let maxDecimal = 20
+    /// The most bytes `hex` writes.
+    static let maxHex = 18
 
     @inline(__always)
     mutating func byte(_ b: UInt8) {
-        guard reserve(1) else { return }
-        uncheckedByte(b)
-    }
-
-    /// A byte where `reserve` made room.
-    @inline(__always)
-    mutating func uncheckedByte(_ b: UInt8) {
         pointer.pointee = b
         pointer += 1
     }
 
+    /// Short runs (a separator) are copied inline, not through `memcpy`.
     @inline(__always)
     mutating func bytes(_ b: UnsafeRawBufferPointer) {
-        guard reserve(b.count) else { return }
-        unchecked(b)
-    }
-
-    /// Bytes where `reserve` made room; short runs (a separator) are copied inline, not through `memcpy`.
-    @inline(__always)
-    mutating func unchecked(_ b: UnsafeRawBufferPointer) {
         let n = b.count
         guard n > 0, let src = b.baseAddress else { return }
         if n <= 8 {
@@ -56,6 +32,11 @@ struct LineCursor {
             UnsafeMutableRawPointer(pointer).copyMemory(from: src, byteCount: n)
         }
         pointer += n
+    }
+
+    @inline(__always)
+    mutating func bytes(_ s: StaticString) {
+        bytes(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
     @inline(__always)
@@ -69,12 +50,6 @@ struct LineCursor {
     /// `v` in decimal.
     @inline(__always)
     mutating func decimal(_ v: UInt64) {
-        guard reserve(20) else { return }
-        uncheckedDecimal(v)
-    }
-
-    @inline(__always)
-    mutating func uncheckedDecimal(_ v: UInt64) {
         if v < 10 {
             pointer.pointee = UInt8(truncatingIfNeeded: v) &+ 48
             pointer += 1
@@ -118,7 +93,6 @@ struct LineCursor {
 
     /// `v` as `0x` and lower-case hex digits (`0x0` for zero).
     mutating func hex(_ v: UInt64) {
-        guard reserve(18) else { return }
         pointer[0] = UInt8(ascii: "0")
         pointer[1] = UInt8(ascii: "x")
         var n = 1
@@ -131,25 +105,24 @@ struct LineCursor {
         x = v
         for _ in 0..<n {
             p -= 1
-            let d = UInt8(truncatingIfNeeded: x & 0xf)
-            p.pointee = d < 10 ? d &+ 48 : d &+ 87
+            p.pointee = Self.hexDigit(UInt8(truncatingIfNeeded: x & 0xf))
             x >>= 4
         }
         pointer += 2 + n
     }
 
     /// `ns` nanoseconds as Go's `time.Duration.String()` writes them (`0s`, `350ns`, `1.503ms`, `12µs`, `2.1s`,
-    /// `1m0.5s`, `2h3m4s`). Under a second (a request's usual durations) written directly; the rest by `GoDuration`.
+    /// `1m0.5s`, `2h3m4s`); at most `GoDuration.maxBytes`. Under a second (a request's usual durations) written
+    /// directly; the rest by `GoDuration`.
     @inline(__always)
     mutating func goDuration(_ ns: Int64) {
-        guard reserve(GoDuration.maxBytes) else { return }
         if ns <= 0 || ns >= 1_000_000_000 {
             pointer += GoDuration.write(ns, into: pointer)
             return
         }
         let u = UInt64(ns)
         if u < 1_000 {
-            uncheckedDecimal(u)
+            decimal(u)
             pointer[0] = UInt8(ascii: "n")
             pointer[1] = UInt8(ascii: "s")
             pointer += 2
@@ -173,7 +146,7 @@ struct LineCursor {
     private mutating func fixedPoint(_ u: UInt64, scale: UInt64, digits: Int) {
         let whole = u / scale
         var fraction = u &- whole &* scale
-        uncheckedDecimal(whole)
+        decimal(whole)
         guard fraction != 0 else { return }
         var n = digits
         while fraction % 10 == 0 {
@@ -191,23 +164,15 @@ struct LineCursor {
         pointer += 1 + n
     }
 
-    /// `value` for a text line: bytes below 0x20 and 0x7f as `\xHH`, so a value never breaks its line.
+    /// `value` for a text line: bytes below 0x20 and 0x7f as `\xHH`, so a value never breaks its line (at most 4
+    /// bytes per byte).
     mutating func textEscaped(_ value: UnsafeRawBufferPointer) {
-        guard reserve(value.count) else { return }
         var p = pointer
         for b in value {
             if b >= 0x20 && b != 0x7f {
-                if p == end {
-                    overflowAt(p)
-                    return
-                }
                 p.pointee = b
                 p += 1
             } else {
-                if end - p < 4 {
-                    overflowAt(p)
-                    return
-                }
                 p[0] = UInt8(ascii: "\\")
                 p[1] = UInt8(ascii: "x")
                 p[2] = Self.hexDigit(b >> 4)
@@ -218,24 +183,15 @@ struct LineCursor {
         pointer = p
     }
 
-    /// `value` inside a JSON string: `"` and `\` escaped, control bytes as `\n`, `\t`, ... or `\u00XX`. Bytes that
-    /// are not valid UTF-8 are written as they are (header values are not checked for UTF-8).
+    /// `value` inside a JSON string: `"` and `\` escaped, control bytes as `\n`, `\t`, ... or `\u00XX` (at most 6
+    /// bytes per byte). Bytes that are not valid UTF-8 are written as they are (header values are not checked).
     mutating func jsonEscaped(_ value: UnsafeRawBufferPointer) {
-        guard reserve(value.count) else { return }
         var p = pointer
         for b in value {
             if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") && b != 0x7f {
-                if p == end {
-                    overflowAt(p)
-                    return
-                }
                 p.pointee = b
                 p += 1
                 continue
-            }
-            if end - p < 6 {
-                overflowAt(p)
-                return
             }
             p[0] = UInt8(ascii: "\\")
             switch b {
@@ -261,11 +217,6 @@ struct LineCursor {
             }
         }
         pointer = p
-    }
-
-    private mutating func overflowAt(_ p: UnsafeMutablePointer<UInt8>) {
-        overflow = true
-        pointer = end
     }
 
     @inline(__always)

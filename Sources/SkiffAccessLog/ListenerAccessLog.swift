@@ -15,6 +15,9 @@ public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `reco
     private let formats: [CompiledAccessLogFormat]
 
     public let plan: AccessLogCapturePlan
+    /// Whether the formats print request / response headers (the request path checks these before the plan).
+    public let capturesRequestHeaders: Bool
+    public let capturesResponseHeaders: Bool
     /// As configured (a reload compares them).
     public let configs: [AccessLogConfig]
     /// The files written, in entry order (what `/metrics` and reports name).
@@ -26,6 +29,8 @@ public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `reco
         self.configs = configs
         let plan = AccessLogCapturePlan(layouts: configs.map(\.layout))
         self.plan = plan
+        capturesRequestHeaders = !plan.requestHeaders.isEmpty
+        capturesResponseHeaders = !plan.responseHeaders.isEmpty
         self.files = files
         formats = configs.map { CompiledAccessLogFormat($0.layout, plan: plan) }
         entryCount = files.count

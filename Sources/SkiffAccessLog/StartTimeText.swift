@@ -15,8 +15,9 @@ struct StartTimeCache {
     let text: UnsafeMutablePointer<UInt8>
 
     static func make() -> UnsafeMutablePointer<StartTimeCache> {
-        let text = UnsafeMutablePointer<UInt8>.allocate(capacity: 19)
-        text.initialize(repeating: UInt8(ascii: "0"), count: 19)
+        // 32 bytes: the 16-byte loads in `write` read past the 19 of the text.
+        let text = UnsafeMutablePointer<UInt8>.allocate(capacity: 32)
+        text.initialize(repeating: UInt8(ascii: "0"), count: 32)
         let p = UnsafeMutablePointer<StartTimeCache>.allocate(capacity: 1)
         p.initialize(to: StartTimeCache(text: text))
         return p
@@ -53,13 +54,20 @@ struct StartTimeCache {
         let wall = wallNs(monoNs)
         let s = Int(wall / 1_000_000_000)
         if s != second { formatSecond(s) }
-        guard c.reserve(23) else { return }
-        c.unchecked(UnsafeRawBufferPointer(start: text, count: 19))
-        let ms = Int(wall / 1_000_000 % 1000)
-        c.uncheckedByte(UInt8(ascii: "."))
-        c.uncheckedByte(UInt8(truncatingIfNeeded: ms / 100) &+ 48)
-        c.uncheckedByte(UInt8(truncatingIfNeeded: ms / 10 % 10) &+ 48)
-        c.uncheckedByte(UInt8(truncatingIfNeeded: ms % 10) &+ 48)
+        // 19 bytes as two overlapping 16-byte loads and stores, not a memcpy call.
+        let src = UnsafeRawPointer(text)
+        let dst = UnsafeMutableRawPointer(c.pointer)
+        dst.storeBytes(of: src.loadUnaligned(as: SIMD16<UInt8>.self), as: SIMD16<UInt8>.self)
+        (dst + 3).storeBytes(of: (src + 3).loadUnaligned(as: SIMD16<UInt8>.self), as: SIMD16<UInt8>.self)
+        let ms = UInt32(truncatingIfNeeded: wall / 1_000_000 % 1000)
+        let hundreds = ms / 100
+        let rest = ms &- hundreds &* 100
+        let tens = rest / 10
+        c.pointer[19] = UInt8(ascii: ".")
+        c.pointer[20] = UInt8(truncatingIfNeeded: hundreds) &+ 48
+        c.pointer[21] = UInt8(truncatingIfNeeded: tens) &+ 48
+        c.pointer[22] = UInt8(truncatingIfNeeded: rest &- tens &* 10) &+ 48
+        c.pointer += 23
     }
 
     @inline(never)

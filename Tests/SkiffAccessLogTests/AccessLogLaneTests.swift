@@ -22,7 +22,7 @@ import Testing
         }
         #expect(lane.droppedFull.load(ordering: .relaxed) == 50)
         var drained: [UInt8] = []
-        lane.drain { drained += $0 }
+        lane.drain { bytes, _ in drained += bytes }
         let lines = String(decoding: drained, as: UTF8.self).split(separator: "\n")
         #expect(lines.count == capacity)
         #expect(lines.allSatisfy { $0.count == 99 })
@@ -31,7 +31,7 @@ import Testing
         r.bytesSent = 7
         lane.append(format, r)
         var more: [UInt8] = []
-        lane.drain { more += $0 }
+        lane.drain { bytes, _ in more += bytes }
         #expect(String(decoding: more, as: UTF8.self).hasPrefix("7 x"))
         #expect(lane.droppedFull.load(ordering: .relaxed) == 50)
     }

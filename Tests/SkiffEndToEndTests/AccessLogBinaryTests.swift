@@ -221,3 +221,34 @@ private typealias S = AccessLogSupport
         #expect(lines.contains { $0.hasPrefix("tcp 0 0 nowhere 127.0.0.1:\(dead.port) 0 UF 127.0.0.1:\(deadPort) ") }, "\(lines)")
     }
 }
+
+/// `configs/http1_access_log.json` as shipped (ports and the JSON file's path moved): MOSN's default format on
+/// standard output, JSON lines in a file.
+@Suite(.serialized) struct AccessLogShippedConfigTests {
+    @Test func exampleWritesBothForms() throws {
+        let web = try HTTPTestServer(name: "web")
+        defer { web.stop() }
+        let dir = makeTempDirectory("al-shipped")
+        defer { removeTree(dir) }
+        let port = freePort()
+        let json = dir + "/access.json.log"
+        let text = try shippedConfig("http1_access_log.json").replacing("12090", with: "\(port)")
+            .replacing("12290", with: "\(web.port)").replacing("/tmp/skiff-http1-access.json.log", with: json)
+        let (p, _) = try AccessLogSupport.start(text, dir: dir)
+        defer { p.stop() }
+        #expect(try curl(["-H", "x-request-id: r-1", "http://127.0.0.1:\(port)/hello"]).output == "web /hello")
+        #expect(try curl(["http://127.0.0.1:\(port)/health"]).output == "ok\n")
+        let lines = AccessLogSupport.waitForLines(json, count: 2)
+        let check = try SkiffProcess.runCommand(
+            systemPython,
+            ["-c", "import json,sys\nfor l in open(sys.argv[1]): r=json.loads(l); print(r['method'], r['path'], r['status'], r['upstream'], r['flags'], r['request_id'])",
+             json])
+        #expect(
+            check.output.split(separator: "\n").sorted()
+                == ["GET /health 200 None None None", "GET /hello 200 127.0.0.1:\(web.port) None r-1"], "\(lines)")
+        #expect(
+            waitUntil(seconds: 5) { p.output.contains(" Http1 200 ") && p.output.contains("127.0.0.1:\(web.port) ") },
+            "\(p.output)")
+        #expect(p.output.contains(" web-1\n"), "\(p.output)")
+    }
+}

@@ -46,6 +46,8 @@ public final class ProxyRouting: Sendable {
     public let routerName: String
     /// The listener's `access_logs`; nil when it has none.
     public let accessLog: ListenerAccessLog?
+    /// The same, borrowed (held by `accessLog`): what the request path reads, with no reference counting.
+    let accessLogRef: Unmanaged<ListenerAccessLog>?
 
     /// Looks the filter's router up in `routers` and resolves every entry's clusters in `clusters`.
     public init(
@@ -58,6 +60,7 @@ public final class ProxyRouting: Sendable {
         self.routerName = filter.routerConfigName
         self.resolved = try ResolvedRoute.resolveAll(table, clusters: clusters)
         self.accessLog = accessLog
+        accessLogRef = accessLog.map { Unmanaged.passUnretained($0) }
     }
 
     private init(_ other: ProxyRouting, accessLog: ListenerAccessLog?) {
@@ -65,6 +68,7 @@ public final class ProxyRouting: Sendable {
         resolved = other.resolved
         routerName = other.routerName
         self.accessLog = accessLog
+        accessLogRef = accessLog.map { Unmanaged.passUnretained($0) }
     }
 
     /// The same routes with other access logs.

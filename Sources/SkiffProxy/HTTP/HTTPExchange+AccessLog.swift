@@ -7,17 +7,23 @@ import SkiffProtocol
 /// goes (arrival, sent upstream, response head, end), copies the headers the formats print while their bytes are
 /// still in memory, and formats the line on this executor when the request ends; the writer thread does the I/O.
 extension HTTPExchange {
-    /// Called by `start` when the listener has access logs.
+    /// Called by `start` when the listener has access logs (`log`, borrowed from the request's routing).
     @inline(__always)
-    func beginLog(_ log: ListenerAccessLog, head: UnsafeRawBufferPointer) {
-        if accessLog !== log { adopt(log) }
-        let r = logRecord.unsafelyUnwrapped
-        r.reset()
-        r.startNs = startNs
-        // A small body travels with the head and is never counted by the body tracker: its declared length.
-        if case .contentLength(let len) = d.request.bodyKind { r.bytesReceived = UInt64(len) }
-        if requestComplete { r.requestFinishedNs = startNs }
-        if !log.plan.requestHeaders.isEmpty { captureRequestHeaders(log.plan, head: head) }
+    func beginLog(_ log: Unmanaged<ListenerAccessLog>, head: UnsafeRawBufferPointer) {
+        if log.toOpaque() != logRef?.toOpaque() { adopt(log.takeUnretainedValue()) }
+        let startNs = self.startNs
+        let bodyLength: UInt64 = if case .contentLength(let len) = d.request.bodyKind { UInt64(len) } else { 0 }
+        let complete = requestComplete
+        logRecordRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { r in
+            r.reset()
+            r.startNs = startNs
+            // A small body travels with the head and is never counted by the body tracker: its declared length.
+            r.bytesReceived = bodyLength
+            if complete { r.requestFinishedNs = startNs }
+        }
+        if log._withUnsafeGuaranteedRef({ $0.capturesRequestHeaders }) {
+            captureRequestHeaders(log.takeUnretainedValue().plan, head: head)
+        }
         logging = true
     }
 
@@ -25,7 +31,7 @@ extension HTTPExchange {
     /// (no headers: the head was not parsed).
     func beginRefusedLog() {
         guard let log = manager.routing.value(on: executor).accessLog else { return }
-        if accessLog !== log { adopt(log) }
+        if Unmanaged.passUnretained(log).toOpaque() != logRef?.toOpaque() { adopt(log) }
         let r = logRecord.unsafelyUnwrapped
         r.reset()
         startNs = MonotonicClock.now()
@@ -40,11 +46,13 @@ extension HTTPExchange {
     @inline(never)
     private func adopt(_ log: ListenerAccessLog) {
         accessLog = log
+        logRef = Unmanaged.passUnretained(log)
         let r = log.makeRecord()
         r.proto = .http1
         r.connectionID = connection.id
         r.setDownstream(d.accessLogAddresses)
         logRecord = r
+        logRecordRef = Unmanaged.passUnretained(r)
     }
 
     private func captureRequestHeaders(_ plan: AccessLogCapturePlan, head: UnsafeRawBufferPointer) {
@@ -82,18 +90,29 @@ extension HTTPExchange {
     /// The request went out on `u` (each try: the last one is what the line shows).
     @inline(__always)
     func logSent(_ u: HTTPUpstream) {
-        let r = logRecord.unsafelyUnwrapped
-        r.requestSentNs = MonotonicClock.now()
-        r.upstreamConnectionID = u.connection?.id ?? 0
+        let now = MonotonicClock.now()
+        let id = u.connection?.id ?? 0
+        logRecordRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { r in
+            r.requestSentNs = now
+            r.upstreamConnectionID = id
+        }
     }
 
     /// The final response head arrived and is being forwarded.
     @inline(__always)
     func logResponseHead(_ u: HTTPUpstream, head: UnsafeRawBufferPointer, status: Int) {
-        let r = logRecord.unsafelyUnwrapped
-        r.responseHeadNs = MonotonicClock.now()
-        r.responseCode = status
-        guard let plan = accessLog?.plan, !plan.responseHeaders.isEmpty else { return }
+        let now = MonotonicClock.now()
+        logRecordRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { r in
+            r.responseHeadNs = now
+            r.responseCode = status
+        }
+        if logRef.unsafelyUnwrapped._withUnsafeGuaranteedRef({ $0.capturesResponseHeaders }) {
+            captureResponseHeaders(u, head: head)
+        }
+    }
+
+    private func captureResponseHeaders(_ u: HTTPUpstream, head: UnsafeRawBufferPointer) {
+        guard let plan = accessLog?.plan, let r = logRecord else { return }
         for h in plan.responseHeaders {
             for name in h.names {
                 if let v = u.response.headers.firstValue(named: name, in: head) {
@@ -132,22 +151,28 @@ extension HTTPExchange {
     /// Marks why the request did not end as the upstream answered (no-op while not logging).
     @inline(__always)
     func logFlag(_ f: AccessLogFlags) {
-        if logging { logRecord.unsafelyUnwrapped.flags.insert(f) }
+        if logging { logRecordRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.flags.insert(f) } }
     }
 
     /// The request is over: writes its line. `status` 0: nothing was answered.
     func endLog(status: Int, bytesSent: Int, now: UInt64) {
         logging = false
-        guard let r = logRecord, let log = accessLog else { return }
-        r.responseCode = status
-        r.bytesSent = UInt64(max(0, bytesSent))
-        r.bytesReceived = max(r.bytesReceived, UInt64(max(0, requestBody.bodyBytes)))
-        r.endNs = now
-        r.setUpstream(host: host, cluster: cluster)
-        if triedHosts.count > 1 && (status >= 500 || status == 0) && state.retriesLeft == 0 {
-            r.flags.insert(.retryLimitExceeded)
+        guard let record = logRecordRef, let log = logRef else { return }
+        let bodyBytes = UInt64(max(0, requestBody.bodyBytes))
+        let retriesSpent = triedHosts.count > 1 && (status >= 500 || status == 0) && state.retriesLeft == 0
+        let index = executor.executorIndex
+        let upstream = (
+            host?.logAddress.buffer, host?.logHostname?.buffer, cluster?.logName.buffer
+        )
+        record._withUnsafeGuaranteedRef { r in
+            r.responseCode = status
+            r.bytesSent = UInt64(max(0, bytesSent))
+            r.bytesReceived = max(r.bytesReceived, bodyBytes)
+            r.endNs = now
+            r.setUpstream(address: upstream.0, hostname: upstream.1, cluster: upstream.2)
+            if retriesSpent { r.flags.insert(.retryLimitExceeded) }
+            log._withUnsafeGuaranteedRef { $0.write(r, executorIndex: index) }
         }
-        log.write(r, executorIndex: executorIndex)
     }
 
     /// The request was cut or abandoned: its line with what was answered so far.

@@ -48,18 +48,19 @@ final class HTTPExchange: @unchecked Sendable {
     /// True while this request is sampled for the live tap (`HTTPExchange+Sample.swift`); its draft, kept for reuse.
     var sampling = false
     var sampleDraft: HTTPSampleDraft?
-    /// True while this request is to be logged (`HTTPExchange+AccessLog.swift`); its log and reused record.
+    /// True while this request is to be logged (`HTTPExchange+AccessLog.swift`); its log and reused record, held,
+    /// and the same two borrowed (`logRef`, `logRecordRef`: what the request path reads, without reference counting).
     var logging = false
     var accessLog: ListenerAccessLog?
     var logRecord: AccessLogRecord?
-    let executorIndex: Int
+    var logRef: Unmanaged<ListenerAccessLog>?
+    var logRecordRef: Unmanaged<AccessLogRecord>?
 
     init(downstream: HTTPDownstream) {
         self.d = downstream
         self.manager = downstream.manager
         self.connection = downstream.connection
         self.executor = downstream.executor
-        self.executorIndex = downstream.executor.executorIndex
         // The timer is cancelled whenever the exchange ends, before the exchange can go away.
         self.timer = PollerTimer { [unowned(unsafe) self] in self.timedOut() }
         triedHosts.reserveCapacity(4)
@@ -100,7 +101,7 @@ final class HTTPExchange: @unchecked Sendable {
         startNs = MonotonicClock.now()
         if manager.tap.isWatched { beginSample(head: head) }
         let routing = manager.routing.value(on: executor)
-        if let log = routing.accessLog { beginLog(log, head: head) }
+        if let log = routing.accessLogRef { beginLog(log, head: head) }
 
         let input = HTTPRouteInput(source: head, request: request, headers: d.requestHeaders)
         guard let (entry, resolved) = routing.route(input) else {
