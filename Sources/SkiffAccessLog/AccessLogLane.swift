@@ -59,9 +59,12 @@ final class AccessLogLane: @unchecked Sendable {  // see the protocol above: eac
     /// Formats `r` with `format` into the current buffer, or the next one; drops it (counted) when none is free.
     @inline(__always)
     func append(_ format: CompiledAccessLogFormat, _ r: AccessLogRecord) {
-        let need = format.maxLength(r)
-        if waiting || Self.bufferSize - position < need {
-            guard makeRoom(need) else { return drop() }
+        let room = Self.bufferSize - position
+        if waiting || format.hasCaptures || room < format.roomyBound {
+            let need = format.maxLength(r)
+            if waiting || room < need {
+                guard makeRoom(need) else { return drop() }
+            }
         }
         let i = Int(filling % UInt64(Self.bufferCount))
         let base = memory + i * Self.bufferSize

@@ -66,8 +66,8 @@ public final class AccessLogAddresses: Sendable {
     }
 
     public init(local: String, remote: String) {
-        self.local = ImmutableBytes(local)
-        self.remote = ImmutableBytes(remote)
+        self.local = ImmutableBytes(local, maxBytes: 256)
+        self.remote = ImmutableBytes(remote, maxBytes: 256)
     }
 
     deinit {
@@ -145,7 +145,8 @@ public final class AccessLogRecord {
         clusterName = cluster?.logName.buffer
     }
 
-    /// The same, from texts the caller read (`Host.logAddress`, `Host.logHostname`, `Cluster.logName`).
+    /// The same, from texts the caller read (`Host.logAddress`, `Host.logHostname`, `Cluster.logName`): at most
+    /// `CompiledAccessLogFormat.maxTextBytes` each, which the lane's quick room check relies on.
     @inline(__always)
     public func setUpstream(
         address: UnsafeRawBufferPointer?, hostname: UnsafeRawBufferPointer?, cluster: UnsafeRawBufferPointer?

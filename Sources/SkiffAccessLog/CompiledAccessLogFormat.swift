@@ -48,6 +48,13 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
     private let textUses: (Int, Int, Int, Int, Int)
     /// The captured values printed: slot and cut length (0 = whole), for `maxLength`.
     private let captures: [(slot: Int, maxLength: Int)]
+    /// A bound on any line without captured values: borrowed texts at their longest (`maxTextBytes`). A lane with
+    /// this much room skips `maxLength`.
+    let roomyBound: Int
+    /// Whether lines may hold captured values (then `roomyBound` does not cover them).
+    let hasCaptures: Bool
+    /// The longest borrowed text: an address (`[IPv6]:port`, 47) or a configured name, cut there.
+    static let maxTextBytes = 256
 
     init(_ layout: AccessLogLayout, plan: AccessLogCapturePlan) {
         var blob: [UInt8] = []
@@ -68,6 +75,8 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
                 literal(mode == .text ? Array(s.utf8) : Self.jsonEscaped(Array(s.utf8)))
             case .variable(let v):
                 switch v {
+                // Never known yet: written as the literal it always is.
+                case .traceID: literal(mode == .jsonValue ? "null".utf8 : "-".utf8)
                 case .rpcService: value(.captured, mode, slot: plan.rpcServiceSlot ?? 0)
                 case .rpcMethod: value(.captured, mode, slot: plan.rpcMethodSlot ?? 0)
                 default: value(Self.code(v), mode)
@@ -133,6 +142,8 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
         fixedMax = fixed
         textUses = uses
         self.captures = captures
+        roomyBound = fixed + 6 * Self.maxTextBytes * (uses.0 + uses.1 + uses.2 + uses.3 + uses.4)
+        hasCaptures = !captures.isEmpty
         opCount = ops.count
         self.ops = .allocate(capacity: max(1, ops.count))
         self.ops.initialize(from: ops, count: ops.count)

@@ -38,7 +38,7 @@ public enum Overflow: String, Sendable {
 public final class Cluster: Sendable {
     public let config: ClusterConfig
     public let name: String
-    /// `name` as access logs print it.
+    /// `name` as access logs print it (at most 256 bytes).
     public let logName: ImmutableBytes
     public let hosts: [Host]
     public let loadBalancer: any LoadBalancer
@@ -59,7 +59,7 @@ public final class Cluster: Sendable {
         self.config = config
         self.tls = tls
         self.name = config.name
-        self.logName = ImmutableBytes(config.name)
+        self.logName = ImmutableBytes(config.name, maxBytes: 256)
         self.stats = previous?.stats ?? ClusterStats()
         self.upstreamWrites = previous?.upstreamWrites ?? WriteTotals()
         self.latency = previous?.latency ?? LatencyHistogram()

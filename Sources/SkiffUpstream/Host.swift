@@ -91,7 +91,7 @@ public final class Host: Sendable, CustomStringConvertible {
     public let perExecutor = ExecutorLocal<HostExecutorState>()
     /// `address` as access logs print it (`ip:port`), made once so a log line copies bytes.
     public let logAddress: ImmutableBytes
-    /// The configured `hostname` as access logs print it; nil when the host has none.
+    /// The configured `hostname` as access logs print it (at most 256 bytes); nil when the host has none.
     public let logHostname: ImmutableBytes?
 
     /// This executor's state, created on first use. Call only on `executor`.
@@ -121,7 +121,8 @@ public final class Host: Sendable, CustomStringConvertible {
         self.address = try SocketAddress.resolve(host: config.address.host, port: config.address.port)
         self.weightValue = Atomic(config.weight)
         self.logAddress = ImmutableBytes(address.description)
-        self.logHostname = config.hostname.flatMap { $0.isEmpty ? nil : ImmutableBytes($0) }
+        // Cut where access logs stop reading (a DNS name has at most 253 bytes).
+        self.logHostname = config.hostname.flatMap { $0.isEmpty ? nil : ImmutableBytes($0, maxBytes: 256) }
     }
 
     deinit {

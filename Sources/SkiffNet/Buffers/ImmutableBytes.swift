@@ -4,8 +4,9 @@
 public struct ImmutableBytes: @unchecked Sendable {  // never written after init
     public let buffer: UnsafeRawBufferPointer
 
-    public init(_ text: String) {
-        let utf8 = Array(text.utf8)
+    /// `text`'s UTF-8, cut to `maxBytes`.
+    public init(_ text: String, maxBytes: Int = Int.max) {
+        let utf8 = Array(text.utf8.prefix(maxBytes))
         let p = UnsafeMutableRawPointer.allocate(byteCount: max(1, utf8.count), alignment: 1)
         utf8.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: $0.count) } }
         buffer = UnsafeRawBufferPointer(start: p, count: utf8.count)
