@@ -252,13 +252,13 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
             case .upstreamConnectionID:
                 if r.upstreamConnectionID == 0 { absent(o.mode, &c) } else { c.decimal(r.upstreamConnectionID) }
             case .requestReceivedDuration:
-                duration(r.startNs, r.requestSentNs, o.mode, &c)
+                c.pointer = Self.duration(r.startNs, r.requestSentNs, o.mode, at: c.pointer)
             case .responseReceivedDuration:
-                duration(r.startNs, r.responseHeadNs, o.mode, &c)
+                c.pointer = Self.duration(r.startNs, r.responseHeadNs, o.mode, at: c.pointer)
             case .requestFinishedDuration:
-                duration(r.startNs, r.requestFinishedNs, o.mode, &c)
+                c.pointer = Self.duration(r.startNs, r.requestFinishedNs, o.mode, at: c.pointer)
             case .duration:
-                duration(r.startNs, r.endNs, o.mode, &c)
+                c.pointer = Self.duration(r.startNs, r.endNs, o.mode, at: c.pointer)
             case .bytesSent:
                 c.decimal(r.bytesSent)
             case .bytesReceived:
@@ -286,11 +286,11 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
             case .upstreamCluster:
                 configText(r.clusterName, o.mode, &c)
             case .responseFlags:
-                responseFlags(r.flags, o.mode, &c)
+                c.pointer = Self.responseFlags(r.flags, o.mode, at: c.pointer)
             case .rpcStatus:
                 if r.rpcStatus < 0 { absent(o.mode, &c) } else { c.decimal(UInt64(r.rpcStatus)) }
             case .captured:
-                captured(r, o, &c)
+                c.pointer = Self.captured(r, o, at: c.pointer)
             }
             if o.separator != 0 {
                 c.byte(o.separator)
@@ -313,12 +313,17 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
         if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
     }
 
-    @inline(__always)
-    private func duration(_ from: UInt64, _ to: UInt64, _ mode: Mode, _ c: inout LineCursor) {
+    /// A duration value; takes and returns the write position (not `inout`: the position stays in a register).
+    @inline(never)
+    private static func duration(
+        _ from: UInt64, _ to: UInt64, _ mode: Mode, at p: UnsafeMutablePointer<UInt8>
+    ) -> UnsafeMutablePointer<UInt8> {
+        var c = LineCursor(start: p)
         let ns: Int64 = to == 0 || from == 0 ? 0 : Int64(bitPattern: to &- from)
-        quote(mode, &c)
+        if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
         c.goDuration(ns)
-        quote(mode, &c)
+        if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
+        return c.pointer
     }
 
     /// Skiff's own text (addresses): nothing in it needs escaping.
@@ -340,21 +345,34 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
         quote(mode, &c)
     }
 
-    private func responseFlags(_ flags: AccessLogFlags, _ mode: Mode, _ c: inout LineCursor) {
-        guard flags.rawValue != 0 else { return absent(mode, &c) }
-        quote(mode, &c)
+    private static func responseFlags(
+        _ flags: AccessLogFlags, _ mode: Mode, at p: UnsafeMutablePointer<UInt8>
+    ) -> UnsafeMutablePointer<UInt8> {
+        var c = LineCursor(start: p)
+        guard flags.rawValue != 0 else {
+            if mode == .jsonValue { c.bytes("null") } else { c.dash() }
+            return c.pointer
+        }
+        if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
         var first = true
         for (flag, code) in AccessLogFlags.envoyCodes where flags.contains(flag) {
             if !first { c.byte(UInt8(ascii: ",")) }
             first = false
             c.bytes(code)
         }
-        quote(mode, &c)
+        if mode == .jsonValue { c.byte(UInt8(ascii: "\"")) }
+        return c.pointer
     }
 
     /// A captured value (a header, an RPC service or method), escaped: it comes from the peer.
-    private func captured(_ r: AccessLogRecord, _ o: Op, _ c: inout LineCursor) {
-        guard var value = r.captured(Int(o.slot)) else { return absent(o.mode, &c) }
+    private static func captured(
+        _ r: AccessLogRecord, _ o: Op, at p: UnsafeMutablePointer<UInt8>
+    ) -> UnsafeMutablePointer<UInt8> {
+        var c = LineCursor(start: p)
+        guard var value = r.captured(Int(o.slot)) else {
+            if o.mode == .jsonValue { c.bytes("null") } else { c.dash() }
+            return c.pointer
+        }
         if o.maxLength > 0 && value.count > Int(o.maxLength) {
             value = UnsafeRawBufferPointer(rebasing: value[0..<Int(o.maxLength)])
         }
@@ -368,6 +386,7 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
             c.jsonEscaped(value)
             c.byte(UInt8(ascii: "\""))
         }
+        return c.pointer
     }
 
     /// `s` escaped for inside a JSON string (config text: keys and literals).

@@ -21,15 +21,24 @@ struct LineCursor {
         pointer += 1
     }
 
-    /// Short runs (a separator) are copied inline, not through `memcpy`.
+    /// Runs up to 32 bytes (separators, addresses, names) are copied inline with two overlapping loads and stores,
+    /// not through a `memcpy` call.
     @inline(__always)
     mutating func bytes(_ b: UnsafeRawBufferPointer) {
         let n = b.count
         guard n > 0, let src = b.baseAddress else { return }
-        if n <= 8 {
+        let dst = UnsafeMutableRawPointer(pointer)
+        if n >= 16 && n <= 32 {
+            dst.storeBytes(of: src.loadUnaligned(as: SIMD16<UInt8>.self), as: SIMD16<UInt8>.self)
+            (dst + n - 16).storeBytes(
+                of: (src + n - 16).loadUnaligned(as: SIMD16<UInt8>.self), as: SIMD16<UInt8>.self)
+        } else if n >= 8 && n < 16 {
+            dst.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            (dst + n - 8).storeBytes(of: (src + n - 8).loadUnaligned(as: UInt64.self), as: UInt64.self)
+        } else if n < 8 {
             for i in 0..<n { pointer[i] = src.load(fromByteOffset: i, as: UInt8.self) }
         } else {
-            UnsafeMutableRawPointer(pointer).copyMemory(from: src, byteCount: n)
+            dst.copyMemory(from: src, byteCount: n)
         }
         pointer += n
     }
@@ -47,6 +56,15 @@ struct LineCursor {
     @inline(__always)
     mutating func dash() { byte(UInt8(ascii: "-")) }
 
+    /// "00" to "99": two digits per division when writing numbers. A literal: read-only data, no initialisation.
+    @inline(__always)
+    static var digitPairs: UnsafeRawPointer {
+        let pairs: StaticString = """
+            00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899
+            """
+        return UnsafeRawPointer(pairs.utf8Start)
+    }
+
     /// `v` in decimal.
     @inline(__always)
     mutating func decimal(_ v: UInt64) {
@@ -56,17 +74,32 @@ struct LineCursor {
             return
         }
         let n = Self.digits(v)
+        Self.writeDigits(v, ending: pointer + n)
+        pointer += n
+    }
+
+    /// The digits of `v` (at least 10) written backwards so that they end just before `end`.
+    @inline(__always)
+    static func writeDigits(_ v: UInt64, ending end: UnsafeMutablePointer<UInt8>) {
+        let pairs = digitPairs
         var x = v
-        var p = pointer + n
-        while x >= 10 {
-            let q = x / 10
-            p -= 1
-            p.pointee = UInt8(truncatingIfNeeded: x &- q &* 10) &+ 48
+        var p = UnsafeMutableRawPointer(end)
+        while x >= 100 {
+            let q = x / 100
+            let pair = Int(truncatingIfNeeded: x &- q &* 100)
+            p -= 2
+            p.storeBytes(of: pairs.loadUnaligned(fromByteOffset: 2 &* pair, as: UInt16.self), as: UInt16.self)
             x = q
         }
-        p -= 1
-        p.pointee = UInt8(truncatingIfNeeded: x) &+ 48
-        pointer += n
+        if x >= 10 {
+            p -= 2
+            p.storeBytes(
+                of: pairs.loadUnaligned(fromByteOffset: 2 &* Int(truncatingIfNeeded: x), as: UInt16.self),
+                as: UInt16.self)
+        } else {
+            p -= 1
+            p.storeBytes(of: UInt8(truncatingIfNeeded: x) &+ 48, as: UInt8.self)
+        }
     }
 
     /// Decimal digits of `v` (at least 1).
@@ -113,7 +146,8 @@ struct LineCursor {
 
     /// `ns` nanoseconds as Go's `time.Duration.String()` writes them (`0s`, `350ns`, `1.503ms`, `12µs`, `2.1s`,
     /// `1m0.5s`, `2h3m4s`); at most `GoDuration.maxBytes`. Under a second (a request's usual durations) written
-    /// directly; the rest by `GoDuration`.
+    /// directly: the whole count of the unit below and a point moved in, trailing zeros dropped, as Go's
+    /// `fmtFrac` leaves them out; the rest by `GoDuration`.
     @inline(__always)
     mutating func goDuration(_ ns: Int64) {
         if ns <= 0 || ns >= 1_000_000_000 {
@@ -127,41 +161,38 @@ struct LineCursor {
             pointer[1] = UInt8(ascii: "s")
             pointer += 2
         } else if u < 1_000_000 {
-            fixedPoint(u, scale: 1_000, digits: 3)
+            // 1000..999999: 4 to 6 digits, the point before the last 3.
+            let n = Self.digits(u)
+            let p = pointer
+            Self.writeDigits(u, ending: p + n)
+            p[n] = p[n - 1]
+            p[n - 1] = p[n - 2]
+            p[n - 2] = p[n - 3]
+            p[n - 3] = UInt8(ascii: ".")
+            var end = n + 1
+            while p[end - 1] == UInt8(ascii: "0") { end -= 1 }
+            if p[end - 1] == UInt8(ascii: ".") { end -= 1 }
             // U+00B5 MICRO SIGN, 0xC2 0xB5, as Go writes it.
-            pointer[0] = 0xC2
-            pointer[1] = 0xB5
-            pointer[2] = UInt8(ascii: "s")
-            pointer += 3
+            p[end] = 0xC2
+            p[end + 1] = 0xB5
+            p[end + 2] = UInt8(ascii: "s")
+            pointer += end + 3
         } else {
-            fixedPoint(u, scale: 1_000_000, digits: 6)
-            pointer[0] = UInt8(ascii: "m")
-            pointer[1] = UInt8(ascii: "s")
-            pointer += 2
+            // 1000000..999999999: 7 to 9 digits, the point before the last 6.
+            let n = Self.digits(u)
+            let p = pointer
+            Self.writeDigits(u, ending: p + n)
+            let raw = UnsafeMutableRawPointer(p)
+            let six = (raw + n - 6).loadUnaligned(as: UInt64.self)
+            (raw + n - 5).storeBytes(of: six, as: UInt64.self)
+            p[n - 6] = UInt8(ascii: ".")
+            var end = n + 1
+            while p[end - 1] == UInt8(ascii: "0") { end -= 1 }
+            if p[end - 1] == UInt8(ascii: ".") { end -= 1 }
+            p[end] = UInt8(ascii: "m")
+            p[end + 1] = UInt8(ascii: "s")
+            pointer += end + 2
         }
-    }
-
-    /// `u / scale` with its fraction (`digits` places) as Go writes it: trailing zeros and a bare point left out.
-    @inline(__always)
-    private mutating func fixedPoint(_ u: UInt64, scale: UInt64, digits: Int) {
-        let whole = u / scale
-        var fraction = u &- whole &* scale
-        decimal(whole)
-        guard fraction != 0 else { return }
-        var n = digits
-        while fraction % 10 == 0 {
-            fraction /= 10
-            n -= 1
-        }
-        pointer.pointee = UInt8(ascii: ".")
-        var p = pointer + 1 + n
-        for _ in 0..<n {
-            let q = fraction / 10
-            p -= 1
-            p.pointee = UInt8(truncatingIfNeeded: fraction &- q &* 10) &+ 48
-            fraction = q
-        }
-        pointer += 1 + n
     }
 
     /// `value` for a text line: bytes below 0x20 and 0x7f as `\xHH`, so a value never breaks its line (at most 4
