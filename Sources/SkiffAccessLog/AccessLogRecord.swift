@@ -55,24 +55,60 @@ public struct AccessLogFlags: OptionSet, Sendable {
     ]
 }
 
-/// A downstream connection's addresses as lines print them, made once per connection (not per request).
+/// A downstream connection's addresses as lines print them, made once per connection (not per request): both
+/// texts in one small block, IPv4 formatted by hand (no String).
 public final class AccessLogAddresses: Sendable {
-    public let local: ImmutableBytes
-    public let remote: ImmutableBytes
+    private let block: ImmutableBytes
+    private let localCount: Int
 
     public init(connection: Connection) {
-        local = ImmutableBytes(connection.localAddress.map(\.description) ?? "-")
-        remote = ImmutableBytes(connection.peerAddress.map(\.description) ?? "-")
+        (block, localCount) = Self.make(connection.localAddress, connection.peerAddress)
     }
 
     public init(local: String, remote: String) {
-        self.local = ImmutableBytes(local, maxBytes: 256)
-        self.remote = ImmutableBytes(remote, maxBytes: 256)
+        let l = Array(local.utf8.prefix(56))
+        block = ImmutableBytes(String(decoding: l + Array(remote.utf8.prefix(56)), as: UTF8.self))
+        localCount = l.count
     }
 
-    deinit {
-        local.deallocate()
-        remote.deallocate()
+    deinit { block.deallocate() }
+
+    public var local: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: block.buffer[0..<localCount]) }
+    public var remote: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: block.buffer[localCount...]) }
+
+    private static func make(_ local: SocketAddress?, _ remote: SocketAddress?) -> (ImmutableBytes, Int) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 112) { buf in
+            let p = buf.baseAddress!
+            let n = write(local, into: p)
+            let m = write(remote, into: p + n)
+            return (ImmutableBytes(UnsafeRawBufferPointer(start: p, count: n + m)), n)
+        }
+    }
+
+    /// `ip:port` (`[ip]:port` for IPv6), `-` when unknown; at most 56 bytes.
+    static func write(_ a: SocketAddress?, into p: UnsafeMutablePointer<UInt8>) -> Int {
+        switch a {
+        case .v4(let sin)?:
+            var c = LineCursor(start: p)
+            let v = UInt32(bigEndian: sin.sin_addr.s_addr)
+            c.decimal(UInt64(v >> 24))
+            c.byte(UInt8(ascii: "."))
+            c.decimal(UInt64(v >> 16 & 0xff))
+            c.byte(UInt8(ascii: "."))
+            c.decimal(UInt64(v >> 8 & 0xff))
+            c.byte(UInt8(ascii: "."))
+            c.decimal(UInt64(v & 0xff))
+            c.byte(UInt8(ascii: ":"))
+            c.decimal(UInt64(UInt16(bigEndian: sin.sin_port)))
+            return c.pointer - p
+        case let a?:
+            let text = Array(a.description.utf8.prefix(56))
+            p.update(from: text, count: text.count)
+            return text.count
+        case nil:
+            p.pointee = UInt8(ascii: "-")
+            return 1
+        }
     }
 }
 
@@ -114,26 +150,33 @@ public final class AccessLogRecord {
     public internal(set) var owner: ListenerAccessLog?
 
     /// Captured values (headers, RPC service and method): `slots[2i]` start, `slots[2i+1]` length (-1 = absent).
-    let captureBytes: UnsafeMutablePointer<UInt8>
+    /// Allocated only for formats that capture (`slotCount > 0`).
+    let captureBytes: UnsafeMutablePointer<UInt8>?
     var captureUsed = 0
     /// Some slot was captured since the last reset.
     var capturedAny = false
-    let slots: UnsafeMutablePointer<Int32>
+    let slots: UnsafeMutablePointer<Int32>?
     let slotCount: Int
 
     /// Bytes one request may capture in all; a value past it is cut.
     public static let captureCapacity = 4096
 
     public init(slots: Int) {
-        slotCount = max(1, slots)
-        captureBytes = .allocate(capacity: Self.captureCapacity)
-        self.slots = .allocate(capacity: 2 * slotCount)
-        self.slots.initialize(repeating: -1, count: 2 * slotCount)
+        slotCount = max(0, slots)
+        if slotCount > 0 {
+            captureBytes = .allocate(capacity: Self.captureCapacity)
+            let s = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * slotCount)
+            s.initialize(repeating: -1, count: 2 * slotCount)
+            self.slots = s
+        } else {
+            captureBytes = nil
+            self.slots = nil
+        }
     }
 
     deinit {
-        captureBytes.deallocate()
-        slots.deallocate()
+        captureBytes?.deallocate()
+        slots?.deallocate()
     }
 
     /// The chosen host and cluster (nil: none), read as borrowed bytes: both must outlive the line's writing (the
@@ -160,8 +203,8 @@ public final class AccessLogRecord {
     /// handler holds it).
     @inline(__always)
     public func setDownstream(_ addresses: AccessLogAddresses) {
-        downstreamLocal = addresses.local.buffer
-        downstreamRemote = addresses.remote.buffer
+        downstreamLocal = addresses.local
+        downstreamRemote = addresses.remote
     }
 
     /// Forgets the request (counters to zero, captures absent); the downstream addresses stay.
@@ -187,12 +230,12 @@ public final class AccessLogRecord {
     public func clearCaptures() {
         captureUsed = 0
         capturedAny = false
-        slots.update(repeating: -1, count: 2 * slotCount)
+        slots?.update(repeating: -1, count: 2 * slotCount)
     }
 
     /// Copies `value` as slot `i`'s (cut when the capture area is full). A slot captured twice keeps the first.
     public func capture(_ i: Int, _ value: UnsafeRawBufferPointer) {
-        guard i < slotCount, slots[2 * i + 1] < 0 else { return }
+        guard i < slotCount, let slots, let captureBytes, slots[2 * i + 1] < 0 else { return }
         let n = min(value.count, Self.captureCapacity - captureUsed)
         if n > 0 { UnsafeMutableRawPointer(captureBytes + captureUsed).copyMemory(from: value.baseAddress!, byteCount: n) }
         slots[2 * i] = Int32(captureUsed)
@@ -205,7 +248,7 @@ public final class AccessLogRecord {
     @inline(__always)
     func captured(_ i: Int) -> UnsafeRawBufferPointer? {
         // A record made before a reload changed the plan may have fewer slots.
-        guard i < slotCount else { return nil }
+        guard i < slotCount, let slots, let captureBytes else { return nil }
         let n = slots[2 * i + 1]
         guard n >= 0 else { return nil }
         return UnsafeRawBufferPointer(start: captureBytes + Int(slots[2 * i]), count: Int(n))
@@ -213,5 +256,5 @@ public final class AccessLogRecord {
 
     /// True when slot `i` holds a value.
     @inline(__always)
-    public func hasCapture(_ i: Int) -> Bool { i < slotCount && slots[2 * i + 1] >= 0 }
+    public func hasCapture(_ i: Int) -> Bool { captured(i) != nil }
 }

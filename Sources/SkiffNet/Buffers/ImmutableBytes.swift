@@ -12,5 +12,12 @@ public struct ImmutableBytes: @unchecked Sendable {  // never written after init
         buffer = UnsafeRawBufferPointer(start: p, count: utf8.count)
     }
 
+    /// A copy of `bytes`.
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+        if let b = bytes.baseAddress { p.copyMemory(from: b, byteCount: bytes.count) }
+        buffer = UnsafeRawBufferPointer(start: p, count: bytes.count)
+    }
+
     public func deallocate() { buffer.baseAddress.map { UnsafeMutableRawPointer(mutating: $0).deallocate() } }
 }
