@@ -158,10 +158,14 @@ public final class AccessLogRecord {
     let slots: UnsafeMutablePointer<Int32>?
     let slotCount: Int
 
+    /// The downstream addresses' text when the record holds it itself (`setDownstream(connection:)`): 112 bytes.
+    private let downstreamText: UnsafeMutablePointer<UInt8>
+
     /// Bytes one request may capture in all; a value past it is cut.
     public static let captureCapacity = 4096
 
     public init(slots: Int) {
+        downstreamText = .allocate(capacity: 112)
         slotCount = max(0, slots)
         if slotCount > 0 {
             captureBytes = .allocate(capacity: Self.captureCapacity)
@@ -175,6 +179,7 @@ public final class AccessLogRecord {
     }
 
     deinit {
+        downstreamText.deallocate()
         captureBytes?.deallocate()
         slots?.deallocate()
     }
@@ -205,6 +210,15 @@ public final class AccessLogRecord {
     public func setDownstream(_ addresses: AccessLogAddresses) {
         downstreamLocal = addresses.local
         downstreamRemote = addresses.remote
+    }
+
+    /// `connection`'s addresses, formatted into the record itself (once per connection: a record kept by the
+    /// connection's handler for all its requests).
+    public func setDownstream(connection: Connection) {
+        let n = AccessLogAddresses.write(connection.localAddress, into: downstreamText)
+        let m = AccessLogAddresses.write(connection.peerAddress, into: downstreamText + n)
+        downstreamLocal = UnsafeRawBufferPointer(start: downstreamText, count: n)
+        downstreamRemote = UnsafeRawBufferPointer(start: downstreamText + n, count: m)
     }
 
     /// Forgets the request (counters to zero, captures absent); the downstream addresses stay.

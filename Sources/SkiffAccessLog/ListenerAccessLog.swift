@@ -61,6 +61,13 @@ public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `reco
     public static func finish(_ r: AccessLogRecord, on executor: any EventExecutor) {
         guard let log = r.owner else { return }
         log.write(r, executorIndex: executor.executorIndex)
+        giveBack(r, on: executor)
+    }
+
+    /// Takes back a record `takeRecord` gave, without a line (a connection's record when it closes). Call on
+    /// `executor`.
+    public static func giveBack(_ r: AccessLogRecord, on executor: any EventExecutor) {
+        guard let log = r.owner else { return }
         r.owner = nil
         let pool: AccessLogRecordPool
         if let p = log.records[executor] {

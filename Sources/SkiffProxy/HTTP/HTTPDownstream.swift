@@ -1,4 +1,3 @@
-import SkiffAccessLog
 import SkiffNet
 import SkiffProtocol
 import SkiffUpstream
@@ -66,8 +65,6 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     var timedOut = false
     /// Linger periods spent waiting for a slow reader to take the last response.
     var lingerRounds = 0
-    /// The connection's addresses as access-log lines print them (`accessLogAddresses`), made once.
-    var logAddresses: AccessLogAddresses?
 
     init(connection: Connection, manager: HTTPConnectionManager, executor: any EventExecutor) {
         self.connection = connection
@@ -148,6 +145,9 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         timer.cancel()
         phase = .closing
         for ex in exchanges { ex.abort() }
+        // Access-log records go back to their executor's spares for the next connection.
+        for ex in exchanges { ex.releaseLogRecord() }
+        for ex in spare { ex.releaseLogRecord() }
         exchanges.removeAll()
         inbound?.release()
         inbound = nil

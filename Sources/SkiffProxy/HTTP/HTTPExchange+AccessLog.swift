@@ -45,14 +45,26 @@ extension HTTPExchange {
     /// their size, with what stays the same for every request of this connection.
     @inline(never)
     private func adopt(_ log: ListenerAccessLog) {
+        releaseLogRecord()
         accessLog = log
         logRef = Unmanaged.passUnretained(log)
-        let r = log.makeRecord()
+        // From the log's spares on this executor: a connection per request (Connection: close) allocates none.
+        let r = log.takeRecord(on: executor)
         r.proto = .http1
         r.connectionID = connection.id
-        r.setDownstream(d.accessLogAddresses)
+        r.setDownstream(connection: connection)
         logRecord = r
         logRecordRef = Unmanaged.passUnretained(r)
+    }
+
+    /// Gives the record back to its log's spares (the connection closed, or a reload changed the logs).
+    func releaseLogRecord() {
+        guard let r = logRecord else { return }
+        logRecord = nil
+        logRecordRef = nil
+        accessLog = nil
+        logRef = nil
+        ListenerAccessLog.giveBack(r, on: executor)
     }
 
     private func captureRequestHeaders(_ plan: AccessLogCapturePlan, head: UnsafeRawBufferPointer) {
@@ -180,15 +192,5 @@ extension HTTPExchange {
         guard logging, let r = logRecord else { return }
         r.flags.insert(flag)
         endLog(status: r.responseCode, bytesSent: upstream?.response.body.bodyBytes ?? 0, now: MonotonicClock.now())
-    }
-}
-
-extension HTTPDownstream {
-    /// This connection's addresses as lines print them, made on its first logged request.
-    var accessLogAddresses: AccessLogAddresses {
-        if let a = logAddresses { return a }
-        let a = AccessLogAddresses(connection: connection)
-        logAddresses = a
-        return a
     }
 }
