@@ -18,7 +18,7 @@ from suite import nginx_backend, nginx_http, nginx_stream, skiff_argv  # noqa: E
 
 
 def main():
-    builds = [a.split("=", 1) for a in sys.argv[1:] if "=" in a]
+    builds = [a.split("=", 1) for a in sys.argv[1:] if "=" in a and not a.startswith("--")]
     peers = "--peers" in sys.argv
     if not builds:
         sys.exit(__doc__)
