@@ -141,7 +141,7 @@ struct Start: ParsableCommand {
     /// Parses, loads and checks the config, detaches when asked, and hands everything else to `SkiffServer`:
     /// signals, the pid file, reloads, the graceful stop and a binary upgrade's handover live there.
     func run() throws {
-        // First of all, before any thread exists: SIGINT, SIGTERM, SIGHUP and SIGUSR1 wait for the server's signal
+        // First of all, before any thread exists: SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 wait for the server's signal
         // thread. A SIGHUP (a reload racing a binary upgrade) or SIGUSR1 arriving while we start must not end the
         // process (their default action).
         let signals = ProcessSignals()
@@ -240,6 +240,10 @@ struct Start: ParsableCommand {
         options.version = SkiffVersion.string
         options.readyAfterDynamicConfig = cfg.xds != nil
         options.logLevel = runtimeLevel
+        // SIGUSR2: the binary now installed where this one was started from, with these arguments and --upgrade.
+        options.successor = SuccessorCommand.installedExecutablePath().flatMap {
+            SuccessorCommand.upgrading(executable: $0, startArguments: Array(CommandLine.arguments.dropFirst()))
+        }
         let logger = Logger(label: "skiff")
         let server: SkiffServer
         do {

@@ -26,6 +26,8 @@ public struct ServerOptions: Sendable {
     public var readyAfterDynamicConfig = false
     /// The process's log level, when it can be changed at run time (`log.level`, `POST /api/v1/update_loglevel`).
     public var logLevel: RuntimeLogLevel?
+    /// What SIGUSR2 starts as this process's successor (a binary upgrade); nil: SIGUSR2 is logged and ignored.
+    public var successor: SuccessorCommand?
 
     public init(config: SkiffConfiguration, configText: [UInt8] = [], configPath: String, controlSocketPath: String) {
         self.config = config
@@ -71,6 +73,8 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
     private let dynamicConfigIn: Atomic<Bool>
     /// The runtime thread's life: `waitUntilStopped` waits for it to finish.
     private let runtimeThread = StoppableSleep()
+    /// The successor SIGUSR2 started and that has not exited (0: none; -1: being started).
+    let successorPID = Atomic<Int32>(0)
 
     // Written by `start` before the runtime thread exists; read by that thread afterwards.
     private var controlServer: ControlServer?
@@ -129,6 +133,8 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
 
     /// The state as systemd's `Type=notify` wants it: READY after start (or after the control plane's first config)
     /// and after a reload, RELOADING during one, STOPPING once a stop began.
+    /// Once a binary upgrade's successor holds the sockets, the service is its to speak for: `handingOver` silences
+    /// the notifier.
     private func notifySystemd(_ to: ServerState, _ why: String) {
         guard let notifier else { return }
         switch to {
@@ -165,7 +171,7 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
         }
         transitionOrRecord(.started, "everything listens")
         do {
-            try notifier?.startWatchdog()
+            try notifier?.startWatchdog(asMainProcess: handover != nil)
         } catch {
             engine.errors.record("systemd watchdog thread", error)
         }
@@ -238,7 +244,9 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
         }
         logger.info("\("control socket \(options.controlSocketPath)")")
         if let h = handover {
-            // Serving on the same sockets now: the old process may stop accepting and drain.
+            // Serving on the same sockets now: under systemd this process becomes the service's main one before the
+            // old process stops (its exit must not read as the service's); then it may stop accepting and drain.
+            notifier?.becomeMainProcess()
             do {
                 try h.finish()
             } catch {
@@ -268,6 +276,7 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
         try reloads.withLock { _ throws(EngineError) in
             if let pid = lifecycle.withLock({ $0.handedOverTo }), !(kill(pid, 0) == 0 || errno == EPERM) {
                 transitionOrRecord(.handoverAbandoned, "pid \(pid), which took the sockets, has gone")
+                notifier?.resume()
             }
             do throws(LifecycleRefusal) {
                 try transition(.reloadBegan, origin)
@@ -282,6 +291,7 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
     public func handingOver(to pid: Int32) {
         do {
             try transition(.handedOver(to: pid), "binary upgrade")
+            notifier?.handOver()
         } catch {
             logger.warning("\("binary upgrade to pid \(pid) while \(state.rawValue): \(error)")")
         }
