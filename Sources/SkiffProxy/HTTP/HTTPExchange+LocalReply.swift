@@ -59,6 +59,8 @@ extension HTTPExchange {
     ) {
         manager.stats.localReplies.wrappingAdd(1, ordering: .relaxed)
         manager.stats.countResponse(status)
+        // A request the codec refused never began: no arrival to measure from.
+        if state.phase != .idle { manager.stats.latency.record(ns: MonotonicClock.now() &- startNs) }
         if status >= 500 {
             // An upstream failure Skiff answered for: counted on the cluster and on the host it chose, if any.
             cluster?.stats.localFailed.wrappingAdd(1, ordering: .relaxed)

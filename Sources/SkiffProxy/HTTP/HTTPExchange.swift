@@ -194,6 +194,7 @@ final class HTTPExchange: @unchecked Sendable {
         guard let h = picked else {
             head.release()
             c.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            manager.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
             return fail(status: 503, reason: "no healthy upstream")
         }
         host = h
@@ -515,6 +516,7 @@ final class HTTPExchange: @unchecked Sendable {
         let took = now &- startNs
         host?.latency.record(ns: took)
         cluster?.latency.record(ns: took)
+        manager.stats.latency.record(ns: took)
         if sampling { endSample(status: u.response.head.statusCode, bytesOut: u.response.body.bodyBytes) }
         d.lastFinishNs = now
         detachUpstream(reusable: keepUpstream)
@@ -543,6 +545,9 @@ final class HTTPExchange: @unchecked Sendable {
     /// Torn down without a reply (client gone, or closing after an earlier response).
     func abort() {
         sampling = false
+        if state.phase != .idle && state.phase != .finished {
+            manager.stats.requestResets.wrappingAdd(1, ordering: .relaxed)
+        }
         if let u = upstream {
             host?.stats.requestLocalReset.wrappingAdd(1, ordering: .relaxed)
             host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)

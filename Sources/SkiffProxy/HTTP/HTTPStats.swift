@@ -1,3 +1,4 @@
+import SkiffTelemetry
 import Synchronization
 
 /// Counters of one HTTP listener (MOSN's downstream names where they exist).
@@ -12,6 +13,16 @@ public final class HTTPListenerStats: Sendable {
     public let responses3xx = Atomic<UInt64>(0)
     public let responses4xx = Atomic<UInt64>(0)
     public let responses5xx = Atomic<UInt64>(0)
+    /// Responses by exact status (MOSN: `request_200_total` ..., `request_other_code`).
+    public let statuses = HTTPStatusCounts()
+    /// Request head complete to response complete (local replies included), every request of the listener.
+    public let latency = LatencyHistogram()
+    /// Requests torn down without a complete response: the client went away, or the connection was closed under
+    /// them (MOSN: downstream `request_reset`).
+    public let requestResets = Atomic<UInt64>(0)
+    /// Requests answered 503 because their cluster had no host to pick (MOSN counts them, with `noRoute`, in
+    /// downstream `request_failed`).
+    public let noHealthyUpstream = Atomic<UInt64>(0)
     /// Replies Skiff generated itself (no route, overflow, timeout, bad request ...).
     public let localReplies = Atomic<UInt64>(0)
     /// Requests refused by the codec (malformed or smuggling-shaped), each with a 4xx and a closed connection.
@@ -36,6 +47,7 @@ public final class HTTPListenerStats: Sendable {
     public init() {}
 
     @inline(__always) func countResponse(_ status: Int) {
+        statuses.record(status)
         switch status {
         case ..<200: responses1xx.wrappingAdd(1, ordering: .relaxed)
         case ..<300: responses2xx.wrappingAdd(1, ordering: .relaxed)

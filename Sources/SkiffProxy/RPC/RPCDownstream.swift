@@ -203,6 +203,7 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         guard let host = cluster.pickHost() else {
             cluster.requestFinished()
             cluster.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            manager.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
             cluster.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
             return reply(.noUpstream, "no healthy upstream", oneway: oneway)
         }
