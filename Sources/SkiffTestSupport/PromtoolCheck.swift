@@ -6,7 +6,7 @@ import Glibc
 public enum PromtoolCheck {
     /// Counters whose `_total` finding is expected: the names `docs/metrics.md` lists in that section.
     public static func keptMOSNCounters() throws -> Set<String> {
-        let doc = String(decoding: try readFile(SkiffProcess.packageRoot + "/docs/metrics.md"), as: UTF8.self)
+        let doc = try MetricsDoc.text()
         let heading = "### Counters that keep MOSN's name without `_total`"
         let lines = doc.split(separator: "\n", omittingEmptySubsequences: false)
         guard let start = lines.firstIndex(where: { $0 == heading }) else {
@@ -15,8 +15,8 @@ public enum PromtoolCheck {
         let body = lines[(start + 1)...].prefix { !$0.hasPrefix("#") }
         let section = body.joined(separator: "\n")
         var names: Set<String> = []
-        for (i, part) in section.split(separator: "`", omittingEmptySubsequences: false).enumerated() where i % 2 == 1 {
-            if !part.isEmpty, part.allSatisfy({ $0 == "_" || ($0 >= "a" && $0 <= "z") }) { names.insert(String(part)) }
+        for part in MetricsDoc.backticked(section) {
+            if !part.isEmpty, part.allSatisfy({ $0 == "_" || ($0 >= "a" && $0 <= "z") }) { names.insert(part) }
         }
         return names
     }

@@ -91,39 +91,14 @@ import Testing
         return out
     }
 
-    /// Names docs/metrics.md documents: every backticked metric-like token; `<code>` stands for any status code and
-    /// a trailing `*` for any suffix.
-    static func documented() throws -> (names: Set<String>, patterns: [String]) {
-        let doc = String(decoding: try readFile(SkiffProcess.packageRoot + "/docs/metrics.md"), as: UTF8.self)
-        var names: Set<String> = []
-        var patterns: [String] = []
-        for (i, part) in doc.split(separator: "`", omittingEmptySubsequences: false).enumerated() where i % 2 == 1 {
-            let token = String(part)
-            if token.hasSuffix("_*") || token.contains("<code>") {
-                patterns.append(token)
-            } else if !token.isEmpty, token.allSatisfy({ $0 == "_" || $0.isLetter || $0.isNumber }) {
-                names.insert(token)
-            }
-        }
-        return (names, patterns)
-    }
-
-    static func matches(_ name: String, _ pattern: String) -> Bool {
-        if pattern.hasSuffix("*") { return name.hasPrefix(String(pattern.dropLast())) }
-        let parts = pattern.components(separatedBy: "<code>")
-        guard parts.count == 2, name.hasPrefix(parts[0]), name.hasSuffix(parts[1]) else { return false }
-        let middle = name.dropFirst(parts[0].count).dropLast(parts[1].count)
-        return middle.count == 3 && middle.allSatisfy(\.isNumber)
-    }
-
     @Test func everyFamilyIsDocumentedAndPromtoolFlagsOnlyTheKeptMOSNNames() throws {
         let rig = try Rig()
         defer { rig.stop() }
         #expect(try rig.get("/small") == 200)
         let text = rig.text
         let families = Self.families(text)
-        let (names, patterns) = try Self.documented()
-        let undocumented = families.keys.filter { f in !names.contains(f) && !patterns.contains { Self.matches(f, $0) } }
+        let doc = try MetricsDoc.documented()
+        let undocumented = families.keys.filter { !MetricsDoc.isDocumented($0, in: doc) }
         #expect(undocumented.sorted() == [], "families missing from docs/metrics.md")
         // Nothing that is not a counter ends in _total.
         #expect(families.filter { $0.key.hasSuffix("_total") && $0.value != "counter" }.keys.sorted() == [])
