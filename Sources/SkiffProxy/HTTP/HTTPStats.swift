@@ -2,7 +2,10 @@ import SkiffTelemetry
 import Synchronization
 
 /// Counters of one HTTP listener (MOSN's downstream names where they exist).
-public final class HTTPListenerStats: Sendable {
+///
+/// `@unchecked Sendable`: atomics, an immutable histogram reference and the status table (see `HTTPStatusCounts`),
+/// freed in `deinit`.
+public final class HTTPListenerStats: @unchecked Sendable {
     /// MOSN: downstream `request_total`.
     public let requestTotal = Atomic<UInt64>(0)
     /// MOSN: downstream `request_active`.
@@ -14,7 +17,7 @@ public final class HTTPListenerStats: Sendable {
     public let responses4xx = Atomic<UInt64>(0)
     public let responses5xx = Atomic<UInt64>(0)
     /// Responses by exact status (MOSN: `request_200_total` ..., `request_other_code`).
-    public let statuses = HTTPStatusCounts()
+    public let statuses = HTTPStatusCounts.allocate()
     /// Request head complete to response complete (local replies included), every request of the listener.
     public let latency = LatencyHistogram()
     /// Requests torn down without a complete response: the client went away, or the connection was closed under
@@ -46,8 +49,11 @@ public final class HTTPListenerStats: Sendable {
 
     public init() {}
 
-    @inline(__always) func countResponse(_ status: Int) {
-        statuses.record(status)
+    deinit { statuses.deallocate() }
+
+    /// Counts a response by class. Its exact status goes to `statuses` too: the exchange does that through its own
+    /// copy of the table's address (`HTTPExchange.countResponse`), which costs no retain of this object.
+    @inline(__always) func countResponseClass(_ status: Int) {
         switch status {
         case ..<200: responses1xx.wrappingAdd(1, ordering: .relaxed)
         case ..<300: responses2xx.wrappingAdd(1, ordering: .relaxed)

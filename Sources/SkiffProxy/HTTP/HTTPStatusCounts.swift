@@ -4,23 +4,28 @@ import Synchronization
 /// `downstream_request_other_code`).
 ///
 /// One relaxed atomic add per response into a fixed table: a slot per code 100...599 and one for anything else, so
-/// the request path neither branches on a list of codes nor allocates. Owned by a listener's `HTTPListenerStats` and
-/// shared by every executor that serves it; any thread may read the counts.
+/// the request path neither branches on a list of codes nor allocates. A value holding only the table's address
+/// (reading it off its owner retains nothing); the owner, a listener's `HTTPListenerStats`, allocates the table with
+/// `allocate()` and frees it with `deallocate()` when it goes. Shared by every executor that serves the listener; any
+/// thread may read the counts.
 ///
-/// `@unchecked Sendable`: the only state is a pointer to the counters, allocated once at `init`, never replaced,
-/// freed in `deinit`, each counter an `Atomic`.
-public final class HTTPStatusCounts: @unchecked Sendable {
+/// `@unchecked Sendable`: the only state is the table's address, never changed; every counter is an `Atomic`.
+public struct HTTPStatusCounts: @unchecked Sendable {
     /// Codes with a slot of their own; anything outside shares `otherSlot`.
     public static let codes = 100...599
     private static let otherSlot = codes.count
     private let slots: UnsafeMutablePointer<Atomic<UInt64>>
 
-    public init() {
-        slots = .allocate(capacity: Self.codes.count + 1)
-        for i in 0...Self.codes.count { (slots + i).initialize(to: Atomic<UInt64>(0)) }
+    private init(slots: UnsafeMutablePointer<Atomic<UInt64>>) { self.slots = slots }
+
+    /// A zeroed table; its owner calls `deallocate()` exactly once, when nothing records or reads any more.
+    public static func allocate() -> HTTPStatusCounts {
+        let slots = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: codes.count + 1)
+        for i in 0...codes.count { (slots + i).initialize(to: Atomic<UInt64>(0)) }
+        return HTTPStatusCounts(slots: slots)
     }
 
-    deinit {
+    public func deallocate() {
         slots.deinitialize(count: Self.codes.count + 1)
         slots.deallocate()
     }

@@ -241,7 +241,8 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         cluster.requestFinished()
         if s.holdsRetrySlot { cluster.retryFinished() }
         s.sample?.publish(status: 0, cluster: cluster, host: host, flags: "LR", reason: message)
-        s.downstream.manager.stats.latency.record(ns: MonotonicClock.now() &- s.started)
+        let took = MonotonicClock.now() &- s.started
+        s.downstream.listenerLatency._withUnsafeGuaranteedRef { $0.record(ns: took) }
         s.downstream.fail(kind, request: requestInfo(s), message: message)
     }
 
@@ -252,7 +253,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         let took = MonotonicClock.now() &- s.started
         host.latency.record(ns: took)
         cluster.latency.record(ns: took)
-        s.downstream.manager.stats.latency.record(ns: took)
+        s.downstream.listenerLatency._withUnsafeGuaranteedRef { $0.record(ns: took) }
         if success {
             host.stats.responseSuccess.wrappingAdd(1, ordering: .relaxed)
         } else {
