@@ -79,6 +79,8 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
     // Written by `start` before the runtime thread exists; read by that thread afterwards.
     private var controlServer: ControlServer?
     private var admin: AdminHTTPServer?
+    /// MOSN's prometheus sink (`metrics.sinks`), when the config has one.
+    private var metricsSink: AdminHTTPServer?
     private var pidFile: PidFile?
 
     /// Builds the engine (clusters and hosts; nothing listens yet). Throws the config's problems at that level.
@@ -213,6 +215,17 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
             }
         }
         handover?.closeAdminSocket()
+        if let sink = options.config.metrics?.prometheus {
+            do {
+                metricsSink = try startMetricsSink(sink, handover: handover)
+            } catch {
+                admin?.stop()
+                handover?.closeUnused()
+                pidFile?.remove()
+                throw EngineError("metrics sink: \(error)")
+            }
+        }
+        handover?.closeMetricsSocket()
         do {
             if let h = handover { engine.inheritListeners(h.sockets) }
             try engine.start()
@@ -223,6 +236,7 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
             controlServer = server
         } catch {
             admin?.stop()
+            metricsSink?.stop()
             engine.stop()
             pidFile?.remove()
             throw EngineError("\(error)")
@@ -233,11 +247,18 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
                 return (a.address.description, fd)
             }
         }
+        if let server = metricsSink, let m = options.config.metrics?.prometheus {
+            control.metricsSocket = { [weak server] in
+                guard let server, let fd = server.duplicateListeningDescriptor() else { return nil }
+                return (m.address.description, fd)
+            }
+        }
         do {
             try signals.start { [weak self] signal in self?.events.post(.signal(signal)) }
         } catch {
             controlServer?.stop()
             admin?.stop()
+            metricsSink?.stop()
             engine.stop()
             pidFile?.remove()
             throw EngineError("signal thread: \(error)")
@@ -306,10 +327,12 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
 
     // MARK: - Closing
 
-    /// Closes the control socket, the admin API and the engine; removes the pid file; stops the signal source.
+    /// Closes the control socket, the admin API, the metrics sink and the engine; removes the pid file; stops the
+    /// signal source.
     func closeEverything() {
         controlServer?.stop()
         admin?.stop()
+        metricsSink?.stop()
         engine.stop()
         pidFile?.remove()
         signals.stop()

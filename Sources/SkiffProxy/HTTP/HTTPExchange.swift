@@ -14,6 +14,11 @@ final class HTTPExchange: @unchecked Sendable {
     /// closes), and checked `unowned` costs a runtime retain on every access.
     unowned(unsafe) let d: HTTPDownstream
     let manager: HTTPConnectionManager
+    /// The listener's latency histogram, unretained: the manager's stats outlive every exchange, and recording
+    /// through a strong or `unowned` reference costs a retain and a release per request.
+    let listenerLatency: Unmanaged<LatencyHistogram>
+    /// The listener's table of responses by status (an address: copying it retains nothing).
+    let listenerStatuses: HTTPStatusCounts
     let connection: Connection
     let executor: any EventExecutor
 
@@ -51,6 +56,8 @@ final class HTTPExchange: @unchecked Sendable {
     init(downstream: HTTPDownstream) {
         self.d = downstream
         self.manager = downstream.manager
+        self.listenerLatency = Unmanaged.passUnretained(downstream.manager.stats.latency)
+        self.listenerStatuses = downstream.manager.stats.statuses
         self.connection = downstream.connection
         self.executor = downstream.executor
         // The timer is cancelled whenever the exchange ends, before the exchange can go away.
@@ -194,6 +201,7 @@ final class HTTPExchange: @unchecked Sendable {
         guard let h = picked else {
             head.release()
             c.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            manager.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
             return fail(status: 503, reason: "no healthy upstream")
         }
         host = h
@@ -387,7 +395,7 @@ final class HTTPExchange: @unchecked Sendable {
                 u.response.interimHeadForwarded(length: len)
                 continue
             }
-            manager.stats.countResponse(status)
+            countResponse(status)
             guard let rest = u.response.beginBody(afterHead: len, kind: bodyKind, limits: manager.options.limits) else {
                 if u.response.body.isComplete { finish(u) }
                 return
@@ -515,11 +523,19 @@ final class HTTPExchange: @unchecked Sendable {
         let took = now &- startNs
         host?.latency.record(ns: took)
         cluster?.latency.record(ns: took)
+        listenerLatency._withUnsafeGuaranteedRef { $0.record(ns: took) }
         if sampling { endSample(status: u.response.head.statusCode, bytesOut: u.response.body.bodyBytes) }
         d.lastFinishNs = now
         detachUpstream(reusable: keepUpstream)
         endRequest()
         d.exchangeFinished(self, closeAfter: closeAfter)
+    }
+
+    /// Counts a response sent to the client: by class on the listener's stats, by exact status in its table.
+    @inline(__always)
+    func countResponse(_ status: Int) {
+        manager.stats.countResponseClass(status)
+        listenerStatuses.record(status)
     }
 
     func detachUpstream(reusable: Bool) {
@@ -543,6 +559,9 @@ final class HTTPExchange: @unchecked Sendable {
     /// Torn down without a reply (client gone, or closing after an earlier response).
     func abort() {
         sampling = false
+        if state.phase != .idle && state.phase != .finished {
+            manager.stats.requestResets.wrappingAdd(1, ordering: .relaxed)
+        }
         if let u = upstream {
             host?.stats.requestLocalReset.wrappingAdd(1, ordering: .relaxed)
             host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
