@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/prctl.h>
+#include <signal.h>
 
 const int cskiff_EPOLLIN = EPOLLIN, cskiff_EPOLLOUT = EPOLLOUT, cskiff_EPOLLERR = EPOLLERR, cskiff_EPOLLHUP = EPOLLHUP,
           cskiff_EPOLLRDHUP = EPOLLRDHUP, cskiff_EPOLLET = (int)EPOLLET, cskiff_EPOLLEXCLUSIVE = EPOLLEXCLUSIVE,
@@ -141,4 +142,19 @@ ssize_t cskiff_recv_fds(int sock, void *buf, size_t cap, int *fds, int maxfds, i
         }
     }
     return r;
+}
+
+pid_t cskiff_spawn_clean(const char *path, char *const argv[], char *const envp[]) {
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    // The child: only async-signal-safe calls until exec.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (long fd = 3; fd < (max > 0 ? max : 65536); fd++) close((int)fd);
+    }
+    execve(path, argv, envp);
+    _exit(127);
 }

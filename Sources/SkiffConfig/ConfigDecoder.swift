@@ -101,9 +101,12 @@ public struct ConfigDecoder {
     // MARK: - Top level
 
     static let rootSchema = ObjectSchema(
-        known: ["servers", "cluster_manager", "admin", "disable_upgrade", "node", "dynamic_resources", "static_resources"],
+        known: [
+            "servers", "cluster_manager", "admin", "disable_upgrade", "node", "dynamic_resources", "static_resources",
+            "metrics",
+        ],
         unsupported: [
-            "tracing", "metrics", "pprof", "close_graceful",
+            "tracing", "pprof", "close_graceful",
             "inherit_old_mosnconfig", "pid", "uds_dir", "plugin", "third_part_codec", "extends", "wasm_global_plugins",
         ],
         emptyAllowed: ["close_graceful", "inherit_old_mosnconfig"])
@@ -142,6 +145,7 @@ public struct ConfigDecoder {
         let disableUpgrade = bool(f, "disable_upgrade") ?? false
         var config = SkiffConfiguration(servers: servers, clusters: clusters, admin: admin, disableUpgrade: disableUpgrade)
         config.xds = bootstrap.xds
+        config.metrics = f["metrics"].flatMap { decodeMetrics($0, at: f.path("metrics"), admin: admin) }
         return config
     }
 

@@ -12,6 +12,8 @@ public struct SkiffConfiguration: Sendable, Equatable {
     /// `dynamic_resources` (with `node` and the ADS cluster of `static_resources`): listeners and clusters from a
     /// control plane; nil = file mode.
     public var xds: XDSConfig? = nil
+    /// MOSN's `metrics` block (a Prometheus sink); nil when the config has none.
+    public var metrics: MetricsConfig? = nil
     /// Fields accepted as MOSN accepts them but not acted on the way MOSN would act (each named with its path, once);
     /// `validate` prints them and `start` and `reload` log them.
     public var warnings: [ConfigError] = []

@@ -92,6 +92,11 @@ public final class Engine: @unchecked Sendable {
     private(set) var drainWatcher: DrainWatcher!
     public let version: String
     public let configPath: String
+    /// Configs applied and refused since start, by origin (`/metrics`).
+    public let reloadStats = ConfigReloadStats()
+    /// Whether `/metrics` writes `process_*`: the start config's `metrics` sink decides (`disable_collect_process`);
+    /// a reload changing it takes effect on restart.
+    public let collectProcessMetrics: Bool
     /// Listening sockets received from the process being upgraded, by configured address (`127.0.0.1:12080`); set
     /// before `start`, which serves them instead of binding. What the config no longer has is closed.
     private let inherited = Mutex<[String: Int32]>([:])
@@ -107,6 +112,7 @@ public final class Engine: @unchecked Sendable {
         self.logger = logger
         self.version = version
         self.configPath = configPath
+        self.collectProcessMetrics = config.metrics?.collectProcess ?? true
         self.hub = hub
         self.errors = BackgroundErrors(logger: logger, hub: hub)
         self.tls = TLSRegistry(logger: logger)

@@ -42,12 +42,22 @@ extension Engine {
         do {
             loaded = try ConfigDecoder.loadWithText(path: configPath)
         } catch {
+            reloadStats.record(.file, .refused)
             throw EngineError(error.errors.map { "\($0)" }.joined(separator: "\n"))
         }
         guard let source = dynamicSource else { return try reload(config: loaded.config, configText: loaded.text) }
         let xdsChanged = loaded.config.xds != config.xds
-        var report = try source.reloadFile(loaded.config) { merged throws(EngineError) in
-            try reload(config: merged, configText: loaded.text)
+        // `reload` counts what reaches it; a file the xDS session refuses before that is counted here.
+        var reachedEngine = false
+        var report: ReloadReport
+        do {
+            report = try source.reloadFile(loaded.config) { merged throws(EngineError) in
+                reachedEngine = true
+                return try reload(config: merged, configText: loaded.text)
+            }
+        } catch {
+            if !reachedEngine { reloadStats.record(.file, .refused) }
+            throw error
         }
         // The running client keeps its control plane and node.
         if xdsChanged { report.needRestart.append("dynamic_resources") }
@@ -70,7 +80,17 @@ extension Engine {
     public func reload(
         config new: SkiffConfiguration, configText: [UInt8], origin: String? = nil
     ) throws(EngineError) -> ReloadReport {
-        try lifecycle.withLock { _ throws(EngineError) in try reloadLocked(new, configText, origin ?? configPath) }
+        let counted: ConfigReloadStats.Origin = origin == "xds" ? .xds : .file
+        do {
+            let report = try lifecycle.withLock { _ throws(EngineError) in
+                try reloadLocked(new, configText, origin ?? configPath)
+            }
+            reloadStats.record(counted, .applied)
+            return report
+        } catch {
+            reloadStats.record(counted, .refused)
+            throw error
+        }
     }
 
     private func reloadLocked(
@@ -79,6 +99,7 @@ extension Engine {
         let (old, oldClusters, oldListeners) = live.withLock { ($0.config, $0.clusters, $0.listeners) }
         var report = ReloadReport()
         if new.admin != old.admin { report.needRestart.append("admin") }
+        if new.metrics != old.metrics { report.needRestart.append("metrics") }
         for w in new.warnings { logger.warning("\("config: \(w)")") }
 
         // 1. Routers and clusters (weights are restored if anything below fails).

@@ -30,10 +30,11 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
     /// The same, switchable while the server runs (0 = off; `forcedStatus` wins): a host that starts failing.
     public let switchedStatus = Atomic<Int>(0)
 
-    public init(name: String = "backend", forcedStatus: Int? = nil) throws {
+    /// - Parameter port: 0 for any free port; a given one brings a stopped backend back on its address.
+    public init(name: String = "backend", port: Int = 0, forcedStatus: Int? = nil) throws {
         self.name = name
         self.forcedStatus = forcedStatus
-        try super.init(name: "http", connectionStackSize: 512 * 1024)
+        try super.init(name: "http", port: port, connectionStackSize: 512 * 1024)
     }
 
     /// Requests for `path` whose head arrived.

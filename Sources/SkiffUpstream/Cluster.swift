@@ -22,6 +22,11 @@ public final class ClusterStats: Sendable {
     /// Error replies Skiff made itself for requests routed here (no healthy upstream, overflow, connect failure,
     /// timeout, reset; HTTP 5xx and RPC error statuses), whether or not a host was chosen.
     public let localFailed = Atomic<UInt64>(0)
+    /// Active health checks of the cluster's hosts, and how they ended (MOSN: `healthcheck` `attempt`, `success`,
+    /// `failure`). Kept here so they carry across reloads, which rebuild the checker.
+    public let healthCheckAttempts = Atomic<UInt64>(0)
+    public let healthCheckSuccesses = Atomic<UInt64>(0)
+    public let healthCheckFailures = Atomic<UInt64>(0)
 
     public init() {}
 }

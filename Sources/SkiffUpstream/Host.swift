@@ -14,6 +14,10 @@ public final class HostStats: Sendable {
     public let connectTimeouts = Atomic<UInt64>(0)
     /// MOSN: upstream `connection_close`.
     public let connectionClose = Atomic<UInt64>(0)
+    /// MOSN: upstream `connection_local_close` / `connection_remote_close`: the part of `connectionClose` Skiff
+    /// closed (its own decision, a timeout, the other side of the pair gone) and the part the host closed or reset.
+    public let connectionLocalClose = Atomic<UInt64>(0)
+    public let connectionRemoteClose = Atomic<UInt64>(0)
     /// MOSN: upstream `request_total`.
     public let requestTotal = Atomic<UInt64>(0)
     /// MOSN: upstream `request_active` (requests sent and not yet answered in full).
@@ -39,6 +43,18 @@ public final class HostStats: Sendable {
     public let consecutiveFailures = Atomic<Int>(0)
 
     public init() {}
+
+    /// Counts an established connection's close, and which side closed it. Not for connects that failed
+    /// (`connectionConFail`).
+    public func countClose(_ reason: CloseReason) {
+        connectionClose.wrappingAdd(1, ordering: .relaxed)
+        switch reason {
+        case .eof, .readError, .writeError, .tlsError:
+            connectionRemoteClose.wrappingAdd(1, ordering: .relaxed)
+        default:
+            connectionLocalClose.wrappingAdd(1, ordering: .relaxed)
+        }
+    }
 }
 
 /// The operator's state of a host (HAProxy's model): READY takes traffic, DRAIN takes no new traffic while in-flight

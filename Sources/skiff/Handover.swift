@@ -14,13 +14,19 @@ final class Handover: UpgradeHandover {
     /// does not; the new admin API then shares the port with SO_REUSEPORT, as that skiff set it).
     private var admin: (address: String, fd: Int32)?
     let handedAdminSocket: Bool
+    /// The old metrics sink's socket and configured address, when it had one.
+    private var metrics: (address: String, fd: Int32)?
 
-    private init(client: ControlClient, oldPID: Int32, sockets: [String: Int32], admin: (address: String, fd: Int32)?) {
+    private init(
+        client: ControlClient, oldPID: Int32, sockets: [String: Int32], admin: (address: String, fd: Int32)?,
+        metrics: (address: String, fd: Int32)?
+    ) {
         self.client = client
         self.oldPID = oldPID
         self.sockets = sockets
         self.admin = admin
         self.handedAdminSocket = admin != nil
+        self.metrics = metrics
     }
 
     /// How long the old process has to answer (it only duplicates a few descriptors).
@@ -38,6 +44,7 @@ final class Handover: UpgradeHandover {
         }
         var sockets: [String: Int32] = [:]
         var admin: (address: String, fd: Int32)?
+        var metrics: (address: String, fd: Int32)?
         for (l, fd) in zip(listeners, fds) {
             guard let address = l["address"]?.stringValue else {
                 close(fd)
@@ -45,12 +52,14 @@ final class Handover: UpgradeHandover {
             }
             if l["admin"]?.boolValue == true {
                 admin = (address, fd)
+            } else if l["metrics"]?.boolValue == true {
+                metrics = (address, fd)
             } else {
                 sockets[address] = fd
             }
         }
         let pid = Int32(reply["pid"]?.number ?? 0)
-        return Handover(client: c, oldPID: pid, sockets: sockets, admin: admin)
+        return Handover(client: c, oldPID: pid, sockets: sockets, admin: admin, metrics: metrics)
     }
 
     /// The old admin API's socket when it listens on `address` (the caller owns it then); nil otherwise.
@@ -66,9 +75,23 @@ final class Handover: UpgradeHandover {
         admin = nil
     }
 
+    /// The old metrics sink's socket when it listens on `address` (the caller owns it then); nil otherwise.
+    func takeMetricsSocket(address: String) -> Int32? {
+        guard let m = metrics, m.address == address else { return nil }
+        metrics = nil
+        return m.fd
+    }
+
+    /// Closes the metrics sink's socket if nobody took it.
+    func closeMetricsSocket() {
+        if let m = metrics { close(m.fd) }
+        metrics = nil
+    }
+
     /// Closes everything received (this process is not starting after all; the old one serves on).
     func closeUnused() {
         closeAdminSocket()
+        closeMetricsSocket()
         for fd in sockets.values { close(fd) }
     }
 

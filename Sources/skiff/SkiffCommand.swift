@@ -11,10 +11,26 @@ struct SkiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "skiff",
         abstract: "A service-mesh sidecar proxy (MOSN-compatible config) with a live terminal console.",
+        discussion: manualDiscussion,
         version: SkiffVersion.string,
         subcommands: [Start.self, Stop.self, Reload.self, Demo.self, Top.self, Validate.self, Ctl.self]
     )
 }
+
+/// The root command's discussion: what `skiff --help` and the man page (scripts/install-cli-extras.sh) say beyond the
+/// options — signals, the environment and where to read more.
+private let manualDiscussion = """
+    Signals: SIGTERM and SIGINT stop gracefully (no new connections; in-flight work finishes up to graceful_timeout); \
+    SIGHUP re-reads the config file and applies it without dropping connections (an invalid file is refused and \
+    nothing changes); SIGUSR1 reopens the log file and the access logs (for logrotate).
+
+    Environment: NOTIFY_SOCKET and WATCHDOG_USEC (systemd's Type=notify: READY, RELOADING, STOPPING and watchdog \
+    pings); SKIFF_CONTROL_SOCKET (the control socket skiff ctl, top, stop and reload use).
+
+    Exit status: 0 on a clean stop, 1 on a refused config or a failed start.
+
+    See README.md and docs/ in the source tree: architecture, TLS, xDS, the control protocol.
+    """
 
 enum SkiffVersion {
     static let string = "0.1.0"
@@ -125,7 +141,7 @@ struct Start: ParsableCommand {
     /// Parses, loads and checks the config, detaches when asked, and hands everything else to `SkiffServer`:
     /// signals, the pid file, reloads, the graceful stop and a binary upgrade's handover live there.
     func run() throws {
-        // First of all, before any thread exists: SIGINT, SIGTERM, SIGHUP and SIGUSR1 wait for the server's signal
+        // First of all, before any thread exists: SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 wait for the server's signal
         // thread. A SIGHUP (a reload racing a binary upgrade) or SIGUSR1 arriving while we start must not end the
         // process (their default action).
         let signals = ProcessSignals()
@@ -224,6 +240,10 @@ struct Start: ParsableCommand {
         options.version = SkiffVersion.string
         options.readyAfterDynamicConfig = cfg.xds != nil
         options.logLevel = runtimeLevel
+        // SIGUSR2: the binary now installed where this one was started from, with these arguments and --upgrade.
+        options.successor = SuccessorCommand.installedExecutablePath().flatMap {
+            SuccessorCommand.upgrading(executable: $0, startArguments: Array(CommandLine.arguments.dropFirst()))
+        }
         let logger = Logger(label: "skiff")
         let server: SkiffServer
         do {

@@ -116,6 +116,10 @@ func adminRequest(
 
             let anonymous = try adminRequest(admin, "POST", state, body: "drain")
             #expect(anonymous.status == 403, "\(anonymous.body)")
+            // MOSN's samples take this POST from anyone; here it is a change like any other. Probes stay open.
+            let level = try adminRequest(admin, "POST", "/api/v1/update_loglevel", body: #"{"log_level":"DEBUG"}"#)
+            #expect(level.status == 403, "\(level.body)")
+            #expect(try adminRequest(admin, "GET", "/ready").status == 200)
             let wrong = try adminRequest(
                 admin, "POST", state, headers: ["Authorization: Bearer not-the-token-at-all"], body: "drain")
             #expect(wrong.status == 403, "\(wrong.body)")

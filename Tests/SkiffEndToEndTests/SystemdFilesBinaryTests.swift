@@ -14,6 +14,7 @@ import Testing
             "Type=notify", "User=skiff", "AmbientCapabilities=CAP_NET_BIND_SERVICE",
             "CapabilityBoundingSet=CAP_NET_BIND_SERVICE", "NoNewPrivileges=yes", "ProtectSystem=strict",
             "RuntimeDirectory=skiff", "LogsDirectory=skiff", "WatchdogSec=30s",
+            "NotifyAccess=all",  // a binary upgrade's successor says MAINPID= before it is the main process
         ] {
             #expect(lines.contains(setting), "\(setting)")
         }

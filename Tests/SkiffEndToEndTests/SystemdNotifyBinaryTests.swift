@@ -3,11 +3,14 @@ import SkiffJSON
 import SkiffTestSupport
 import Testing
 
-/// A test `NOTIFY_SOCKET`: a Unix datagram socket systemd would hold, collecting what skiff sends.
+/// A test `NOTIFY_SOCKET`: a Unix datagram socket systemd would hold, collecting what skiff sends and, as systemd
+/// does (SO_PASSCRED), which pid sent it.
 final class NotifySocket {
     let path: String
     private let fd: Int32
     private(set) var messages: [String] = []
+    /// The sender of each message (`messages[i]` came from `senders[i]`).
+    private(set) var senders: [Int32] = []
 
     init() throws {
         path = makeTempDirectory("notify") + "/notify.sock"
@@ -21,6 +24,35 @@ final class NotifySocket {
         guard fd >= 0, bound == 0 else { throw TestError("notify socket: errno \(errno)") }
         var tv = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// One datagram and its sender's pid (from SCM_CREDENTIALS), waiting up to SO_RCVTIMEO.
+    private func receive() -> (String, Int32)? {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        // cmsghdr (16 bytes on 64-bit Linux) + struct ucred {pid, uid, gid}, padded.
+        var control = [UInt8](repeating: 0, count: 64)
+        let n = buf.withUnsafeMutableBytes { b in
+            control.withUnsafeMutableBytes { c in
+                var iov = iovec(iov_base: b.baseAddress, iov_len: b.count)
+                return withUnsafeMutablePointer(to: &iov) { iovp in
+                    var m = msghdr()
+                    m.msg_iov = iovp
+                    m.msg_iovlen = 1
+                    m.msg_control = c.baseAddress
+                    m.msg_controllen = c.count
+                    return recvmsg(fd, &m, 0)
+                }
+            }
+        }
+        guard n > 0 else { return nil }
+        let level = control.withUnsafeBytes { $0.load(fromByteOffset: 8, as: Int32.self) }
+        let type = control.withUnsafeBytes { $0.load(fromByteOffset: 12, as: Int32.self) }
+        let scmCredentials: Int32 = 2  // SCM_CREDENTIALS, which Glibc does not export to Swift
+        let pid = level == SOL_SOCKET && type == scmCredentials
+            ? control.withUnsafeBytes { $0.load(fromByteOffset: 16, as: Int32.self) } : 0
+        return (String(decoding: buf[0..<n], as: UTF8.self), pid)
     }
 
     deinit {
@@ -31,14 +63,18 @@ final class NotifySocket {
     /// Reads what arrived until `predicate` holds for the messages so far, or `seconds` pass.
     @discardableResult
     func waitFor(seconds: Double = 15, _ predicate: ([String]) -> Bool) -> Bool {
-        var buf = [UInt8](repeating: 0, count: 4096)
-        return waitUntil(seconds: seconds) {
+        waitUntil(seconds: seconds) {
             if predicate(messages) { return true }
-            let n = recv(fd, &buf, buf.count, 0)  // waits up to SO_RCVTIMEO
-            if n > 0 { messages.append(String(decoding: buf[0..<n], as: UTF8.self)) }
+            if let (message, pid) = receive() {
+                messages.append(message)
+                senders.append(pid)
+            }
             return predicate(messages)
         }
     }
+
+    /// The messages `pid` sent.
+    func messages(from pid: Int32) -> [String] { zip(messages, senders).filter { $0.1 == pid }.map(\.0) }
 
     func count(_ key: String) -> Int { messages.filter { $0.split(separator: "\n").contains { $0 == key } }.count }
 }

@@ -120,15 +120,17 @@ extension JSONValue {
         let mosn = try curl(["-s", "http://127.0.0.1:\(adminPort)/api/v1/stats"]).output
         #expect(mosn.contains("\"listener.np\":{\"connection_total\":24"), "\(mosn.prefix(300))")
         let metrics = try curl(["-s", "http://127.0.0.1:\(adminPort)/metrics"]).output
-        #expect(metrics.contains("downstream_request_total{listener=\"np\",thread_model=\"netpoll\"} 24"))
+        #expect(metrics.contains("downstream_request_total{listener=\"np\"} 24"))
         #expect(metrics.contains("upstream_request_total{cluster=\"c\",host=\"127.0.0.1:\(backend.port)\"} 38"))
         #expect(metrics.contains("upstream_request_duration_seconds_count{cluster=\"c\",host=\"127.0.0.1:\(backend.port)\"} 38"))
-        #expect(metrics.contains("upstream_request_retry_total{cluster=\"c\",host=\"127.0.0.1:\(backend.port)\"} 0"))
+        #expect(metrics.contains("upstream_request_retry{cluster=\"c\",host=\"127.0.0.1:\(backend.port)\"} 0"))
+        #expect(metrics.contains("skiff_listener_info{listener=\"np\",address=\"127.0.0.1:\(np)\",protocol=\"Http1\",thread_model=\"netpoll\"} 1"))
+        #expect(metrics.contains("downstream_request_200_total{listener=\"np\"} 23"))
+        #expect(metrics.contains("downstream_request_503_total{listener=\"np\"} 1"))
+        #expect(metrics.contains("downstream_request_duration_seconds_count{listener=\"rw\"} 14"))
         #expect(mosn.contains("\"request_retry\":0"), "\(mosn.prefix(300))")
-        let file = try writeTempFile(metrics, suffix: ".prom")
-        defer { unlink(file) }
-        let check = try SkiffProcess.runCommand("sh", ["-c", "promtool check metrics < \(file)"])
-        #expect(check.status == 0, "promtool: \(check.output)")
+        // promtool's findings, less MOSN's counter names kept without _total (docs/metrics.md).
+        #expect(try PromtoolCheck.problems(metrics) == [])
 
         // GET on a POST-only path is refused; POST changes the host state and records an event.
         let wrong = try curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(adminPort)/api/v1/hosts/c/127.0.0.1:\(backend.port)/state"])

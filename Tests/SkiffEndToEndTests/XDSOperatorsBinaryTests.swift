@@ -36,10 +36,8 @@ import Testing
         }
         #expect(lines.contains(#"skiff_xds_resources{type="LDS"} 1"#))
         #expect(lines.contains(#"skiff_xds_resources{type="CDS"} 2"#))
-        let file = try writeTempFile(metrics, suffix: ".prom")
-        defer { unlink(file) }
-        let check = try SkiffProcess.runCommand("sh", ["-c", "promtool check metrics < \(file)"])
-        #expect(check.status == 0, "promtool: \(check.output)")
+        // promtool's findings, less MOSN's counter names kept without _total (docs/metrics.md).
+        #expect(try PromtoolCheck.problems(metrics) == [])
 
         // The console's frames: a `stats` reply carries the xds section.
         let stats = try SkiffProcess.run(["ctl", "stats", "--json", "--socket", rig.socket])

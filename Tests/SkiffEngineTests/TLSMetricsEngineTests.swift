@@ -42,9 +42,7 @@ import Testing
         #expect(!lines.contains { $0.hasPrefix(#"skiff_tls_certificate_expiry_seconds{cluster="#) })
         #expect(!lines.contains { $0.hasPrefix("skiff_tls_") && $0.contains(#"cluster="echo""#) })
 
-        let file = try writeTempFile(text, suffix: ".prom")
-        defer { unlink(file) }
-        let check = try SkiffProcess.runCommand("sh", ["-c", "promtool check metrics < \(file)"])
-        #expect(check.status == 0, "promtool: \(check.output)")
+        // promtool's findings, less MOSN's counter names kept without _total (docs/metrics.md).
+        #expect(try PromtoolCheck.problems(text) == [])
     }
 }

@@ -48,6 +48,11 @@ ssize_t cskiff_send_fds(int sock, const void *buf, size_t len, const int *fds, i
 /// Returns bytes received, 0 at EOF, -1 on error.
 ssize_t cskiff_recv_fds(int sock, void *buf, size_t cap, int *fds, int maxfds, int *nfds);
 
+/// Starts `path` with `argv` and `envp` in a child process that inherits no descriptor but stdin, stdout and stderr
+/// and no blocked signal (a binary upgrade's successor: it must not keep this process's connections open). Returns
+/// the child's pid, or -1 with errno when fork failed; an exec failure shows as the child's exit status 127.
+pid_t cskiff_spawn_clean(const char *path, char *const argv[], char *const envp[]);
+
 /// libFuzzer's entry for programs with their own main (linked only into -sanitize=fuzzer builds of skiff-fuzz).
 int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
 

@@ -29,20 +29,8 @@ extension AdminAPI {
         return w.bytes
     }
 
-    /// How this binary was built: the compiler and the configuration.
-    static var buildDescription: String {
-        #if DEBUG
-            let configuration = "debug"
-        #else
-            let configuration = "release"
-        #endif
-        #if compiler(>=6.3)
-            let compiler = "swift 6.3+"
-        #else
-            let compiler = "swift 6"
-        #endif
-        return "\(configuration), \(compiler), linux"
-    }
+    /// How this binary was built: the configuration and the compiler (`BuildInfo`).
+    static var buildDescription: String { BuildInfo.description }
 
     /// Uptime, pid, config path, state, readiness and each listener's thread model.
     static func serverInfo(_ engine: Engine, _ control: EngineControl) -> [UInt8] {

@@ -125,105 +125,14 @@ enum AdminAPI {
         return w.bytes
     }
 
-    /// Latency histogram bucket bounds for Prometheus, in nanoseconds (100 µs .. 30 s).
-    static let latencyBounds: [UInt64] = [
-        100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 25_000_000, 50_000_000, 100_000_000,
-        250_000_000, 500_000_000, 1_000_000_000, 2_500_000_000, 5_000_000_000, 10_000_000_000, 30_000_000_000,
-    ]
-
-    /// Prometheus text 0.0.4 with MOSN's metric names (`<type>_<key>{labels}`) plus Skiff's write and thread families.
+    /// Prometheus text 0.0.4: MOSN's metric names and labels where MOSN has the metric (`<type>_<key>{labels}`),
+    /// Skiff's beside them, and the process, build, config, TLS, xDS, poller and error families (docs/metrics.md).
     static func prometheus(_ engine: Engine) -> [UInt8] {
         var p = PrometheusWriter()
         let live = engine.liveConnectionsByOwner()
-        for l in engine.listeners {
-            let labels = [(name: "listener", value: l.name), (name: "thread_model", value: l.model.rawValue)]
-            let st = l.listener.stats
-            p.counter(
-                name: "downstream_connection_total", help: "Connections accepted.", labels: labels,
-                value: st.accepted.load(ordering: .relaxed))
-            p.gauge(
-                name: "downstream_connection_active", help: "Connections open.", labels: labels,
-                value: st.active.load(ordering: .relaxed))
-            p.counter(
-                name: "downstream_connection_refused_total", help: "Connections refused at max_connections.",
-                labels: labels, value: st.refusedOverLimit.load(ordering: .relaxed))
-            var writes = l.totals.snapshot
-            for c in live[l.name] ?? [] where c.direction == .inbound { writes = writes + c.stats.snapshot }
-            p.counter(
-                name: "downstream_bytes_read_total", help: "Bytes read from clients.", labels: labels,
-                value: writes.bytesRead)
-            p.counter(
-                name: "downstream_bytes_write_total", help: "Bytes written to clients.", labels: labels,
-                value: writes.bytesWritten)
-            writeFamilies(&p, labels: labels, writes)
-            if let h = l.http?.stats {
-                p.counter(
-                    name: "downstream_request_total", help: "Requests received.", labels: labels,
-                    value: h.requestTotal.load(ordering: .relaxed))
-                p.gauge(
-                    name: "downstream_request_active", help: "Requests in flight.", labels: labels,
-                    value: h.requestActive.load(ordering: .relaxed))
-                for (cls, v) in [
-                    ("1xx", h.responses1xx.load(ordering: .relaxed)), ("2xx", h.responses2xx.load(ordering: .relaxed)), ("3xx", h.responses3xx.load(ordering: .relaxed)), ("4xx", h.responses4xx.load(ordering: .relaxed)),
-                    ("5xx", h.responses5xx.load(ordering: .relaxed)),
-                ] {
-                    p.counter(
-                        name: "downstream_request_\(cls)_total", help: "Responses with a \(cls) status.", labels: labels,
-                        value: v)
-                }
-                p.counter(
-                    name: "downstream_request_protocol_error_total", help: "Requests refused by the codec.",
-                    labels: labels, value: h.protocolErrors.load(ordering: .relaxed))
-            }
-        }
-        for c in engine.clusters.clusters.values.sorted(by: { $0.name < $1.name }) {
-            let cl = [(name: "cluster", value: c.name)]
-            for (name, help, v) in [
-                ("upstream_overflow_max_connections_total", "Refused by max_connections.", c.stats.overflowConnections.load(ordering: .relaxed)),
-                ("upstream_overflow_max_requests_total", "Refused by max_requests.", c.stats.overflowRequests.load(ordering: .relaxed)),
-                ("upstream_overflow_max_pending_requests_total", "Refused by max_pending_requests.", c.stats.overflowPending.load(ordering: .relaxed)),
-                ("upstream_overflow_max_retries_total", "Refused by max_retries.", c.stats.overflowRetries.load(ordering: .relaxed)),
-                ("upstream_retry_total", "Retries sent.", c.stats.retryTotal.load(ordering: .relaxed)),
-            ] {
-                p.counter(name: name, help: help, labels: cl, value: v)
-            }
-            for h in c.hosts {
-                let labels = cl + [(name: "host", value: h.description)]
-                let s = h.stats
-                for (name, help, v) in [
-                    ("upstream_connection_total", "Connections opened.", s.connectionTotal.load(ordering: .relaxed)),
-                    ("upstream_connection_close_total", "Connections closed.", s.connectionClose.load(ordering: .relaxed)),
-                    ("upstream_connection_con_fail_total", "Connects that failed.", s.connectionConFail.load(ordering: .relaxed)),
-                    ("upstream_request_total", "Requests sent.", s.requestTotal.load(ordering: .relaxed)),
-                    ("upstream_request_timeout_total", "Requests that timed out.", s.requestTimeout.load(ordering: .relaxed)),
-                    ("upstream_request_local_reset_total", "Requests reset by Skiff.", s.requestLocalReset.load(ordering: .relaxed)),
-                    ("upstream_request_remote_reset_total", "Requests reset by the host.", s.requestRemoteReset.load(ordering: .relaxed)),
-                    ("upstream_request_retry_total", "Requests lost unanswered here (or answered with a retried status) and sent again.", s.requestRetry.load(ordering: .relaxed)),
-                    ("upstream_response_success_total", "Responses below 500.", s.responseSuccess.load(ordering: .relaxed)),
-                    ("upstream_response_failed_total", "Responses 500 and above.", s.responseFailed.load(ordering: .relaxed)),
-                ] {
-                    p.counter(name: name, help: help, labels: labels, value: v)
-                }
-                p.gauge(
-                    name: "upstream_connection_active", help: "Connections open.", labels: labels,
-                    value: s.connectionActive.load(ordering: .relaxed))
-                p.gauge(
-                    name: "upstream_request_active", help: "Requests in flight.", labels: labels,
-                    value: s.requestActive.load(ordering: .relaxed))
-                p.gauge(
-                    name: "upstream_host_admin_state", help: "0 READY, 1 DRAIN, 2 MAINT.", labels: labels,
-                    value: Int(h.adminState.rawValue))
-                let snap = h.latency.snapshot()
-                let cum = snap.cumulativeBuckets(bounds: latencyBounds)
-                let buckets = zip(latencyBounds, cum).map { (le: Double($0.0) / 1e9, cumulativeCount: $0.1) }
-                p.histogram(
-                    name: "upstream_request_duration_seconds", help: "Request sent to response complete.",
-                    labels: labels, buckets: buckets, sum: Double(snap.sum) / 1e9, count: snap.count)
-            }
-            var writes = c.upstreamWrites.snapshot
-            for conn in live[c.name] ?? [] where conn.direction == .outbound { writes = writes + conn.stats.snapshot }
-            writeFamilies(&p, labels: [(name: "cluster", value: c.name)], writes)
-        }
+        downstreamFamilies(&p, engine, live: live)
+        upstreamFamilies(&p, engine, live: live)
+        processFamilies(&p, engine)
         tlsFamilies(&p, engine)
         xdsFamilies(&p, engine)
         accessLogFamilies(&p, engine)
@@ -240,18 +149,6 @@ enum AdminAPI {
             name: "skiff_engine_errors_total", help: "Errors nobody waited for: logged, and engine.error events.",
             value: engine.errors.count)
         return p.bytes
-    }
-
-    private static func writeFamilies(_ p: inout PrometheusWriter, labels: [(name: String, value: String)], _ w: WriteStatsSnapshot) {
-        p.counter(name: "skiff_write_buffers_total", help: "Buffers queued for writing.", labels: labels, value: w.buffersQueued)
-        p.counter(name: "skiff_writev_total", help: "writev calls.", labels: labels, value: w.writevCalls)
-        p.counter(name: "skiff_writev_partial_total", help: "writev calls that wrote less than gathered.", labels: labels, value: w.partialWrites)
-        p.counter(name: "skiff_writev_eagain_total", help: "writev calls answered EAGAIN.", labels: labels, value: w.eagain)
-        for (i, bucket) in ["1", "2-3", "4-7", "8-15", "16+"].enumerated() {
-            p.counter(
-                name: "skiff_writev_buffers_per_call_total", help: "writev calls by buffers gathered.",
-                labels: labels + [(name: "buffers", value: bucket)], value: w.perWritev[i])
-        }
     }
 }
 

@@ -27,6 +27,14 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
     }
     private let admin = Mutex<(@Sendable () -> (address: String, fd: Int32)?)?>(nil)
 
+    /// The metrics sink's configured address and a duplicate of its listening socket, for a binary upgrade (as
+    /// `adminSocket`); set once the sink runs.
+    public var metricsSocket: (@Sendable () -> (address: String, fd: Int32)?)? {
+        get { metricsSink.withLock { $0 } }
+        set { metricsSink.withLock { $0 = newValue } }
+    }
+    private let metricsSink = Mutex<(@Sendable () -> (address: String, fd: Int32)?)?>(nil)
+
     /// How long a `stop` asked over the control socket keeps the socket open for its own answer.
     public static let stopReplyGraceMs = 200
 
@@ -134,7 +142,8 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
 
     /// `upgrade.listeners`: every accepting listener's socket, for a new skiff process taking over (a binary
     /// upgrade). The reply names each one (`name`, configured `address`) in the order the descriptors are attached;
-    /// the admin API's socket comes last, named `admin` with `"admin":true`. The descriptors are duplicates taken
+    /// the admin API's socket follows, named `admin` with `"admin":true`, then the metrics sink's, named `metrics`
+    /// with `"metrics":true`. The descriptors are duplicates taken
     /// while no reload or stop can close the originals (the server closes them once sent). This process keeps
     /// accepting until the new one asks it to `stop`, and refuses reloads meanwhile.
     public func handleWithDescriptors(_ request: ControlRequest, peer: PeerCredentials) -> (ControlResult, [Int32])? {
@@ -154,6 +163,15 @@ public final class EngineControl: ControlBackend, @unchecked Sendable {
                     JSONMember(key: "address", value: .string(a.address)), JSONMember(key: "admin", value: .bool(true)),
                 ]))
             fds.append(a.fd)
+        }
+        if let m = metricsSocket?() {
+            items.append(
+                .object([
+                    JSONMember(key: "name", value: .string("metrics")),
+                    JSONMember(key: "address", value: .string(m.address)),
+                    JSONMember(key: "metrics", value: .bool(true)),
+                ]))
+            fds.append(m.fd)
         }
         engine.hub.event(.adminUpgrade(.init(uid: UInt64(peer.uid), peerPid: Int(peer.pid), listeners: listeners.count)))
         engine.logger.notice("\("handing \(listeners.count) listening sockets to pid \(peer.pid) (binary upgrade)")")

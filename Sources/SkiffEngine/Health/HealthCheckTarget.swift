@@ -154,6 +154,12 @@ final class HealthCheckTarget: ConnectionHandler, @unchecked Sendable {
             c.close(.local)  // its close callback finds the check over
         }
         if context.stopped.load(ordering: .relaxed) { return }
+        cluster.stats.healthCheckAttempts.wrappingAdd(1, ordering: .relaxed)
+        if ok {
+            cluster.stats.healthCheckSuccesses.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            cluster.stats.healthCheckFailures.wrappingAdd(1, ordering: .relaxed)
+        }
         let result = HostHealth.CheckResult(
             ok: ok, reason: reason, latencyNs: MonotonicClock.now() &- startNs, at: WallClock.millis())
         if let up = host.health.record(result) { context.onTransition(cluster, host, up, result) }

@@ -86,11 +86,13 @@ extension SkiffServer {
         if left > 0 { logger.warning("\("closing with \(left) still in flight")") }
     }
 
-    /// The signals that do not stop: SIGHUP reloads, SIGUSR1 reopens the log, while serving and while draining alike.
+    /// The signals that do not stop: SIGHUP reloads, SIGUSR1 reopens the log, while serving and while draining alike;
+    /// SIGUSR2 starts a binary upgrade (refused unless running).
     private func handleHousekeeping(_ signal: ServerSignal) {
         switch signal {
         case .reload: reloadOnSignal()
         case .reopenLogs: reopenLogs()
+        case .upgrade: startSuccessor()
         default: break
         }
     }

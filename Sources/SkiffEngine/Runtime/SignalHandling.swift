@@ -11,6 +11,8 @@ public enum ServerSignal: Sendable, Equatable, CaseIterable {
     case reload
     /// SIGUSR1: reopen the log file (logrotate).
     case reopenLogs
+    /// SIGUSR2: binary upgrade: start the installed binary as this process's successor (`SkiffServer+Successor`).
+    case upgrade
 
     /// The signal's name, for logs.
     public var name: String {
@@ -19,6 +21,7 @@ public enum ServerSignal: Sendable, Equatable, CaseIterable {
         case .terminate: return "SIGTERM"
         case .reload: return "SIGHUP"
         case .reopenLogs: return "SIGUSR1"
+        case .upgrade: return "SIGUSR2"
         }
     }
 
@@ -29,6 +32,7 @@ public enum ServerSignal: Sendable, Equatable, CaseIterable {
         case .terminate: return SIGTERM
         case .reload: return SIGHUP
         case .reopenLogs: return SIGUSR1
+        case .upgrade: return SIGUSR2
         }
     }
 
@@ -46,11 +50,11 @@ public protocol SignalSource: AnyObject, Sendable {
     func stop()
 }
 
-/// The process's own signals (SIGINT, SIGTERM, SIGHUP, SIGUSR1, or a subset), read synchronously by one thread.
+/// The process's own signals (SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, or a subset), read synchronously by one thread.
 ///
 /// `init` blocks them in the calling thread, and so in every thread created after it: create this first thing in
 /// `main`, before any thread exists, or a signal may reach a thread that does not block it and take its default
-/// action (SIGHUP and SIGUSR1 end the process). A signal that arrives before `start` waits, pending, and is
+/// action (SIGHUP, SIGUSR1 and SIGUSR2 end the process). A signal that arrives before `start` waits, pending, and is
 /// delivered once the thread runs.
 ///
 /// Threads: `start` and `stop` from any one thread; the waiting thread (`skiff-signals`) calls `deliver`. It wakes

@@ -26,6 +26,8 @@ public struct ServerOptions: Sendable {
     public var readyAfterDynamicConfig = false
     /// The process's log level, when it can be changed at run time (`log.level`, `POST /api/v1/update_loglevel`).
     public var logLevel: RuntimeLogLevel?
+    /// What SIGUSR2 starts as this process's successor (a binary upgrade); nil: SIGUSR2 is logged and ignored.
+    public var successor: SuccessorCommand?
 
     public init(config: SkiffConfiguration, configText: [UInt8] = [], configPath: String, controlSocketPath: String) {
         self.config = config
@@ -71,10 +73,14 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
     private let dynamicConfigIn: Atomic<Bool>
     /// The runtime thread's life: `waitUntilStopped` waits for it to finish.
     private let runtimeThread = StoppableSleep()
+    /// The successor SIGUSR2 started and that has not exited (0: none; -1: being started).
+    let successorPID = Atomic<Int32>(0)
 
     // Written by `start` before the runtime thread exists; read by that thread afterwards.
     private var controlServer: ControlServer?
     private var admin: AdminHTTPServer?
+    /// MOSN's prometheus sink (`metrics.sinks`), when the config has one.
+    private var metricsSink: AdminHTTPServer?
     private var pidFile: PidFile?
 
     /// Builds the engine (clusters and hosts; nothing listens yet). Throws the config's problems at that level.
@@ -129,6 +135,8 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
 
     /// The state as systemd's `Type=notify` wants it: READY after start (or after the control plane's first config)
     /// and after a reload, RELOADING during one, STOPPING once a stop began.
+    /// Once a binary upgrade's successor holds the sockets, the service is its to speak for: `handingOver` silences
+    /// the notifier.
     private func notifySystemd(_ to: ServerState, _ why: String) {
         guard let notifier else { return }
         switch to {
@@ -165,7 +173,7 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
         }
         transitionOrRecord(.started, "everything listens")
         do {
-            try notifier?.startWatchdog()
+            try notifier?.startWatchdog(asMainProcess: handover != nil)
         } catch {
             engine.errors.record("systemd watchdog thread", error)
         }
@@ -207,6 +215,17 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
             }
         }
         handover?.closeAdminSocket()
+        if let sink = options.config.metrics?.prometheus {
+            do {
+                metricsSink = try startMetricsSink(sink, handover: handover)
+            } catch {
+                admin?.stop()
+                handover?.closeUnused()
+                pidFile?.remove()
+                throw EngineError("metrics sink: \(error)")
+            }
+        }
+        handover?.closeMetricsSocket()
         do {
             if let h = handover { engine.inheritListeners(h.sockets) }
             try engine.start()
@@ -217,6 +236,7 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
             controlServer = server
         } catch {
             admin?.stop()
+            metricsSink?.stop()
             engine.stop()
             pidFile?.remove()
             throw EngineError("\(error)")
@@ -227,18 +247,27 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
                 return (a.address.description, fd)
             }
         }
+        if let server = metricsSink, let m = options.config.metrics?.prometheus {
+            control.metricsSocket = { [weak server] in
+                guard let server, let fd = server.duplicateListeningDescriptor() else { return nil }
+                return (m.address.description, fd)
+            }
+        }
         do {
             try signals.start { [weak self] signal in self?.events.post(.signal(signal)) }
         } catch {
             controlServer?.stop()
             admin?.stop()
+            metricsSink?.stop()
             engine.stop()
             pidFile?.remove()
             throw EngineError("signal thread: \(error)")
         }
         logger.info("\("control socket \(options.controlSocketPath)")")
         if let h = handover {
-            // Serving on the same sockets now: the old process may stop accepting and drain.
+            // Serving on the same sockets now: under systemd this process becomes the service's main one before the
+            // old process stops (its exit must not read as the service's); then it may stop accepting and drain.
+            notifier?.becomeMainProcess()
             do {
                 try h.finish()
             } catch {
@@ -268,6 +297,7 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
         try reloads.withLock { _ throws(EngineError) in
             if let pid = lifecycle.withLock({ $0.handedOverTo }), !(kill(pid, 0) == 0 || errno == EPERM) {
                 transitionOrRecord(.handoverAbandoned, "pid \(pid), which took the sockets, has gone")
+                notifier?.resume()
             }
             do throws(LifecycleRefusal) {
                 try transition(.reloadBegan, origin)
@@ -282,6 +312,7 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
     public func handingOver(to pid: Int32) {
         do {
             try transition(.handedOver(to: pid), "binary upgrade")
+            notifier?.handOver()
         } catch {
             logger.warning("\("binary upgrade to pid \(pid) while \(state.rawValue): \(error)")")
         }
@@ -296,10 +327,12 @@ public final class SkiffServer: ServerRuntime, @unchecked Sendable {  // see `Th
 
     // MARK: - Closing
 
-    /// Closes the control socket, the admin API and the engine; removes the pid file; stops the signal source.
+    /// Closes the control socket, the admin API, the metrics sink and the engine; removes the pid file; stops the
+    /// signal source.
     func closeEverything() {
         controlServer?.stop()
         admin?.stop()
+        metricsSink?.stop()
         engine.stop()
         pidFile?.remove()
         signals.stop()

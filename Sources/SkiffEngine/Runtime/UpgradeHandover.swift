@@ -16,9 +16,20 @@ public protocol UpgradeHandover: AnyObject {
     func takeAdminSocket(address: String) -> Int32?
     /// Closes the admin socket if nobody took it (the new config moved the admin API, or has none).
     func closeAdminSocket()
+    /// The old metrics sink's socket (MOSN's `metrics` prometheus sink) when it listens on `address` (the caller
+    /// owns it then); nil otherwise.
+    func takeMetricsSocket(address: String) -> Int32?
+    /// Closes the metrics sink's socket if nobody took it.
+    func closeMetricsSocket()
     /// Closes everything received (this process is not starting after all; the old one serves on).
     func closeUnused()
     /// Tells the old process to stop accepting and drain. Throws when it could not be told (it then still serves
     /// beside us, and must be stopped by hand).
     func finish() throws
+}
+
+extension UpgradeHandover {
+    /// A handover without a metrics sink socket (an old process that had none).
+    public func takeMetricsSocket(address: String) -> Int32? { nil }
+    public func closeMetricsSocket() {}
 }

@@ -60,7 +60,12 @@ extension HTTPExchange {
         status: Int, reason: StaticString, body: [UInt8]?, location: [UInt8]?, overflow: String?, close: Bool
     ) {
         manager.stats.localReplies.wrappingAdd(1, ordering: .relaxed)
-        manager.stats.countResponse(status)
+        countResponse(status)
+        // A request the codec refused never began: no arrival to measure from.
+        if state.phase != .idle {
+            let took = MonotonicClock.now() &- startNs
+            listenerLatency._withUnsafeGuaranteedRef { $0.record(ns: took) }
+        }
         if status >= 500 {
             // An upstream failure Skiff answered for: counted on the cluster and on the host it chose, if any.
             cluster?.stats.localFailed.wrappingAdd(1, ordering: .relaxed)

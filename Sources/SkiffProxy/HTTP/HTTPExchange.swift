@@ -15,6 +15,11 @@ final class HTTPExchange: @unchecked Sendable {
     /// closes), and checked `unowned` costs a runtime retain on every access.
     unowned(unsafe) let d: HTTPDownstream
     let manager: HTTPConnectionManager
+    /// The listener's latency histogram, unretained: the manager's stats outlive every exchange, and recording
+    /// through a strong or `unowned` reference costs a retain and a release per request.
+    let listenerLatency: Unmanaged<LatencyHistogram>
+    /// The listener's table of responses by status (an address: copying it retains nothing).
+    let listenerStatuses: HTTPStatusCounts
     let connection: Connection
     let executor: any EventExecutor
 
@@ -59,6 +64,8 @@ final class HTTPExchange: @unchecked Sendable {
     init(downstream: HTTPDownstream) {
         self.d = downstream
         self.manager = downstream.manager
+        self.listenerLatency = Unmanaged.passUnretained(downstream.manager.stats.latency)
+        self.listenerStatuses = downstream.manager.stats.statuses
         self.connection = downstream.connection
         self.executor = downstream.executor
         // The timer is cancelled whenever the exchange ends, before the exchange can go away.
@@ -162,36 +169,6 @@ final class HTTPExchange: @unchecked Sendable {
         send(head: out)
     }
 
-    private func render(
-        head: UnsafeRawBufferPointer, request: HTTPRequestHead, entry: RouteEntry, into out: ByteBuffer
-    ) -> Int? {
-        var options = HTTPRenderer.RequestOptions()
-        return connection.peerIPBytes.withUnsafeBytes { ipBytes in
-            options.xForwardedFor = ipBytes
-            return withOptionalBytes(entry.hostRewrite) { hostBytes in
-                options.hostRewrite = hostBytes
-                return withOptionalBytes(entry.prefixRewrite) { prefixBytes in
-                    if let p = prefixBytes { options.prefixRewrite = (entry.matchedPrefixLength, p) }
-                    return HTTPRenderer.renderRequest(
-                        head: request, headers: d.requestHeaders, source: head, into: out.writePointer,
-                        capacity: out.writableBytes, options: options)
-                }
-            }
-        }
-    }
-
-    /// FNV-1a over the configured headers' values (for LB_MAGLEV); a missing header hashes as empty.
-    private func hashKey(_ names: [[UInt8]], head: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for n in names {
-            if let v = n.withUnsafeBytes({ d.requestHeaders.firstValue(named: $0, in: head) }) {
-                for b in v { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            }
-            h = (h ^ 0xff) &* 0x100_0000_01b3
-        }
-        return h
-    }
-
     /// Picks a host, gets a pooled or new upstream connection, and queues `head` on it.
     private func send(head: ByteBuffer) {
         guard let c = cluster else {
@@ -207,6 +184,7 @@ final class HTTPExchange: @unchecked Sendable {
         guard let h = picked else {
             head.release()
             c.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            manager.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
             logFlag(.noHealthyUpstream)
             return fail(status: 503, reason: "no healthy upstream")
         }
@@ -405,7 +383,7 @@ final class HTTPExchange: @unchecked Sendable {
                 u.response.interimHeadForwarded(length: len)
                 continue
             }
-            manager.stats.countResponse(status)
+            countResponse(status)
             if logging { logResponseHead(u, head: head, status: status) }
             guard let rest = u.response.beginBody(afterHead: len, kind: bodyKind, limits: manager.options.limits) else {
                 if u.response.body.isComplete { finish(u) }
@@ -536,12 +514,20 @@ final class HTTPExchange: @unchecked Sendable {
         let took = now &- startNs
         host?.latency.record(ns: took)
         cluster?.latency.record(ns: took)
+        listenerLatency._withUnsafeGuaranteedRef { $0.record(ns: took) }
         if sampling { endSample(status: u.response.head.statusCode, bytesOut: u.response.body.bodyBytes) }
         if logging { endLog(status: u.response.head.statusCode, bytesSent: u.response.body.bodyBytes, now: now) }
         d.lastFinishNs = now
         detachUpstream(reusable: keepUpstream)
         endRequest()
         d.exchangeFinished(self, closeAfter: closeAfter)
+    }
+
+    /// Counts a response sent to the client: by class on the listener's stats, by exact status in its table.
+    @inline(__always)
+    func countResponse(_ status: Int) {
+        manager.stats.countResponseClass(status)
+        listenerStatuses.record(status)
     }
 
     func detachUpstream(reusable: Bool) {
@@ -566,6 +552,9 @@ final class HTTPExchange: @unchecked Sendable {
     func abort() {
         sampling = false
         if logging { endLogUnanswered(d.closed ? .downstreamTerminated : .localReset) }
+        if state.phase != .idle && state.phase != .finished {
+            manager.stats.requestResets.wrappingAdd(1, ordering: .relaxed)
+        }
         if let u = upstream {
             host?.stats.requestLocalReset.wrappingAdd(1, ordering: .relaxed)
             host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)

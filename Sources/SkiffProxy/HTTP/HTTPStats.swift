@@ -1,7 +1,11 @@
+import SkiffTelemetry
 import Synchronization
 
 /// Counters of one HTTP listener (MOSN's downstream names where they exist).
-public final class HTTPListenerStats: Sendable {
+///
+/// `@unchecked Sendable`: atomics, an immutable histogram reference and the status table (see `HTTPStatusCounts`),
+/// freed in `deinit`.
+public final class HTTPListenerStats: @unchecked Sendable {
     /// MOSN: downstream `request_total`.
     public let requestTotal = Atomic<UInt64>(0)
     /// MOSN: downstream `request_active`.
@@ -12,6 +16,16 @@ public final class HTTPListenerStats: Sendable {
     public let responses3xx = Atomic<UInt64>(0)
     public let responses4xx = Atomic<UInt64>(0)
     public let responses5xx = Atomic<UInt64>(0)
+    /// Responses by exact status (MOSN: `request_200_total` ..., `request_other_code`).
+    public let statuses = HTTPStatusCounts.allocate()
+    /// Request head complete to response complete (local replies included), every request of the listener.
+    public let latency = LatencyHistogram()
+    /// Requests torn down without a complete response: the client went away, or the connection was closed under
+    /// them (MOSN: downstream `request_reset`).
+    public let requestResets = Atomic<UInt64>(0)
+    /// Requests answered 503 because their cluster had no host to pick (MOSN counts them, with `noRoute`, in
+    /// downstream `request_failed`).
+    public let noHealthyUpstream = Atomic<UInt64>(0)
     /// Replies Skiff generated itself (no route, overflow, timeout, bad request ...).
     public let localReplies = Atomic<UInt64>(0)
     /// Requests refused by the codec (malformed or smuggling-shaped), each with a 4xx and a closed connection.
@@ -35,7 +49,11 @@ public final class HTTPListenerStats: Sendable {
 
     public init() {}
 
-    @inline(__always) func countResponse(_ status: Int) {
+    deinit { statuses.deallocate() }
+
+    /// Counts a response by class. Its exact status goes to `statuses` too: the exchange does that through its own
+    /// copy of the table's address (`HTTPExchange.countResponse`), which costs no retain of this object.
+    @inline(__always) func countResponseClass(_ status: Int) {
         switch status {
         case ..<200: responses1xx.wrappingAdd(1, ordering: .relaxed)
         case ..<300: responses2xx.wrappingAdd(1, ordering: .relaxed)

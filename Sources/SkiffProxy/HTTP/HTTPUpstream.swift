@@ -156,7 +156,7 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
         endPending()
         if connected {
             host.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
-            host.stats.connectionClose.wrappingAdd(1, ordering: .relaxed)
+            host.stats.countClose(reason)
         } else {
             host.stats.connectionConFail.wrappingAdd(1, ordering: .relaxed)
             if reason == .connectTimeout { host.stats.connectTimeouts.wrappingAdd(1, ordering: .relaxed) }

@@ -24,6 +24,8 @@ public final class RPCListenerStats: Sendable {
     public let localReplies = Atomic<UInt64>(0)
     public let timeouts = Atomic<UInt64>(0)
     public let noRoute = Atomic<UInt64>(0)
+    /// Requests answered with an error because their cluster had no host to pick.
+    public let noHealthyUpstream = Atomic<UInt64>(0)
     /// Frames refused by the codec (each closes its connection).
     public let protocolErrors = Atomic<UInt64>(0)
     /// Responses whose id matched no stream (late after a timeout, or bogus): dropped.
@@ -34,6 +36,8 @@ public final class RPCListenerStats: Sendable {
     public let retries = Atomic<UInt64>(0)
     /// Client connections closed for sending no frame for `connection_idle_timeout` with nothing in flight.
     public let idleTimeouts = Atomic<UInt64>(0)
+    /// Request sent upstream (the same moment it arrived) to its answer or local error, two-way requests only.
+    public let latency = LatencyHistogram()
 
     public init() {}
 }

@@ -1,6 +1,7 @@
 import SkiffAccessLog
 import SkiffNet
 import SkiffProtocol
+import SkiffTelemetry
 import SkiffUpstream
 
 /// One client connection of the RPC proxy: splits frames, answers heartbeats, routes each request by its service
@@ -11,6 +12,9 @@ import SkiffUpstream
 final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendable {
     let connection: Connection
     let manager: RPCConnectionManager<Codec>
+    /// The listener's latency histogram, unretained (the manager's stats outlive every connection): recording
+    /// through `manager.stats` would cost a retain and a release per stream.
+    let listenerLatency: Unmanaged<LatencyHistogram>
     let executor: any EventExecutor
     /// This executor's pool of request copies kept for retries (`RPCConnectionManager.replayPools`), looked up on
     /// the first request (on the executor: rwloop builds handlers on its accept thread).
@@ -46,6 +50,7 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     init(connection: Connection, manager: RPCConnectionManager<Codec>, executor: any EventExecutor) {
         self.connection = connection
         self.manager = manager
+        self.listenerLatency = Unmanaged.passUnretained(manager.stats.latency)
         self.executor = executor
     }
 
@@ -206,6 +211,7 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         guard let host = cluster.pickHost() else {
             cluster.requestFinished()
             cluster.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            manager.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
             cluster.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
             return reply(.noUpstream, "no healthy upstream", oneway: oneway, record: record, flag: .noHealthyUpstream)
         }

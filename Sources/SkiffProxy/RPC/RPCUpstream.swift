@@ -246,6 +246,8 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         cluster.requestFinished()
         if s.holdsRetrySlot { cluster.retryFinished() }
         s.sample?.publish(status: 0, cluster: cluster, host: host, flags: "LR", reason: message)
+        let took = MonotonicClock.now() &- s.started
+        s.downstream.listenerLatency._withUnsafeGuaranteedRef { $0.record(ns: took) }
         let sent = s.downstream.fail(kind, request: requestInfo(s), message: message)
         if let r = s.logRecord {
             let flag: AccessLogFlags =
@@ -265,6 +267,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         let took = MonotonicClock.now() &- s.started
         host.latency.record(ns: took)
         cluster.latency.record(ns: took)
+        s.downstream.listenerLatency._withUnsafeGuaranteedRef { $0.record(ns: took) }
         if success {
             host.stats.responseSuccess.wrappingAdd(1, ordering: .relaxed)
         } else {
@@ -288,7 +291,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         if connected {
             host.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
             cluster.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
-            host.stats.connectionClose.wrappingAdd(1, ordering: .relaxed)
+            host.stats.countClose(reason)
         } else {
             host.stats.connectionConFail.wrappingAdd(1, ordering: .relaxed)
         }

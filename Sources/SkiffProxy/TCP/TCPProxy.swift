@@ -212,7 +212,7 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         if wasEstablished {
             host?.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
             cluster.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
-            host?.stats.connectionClose.wrappingAdd(1, ordering: .relaxed)
+            host?.stats.countClose(reason)
             if reason != .eof { downstream.close(.peerClosed) }
             state.withLock { $0.upstreamClosed = true }
             finishIfDone()
