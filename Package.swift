@@ -53,9 +53,14 @@ let package = Package(
         .target(name: "SkiffUpstream", dependencies: ["SkiffConfig", "SkiffNet", "SkiffTelemetry"], swiftSettings: hotPath),
         // The control socket (NDJSON over a Unix socket), the admin HTTP server, Prometheus text.
         .target(name: "SkiffControl", dependencies: ["SkiffJSON", "SkiffConfig", "SkiffProtocol", "SkiffSystem", "CSkiffLinux"]),
+        // Access logs: formats compiled from config, per-executor line buffers, the one writer thread.
+        .target(
+            name: "SkiffAccessLog", dependencies: ["SkiffSystem", "SkiffNet", "SkiffConfig", "SkiffUpstream"],
+            swiftSettings: hotPath),
         // Network filters: tcp_proxy (L4) and the L7 proxy (router, HTTP/1 streams).
         .target(
-            name: "SkiffProxy", dependencies: ["SkiffNet", "SkiffUpstream", "SkiffConfig", "SkiffProtocol", "SkiffTelemetry"],
+            name: "SkiffProxy",
+            dependencies: ["SkiffNet", "SkiffUpstream", "SkiffConfig", "SkiffProtocol", "SkiffTelemetry", "SkiffAccessLog"],
             swiftSettings: hotPath),
         // The console's pure half: cell grid, model of frames and events, views, key state machine.
         .target(name: "SkiffConsole", dependencies: ["SkiffJSON", "SkiffTelemetry"]),
@@ -94,7 +99,7 @@ let package = Package(
             name: "SkiffEngine",
             dependencies: [
                 "SkiffNet", "SkiffJSON", "SkiffConfig", "SkiffUpstream", "SkiffProxy", "SkiffProtocol", "SkiffTelemetry",
-                "SkiffControl", .product(name: "Logging", package: "swift-log"),
+                "SkiffControl", "SkiffAccessLog", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -135,6 +140,8 @@ let package = Package(
         .testTarget(name: "SkiffProtocolRPCTests", dependencies: ["SkiffProtocol"]),
         .testTarget(name: "SkiffTelemetryTests", dependencies: ["SkiffTelemetry", "SkiffJSON"]),
         .testTarget(name: "SkiffSystemTests", dependencies: ["SkiffSystem"]),
+        .testTarget(
+            name: "SkiffAccessLogTests", dependencies: ["SkiffAccessLog", "SkiffConfig", "SkiffUpstream", "SkiffNet", "SkiffJSON"]),
         .testTarget(
             name: "SkiffControlTests", dependencies: ["SkiffControl", "SkiffConfig", "SkiffJSON", "SkiffProtocol", "SkiffSystem"]),
         .testTarget(name: "SkiffConsoleTests", dependencies: ["SkiffConsole", "SkiffTelemetry", "SkiffJSON"]),

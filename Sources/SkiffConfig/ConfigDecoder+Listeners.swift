@@ -184,19 +184,6 @@ extension ConfigDecoder {
         if let body { listener.requestBodyTimeout = body }
     }
 
-    private mutating func accessLogs(_ f: Fields) -> [AccessLogConfig] {
-        var logs: [AccessLogConfig] = []
-        for item in array(f, "access_logs") ?? [] {
-            guard let a = fields(item.value, at: item.path, ObjectSchema(known: ["log_path", "log_format"])) else {
-                continue
-            }
-            let path = requiredString(a, "log_path")
-            let format = string(a, "log_format")
-            if let path { logs.append(AccessLogConfig(path: path, format: format)) }
-        }
-        return logs
-    }
-
     /// `stream_filters[]`: only `healthcheck` (MOSN's bolt heartbeat answerer), with an empty config.
     private mutating func streamFilters(_ f: Fields) -> [String] {
         var types: [String] = []

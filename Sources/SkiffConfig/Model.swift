@@ -184,14 +184,17 @@ public struct ListenerConfig: Sendable, Equatable {
     public static let defaultIdleTimeout = Duration.seconds(60)
 }
 
-/// One `access_logs[]` entry of a listener.
+/// One `access_logs[]` entry of a listener (docs/access-logs.md).
 public struct AccessLogConfig: Sendable, Equatable {
+    /// `log_path` as written: a file, `stdout`/`/dev/stdout`, `stderr`/`/dev/stderr`; "" = MOSN's default
+    /// (`<parent of the config file's directory>/logs/<listener name>_access.log`, resolved by the engine).
     public var path: String
-    /// `log_format`, MOSN's `%Var%` template; nil = the default format.
-    public var format: String?
-    public init(path: String, format: String? = nil) {
+    /// `log_format` parsed (MOSN's default when absent or empty), or `json_format` (a Skiff extension).
+    public var layout: AccessLogLayout
+
+    public init(path: String, layout: AccessLogLayout = .text(.mosnDefault)) {
         self.path = path
-        self.format = format
+        self.layout = layout
     }
 }
 

@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import SkiffAccessLog
 import SkiffJSON
 import Synchronization
 import SkiffConfig
@@ -83,6 +84,8 @@ public final class Engine: @unchecked Sendable {
     public let errors: BackgroundErrors
     /// TLS endpoints from config, and each listener's and cluster's TLS counters across reloads.
     public let tls: TLSRegistry
+    /// Every listener's `access_logs`: the files and the one writer thread (`Engine+AccessLog.swift`).
+    public let accessLogs: AccessLogService
     /// Snapshots every counter into the frame ring each tick.
     public private(set) var publisher: FramePublisher!
     /// Finishes drains: DRAINED announcements and drain timeouts (its own thread).
@@ -113,6 +116,7 @@ public final class Engine: @unchecked Sendable {
         self.hub = hub
         self.errors = BackgroundErrors(logger: logger, hub: hub)
         self.tls = TLSRegistry(logger: logger)
+        self.accessLogs = Self.makeAccessLogs(logger: logger, errors: errors)
         let clusters: ClusterManager
         let clientTLS = try tls.clientEndpoints(config.clusters)
         do {
@@ -376,6 +380,7 @@ public final class Engine: @unchecked Sendable {
             // L7 stream logic on rwloop runs on the sharded worker pool (docs/architecture.md): one executor per connection.
             if model == .rwloop && workerCount == 0 { workerCount = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
         }
+        (delegate as? any AccessLogging)?.setAccessLog(try accessLog(lc, path: path))
         let address: SocketAddress
         do {
             address = try SocketAddress.resolve(host: lc.address.host, port: lc.address.port)
@@ -549,6 +554,8 @@ public final class Engine: @unchecked Sendable {
         // Idle keep-alive connections are still open: closed gracefully here, before the process exits.
         live.withLock { $0.rwloopGroup }?.closeAll()
         for g in groups { g.shutdown() }
+        // Last: every line the executors formatted reaches its file.
+        accessLogs.stop()
     }
 
     /// The netpoll groups in use (for the Threads view).

@@ -1,4 +1,5 @@
 import Glibc
+import SkiffAccessLog
 import SkiffConfig
 import SkiffNet
 import SkiffProxy
@@ -117,7 +118,10 @@ extension Engine {
         // 2. Decide per listener; bind what must be bound.
         enum Plan {
             /// `certificates`: the listener's TLS contexts read afresh (files may have changed under the same paths).
-            case reroute(RunningListener, NetworkFilterConfig, RouterRegistry, changed: Bool, certificates: TLSServerContexts?)
+            /// `accessLog`: set when the listener's `access_logs` changed (the new ones, nil for none).
+            case reroute(
+                RunningListener, NetworkFilterConfig, RouterRegistry, changed: Bool, certificates: TLSServerContexts?,
+                accessLog: ListenerAccessLog??)
             case replace(RunningListener, RunningListener)
             case add(RunningListener)
         }
@@ -134,12 +138,16 @@ extension Engine {
                     }
                     kept.insert(lc.name)
                     if canReroute(running, to: lc) {
-                        let changed = running.config != lc || routersChanged(old, new, lc)
+                        var (a, b) = (running.config, lc)
+                        (a.accessLogs, b.accessLogs) = ([], [])
+                        let changed = a != b || routersChanged(old, new, lc)
                         let certificates = try tls.serverContexts(lc.tls)
+                        let accessLog: ListenerAccessLog?? =
+                            running.config.accessLogs == lc.accessLogs ? .none : .some(try accessLog(lc, path: path))
                         plans.append(
                             .reroute(
                                 running, lc.filterChains[0].filters[0], routers[si], changed: changed,
-                                certificates: certificates))
+                                certificates: certificates, accessLog: accessLog))
                         continue
                     }
                     var inherited: Int32?
@@ -179,7 +187,7 @@ extension Engine {
         var retiring: [RunningListener] = []
         for p in plans {
             switch p {
-            case .reroute(var l, let filter, let registry, let changed, let certificates):
+            case .reroute(var l, let filter, let registry, let changed, let certificates, let accessLog):
                 if let lc = new.servers.lazy.flatMap(\.listeners).first(where: { $0.name == l.name }) { l.config = lc }
                 listeners.append(l)
                 if let certificates, let endpoint = l.listener.tls,
@@ -187,6 +195,11 @@ extension Engine {
                 {
                     endpoint.replace(certificates)
                     report.changes.append("listener \(l.name): certificates reloaded (new connections use them)")
+                }
+                if case .some(let log) = accessLog, let logging = l.delegate as? any AccessLogging {
+                    logging.setAccessLog(log)
+                    let paths = log?.paths.joined(separator: ", ") ?? "none"
+                    report.changes.append("listener \(l.name): access logs updated (\(paths))")
                 }
                 if let r = l.delegate as? any ReroutableProxy {
                     do {
@@ -327,6 +340,9 @@ extension Engine {
         var b = lc
         a.filterChains = []
         b.filterChains = []
+        // Access logs change in place too (`AccessLogging.setAccessLog`).
+        a.accessLogs = []
+        b.accessLogs = []
         guard a == b || ignoringSocket, let fa = running.config.filterChains.first?.filters.first, let fb = lc.filterChains.first?.filters.first,
             lc.filterChains.count == 1, lc.filterChains[0].filters.count == 1
         else { return false }

@@ -43,6 +43,8 @@ public enum Overflow: String, Sendable {
 public final class Cluster: Sendable {
     public let config: ClusterConfig
     public let name: String
+    /// `name` as access logs print it (at most 256 bytes).
+    public let logName: ImmutableBytes
     public let hosts: [Host]
     public let loadBalancer: any LoadBalancer
     public let stats: ClusterStats
@@ -62,6 +64,7 @@ public final class Cluster: Sendable {
         self.config = config
         self.tls = tls
         self.name = config.name
+        self.logName = ImmutableBytes(config.name, maxBytes: 256)
         self.stats = previous?.stats ?? ClusterStats()
         self.upstreamWrites = previous?.upstreamWrites ?? WriteTotals()
         self.latency = previous?.latency ?? LatencyHistogram()
@@ -89,6 +92,8 @@ public final class Cluster: Sendable {
         self.loadBalancer = makeLoadBalancer(config.lbType, hosts: hs)
         self.outlier = config.outlierDetection.map { OutlierDetector(config: $0, hosts: hs) }
     }
+
+    deinit { logName.deallocate() }
 
     /// TLS for a new connection to `host`: the cluster's, unless the host has `tls_disable`.
     public func upstreamTLS(for host: Host) -> TLSClientEndpoint? { host.config.tlsDisable ? nil : tls }

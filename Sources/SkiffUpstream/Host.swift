@@ -105,6 +105,10 @@ public final class Host: Sendable, CustomStringConvertible {
     public let drainStartedNs = Atomic<UInt64>(0)
     /// Pools per executor (a poller or a worker shard), so pollers never share a pool or its lock.
     public let perExecutor = ExecutorLocal<HostExecutorState>()
+    /// `address` as access logs print it (`ip:port`), made once so a log line copies bytes.
+    public let logAddress: ImmutableBytes
+    /// The configured `hostname` as access logs print it (at most 256 bytes); nil when the host has none.
+    public let logHostname: ImmutableBytes?
 
     /// This executor's state, created on first use. Call only on `executor`.
     @inline(__always)
@@ -132,6 +136,14 @@ public final class Host: Sendable, CustomStringConvertible {
             checked: healthCheck != nil)
         self.address = try SocketAddress.resolve(host: config.address.host, port: config.address.port)
         self.weightValue = Atomic(config.weight)
+        self.logAddress = ImmutableBytes(address.description)
+        // Cut where access logs stop reading (a DNS name has at most 253 bytes).
+        self.logHostname = config.hostname.flatMap { $0.isEmpty ? nil : ImmutableBytes($0, maxBytes: 256) }
+    }
+
+    deinit {
+        logAddress.deallocate()
+        logHostname?.deallocate()
     }
 
     /// Takes the weight of a reloaded config (before the balancer that reads it is built). At run time go through

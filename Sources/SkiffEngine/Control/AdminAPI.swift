@@ -135,6 +135,7 @@ enum AdminAPI {
         processFamilies(&p, engine)
         tlsFamilies(&p, engine)
         xdsFamilies(&p, engine)
+        accessLogFamilies(&p, engine)
         for g in engine.pollerGroups {
             for poller in g.pollers {
                 let s = poller.snapshot

@@ -107,9 +107,12 @@ extension SkiffServer {
         }
     }
 
-    /// SIGUSR1: reopen the log file (logrotate has renamed it). A failure is recorded: the lines go on to the old
-    /// file, whose name has changed.
+    /// SIGUSR1: reopen the log file and every access-log file (logrotate has renamed them). A failure is recorded:
+    /// the lines go on to the old file, whose name has changed.
     private func reopenLogs() {
+        if engine.accessLogs.fileCount > 0 {
+            logger.info("\("access logs reopened (\(engine.reopenAccessLogs()) files)")")
+        }
         guard let file = options.logFile else {
             logger.info("SIGUSR1: no log file to reopen")
             return

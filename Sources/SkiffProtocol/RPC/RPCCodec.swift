@@ -37,6 +37,12 @@ public protocol RPCCodec {
         to request: RPCFrameInfo, error: RPCErrorKind, message: StaticString, into out: UnsafeMutableRawPointer,
         capacity: Int
     ) -> Int?
+
+    /// The status `encodeErrorResponse` writes for `error` (for access logs' `rpc_status`).
+    static func errorStatus(for error: RPCErrorKind) -> Int
+
+    /// The HTTP status a response `status` stands for in access logs' `response_code` (success is 200).
+    static func httpStatus(forStatus status: Int) -> Int
 }
 
 /// Limits on what a peer may send.

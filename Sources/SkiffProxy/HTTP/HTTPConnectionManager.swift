@@ -1,3 +1,4 @@
+import SkiffAccessLog
 import SkiffConfig
 import SkiffNet
 import SkiffProtocol
@@ -37,21 +38,41 @@ final class ResolvedRoute: @unchecked Sendable {
     }
 }
 
-/// What a reload replaces in an HTTP or RPC proxy: the route table and the clusters its entries resolve to.
+/// What a reload replaces in an HTTP or RPC proxy: the route table and the clusters its entries resolve to, and the
+/// listener's access logs (read per request with the routes: no second lookup).
 public final class ProxyRouting: Sendable {
     let table: RouteTable
     let resolved: [ObjectIdentifier: ResolvedRoute]
     public let routerName: String
+    /// The listener's `access_logs`; nil when it has none.
+    public let accessLog: ListenerAccessLog?
+    /// The same, borrowed (held by `accessLog`): what the request path reads, with no reference counting.
+    let accessLogRef: Unmanaged<ListenerAccessLog>?
 
     /// Looks the filter's router up in `routers` and resolves every entry's clusters in `clusters`.
-    public init(filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager) throws(ProxySetupError) {
+    public init(
+        filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, accessLog: ListenerAccessLog? = nil
+    ) throws(ProxySetupError) {
         guard let table = routers[filter.routerConfigName] else {
             throw ProxySetupError("router_config_name: no router named \"\(filter.routerConfigName)\"")
         }
         self.table = table
         self.routerName = filter.routerConfigName
         self.resolved = try ResolvedRoute.resolveAll(table, clusters: clusters)
+        self.accessLog = accessLog
+        accessLogRef = accessLog.map { Unmanaged.passUnretained($0) }
     }
+
+    private init(_ other: ProxyRouting, accessLog: ListenerAccessLog?) {
+        table = other.table
+        resolved = other.resolved
+        routerName = other.routerName
+        self.accessLog = accessLog
+        accessLogRef = accessLog.map { Unmanaged.passUnretained($0) }
+    }
+
+    /// The same routes with other access logs.
+    func with(accessLog: ListenerAccessLog?) -> ProxyRouting { ProxyRouting(self, accessLog: accessLog) }
 
     /// The entry matching `input` and its clusters, or nil (no route).
     @inline(__always)
@@ -59,6 +80,12 @@ public final class ProxyRouting: Sendable {
         guard let entry = table.route(input), let r = resolved[ObjectIdentifier(entry)] else { return nil }
         return (entry, r)
     }
+}
+
+/// A network filter that writes access logs: the engine hands it the listener's (at start, and on every reload
+/// that changes them; requests under way finish with the ones they started with).
+public protocol AccessLogging: AnyObject {
+    func setAccessLog(_ log: ListenerAccessLog?)
 }
 
 /// A proxy filter whose routes and clusters a reload can replace in place (its listener keeps its socket).
@@ -115,7 +142,7 @@ public struct HTTPProxyOptions: Sendable, Equatable {
 
 /// The `proxy` network filter for `Http1`: one per listener. Builds an `HTTPDownstream` per accepted connection;
 /// holds the route table, the clusters resolved for each route, and the listener's counters.
-public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy {
+public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy, AccessLogging {
     /// Routes and clusters; replaced by a reload, read per request with one relaxed load.
     let routing: Reloadable<ProxyRouting>
     let options: HTTPProxyOptions
@@ -156,8 +183,11 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy {
     {
         guard case .proxy(var p) = filter else { throw ProxySetupError("the new filter is not a proxy filter") }
         p.downstreamProtocol = .http1
-        routing.replace(try ProxyRouting(filter: p, routers: routers, clusters: clusters))
+        routing.replace(
+            try ProxyRouting(filter: p, routers: routers, clusters: clusters, accessLog: routing.value.accessLog))
     }
+
+    public func setAccessLog(_ log: ListenerAccessLog?) { routing.replace(routing.value.with(accessLog: log)) }
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
         guard let executor = connection.executor else {

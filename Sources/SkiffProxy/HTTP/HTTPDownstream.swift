@@ -145,6 +145,9 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         timer.cancel()
         phase = .closing
         for ex in exchanges { ex.abort() }
+        // Access-log records go back to their executor's spares for the next connection.
+        for ex in exchanges { ex.releaseLogRecord() }
+        for ex in spare { ex.releaseLogRecord() }
         exchanges.removeAll()
         inbound?.release()
         inbound = nil
@@ -325,13 +328,15 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     /// A request the codec refused: answered (after the responses before it) with its status, then closed.
     func refuse(_ e: HTTPParseError) {
         manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
+        // Some of a request arrived: it is logged. A connection that sent nothing (408 after the accept) is not.
+        let partOfARequest = (inbound?.readableBytes ?? 0) > 0
         inbound?.release()
         inbound = nil
         connection.pauseReading()
         let ex = spare.popLast() ?? HTTPExchange(downstream: self)
         exchanges.append(ex)
         phase = .closing
-        ex.refuse(e)
+        ex.refuse(e, log: partOfARequest)
     }
 
     /// The request body of `ex` (the last exchange) failed: malformed framing (400) or a stall (408). Nothing more is

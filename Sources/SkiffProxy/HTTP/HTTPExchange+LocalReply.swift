@@ -1,3 +1,4 @@
+import SkiffAccessLog
 import SkiffNet
 import SkiffProtocol
 
@@ -44,12 +45,13 @@ extension HTTPExchange {
         detachUpstream(reusable: false)
         endRequest()
         state.requestComplete = true
-        if state.responseStarted { return cutClient() }
+        if state.responseStarted { return cutClient(.localReset) }
         reply(status: e.status, reason: e.reason, body: nil, location: nil, overflow: nil, close: true)
     }
 
-    /// A request the codec refused.
-    func refuse(_ e: HTTPParseError) {
+    /// A request the codec refused; `log`: some of it arrived, so it gets an access-log line.
+    func refuse(_ e: HTTPParseError, log: Bool) {
+        if log { beginRefusedLog() }
         state.requestComplete = true
         reply(status: e.status, reason: e.reason, body: nil, location: nil, overflow: nil, close: true)
     }
@@ -70,6 +72,11 @@ extension HTTPExchange {
             host?.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
         }
         if sampling { endSample(status: status, flags: "LR", reason: reason, bytesOut: body?.count ?? 0) }
+        if logging {
+            let length = body?.count ?? HTTPLocalReply.defaultBodyLength(status: status, reason: reason)
+            logLocalReplyHeaders(reason: reason, location: location, contentLength: length)
+            endLog(status: status, bytesSent: method == .head ? 0 : length, now: MonotonicClock.now())
+        }
         let out = connection.bufferPool.acquire()
         guard
             let n = HTTPLocalReply.render(
@@ -96,8 +103,9 @@ extension HTTPExchange {
     func timedOut() {
         manager.stats.routeTimeouts.wrappingAdd(1, ordering: .relaxed)
         host?.stats.requestTimeout.wrappingAdd(1, ordering: .relaxed)
+        logFlag(.upstreamRequestTimeout)
         switch state.timedOut() {
-        case .cutClient: cutClient()
+        case .cutClient: cutClient(.upstreamRequestTimeout)
         case .reply: fail(status: 504, reason: "upstream timeout")
         }
     }

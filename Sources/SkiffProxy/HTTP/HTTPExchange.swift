@@ -1,3 +1,4 @@
+import SkiffAccessLog
 import SkiffNet
 import SkiffProtocol
 import SkiffTelemetry
@@ -52,6 +53,13 @@ final class HTTPExchange: @unchecked Sendable {
     /// True while this request is sampled for the live tap (`HTTPExchange+Sample.swift`); its draft, kept for reuse.
     var sampling = false
     var sampleDraft: HTTPSampleDraft?
+    /// True while this request is to be logged (`HTTPExchange+AccessLog.swift`); its log and reused record, held,
+    /// and the same two borrowed (`logRef`, `logRecordRef`: what the request path reads, without reference counting).
+    var logging = false
+    var accessLog: ListenerAccessLog?
+    var logRecord: AccessLogRecord?
+    var logRef: Unmanaged<ListenerAccessLog>?
+    var logRecordRef: Unmanaged<AccessLogRecord>?
 
     init(downstream: HTTPDownstream) {
         self.d = downstream
@@ -69,6 +77,7 @@ final class HTTPExchange: @unchecked Sendable {
     func reset() {
         timer.cancel()
         sampling = false
+        logging = false
         route = nil
         cluster = nil
         host = nil
@@ -98,10 +107,13 @@ final class HTTPExchange: @unchecked Sendable {
         manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
         startNs = MonotonicClock.now()
         if manager.tap.isWatched { beginSample(head: head) }
+        let routing = manager.routing.value(on: executor)
+        if let log = routing.accessLogRef { beginLog(log, head: head) }
 
         let input = HTTPRouteInput(source: head, request: request, headers: d.requestHeaders)
-        guard let (entry, resolved) = manager.routing.value(on: executor).route(input) else {
+        guard let (entry, resolved) = routing.route(input) else {
             manager.stats.noRoute.wrappingAdd(1, ordering: .relaxed)
+            logFlag(.noRouteFound)
             ib.readerIndex += headLength
             return replyBeforeUpstream(status: 404, reason: "no route matched", inbound: ib)
         }
@@ -121,6 +133,7 @@ final class HTTPExchange: @unchecked Sendable {
             ? resolved.clusters[0] : resolved.clusters[entry.weightedIndex(random: FastRandom.next())]
         cluster = c
         if let overflow = c.admitRequest() {
+            logFlag(.upstreamOverflow)
             ib.readerIndex += headLength
             return replyBeforeUpstream(status: 503, reason: "upstream overflow", overflow: overflow.rawValue, inbound: ib)
         }
@@ -156,36 +169,6 @@ final class HTTPExchange: @unchecked Sendable {
         send(head: out)
     }
 
-    private func render(
-        head: UnsafeRawBufferPointer, request: HTTPRequestHead, entry: RouteEntry, into out: ByteBuffer
-    ) -> Int? {
-        var options = HTTPRenderer.RequestOptions()
-        return connection.peerIPBytes.withUnsafeBytes { ipBytes in
-            options.xForwardedFor = ipBytes
-            return withOptionalBytes(entry.hostRewrite) { hostBytes in
-                options.hostRewrite = hostBytes
-                return withOptionalBytes(entry.prefixRewrite) { prefixBytes in
-                    if let p = prefixBytes { options.prefixRewrite = (entry.matchedPrefixLength, p) }
-                    return HTTPRenderer.renderRequest(
-                        head: request, headers: d.requestHeaders, source: head, into: out.writePointer,
-                        capacity: out.writableBytes, options: options)
-                }
-            }
-        }
-    }
-
-    /// FNV-1a over the configured headers' values (for LB_MAGLEV); a missing header hashes as empty.
-    private func hashKey(_ names: [[UInt8]], head: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for n in names {
-            if let v = n.withUnsafeBytes({ d.requestHeaders.firstValue(named: $0, in: head) }) {
-                for b in v { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            }
-            h = (h ^ 0xff) &* 0x100_0000_01b3
-        }
-        return h
-    }
-
     /// Picks a host, gets a pooled or new upstream connection, and queues `head` on it.
     private func send(head: ByteBuffer) {
         guard let c = cluster else {
@@ -202,6 +185,7 @@ final class HTTPExchange: @unchecked Sendable {
             head.release()
             c.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
             manager.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            logFlag(.noHealthyUpstream)
             return fail(status: 503, reason: "no healthy upstream")
         }
         host = h
@@ -214,12 +198,14 @@ final class HTTPExchange: @unchecked Sendable {
         } else {
             if let overflow = c.admitConnection() {
                 head.release()
+                logFlag(.upstreamOverflow)
                 return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
             }
             // The request waits for this connection: that is what max_pending_requests bounds.
             if let overflow = c.admitPending() {
                 c.connectionClosed()
                 head.release()
+                logFlag(.upstreamOverflow)
                 return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
             }
             u = HTTPUpstream(host: h, cluster: c, executor: executor, pool: pool)
@@ -240,6 +226,7 @@ final class HTTPExchange: @unchecked Sendable {
         h.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         h.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
         u.connection.write(head)
+        if logging { logSent(u) }
     }
 
     // MARK: - Request body
@@ -282,6 +269,7 @@ final class HTTPExchange: @unchecked Sendable {
 
     func finishRequestBody() {
         state.requestComplete = true
+        if logging { logRecord.unsafelyUnwrapped.requestFinishedNs = MonotonicClock.now() }
         if d.phase == .requestBody && d.exchanges.last === self { d.requestBodyFinished() }
     }
 
@@ -396,6 +384,7 @@ final class HTTPExchange: @unchecked Sendable {
                 continue
             }
             countResponse(status)
+            if logging { logResponseHead(u, head: head, status: status) }
             guard let rest = u.response.beginBody(afterHead: len, kind: bodyKind, limits: manager.options.limits) else {
                 if u.response.body.isComplete { finish(u) }
                 return
@@ -469,13 +458,14 @@ final class HTTPExchange: @unchecked Sendable {
             // Never fake a complete response: cut the client.
             manager.stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
             host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
-            cutClient()
+            cutClient(.upstreamConnectionTermination)
         case .retry(let counted):
             if connectFailure, let h = host { cluster?.outlier?.record(host: h, failure: true) }
             retry(counted: counted)
         case .reply(let status, let reason):
             if connectFailure, let h = host { cluster?.outlier?.record(host: h, failure: true) }
             if !connectFailure { host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed) }
+            logFlag(connectFailure ? .upstreamConnectionFailure : .upstreamRemoteReset)
             fail(status: status, reason: reason)
         }
     }
@@ -490,6 +480,7 @@ final class HTTPExchange: @unchecked Sendable {
             // `max_retries` bounds retries in flight: the slot is held until the exchange ends.
             if state.needsRetryAdmission {
                 if let overflow = c.admitRetry() {
+                    logFlag(.upstreamOverflow)
                     return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
                 }
                 state.retryAdmitted()
@@ -525,6 +516,7 @@ final class HTTPExchange: @unchecked Sendable {
         cluster?.latency.record(ns: took)
         listenerLatency._withUnsafeGuaranteedRef { $0.record(ns: took) }
         if sampling { endSample(status: u.response.head.statusCode, bytesOut: u.response.body.bodyBytes) }
+        if logging { endLog(status: u.response.head.statusCode, bytesSent: u.response.body.bodyBytes, now: now) }
         d.lastFinishNs = now
         detachUpstream(reusable: keepUpstream)
         endRequest()
@@ -559,6 +551,7 @@ final class HTTPExchange: @unchecked Sendable {
     /// Torn down without a reply (client gone, or closing after an earlier response).
     func abort() {
         sampling = false
+        if logging { endLogUnanswered(d.closed ? .downstreamTerminated : .localReset) }
         if state.phase != .idle && state.phase != .finished {
             manager.stats.requestResets.wrappingAdd(1, ordering: .relaxed)
         }
@@ -577,9 +570,10 @@ final class HTTPExchange: @unchecked Sendable {
         state.finished()
     }
 
-    /// A response cut mid-way: the client connection must not look complete.
-    func cutClient() {
+    /// A response cut mid-way: the client connection must not look complete. `flag`: why, for the access log.
+    func cutClient(_ flag: AccessLogFlags = .upstreamConnectionTermination) {
         if sampling { endSample(status: 0, flags: "UC") }
+        if logging { endLogUnanswered(flag) }
         abort()
         connection.close(.peerClosed)
     }

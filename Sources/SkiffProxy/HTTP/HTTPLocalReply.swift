@@ -38,6 +38,11 @@ enum HTTPLocalReply {
         return w.overflowed ? nil : w.index
     }
 
+    /// The length of the body `render` writes when it is given none.
+    static func defaultBodyLength(status: Int, reason: StaticString) -> Int {
+        "\(status) \(reasonText(status)): \(reason)\n".utf8.count
+    }
+
     static func reasonText(_ status: Int) -> String {
         HTTPReasonPhrase.phrase(for: status).map { "\($0)" } ?? "Status"
     }

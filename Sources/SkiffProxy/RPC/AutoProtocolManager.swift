@@ -1,3 +1,4 @@
+import SkiffAccessLog
 import SkiffConfig
 import SkiffNet
 import SkiffProtocol
@@ -7,7 +8,7 @@ import SkiffUpstream
 /// The `Auto` downstream protocol: the first bytes of a connection pick its codec — 0x01 Bolt, 0x02 Bolt v2,
 /// 0xda 0xbb Dubbo, anything else HTTP/1.1 — and the connection is handed to that protocol's handler. One router
 /// serves all of them (HTTP routes by host and path, RPC by headers such as `service`).
-public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, @unchecked Sendable {
+public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, AccessLogging, @unchecked Sendable {
     let http: HTTPConnectionManager
     let bolt: RPCConnectionManager<BoltCodec>
     let boltv2: RPCConnectionManager<BoltV2Codec>
@@ -38,12 +39,21 @@ public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, @unch
         guard case .proxy(let p) = filter else { throw ProxySetupError("the new filter is not a proxy filter") }
         var hp = p
         hp.downstreamProtocol = .http1
-        let h = try ProxyRouting(filter: hp, routers: routers, clusters: clusters)
-        let r = try ProxyRouting(filter: p, routers: routers, clusters: clusters)
+        let log = http.routing.value.accessLog
+        let h = try ProxyRouting(filter: hp, routers: routers, clusters: clusters, accessLog: log)
+        let r = try ProxyRouting(filter: p, routers: routers, clusters: clusters, accessLog: log)
         http.routing.replace(h)
         bolt.routing.replace(r)
         boltv2.routing.replace(r)
         dubbo.routing.replace(r)
+    }
+
+    /// One set of access logs for whichever protocol a connection turns out to speak.
+    public func setAccessLog(_ log: ListenerAccessLog?) {
+        http.setAccessLog(log)
+        bolt.setAccessLog(log)
+        boltv2.setAccessLog(log)
+        dubbo.setAccessLog(log)
     }
 
     /// HTTP counters of this listener (the RPC managers keep their own).

@@ -1,3 +1,4 @@
+import SkiffAccessLog
 import SkiffConfig
 import SkiffNet
 import SkiffProtocol
@@ -54,7 +55,9 @@ extension RPCConnectionManager: RPCStatsProviding {
 
 /// The `proxy` network filter for Bolt, Bolt v2 and Dubbo: one per listener, generic over the codec so the hot path
 /// is specialised (no existential per frame). Builds an `RPCDownstream` per accepted connection.
-public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, ReroutableProxy, @unchecked Sendable {
+public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, ReroutableProxy, AccessLogging,
+    @unchecked Sendable
+{
     /// Routes and clusters; replaced by a reload, read per request with one relaxed load.
     let routing: Reloadable<ProxyRouting>
     let limits: RPCLimits
@@ -75,6 +78,8 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
     let poolSlot = PoolSlot<RPCUpstream<Codec>>()
     /// The live request tap finished streams are sampled into while someone watches.
     let tap: RequestTap
+    /// `%protocol%` of this codec's lines.
+    let logProtocol: AccessLogProtocol
 
     public init(
         filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, limits: RPCLimits = .default,
@@ -82,6 +87,7 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
         tap: RequestTap = .inert
     ) throws(ProxySetupError) {
         self.tap = tap
+        logProtocol = "\(Codec.name)" == "dubbo" ? .dubbo : "\(Codec.name)" == "boltv2" ? .boltv2 : .bolt
         routing = Reloadable(try ProxyRouting(filter: filter, routers: routers, clusters: clusters))
         self.limits = limits
         defaultTimeoutNs = 60_000_000_000
@@ -94,8 +100,11 @@ public final class RPCConnectionManager<Codec: RPCCodec>: ListenerDelegate, Rero
         throws(ProxySetupError)
     {
         guard case .proxy(let p) = filter else { throw ProxySetupError("the new filter is not a proxy filter") }
-        routing.replace(try ProxyRouting(filter: p, routers: routers, clusters: clusters))
+        routing.replace(
+            try ProxyRouting(filter: p, routers: routers, clusters: clusters, accessLog: routing.value.accessLog))
     }
+
+    public func setAccessLog(_ log: ListenerAccessLog?) { routing.replace(routing.value.with(accessLog: log)) }
 
     /// This executor's pool of request copies. Call only on `executor`.
     @inline(__always)

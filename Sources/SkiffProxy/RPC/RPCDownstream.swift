@@ -1,3 +1,4 @@
+import SkiffAccessLog
 import SkiffNet
 import SkiffProtocol
 import SkiffTelemetry
@@ -43,6 +44,8 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     var idleTimer: PollerTimer?
     /// When the last complete frame arrived (coarse monotonic ns).
     var lastFrameNs: UInt64 = 0
+    /// The connection's addresses as access-log lines print them (`accessLogAddresses`), made once.
+    var logAddresses: AccessLogAddresses?
 
     init(connection: Connection, manager: RPCConnectionManager<Codec>, executor: any EventExecutor) {
         self.connection = connection
@@ -191,26 +194,26 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
                 tap: manager.tap, executor: executor, listener: connection.label, proto: Codec.name, frame: frame,
                 info: info)
         }
+        let routing = manager.routing.value(on: executor)
+        let record = routing.accessLog.map { beginLog($0, frame: frame) }
         let input = RPCRouteInput(frame: frame, info: info)
-        guard let (entry, resolved) = manager.routing.value(on: executor).route(input),
-            !resolved.clusters.isEmpty
-        else {
+        guard let (entry, resolved) = routing.route(input), !resolved.clusters.isEmpty else {
             manager.stats.noRoute.wrappingAdd(1, ordering: .relaxed)
-            return reply(.noUpstream, "no route matched", oneway: oneway)
+            return reply(.noUpstream, "no route matched", oneway: oneway, record: record, flag: .noRouteFound)
         }
         let cluster =
             resolved.clusters.count == 1
             ? resolved.clusters[0] : resolved.clusters[entry.weightedIndex(random: FastRandom.next())]
         if cluster.admitRequest() != nil {
             cluster.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
-            return reply(.overflow, "upstream overflow", oneway: oneway)
+            return reply(.overflow, "upstream overflow", oneway: oneway, record: record, flag: .upstreamOverflow)
         }
         guard let host = cluster.pickHost() else {
             cluster.requestFinished()
             cluster.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
             manager.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
             cluster.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
-            return reply(.noUpstream, "no healthy upstream", oneway: oneway)
+            return reply(.noUpstream, "no healthy upstream", oneway: oneway, record: record, flag: .noHealthyUpstream)
         }
         let upstream = RPCUpstream<Codec>.on(host: host, cluster: cluster, via: self)
         let timeoutNs: UInt64
@@ -224,6 +227,10 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         if oneway {
             upstream.sendOneway(out)
             cluster.requestFinished()
+            if let record {
+                upstream.logSent(record)
+                endLogLocally(record, kind: nil, flag: [], bytesSent: 0, host: host, cluster: cluster)
+            }
             return
         }
         inFlight += 1
@@ -240,7 +247,7 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
             RPCUpstream<Codec>.Stream(
                 downstream: self, originalID: info.requestID, deadline: now &+ timeoutNs, started: now,
                 protocolVersion: info.protocolVersion, codecByte: info.codecByte, retry: retry,
-                replay: retry.left > 0 ? replayCopy(frame) : nil, sample: pendingSample))
+                replay: retry.left > 0 ? replayCopy(frame) : nil, sample: pendingSample, logRecord: record))
         pendingSample = nil
     }
 
@@ -297,7 +304,9 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
     }
 
     /// Fails one stream locally (timeout, upstream lost), answering the client with the protocol's error status.
-    func fail(_ kind: RPCErrorKind, request: RPCFrameInfo, message: StaticString) {
+    /// Returns the bytes of the answer queued (0 when none could be made).
+    @discardableResult
+    func fail(_ kind: RPCErrorKind, request: RPCFrameInfo, message: StaticString) -> Int {
         switch kind {
         case .timeout: manager.stats.timeouts.wrappingAdd(1, ordering: .relaxed)
         case .upstreamReset, .noUpstream: manager.stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
@@ -311,23 +320,31 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
             out.release()
             streamEnded()
             if closed && inFlight == 0 { keptUntilAnswered = nil }  // last statement (see `deliver`)
-            return
+            return 0
         }
         out.writerIndex += n
         manager.stats.localReplies.wrappingAdd(1, ordering: .relaxed)
+        let sent = closed ? 0 : n
         deliver(out)
+        return sent
     }
 
-    /// Answers a request locally before it went anywhere.
-    private func reply(_ kind: RPCErrorKind, _ message: StaticString, oneway: Bool) {
-        if oneway { return }
+    /// Answers a request locally before it went anywhere (a oneway one only gets its log line).
+    private func reply(
+        _ kind: RPCErrorKind, _ message: StaticString, oneway: Bool, record: AccessLogRecord?, flag: AccessLogFlags
+    ) {
+        if oneway {
+            if let record { endLogLocally(record, kind: nil, flag: flag, bytesSent: 0) }
+            return
+        }
         if let s = pendingSample {
             pendingSample = nil
             s.publish(status: 0, cluster: nil, host: nil, flags: "LR", reason: message)
         }
         inFlight += 1
         manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
-        fail(kind, request: info, message: message)
+        let sent = fail(kind, request: info, message: message)
+        if let record { endLogLocally(record, kind: kind, flag: flag, bytesSent: sent) }
     }
 
     /// A frame the codec refused: answer with a codec error where the protocol can, count it, close.

@@ -1,3 +1,4 @@
+import SkiffAccessLog
 import SkiffNet
 import SkiffProtocol
 import SkiffTelemetry
@@ -29,6 +30,8 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         var holdsRetrySlot = false
         /// Set only while the live request tap is watched and this request was sampled.
         var sample: RPCSampleDraft? = nil
+        /// Set only while the listener has access logs (`RPCAccessLog.swift`).
+        var logRecord: AccessLogRecord? = nil
     }
 
     let host: Host
@@ -115,6 +118,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
             executor.arm(timeoutTimer, afterNs: timeoutNs)
         }
         connection.write(frame)
+        if let r = s.logRecord { logSent(r) }
         countRequest()
     }
 
@@ -207,6 +211,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
             s.replay?.release()
             finishStream(s, success: info.status == 0)
             s.sample?.publish(status: info.status, cluster: cluster, host: host, bytesOut: frame.count)
+            if let r = s.logRecord { endLog(r, response: frame, downstreamClosed: s.downstream.closed) }
             defer { if draining && streams.isEmpty { connection?.close(.local) } }
             let out: ByteBuffer = frame.count <= connection.bufferPool.bufferSize
                 ? s.downstream.connection.bufferPool.acquire() : ByteBuffer(capacity: frame.count)
@@ -243,7 +248,16 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
         s.sample?.publish(status: 0, cluster: cluster, host: host, flags: "LR", reason: message)
         let took = MonotonicClock.now() &- s.started
         s.downstream.listenerLatency._withUnsafeGuaranteedRef { $0.record(ns: took) }
-        s.downstream.fail(kind, request: requestInfo(s), message: message)
+        let sent = s.downstream.fail(kind, request: requestInfo(s), message: message)
+        if let r = s.logRecord {
+            let flag: AccessLogFlags =
+                switch kind {
+                case .timeout: .upstreamRequestTimeout
+                case .noUpstream: .upstreamConnectionFailure
+                default: .upstreamRemoteReset
+                }
+            endLogFailed(r, kind: kind, flag: flag, bytesSent: sent)
+        }
     }
 
     private func finishStream(_ s: Stream, success: Bool) {

@@ -1,3 +1,4 @@
+import SkiffAccessLog
 import SkiffConfig
 import SkiffNet
 import SkiffUpstream
@@ -19,32 +20,46 @@ public final class TCPProxyStats: Sendable {
 
 /// The `tcp_proxy` network filter: each accepted connection gets an upstream connection to a host of the routed
 /// cluster, and bytes are pumped both ways with back-pressure and half-close.
-public final class TCPProxy: ListenerDelegate, ReroutableProxy {
+public final class TCPProxy: ListenerDelegate, ReroutableProxy, AccessLogging {
     /// Routes and session settings; a reload replaces them, a session keeps the ones it started with.
     final class Routing: Sendable {
         let routes: TCPRouteTable
         let idleTimeout: Duration?
         let maxConnectAttempts: Int
+        /// The listener's `access_logs`: a line per session when it closes.
+        let accessLog: ListenerAccessLog?
 
-        init(config: TCPProxyConfig, clusters: ClusterManager) throws(ProxySetupError) {
+        init(config: TCPProxyConfig, clusters: ClusterManager, accessLog: ListenerAccessLog?) throws(ProxySetupError) {
             routes = try TCPRouteTable(config: config, clusters: clusters)
             idleTimeout = config.idleTimeout
             maxConnectAttempts = max(1, config.maxConnectAttempts)
+            self.accessLog = accessLog
         }
+
+        private init(_ other: Routing, accessLog: ListenerAccessLog?) {
+            routes = other.routes
+            idleTimeout = other.idleTimeout
+            maxConnectAttempts = other.maxConnectAttempts
+            self.accessLog = accessLog
+        }
+
+        func with(accessLog: ListenerAccessLog?) -> Routing { Routing(self, accessLog: accessLog) }
     }
 
     let routing: Reloadable<Routing>
     public let stats = TCPProxyStats()
 
     public init(config: TCPProxyConfig, clusters: ClusterManager) throws(ProxySetupError) {
-        routing = Reloadable(try Routing(config: config, clusters: clusters))
+        routing = Reloadable(try Routing(config: config, clusters: clusters, accessLog: nil))
     }
+
+    public func setAccessLog(_ log: ListenerAccessLog?) { routing.replace(routing.value.with(accessLog: log)) }
 
     public func reroute(filter: NetworkFilterConfig, routers: RouterRegistry, clusters: ClusterManager)
         throws(ProxySetupError)
     {
         guard case .tcpProxy(let c) = filter else { throw ProxySetupError("the new filter is not a tcp_proxy") }
-        routing.replace(try Routing(config: c, clusters: clusters))
+        routing.replace(try Routing(config: c, clusters: clusters, accessLog: routing.value.accessLog))
     }
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
@@ -55,11 +70,13 @@ public final class TCPProxy: ListenerDelegate, ReroutableProxy {
         guard let cluster = r.routes.cluster(source: connection.peerAddress, destination: connection.localAddress)
         else {
             stats.noRoute.wrappingAdd(1, ordering: .relaxed)
+            if let log = r.accessLog { TCPSessionLog.noRoute(log, connection: connection) }
             return nil
         }
         stats.sessions.wrappingAdd(1, ordering: .relaxed)
         stats.activeSessions.wrappingAdd(1, ordering: .relaxed)
         let session = TCPProxySession(proxy: self, routing: r, cluster: cluster, downstream: connection)
+        if let log = r.accessLog { session.log = TCPSessionLog(log, connection: connection) }
         // Nothing is read from the client until the upstream is connected.
         connection.pauseReading()
         session.connectNext()
@@ -85,6 +102,8 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
     let cluster: Cluster
     let downstream: Connection
     private let state = Mutex(State())
+    /// Set at the accept when the listener has access logs; written when both sides have closed.
+    var log: TCPSessionLog?
 
     init(proxy: TCPProxy, routing: TCPProxy.Routing, cluster: Cluster, downstream: Connection) {
         self.proxy = proxy
@@ -105,6 +124,7 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         }
         guard let host else {
             proxy.stats.upstreamConnectFailures.wrappingAdd(1, ordering: .relaxed)
+            log?.flag(.noHealthyUpstream)
             downstream.close(.peerClosed)
             return
         }
@@ -156,6 +176,7 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         host?.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
         cluster.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
         if let h = host { cluster.outlier?.record(host: h, failure: false) }
+        log?.connected(c)
         downstream.resumeReading()
     }
 
@@ -207,18 +228,24 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
             return
         }
         proxy.stats.upstreamConnectFailures.wrappingAdd(1, ordering: .relaxed)
+        log?.flag(.upstreamConnectionFailure)
         state.withLock { $0.upstreamClosed = true }
         downstream.close(.peerClosed)
         finishIfDone()
     }
 
     private func finishIfDone() {
-        let done = state.withLock { s -> Bool in
-            guard s.downstreamClosed && s.upstreamClosed && !s.finished else { return false }
+        let (done, host) = state.withLock { s -> (Bool, Host?) in
+            guard s.downstreamClosed && s.upstreamClosed && !s.finished else { return (false, nil) }
             s.finished = true
             s.upstream = nil
-            return true
+            return (true, s.host)
         }
-        if done { proxy.stats.activeSessions.wrappingSubtract(1, ordering: .relaxed) }
+        guard done else { return }
+        proxy.stats.activeSessions.wrappingSubtract(1, ordering: .relaxed)
+        if let log {
+            self.log = nil
+            log.end(downstream: downstream, host: host, cluster: cluster)
+        }
     }
 }
