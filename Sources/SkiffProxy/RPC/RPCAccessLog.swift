@@ -40,15 +40,8 @@ extension RPCDownstream {
         _ r: AccessLogRecord, kind: RPCErrorKind?, flag: AccessLogFlags, bytesSent: Int, host: Host? = nil,
         cluster: Cluster? = nil
     ) {
-        r.flags.insert(flag)
-        if let kind {
-            r.rpcStatus = Codec.errorStatus(for: kind)
-            r.responseCode = Codec.httpStatus(forStatus: r.rpcStatus)
-        }
-        r.bytesSent = UInt64(bytesSent)
-        r.setUpstream(host: host, cluster: cluster)
-        r.endNs = MonotonicClock.now()
-        ListenerAccessLog.finish(r, on: executor)
+        endRPCLogHere(
+            Codec.self, r, kind: kind, flag: flag, bytesSent: bytesSent, host: host, cluster: cluster, on: executor)
     }
 
     /// This connection's addresses as lines print them, made on its first logged request.
@@ -93,14 +86,26 @@ extension RPCUpstream {
 
     /// The stream failed here (timeout, connection lost): Skiff's error status, the line.
     func endLogFailed(_ r: AccessLogRecord, kind: RPCErrorKind, flag: AccessLogFlags, bytesSent: Int) {
-        r.flags.insert(flag)
+        endRPCLogHere(
+            Codec.self, r, kind: kind, flag: flag, bytesSent: bytesSent, host: host, cluster: cluster, on: executor)
+    }
+}
+
+/// The line of a request that ends in Skiff rather than with an upstream's answer: Skiff's status for `kind` (none
+/// for a oneway request sent on), the flag, the bytes sent, the host and cluster it was meant for.
+private func endRPCLogHere<Codec: RPCCodec>(
+    _: Codec.Type, _ r: AccessLogRecord, kind: RPCErrorKind?, flag: AccessLogFlags, bytesSent: Int, host: Host?,
+    cluster: Cluster?, on executor: any EventExecutor
+) {
+    r.flags.insert(flag)
+    if let kind {
         r.rpcStatus = Codec.errorStatus(for: kind)
         r.responseCode = Codec.httpStatus(forStatus: r.rpcStatus)
-        r.bytesSent = UInt64(bytesSent)
-        r.setUpstream(host: host, cluster: cluster)
-        r.endNs = MonotonicClock.now()
-        ListenerAccessLog.finish(r, on: executor)
     }
+    r.bytesSent = UInt64(bytesSent)
+    r.setUpstream(host: host, cluster: cluster)
+    r.endNs = MonotonicClock.now()
+    ListenerAccessLog.finish(r, on: executor)
 }
 
 /// A header of an RPC frame by name, ignoring ASCII case (Bolt's header map, Dubbo's attachments); for requests the
