@@ -43,6 +43,25 @@ final class ConnectLoop: @unchecked Sendable {
     }
 }
 
+extension Array where Element == ConnectLoop {
+    /// Connections answered 200 so far, across the loops.
+    var ok: Int { reduce(0) { $0 + $1.ok.load(ordering: .relaxed) } }
+
+    /// Stops every loop; true once all have finished (within 10 s).
+    func stopAll() -> Bool {
+        for c in self { c.stop.store(true, ordering: .relaxed) }
+        return waitUntil(seconds: 10) { allSatisfy { $0.finished.load(ordering: .relaxed) } }
+    }
+
+    /// Whether no connection was refused or failed, and what to print when some were.
+    var failures: (none: Bool, summary: String) {
+        let refused = reduce(0) { $0 + $1.refused.load(ordering: .relaxed) }
+        let errors = reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
+        let first = compactMap { $0.firstError.withLock { $0 } }.first ?? ""
+        return (refused == 0 && errors == 0, "\(refused) refused, \(errors) failed of \(ok); first: \(first)")
+    }
+}
+
 @Suite(.serialized) struct ReloadBinaryTests {
     static func config(
         netpoll: Int, rwloop: Int, extraListener: Int? = nil, rwMaxConnections: Int = 100, hosts: [(Int, Int)],
@@ -233,12 +252,8 @@ final class ConnectLoop: @unchecked Sendable {
         #expect(r.output.contains("listener m: replaced (same socket"), "\(r.output)")
         let atReload = a.count(path: "/m")
         #expect(waitUntil(seconds: 10) { a.count(path: "/m") > atReload + 50 }, "the moved listener serves")
-        for c in loops { c.stop.store(true, ordering: .relaxed) }
-        #expect(waitUntil(seconds: 10) { loops.allSatisfy { $0.finished.load(ordering: .relaxed) } })
-        let refused = loops.reduce(0) { $0 + $1.refused.load(ordering: .relaxed) }
-        let errors = loops.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
-        let first = loops.compactMap { $0.firstError.withLock { $0 } }.first ?? ""
-        #expect(refused == 0 && errors == 0, "\(refused) refused, \(errors) failed; first: \(first)")
+        #expect(loops.stopAll())
+        #expect(loops.failures.none, "\(loops.failures.summary)")
         // New tcp sessions reach b; the old session is still on a.
         #expect(try rawExchange(port: tcp, Array("GET /after HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8))
             .hasSuffix("b /after"))

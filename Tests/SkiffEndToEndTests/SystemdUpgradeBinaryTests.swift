@@ -77,14 +77,10 @@ import Testing
         #expect(notify.waitFor { _ in notify.messages(from: successor).filter { $0 == "WATCHDOG=1" }.count >= 2 },
                 "\(notify.messages)")
 
-        let atExit = loops.reduce(0) { $0 + $1.ok.load(ordering: .relaxed) }
-        #expect(waitUntil(seconds: 10) { loops.reduce(0) { $0 + $1.ok.load(ordering: .relaxed) } > atExit + 50 })
-        for c in loops { c.stop.store(true, ordering: .relaxed) }
-        #expect(waitUntil(seconds: 10) { loops.allSatisfy { $0.finished.load(ordering: .relaxed) } })
-        let refused = loops.reduce(0) { $0 + $1.refused.load(ordering: .relaxed) }
-        let errors = loops.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }
-        let first = loops.compactMap { $0.firstError.withLock { $0 } }.first ?? ""
-        #expect(refused == 0 && errors == 0, "\(refused) refused, \(errors) failed; first: \(first)")
+        let atExit = loops.ok
+        #expect(waitUntil(seconds: 10) { loops.ok > atExit + 50 })
+        #expect(loops.stopAll())
+        #expect(loops.failures.none, "\(loops.failures.summary)")
 
         // The successor owns the pid file and the control socket, and stops as the service: STOPPING=1 from it.
         #expect(String(decoding: try readFile(pidPath), as: UTF8.self) == "\(successor)\n")
