@@ -7,7 +7,8 @@ Each binary runs in turn (one at a time: instruction counts do not depend on loa
 same method as bench/suite.py's callgrind section; --peers adds nginx (http, stream) on the same backend.
 --access-log adds, for each build, the same rows with an access log on every listener (MOSN's default format, or
 with =json a JSON-lines format of the same variables) written to a file in the run's temporary directory, and the
-on/off ratio of each row. --http-only leaves out the tcp_proxy rows.
+on/off ratio of each row; with --peers also nginx with its nearest format (suite.NGINX_MOSN_LIKE_LOG, buffered).
+--http-only leaves out the tcp_proxy rows. With --peers the builds may be left out (peers' rows only).
 """
 import json, os, subprocess, sys, tempfile
 
@@ -20,7 +21,7 @@ from suite import nginx_backend, nginx_http, nginx_stream, skiff_argv  # noqa: E
 def main():
     builds = [a.split("=", 1) for a in sys.argv[1:] if "=" in a and not a.startswith("--")]
     peers = "--peers" in sys.argv
-    if not builds:
+    if not builds and not peers:
         sys.exit(__doc__)
     print(machine_line())
     procs = Procs()
@@ -74,7 +75,11 @@ def rows(procs, tmp, builds, peers):
                 jobs.append((f"Skiff {name} tcp_proxy{suffix}", "tcp", lambda p, f=argv: f(p, mode="tcp")))
     if peers:
         jobs.append(("nginx http", "http", lambda p: nginx_http(tmp, p, backend)))
-        jobs.append(("nginx stream", "tcp", lambda p: nginx_stream(tmp, p, backend)))
+        if form:
+            jobs.append(("nginx http +access_log(mosn-like)", "http",
+                         lambda p: nginx_http(tmp, p, backend, access_log=True)))
+        if not http_only:
+            jobs.append(("nginx stream", "tcp", lambda p: nginx_stream(tmp, p, backend)))
     print("| candidate | keep-alive | Connection: close |")
     print("|---|---|---|")
     seen = {}
