@@ -61,9 +61,10 @@ extension HTTPExchange {
     ) {
         manager.stats.localReplies.wrappingAdd(1, ordering: .relaxed)
         countResponse(status)
+        let now = MonotonicClock.now()
         // A request the codec refused never began: no arrival to measure from.
         if state.phase != .idle {
-            let took = MonotonicClock.now() &- startNs
+            let took = now &- startNs
             listenerLatency._withUnsafeGuaranteedRef { $0.record(ns: took) }
         }
         if status >= 500 {
@@ -75,7 +76,7 @@ extension HTTPExchange {
         if logging {
             let length = body?.count ?? HTTPLocalReply.defaultBodyLength(status: status, reason: reason)
             logLocalReplyHeaders(reason: reason, location: location, contentLength: length)
-            endLog(status: status, bytesSent: method == .head ? 0 : length, now: MonotonicClock.now())
+            endLog(status: status, bytesSent: method == .head ? 0 : length, now: now)
         }
         let out = connection.bufferPool.acquire()
         guard
