@@ -71,12 +71,6 @@ void cskiff_thread_set_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0
 
 int32_t cskiff_gettid(void) { return (int32_t)syscall(SYS_gettid); }
 
-uint64_t cskiff_monotonic_ns(int coarse) {
-    struct timespec ts;
-    clock_gettime(coarse ? CLOCK_MONOTONIC_COARSE : CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt) {
     struct msghdr msg;
     memset(&msg, 0, sizeof msg);

@@ -32,9 +32,6 @@ void cskiff_thread_set_name(const char *name);
 /// Linux thread id of the caller (for per-thread CPU in /proc).
 int32_t cskiff_gettid(void);
 
-/// Monotonic clock in nanoseconds (CLOCK_MONOTONIC_COARSE when coarse != 0).
-uint64_t cskiff_monotonic_ns(int coarse);
-
 /// writev with MSG_NOSIGNAL semantics (sendmsg), so a closed peer gives EPIPE, never SIGPIPE.
 ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt);
 
