@@ -65,14 +65,10 @@ struct LineCursor {
         return UnsafeRawPointer(pairs.utf8Start)
     }
 
-    /// `v` in decimal.
+    /// `v` in decimal: up to three digits (ids, status codes, small sizes) without a loop.
     @inline(__always)
     mutating func decimal(_ v: UInt64) {
-        if v < 10 {
-            pointer.pointee = UInt8(truncatingIfNeeded: v) &+ 48
-            pointer += 1
-            return
-        }
+        if v < 1_000 { return belowThousand(v) }
         let n = Self.digits(v)
         Self.writeDigits(v, ending: pointer + n)
         pointer += n
@@ -146,7 +142,7 @@ struct LineCursor {
 
     /// `ns` nanoseconds as Go's `time.Duration.String()` writes them (`0s`, `350ns`, `1.503ms`, `12µs`, `2.1s`,
     /// `1m0.5s`, `2h3m4s`); at most `GoDuration.maxBytes`. Under a second (a request's usual durations) written
-    /// directly: the whole count of the unit below and a point moved in, trailing zeros dropped, as Go's
+    /// directly: the whole units, then the fraction in groups of three digits with trailing zeros dropped, as Go's
     /// `fmtFrac` leaves them out; the rest by `GoDuration`.
     @inline(__always)
     mutating func goDuration(_ ns: Int64) {
@@ -156,43 +152,82 @@ struct LineCursor {
         }
         let u = UInt64(ns)
         if u < 1_000 {
-            decimal(u)
-            pointer[0] = UInt8(ascii: "n")
-            pointer[1] = UInt8(ascii: "s")
-            pointer += 2
+            belowThousand(u)
+            storeTwo(UInt8(ascii: "n"), UInt8(ascii: "s"))
         } else if u < 1_000_000 {
-            // 1000..999999: 4 to 6 digits, the point before the last 3.
-            let n = Self.digits(u)
-            let p = pointer
-            Self.writeDigits(u, ending: p + n)
-            p[n] = p[n - 1]
-            p[n - 1] = p[n - 2]
-            p[n - 2] = p[n - 3]
-            p[n - 3] = UInt8(ascii: ".")
-            var end = n + 1
-            while p[end - 1] == UInt8(ascii: "0") { end -= 1 }
-            if p[end - 1] == UInt8(ascii: ".") { end -= 1 }
+            let whole = u / 1_000
+            belowThousand(whole)
+            let fraction = u &- whole &* 1_000
+            if fraction != 0 {
+                pointer.pointee = UInt8(ascii: ".")
+                pointer += 1
+                trimmedThree(fraction)
+            }
             // U+00B5 MICRO SIGN, 0xC2 0xB5, as Go writes it.
-            p[end] = 0xC2
-            p[end + 1] = 0xB5
-            p[end + 2] = UInt8(ascii: "s")
-            pointer += end + 3
+            pointer[0] = 0xC2
+            pointer[1] = 0xB5
+            pointer[2] = UInt8(ascii: "s")
+            pointer += 3
         } else {
-            // 1000000..999999999: 7 to 9 digits, the point before the last 6.
-            let n = Self.digits(u)
-            let p = pointer
-            Self.writeDigits(u, ending: p + n)
-            let raw = UnsafeMutableRawPointer(p)
-            let six = (raw + n - 6).loadUnaligned(as: UInt64.self)
-            (raw + n - 5).storeBytes(of: six, as: UInt64.self)
-            p[n - 6] = UInt8(ascii: ".")
-            var end = n + 1
-            while p[end - 1] == UInt8(ascii: "0") { end -= 1 }
-            if p[end - 1] == UInt8(ascii: ".") { end -= 1 }
-            p[end] = UInt8(ascii: "m")
-            p[end + 1] = UInt8(ascii: "s")
-            pointer += end + 2
+            let whole = u / 1_000_000
+            belowThousand(whole)
+            let fraction = u &- whole &* 1_000_000
+            if fraction != 0 {
+                pointer.pointee = UInt8(ascii: ".")
+                pointer += 1
+                let high = fraction / 1_000
+                let low = fraction &- high &* 1_000
+                if low == 0 {
+                    trimmedThree(high)
+                } else {
+                    Self.threeDigits(high, at: pointer)
+                    pointer += 3
+                    trimmedThree(low)
+                }
+            }
+            storeTwo(UInt8(ascii: "m"), UInt8(ascii: "s"))
         }
+    }
+
+    @inline(__always)
+    private mutating func storeTwo(_ a: UInt8, _ b: UInt8) {
+        pointer[0] = a
+        pointer[1] = b
+        pointer += 2
+    }
+
+    /// `v` (0 to 999) in decimal.
+    @inline(__always)
+    mutating func belowThousand(_ v: UInt64) {
+        if v < 10 {
+            pointer.pointee = UInt8(truncatingIfNeeded: v) &+ 48
+            pointer += 1
+        } else if v < 100 {
+            UnsafeMutableRawPointer(pointer).storeBytes(
+                of: Self.digitPairs.loadUnaligned(fromByteOffset: 2 &* Int(truncatingIfNeeded: v), as: UInt16.self),
+                as: UInt16.self)
+            pointer += 2
+        } else {
+            Self.threeDigits(v, at: pointer)
+            pointer += 3
+        }
+    }
+
+    /// Three digits of `v` (0 to 999), leading zeros included, at `p`.
+    @inline(__always)
+    static func threeDigits(_ v: UInt64, at p: UnsafeMutablePointer<UInt8>) {
+        let hundreds = v / 100
+        let pair = 2 &* Int(truncatingIfNeeded: v &- hundreds &* 100)
+        p.pointee = UInt8(truncatingIfNeeded: hundreds) &+ 48
+        UnsafeMutableRawPointer(p + 1).storeBytes(
+            of: digitPairs.loadUnaligned(fromByteOffset: pair, as: UInt16.self), as: UInt16.self)
+    }
+
+    /// The last group of a fraction: `v` (1 to 999) as three digits with its trailing zeros left out.
+    @inline(__always)
+    mutating func trimmedThree(_ v: UInt64) {
+        Self.threeDigits(v, at: pointer)
+        pointer += v % 100 == 0 ? 1 : v % 10 == 0 ? 2 : 3
     }
 
     /// `value` for a text line: bytes below 0x20 and 0x7f as `\xHH`, so a value never breaks its line (at most 4
