@@ -55,8 +55,11 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
     let hasCaptures: Bool
     /// The longest borrowed text: an address (`[IPv6]:port`, 47) or a configured name, cut there.
     static let maxTextBytes = 256
+    /// MOSN's default text format: written by `MOSNDefaultLine` (the operations still give its bounds).
+    let isMOSNDefault: Bool
 
     init(_ layout: AccessLogLayout, plan: AccessLogCapturePlan) {
+        isMOSNDefault = layout == .text(.mosnDefault)
         var blob: [UInt8] = []
         var ops: [Op] = []
         // Literal bytes after each op, merged; turned into separators or runs once all are known.
@@ -225,7 +228,16 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
 
     /// Writes the line for `r` at `start`, which has `maxLength(r)` bytes of room; returns where it ends. `time` is
     /// the lane's `start_time` cache.
+    @inline(__always)
     func write(
+        _ r: AccessLogRecord, time: UnsafeMutablePointer<StartTimeCache>, at start: UnsafeMutablePointer<UInt8>
+    ) -> UnsafeMutablePointer<UInt8> {
+        if isMOSNDefault { return MOSNDefaultLine.write(r, time: time, at: start) }
+        return walk(r, time: time, at: start)
+    }
+
+    /// `write` by walking the operations: any format.
+    func walk(
         _ r: AccessLogRecord, time: UnsafeMutablePointer<StartTimeCache>, at start: UnsafeMutablePointer<UInt8>
     ) -> UnsafeMutablePointer<UInt8> {
         var c = LineCursor(start: start)

@@ -32,6 +32,7 @@ import Testing
     /// A line is written without a check per byte: its worst case, counted before, must cover every escape.
     @Test func maxLengthCoversTheWorstCase() throws {
         let layouts: [AccessLogLayout] = [
+            .text(.mosnDefault),
             .text(try AccessLogFormat.parse(AccessLogFormat.mosnDefaultText + " %REQ(x)% %RESP(y):3% %RESPONSE_FLAGS%").get()),
             .json([
                 AccessLogJSONField(key: "k\"", value: try AccessLogFormat.parse("%REQ(x)%").get()),
