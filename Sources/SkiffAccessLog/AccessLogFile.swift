@@ -105,12 +105,10 @@ public final class AccessLogFile: @unchecked Sendable {  // see Threads
         }
     }
 
-    /// Appends a line through the calling executor's lane, made on its first line. Call only on executor `i`'s own
-    /// thread.
+    /// The calling executor's lane, made on its first line. Call only on executor `i`'s own thread.
     @inline(__always)
-    func append(executorIndex i: Int, _ format: CompiledAccessLogFormat, _ r: AccessLogRecord) {
-        let lane = slots[i] ?? makeLane(i)
-        lane._withUnsafeGuaranteedRef { $0.append(format, r) }
+    func lane(executorIndex i: Int) -> Unmanaged<AccessLogLane> {
+        slots[i] ?? makeLane(i)
     }
 
     @inline(never)
@@ -125,7 +123,7 @@ public final class AccessLogFile: @unchecked Sendable {  // see Threads
 
     /// Appends a line from a thread that is no executor.
     func writeShared(_ format: CompiledAccessLogFormat, _ r: AccessLogRecord) {
-        sharedLock.withLock { _ in sharedLane.append(format, r) }
+        sharedLock.withLock { _ in sharedLane.append(Unmanaged.passUnretained(format), r) }
     }
 
     var lanes: [AccessLogLane] { lanesLock.withLock { $0 } }

@@ -58,6 +58,11 @@ final class AccessLogLane: @unchecked Sendable {  // see the protocol above: eac
 
     /// Formats `r` with `format` into the current buffer, or the next one; drops it (counted) when none is free.
     @inline(__always)
+    func append(_ format: Unmanaged<CompiledAccessLogFormat>, _ r: AccessLogRecord) {
+        format._withUnsafeGuaranteedRef { append($0, r) }
+    }
+
+    @inline(__always)
     func append(_ format: CompiledAccessLogFormat, _ r: AccessLogRecord) {
         let room = Self.bufferSize - position
         if waiting || format.hasCaptures || room < format.roomyBound {

@@ -141,9 +141,9 @@ public final class AccessLogRecord {
     /// 0 = none.
     public var upstreamConnectionID: UInt64 = 0
     /// Borrowed texts (see `setUpstream`, `setDownstream`); nil = absent.
-    var upstreamAddress: UnsafeRawBufferPointer?
-    var upstreamHostname: UnsafeRawBufferPointer?
-    var clusterName: UnsafeRawBufferPointer?
+    @usableFromInline var upstreamAddress: UnsafeRawBufferPointer?
+    @usableFromInline var upstreamHostname: UnsafeRawBufferPointer?
+    @usableFromInline var clusterName: UnsafeRawBufferPointer?
     var downstreamLocal: UnsafeRawBufferPointer?
     var downstreamRemote: UnsafeRawBufferPointer?
     /// The log a pooled record (`ListenerAccessLog.takeRecord`) came from and goes back to; nil otherwise.
@@ -154,7 +154,7 @@ public final class AccessLogRecord {
     let captureBytes: UnsafeMutablePointer<UInt8>?
     var captureUsed = 0
     /// Some slot was captured since the last reset.
-    var capturedAny = false
+    @usableFromInline var capturedAny = false
     let slots: UnsafeMutablePointer<Int32>?
     let slotCount: Int
 
@@ -195,7 +195,7 @@ public final class AccessLogRecord {
 
     /// The same, from texts the caller read (`Host.logAddress`, `Host.logHostname`, `Cluster.logName`): at most
     /// `CompiledAccessLogFormat.maxTextBytes` each, which the lane's quick room check relies on.
-    @inline(__always)
+    @inlinable
     public func setUpstream(
         address: UnsafeRawBufferPointer?, hostname: UnsafeRawBufferPointer?, cluster: UnsafeRawBufferPointer?
     ) {
@@ -221,8 +221,9 @@ public final class AccessLogRecord {
         downstreamRemote = UnsafeRawBufferPointer(start: downstreamText + n, count: m)
     }
 
-    /// Forgets the request (counters to zero, captures absent); the downstream addresses stay.
-    @inline(__always)
+    /// Forgets the request (counters to zero, captures absent); the downstream addresses stay. Inlinable: the
+    /// proxies call it on every request.
+    @inlinable
     public func reset() {
         startNs = 0
         requestSentNs = 0

@@ -83,15 +83,18 @@ public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `reco
     /// calling executor's (`EventExecutor.executorIndex`); -1 for a thread that is no executor (rwloop's
     /// tcp_proxy threads), which goes through each file's shared lane and its lock.
     public func write(_ r: AccessLogRecord, executorIndex: Int) {
+        guard executorIndex >= 0 else { return writeShared(r) }
+        for i in 0..<entryCount {
+            let lane = entryFiles[i]._withUnsafeGuaranteedRef { $0.lane(executorIndex: executorIndex) }
+            let format = entryFormats[i]
+            lane._withUnsafeGuaranteedRef { $0.append(format, r) }
+        }
+    }
+
+    private func writeShared(_ r: AccessLogRecord) {
         for i in 0..<entryCount {
             entryFiles[i]._withUnsafeGuaranteedRef { file in
-                entryFormats[i]._withUnsafeGuaranteedRef { format in
-                    if executorIndex >= 0 {
-                        file.append(executorIndex: executorIndex, format, r)
-                    } else {
-                        file.writeShared(format, r)
-                    }
-                }
+                entryFormats[i]._withUnsafeGuaranteedRef { file.writeShared($0, r) }
             }
         }
     }

@@ -172,7 +172,7 @@ extension HTTPExchange {
         guard let record = logRecordRef, let log = logRef else { return }
         let bodyBytes = UInt64(max(0, requestBody.bodyBytes))
         let retriesSpent = triedHosts.count > 1 && (status >= 500 || status == 0) && state.retriesLeft == 0
-        let index = executor.executorIndex
+        let index = executorIndex
         let upstream = (
             host?.logAddress.buffer, host?.logHostname?.buffer, cluster?.logName.buffer
         )

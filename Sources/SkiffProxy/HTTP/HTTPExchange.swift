@@ -22,6 +22,8 @@ final class HTTPExchange: @unchecked Sendable {
     let listenerStatuses: HTTPStatusCounts
     let connection: Connection
     let executor: any EventExecutor
+    /// `executor.executorIndex`, read once (the access log's lanes are found by it on every line).
+    let executorIndex: Int
 
     /// The exchange's decisions (phase, retry budget, close-after, turn taking) as a value; this class carries
     /// them out.
@@ -68,6 +70,7 @@ final class HTTPExchange: @unchecked Sendable {
         self.listenerStatuses = downstream.manager.stats.statuses
         self.connection = downstream.connection
         self.executor = downstream.executor
+        self.executorIndex = downstream.executor.executorIndex
         // The timer is cancelled whenever the exchange ends, before the exchange can go away.
         self.timer = PollerTimer { [unowned(unsafe) self] in self.timedOut() }
         triedHosts.reserveCapacity(4)
