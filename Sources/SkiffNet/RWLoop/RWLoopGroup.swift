@@ -2,8 +2,10 @@ import CSkiffLinux
 import Glibc
 import Synchronization
 
-/// The rwloop thread model: a blocking reader thread and a writer thread per connection, and an accept thread per
-/// listener. Simple and fast for a few hundred busy connections; every connection costs two small-stack threads.
+/// The rwloop thread model: a blocking reader thread per connection, a writer thread started only if the socket
+/// ever pushes back (writes go out directly from the writing thread until then, Connection+DirectWrite.swift), and
+/// an accept thread per listener. Simple and fast for a few busy connections; each costs one or two small-stack
+/// threads.
 public final class RWLoopGroup: Sendable {
     public let name: String
     /// Buffers shared by this group's threads.
@@ -19,7 +21,7 @@ public final class RWLoopGroup: Sendable {
 
     public init(name: String = "rwloop", bufferSize: Int = 64 * 1024, stackSize: Int = NetThread.smallStack) {
         self.name = name
-        self.pool = BufferPool(bufferSize: bufferSize, maxFree: 1024)
+        self.pool = BufferPool(bufferSize: bufferSize, maxFree: 1024, threadCaching: true)
         self.stackSize = stackSize
     }
 
@@ -60,9 +62,11 @@ public final class RWLoopGroup: Sendable {
         // inside OpenSSL while holding its lock.
         if l.tls == nil { SocketIO.setBlocking(fd, true) }
         Socket.setNoDelay(fd)
+        var options = l.connectionOptions
+        if options.runsOnStrand && options.workers == nil { options.strand = RWLoopStrandPool.shared.lease() }
         let c = Connection(
             fd: fd, direction: .inbound, state: .open, peer: Socket.peerAddress(fd), context: .rwloop(self),
-            options: l.connectionOptions, label: l.name)
+            options: options, label: l.name)
         c.listenerStats = l.stats
         l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
         if let ep = l.tls { c.tls = TLSSession.server(ep, fd: fd, serialize: true) }
@@ -135,9 +139,16 @@ extension Connection {
         }
     }
 
-    /// Starts the reader thread (which connects first when `connecting`) and, once open, the writer thread.
+    /// Starts the reader thread (which connects first when `connecting`). The writer thread starts at the first
+    /// back-pressure (`rwDirectFlush`), except for TLS, whose writer writes every record and starts once open.
     func rwStart(connecting: Bool, timeoutNs: UInt64) {
-        lock.withLock { rwThreadsAlive = connecting ? 1 : 2 }
+        let eagerWriter = tls != nil
+        lock.withLock {
+            rwWrite.writerOnly = eagerWriter
+            if eagerWriter { rwWrite.flusher = .writer }
+            rwWrite.writerStarted = eagerWriter && !connecting
+            rwThreadsAlive = rwWrite.writerStarted ? 2 : 1
+        }
         let g = rwGroup
         do {
             try NetThread.start(name: "\(g.name)-r", stackSize: g.stackSize) { [self] in
@@ -161,17 +172,18 @@ extension Connection {
             rwThreadExit()
             return
         }
-        if !connecting { rwStartWriter() }
+        if eagerWriter && !connecting { rwStartWriter() }
     }
 
-    private func rwStartWriter() {
+    /// Starts the writer thread, its slot in `rwThreadsAlive` already counted.
+    func rwStartWriter() {
         let g = rwGroup
         do {
             try NetThread.start(name: "\(g.name)-w", stackSize: g.stackSize) { [self] in self.rwWriteLoop() }
         } catch {
             g.spawnFailures.wrappingAdd(1, ordering: .relaxed)
-            lock.withLock { rwThreadsAlive -= 1 }
             rwClose(.local)
+            rwThreadExit()  // leaves in the writer's place (the last one out closes the fd)
         }
     }
 
@@ -191,13 +203,20 @@ extension Connection {
                 return false
             }
             state = .open
-            rwThreadsAlive += 1
+            if rwWrite.writerOnly {
+                rwWrite.writerStarted = true
+                rwThreadsAlive += 1
+            }
             return true
         }
         guard ok else { return false }
         if tls == nil { SocketIO.setBlocking(fd, true) }
         lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
-        rwStartWriter()
+        if rwWrite.writerOnly {
+            rwStartWriter()
+        } else {
+            rwFlushAfterConnect()
+        }
         if tls != nil && !rwTLSPhases() { return false }
         deliver(.connected)
         return true
@@ -209,7 +228,9 @@ extension Connection {
         g.readers.wrappingAdd(1, ordering: .relaxed)
         let states = rwThreads!
         states.readerTid.store(currentThreadID(), ordering: .relaxed)
+        g.pool.installThreadCache()
         defer {
+            BufferPool.removeThreadCache()
             g.readers.wrappingSubtract(1, ordering: .relaxed)
             states.reader(.gone)
         }
@@ -285,20 +306,24 @@ extension Connection {
         return rc > 0
     }
 
-    /// Waits for queued data, then writes it with the shared coalescing flush.
+    /// Back-pressure: waits until it owns the queue (`RWFlusher.writer`), writes it with the shared coalescing flush
+    /// (blocking), and hands the queue back to direct writes once drained. TLS: writes everything, as before.
     private func rwWriteLoop() {
         let g = rwGroup
         g.writers.wrappingAdd(1, ordering: .relaxed)
         let states = rwThreads!
         states.writerTid.store(currentThreadID(), ordering: .relaxed)
+        g.pool.installThreadCache()
         defer {
+            BufferPool.removeThreadCache()
             g.writers.wrappingSubtract(1, ordering: .relaxed)
             states.writer(.gone)
         }
         while true {
             states.writer(.idle)
             lock.lock()
-            while !(tlsPhasesOver && (!queue.isEmpty || (shutdownRequested && !writeShutdown))) && state != .closed {
+            while !rwWriterHasWork && state != .closed {
+                rwWriterIdle()
                 lock.wait()
             }
             let closed = state == .closed
@@ -341,6 +366,7 @@ extension Connection {
     /// The last of the connection's threads releases everything and tells the handler.
     func rwThreadExit() {
         let (last, reason) = lock.withLock { () -> (Bool, CloseReason) in
+            rwWaitForDirectWrite()
             rwThreadsAlive -= 1
             if rwThreadsAlive == 0 { queue.removeAll() }
             return (rwThreadsAlive == 0, closeReason)
@@ -349,5 +375,6 @@ extension Connection {
         if fd >= 0 { Glibc.close(fd) }
         noteClosed(reason)
         deliver(.closed(reason))
+        if direction == .inbound, let s = strand { RWLoopStrandPool.shared.release(s) }
     }
 }
