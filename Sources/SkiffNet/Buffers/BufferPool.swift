@@ -29,10 +29,13 @@ public final class BufferPool: Sendable {
     /// A cleared buffer, from the free list when one is there.
     @inline(__always)
     public func acquire() -> ByteBuffer {
-        if threadCaching, let cache = BufferThreadCache.current, cache.pool === self, let b = cache.buffers.popLast() {
-            cached.wrappingSubtract(1, ordering: .relaxed)
-            b.inFreeList = false
-            return b
+        if threadCaching, let cache = BufferThreadCache.current, cache.pool === self {
+            if cache.buffers.isEmpty { refill(cache) }
+            if let b = cache.buffers.popLast() {
+                cached.wrappingSubtract(1, ordering: .relaxed)
+                b.inFreeList = false
+                return b
+            }
         }
         if let b = free.withLock({ $0.popLast() }) {
             b.inFreeList = false
@@ -46,9 +49,8 @@ public final class BufferPool: Sendable {
         assert(!b.inFreeList, "ByteBuffer released twice: two owners of one buffer")
         b.inFreeList = true
         b.clear()
-        if threadCaching, let cache = BufferThreadCache.current, cache.pool === self,
-            cache.buffers.count < BufferThreadCache.capacity
-        {
+        if threadCaching, let cache = BufferThreadCache.current, cache.pool === self {
+            if cache.buffers.count == BufferThreadCache.capacity { spill(cache) }
             cache.buffers.append(b)
             cached.wrappingAdd(1, ordering: .relaxed)
             return
@@ -67,6 +69,29 @@ public final class BufferPool: Sendable {
     public var allocatedCount: Int { allocated.load(ordering: .relaxed) }
     /// Buffers waiting in the free list or in threads' caches.
     public var freeCount: Int { free.withLock { $0.count } + cached.load(ordering: .relaxed) }
+
+    /// Moves up to a batch of free buffers into `cache` (empty), under one lock.
+    private func refill(_ cache: BufferThreadCache) {
+        free.withLock { list in
+            for _ in 0..<min(BufferThreadCache.batch, list.count) { cache.buffers.append(list.removeLast()) }
+        }
+        cached.wrappingAdd(cache.buffers.count, ordering: .relaxed)
+    }
+
+    /// Gives a batch of `cache`'s buffers (full) back to the free list, under one lock; what the list has no room
+    /// for is freed.
+    private func spill(_ cache: BufferThreadCache) {
+        let dropped = free.withLock { list -> Int in
+            var dropped = 0
+            for _ in 0..<BufferThreadCache.batch {
+                let b = cache.buffers.removeLast()
+                if list.count < maxFree { list.append(b) } else { dropped += 1 }
+            }
+            return dropped
+        }
+        cached.wrappingSubtract(BufferThreadCache.batch, ordering: .relaxed)
+        if dropped > 0 { allocated.wrappingSubtract(dropped, ordering: .relaxed) }
+    }
 
     /// A cached buffer leaves its thread's cache for the shared list (`removeThreadCache`).
     func noteUncached() { cached.wrappingSubtract(1, ordering: .relaxed) }

@@ -8,8 +8,11 @@ import CSkiffLinux
 /// Threads: installed by the thread that uses it (`BufferPool.installThreadCache`), reached through a thread-local,
 /// touched by that thread only; handed back to the pool (`removeThreadCache`) before the thread ends.
 final class BufferThreadCache {
-    /// Buffers kept per thread: a request takes and gives back two or three on each thread it crosses.
+    /// Buffers kept per thread at most. A request takes and gives back two or three on each thread it crosses,
+    /// not always on the same thread (a client's reader takes the buffer its request is read into, an upstream's
+    /// reader may free it): an empty cache takes `batch` from the pool at once, a full one gives `batch` back.
     static let capacity = 4
+    static let batch = 2
 
     let pool: BufferPool
     var buffers: [ByteBuffer] = []

@@ -222,7 +222,8 @@ extension Connection {
         return true
     }
 
-    /// Blocking reads; waits while paused or after EOF; enforces the idle timeout with poll().
+    /// Blocking reads; waits while paused or after EOF; enforces the idle timeout with the socket's receive timeout
+    /// (TLS: with poll(), in `rwTLSReceive`).
     private func rwReadLoop() {
         let g = rwGroup
         g.readers.wrappingAdd(1, ordering: .relaxed)
@@ -234,6 +235,7 @@ extension Connection {
             g.readers.wrappingSubtract(1, ordering: .relaxed)
             states.reader(.gone)
         }
+        var receiveTimeoutNs: UInt64 = 0  // SO_RCVTIMEO as last set (0: none)
         while true {
             states.reader(.idle)
             lock.lock()
@@ -256,13 +258,17 @@ extension Connection {
             if closed { break }
             states.reader(.blockedInRead)
             // TLS waits inside `rwReceive`: OpenSSL may hold decrypted bytes the socket no longer shows.
-            if tls == nil && idleTimeoutNs > 0 && !rwWaitReadable() { continue }
+            if tls == nil && idleTimeoutNs > 0 && !rwBoundReceive(&receiveTimeoutNs) { continue }
             let b = g.pool.acquire()
             let (n, failure) = rwReceive(into: b)
             states.reader(.handling)
             if lock.withLock({ state == .closed }) {
                 b.release()
                 break
+            }
+            if n < 0 {  // the receive timeout: check the idle deadline again
+                b.release()
+                continue
             }
             if n > 0 {
                 noteRead(n)
@@ -280,7 +286,8 @@ extension Connection {
         rwThreadExit()
     }
 
-    /// One read into `b` (its writer index advanced): bytes > 0; 0 and nil at EOF; 0 and a reason on failure.
+    /// One read into `b` (its writer index advanced): bytes > 0; 0 and nil at EOF; 0 and a reason on failure; -1
+    /// when the receive timeout (`rwBoundReceive`) ran out first.
     private func rwReceive(into b: ByteBuffer) -> (Int, CloseReason?) {
         if let t = tls { return rwTLSReceive(into: b, t) }
         var n: Int
@@ -289,21 +296,30 @@ extension Connection {
             b.writerIndex += n
             return (n, nil)
         }
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return (-1, nil) }
         return n == 0 ? (0, nil) : (0, .readError(errno))
     }
 
-    /// poll() for input up to the idle deadline; closes on idle. False when the caller should re-check state.
-    private func rwWaitReadable() -> Bool {
+    /// Before a blocking read with an idle timeout: closes when the deadline has passed (false), else makes sure
+    /// the read cannot block much past it (SO_RCVTIMEO). The timeout is set again only when the one in force would
+    /// overshoot the deadline by more than an eighth: reads that follow reads (the deadline moved on with the bytes)
+    /// cost no extra syscall — poll() before every read did.
+    private func rwBoundReceive(_ receiveTimeoutNs: inout UInt64) -> Bool {
         let due = lastActivity.load(ordering: .relaxed) &+ idleTimeoutNs
         let now = MonotonicClock.coarse()
         if now >= due {
             rwClose(.idleTimeout)
             return false
         }
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let ms = Int32(min((due - now) / 1_000_000 + 1, 60_000))
-        let rc = poll(&pfd, 1, ms)
-        return rc > 0
+        let remaining = due - now
+        if receiveTimeoutNs == 0 || receiveTimeoutNs > remaining + remaining / 8 + 1_000_000 {
+            let ns = max(remaining, 1_000_000)
+            var tv = timeval(tv_sec: Int(ns / 1_000_000_000), tv_usec: Int(ns % 1_000_000_000 / 1000))
+            if setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) == 0 {
+                receiveTimeoutNs = ns
+            }
+        }
+        return true
     }
 
     /// Back-pressure: waits until it owns the queue (`RWFlusher.writer`), writes it with the shared coalescing flush
