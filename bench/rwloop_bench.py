@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--duration", type=int, default=3)
     ap.add_argument("--idle", type=int, default=10000)
+    ap.add_argument("--conns", default="8", help="wrk concurrencies, comma-separated (the target is judged at 8)")
     ap.add_argument("--skip-thread-models", action="store_true")
     a = ap.parse_args()
     skiff = os.path.abspath(a.skiff)
@@ -63,21 +64,22 @@ def main():
         for name, port, proc in running:
             out(f"| {name} | {syscalls_per_request(proc.pid, port):.2f} |")
 
-        res = {name: [] for name, _, _ in running}
-        for _ in range(a.rounds):
-            for name, port, proc in running:
-                res[name].append(timed_wrk(port, proc, 8, a.duration))
-        out()
-        out(f"### wrk -t1 -c8 /small, {a.rounds} interleaved rounds x {a.duration} s, medians")
-        out()
-        out("| candidate | req/s | p50 ms | p99 ms | proxy CPU us/req | vs netpoll of the same build | rounds |")
-        out("|---|---|---|---|---|---|---|")
-        rps = {name: med([x["rps"] for x in r]) for name, r in res.items()}
-        for name, r in res.items():
-            base = rps["before: netpoll" if name.startswith("before") else "netpoll"]
-            out(f"| {name} | {fmt(rps[name])} | {fmt(med([x['p50'] for x in r]), '.2f')} | "
-                f"{fmt(med([x['p99'] for x in r]), '.2f')} | {fmt(med([x['cpu_us'] for x in r]), '.1f')} | "
-                f"{rps[name] / base:.2f}x | {', '.join(fmt(x['rps']) for x in r)} |")
+        for conns in [int(c) for c in a.conns.split(",")]:
+            res = {name: [] for name, _, _ in running}
+            for _ in range(a.rounds):
+                for name, port, proc in running:
+                    res[name].append(timed_wrk(port, proc, conns, a.duration))
+            out()
+            out(f"### wrk -t1 -c{conns} /small, {a.rounds} interleaved rounds x {a.duration} s, medians")
+            out()
+            out("| candidate | req/s | p50 ms | p99 ms | proxy CPU us/req | vs netpoll of the same build | rounds |")
+            out("|---|---|---|---|---|---|---|")
+            rps = {name: med([x["rps"] for x in r]) for name, r in res.items()}
+            for name, r in res.items():
+                base = rps["before: netpoll" if name.startswith("before") else "netpoll"]
+                out(f"| {name} | {fmt(rps[name])} | {fmt(med([x['p50'] for x in r]), '.2f')} | "
+                    f"{fmt(med([x['p99'] for x in r]), '.2f')} | {fmt(med([x['cpu_us'] for x in r]), '.1f')} | "
+                    f"{rps[name] / base:.2f}x | {', '.join(fmt(x['rps']) for x in r)} |")
         for _, _, proc in running:
             procs.stop(proc)
 

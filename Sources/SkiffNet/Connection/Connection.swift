@@ -55,8 +55,9 @@ public struct ConnectionOptions: Sendable {
 /// One TCP connection, inbound or outbound, under either thread model.
 ///
 /// Threads: I/O (read, writev, close of the fd) happens only on the connection's poller (netpoll) or on its own reader
-/// and writer threads (rwloop). `write`, `shutdownWrite`, `close`, `pauseReading` and `resumeReading` may be called
-/// from any thread. The write-side state is guarded by `lock`; read-side flags are atomics. Hence `@unchecked Sendable`.
+/// and writer threads (rwloop), except rwloop's direct writes: a writev from the writing thread while it holds the
+/// flusher token (Connection+DirectWrite.swift). `write`, `shutdownWrite`, `close`, `pauseReading` and `resumeReading`
+/// may be called from any thread. The write-side state is guarded by `lock`; read-side flags are atomics. Hence `@unchecked Sendable`.
 public final class Connection: @unchecked Sendable {
     public enum Direction: String, Sendable { case inbound, outbound }
     public enum State: Sendable, Equatable { case connecting, open, closed }

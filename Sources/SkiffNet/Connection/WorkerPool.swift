@@ -4,8 +4,8 @@ import Synchronization
 /// A pool of worker threads, each with its own FIFO queue; a connection always goes to the same worker
 /// (shard = connection shard key % size), so one connection's events stay ordered.
 ///
-/// Used by both thread models when `workers > 0` (and always for L7 on rwloop). Items are enum values, not closures,
-/// so dispatching a read allocates nothing.
+/// Used by both thread models when `workers > 0` (rwloop L7 with `workers: 0` runs on strands instead). Items are
+/// enum values, not closures, so dispatching a read allocates nothing.
 public final class WorkerPool: Sendable {
     public let name: String
     public let shards: [WorkerShard]
