@@ -436,7 +436,8 @@ public final class Engine: @unchecked Sendable {
         let limit = maxConnections == 0 ? "unlimited" : String(maxConnections)
         let line =
             "listener \(lc.name) on \(listener.address) thread_model=\(model.rawValue)"
-            + (model == .netpoll ? " pollers=\(pollerCount)" : "") + " workers=\(workerCount)\(runsOnStrand ? " (inline on strands)" : "") max_connections=\(limit)"
+            + (model == .netpoll ? " pollers=\(pollerCount)" : "") + " workers=\(workerCount)"
+            + (runsOnStrand ? " (inline on strands)" : "") + " max_connections=\(limit)"
             + (listener.tls.map { " tls=\($0.contexts.all.count) certificate(s)\($0.inspector ? " inspector" : "")" } ?? "")
         logger.info("\(line)")
         return RunningListener(

@@ -13,7 +13,8 @@ import Testing
         {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],
            "routers":[{"match":{"prefix":"/"},"route":{"cluster_name":"b"}}]}]}],
           "listeners":[{"name":"rwl","address":"127.0.0.1:\(port)","thread_model":"rwloop",
-            "filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Http1","router_config_name":"r"}}]}]}]}],
+            "filter_chains":[{"filters":[{"type":"proxy",
+              "config":{"downstream_protocol":"Http1","router_config_name":"r"}}]}]}]}],
          "cluster_manager":{"clusters":[{"name":"b","hosts":[{"address":"127.0.0.1:\(backend)"}]}]}}
         """
     }
@@ -25,7 +26,9 @@ import Testing
         var names: [String] = []
         while let e = readdir(dir) {
             let tid = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard tid.first?.isNumber == true, let comm = try? readFile("/proc/\(pid)/task/\(tid)/comm") else { continue }
+            guard tid.first?.isNumber == true, let comm = try? readFile("/proc/\(pid)/task/\(tid)/comm") else {
+                continue
+            }
             names.append(String(decoding: comm.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
         }
         return names
@@ -39,7 +42,7 @@ import Testing
             guard let chunk = try s.receiveSome() else { throw TestError("EOF before a response head") }
             got += chunk
             if got.count >= 4 {
-                for i in 0...(got.count - 4) where got[i] == 13 && got[i + 1] == 10 && got[i + 2] == 13 && got[i + 3] == 10 {
+                for i in 0...(got.count - 4) where got[i..<(i + 4)].elementsEqual([13, 10, 13, 10]) {
                     headEnd = i + 4
                     break
                 }
@@ -122,7 +125,8 @@ import Testing
         defer { backend.stop() }
         let np = freePort()
         let rw = freePort()
-        let routes = #"{"match":{"headers":[{"name":"service","value":".*","regex":true}]},"route":{"cluster_name":"java"}}"#
+        let routes =
+            #"{"match":{"headers":[{"name":"service","value":".*","regex":true}]},"route":{"cluster_name":"java"}}"#
         let clusters = #"{"name":"java","hosts":[{"address":"127.0.0.1:\#(backend.port)"}]}"#
         let path = try writeTempFile(
             rpcConfig(proto: "bolt", netpoll: np, rwloop: rw, routes: routes, clusters: clusters, rwloopWorkers: 0))
@@ -139,7 +143,8 @@ import Testing
                     let got = try rpcClient(
                         port: rw, count: 300, window: 8,
                         frame: { i in
-                            RPCFrames.boltRequest(id: i, service: "com.alipay.Echo:1.0", content: Array("c\(client)-r\(i)".utf8))
+                            RPCFrames.boltRequest(
+                                id: i, service: "com.alipay.Echo:1.0", content: Array("c\(client)-r\(i)".utf8))
                         },
                         responseID: { b in RPCFrames.parseBolt(b).map { ($0.length, $0.id) } })
                     for (id, frame) in got {

@@ -162,7 +162,8 @@ enum TaggedFrame {
                 var bytes = 0
                 var bufs = 0
                 for seq in 0..<framesEach {
-                    let f = TaggedFrame.make(writer: UInt8(w), seq: UInt32(seq), length: 50 + (seq * 37 + w * 11) % 1900)
+                    let length = 50 + (seq * 37 + w * 11) % 1900
+                    let f = TaggedFrame.make(writer: UInt8(w), seq: UInt32(seq), length: length)
                     switch seq % 3 {
                     case 0:
                         c.write(ByteBuffer(copying: f))
@@ -172,7 +173,8 @@ enum TaggedFrame {
                         f.withUnsafeBytes { c.write(copying: $0) }
                     default:
                         let cut = f.count / 2
-                        c.write(contentsOf: [ByteBuffer(copying: Array(f[..<cut])), ByteBuffer(copying: Array(f[cut...]))])
+                        let halves = [ByteBuffer(copying: Array(f[..<cut])), ByteBuffer(copying: Array(f[cut...]))]
+                        c.write(contentsOf: halves)
                         bufs += 2
                     }
                     bytes += f.count
@@ -244,7 +246,10 @@ enum TaggedFrame {
         #expect(c.queuedBytes > limit / 2)
         let got = try s.receive(exactly: written)
         #expect(got.count == written)
-        #expect(stride(from: 0, to: written, by: chunk.count).allSatisfy { got[$0..<($0 + chunk.count)].elementsEqual(chunk) })
+        let intact = stride(from: 0, to: written, by: chunk.count).allSatisfy {
+            got[$0..<($0 + chunk.count)].elementsEqual(chunk)
+        }
+        #expect(intact)
         #expect(waitUntil { rec.changes.withLock { $0 } == [false, true] })
         #expect(c.isWritable)
         c.close()

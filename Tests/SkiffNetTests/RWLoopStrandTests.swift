@@ -85,6 +85,25 @@ final class UnguardedCounter: @unchecked Sendable {
         #expect(!aHeld)
     }
 
+    /// A runner that others keep feeding gives up after its fair share and gets back to its own work: the rest runs
+    /// on the clock thread, in order.
+    @Test func aRunnerThatIsKeptBusyHandsTheRestToTheClock() {
+        let strand = RWLoopStrand(index: 0)
+        let done = Atomic<Int>(0)
+        let threads = Mutex<Set<UInt>>([])
+        @Sendable func link(_ i: Int) {
+            threads.withLock { _ = $0.insert(UInt(pthread_self())) }
+            done.wrappingAdd(1, ordering: .relaxed)
+            if i < 1000 { strand.submit(.task { link(i + 1) }) }  // queued behind the running item
+        }
+        strand.execute { link(1) }
+        let whenReturned = done.load(ordering: .relaxed)
+        #expect(whenReturned < 1000, "the submitting thread ran all 1000")
+        #expect(waitUntil { done.load(ordering: .relaxed) == 1000 })
+        #expect(strand.handOffs.load(ordering: .relaxed) >= 1)
+        #expect(threads.withLock { $0.count } >= 2, "everything ran on one thread")
+    }
+
     /// Timers armed on a strand fire on it (through the clock thread when nobody else runs it), in deadline order;
     /// a cancelled one does not fire.
     @Test func timersFireOnTheStrandThroughTheClock() {

@@ -57,7 +57,8 @@ public struct ConnectionOptions: Sendable {
 /// Threads: I/O (read, writev, close of the fd) happens only on the connection's poller (netpoll) or on its own reader
 /// and writer threads (rwloop), except rwloop's direct writes: a writev from the writing thread while it holds the
 /// flusher token (Connection+DirectWrite.swift). `write`, `shutdownWrite`, `close`, `pauseReading` and `resumeReading`
-/// may be called from any thread. The write-side state is guarded by `lock`; read-side flags are atomics. Hence `@unchecked Sendable`.
+/// may be called from any thread. The write-side state is guarded by `lock`; read-side flags are atomics. Hence
+/// `@unchecked Sendable`.
 public final class Connection: @unchecked Sendable {
     public enum Direction: String, Sendable { case inbound, outbound }
     public enum State: Sendable, Equatable { case connecting, open, closed }

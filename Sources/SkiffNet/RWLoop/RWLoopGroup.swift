@@ -238,27 +238,32 @@ extension Connection {
         var receiveTimeoutNs: UInt64 = 0  // SO_RCVTIMEO as last set (0: none)
         while true {
             states.reader(.idle)
-            lock.lock()
-            while (readPaused.load(ordering: .relaxed) || readEOF.load(ordering: .relaxed)) && state != .closed {
-                if idleTimeoutNs > 0 {
-                    let due = lastActivity.load(ordering: .relaxed) &+ idleTimeoutNs
-                    if MonotonicClock.coarse() >= due {
-                        lock.unlock()
-                        rwClose(.idleTimeout)
-                        lock.lock()
-                        continue
+            // Not paused and no EOF (the common case): straight to the read, without the lock the connection's
+            // writers take. A close meanwhile has shut the socket down, so the read returns at once and the check
+            // after it sees the state.
+            if readPaused.load(ordering: .relaxed) || readEOF.load(ordering: .relaxed) {
+                lock.lock()
+                while (readPaused.load(ordering: .relaxed) || readEOF.load(ordering: .relaxed)) && state != .closed {
+                    if idleTimeoutNs > 0 {
+                        let due = lastActivity.load(ordering: .relaxed) &+ idleTimeoutNs
+                        if MonotonicClock.coarse() >= due {
+                            lock.unlock()
+                            rwClose(.idleTimeout)
+                            lock.lock()
+                            continue
+                        }
+                        _ = lock.wait(untilMonotonicNs: MonotonicClock.now() &+ (due &- MonotonicClock.coarse()))
+                    } else {
+                        lock.wait()
                     }
-                    _ = lock.wait(untilMonotonicNs: MonotonicClock.now() &+ (due &- MonotonicClock.coarse()))
-                } else {
-                    lock.wait()
                 }
+                let closed = state == .closed
+                lock.unlock()
+                if closed { break }
             }
-            let closed = state == .closed
-            lock.unlock()
-            if closed { break }
             states.reader(.blockedInRead)
             // TLS waits inside `rwReceive`: OpenSSL may hold decrypted bytes the socket no longer shows.
-            if tls == nil && idleTimeoutNs > 0 && !rwBoundReceive(&receiveTimeoutNs) { continue }
+            if tls == nil && idleTimeoutNs > 0 && !rwBoundReceive(&receiveTimeoutNs) { break }  // closed as idle
             let b = g.pool.acquire()
             let (n, failure) = rwReceive(into: b)
             states.reader(.handling)
@@ -300,10 +305,10 @@ extension Connection {
         return n == 0 ? (0, nil) : (0, .readError(errno))
     }
 
-    /// Before a blocking read with an idle timeout: closes when the deadline has passed (false), else makes sure
-    /// the read cannot block much past it (SO_RCVTIMEO). The timeout is set again only when the one in force would
-    /// overshoot the deadline by more than an eighth: reads that follow reads (the deadline moved on with the bytes)
-    /// cost no extra syscall — poll() before every read did.
+    /// Before a blocking read with an idle timeout: closes when the deadline has passed (false: the connection is
+    /// closed, the reader leaves), else makes sure the read cannot block much past it (SO_RCVTIMEO). The timeout is
+    /// set again only when the one in force would overshoot the deadline by more than an eighth: reads that follow
+    /// reads (the deadline moved on with the bytes) cost no extra syscall — poll() before every read did.
     private func rwBoundReceive(_ receiveTimeoutNs: inout UInt64) -> Bool {
         let due = lastActivity.load(ordering: .relaxed) &+ idleTimeoutNs
         let now = MonotonicClock.coarse()

@@ -30,6 +30,8 @@ public final class RWLoopStrand: EventExecutor, @unchecked Sendable {
     var users = 0
     /// Items run, for telemetry.
     public let processed = Atomic<UInt64>(0)
+    /// Runs that passed their remaining work to the clock thread (`fairShare`).
+    public let handOffs = Atomic<UInt64>(0)
 
     init(index: Int) { self.index = index }
 
@@ -74,8 +76,12 @@ public final class RWLoopStrand: EventExecutor, @unchecked Sendable {
         run(first: item)
     }
 
+    /// Items one run takes on before it passes the rest on: a connection's reader that runs its shared strand while
+    /// others keep feeding it would otherwise never get back to its own socket.
+    static let fairShare: UInt64 = 64
+
     /// Runs the strand, which the caller has claimed (`running` set): `first`, then the queue until it stays empty,
-    /// firing due timers between batches.
+    /// firing due timers between batches. Past `fairShare` items the rest goes to the clock thread, still claimed.
     func run(first: WorkerShard.Item?) {
         cskiff_set_current_strand(opaque)
         let outerBatch = cskiff_current_flush_batch()  // a worker shard's, when one of its threads runs the strand
@@ -91,11 +97,16 @@ public final class RWLoopStrand: EventExecutor, @unchecked Sendable {
             flushes.flush()
             scheduleClock()
             lock.lock()
-            if queue.isEmpty {
-                running = false
+            if queue.isEmpty || count >= Self.fairShare {
+                let handOff = !queue.isEmpty
+                if !handOff { running = false }
                 cskiff_set_current_strand(nil)
                 cskiff_set_current_flush_batch(outerBatch)
                 lock.unlock()
+                if handOff {
+                    handOffs.wrappingAdd(1, ordering: .relaxed)
+                    RWLoopClock.shared.run(self)
+                }
                 break
             }
             swap(&queue, &spare)
