@@ -107,8 +107,8 @@ extension Connection {
                     writable = true
                     nowWritable = true
                 }
-                // The socket is full, or others keep appending: the writer thread takes over (a writer of this
-                // connection that is not its own thread must get back to its work).
+                // The socket is full, or others keep appending: the writer thread takes over, and this thread (a
+                // reader, a strand's runner, a worker) gets back to its own work.
                 let handOver = (partial || rounds >= 4) && (!queue.isEmpty || (shutdownRequested && !writeShutdown))
                 let start = handOver ? rwHandToWriter() : false
                 lock.unlock()

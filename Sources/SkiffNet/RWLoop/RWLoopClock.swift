@@ -20,8 +20,6 @@ final class RWLoopClock: @unchecked Sendable {
     private var handedOff: [RWLoopStrand] = []
     private var started = false
     private var sleepingUntil: UInt64 = 0
-    /// Fires and hand-offs run, for tests.
-    let wakeups = Atomic<UInt64>(0)
 
     /// A coarse-clock tick and a little more (CONFIG_HZ=250 ticks are 4 ms).
     static let coarseSlackNs: UInt64 = 5_000_000
@@ -88,7 +86,6 @@ final class RWLoopClock: @unchecked Sendable {
             lock.unlock()
             for s in runs { s.run(first: nil) }
             for s in due { s.submit(.task(RWLoopClock.tick)) }
-            wakeups.wrappingAdd(UInt64(runs.count + due.count), ordering: .relaxed)
             runs.removeAll(keepingCapacity: true)
             due.removeAll(keepingCapacity: true)
         }
