@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <linux/futex.h>
 #include <sys/prctl.h>
 #include <signal.h>
 
@@ -151,4 +152,15 @@ pid_t cskiff_spawn_clean(const char *path, char *const argv[], char *const envp[
     }
     execve(path, argv, envp);
     _exit(127);
+}
+
+int cskiff_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline) {
+    // FUTEX_WAIT_BITSET takes an absolute deadline on CLOCK_MONOTONIC (FUTEX_WAIT's is relative).
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, deadline, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
+    return r == 0 ? 0 : errno;
+}
+
+int cskiff_futex_wake(uint32_t *word, int count) {
+    return (int)syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0);
 }

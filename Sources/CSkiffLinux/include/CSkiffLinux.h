@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -31,6 +32,12 @@ int cskiff_thread_start(void *(*fn)(void *), void *arg, size_t stack_size, pthre
 void cskiff_thread_set_name(const char *name);
 /// Linux thread id of the caller (for per-thread CPU in /proc).
 int32_t cskiff_gettid(void);
+
+/// Sleeps while *word == expected, until woken or until the absolute CLOCK_MONOTONIC `deadline` (NULL: none);
+/// 0 when woken, else the errno (EAGAIN: the word had moved; EINTR; ETIMEDOUT).
+int cskiff_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline);
+/// Wakes up to `count` threads sleeping on `word`; returns how many.
+int cskiff_futex_wake(uint32_t *word, int count);
 
 /// writev with MSG_NOSIGNAL semantics (sendmsg), so a closed peer gives EPIPE, never SIGPIPE.
 ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt);
