@@ -25,7 +25,8 @@ int cskiff_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
 int cskiff_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int max, int timeout_ms) {
     struct epoll_event evs[256];
     if (max > 256) max = 256;
-    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    // The plain system call: epoll_wait()'s wrapper is a cancellation point (see cskiff_sendv).
+    int n = (int)syscall(SYS_epoll_wait, epfd, evs, max, timeout_ms);
     for (int i = 0; i < n; i++) {
         events[i] = evs[i].events;
         data[i] = evs[i].data.u64;
@@ -77,7 +78,14 @@ ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt) {
     memset(&msg, 0, sizeof msg);
     msg.msg_iov = (struct iovec *)iov;
     msg.msg_iovlen = (size_t)iovcnt;
-    return sendmsg(fd, &msg, MSG_NOSIGNAL);
+    // Through syscall(): glibc's sendmsg wrapper is a cancellation point (it switches asynchronous cancellation on
+    // and off around the call, ~35 instructions) and Skiff never cancels a thread.
+    return syscall(SYS_sendmsg, fd, &msg, MSG_NOSIGNAL);
+}
+
+ssize_t cskiff_read(int fd, void *buffer, size_t count) {
+    // As cskiff_sendv: the plain system call, without read()'s cancellation bookkeeping.
+    return syscall(SYS_read, fd, buffer, count);
 }
 
 int cskiff_set_int_opt(int fd, int level, int name, int value) {

@@ -41,6 +41,8 @@ int cskiff_futex_wake(uint32_t *word, int count);
 
 /// writev with MSG_NOSIGNAL semantics (sendmsg), so a closed peer gives EPIPE, never SIGPIPE.
 ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt);
+/// read(2) as the plain system call (no cancellation point: Skiff never cancels a thread).
+ssize_t cskiff_read(int fd, void *buffer, size_t count);
 
 /// TCP_INFO-free helpers.
 int cskiff_set_int_opt(int fd, int level, int name, int value);

@@ -434,7 +434,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     /// later arrival raises a new edge), unless the peer already half-closed: then read on to the EOF.
     @inline(__always)
     private func readPlain(_ c: Connection, into b: ByteBuffer) -> ReadStep {
-        switch ioCall({ Glibc.read(c.fd, b.writePointer, b.writableBytes) }) {
+        switch ioCall({ cskiff_read(c.fd, b.writePointer, b.writableBytes) }) {
         case .done(0):
             b.release()
             return .eof
