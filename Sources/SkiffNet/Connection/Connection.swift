@@ -117,6 +117,9 @@ public final class Connection: @unchecked Sendable {
     var pollSlot: Int = -1
     var pollGeneration: UInt32 = 0
     var flushScheduled = false
+    /// The last flush left bytes queued (the socket was full, or not ready): the next EPOLLOUT flushes. Otherwise
+    /// EPOLLOUT, which edge-triggered epoll reports with nearly every read, has nothing to do.
+    var awaitingWritable = false
     var readAgainScheduled = false
     var peerHalfClosed = false
     var idleTimer: PollerTimer?

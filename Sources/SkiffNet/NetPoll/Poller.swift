@@ -375,7 +375,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
                 if t.readWantsWrite && flags & Epoll.pollOut != 0 { readReady(c) }
             }
             if flags & (Epoll.pollIn | Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { readReady(c) }
-            if flags & Epoll.pollOut != 0 { flush(c) }
+            if flags & Epoll.pollOut != 0 && c.awaitingWritable { flush(c) }
         }
     }
 
@@ -490,7 +490,8 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     private func flush(_ c: Connection) {
         switch c.flushQueue() {
         case .failed(let e): closeNow(c, reason: .writeError(e))
-        case .drained, .wouldBlock, .notReady: break
+        case .drained: c.awaitingWritable = false
+        case .wouldBlock, .notReady: c.awaitingWritable = true
         }
     }
 
