@@ -109,6 +109,9 @@ public final class Connection: @unchecked Sendable {
     let readPaused = Atomic<Bool>(false)
     let readEOF = Atomic<Bool>(false)
     let lastActivity: Atomic<UInt64>
+    /// Where the connection's flusher and reader read the time for `lastActivity`: its poller's once-a-turn clock
+    /// (netpoll, set on registration, read only on that poller); nil reads the coarse clock (rwloop).
+    var activityClock: UnsafePointer<UInt64>?
 
     // Flusher-only scratch (the poller, or the rwloop writer thread).
     let iov: UnsafeMutablePointer<iovec>
@@ -368,7 +371,7 @@ public final class Connection: @unchecked Sendable {
                     nowWritable = true
                 }
                 lock.unlock()
-                lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
+                lastActivity.store(activityClock?.pointee ?? MonotonicClock.coarse(), ordering: .relaxed)
                 if nowWritable { deliver(.writability(true)) }
             case .wouldBlock:
                 stats.eagain.wrappingAdd(1, ordering: .relaxed)
@@ -455,7 +458,7 @@ public final class Connection: @unchecked Sendable {
     func noteRead(_ n: Int) {
         stats.bytesRead.wrappingAdd(UInt64(n), ordering: .relaxed)
         stats.readCalls.wrappingAdd(1, ordering: .relaxed)
-        lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
+        lastActivity.store(activityClock?.pointee ?? MonotonicClock.coarse(), ordering: .relaxed)
     }
 
     /// Called once, when the fd is closed: updates the owner's counters, the registry and the observer.

@@ -49,6 +49,14 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     private var scratch: [Connection] = []
     private let timers = TimerHeap()
     private var expired: [TimerHeap.Entry] = []
+    /// The coarse monotonic time read once per loop turn, after epoll_wait returns: what this poller's connections
+    /// stamp their activity with (a read and a write per connection per request would each read the clock).
+    /// Written by the loop only; lives as long as the poller.
+    let loopClock: UnsafeMutablePointer<UInt64> = {
+        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+        p.initialize(to: MonotonicClock.coarse())
+        return p
+    }()
 
     // Telemetry, read from any thread.
     public let wakeups = Atomic<UInt64>(0)
@@ -168,6 +176,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         let (slot, gen) = allocateSlot(.connection(c))
         c.pollSlot = slot
         c.pollGeneration = gen
+        c.activityClock = UnsafePointer(loopClock)
         let ev = Epoll.pollIn | Epoll.pollOut | Epoll.pollRdHup | Epoll.edgeTriggered
         if cskiff_epoll_ctl(epfd, Epoll.add, c.fd, ev, tag(slot, gen)) != 0 {
             let e = errno
@@ -338,6 +347,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
                 timeout = d <= now ? 0 : Int32(min((d - now) / 1_000_000 + 1, 60_000))
             }
             let n = cskiff_epoll_wait(epfd, evFlags, evData, Int32(maxEvents), timeout)
+            loopClock.pointee = MonotonicClock.coarse()
             wakeups.wrappingAdd(1, ordering: .relaxed)
             if n > 0 {
                 events.wrappingAdd(UInt64(n), ordering: .relaxed)
