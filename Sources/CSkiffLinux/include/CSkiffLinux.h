@@ -39,6 +39,10 @@ int cskiff_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *
 /// Wakes up to `count` threads sleeping on `word`; returns how many.
 int cskiff_futex_wake(uint32_t *word, int count);
 
+/// 1000 entries: the three ASCII digits of 0-999 (leading zeros kept) in the low bytes, in text order when stored
+/// little-endian, and in the high byte how many remain once trailing zeros are dropped (at least 1).
+extern const uint32_t *const cskiff_digit_triples;
+
 /// writev with MSG_NOSIGNAL semantics (sendmsg), so a closed peer gives EPIPE, never SIGPIPE.
 ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt);
 /// read(2) as the plain system call (no cancellation point: Skiff never cancels a thread).
