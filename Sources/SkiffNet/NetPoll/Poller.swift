@@ -43,7 +43,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     private var slots: [Registration?] = [.wake]
     private var generations: [UInt32] = [0]
     private var freeSlots: [Int] = []
-    private var pendingFlush: [Connection] = []
+    private var pendingFlush = PollerConnectionList()
     private var readAgain: [Connection] = []
     /// Swapped with the lists above while they are worked through, so no turn allocates.
     private var scratch: [Connection] = []
@@ -486,15 +486,17 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     }
 
     private func runFlushes() {
-        // Flushing can schedule more flushes (a handler writing on writability): loop until quiet.
-        while !pendingFlush.isEmpty {
-            swap(&pendingFlush, &scratch)
-            for c in scratch {
+        // Flushing can schedule more flushes (a handler writing on writability): they join the end of the list.
+        var i = 0
+        while i < pendingFlush.count {
+            let entry = pendingFlush[i]
+            entry._withUnsafeGuaranteedRef { c in
                 c.flushScheduled = false
                 flush(c)
             }
-            scratch.removeAll(keepingCapacity: true)
+            i += 1
         }
+        pendingFlush.removeAll()
     }
 
     private func flush(_ c: Connection) {
