@@ -479,8 +479,10 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     }
 
     private func runTimers() {
-        guard let d = timers.nextDeadline(), d <= MonotonicClock.coarse() else { return }
-        timers.popExpired(now: MonotonicClock.coarse(), into: &expired)
+        // The turn's clock (read after epoll_wait): coarse timers need no fresher reading.
+        let now = loopClock.pointee
+        guard let d = timers.nextDeadline(), d <= now else { return }
+        timers.popExpired(now: now, into: &expired)
         for e in expired { e.timer.fire(generation: e.generation) }
         expired.removeAll(keepingCapacity: true)
     }
