@@ -541,19 +541,4 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     private func shutdownAll() {
         for case .connection(let c)? in slots { closeNow(c, reason: .local) }
     }
-
-    /// Figures for the Threads view.
-    public var snapshot: PollerSnapshot {
-        PollerSnapshot(
-            index: index, tid: tid.load(ordering: .relaxed), registered: registered.load(ordering: .relaxed),
-            wakeups: wakeups.load(ordering: .relaxed), events: events.load(ordering: .relaxed))
-    }
-}
-
-public struct PollerSnapshot: Sendable, Equatable {
-    public var index: Int
-    public var tid: Int32
-    public var registered: Int
-    public var wakeups: UInt64
-    public var events: UInt64
 }
