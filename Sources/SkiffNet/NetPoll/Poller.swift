@@ -41,8 +41,14 @@ public final class Poller: EventExecutor, @unchecked Sendable {
 
     // Poller-confined.
     private var slots: [Registration?] = [.wake]
+    /// Slot i's connection, unmanaged (`slots` holds it): an event finds its connection without counting a
+    /// reference. A closed slot keeps both until the end of the turn (`closedSlots`), so the connection outlives
+    /// whatever event is being handled for it.
+    private var connectionAt: [Unmanaged<Connection>?] = [nil]
     private var generations: [UInt32] = [0]
     private var freeSlots: [Int] = []
+    /// Slots freed this turn: taken out of `slots` and made reusable once the turn's events are handled.
+    private var closedSlots: [Int] = []
     private var pendingFlush = PollerConnectionList()
     private var readAgain: [Connection] = []
     /// Swapped with the lists above while they are worked through, so no turn allocates.
@@ -157,15 +163,28 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         } else {
             slot = slots.count
             slots.append(r)
+            connectionAt.append(nil)
             generations.append(0)
         }
+        if case .connection(let c) = r { connectionAt[slot] = .passUnretained(c) }
         generations[slot] &+= 1
         return (slot, generations[slot])
     }
 
+    /// The slot's events are stale from now (its generation moves on); its registration goes at the end of the turn.
     private func freeSlot(_ slot: Int) {
-        slots[slot] = nil
-        freeSlots.append(slot)
+        generations[slot] &+= 1
+        closedSlots.append(slot)
+    }
+
+    /// Lets go of the registrations of the slots closed this turn and makes the slots reusable.
+    private func releaseClosedSlots() {
+        for slot in closedSlots {
+            slots[slot] = nil
+            connectionAt[slot] = nil
+            freeSlots.append(slot)
+        }
+        closedSlots.removeAll(keepingCapacity: true)
     }
 
     @inline(__always) private func tag(_ slot: Int, _ gen: UInt32) -> UInt64 { UInt64(slot) | (UInt64(gen) << 32) }
@@ -356,37 +375,47 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             runReadAgain()
             runTimers()
             runFlushes()
+            if !closedSlots.isEmpty { releaseClosedSlots() }
         }
         shutdownAll()
+        releaseClosedSlots()
     }
 
     private func dispatch(flags: UInt32, tag: UInt64) {
         let slot = Int(tag & 0xffff_ffff)
-        let gen = UInt32(tag >> 32)
-        guard slot < slots.count, let reg = slots[slot] else { return }
-        switch reg {
-        case .wake:
+        guard slot < slots.count else { return }
+        if let c = connectionAt[slot] {
+            // A stale event: the slot was closed (or closed and reused) since the event was queued.
+            guard generations[slot] == UInt32(tag >> 32) else { return }
+            return c._withUnsafeGuaranteedRef { connectionEvent($0, flags: flags) }
+        }
+        switch slots[slot] {
+        case .wake?:
             _ = cskiff_eventfd_drain(wakeFD)
             runRemote()
-        case .listener(let l):
+        case .listener(let l)?:
             l.acceptBurst(on: self)
-        case .connection(let c):
-            guard generations[slot] == gen else { return }  // a stale event for a reused slot
-            if c.state == .connecting {  // poller-confined transition; no lock needed to read here
-                if flags & (Epoll.pollOut | Epoll.pollErr | Epoll.pollHup) != 0 { finishConnect(c) }
-                if c.state != .open { return }
-            }
-            if flags & (Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { c.peerHalfClosed = true }
-            if let t = c.tls {
-                if t.phase != .established {
-                    advanceTLS(c, t)
-                    return
-                }
-                if t.readWantsWrite && flags & Epoll.pollOut != 0 { readReady(c) }
-            }
-            if flags & (Epoll.pollIn | Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { readReady(c) }
-            if flags & Epoll.pollOut != 0 && c.awaitingWritable { flush(c) }
+        case .connection?, nil:
+            break
         }
+    }
+
+    /// An event for a connection of this poller (which holds it until the end of the turn).
+    private func connectionEvent(_ c: Connection, flags: UInt32) {
+        if c.state == .connecting {  // poller-confined transition; no lock needed to read here
+            if flags & (Epoll.pollOut | Epoll.pollErr | Epoll.pollHup) != 0 { finishConnect(c) }
+            if c.state != .open { return }
+        }
+        if flags & (Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { c.peerHalfClosed = true }
+        if let t = c.tls {
+            if t.phase != .established {
+                advanceTLS(c, t)
+                return
+            }
+            if t.readWantsWrite && flags & Epoll.pollOut != 0 { readReady(c) }
+        }
+        if flags & (Epoll.pollIn | Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { readReady(c) }
+        if flags & Epoll.pollOut != 0 && c.awaitingWritable { flush(c) }
     }
 
     private func runRemote() {
