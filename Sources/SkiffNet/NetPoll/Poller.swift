@@ -408,6 +408,10 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             if c.readPaused.load(ordering: .relaxed) || c.readEOF.load(ordering: .relaxed) || c.state != .open {
                 return
             }
+            if let r = c.splice.reads {  // splice mode (Poller+Splice.swift)
+                pumpSplice(r)
+                return
+            }
             budget -= 1
             let b = pool.acquire()
             let step: ReadStep
@@ -490,7 +494,8 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     private func flush(_ c: Connection) {
         switch c.flushQueue() {
         case .failed(let e): closeNow(c, reason: .writeError(e))
-        case .drained, .wouldBlock, .notReady: break
+        case .drained: spliceDestinationDrained(c)
+        case .wouldBlock, .notReady: break
         }
     }
 
@@ -512,6 +517,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         c.tlsTimer?.cancel()
         c.tlsTimer = nil
         c.sendCloseNotifyIfGraceful(reason)
+        releaseSplice(c)
         if c.pollSlot >= 0 {
             // close() drops the epoll registration with the last reference to the file.
             freeSlot(c.pollSlot)

@@ -236,6 +236,10 @@ extension Connection {
             states.reader(.blockedInRead)
             // TLS waits inside `rwReceive`: OpenSSL may hold decrypted bytes the socket no longer shows.
             if tls == nil && idleTimeoutNs > 0 && !rwWaitReadable() { continue }
+            if let r = splice.reads {  // splice mode (RWLoop+Splice.swift)
+                if rwSpliceStep(r) { continue }
+                break
+            }
             let b = g.pool.acquire()
             let (n, failure) = rwReceive(into: b)
             states.reader(.handling)
@@ -256,6 +260,7 @@ extension Connection {
                 closeIfBothHalvesDone()
             }
         }
+        splice.reads?.release()
         rwThreadExit()
     }
 
