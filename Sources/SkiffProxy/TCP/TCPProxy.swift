@@ -153,12 +153,18 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         c === downstream ? state.withLock { $0.upstream } : downstream
     }
 
+    /// Bytes go to the peer as they came. A read that filled its buffer means a bulk transfer: that direction then
+    /// moves by splice(2) (`Connection.spliceReads`), unless TLS or a worker pool rules it out. Small exchanges stay
+    /// on one read and one writev each (fewer calls than splicing in and out). Nothing here needs the payload: the
+    /// access log counts bytes only, and the TLS inspector peeks before the filter sees the connection.
     func connection(_ c: Connection, didRead buffer: ByteBuffer) {
         guard let p = peer(of: c) else {
             buffer.release()
             return
         }
+        let bulk = buffer.writableBytes == 0
         p.write(buffer)
+        if bulk { c.spliceReads(to: p) }
     }
 
     func connectionDidReadEOF(_ c: Connection) {
