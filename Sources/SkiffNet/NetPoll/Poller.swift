@@ -374,6 +374,10 @@ public final class Poller: EventExecutor, @unchecked Sendable {
                 }
                 if t.readWantsWrite && flags & Epoll.pollOut != 0 { readReady(c) }
             }
+            if c.splice.active {  // Poller+Splice.swift
+                spliceEvent(c, flags: flags)
+                return
+            }
             if flags & (Epoll.pollIn | Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { readReady(c) }
             if flags & Epoll.pollOut != 0 { flush(c) }
         }
@@ -401,15 +405,11 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     }
 
     /// Reads until EAGAIN, EOF, a pause, or the fairness budget runs out (then the connection is read again next
-    /// turn), in plaintext or through TLS.
+    /// turn), in plaintext or through TLS. A connection in splice mode is read by `spliceRead` instead.
     func readReady(_ c: Connection) {
         var budget = 16
         while budget > 0 {
             if c.readPaused.load(ordering: .relaxed) || c.readEOF.load(ordering: .relaxed) || c.state != .open {
-                return
-            }
-            if let r = c.splice.reads {  // splice mode (Poller+Splice.swift)
-                pumpSplice(r)
                 return
             }
             budget -= 1
@@ -447,6 +447,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             b.writerIndex += n
             c.noteRead(n)
             c.deliver(.read(b))
+            if full && c.splice.candidate != nil { return startSplice(c) }
             return full || c.peerHalfClosed ? .more : .done
         case .wouldBlock:
             b.release()
@@ -466,7 +467,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             swap(&readAgain, &scratch)
             for c in scratch {
                 c.readAgainScheduled = false
-                if c.state == .open { readReady(c) }
+                if c.state == .open { c.splice.active ? spliceRead(c) : readReady(c) }
             }
             scratch.removeAll(keepingCapacity: true)
         }
@@ -491,11 +492,10 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         }
     }
 
-    private func flush(_ c: Connection) {
+    func flush(_ c: Connection) {
         switch c.flushQueue() {
         case .failed(let e): closeNow(c, reason: .writeError(e))
-        case .drained: spliceDestinationDrained(c)
-        case .wouldBlock, .notReady: break
+        case .drained, .wouldBlock, .notReady: break
         }
     }
 

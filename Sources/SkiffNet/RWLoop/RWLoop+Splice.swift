@@ -36,6 +36,12 @@ extension Connection {
         }
     }
 
+    /// The reader is leaving: the route's pipe and the destination's dup close, the candidate peer is let go.
+    func rwReleaseSplice() {
+        splice.candidate = nil
+        splice.reads?.release()
+    }
+
     /// Empties the pipe into the destination, after the destination's writer has written what was queued before the
     /// switch (checked once: nothing is queued on it afterwards). A reason when the destination failed.
     private func rwDrain(_ r: SpliceRoute) -> CloseReason? {

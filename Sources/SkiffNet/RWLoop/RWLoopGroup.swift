@@ -249,7 +249,9 @@ extension Connection {
             }
             if n > 0 {
                 noteRead(n)
+                let full = b.writableBytes == 0
                 deliver(.read(b))
+                if full && splice.candidate != nil { _ = startSplice() }  // RWLoop+Splice.swift
             } else if let failure {
                 b.release()
                 rwClose(failure)
@@ -260,7 +262,7 @@ extension Connection {
                 closeIfBothHalvesDone()
             }
         }
-        splice.reads?.release()
+        rwReleaseSplice()
         rwThreadExit()
     }
 

@@ -1,39 +1,45 @@
-/// Splice mode's entry point for handlers (docs/architecture.md, "Splice mode"). Runs on the handler's thread.
+/// Splice mode's entry points (docs/architecture.md, "Splice mode"): a handler marks a direction, and the I/O thread
+/// switches it on the first read that fills its buffer.
 extension Connection {
-    /// From now on, bytes arriving on this connection go to `peer` by splice(2) through a pipe, never through user
-    /// space: the handler hears no more reads from it, only EOF (once every byte before the FIN has reached `peer`'s
-    /// socket), writability and the close. Bytes already queued on `peer` leave first. Counters stay as on the
-    /// copying path: each splice from the socket counts as a read, each splice to `peer` as a write of one buffer.
+    /// Lets this connection's incoming bytes go to `peer` by splice(2), through a pipe, once one read fills its
+    /// buffer (a bulk transfer; small exchanges stay on one read and one writev, fewer calls than splicing in and
+    /// out). The read that fills the buffer still reaches the handler; after it the handler hears no more reads, only
+    /// EOF (once every byte before the FIN has reached `peer`'s socket), writability and the close. Bytes already
+    /// queued on `peer` leave first. Counters stay as on the copying path: each splice from the socket counts as a
+    /// read, each splice to `peer` as a writev of one buffer.
     ///
-    /// For a filter that only forwards (tcp_proxy): after this nothing may be written to `peer` but by this route.
-    /// Call it from this connection's read callback. Returns false (reads go on as buffers) unless both connections
-    /// are plain TCP (no TLS), open, and run their handlers inline on their I/O thread (no worker pool), on the same
-    /// poller (netpoll) or both on rwloop, and a pipe could be made; a refusal is remembered, so later calls cost a
-    /// few comparisons. A pipe refused by the system (EMFILE, ENFILE) is counted in `SpliceStats.pipeFailures`.
-    @discardableResult
-    public func spliceReads(to peer: Connection) -> Bool {
-        if splice.reads != nil { return true }
-        if splice.declined { return false }
-        guard spliceAllowed(to: peer) else {
-            splice.declined = true
-            return false
-        }
+    /// For a filter that only forwards (tcp_proxy): once switched, nothing may be written to `peer` but by the route.
+    /// Call it on the connection's handler thread once both are open. Does nothing (reads stay buffers) unless both
+    /// connections are plain TCP (no TLS), run their handlers on their I/O thread (no worker pool, whose queued
+    /// reads a splice could overtake), and share a poller (netpoll) or are both rwloop. A pipe the system refuses at
+    /// the switch (EMFILE, ENFILE) is counted in `SpliceStats.pipeFailures` and the direction keeps copying.
+    public func spliceWhenBulk(to peer: Connection) {
+        if spliceAllowed(to: peer) { splice.candidate = peer }
+    }
+
+    /// A read filled its buffer and `splice.candidate` is set: makes the route (once; nil, and no later attempt, when
+    /// the peer is gone or no pipe could be made). On this connection's poller or reader thread.
+    func startSplice() -> SpliceRoute? {
+        guard let peer = splice.candidate else { return nil }
+        splice.candidate = nil
+        guard splice.reads == nil, spliceAllowed(to: peer) else { return nil }
         switch context {
         case .netpoll:
             guard let route = SpliceRoute(from: self, to: peer, nonblocking: true, duplicateDestination: false) else {
-                splice.declined = true
-                return false
+                return nil
             }
             splice.reads = route
             peer.splice.writes = route
+            splice.active = true
+            peer.splice.active = true
+            return route
         case .rwloop:
             guard let route = SpliceRoute(from: self, to: peer, nonblocking: false, duplicateDestination: true) else {
-                splice.declined = true
-                return false
+                return nil
             }
             splice.reads = route
+            return route
         }
-        return true
     }
 
     /// Both ends qualify: plain sockets, open, inline handlers, and (netpoll) on the calling poller.
@@ -43,8 +49,7 @@ extension Connection {
         else { return false }
         switch (context, peer.context) {
         case (.netpoll(let a), .netpoll(let b)):
-            guard a === b, a.inLoop, state == .open, peer.state == .open else { return false }
-            return true
+            return a === b && a.inLoop && state == .open && peer.state == .open
         case (.rwloop, .rwloop):
             return currentState == .open && peer.currentState == .open
         default:

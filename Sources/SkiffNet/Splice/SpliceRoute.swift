@@ -16,7 +16,7 @@ public enum SpliceStats {
 }
 
 /// One direction of a proxied pair moving by splice(2): bytes go from `source`'s socket into a pipe and from the pipe
-/// to `destination`'s socket without entering user space. Made by `Connection.spliceReads(to:)`; the pipe is closed
+/// to `destination`'s socket without entering user space. Made by `Connection.startSplice`; the pipe is closed
 /// (`release`) when either connection closes.
 ///
 /// The pipe is filled only when empty and then emptied into the destination, so an EAGAIN from the source always
@@ -103,15 +103,19 @@ final class SpliceRoute {
     }
 }
 
-/// A connection's splice routes (`Connection.splice`): the one its reads feed and the one feeding its writes.
-/// Touched only where the route is (see `SpliceRoute`).
+/// A connection's splice state (`Connection.splice`): the peer a full read switches to, the route its reads feed
+/// and the route feeding its writes. Touched only where the route is (see `SpliceRoute`); cleared when the
+/// connection closes (the candidate is a strong reference to the peer).
 struct SpliceLinks {
+    /// Set by `spliceWhenBulk`: the first read that fills its buffer makes a route to this peer.
+    var candidate: Connection?
     /// Where this connection's incoming bytes go instead of the handler.
     var reads: SpliceRoute?
     /// The route writing into this connection (netpoll only: its writability drains the pipe).
     var writes: SpliceRoute?
-    /// A switch was refused once (TLS, workers, no pipe): reads stay buffers, and later large reads do not ask again.
-    var declined = false
+    /// netpoll: a route reads or writes this connection (set for good at the switch), so the poller hands its events
+    /// to `Poller.spliceEvent`.
+    var active = false
 }
 
 extension Connection {

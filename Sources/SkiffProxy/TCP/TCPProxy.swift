@@ -153,18 +153,13 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         c === downstream ? state.withLock { $0.upstream } : downstream
     }
 
-    /// Bytes go to the peer as they came. A read that filled its buffer means a bulk transfer: that direction then
-    /// moves by splice(2) (`Connection.spliceReads`), unless TLS or a worker pool rules it out. Small exchanges stay
-    /// on one read and one writev each (fewer calls than splicing in and out). Nothing here needs the payload: the
-    /// access log counts bytes only, and the TLS inspector peeks before the filter sees the connection.
+    /// Bytes go to the peer as they came (in splice mode they no longer come here: `connectionDidConnect`).
     func connection(_ c: Connection, didRead buffer: ByteBuffer) {
         guard let p = peer(of: c) else {
             buffer.release()
             return
         }
-        let bulk = buffer.writableBytes == 0
         p.write(buffer)
-        if bulk { c.spliceReads(to: p) }
     }
 
     func connectionDidReadEOF(_ c: Connection) {
@@ -183,6 +178,11 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         cluster.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
         if let h = host { cluster.outlier?.record(host: h, failure: false) }
         log?.connected(c)
+        // Each direction moves by splice(2) from its first read that fills a buffer (a bulk transfer), unless TLS or
+        // a worker pool rules it out. Nothing here needs the payload: the access log counts bytes only, and the TLS
+        // inspector peeks before the filter sees the connection.
+        downstream.spliceWhenBulk(to: c)
+        c.spliceWhenBulk(to: downstream)
         downstream.resumeReading()
     }
 
