@@ -38,7 +38,7 @@ extension Connection {
 
     /// The reader is leaving: the route's pipe and the destination's dup close, the candidate peer is let go.
     func rwReleaseSplice() {
-        splice.candidate = nil
+        lock.withLock { splice.candidate = nil }
         splice.reads?.release()
     }
 

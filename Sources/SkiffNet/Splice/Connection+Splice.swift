@@ -14,7 +14,16 @@ extension Connection {
     /// reads a splice could overtake), and share a poller (netpoll) or are both rwloop. A pipe the system refuses at
     /// the switch (EMFILE, ENFILE) is counted in `SpliceStats.pipeFailures` and the direction keeps copying.
     public func spliceWhenBulk(to peer: Connection) {
-        if spliceAllowed(to: peer) { splice.candidate = peer }
+        guard spliceAllowed(to: peer) else { return }
+        switch context {
+        case .netpoll:
+            splice.candidate = peer
+        case .rwloop:
+            // The other connection's handler may mark this one (tcp_proxy's upstream connects on its own thread,
+            // while this reader waits, paused): under the lock, so a close racing with it either comes first (no
+            // mark) or clears the mark when this reader leaves (`rwReleaseSplice`) — never a cycle left behind.
+            lock.withLock { if state != .closed { splice.candidate = peer } }
+        }
     }
 
     /// A read filled its buffer and `splice.candidate` is set: makes the route (once; nil, and no later attempt, when

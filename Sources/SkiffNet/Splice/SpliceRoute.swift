@@ -104,8 +104,9 @@ final class SpliceRoute {
 }
 
 /// A connection's splice state (`Connection.splice`): the peer a full read switches to, the route its reads feed
-/// and the route feeding its writes. Touched only where the route is (see `SpliceRoute`); cleared when the
-/// connection closes (the candidate is a strong reference to the peer).
+/// and the route feeding its writes. Touched only where the route is (see `SpliceRoute`; on rwloop the candidate is
+/// also written under the connection's `lock`, by the peer's thread); cleared when the connection closes (the
+/// candidate is a strong reference to the peer).
 struct SpliceLinks {
     /// Set by `spliceWhenBulk`: the first read that fills its buffer makes a route to this peer.
     var candidate: Connection?
