@@ -19,6 +19,7 @@ extension Connection {
             if lock.withLock({ state == .closed }) { return false }
             noteRead(n)
             r.pipeBytes += n
+            rwThreads?.reader(.writing)  // the Threads view: this reader now writes the destination's socket
             if let failure = rwDrain(r) {
                 // The destination is gone and the pipe cannot be emptied: the pair ends as on the copying path,
                 // where the destination's write error closes it and the proxy then closes this side.
