@@ -7,6 +7,7 @@
 #include <linux/futex.h>
 #include <sys/prctl.h>
 #include <signal.h>
+#include <fcntl.h>
 
 const int cskiff_EPOLLIN = EPOLLIN, cskiff_EPOLLOUT = EPOLLOUT, cskiff_EPOLLERR = EPOLLERR, cskiff_EPOLLHUP = EPOLLHUP,
           cskiff_EPOLLRDHUP = EPOLLRDHUP, cskiff_EPOLLET = (int)EPOLLET, cskiff_EPOLLEXCLUSIVE = EPOLLEXCLUSIVE,
@@ -86,6 +87,18 @@ ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt) {
 ssize_t cskiff_read(int fd, void *buffer, size_t count) {
     // As cskiff_sendv: the plain system call, without read()'s cancellation bookkeeping.
     return syscall(SYS_read, fd, buffer, count);
+}
+
+int cskiff_pipe(int fds[2], int size, int nonblocking) {
+    if (pipe2(fds, O_CLOEXEC | (nonblocking ? O_NONBLOCK : 0)) != 0) return -1;
+    if (size > 0) (void)fcntl(fds[1], F_SETPIPE_SZ, size);
+    int got = fcntl(fds[1], F_GETPIPE_SZ);
+    return got > 0 ? got : 65536;
+}
+
+ssize_t cskiff_splice(int in_fd, int out_fd, size_t len, int nonblocking) {
+    unsigned int flags = SPLICE_F_MOVE | (nonblocking ? SPLICE_F_NONBLOCK : 0);
+    return splice(in_fd, NULL, out_fd, NULL, len, flags);
 }
 
 int cskiff_set_int_opt(int fd, int level, int name, int value) {

@@ -1,5 +1,5 @@
 // Linux facilities Swift's Glibc module does not import (it is built without _GNU_SOURCE):
-// epoll, eventfd, accept4, SO_PEERCRED, thread naming and stack sizes.
+// epoll, eventfd, accept4, SO_PEERCRED, thread naming and stack sizes, pipe2 and splice.
 #ifndef CSKIFF_LINUX_H
 #define CSKIFF_LINUX_H
 
@@ -47,6 +47,14 @@ extern const uint32_t *const cskiff_digit_triples;
 ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt);
 /// read(2) as the plain system call (no cancellation point: Skiff never cancels a thread).
 ssize_t cskiff_read(int fd, void *buffer, size_t count);
+
+/// A pipe pair, O_CLOEXEC (and O_NONBLOCK when `nonblocking`), sized to about `size` bytes with F_SETPIPE_SZ when
+/// the system allows it (a refusal keeps the default size). fds[0] reads, fds[1] writes. Returns the pipe's capacity
+/// in bytes, or -1 with errno when no pipe could be made (EMFILE, ENFILE).
+int cskiff_pipe(int fds[2], int size, int nonblocking);
+/// splice(2) with SPLICE_F_MOVE (and SPLICE_F_NONBLOCK when `nonblocking`), no offsets: bytes moved, 0 at the
+/// source's EOF, -1 with errno.
+ssize_t cskiff_splice(int in_fd, int out_fd, size_t len, int nonblocking);
 
 /// TCP_INFO-free helpers.
 int cskiff_set_int_opt(int fd, int level, int name, int value);

@@ -134,6 +134,9 @@ public final class Connection: @unchecked Sendable {
     /// The accepting listener's counters (inbound only); `active` falls when this closes.
     var listenerStats: ListenerStats?
 
+    /// Splice mode's routes (Splice/): poller-confined (netpoll), reader-thread-confined (rwloop).
+    var splice = SpliceLinks()
+
     // TLS (Connection+TLS.swift). `tls` is set when the connection is made and cleared (under `lock`) only when an
     // inspector listener finds plaintext; it is nil for plaintext connections.
     var tls: TLSSession?

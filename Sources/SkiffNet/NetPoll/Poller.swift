@@ -414,6 +414,10 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             }
             if t.readWantsWrite && flags & Epoll.pollOut != 0 { readReady(c) }
         }
+        if c.splice.active {  // Poller+Splice.swift
+            spliceEvent(c, flags: flags)
+            return
+        }
         if flags & (Epoll.pollIn | Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { readReady(c) }
         if flags & Epoll.pollOut != 0 && c.awaitingWritable { flush(c) }
     }
@@ -440,7 +444,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     }
 
     /// Reads until EAGAIN, EOF, a pause, or the fairness budget runs out (then the connection is read again next
-    /// turn), in plaintext or through TLS.
+    /// turn), in plaintext or through TLS. A connection in splice mode is read by `spliceRead` instead.
     func readReady(_ c: Connection) {
         var budget = 16
         while budget > 0 {
@@ -482,6 +486,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             b.writerIndex += n
             c.noteRead(n)
             c.deliver(.read(b))
+            if full && c.splice.candidate != nil { return startSplice(c) }
             return full || c.peerHalfClosed ? .more : .done
         case .wouldBlock:
             b.release()
@@ -501,7 +506,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             swap(&readAgain, &scratch)
             for c in scratch {
                 c.readAgainScheduled = false
-                if c.state == .open { readReady(c) }
+                if c.state == .open { c.splice.active ? spliceRead(c) : readReady(c) }
             }
             scratch.removeAll(keepingCapacity: true)
         }
@@ -530,7 +535,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         pendingFlush.removeAll()
     }
 
-    private func flush(_ c: Connection) {
+    func flush(_ c: Connection) {
         switch c.flushQueue() {
         case .failed(let e): closeNow(c, reason: .writeError(e))
         case .drained: c.awaitingWritable = false
@@ -556,6 +561,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         c.tlsTimer?.cancel()
         c.tlsTimer = nil
         c.sendCloseNotifyIfGraceful(reason)
+        releaseSplice(c)
         if c.pollSlot >= 0 {
             // close() drops the epoll registration with the last reference to the file.
             freeSlot(c.pollSlot)

@@ -157,6 +157,7 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         c === downstream ? state.withLock { $0.upstream } : downstream
     }
 
+    /// Bytes go to the peer as they came (in splice mode they no longer come here: `connectionDidConnect`).
     func connection(_ c: Connection, didRead buffer: ByteBuffer) {
         if c !== downstream { return downstream.write(buffer) }
         let bits = connectedUpstream.load(ordering: .acquiring)
@@ -187,6 +188,11 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         cluster.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
         if let h = host { cluster.outlier?.record(host: h, failure: false) }
         log?.connected(c)
+        // Each direction moves by splice(2) from its first read that fills a buffer (a bulk transfer), unless TLS or
+        // a worker pool rules it out. Nothing here needs the payload: the access log counts bytes only, and the TLS
+        // inspector peeks before the filter sees the connection.
+        downstream.spliceWhenBulk(to: c)
+        c.spliceWhenBulk(to: downstream)
         downstream.resumeReading()
     }
 
