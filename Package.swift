@@ -136,16 +136,17 @@ let package = Package(
             ]),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig", "SkiffJSON"]),
         .testTarget(name: "SkiffNetTests", dependencies: ["SkiffNet", "SkiffTestSupport"]),
-        .testTarget(name: "SkiffProtocolTests", dependencies: ["SkiffProtocol"]),
-        .testTarget(name: "SkiffProtocolRPCTests", dependencies: ["SkiffProtocol"]),
-        .testTarget(name: "SkiffTelemetryTests", dependencies: ["SkiffTelemetry", "SkiffJSON"]),
+        .testTarget(name: "SkiffProtocolTests", dependencies: ["SkiffProtocol", "SkiffTestSupport"]),
+        .testTarget(name: "SkiffProtocolRPCTests", dependencies: ["SkiffProtocol", "SkiffTestSupport"]),
+        .testTarget(name: "SkiffTelemetryTests", dependencies: ["SkiffTelemetry", "SkiffJSON", "SkiffTestSupport"]),
         .testTarget(name: "SkiffSystemTests", dependencies: ["SkiffSystem"]),
         .testTarget(
-            name: "SkiffAccessLogTests", dependencies: ["SkiffAccessLog", "SkiffConfig", "SkiffUpstream", "SkiffNet", "SkiffJSON"]),
+            name: "SkiffAccessLogTests",
+            dependencies: ["SkiffAccessLog", "SkiffConfig", "SkiffUpstream", "SkiffNet", "SkiffJSON", "SkiffTestSupport"]),
         .testTarget(
             name: "SkiffControlTests", dependencies: ["SkiffControl", "SkiffConfig", "SkiffJSON", "SkiffProtocol", "SkiffSystem"]),
         .testTarget(name: "SkiffConsoleTests", dependencies: ["SkiffConsole", "SkiffTelemetry", "SkiffJSON"]),
-        .testTarget(name: "SkiffRouterTests", dependencies: ["SkiffProxy", "SkiffConfig"]),
+        .testTarget(name: "SkiffRouterTests", dependencies: ["SkiffProxy", "SkiffConfig", "SkiffTestSupport"]),
         .testTarget(name: "SkiffUpstreamTests", dependencies: ["SkiffUpstream", "SkiffConfig"]),
         .testTarget(
             name: "SkiffProxyTests",

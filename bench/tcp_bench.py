@@ -6,7 +6,8 @@ Usage: bench/tcp_bench.py [--skiff .build/release/skiff] [--mb 512] [--runs 5] [
 Starts a sink/echo backend (bench/backend.py) and `skiff start` with one tcp_proxy listener per thread model, all on
 127.0.0.1, then
   1. bulk throughput: one connection sends --mb MiB, the backend acknowledges when it has them all; medians of --runs,
-     interleaved round by round (direct, netpoll, rwloop);
+     interleaved round by round (direct, netpoll, rwloop), and the CPU the proxy spent per GiB (utime + stime over all
+     runs: steadier than throughput on a shared machine, where the proxy's extra process competes for the cores);
   2. capacity: opens --conns idle connections through each listener (each proven live with a 1-byte echo) and reports
      the proxy's RSS growth per connection.
 Prints a Markdown table. Only loopback is used; every process started is stopped by pid.
@@ -15,7 +16,7 @@ import argparse, json, os, socket, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import free_port, rss_kib, threads, wait_port
+from common import cpu_ticks, free_port, rss_kib, threads, wait_port
 
 
 def bulk(port, nbytes):
@@ -87,17 +88,22 @@ def main():
         for _, port in targets:  # warm-up
             bulk(port, 32 << 20)
         times = {name: [] for name, _ in targets}
+        ticks = {name: 0 for name, _ in targets}
         for _ in range(a.runs):
             for name, port in targets:
+                before = cpu_ticks(skiff.pid)
                 times[name].append(bulk(port, nbytes))
+                ticks[name] += cpu_ticks(skiff.pid) - before
         print(f"\n### Bulk TCP throughput, {a.mb} MiB per run, median of {a.runs} interleaved runs\n")
-        print("| path | MB/s (median) | min..max | vs direct |")
-        print("|---|---|---|---|")
+        print("| path | MB/s (median) | min..max | vs direct | skiff CPU per GiB |")
+        print("|---|---|---|---|---|")
         direct = statistics.median(times["direct"])
+        hz = os.sysconf("SC_CLK_TCK")
         for name, _ in targets:
             med = statistics.median(times[name])
             rates = [nbytes / t / 1e6 for t in times[name]]
-            print(f"| {name} | {nbytes / med / 1e6:.0f} | {min(rates):.0f}..{max(rates):.0f} | {direct / med:.2f}x |")
+            cpu = "-" if name == "direct" else f"{ticks[name] * 1000 / hz * 1024 / (a.mb * a.runs):.0f} ms"
+            print(f"| {name} | {nbytes / med / 1e6:.0f} | {min(rates):.0f}..{max(rates):.0f} | {direct / med:.2f}x | {cpu} |")
 
         print(f"\n### Idle connections held ({a.conns} per model, each proven by a 1-byte echo)\n")
         print("| model | held | proxy RSS before | after | per connection | proxy threads |")

@@ -4,8 +4,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <linux/futex.h>
 #include <sys/prctl.h>
 #include <signal.h>
+#include <fcntl.h>
 
 const int cskiff_EPOLLIN = EPOLLIN, cskiff_EPOLLOUT = EPOLLOUT, cskiff_EPOLLERR = EPOLLERR, cskiff_EPOLLHUP = EPOLLHUP,
           cskiff_EPOLLRDHUP = EPOLLRDHUP, cskiff_EPOLLET = (int)EPOLLET, cskiff_EPOLLEXCLUSIVE = EPOLLEXCLUSIVE,
@@ -24,7 +26,8 @@ int cskiff_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
 int cskiff_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int max, int timeout_ms) {
     struct epoll_event evs[256];
     if (max > 256) max = 256;
-    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    // The plain system call: epoll_wait()'s wrapper is a cancellation point (see cskiff_sendv).
+    int n = (int)syscall(SYS_epoll_wait, epfd, evs, max, timeout_ms);
     for (int i = 0; i < n; i++) {
         events[i] = evs[i].events;
         data[i] = evs[i].data.u64;
@@ -76,7 +79,26 @@ ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt) {
     memset(&msg, 0, sizeof msg);
     msg.msg_iov = (struct iovec *)iov;
     msg.msg_iovlen = (size_t)iovcnt;
-    return sendmsg(fd, &msg, MSG_NOSIGNAL);
+    // Through syscall(): glibc's sendmsg wrapper is a cancellation point (it switches asynchronous cancellation on
+    // and off around the call, ~35 instructions) and Skiff never cancels a thread.
+    return syscall(SYS_sendmsg, fd, &msg, MSG_NOSIGNAL);
+}
+
+ssize_t cskiff_read(int fd, void *buffer, size_t count) {
+    // As cskiff_sendv: the plain system call, without read()'s cancellation bookkeeping.
+    return syscall(SYS_read, fd, buffer, count);
+}
+
+int cskiff_pipe(int fds[2], int size, int nonblocking) {
+    if (pipe2(fds, O_CLOEXEC | (nonblocking ? O_NONBLOCK : 0)) != 0) return -1;
+    if (size > 0) (void)fcntl(fds[1], F_SETPIPE_SZ, size);
+    int got = fcntl(fds[1], F_GETPIPE_SZ);
+    return got > 0 ? got : 65536;
+}
+
+ssize_t cskiff_splice(int in_fd, int out_fd, size_t len, int nonblocking) {
+    unsigned int flags = SPLICE_F_MOVE | (nonblocking ? SPLICE_F_NONBLOCK : 0);
+    return splice(in_fd, NULL, out_fd, NULL, len, flags);
 }
 
 ssize_t cskiff_sendv_nonblocking(int fd, const struct iovec *iov, int iovcnt) {
@@ -178,3 +200,32 @@ pid_t cskiff_spawn_clean(const char *path, char *const argv[], char *const envp[
     execve(path, argv, envp);
     _exit(127);
 }
+
+int cskiff_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline) {
+    // FUTEX_WAIT_BITSET takes an absolute deadline on CLOCK_MONOTONIC (FUTEX_WAIT's is relative).
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, deadline, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
+    return r == 0 ? 0 : errno;
+}
+
+int cskiff_futex_wake(uint32_t *word, int count) {
+    return (int)syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0);
+}
+
+// "000" to "999" as the three ASCII digits of each number in the low three bytes (little-endian: the text in order)
+// and, in the high byte, how many of them are left once trailing zeros are dropped (at least one): the access log's
+// numbers and Go-style duration fractions take three digits with one load.
+#define CSKIFF_T(a, b, c) \
+    ((uint32_t)('0' + (a)) | ((uint32_t)('0' + (b)) << 8) | ((uint32_t)('0' + (c)) << 16) | \
+     ((uint32_t)((c) ? 3 : (b) ? 2 : 1) << 24))
+#define CSKIFF_T10(a, b) \
+    CSKIFF_T(a, b, 0), CSKIFF_T(a, b, 1), CSKIFF_T(a, b, 2), CSKIFF_T(a, b, 3), CSKIFF_T(a, b, 4), \
+    CSKIFF_T(a, b, 5), CSKIFF_T(a, b, 6), CSKIFF_T(a, b, 7), CSKIFF_T(a, b, 8), CSKIFF_T(a, b, 9)
+#define CSKIFF_T100(a) \
+    CSKIFF_T10(a, 0), CSKIFF_T10(a, 1), CSKIFF_T10(a, 2), CSKIFF_T10(a, 3), CSKIFF_T10(a, 4), \
+    CSKIFF_T10(a, 5), CSKIFF_T10(a, 6), CSKIFF_T10(a, 7), CSKIFF_T10(a, 8), CSKIFF_T10(a, 9)
+static const uint32_t cskiff_triples[1000] = {
+    CSKIFF_T100(0), CSKIFF_T100(1), CSKIFF_T100(2), CSKIFF_T100(3), CSKIFF_T100(4),
+    CSKIFF_T100(5), CSKIFF_T100(6), CSKIFF_T100(7), CSKIFF_T100(8), CSKIFF_T100(9),
+};
+const uint32_t *const cskiff_digit_triples = cskiff_triples;

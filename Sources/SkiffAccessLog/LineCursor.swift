@@ -1,3 +1,5 @@
+import CSkiffLinux
+
 /// Writes one access-log line into a lane's buffer, in place: bytes, decimal and hex numbers, Go durations, escaped
 /// values. It checks nothing: the caller has made room for the line's worst case first
 /// (`CompiledAccessLogFormat.maxLength`), so a line is written in one pass with no test per byte or per value.
@@ -213,21 +215,19 @@ struct LineCursor {
         }
     }
 
-    /// Three digits of `v` (0 to 999), leading zeros included, at `p`.
+    /// Three digits of `v` (0 to 999), leading zeros included, at `p` (one table load and one store; the fourth
+    /// byte written is scratch, overwritten by what follows).
     @inline(__always)
     static func threeDigits(_ v: UInt64, at p: UnsafeMutablePointer<UInt8>) {
-        let hundreds = v / 100
-        let pair = 2 &* Int(truncatingIfNeeded: v &- hundreds &* 100)
-        p.pointee = UInt8(truncatingIfNeeded: hundreds) &+ 48
-        UnsafeMutableRawPointer(p + 1).storeBytes(
-            of: digitPairs.loadUnaligned(fromByteOffset: pair, as: UInt16.self), as: UInt16.self)
+        UnsafeMutableRawPointer(p).storeBytes(of: cskiff_digit_triples[Int(truncatingIfNeeded: v)], as: UInt32.self)
     }
 
     /// The last group of a fraction: `v` (1 to 999) as three digits with its trailing zeros left out.
     @inline(__always)
     mutating func trimmedThree(_ v: UInt64) {
-        Self.threeDigits(v, at: pointer)
-        pointer += v % 100 == 0 ? 1 : v % 10 == 0 ? 2 : 3
+        let entry = cskiff_digit_triples[Int(truncatingIfNeeded: v)]
+        UnsafeMutableRawPointer(pointer).storeBytes(of: entry, as: UInt32.self)
+        pointer += Int(truncatingIfNeeded: entry >> 24)
     }
 
     /// `value` for a text line: bytes below 0x20 and 0x7f as `\xHH`, so a value never breaks its line (at most 4

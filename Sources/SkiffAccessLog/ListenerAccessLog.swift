@@ -84,6 +84,12 @@ public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `reco
     /// tcp_proxy threads), which goes through each file's shared lane and its lock.
     public func write(_ r: AccessLogRecord, executorIndex: Int) {
         guard executorIndex >= 0 else { return writeShared(r) }
+        if entryCount == 1 {
+            // The usual listener: one entry, no loop.
+            let lane = entryFiles[0]._withUnsafeGuaranteedRef { $0.lane(executorIndex: executorIndex) }
+            let format = entryFormats[0]
+            return lane._withUnsafeGuaranteedRef { $0.append(format, r) }
+        }
         for i in 0..<entryCount {
             let lane = entryFiles[i]._withUnsafeGuaranteedRef { $0.lane(executorIndex: executorIndex) }
             let format = entryFormats[i]

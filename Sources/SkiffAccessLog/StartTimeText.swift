@@ -3,19 +3,21 @@ import Glibc
 /// MOSN's `start_time` text, `2006/01/02 15:04:05.000` in local time, from a request's monotonic arrival stamp.
 ///
 /// No clock is read per line: the wall clock's offset from the monotonic clock is read once a second (two
-/// `clock_gettime` through the vDSO), and the seconds part of the text (19 bytes, `localtime_r`) is formatted once
-/// per second; a line adds only the milliseconds. One per lane, reached through a pointer (no reference counting);
-/// only its lane's producer touches it.
+/// `clock_gettime` through the vDSO), the seconds part of the text (19 bytes, `localtime_r`) is formatted once per
+/// second and the milliseconds once per millisecond; a line in the same millisecond as the lane's last one copies the
+/// text. One per lane, reached through a pointer (no reference counting); only its lane's producer touches it.
 struct StartTimeCache {
     /// Seconds since the epoch `text` shows; -1 before the first line.
     var second = -1
+    /// Milliseconds since the epoch `text` shows, its `.ddd` included; `.max` before the first line.
+    var millisecond = UInt64.max
     /// Wall ns minus monotonic ns, and until when (monotonic ns) it is taken as it is.
     var offsetNs: Int64 = 0
     var offsetUntilNs: UInt64 = 0
     let text: UnsafeMutablePointer<UInt8>
 
     static func make() -> UnsafeMutablePointer<StartTimeCache> {
-        // 32 bytes: the 16-byte loads in `write` read past the 19 of the text.
+        // 32 bytes: room for the 23 of the text and the 16-byte loads in `write`.
         let text = UnsafeMutablePointer<UInt8>.allocate(capacity: 32)
         text.initialize(repeating: UInt8(ascii: "0"), count: 32)
         let p = UnsafeMutablePointer<StartTimeCache>.allocate(capacity: 1)
@@ -48,26 +50,35 @@ struct StartTimeCache {
         offsetUntilNs = UInt64(m) &+ 1_000_000_000
     }
 
-    /// Writes the local time of monotonic `monoNs`.
+    /// Writes the local time of monotonic `monoNs`: the cached text when the line falls in the same millisecond as
+    /// the lane's last one (many lines do, under load), else the millisecond digits put in first.
     @inline(__always)
     mutating func write(_ monoNs: UInt64, into c: inout LineCursor) {
         let wall = wallNs(monoNs)
-        let s = Int(wall / 1_000_000_000)
-        if s != second { formatSecond(s) }
-        // 19 bytes as two overlapping 16-byte loads and stores, not a memcpy call.
+        let ms = wall / 1_000_000
+        if ms != millisecond { setMillisecond(ms) }
+        // 23 bytes as two overlapping 16-byte loads and stores, not a memcpy call.
         let src = UnsafeRawPointer(text)
         let dst = UnsafeMutableRawPointer(c.pointer)
         dst.storeBytes(of: src.loadUnaligned(as: SIMD16<UInt8>.self), as: SIMD16<UInt8>.self)
-        (dst + 3).storeBytes(of: (src + 3).loadUnaligned(as: SIMD16<UInt8>.self), as: SIMD16<UInt8>.self)
-        let ms = UInt32(truncatingIfNeeded: wall / 1_000_000 % 1000)
-        let hundreds = ms / 100
-        let rest = ms &- hundreds &* 100
-        let tens = rest / 10
-        c.pointer[19] = UInt8(ascii: ".")
-        c.pointer[20] = UInt8(truncatingIfNeeded: hundreds) &+ 48
-        c.pointer[21] = UInt8(truncatingIfNeeded: tens) &+ 48
-        c.pointer[22] = UInt8(truncatingIfNeeded: rest &- tens &* 10) &+ 48
+        (dst + 7).storeBytes(of: (src + 7).loadUnaligned(as: SIMD16<UInt8>.self), as: SIMD16<UInt8>.self)
         c.pointer += 23
+    }
+
+    /// The text of millisecond `ms` since the epoch: its second's part when that changed, then `.ddd`.
+    @inline(__always)
+    mutating func setMillisecond(_ ms: UInt64) {
+        millisecond = ms
+        let s = Int(ms / 1000)
+        if s != second { formatSecond(s) }
+        let m = UInt32(truncatingIfNeeded: ms &- UInt64(s) &* 1000)
+        let hundreds = m / 100
+        let rest = m &- hundreds &* 100
+        let tens = rest / 10
+        text[19] = UInt8(ascii: ".")
+        text[20] = UInt8(truncatingIfNeeded: hundreds) &+ 48
+        text[21] = UInt8(truncatingIfNeeded: tens) &+ 48
+        text[22] = UInt8(truncatingIfNeeded: rest &- tens &* 10) &+ 48
     }
 
     @inline(never)

@@ -1,3 +1,4 @@
+import CSkiffLinux
 import Glibc
 
 /// Monotonic clock readings, nanoseconds, and sleeping on that clock.

@@ -1,4 +1,5 @@
 import SkiffConfig
+import SkiffTestSupport
 import Testing
 
 @testable import SkiffAccessLog
@@ -6,16 +7,10 @@ import Testing
 /// MOSN's default format has its own straight-line writer: it must write, byte for byte, what walking the format's
 /// operations writes, for every kind of record (values absent and present, durations in every unit, flags).
 @Suite struct MOSNDefaultLineTests {
-    /// A small deterministic generator (SplitMix64): the same records on every run.
+    /// Values for the records, from a seeded generator: the same records on every run.
     struct Numbers {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random: SplitMix64
+        mutating func next() -> UInt64 { random.next() }
         /// 0, a small value, or a value with up to `digits` decimal digits.
         mutating func value(digits: Int) -> UInt64 {
             switch next() % 4 {
@@ -23,7 +18,9 @@ import Testing
             case 1: return next() % 10
             default:
                 var bound: UInt64 = 1
-                for _ in 0..<Int(next() % UInt64(digits) + 1) { bound = bound.multipliedReportingOverflow(by: 10).partialValue }
+                for _ in 0..<Int(next() % UInt64(digits) + 1) {
+                    bound = bound.multipliedReportingOverflow(by: 10).partialValue
+                }
                 return next() % max(bound, 1)
             }
         }
@@ -44,7 +41,7 @@ import Testing
             a.deallocate()
             b.deallocate()
         }
-        var numbers = Numbers(state: 42)
+        var numbers = Numbers(random: SplitMix64(seed: 42))
         let protocols: [AccessLogProtocol] = [.http1, .bolt, .boltv2, .dubbo, .tcp]
         upstream.withUnsafeBytes { upstreamText in
             hostname.withUnsafeBytes { hostnameText in
@@ -75,7 +72,8 @@ import Testing
                     let lineA = String(decoding: UnsafeBufferPointer(start: a, count: endA - a), as: UTF8.self)
                     let lineB = String(decoding: UnsafeBufferPointer(start: b, count: endB - b), as: UTF8.self)
                     if lineA != lineB || endA - a > need {
-                        Issue.record("record \(i): straight-line \(lineA.debugDescription) walker \(lineB.debugDescription)")
+                        Issue.record(
+                            "record \(i): straight-line \(lineA.debugDescription) walker \(lineB.debugDescription)")
                         return
                     }
                 }

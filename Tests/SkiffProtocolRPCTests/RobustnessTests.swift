@@ -1,4 +1,5 @@
 import SkiffProtocol
+import SkiffTestSupport
 import Testing
 
 /// Every prefix of every vector, and corrupted copies of them: the codecs answer by value and never trap (an
@@ -138,18 +139,5 @@ import Testing
             #expect(frame.count == mapOffset + bodyLength)
             Self.exercise(bolt.isV2 ? BoltV2Codec.self : BoltCodec.self, frame)
         }
-    }
-}
-
-/// A small deterministic generator, so a failure reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -89,20 +89,6 @@ func parseResponse(_ text: String, limits: HTTPLimits = .default) -> ParsedRespo
     return r
 }
 
-/// A deterministic generator (SplitMix64) so fuzz failures reproduce from their seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A raw message as a test argument, shown escaped and shortened in test names (raw CR/LF would garble the log).
 struct Sample: Sendable, CustomTestStringConvertible, ExpressibleByStringLiteral {
     let text: String

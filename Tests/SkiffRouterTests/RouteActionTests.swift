@@ -1,5 +1,6 @@
 import SkiffConfig
 import SkiffProxy
+import SkiffTestSupport
 import Testing
 
 @Suite("Route entries: actions, rewrites, retries")
@@ -29,7 +30,7 @@ struct RouteActionTests {
 
     @Test("weighted pick with seeded randoms stays within 1% of the weights")
     func weightedSeeded() {
-        var rng = SplitMix64(state: 42)
+        var rng = SplitMix64(seed: 42)
         var counts = [0, 0, 0]
         let n = 200_000
         for _ in 0..<n { counts[Self.weights.pickIndex(random: rng.next())] += 1 }

@@ -81,15 +81,3 @@ func singleHostTable(_ routes: [RouteConfig], name: String = "r") throws -> Rout
         config: RouterConfig(name: name, virtualHosts: [VirtualHostConfig(name: "any", domains: ["*"], routes: routes)])
     )
 }
-
-/// A deterministic 64-bit generator (splitmix64) for distribution tests.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}

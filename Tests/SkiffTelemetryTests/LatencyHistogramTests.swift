@@ -1,4 +1,5 @@
 import Glibc
+import SkiffTestSupport
 import Testing
 
 @testable import SkiffTelemetry

@@ -1,10 +1,11 @@
 // Linux facilities Swift's Glibc module does not import (it is built without _GNU_SOURCE):
-// epoll, eventfd, accept4, SO_PEERCRED, thread naming and stack sizes.
+// epoll, eventfd, accept4, SO_PEERCRED, thread naming and stack sizes, pipe2 and splice.
 #ifndef CSKIFF_LINUX_H
 #define CSKIFF_LINUX_H
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -32,8 +33,28 @@ void cskiff_thread_set_name(const char *name);
 /// Linux thread id of the caller (for per-thread CPU in /proc).
 int32_t cskiff_gettid(void);
 
+/// Sleeps while *word == expected, until woken or until the absolute CLOCK_MONOTONIC `deadline` (NULL: none);
+/// 0 when woken, else the errno (EAGAIN: the word had moved; EINTR; ETIMEDOUT).
+int cskiff_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline);
+/// Wakes up to `count` threads sleeping on `word`; returns how many.
+int cskiff_futex_wake(uint32_t *word, int count);
+
+/// 1000 entries: the three ASCII digits of 0-999 (leading zeros kept) in the low bytes, in text order when stored
+/// little-endian, and in the high byte how many remain once trailing zeros are dropped (at least 1).
+extern const uint32_t *const cskiff_digit_triples;
+
 /// writev with MSG_NOSIGNAL semantics (sendmsg), so a closed peer gives EPIPE, never SIGPIPE.
 ssize_t cskiff_sendv(int fd, const struct iovec *iov, int iovcnt);
+/// read(2) as the plain system call (no cancellation point: Skiff never cancels a thread).
+ssize_t cskiff_read(int fd, void *buffer, size_t count);
+
+/// A pipe pair, O_CLOEXEC (and O_NONBLOCK when `nonblocking`), sized to about `size` bytes with F_SETPIPE_SZ when
+/// the system allows it (a refusal keeps the default size). fds[0] reads, fds[1] writes. Returns the pipe's capacity
+/// in bytes, or -1 with errno when no pipe could be made (EMFILE, ENFILE).
+int cskiff_pipe(int fds[2], int size, int nonblocking);
+/// splice(2) with SPLICE_F_MOVE (and SPLICE_F_NONBLOCK when `nonblocking`), no offsets: bytes moved, 0 at the
+/// source's EOF, -1 with errno.
+ssize_t cskiff_splice(int in_fd, int out_fd, size_t len, int nonblocking);
 
 /// The same, without blocking on a blocking socket (MSG_DONTWAIT): rwloop's direct writes, which must never wait.
 ssize_t cskiff_sendv_nonblocking(int fd, const struct iovec *iov, int iovcnt);

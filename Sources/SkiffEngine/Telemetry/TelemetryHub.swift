@@ -55,18 +55,20 @@ public final class TelemetryHub: ConnectionObserver, @unchecked Sendable {
 
     public func connectionOpened(_ c: Connection) {
         guard takeConnectionBudget() else { return }
-        event(
-            .connectionOpen(
-                .init(conn: c.id, dir: c.direction.rawValue, owner: c.label, peer: c.peerAddress?.description ?? "")))
+        var w = JSONWriter(capacity: 320)
+        TelemetryEvent.ConnectionOpen.encodeLine(
+            ts: TelemetryHub.wallMillis(), conn: c.id, dir: c.direction.rawValue, owner: c.label,
+            peer: c.peerAddress?.description ?? "", into: &w)
+        w.bytes.withUnsafeBytes { _ = events.push($0) }
     }
 
     public func connectionClosed(_ c: Connection, reason: CloseReason) {
         guard takeConnectionBudget() else { return }
-        let s = c.stats.snapshot
-        event(
-            .connectionClose(
-                .init(
-                    conn: c.id, owner: c.label, reason: reason.description, bytesIn: s.bytesRead,
-                    bytesOut: s.bytesWritten)))
+        var w = JSONWriter(capacity: 320)
+        TelemetryEvent.ConnectionClose.encodeLine(
+            ts: TelemetryHub.wallMillis(), conn: c.id, owner: c.label, reason: reason.description,
+            bytesIn: c.stats.bytesRead.load(ordering: .relaxed),
+            bytesOut: c.stats.bytesWritten.load(ordering: .relaxed), into: &w)
+        w.bytes.withUnsafeBytes { _ = events.push($0) }
     }
 }

@@ -6,11 +6,18 @@ import Synchronization
 /// may be called from any thread; the mutex is uncontended when a poller's buffers stay on that poller, which is the
 /// netpoll fast path. rwloop's many threads share their group's pool: made with `threadCaching`, each of its threads
 /// keeps a few free buffers of its own (`BufferThreadCache`) and takes the mutex only when those run out or overflow.
-public final class BufferPool: Sendable {
+///
+/// The free list is a stack of unmanaged references in memory of its own, sized `maxFree` once (a buffer in it is
+/// kept by one reference the stack holds): taking and giving back a buffer, several times per proxied request, moves
+/// a reference with no array growth or copy-on-write check. The stack's slots and count are guarded by `free`;
+/// hence `@unchecked Sendable`.
+public final class BufferPool: @unchecked Sendable {
     public let bufferSize: Int
     /// Free buffers kept at most; more are freed when recycled.
     public let maxFree: Int
-    private let free: Mutex<[ByteBuffer]>
+    /// How many of `stack`'s slots hold a free buffer.
+    private let free = Mutex<Int>(0)
+    private let stack: UnsafeMutablePointer<Unmanaged<ByteBuffer>>
     private let allocated = Atomic<Int>(0)
     /// Threads may keep buffers of this pool in their own caches (`installThreadCache`).
     let threadCaching: Bool
@@ -19,14 +26,18 @@ public final class BufferPool: Sendable {
 
     public init(bufferSize: Int = 64 * 1024, maxFree: Int = 256, threadCaching: Bool = false) {
         self.bufferSize = bufferSize
-        self.maxFree = maxFree
+        self.maxFree = max(0, maxFree)
         self.threadCaching = threadCaching
-        var initial: [ByteBuffer] = []
-        initial.reserveCapacity(maxFree)
-        self.free = Mutex(initial)
+        stack = .allocate(capacity: max(1, maxFree))
     }
 
-    /// A cleared buffer, from the free list when one is there.
+    deinit {
+        let n = free.withLock { $0 }
+        for i in 0..<n { stack[i].release() }
+        stack.deallocate()
+    }
+
+    /// A cleared buffer, from the calling thread's cache or the free list when one is there.
     @inline(__always)
     public func acquire() -> ByteBuffer {
         if threadCaching, let cache = BufferThreadCache.current, cache.pool === self {
@@ -37,7 +48,12 @@ public final class BufferPool: Sendable {
                 return b
             }
         }
-        if let b = free.withLock({ $0.popLast() }) {
+        let spare = free.withLock { n -> ByteBuffer? in
+            guard n > 0 else { return nil }
+            n -= 1
+            return stack[n].takeRetainedValue()
+        }
+        if let b = spare {
             b.inFreeList = false
             return b
         }
@@ -55,12 +71,11 @@ public final class BufferPool: Sendable {
             cached.wrappingAdd(1, ordering: .relaxed)
             return
         }
-        let kept = free.withLock { list -> Bool in
-            if list.count < maxFree {
-                list.append(b)
-                return true
-            }
-            return false
+        let kept = free.withLock { n -> Bool in
+            guard n < maxFree else { return false }
+            (stack + n).initialize(to: .passRetained(b))
+            n += 1
+            return true
         }
         if !kept { allocated.wrappingSubtract(1, ordering: .relaxed) }
     }
@@ -68,12 +83,15 @@ public final class BufferPool: Sendable {
     /// Buffers alive from this pool (free or in use).
     public var allocatedCount: Int { allocated.load(ordering: .relaxed) }
     /// Buffers waiting in the free list or in threads' caches.
-    public var freeCount: Int { free.withLock { $0.count } + cached.load(ordering: .relaxed) }
+    public var freeCount: Int { free.withLock { $0 } + cached.load(ordering: .relaxed) }
 
     /// Moves up to a batch of free buffers into `cache` (empty), under one lock.
     private func refill(_ cache: BufferThreadCache) {
-        free.withLock { list in
-            for _ in 0..<min(BufferThreadCache.batch, list.count) { cache.buffers.append(list.removeLast()) }
+        free.withLock { n in
+            for _ in 0..<min(BufferThreadCache.batch, n) {
+                n -= 1
+                cache.buffers.append(stack[n].takeRetainedValue())
+            }
         }
         cached.wrappingAdd(cache.buffers.count, ordering: .relaxed)
     }
@@ -81,11 +99,16 @@ public final class BufferPool: Sendable {
     /// Gives a batch of `cache`'s buffers (full) back to the free list, under one lock; what the list has no room
     /// for is freed.
     private func spill(_ cache: BufferThreadCache) {
-        let dropped = free.withLock { list -> Int in
+        let dropped = free.withLock { n -> Int in
             var dropped = 0
             for _ in 0..<BufferThreadCache.batch {
                 let b = cache.buffers.removeLast()
-                if list.count < maxFree { list.append(b) } else { dropped += 1 }
+                if n < maxFree {
+                    (stack + n).initialize(to: .passRetained(b))
+                    n += 1
+                } else {
+                    dropped += 1
+                }
             }
             return dropped
         }

@@ -120,6 +120,9 @@ public final class Connection: @unchecked Sendable {
     let readPaused = Atomic<Bool>(false)
     let readEOF = Atomic<Bool>(false)
     let lastActivity: Atomic<UInt64>
+    /// Where the connection's flusher and reader read the time for `lastActivity`: its poller's once-a-turn clock
+    /// (netpoll, set on registration, read only on that poller); nil reads the coarse clock (rwloop).
+    var activityClock: UnsafePointer<UInt64>?
 
     // Flusher-only scratch (the poller, or rwloop's flusher: a direct writer or the writer thread).
     let iov: UnsafeMutablePointer<iovec>
@@ -128,6 +131,9 @@ public final class Connection: @unchecked Sendable {
     var pollSlot: Int = -1
     var pollGeneration: UInt32 = 0
     var flushScheduled = false
+    /// The last flush left bytes queued (the socket was full, or not ready): the next EPOLLOUT flushes. Otherwise
+    /// EPOLLOUT, which edge-triggered epoll reports with nearly every read, has nothing to do.
+    var awaitingWritable = false
     var readAgainScheduled = false
     var peerHalfClosed = false
     var idleTimer: PollerTimer?
@@ -138,6 +144,9 @@ public final class Connection: @unchecked Sendable {
 
     /// The accepting listener's counters (inbound only); `active` falls when this closes.
     var listenerStats: ListenerStats?
+
+    /// Splice mode's routes (Splice/): poller-confined (netpoll), reader-thread-confined (rwloop).
+    var splice = SpliceLinks()
 
     // TLS (Connection+TLS.swift). `tls` is set when the connection is made and cleared (under `lock`) only when an
     // inspector listener finds plaintext; it is nil for plaintext connections.
@@ -378,7 +387,7 @@ public final class Connection: @unchecked Sendable {
                     nowWritable = true
                 }
                 lock.unlock()
-                lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
+                lastActivity.store(activityClock?.pointee ?? MonotonicClock.coarse(), ordering: .relaxed)
                 if nowWritable { deliver(.writability(true)) }
             case .wouldBlock:
                 stats.eagain.wrappingAdd(1, ordering: .relaxed)
@@ -468,7 +477,7 @@ public final class Connection: @unchecked Sendable {
     func noteRead(_ n: Int) {
         stats.bytesRead.wrappingAdd(UInt64(n), ordering: .relaxed)
         stats.readCalls.wrappingAdd(1, ordering: .relaxed)
-        lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
+        lastActivity.store(activityClock?.pointee ?? MonotonicClock.coarse(), ordering: .relaxed)
     }
 
     /// Called once, when the fd is closed: updates the owner's counters, the registry and the observer.

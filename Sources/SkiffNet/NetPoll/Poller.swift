@@ -41,14 +41,28 @@ public final class Poller: EventExecutor, @unchecked Sendable {
 
     // Poller-confined.
     private var slots: [Registration?] = [.wake]
+    /// Slot i's connection, unmanaged (`slots` holds it): an event finds its connection without counting a
+    /// reference. A closed slot keeps both until the end of the turn (`closedSlots`), so the connection outlives
+    /// whatever event is being handled for it.
+    private var connectionAt: [Unmanaged<Connection>?] = [nil]
     private var generations: [UInt32] = [0]
     private var freeSlots: [Int] = []
-    private var pendingFlush: [Connection] = []
+    /// Slots freed this turn: taken out of `slots` and made reusable once the turn's events are handled.
+    private var closedSlots: [Int] = []
+    private var pendingFlush = PollerConnectionList()
     private var readAgain: [Connection] = []
     /// Swapped with the lists above while they are worked through, so no turn allocates.
     private var scratch: [Connection] = []
     private let timers = TimerHeap()
     private var expired: [TimerHeap.Entry] = []
+    /// The coarse monotonic time read once per loop turn, after epoll_wait returns: what this poller's connections
+    /// stamp their activity with (a read and a write per connection per request would each read the clock).
+    /// Written by the loop only; lives as long as the poller.
+    let loopClock: UnsafeMutablePointer<UInt64> = {
+        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+        p.initialize(to: MonotonicClock.coarse())
+        return p
+    }()
 
     // Telemetry, read from any thread.
     public let wakeups = Atomic<UInt64>(0)
@@ -149,15 +163,28 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         } else {
             slot = slots.count
             slots.append(r)
+            connectionAt.append(nil)
             generations.append(0)
         }
+        if case .connection(let c) = r { connectionAt[slot] = .passUnretained(c) }
         generations[slot] &+= 1
         return (slot, generations[slot])
     }
 
+    /// The slot's events are stale from now (its generation moves on); its registration goes at the end of the turn.
     private func freeSlot(_ slot: Int) {
-        slots[slot] = nil
-        freeSlots.append(slot)
+        generations[slot] &+= 1
+        closedSlots.append(slot)
+    }
+
+    /// Lets go of the registrations of the slots closed this turn and makes the slots reusable.
+    private func releaseClosedSlots() {
+        for slot in closedSlots {
+            slots[slot] = nil
+            connectionAt[slot] = nil
+            freeSlots.append(slot)
+        }
+        closedSlots.removeAll(keepingCapacity: true)
     }
 
     @inline(__always) private func tag(_ slot: Int, _ gen: UInt32) -> UInt64 { UInt64(slot) | (UInt64(gen) << 32) }
@@ -168,6 +195,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         let (slot, gen) = allocateSlot(.connection(c))
         c.pollSlot = slot
         c.pollGeneration = gen
+        c.activityClock = UnsafePointer(loopClock)
         let ev = Epoll.pollIn | Epoll.pollOut | Epoll.pollRdHup | Epoll.edgeTriggered
         if cskiff_epoll_ctl(epfd, Epoll.add, c.fd, ev, tag(slot, gen)) != 0 {
             let e = errno
@@ -338,6 +366,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
                 timeout = d <= now ? 0 : Int32(min((d - now) / 1_000_000 + 1, 60_000))
             }
             let n = cskiff_epoll_wait(epfd, evFlags, evData, Int32(maxEvents), timeout)
+            loopClock.pointee = MonotonicClock.coarse()
             wakeups.wrappingAdd(1, ordering: .relaxed)
             if n > 0 {
                 events.wrappingAdd(UInt64(n), ordering: .relaxed)
@@ -346,37 +375,51 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             runReadAgain()
             runTimers()
             runFlushes()
+            if !closedSlots.isEmpty { releaseClosedSlots() }
         }
         shutdownAll()
+        releaseClosedSlots()
     }
 
     private func dispatch(flags: UInt32, tag: UInt64) {
         let slot = Int(tag & 0xffff_ffff)
-        let gen = UInt32(tag >> 32)
-        guard slot < slots.count, let reg = slots[slot] else { return }
-        switch reg {
-        case .wake:
+        guard slot < slots.count else { return }
+        if let c = connectionAt[slot] {
+            // A stale event: the slot was closed (or closed and reused) since the event was queued.
+            guard generations[slot] == UInt32(tag >> 32) else { return }
+            return c._withUnsafeGuaranteedRef { connectionEvent($0, flags: flags) }
+        }
+        switch slots[slot] {
+        case .wake?:
             _ = cskiff_eventfd_drain(wakeFD)
             runRemote()
-        case .listener(let l):
+        case .listener(let l)?:
             l.acceptBurst(on: self)
-        case .connection(let c):
-            guard generations[slot] == gen else { return }  // a stale event for a reused slot
-            if c.state == .connecting {  // poller-confined transition; no lock needed to read here
-                if flags & (Epoll.pollOut | Epoll.pollErr | Epoll.pollHup) != 0 { finishConnect(c) }
-                if c.state != .open { return }
-            }
-            if flags & (Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { c.peerHalfClosed = true }
-            if let t = c.tls {
-                if t.phase != .established {
-                    advanceTLS(c, t)
-                    return
-                }
-                if t.readWantsWrite && flags & Epoll.pollOut != 0 { readReady(c) }
-            }
-            if flags & (Epoll.pollIn | Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { readReady(c) }
-            if flags & Epoll.pollOut != 0 { flush(c) }
+        case .connection?, nil:
+            break
         }
+    }
+
+    /// An event for a connection of this poller (which holds it until the end of the turn).
+    private func connectionEvent(_ c: Connection, flags: UInt32) {
+        if c.state == .connecting {  // poller-confined transition; no lock needed to read here
+            if flags & (Epoll.pollOut | Epoll.pollErr | Epoll.pollHup) != 0 { finishConnect(c) }
+            if c.state != .open { return }
+        }
+        if flags & (Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { c.peerHalfClosed = true }
+        if let t = c.tls {
+            if t.phase != .established {
+                advanceTLS(c, t)
+                return
+            }
+            if t.readWantsWrite && flags & Epoll.pollOut != 0 { readReady(c) }
+        }
+        if c.splice.active {  // Poller+Splice.swift
+            spliceEvent(c, flags: flags)
+            return
+        }
+        if flags & (Epoll.pollIn | Epoll.pollRdHup | Epoll.pollHup | Epoll.pollErr) != 0 { readReady(c) }
+        if flags & Epoll.pollOut != 0 && c.awaitingWritable { flush(c) }
     }
 
     private func runRemote() {
@@ -401,7 +444,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     }
 
     /// Reads until EAGAIN, EOF, a pause, or the fairness budget runs out (then the connection is read again next
-    /// turn), in plaintext or through TLS.
+    /// turn), in plaintext or through TLS. A connection in splice mode is read by `spliceRead` instead.
     func readReady(_ c: Connection) {
         var budget = 16
         while budget > 0 {
@@ -434,7 +477,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     /// later arrival raises a new edge), unless the peer already half-closed: then read on to the EOF.
     @inline(__always)
     private func readPlain(_ c: Connection, into b: ByteBuffer) -> ReadStep {
-        switch ioCall({ Glibc.read(c.fd, b.writePointer, b.writableBytes) }) {
+        switch ioCall({ cskiff_read(c.fd, b.writePointer, b.writableBytes) }) {
         case .done(0):
             b.release()
             return .eof
@@ -443,6 +486,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             b.writerIndex += n
             c.noteRead(n)
             c.deliver(.read(b))
+            if full && c.splice.candidate != nil { return startSplice(c) }
             return full || c.peerHalfClosed ? .more : .done
         case .wouldBlock:
             b.release()
@@ -462,35 +506,40 @@ public final class Poller: EventExecutor, @unchecked Sendable {
             swap(&readAgain, &scratch)
             for c in scratch {
                 c.readAgainScheduled = false
-                if c.state == .open { readReady(c) }
+                if c.state == .open { c.splice.active ? spliceRead(c) : readReady(c) }
             }
             scratch.removeAll(keepingCapacity: true)
         }
     }
 
     private func runTimers() {
-        guard let d = timers.nextDeadline(), d <= MonotonicClock.coarse() else { return }
-        timers.popExpired(now: MonotonicClock.coarse(), into: &expired)
+        // The turn's clock (read after epoll_wait): coarse timers need no fresher reading.
+        let now = loopClock.pointee
+        guard let d = timers.nextDeadline(), d <= now else { return }
+        timers.popExpired(now: now, into: &expired)
         for e in expired { e.timer.fire(generation: e.generation) }
         expired.removeAll(keepingCapacity: true)
     }
 
     private func runFlushes() {
-        // Flushing can schedule more flushes (a handler writing on writability): loop until quiet.
-        while !pendingFlush.isEmpty {
-            swap(&pendingFlush, &scratch)
-            for c in scratch {
+        // Flushing can schedule more flushes (a handler writing on writability): they join the end of the list.
+        var i = 0
+        while i < pendingFlush.count {
+            let entry = pendingFlush[i]
+            entry._withUnsafeGuaranteedRef { c in
                 c.flushScheduled = false
                 flush(c)
             }
-            scratch.removeAll(keepingCapacity: true)
+            i += 1
         }
+        pendingFlush.removeAll()
     }
 
-    private func flush(_ c: Connection) {
+    func flush(_ c: Connection) {
         switch c.flushQueue() {
         case .failed(let e): closeNow(c, reason: .writeError(e))
-        case .drained, .wouldBlock, .notReady: break
+        case .drained: c.awaitingWritable = false
+        case .wouldBlock, .notReady: c.awaitingWritable = true
         }
     }
 
@@ -512,6 +561,7 @@ public final class Poller: EventExecutor, @unchecked Sendable {
         c.tlsTimer?.cancel()
         c.tlsTimer = nil
         c.sendCloseNotifyIfGraceful(reason)
+        releaseSplice(c)
         if c.pollSlot >= 0 {
             // close() drops the epoll registration with the last reference to the file.
             freeSlot(c.pollSlot)
@@ -526,19 +576,4 @@ public final class Poller: EventExecutor, @unchecked Sendable {
     private func shutdownAll() {
         for case .connection(let c)? in slots { closeNow(c, reason: .local) }
     }
-
-    /// Figures for the Threads view.
-    public var snapshot: PollerSnapshot {
-        PollerSnapshot(
-            index: index, tid: tid.load(ordering: .relaxed), registered: registered.load(ordering: .relaxed),
-            wakeups: wakeups.load(ordering: .relaxed), events: events.load(ordering: .relaxed))
-    }
-}
-
-public struct PollerSnapshot: Sendable, Equatable {
-    public var index: Int
-    public var tid: Int32
-    public var registered: Int
-    public var wakeups: UInt64
-    public var events: UInt64
 }

@@ -264,6 +264,10 @@ extension Connection {
             states.reader(.blockedInRead)
             // TLS waits inside `rwReceive`: OpenSSL may hold decrypted bytes the socket no longer shows.
             if tls == nil && idleTimeoutNs > 0 && !rwBoundReceive(&receiveTimeoutNs) { break }  // closed as idle
+            if let r = splice.reads {  // splice mode (RWLoop+Splice.swift)
+                if rwSpliceStep(r) { continue }
+                break
+            }
             let b = g.pool.acquire()
             let (n, failure) = rwReceive(into: b)
             states.reader(.handling)
@@ -277,7 +281,9 @@ extension Connection {
             }
             if n > 0 {
                 noteRead(n)
+                let full = b.writableBytes == 0
                 deliver(.read(b))
+                if full && splice.candidate != nil { _ = startSplice() }  // RWLoop+Splice.swift
             } else if let failure {
                 b.release()
                 rwClose(failure)
@@ -288,6 +294,7 @@ extension Connection {
                 closeIfBothHalvesDone()
             }
         }
+        rwReleaseSplice()
         rwThreadExit()
     }
 

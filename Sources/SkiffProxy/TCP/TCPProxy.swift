@@ -102,6 +102,10 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
     let cluster: Cluster
     let downstream: Connection
     private let state = Mutex(State())
+    /// The connected upstream's address (`Unmanaged` bits; 0 until connected), published when it connects: a read
+    /// from the client finds its peer without the mutex or a reference count. `state.upstream` keeps the connection
+    /// until both sides have closed, after which no read comes.
+    private let connectedUpstream = Atomic<UInt>(0)
     /// Set at the accept when the listener has access logs; written when both sides have closed.
     var log: TCPSessionLog?
 
@@ -153,7 +157,13 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
         c === downstream ? state.withLock { $0.upstream } : downstream
     }
 
+    /// Bytes go to the peer as they came (in splice mode they no longer come here: `connectionDidConnect`).
     func connection(_ c: Connection, didRead buffer: ByteBuffer) {
+        if c !== downstream { return downstream.write(buffer) }
+        let bits = connectedUpstream.load(ordering: .acquiring)
+        if bits != 0, let raw = UnsafeRawPointer(bitPattern: bits) {
+            return Unmanaged<Connection>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.write(buffer) }
+        }
         guard let p = peer(of: c) else {
             buffer.release()
             return
@@ -173,10 +183,16 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
             s.established = true
             return s.host
         }
+        connectedUpstream.store(UInt(bitPattern: Unmanaged.passUnretained(c).toOpaque()), ordering: .releasing)
         host?.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
         cluster.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
         if let h = host { cluster.outlier?.record(host: h, failure: false) }
         log?.connected(c)
+        // Each direction moves by splice(2) from its first read that fills a buffer (a bulk transfer), unless TLS or
+        // a worker pool rules it out. Nothing here needs the payload: the access log counts bytes only, and the TLS
+        // inspector peeks before the filter sees the connection.
+        downstream.spliceWhenBulk(to: c)
+        c.spliceWhenBulk(to: downstream)
         downstream.resumeReading()
     }
 
