@@ -101,6 +101,32 @@ ssize_t cskiff_splice(int in_fd, int out_fd, size_t len, int nonblocking) {
     return splice(in_fd, NULL, out_fd, NULL, len, flags);
 }
 
+ssize_t cskiff_sendv_nonblocking(int fd, const struct iovec *iov, int iovcnt) {
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = (struct iovec *)iov;
+    msg.msg_iovlen = (size_t)iovcnt;
+    return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static _Thread_local void *cskiff_strand_of_thread;
+
+void *cskiff_current_strand(void) { return cskiff_strand_of_thread; }
+
+void cskiff_set_current_strand(void *strand) { cskiff_strand_of_thread = strand; }
+
+static _Thread_local void *cskiff_flush_batch_of_thread;
+
+void *cskiff_current_flush_batch(void) { return cskiff_flush_batch_of_thread; }
+
+void cskiff_set_current_flush_batch(void *batch) { cskiff_flush_batch_of_thread = batch; }
+
+static _Thread_local void *cskiff_buffer_cache_of_thread;
+
+void *cskiff_current_buffer_cache(void) { return cskiff_buffer_cache_of_thread; }
+
+void cskiff_set_current_buffer_cache(void *cache) { cskiff_buffer_cache_of_thread = cache; }
+
 int cskiff_set_int_opt(int fd, int level, int name, int value) {
     return setsockopt(fd, level, name, &value, sizeof value);
 }

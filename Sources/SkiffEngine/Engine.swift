@@ -325,7 +325,8 @@ public final class Engine: @unchecked Sendable {
         var rpc: (any ListenerDelegate)?
         var autoHTTP: HTTPListenerStats?
         let model = effectiveModel(lc)
-        var workerCount = lc.workers
+        let workerCount = lc.workers
+        var runsOnStrand = false
         switch filter {
         case .tcpProxy(let c):
             do {
@@ -377,8 +378,9 @@ public final class Engine: @unchecked Sendable {
             } catch {
                 throw EngineError("\(filterPath): \(error)")
             }
-            // L7 stream logic on rwloop runs on the sharded worker pool (docs/architecture.md): one executor per connection.
-            if model == .rwloop && workerCount == 0 { workerCount = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+            // L7 on rwloop with workers 0 runs inline on the connections' own threads, serially per connection on a
+            // strand (RWLoopStrand, docs/architecture.md); with workers N on the sharded worker pool.
+            runsOnStrand = model == .rwloop && workerCount == 0
         }
         (delegate as? any AccessLogging)?.setAccessLog(try accessLog(lc, path: path))
         let address: SocketAddress
@@ -409,6 +411,7 @@ public final class Engine: @unchecked Sendable {
                 totals: totals,
                 observer: hub),
             inheritedFD: inheritedFD)
+        options.connection.runsOnStrand = runsOnStrand
         options.tls = try tls.serverEndpoint(lc)
         let listener: Listener
         do {
@@ -433,7 +436,8 @@ public final class Engine: @unchecked Sendable {
         let limit = maxConnections == 0 ? "unlimited" : String(maxConnections)
         let line =
             "listener \(lc.name) on \(listener.address) thread_model=\(model.rawValue)"
-            + (model == .netpoll ? " pollers=\(pollerCount)" : "") + " workers=\(workerCount) max_connections=\(limit)"
+            + (model == .netpoll ? " pollers=\(pollerCount)" : "") + " workers=\(workerCount)"
+            + (runsOnStrand ? " (inline on strands)" : "") + " max_connections=\(limit)"
             + (listener.tls.map { " tls=\($0.contexts.all.count) certificate(s)\($0.inspector ? " inspector" : "")" } ?? "")
         logger.info("\(line)")
         return RunningListener(

@@ -56,6 +56,21 @@ int cskiff_pipe(int fds[2], int size, int nonblocking);
 /// source's EOF, -1 with errno.
 ssize_t cskiff_splice(int in_fd, int out_fd, size_t len, int nonblocking);
 
+/// The same, without blocking on a blocking socket (MSG_DONTWAIT): rwloop's direct writes, which must never wait.
+ssize_t cskiff_sendv_nonblocking(int fd, const struct iovec *iov, int iovcnt);
+
+/// The rwloop strand the calling thread is running (an opaque pointer), or NULL: a thread-local, so a thread knows
+/// whether it is inside a strand without asking the strand.
+void *cskiff_current_strand(void);
+void cskiff_set_current_strand(void *strand);
+/// The batch of deferred rwloop direct writes the calling thread will flush when its current handler work is done
+/// (a strand's run, a worker shard's batch), or NULL.
+void *cskiff_current_flush_batch(void);
+void cskiff_set_current_flush_batch(void *batch);
+/// The calling thread's cache of free buffers (SkiffNet's BufferThreadCache), or NULL.
+void *cskiff_current_buffer_cache(void);
+void cskiff_set_current_buffer_cache(void *cache);
+
 /// TCP_INFO-free helpers.
 int cskiff_set_int_opt(int fd, int level, int name, int value);
 int cskiff_get_so_error(int fd);

@@ -76,16 +76,18 @@ extension FramePublisher {
             }
         case .rwloop:
             threads += 1  // the accept thread
+            var connectionThreads = 0  // readers, and writers where back-pressure started one
             for c in connections where c.direction == .inbound {
                 guard let s = c.rwThreads else { continue }
                 for tid in [s.readerTid.load(ordering: .relaxed), s.writerTid.load(ordering: .relaxed)] where tid > 0 {
-                    threads += 1
+                    connectionThreads += 1
                     cpuMs &+= cpu(tid)
                 }
             }
+            threads += connectionThreads
             if let g = engine.rwloop {
                 bufferBytes = (g.pool.allocatedCount - g.pool.freeCount) * g.pool.bufferSize
-                if r.connections > 0 { bufferBytes += r.connections * 2 * g.stackSize }
+                bufferBytes += connectionThreads * g.stackSize
             }
         }
         if let pool = l.workers {

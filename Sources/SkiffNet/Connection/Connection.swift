@@ -32,6 +32,11 @@ public struct ConnectionOptions: Sendable {
     public var tls: TLSClientEndpoint?
     /// Told about open and close (telemetry registration, events).
     public var observer: (any ConnectionObserver)?
+    /// rwloop without `workers`: run the handler on a strand (`RWLoopStrand`), inline on the connection's own threads
+    /// and one event at a time, as L7 handlers need a serial executor. netpoll ignores it (its poller is one).
+    public var runsOnStrand = false
+    /// The strand: leased by the rwloop group at the accept, passed on to sibling (upstream) connections.
+    var strand: RWLoopStrand?
 
     public init(
         maxCoalesce: Int = 16, writeLimit: Int = 1 << 20, idleTimeout: Duration? = nil, workers: WorkerPool? = nil,
@@ -50,8 +55,10 @@ public struct ConnectionOptions: Sendable {
 /// One TCP connection, inbound or outbound, under either thread model.
 ///
 /// Threads: I/O (read, writev, close of the fd) happens only on the connection's poller (netpoll) or on its own reader
-/// and writer threads (rwloop). `write`, `shutdownWrite`, `close`, `pauseReading` and `resumeReading` may be called
-/// from any thread. The write-side state is guarded by `lock`; read-side flags are atomics. Hence `@unchecked Sendable`.
+/// and writer threads (rwloop), except rwloop's direct writes: a writev from the writing thread while it holds the
+/// flusher token (Connection+DirectWrite.swift). `write`, `shutdownWrite`, `close`, `pauseReading` and `resumeReading`
+/// may be called from any thread. The write-side state is guarded by `lock`; read-side flags are atomics. Hence
+/// `@unchecked Sendable`.
 public final class Connection: @unchecked Sendable {
     public enum Direction: String, Sendable { case inbound, outbound }
     public enum State: Sendable, Equatable { case connecting, open, closed }
@@ -92,6 +99,8 @@ public final class Connection: @unchecked Sendable {
     let writeLimit: Int
     let idleTimeoutNs: UInt64
     let workers: WorkerPool?
+    /// rwloop, L7 without workers: the serial executor its handler runs on (RWLoopStrand.swift); nil otherwise.
+    let strand: RWLoopStrand?
     let totals: WriteTotals?
     let observer: (any ConnectionObserver)?
 
@@ -104,6 +113,8 @@ public final class Connection: @unchecked Sendable {
     var state: State
     var closeReason: CloseReason = .local
     var rwThreadsAlive = 0
+    /// rwloop: who flushes the queue (a direct writer or the writer thread), Connection+DirectWrite.swift.
+    var rwWrite = RWWriteState()
 
     // Read side.
     let readPaused = Atomic<Bool>(false)
@@ -113,7 +124,7 @@ public final class Connection: @unchecked Sendable {
     /// (netpoll, set on registration, read only on that poller); nil reads the coarse clock (rwloop).
     var activityClock: UnsafePointer<UInt64>?
 
-    // Flusher-only scratch (the poller, or the rwloop writer thread).
+    // Flusher-only scratch (the poller, or rwloop's flusher: a direct writer or the writer thread).
     let iov: UnsafeMutablePointer<iovec>
 
     // netpoll bookkeeping, touched only on the owning poller thread.
@@ -169,6 +180,7 @@ public final class Connection: @unchecked Sendable {
         self.writeLimit = options.writeLimit
         self.idleTimeoutNs = options.idleTimeout.map { Connection.nanoseconds($0) } ?? 0
         self.workers = options.workers
+        self.strand = options.workers == nil ? options.strand : nil
         self.totals = options.totals
         self.observer = options.observer
         self.label = label
@@ -220,17 +232,18 @@ public final class Connection: @unchecked Sendable {
     /// Bytes queued and not yet written.
     public var queuedBytes: Int { lock.withLock { queue.bytes } }
 
-    /// The serial executor the handler runs on: the worker shard (workers > 0) or the poller (netpoll inline).
-    /// nil for rwloop without workers, whose callbacks come from the connection's own threads.
+    /// The serial executor the handler runs on: the worker shard (workers > 0), the poller (netpoll inline) or the
+    /// strand (rwloop L7 inline). nil for other rwloop handlers, whose callbacks come from the connection's threads.
     public var executor: (any EventExecutor)? {
         if let w = workers { return w.shard(for: shardKey) }
         if case .netpoll(let p) = context { return p }
-        return nil
+        return strand
     }
 
     /// Which thread runs the handler callbacks, for the Threads view and for handler authors.
     public var callbackThread: String {
         if workers != nil { return "worker" }
+        if strand != nil { return "reader/writer, serial" }
         return model == .netpoll ? "poller" : "reader/writer"
     }
 
@@ -300,12 +313,12 @@ public final class Connection: @unchecked Sendable {
             writable = false
             crossed = true
         }
-        if model == .rwloop && wasEmpty { lock.broadcast() }
+        let flushHere = model == .rwloop && rwNoteQueued(wasEmpty: wasEmpty)
         lock.unlock()
         if buffers > 0 { stats.buffersQueued.wrappingAdd(UInt64(buffers), ordering: .relaxed) }
         stats.notePeak(depth)
         if crossed { deliver(.writability(false)) }
-        if case .netpoll(let p) = context { p.scheduleFlush(self) }
+        if case .netpoll(let p) = context { p.scheduleFlush(self) } else if flushHere { rwFlushClaimed() }
         return true
     }
 
@@ -317,9 +330,9 @@ public final class Connection: @unchecked Sendable {
             return
         }
         shutdownRequested = true
-        if model == .rwloop { lock.broadcast() }
+        let flushHere = model == .rwloop && rwNoteQueued(wasEmpty: true)
         lock.unlock()
-        if case .netpoll(let p) = context { p.scheduleFlush(self) }
+        if case .netpoll(let p) = context { p.scheduleFlush(self) } else if flushHere { rwFlushClaimed() }
     }
 
     /// Queued buffers past which the queue counts as full whatever their bytes: many small writes (one heartbeat
@@ -429,11 +442,14 @@ public final class Connection: @unchecked Sendable {
 
     // MARK: - Delivering to the handler
 
-    /// Hands an event to the handler, inline or through the connection's worker shard.
+    /// Hands an event to the handler, inline, through the connection's worker shard, or on its strand (inline too
+    /// when the strand is free).
     @inline(__always)
     func deliver(_ e: Event) {
         if let w = workers {
             w.submit(shard: shardKey, .event(self, e))
+        } else if let s = strand {
+            s.submit(.event(self, e))
         } else {
             handle(e)
         }
@@ -505,6 +521,7 @@ public final class Connection: @unchecked Sendable {
     ) -> Connection {
         var options = options
         options.workers = workers
+        options.strand = strand
         if options.observer == nil { options.observer = observer }
         switch context {
         case .netpoll(let p):

@@ -42,7 +42,8 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
 
 /// What a connection tells its owner. Which thread calls it depends on the thread model and is stated by
 /// `Connection.callbackThread`: the poller (netpoll, workers 0), a worker shard fixed per connection (workers > 0),
-/// or the connection's reader/writer threads (rwloop, workers 0; then the handler must be thread-safe).
+/// the connection's strand (rwloop L7, workers 0: inline on whichever of its threads has the event, one at a time), or
+/// the connection's reader/writer threads (rwloop tcp_proxy; then the handler must be thread-safe).
 public protocol ConnectionHandler: AnyObject, Sendable {
     /// Bytes arrived. The handler now owns `buffer`: pass it on (`write`) or `release()` it.
     func connection(_ connection: Connection, didRead buffer: ByteBuffer)

@@ -4,8 +4,8 @@ import Synchronization
 /// A pool of worker threads, each with its own FIFO queue; a connection always goes to the same worker
 /// (shard = connection shard key % size), so one connection's events stay ordered.
 ///
-/// Used by both thread models when `workers > 0` (and always for L7 on rwloop). Items are enum values, not closures,
-/// so dispatching a read allocates nothing.
+/// Used by both thread models when `workers > 0` (rwloop L7 with `workers: 0` runs on strands instead). Items are
+/// enum values, not closures, so dispatching a read allocates nothing.
 public final class WorkerPool: Sendable {
     public let name: String
     public let shards: [WorkerShard]
@@ -67,6 +67,8 @@ public final class WorkerShard: EventExecutor, @unchecked Sendable {
     /// Shard-thread only.
     private let timers = TimerHeap()
     private var expired: [TimerHeap.Entry] = []
+    /// rwloop direct writes made by a batch, written when it is done.
+    private let flushes = RWDeferredFlushes()
 
     init(index: Int) { self.index = index }
 
@@ -114,6 +116,7 @@ public final class WorkerShard: EventExecutor, @unchecked Sendable {
     func run() {
         threadHandle.store(UInt(pthread_self()), ordering: .relaxed)
         tid.store(currentThreadID(), ordering: .relaxed)
+        RWDeferredFlushes.install(flushes)
         while true {
             lock.lock()
             while queue.isEmpty && !stopping {
@@ -143,6 +146,7 @@ public final class WorkerShard: EventExecutor, @unchecked Sendable {
             processed.wrappingAdd(UInt64(spare.count), ordering: .relaxed)
             spare.removeAll(keepingCapacity: true)
             fireDueTimers()
+            flushes.flush()
             busy.store(false, ordering: .relaxed)
         }
     }

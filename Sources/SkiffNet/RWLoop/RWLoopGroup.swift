@@ -2,8 +2,10 @@ import CSkiffLinux
 import Glibc
 import Synchronization
 
-/// The rwloop thread model: a blocking reader thread and a writer thread per connection, and an accept thread per
-/// listener. Simple and fast for a few hundred busy connections; every connection costs two small-stack threads.
+/// The rwloop thread model: a blocking reader thread per connection, a writer thread started only if the socket
+/// ever pushes back (writes go out directly from the writing thread until then, Connection+DirectWrite.swift), and
+/// an accept thread per listener. Simple and fast for a few busy connections; each costs one or two small-stack
+/// threads.
 public final class RWLoopGroup: Sendable {
     public let name: String
     /// Buffers shared by this group's threads.
@@ -19,7 +21,7 @@ public final class RWLoopGroup: Sendable {
 
     public init(name: String = "rwloop", bufferSize: Int = 64 * 1024, stackSize: Int = NetThread.smallStack) {
         self.name = name
-        self.pool = BufferPool(bufferSize: bufferSize, maxFree: 1024)
+        self.pool = BufferPool(bufferSize: bufferSize, maxFree: 1024, threadCaching: true)
         self.stackSize = stackSize
     }
 
@@ -60,9 +62,11 @@ public final class RWLoopGroup: Sendable {
         // inside OpenSSL while holding its lock.
         if l.tls == nil { SocketIO.setBlocking(fd, true) }
         Socket.setNoDelay(fd)
+        var options = l.connectionOptions
+        if options.runsOnStrand && options.workers == nil { options.strand = RWLoopStrandPool.shared.lease() }
         let c = Connection(
             fd: fd, direction: .inbound, state: .open, peer: Socket.peerAddress(fd), context: .rwloop(self),
-            options: l.connectionOptions, label: l.name)
+            options: options, label: l.name)
         c.listenerStats = l.stats
         l.stats.accepted.wrappingAdd(1, ordering: .relaxed)
         if let ep = l.tls { c.tls = TLSSession.server(ep, fd: fd, serialize: true) }
@@ -135,9 +139,16 @@ extension Connection {
         }
     }
 
-    /// Starts the reader thread (which connects first when `connecting`) and, once open, the writer thread.
+    /// Starts the reader thread (which connects first when `connecting`). The writer thread starts at the first
+    /// back-pressure (`rwDirectFlush`), except for TLS, whose writer writes every record and starts once open.
     func rwStart(connecting: Bool, timeoutNs: UInt64) {
-        lock.withLock { rwThreadsAlive = connecting ? 1 : 2 }
+        let eagerWriter = tls != nil
+        lock.withLock {
+            rwWrite.writerOnly = eagerWriter
+            if eagerWriter { rwWrite.flusher = .writer }
+            rwWrite.writerStarted = eagerWriter && !connecting
+            rwThreadsAlive = rwWrite.writerStarted ? 2 : 1
+        }
         let g = rwGroup
         do {
             try NetThread.start(name: "\(g.name)-r", stackSize: g.stackSize) { [self] in
@@ -161,17 +172,18 @@ extension Connection {
             rwThreadExit()
             return
         }
-        if !connecting { rwStartWriter() }
+        if eagerWriter && !connecting { rwStartWriter() }
     }
 
-    private func rwStartWriter() {
+    /// Starts the writer thread, its slot in `rwThreadsAlive` already counted.
+    func rwStartWriter() {
         let g = rwGroup
         do {
             try NetThread.start(name: "\(g.name)-w", stackSize: g.stackSize) { [self] in self.rwWriteLoop() }
         } catch {
             g.spawnFailures.wrappingAdd(1, ordering: .relaxed)
-            lock.withLock { rwThreadsAlive -= 1 }
             rwClose(.local)
+            rwThreadExit()  // leaves in the writer's place (the last one out closes the fd)
         }
     }
 
@@ -191,51 +203,67 @@ extension Connection {
                 return false
             }
             state = .open
-            rwThreadsAlive += 1
+            if rwWrite.writerOnly {
+                rwWrite.writerStarted = true
+                rwThreadsAlive += 1
+            }
             return true
         }
         guard ok else { return false }
         if tls == nil { SocketIO.setBlocking(fd, true) }
         lastActivity.store(MonotonicClock.coarse(), ordering: .relaxed)
-        rwStartWriter()
+        if rwWrite.writerOnly {
+            rwStartWriter()
+        } else {
+            rwFlushAfterConnect()
+        }
         if tls != nil && !rwTLSPhases() { return false }
         deliver(.connected)
         return true
     }
 
-    /// Blocking reads; waits while paused or after EOF; enforces the idle timeout with poll().
+    /// Blocking reads; waits while paused or after EOF; enforces the idle timeout with the socket's receive timeout
+    /// (TLS: with poll(), in `rwTLSReceive`).
     private func rwReadLoop() {
         let g = rwGroup
         g.readers.wrappingAdd(1, ordering: .relaxed)
         let states = rwThreads!
         states.readerTid.store(currentThreadID(), ordering: .relaxed)
+        g.pool.installThreadCache()
         defer {
+            BufferPool.removeThreadCache()
             g.readers.wrappingSubtract(1, ordering: .relaxed)
             states.reader(.gone)
         }
+        var receiveTimeoutNs: UInt64 = 0  // SO_RCVTIMEO as last set (0: none)
         while true {
             states.reader(.idle)
-            lock.lock()
-            while (readPaused.load(ordering: .relaxed) || readEOF.load(ordering: .relaxed)) && state != .closed {
-                if idleTimeoutNs > 0 {
-                    let due = lastActivity.load(ordering: .relaxed) &+ idleTimeoutNs
-                    if MonotonicClock.coarse() >= due {
-                        lock.unlock()
-                        rwClose(.idleTimeout)
-                        lock.lock()
-                        continue
+            // Not paused and no EOF (the common case): straight to the read, without the lock the connection's
+            // writers take. A close meanwhile has shut the socket down, so the read returns at once and the check
+            // after it sees the state.
+            if readPaused.load(ordering: .relaxed) || readEOF.load(ordering: .relaxed) {
+                lock.lock()
+                while (readPaused.load(ordering: .relaxed) || readEOF.load(ordering: .relaxed)) && state != .closed {
+                    if idleTimeoutNs > 0 {
+                        let due = lastActivity.load(ordering: .relaxed) &+ idleTimeoutNs
+                        if MonotonicClock.coarse() >= due {
+                            lock.unlock()
+                            rwClose(.idleTimeout)
+                            lock.lock()
+                            continue
+                        }
+                        _ = lock.wait(untilMonotonicNs: MonotonicClock.now() &+ (due &- MonotonicClock.coarse()))
+                    } else {
+                        lock.wait()
                     }
-                    _ = lock.wait(untilMonotonicNs: MonotonicClock.now() &+ (due &- MonotonicClock.coarse()))
-                } else {
-                    lock.wait()
                 }
+                let closed = state == .closed
+                lock.unlock()
+                if closed { break }
             }
-            let closed = state == .closed
-            lock.unlock()
-            if closed { break }
             states.reader(.blockedInRead)
             // TLS waits inside `rwReceive`: OpenSSL may hold decrypted bytes the socket no longer shows.
-            if tls == nil && idleTimeoutNs > 0 && !rwWaitReadable() { continue }
+            if tls == nil && idleTimeoutNs > 0 && !rwBoundReceive(&receiveTimeoutNs) { break }  // closed as idle
             if let r = splice.reads {  // splice mode (RWLoop+Splice.swift)
                 if rwSpliceStep(r) { continue }
                 break
@@ -246,6 +274,10 @@ extension Connection {
             if lock.withLock({ state == .closed }) {
                 b.release()
                 break
+            }
+            if n < 0 {  // the receive timeout: check the idle deadline again
+                b.release()
+                continue
             }
             if n > 0 {
                 noteRead(n)
@@ -266,7 +298,8 @@ extension Connection {
         rwThreadExit()
     }
 
-    /// One read into `b` (its writer index advanced): bytes > 0; 0 and nil at EOF; 0 and a reason on failure.
+    /// One read into `b` (its writer index advanced): bytes > 0; 0 and nil at EOF; 0 and a reason on failure; -1
+    /// when the receive timeout (`rwBoundReceive`) ran out first.
     private func rwReceive(into b: ByteBuffer) -> (Int, CloseReason?) {
         if let t = tls { return rwTLSReceive(into: b, t) }
         var n: Int
@@ -275,37 +308,50 @@ extension Connection {
             b.writerIndex += n
             return (n, nil)
         }
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return (-1, nil) }
         return n == 0 ? (0, nil) : (0, .readError(errno))
     }
 
-    /// poll() for input up to the idle deadline; closes on idle. False when the caller should re-check state.
-    private func rwWaitReadable() -> Bool {
+    /// Before a blocking read with an idle timeout: closes when the deadline has passed (false: the connection is
+    /// closed, the reader leaves), else makes sure the read cannot block much past it (SO_RCVTIMEO). The timeout is
+    /// set again only when the one in force would overshoot the deadline by more than an eighth: reads that follow
+    /// reads (the deadline moved on with the bytes) cost no extra syscall — poll() before every read did.
+    private func rwBoundReceive(_ receiveTimeoutNs: inout UInt64) -> Bool {
         let due = lastActivity.load(ordering: .relaxed) &+ idleTimeoutNs
         let now = MonotonicClock.coarse()
         if now >= due {
             rwClose(.idleTimeout)
             return false
         }
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let ms = Int32(min((due - now) / 1_000_000 + 1, 60_000))
-        let rc = poll(&pfd, 1, ms)
-        return rc > 0
+        let remaining = due - now
+        if receiveTimeoutNs == 0 || receiveTimeoutNs > remaining + remaining / 8 + 1_000_000 {
+            let ns = max(remaining, 1_000_000)
+            var tv = timeval(tv_sec: Int(ns / 1_000_000_000), tv_usec: Int(ns % 1_000_000_000 / 1000))
+            if setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) == 0 {
+                receiveTimeoutNs = ns
+            }
+        }
+        return true
     }
 
-    /// Waits for queued data, then writes it with the shared coalescing flush.
+    /// Back-pressure: waits until it owns the queue (`RWFlusher.writer`), writes it with the shared coalescing flush
+    /// (blocking), and hands the queue back to direct writes once drained. TLS: writes everything, as before.
     private func rwWriteLoop() {
         let g = rwGroup
         g.writers.wrappingAdd(1, ordering: .relaxed)
         let states = rwThreads!
         states.writerTid.store(currentThreadID(), ordering: .relaxed)
+        g.pool.installThreadCache()
         defer {
+            BufferPool.removeThreadCache()
             g.writers.wrappingSubtract(1, ordering: .relaxed)
             states.writer(.gone)
         }
         while true {
             states.writer(.idle)
             lock.lock()
-            while !(tlsPhasesOver && (!queue.isEmpty || (shutdownRequested && !writeShutdown))) && state != .closed {
+            while !rwWriterHasWork && state != .closed {
+                rwWriterIdle()
                 lock.wait()
             }
             let closed = state == .closed
@@ -348,6 +394,7 @@ extension Connection {
     /// The last of the connection's threads releases everything and tells the handler.
     func rwThreadExit() {
         let (last, reason) = lock.withLock { () -> (Bool, CloseReason) in
+            rwWaitForDirectWrite()
             rwThreadsAlive -= 1
             if rwThreadsAlive == 0 { queue.removeAll() }
             return (rwThreadsAlive == 0, closeReason)
@@ -356,5 +403,6 @@ extension Connection {
         if fd >= 0 { Glibc.close(fd) }
         noteClosed(reason)
         deliver(.closed(reason))
+        if direction == .inbound, let s = strand { RWLoopStrandPool.shared.release(s) }
     }
 }

@@ -191,7 +191,7 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy, Acc
 
     public func listener(_ listener: Listener, accepted connection: Connection) -> (any ConnectionHandler)? {
         guard let executor = connection.executor else {
-            // rwloop without workers has no serial executor; the engine always gives L7 rwloop listeners a pool.
+            // rwloop needs a strand (`runsOnStrand`) or a worker pool; the engine gives L7 rwloop listeners one.
             return nil
         }
         let d = HTTPDownstream(connection: connection, manager: self, executor: executor)
