@@ -380,12 +380,7 @@ public final class Connection: @unchecked Sendable {
                 stats.bytesWritten.wrappingAdd(UInt64(written), ordering: .relaxed)
                 if written < total { stats.partialWrites.wrappingAdd(1, ordering: .relaxed) }
                 lock.lock()
-                queue.consume(written)
-                var nowWritable = false
-                if !writable && queue.bytes <= writeLimit / 2 && queue.count <= Connection.maxQueuedBuffers / 2 {
-                    writable = true
-                    nowWritable = true
-                }
+                let nowWritable = consumeWritten(written)
                 lock.unlock()
                 lastActivity.store(activityClock?.pointee ?? MonotonicClock.coarse(), ordering: .relaxed)
                 if nowWritable { deliver(.writability(true)) }
@@ -396,6 +391,18 @@ public final class Connection: @unchecked Sendable {
                 return .failed(e)
             }
         }
+    }
+
+    /// Drops `written` bytes from the queue; true when that brought it back under half its limits, so the handler
+    /// is told it may write again. Caller holds `lock`; the flusher (poller, writer thread or direct writer) calls it.
+    @inline(__always)
+    func consumeWritten(_ written: Int) -> Bool {
+        queue.consume(written)
+        guard !writable && queue.bytes <= writeLimit / 2 && queue.count <= Connection.maxQueuedBuffers / 2 else {
+            return false
+        }
+        writable = true
+        return true
     }
 
     // MARK: - Reading control (any thread)

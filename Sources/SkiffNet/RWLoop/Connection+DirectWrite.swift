@@ -101,12 +101,7 @@ extension Connection {
                 if partial { stats.partialWrites.wrappingAdd(1, ordering: .relaxed) }
                 rounds += 1
                 lock.lock()
-                queue.consume(written)
-                var nowWritable = false
-                if !writable && queue.bytes <= writeLimit / 2 && queue.count <= Connection.maxQueuedBuffers / 2 {
-                    writable = true
-                    nowWritable = true
-                }
+                let nowWritable = consumeWritten(written)
                 // The socket is full, or others keep appending: the writer thread takes over, and this thread (a
                 // reader, a strand's runner, a worker) gets back to its own work.
                 let handOver = (partial || rounds >= 4) && (!queue.isEmpty || (shutdownRequested && !writeShutdown))
