@@ -175,5 +175,6 @@ public struct WorkerSnapshot: Sendable, Equatable {
     public var maxQueueDepth: Int
 }
 
-/// Carries a timer into a task queued to its shard (the timer is only touched there).
-private struct UncheckedTimer: @unchecked Sendable { let timer: PollerTimer }
+/// Carries a timer into a task queued to the executor that owns it (a worker shard, a strand): the timer is only
+/// touched there.
+struct UncheckedTimer: @unchecked Sendable { let timer: PollerTimer }

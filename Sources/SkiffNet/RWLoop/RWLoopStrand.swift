@@ -54,7 +54,7 @@ public final class RWLoopStrand: EventExecutor, @unchecked Sendable {
         if inExecutor {
             timers.push(timer, at: deadline)
         } else {
-            let t = StrandTimer(timer: timer)
+            let t = UncheckedTimer(timer: timer)
             submit(.task { [self] in self.timers.push(t.timer, at: deadline) })
         }
     }
@@ -150,5 +150,3 @@ public final class RWLoopStrand: EventExecutor, @unchecked Sendable {
     var timerCount: Int { timers.count }
 }
 
-/// Carries a timer into a task queued to its strand (the timer is only touched there).
-private struct StrandTimer: @unchecked Sendable { let timer: PollerTimer }
