@@ -1,3 +1,5 @@
+import Glibc
+import SkiffSystem
 import Synchronization
 
 /// The engine behind ``FrameRing`` and ``EventRing``: a bounded ring of variable-size byte frames that overwrites the
@@ -72,20 +74,24 @@ final class ByteRing: @unchecked Sendable {
         self.maxFrameBytes = capacityBytes / 2
         self.multiProducer = multiProducer
         wordCount = (capacityBytes + 7) / 8
-        words = .allocate(capacity: wordCount)
-        for index in 0..<wordCount { (words + index).initialize(to: Atomic<UInt64>(0)) }
+        // Zero pages from the kernel: a ring of several MiB costs memory only as frames fill it.
+        words = ZeroedPages.allocate(Atomic<UInt64>.self, count: wordCount)
         let wantedSlots = max(16, maxFrames ?? capacityBytes / 64)
         slotCount =
             wantedSlots.nonzeroBitCount == 1 ? wantedSlots : 1 << (Int.bitWidth - wantedSlots.leadingZeroBitCount)
-        slots = .allocate(capacity: slotCount)
-        for index in 0..<slotCount { (slots + index).initialize(to: Atomic<UInt64>(0)) }
+        slots = ZeroedPages.allocate(Atomic<UInt64>.self, count: slotCount)
     }
 
     deinit {
-        words.deinitialize(count: wordCount)
-        words.deallocate()
-        slots.deinitialize(count: slotCount)
-        slots.deallocate()
+        ZeroedPages.deallocate(words, count: wordCount)
+        ZeroedPages.deallocate(slots, count: slotCount)
+    }
+
+    /// Bytes of the ring's buffers now resident in memory (pages written so far; tests and diagnostics).
+    var residentBytes: Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        return (ZeroedPages.residentPages(words, count: wordCount) + ZeroedPages.residentPages(slots, count: slotCount))
+            * page
     }
 
     // MARK: Producer
