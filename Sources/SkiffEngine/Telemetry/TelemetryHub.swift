@@ -55,20 +55,21 @@ public final class TelemetryHub: ConnectionObserver, @unchecked Sendable {
 
     public func connectionOpened(_ c: Connection) {
         guard takeConnectionBudget() else { return }
-        var w = JSONWriter(capacity: 320)
-        TelemetryEvent.ConnectionOpen.encodeLine(
-            ts: TelemetryHub.wallMillis(), conn: c.id, dir: c.direction.rawValue, owner: c.label,
-            peer: c.peerAddress?.description ?? "", into: &w)
-        w.bytes.withUnsafeBytes { _ = events.push($0) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: SocketAddress.maxTextLength) { peerText in
+            let peerCount = c.peerAddress?.writeText(to: peerText.baseAddress!) ?? 0
+            TelemetryEvent.ConnectionOpen.withLine(
+                ts: TelemetryHub.wallMillis(), conn: c.id, dir: c.direction.rawValue, owner: c.label,
+                peer: UnsafeBufferPointer(rebasing: peerText[..<peerCount])
+            ) { _ = events.push($0) }
+        }
     }
 
     public func connectionClosed(_ c: Connection, reason: CloseReason) {
         guard takeConnectionBudget() else { return }
-        var w = JSONWriter(capacity: 320)
-        TelemetryEvent.ConnectionClose.encodeLine(
+        TelemetryEvent.ConnectionClose.withLine(
             ts: TelemetryHub.wallMillis(), conn: c.id, owner: c.label, reason: reason.description,
             bytesIn: c.stats.bytesRead.load(ordering: .relaxed),
-            bytesOut: c.stats.bytesWritten.load(ordering: .relaxed), into: &w)
-        w.bytes.withUnsafeBytes { _ = events.push($0) }
+            bytesOut: c.stats.bytesWritten.load(ordering: .relaxed)
+        ) { _ = events.push($0) }
     }
 }

@@ -67,44 +67,82 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The IP as text, without port. IPv4 is formatted here (inet_ntop goes through sprintf: a few thousand
-    /// instructions, paid per accepted connection for X-Forwarded-For and the connection event).
+    /// The IP as text, without port.
     public var ip: String {
-        switch self {
-        case .v4(let a):
-            let v = UInt32(bigEndian: a.sin_addr.s_addr)
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buf in
-                var n = 0
-                for shift in stride(from: 24, through: 0, by: -8) {
-                    let octet = Int((v >> UInt32(shift)) & 0xFF)
-                    if octet >= 100 {
-                        buf[n] = UInt8(ascii: "0") + UInt8(octet / 100)
-                        n += 1
-                    }
-                    if octet >= 10 {
-                        buf[n] = UInt8(ascii: "0") + UInt8(octet / 10 % 10)
-                        n += 1
-                    }
-                    buf[n] = UInt8(ascii: "0") + UInt8(octet % 10)
-                    n += 1
-                    if shift > 0 {
-                        buf[n] = UInt8(ascii: ".")
-                        n += 1
-                    }
-                }
-                return String(decoding: UnsafeBufferPointer(rebasing: buf[..<n]), as: UTF8.self)
-            }
-        case .v6(var a):
-            var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-            inet_ntop(AF_INET6, &a.sin6_addr, &buf, socklen_t(buf.count))
-            return buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxTextLength) { buf in
+            String(decoding: UnsafeBufferPointer(rebasing: buf[..<writeIP(to: buf.baseAddress!)]), as: UTF8.self)
         }
     }
 
+    /// `ip:port`, IPv6 in brackets.
     public var description: String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxTextLength) { buf in
+            String(decoding: UnsafeBufferPointer(rebasing: buf[..<writeText(to: buf.baseAddress!)]), as: UTF8.self)
+        }
+    }
+
+    /// The longest `writeText` writes: `[` 45 characters of IPv6 `]:65535`.
+    public static let maxTextLength = 56
+
+    /// Writes `description`'s bytes to `p` (room for `maxTextLength`) without building a String; returns how many.
+    /// Connection events call it for every accepted connection.
+    public func writeText(to p: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = 0
+        if case .v6 = self {
+            p[0] = UInt8(ascii: "[")
+            n = 1
+        }
+        n += writeIP(to: p + n)
+        if case .v6 = self {
+            p[n] = UInt8(ascii: "]")
+            n += 1
+        }
+        p[n] = UInt8(ascii: ":")
+        n += 1
+        var port = UInt16(truncatingIfNeeded: self.port)
+        var digits = 1
+        var probe = port
+        while probe >= 10 {
+            probe /= 10
+            digits += 1
+        }
+        for index in stride(from: n + digits - 1, through: n, by: -1) {
+            p[index] = UInt8(ascii: "0") + UInt8(port % 10)
+            port /= 10
+        }
+        return n + digits
+    }
+
+    /// The IP as text. IPv4 is formatted here (inet_ntop goes through sprintf: a few thousand instructions, paid
+    /// per accepted connection for X-Forwarded-For and the connection event).
+    private func writeIP(to p: UnsafeMutablePointer<UInt8>) -> Int {
         switch self {
-        case .v4: return "\(ip):\(port)"
-        case .v6: return "[\(ip)]:\(port)"
+        case .v4(let a):
+            let v = UInt32(bigEndian: a.sin_addr.s_addr)
+            var n = 0
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let octet = Int((v >> UInt32(shift)) & 0xFF)
+                if octet >= 100 {
+                    p[n] = UInt8(ascii: "0") + UInt8(octet / 100)
+                    n += 1
+                }
+                if octet >= 10 {
+                    p[n] = UInt8(ascii: "0") + UInt8(octet / 10 % 10)
+                    n += 1
+                }
+                p[n] = UInt8(ascii: "0") + UInt8(octet % 10)
+                n += 1
+                if shift > 0 {
+                    p[n] = UInt8(ascii: ".")
+                    n += 1
+                }
+            }
+            return n
+        case .v6(var a):
+            return p.withMemoryRebound(to: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { c in
+                guard inet_ntop(AF_INET6, &a.sin6_addr, c, socklen_t(INET6_ADDRSTRLEN)) != nil else { return 0 }
+                return strlen(c)
+            }
         }
     }
 

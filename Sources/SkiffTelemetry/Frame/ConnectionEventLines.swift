@@ -1,56 +1,72 @@
 import SkiffJSON
 
-/// The connection open/close event lines written straight from their values, byte for byte what encoding a
-/// `TelemetryEvent` with the same payload writes (`ConnectionEventLinesTests` compares them): a proxy may open and
-/// close thousands of connections a second, and building the event value, walking its members through the generic
-/// coder and copying its strings cost several thousand instructions an event.
+/// The connection open/close event lines written straight from their values into stack memory, byte for byte what
+/// encoding a `TelemetryEvent` with the same payload writes (`ConnectionEventLinesTests` compares them): a proxy may
+/// open and close thousands of connections a second, and building the event value, walking its members through the
+/// generic coder and growing an array cost several thousand instructions an event.
 extension TelemetryEvent {
-    /// `{"type":"event","ts":...,"kind":...,"conn":...` — what both connection events start with.
-    static func beginLine(kind: StaticString, ts: UInt64, conn: UInt64, into w: inout JSONWriter) {
-        w.beginObject()
-        w.key(TelemetryLine.typeKey)
-        w.string(type)
-        w.key("ts")
-        w.uint(ts)
-        w.key("kind")
-        w.string(kind)
-        w.key("conn")
-        w.uint(conn)
+    /// Room for a line's fixed parts: keys, punctuation, the kind and three 20-digit numbers.
+    static let fixedLineBytes = 192
+
+    /// `{"type":"event","ts":...,"kind":"...","conn":...` — what both connection events start with.
+    static func beginLine(kind: StaticString, ts: UInt64, conn: UInt64, into line: inout JSONLineBuffer) {
+        line.raw("{\"type\":\"event\",\"ts\":")
+        line.digits(ts)
+        line.raw(",\"kind\":\"")
+        line.raw(kind)
+        line.raw("\",\"conn\":")
+        line.digits(conn)
     }
 }
 
 extension TelemetryEvent.ConnectionOpen {
-    /// `{"type":"event","ts":...,"kind":"conn.open","conn":...,"dir":...,"owner":...,"peer":...}`
-    public static func encodeLine(
-        ts: UInt64, conn: UInt64, dir: String, owner: String, peer: String, into w: inout JSONWriter
-    ) {
-        TelemetryEvent.beginLine(kind: kind, ts: ts, conn: conn, into: &w)
-        w.key("dir")
-        w.string(dir)
-        w.key("owner")
-        w.string(owner)
-        w.key("peer")
-        w.string(peer)
-        w.endObject()
+    /// Calls `body` with `{"type":"event","ts":...,"kind":"conn.open","conn":...,"dir":...,"owner":...,"peer":...}`.
+    /// `peer` is the address as UTF-8 (`SocketAddress.writeText`).
+    public static func withLine<R>(
+        ts: UInt64, conn: UInt64, dir: String, owner: String, peer: UnsafeBufferPointer<UInt8>,
+        _ body: (UnsafeRawBufferPointer) -> R
+    ) -> R {
+        let capacity =
+            TelemetryEvent.fixedLineBytes + JSONLineBuffer.quotedCapacity(dir.utf8.count)
+            + JSONLineBuffer.quotedCapacity(owner.utf8.count) + JSONLineBuffer.quotedCapacity(peer.count)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { memory in
+            var line = JSONLineBuffer(memory)
+            TelemetryEvent.beginLine(kind: kind, ts: ts, conn: conn, into: &line)
+            line.raw(",\"dir\":")
+            line.quoted(dir)
+            line.raw(",\"owner\":")
+            line.quoted(owner)
+            line.raw(",\"peer\":")
+            line.quoted(peer)
+            line.byte(UInt8(ascii: "}"))
+            return body(line.bytes)
+        }
     }
 }
 
 extension TelemetryEvent.ConnectionClose {
-    /// `{"type":"event","ts":...,"kind":"conn.close","conn":...,"owner":...,"reason":...,"bytes_in":...,`
-    /// `"bytes_out":...}`
-    public static func encodeLine(
+    /// Calls `body` with `{"type":"event","ts":...,"kind":"conn.close","conn":...,"owner":...,"reason":...,`
+    /// `"bytes_in":...,"bytes_out":...}`.
+    public static func withLine<R>(
         ts: UInt64, conn: UInt64, owner: String, reason: String, bytesIn: UInt64, bytesOut: UInt64,
-        into w: inout JSONWriter
-    ) {
-        TelemetryEvent.beginLine(kind: kind, ts: ts, conn: conn, into: &w)
-        w.key("owner")
-        w.string(owner)
-        w.key("reason")
-        w.string(reason)
-        w.key("bytes_in")
-        w.uint(bytesIn)
-        w.key("bytes_out")
-        w.uint(bytesOut)
-        w.endObject()
+        _ body: (UnsafeRawBufferPointer) -> R
+    ) -> R {
+        let capacity =
+            TelemetryEvent.fixedLineBytes + JSONLineBuffer.quotedCapacity(owner.utf8.count)
+            + JSONLineBuffer.quotedCapacity(reason.utf8.count)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { memory in
+            var line = JSONLineBuffer(memory)
+            TelemetryEvent.beginLine(kind: kind, ts: ts, conn: conn, into: &line)
+            line.raw(",\"owner\":")
+            line.quoted(owner)
+            line.raw(",\"reason\":")
+            line.quoted(reason)
+            line.raw(",\"bytes_in\":")
+            line.digits(bytesIn)
+            line.raw(",\"bytes_out\":")
+            line.digits(bytesOut)
+            line.byte(UInt8(ascii: "}"))
+            return body(line.bytes)
+        }
     }
 }
