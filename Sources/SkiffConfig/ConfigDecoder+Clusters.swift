@@ -3,15 +3,15 @@ import SkiffJSON
 /// `cluster_manager.clusters[]`: upstream clusters, their hosts and circuit breakers.
 extension ConfigDecoder {
     static let clusterUnsupported = [
-        "sub_type", "mark", "spec", "lb_subset_config", "original_dst_lb_config", "keepalive", "lbconfig",
+        "sub_type", "mark", "spec", "original_dst_lb_config", "keepalive", "lbconfig",
         "dns_refresh_rate", "respect_dns_ttl", "dns_lookup_family", "dns_resolvers", "dns_resolver_file",
-        "dns_resolver_port", "slow_start", "cluster_pool_enable",
+        "dns_resolver_port", "cluster_pool_enable",
     ]
     static let clusterSchema = ObjectSchema(
         known: [
             "name", "type", "lb_type", "max_request_per_conn", "conn_buffer_limit_bytes", "connect_timeout",
             "idle_timeout", "circuit_breakers", "health_check", "outlier_detection", "drain_timeout", "drain_action",
-            "hosts", "tls_context", "cluster_manager_tls",
+            "hosts", "tls_context", "cluster_manager_tls", "lb_subset_config", "slow_start",
         ],
         unsupported: clusterUnsupported, emptyAllowed: Set(clusterUnsupported))
 
@@ -64,12 +64,14 @@ extension ConfigDecoder {
             cluster.outlierDetection = outlierDetection(od, at: f.path("outlier_detection"))
         }
         cluster.tls = clusterTLS(f, shared: sharedTLS)
-        cluster.hosts = hosts(f)
+        cluster.lbSubset = f["lb_subset_config"].flatMap { lbSubsetConfig($0, at: f.path("lb_subset_config")) }
+        cluster.slowStart = f["slow_start"].flatMap { slowStart($0, at: f.path("slow_start"), lbType: cluster.lbType) }
+        cluster.hosts = hosts(f, subsets: cluster.lbSubset)
         guard name != nil else { return nil }
         return cluster
     }
 
-    private mutating func hosts(_ f: Fields) -> [HostConfig] {
+    private mutating func hosts(_ f: Fields, subsets: LBSubsetConfig?) -> [HostConfig] {
         let list = array(f, "hosts")
         if list?.isEmpty ?? !f.has("hosts") {
             fail(f.path("hosts"), "cluster has no hosts")
@@ -99,11 +101,15 @@ extension ConfigDecoder {
             var metadata: [String: String] = [:]
             if let m = h["metadata"] {
                 flattenMetadata(m, at: h.path("metadata"), prefix: "", into: &metadata)
-                if !metadata.isEmpty {
+                let unused = metadata.keys.filter {
+                    subsets == nil || !$0.hasPrefix(HostConfig.subsetMetadataPrefix)
+                }.sorted()
+                if !unused.isEmpty {
                     warn(
                         h.path("metadata"),
-                        "shown with the host (skiff ctl hosts, /api/v1/clusters) but not used to pick hosts: subset "
-                            + "load balancing is not supported yet")
+                        "\(unused.joined(separator: ", ")): shown with the host (skiff ctl hosts, /api/v1/clusters) "
+                            + "but not used to pick hosts: only filter_metadata[\"mosn.lb\"] keys are, in a cluster "
+                            + "with lb_subset_config")
                 }
             }
             let tlsDisable = bool(h, "tls_disable") ?? false

@@ -135,13 +135,13 @@ extension ConfigDecoder {
     private mutating func decodeRouteTarget(_ v: JSONValue, at path: String) -> RouteTargetConfig? {
         let unsupported =
             [
-                "cluster_variable", "upstream_protocol", "cluster_header", "metadata_match", "regex_rewrite",
+                "cluster_variable", "upstream_protocol", "cluster_header", "regex_rewrite",
                 "auto_host_rewrite", "auto_host_rewrite_header",
             ] + Self.headerEditKeys
         let schema = ObjectSchema(
             known: [
                 "cluster_name", "weighted_clusters", "timeout", "retry_policy", "prefix_rewrite", "host_rewrite",
-                "hash_policy",
+                "hash_policy", "metadata_match",
             ],
             unsupported: unsupported, emptyAllowed: Set(unsupported))
         guard let f = fields(v, at: path, schema) else { return nil }
@@ -157,7 +157,11 @@ extension ConfigDecoder {
             checkCluster(name, at: f.path("cluster_name"))
             target.clusterName = name
         }
-        target.weightedClusters = weightedClusters(f)
+        target.metadataMatch = f["metadata_match"].flatMap { metadataMatch($0, at: f.path("metadata_match")) }
+        if let criteria = target.metadataMatch, let name = target.clusterName {
+            subsetChecks.append((criteria, name, f.path("metadata_match")))
+        }
+        target.weightedClusters = weightedClusters(f, routeCriteria: target.metadataMatch)
         target.timeout = duration(f, "timeout", positive: true) ?? .seconds(60)
         if let r = f["retry_policy"] { target.retryPolicy = decodeRetryPolicy(r, at: f.path("retry_policy")) }
         target.prefixRewrite = string(f, "prefix_rewrite")
@@ -166,14 +170,14 @@ extension ConfigDecoder {
         return target
     }
 
-    /// `weighted_clusters[{cluster{name, weight}}]`; weights are relative, 1...100 each.
-    private mutating func weightedClusters(_ f: Fields) -> [WeightedClusterConfig] {
+    /// `weighted_clusters[{cluster{name, weight, metadata_match}}]`; weights are relative, 1...100 each. An entry's
+    /// `metadata_match` replaces the route's (`routeCriteria`), as in MOSN; an entry without one takes the route's.
+    private mutating func weightedClusters(_ f: Fields, routeCriteria: [String: String]?) -> [WeightedClusterConfig] {
         guard let list = array(f, "weighted_clusters") else { return [] }
         if list.isEmpty { fail(f.path("weighted_clusters"), "must not be empty") }
         var out: [WeightedClusterConfig] = []
         var seen: Set<String> = []
-        let clusterSchema = ObjectSchema(
-            known: ["name", "weight"], unsupported: ["metadata_match"], emptyAllowed: ["metadata_match"])
+        let clusterSchema = ObjectSchema(known: ["name", "weight", "metadata_match"])
         for item in list {
             guard let w = fields(item.value, at: item.path, ObjectSchema(known: ["cluster"])) else { continue }
             guard let cv = w["cluster"] else {
@@ -192,7 +196,14 @@ extension ConfigDecoder {
             }
             if !c.has("weight") { fail(c.path("weight"), "required") }
             let weight = int(c, "weight", 1...100)
-            if let name, let weight { out.append(WeightedClusterConfig(name: name, weight: weight)) }
+            let own = c["metadata_match"].flatMap { metadataMatch($0, at: c.path("metadata_match")) }
+            let criteria = own ?? routeCriteria
+            if let criteria, let name {
+                subsetChecks.append((criteria, name, own != nil ? c.path("metadata_match") : f.path("metadata_match")))
+            }
+            if let name, let weight {
+                out.append(WeightedClusterConfig(name: name, weight: weight, metadataMatch: criteria))
+            }
         }
         return out
     }

@@ -34,6 +34,8 @@ public struct ConfigDecoder {
     var warnings: [ConfigError] = []
     /// Every `cluster_manager.clusters[].name`, read before anything that refers to clusters is decoded.
     var clusterNames: Set<String> = []
+    /// Routes' `metadata_match` criteria and their clusters, checked once the clusters are decoded (routes come first).
+    var subsetChecks: [(criteria: [String: String], cluster: String, path: String)] = []
     /// Listener name -> path, across all servers (names are unique in the whole config).
     var listenerNames: [String: String] = [:]
     /// Listener address -> listener name, for addresses with a fixed port.
@@ -141,6 +143,10 @@ public struct ConfigDecoder {
         }
         var clusters = f["cluster_manager"].map { decodeClusterManager($0, at: f.path("cluster_manager")) } ?? []
         clusters += bootstrap.staticClusters
+        let clustersByName = Dictionary(clusters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for check in subsetChecks {
+            checkMetadataMatch(check.criteria, cluster: clustersByName[check.cluster], named: check.cluster, at: check.path)
+        }
         let admin = f["admin"].flatMap { decodeAdmin($0, at: f.path("admin")) }
         let disableUpgrade = bool(f, "disable_upgrade") ?? false
         var config = SkiffConfiguration(servers: servers, clusters: clusters, admin: admin, disableUpgrade: disableUpgrade)

@@ -329,6 +329,8 @@ public struct RouteTargetConfig: Sendable, Equatable {
     public var hostRewrite: String?
     /// Header names to hash on (`hash_policy[{header{key}}]`).
     public var hashPolicyHeaders: [String]
+    /// `metadata_match.filter_metadata["mosn.lb"]`: the subset of `clusterName`'s hosts to use; nil = all hosts.
+    public var metadataMatch: [String: String]? = nil
 
     public init(
         clusterName: String? = nil, weightedClusters: [WeightedClusterConfig] = [], timeout: Duration = .seconds(60),
@@ -348,9 +350,12 @@ public struct RouteTargetConfig: Sendable, Equatable {
 public struct WeightedClusterConfig: Sendable, Equatable {
     public var name: String
     public var weight: Int
-    public init(name: String, weight: Int) {
+    /// This entry's `metadata_match`: replaces the route's (MOSN does not merge them); nil = all hosts.
+    public var metadataMatch: [String: String]?
+    public init(name: String, weight: Int, metadataMatch: [String: String]? = nil) {
         self.name = name
         self.weight = weight
+        self.metadataMatch = metadataMatch
     }
 }
 
@@ -415,6 +420,10 @@ public struct ClusterConfig: Sendable, Equatable {
     /// `tls_context` with `"status": true` (or `cluster_manager.tls_context` when `cluster_manager_tls`): upstream
     /// connections and health checks use TLS; nil = plaintext.
     public var tls: TLSContextConfig? = nil
+    /// `lb_subset_config` with at least one selector; nil = no subsets (routes' `metadata_match` is refused).
+    public var lbSubset: LBSubsetConfig? = nil
+    /// `slow_start`; nil = new and recovered hosts get their full weight at once.
+    public var slowStart: SlowStartConfig? = nil
     public var hosts: [HostConfig]
 
     public init(

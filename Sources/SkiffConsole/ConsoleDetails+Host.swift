@@ -14,9 +14,17 @@ extension DetailsPanel {
         let now = snap.ts
         out.append(
             DetailLine(
-                text: "admin \(h.admin)   health \(h.health)   weight \(h.weight)   "
+                text: "admin \(h.admin)   health \(h.health)   weight \(Fmt.weight(h))   "
                     + (h.available ? "takes new requests" : "takes no new requests"),
                 role: h.available ? .ok : .warn))
+        if let metadata = h.metadata, !metadata.isEmpty {
+            // Subset keys (`filter_metadata.mosn.lb.stage`) shown as `mosn.lb.stage`.
+            let pairs = metadata.keys.sorted().map { key in
+                let shown = key.hasPrefix("filter_metadata.") ? String(key.dropFirst("filter_metadata.".count)) : key
+                return "\(shown)=\(metadata[key] ?? "")"
+            }
+            out.append(DetailLine(text: "metadata   " + pairs.joined(separator: "   ")))
+        }
         if let until = h.ejectedUntilMs, until > now {
             out.append(DetailLine(text: "ejected by outlier detection for another \(Fmt.ms(until - now))", role: .bad))
         }

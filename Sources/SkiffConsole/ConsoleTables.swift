@@ -68,6 +68,18 @@ enum Fmt {
     static func rate(_ v: Double?) -> String { v.map { Humanize.rate($0) } ?? "-" }
     static func us(_ v: UInt64) -> String { Humanize.duration(ns: v &* 1000) }
     static func ms(_ v: UInt64) -> String { Humanize.duration(ns: v &* 1_000_000) }
+    /// A host's weight, and while it ramps up under `slow_start` the share it gets now: `10 (slow start: 34%, 3.4)`.
+    static func weight(_ h: TelemetryFrame.Host) -> String {
+        guard let percent = h.slowStartPercent else { return "\(h.weight)" }
+        return "\(h.weight) (slow start: \(percent)%, \(one(Double(h.weight * percent) / 100)))"
+    }
+    /// The Hosts table's WT cell: the weight, or `~` and the ramped weight while slow start holds it back (the
+    /// `~` dropped from 100 up, to fit three columns).
+    static func weightCell(_ h: TelemetryFrame.Host) -> String {
+        guard let percent = h.slowStartPercent else { return "\(h.weight)" }
+        let now = max(1, (h.weight * percent + 50) / 100)
+        return now < 100 ? "~\(now)" : "\(now)"
+    }
     static func one(_ v: Double) -> String {
         let t = Int((v * 10).rounded())
         return "\(t / 10).\(abs(t % 10))"
@@ -258,7 +270,7 @@ enum ConsoleTables {
             Column("HEALTH", 9, role: { i in hostOf(i).map { Fmt.healthRole($0.health) } ?? .normal }) {
                 text($0, cluster: { _ in "" }) { _, h in h.health }
             },
-            Column("WT", 3, .right) { text($0, cluster: { _ in "" }) { _, h in "\(h.weight)" } },
+            Column("WT", 3, .right) { text($0, cluster: { _ in "" }) { _, h in Fmt.weightCell(h) } },
             Column("RQ", 4, .right) { text($0, cluster: { Fmt.count($0.rqActive) }) { _, h in Fmt.count(h.rqActive) } },
             Column("CX", 4, .right) { text($0, cluster: { Fmt.count($0.cxActive) }) { _, h in Fmt.count(h.cxActive) } },
             Column("RPS", 7, .right) {

@@ -19,6 +19,9 @@ public final class ClusterStats: Sendable {
     public let overflowRetries = Atomic<UInt64>(0)
     /// No host could be chosen (empty or all unavailable).
     public let noHealthyUpstream = Atomic<UInt64>(0)
+    /// Requests whose `metadata_match` named no subset and went to the fallback (or to no host with NO_FALLBACK):
+    /// MOSN's `upstream_lb_subsets_fallback`.
+    public let subsetFallback = Atomic<UInt64>(0)
     /// Error replies Skiff made itself for requests routed here (no healthy upstream, overflow, connect failure,
     /// timeout, reset; HTTP 5xx and RPC error statuses), whether or not a host was chosen.
     public let localFailed = Atomic<UInt64>(0)
@@ -45,8 +48,12 @@ public final class Cluster: Sendable {
     public let name: String
     /// `name` as access logs print it (at most 256 bytes).
     public let logName: ImmutableBytes
-    public let hosts: [Host]
-    public let loadBalancer: any LoadBalancer
+    /// Every host, with the cluster's balancer.
+    public let all: HostSet
+    public var hosts: [Host] { all.hosts }
+    public var loadBalancer: any LoadBalancer { all.loadBalancer }
+    /// `lb_subset_config`'s subsets; nil without one.
+    public let subsets: ClusterSubsets?
     public let stats: ClusterStats
     /// Write counters of this cluster's closed upstream connections.
     public let upstreamWrites: WriteTotals
@@ -84,12 +91,16 @@ public final class Cluster: Sendable {
                 host = old
             } else {
                 host = try Host(config: h, healthCheck: config.healthCheck)
+                if config.slowStart != nil { host.addedNs.store(MonotonicClock.now(), ordering: .relaxed) }
             }
             host.applyControlPlaneState(h.controlPlaneState)
             hs.append(host)
         }
-        self.hosts = hs
-        self.loadBalancer = makeLoadBalancer(config.lbType, hosts: hs)
+        let all = HostSet(hosts: hs, lbType: config.lbType, slowStart: config.slowStart)
+        self.all = all
+        self.subsets = config.lbSubset.map {
+            ClusterSubsets(config: $0, all: all, lbType: config.lbType, slowStart: config.slowStart)
+        }
         self.outlier = config.outlierDetection.map { OutlierDetector(config: $0, hosts: hs) }
     }
 
@@ -98,39 +109,41 @@ public final class Cluster: Sendable {
     /// TLS for a new connection to `host`: the cluster's, unless the host has `tls_disable`.
     public func upstreamTLS(for host: Host) -> TLSClientEndpoint? { host.config.tlsDisable ? nil : tls }
 
-    /// Picks an available host (READY and healthy) for a new connection or request, skipping `tried` (hosts already
-    /// tried) when others exist. nil when no host is available: the caller fails fast ("no healthy upstream");
-    /// there is no panic routing to unavailable hosts.
-    public func pickHost(excluding tried: [Host] = []) -> Host? {
-        if allAvailable { return loadBalancer.pick(excluding: tried) }
-        return pickAvailable(tried) { loadBalancer.pick(excluding: $0) }
-    }
+    /// Picks an available host of the whole cluster (see `HostSet.pickHost(excluding:)`).
+    public func pickHost(excluding tried: [Host] = []) -> Host? { all.pickHost(excluding: tried) }
 
-    /// Picks with a hash key: consistent for `LB_MAGLEV` (an unavailable host's keys move to the next in its
-    /// table), ignored by the other balancers.
+    /// Picks with a hash key (see `HostSet.pickHost(hash:excluding:)`).
     public func pickHost(hash: UInt64, excluding tried: [Host] = []) -> Host? {
-        if let m = loadBalancer as? MaglevBalancer {
-            if allAvailable { return m.pick(hash: hash, excluding: tried) }
-            return pickAvailable(tried) { m.pick(hash: hash, excluding: $0) }
+        all.pickHost(hash: hash, excluding: tried)
+    }
+
+    /// The hosts a request routed with `choice` goes to, counting a fallback (`subsetFallback`); nil when the choice
+    /// leaves none (NO_FALLBACK). Once per request: retries pick again from the same set.
+    @inline(__always)
+    public func hostSet(for choice: SubsetChoice) -> HostSet? {
+        switch choice {
+        case .hosts(let set):
+            return set
+        case .fallback(let set):
+            stats.subsetFallback.wrappingAdd(1, ordering: .relaxed)
+            return set
+        case .noHost:
+            stats.subsetFallback.wrappingAdd(1, ordering: .relaxed)
+            return nil
         }
-        return pickHost(excluding: tried)
     }
 
-    /// True when every host may take traffic (the common case, checked without allocating).
-    @inline(__always) var allAvailable: Bool {
-        for h in hosts where !h.isAvailable { return false }
-        return true
+    /// The share of its weight `host` gets now under `slow_start`: below 1 while it ramps up, 1 otherwise (and
+    /// without slow start). For the console and frames.
+    public func rampFactor(of host: Host) -> Double {
+        config.slowStart?.factor(eligibleSinceNs: host.eligibleSinceNs, now: MonotonicClock.now()) ?? 1
     }
 
-    private func pickAvailable(_ tried: [Host], _ pick: ([Host]) -> Host?) -> Host? {
-        // Most picks land on an available host anyway (one host of several drained, down or at weight 0): taken
-        // without building the exclusion list, so a long drain or a weight of 0 does not allocate on every pick.
-        if let h = pick(tried), h.isAvailable { return h }
-        let unavailable = hosts.filter { !$0.isAvailable }
-        if unavailable.count == hosts.count { return nil }
-        if let h = pick(tried + unavailable), h.isAvailable { return h }
-        // Every available host was tried already: a retry goes to one of them rather than nowhere.
-        return hosts.first { $0.isAvailable }
+    /// Where requests with `metadata_match` `criteria` go (nil criteria, or a cluster without subsets: every host).
+    /// For route resolution, not per request.
+    public func choose(_ criteria: [String: String]?) -> SubsetChoice {
+        guard let criteria, let subsets else { return .hosts(all) }
+        return subsets.choose(criteria)
     }
 
     public func host(at address: String) -> Host? { hosts.first { $0.description == address } }
@@ -140,7 +153,8 @@ public final class Cluster: Sendable {
     /// any thread; callers check the range (`Host.runtimeWeightRange`).
     public func setWeight(_ weight: Int, of host: Host) {
         host.setWeight(weight)
-        loadBalancer.weightsChanged()
+        all.loadBalancer.weightsChanged()
+        subsets?.weightsChanged()
     }
 
     /// Takes one unit of `gauge` unless that would pass `limit` (0 = unlimited); counts the refusal in `refused`.

@@ -101,6 +101,14 @@ public final class Host: Sendable, CustomStringConvertible {
     /// Health from checks and ejections (the second axis).
     public let health: HostHealth
     private let admin = Atomic<UInt8>(AdminState.ready.rawValue)
+    /// When the host joined its cluster (monotonic ns) if the cluster has `slow_start`; 0 otherwise (or when it was
+    /// carried over from before a reload that added slow start).
+    public let addedNs = Atomic<UInt64>(0)
+    /// When the host last became eligible for traffic: joined the cluster or came back healthy (monotonic ns; 0 =
+    /// not known, no ramp). Slow start counts from here.
+    public var eligibleSinceNs: UInt64 {
+        max(addedNs.load(ordering: .relaxed), health.backSinceNs.load(ordering: .relaxed))
+    }
     /// When the current drain started (monotonic ns), 0 when not draining.
     public let drainStartedNs = Atomic<UInt64>(0)
     /// Pools per executor (a poller or a worker shard), so pollers never share a pool or its lock.

@@ -1,3 +1,4 @@
+import SkiffNet
 import Synchronization
 
 /// The health axis of a host (HAProxy's model): UP, "UP x/y" (failing, x more failures before DOWN), DOWN, and
@@ -54,6 +55,9 @@ public final class HostHealth: Sendable {
     }
 
     private let healthy = Atomic<Bool>(true)
+    /// When the host last came back (DOWN -> UP, or the end of an ejection), monotonic ns; 0 = never. Slow start
+    /// ramps it from there.
+    public let backSinceNs = Atomic<UInt64>(0)
     private let ejected = Atomic<Bool>(false)
     /// A control plane's EDS says UNHEALTHY (independent of checks and ejections).
     private let controlPlaneDown = Atomic<Bool>(false)
@@ -114,6 +118,7 @@ public final class HostHealth: Sendable {
             if s.streak >= healthyThreshold {
                 s.up = true
                 s.streak = 0
+                backSinceNs.store(MonotonicClock.now(), ordering: .relaxed)
                 healthy.store(true, ordering: .relaxed)
                 return true
             }
@@ -132,7 +137,7 @@ public final class HostHealth: Sendable {
 
     public func unEject() {
         state.withLock { $0.ejectedUntilMs = 0 }
-        ejected.store(false, ordering: .relaxed)
+        if ejected.exchange(false, ordering: .relaxed) { backSinceNs.store(MonotonicClock.now(), ordering: .relaxed) }
     }
 
     public var ejections: Int { state.withLock { $0.ejections } }

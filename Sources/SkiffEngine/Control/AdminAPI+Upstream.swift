@@ -45,6 +45,15 @@ extension AdminAPI {
                 name: "upstream_request_no_healthy_host_total",
                 help: "Requests answered with an error because no host could be picked.", labels: cl,
                 value: s.noHealthyUpstream.load(ordering: .relaxed))
+            if let subsets = c.subsets {
+                p.counter(
+                    name: "upstream_lb_subsets_fallback",
+                    help: "Requests whose metadata_match named no subset: sent to the fallback, or failed (NO_FALLBACK).",
+                    labels: cl, value: s.subsetFallback.load(ordering: .relaxed))
+                p.gauge(
+                    name: "upstream_lb_subsets_created", help: "Subsets the hosts form under lb_subset_config.",
+                    labels: cl, value: subsets.count)
+            }
             var writes = c.upstreamWrites.snapshot
             for conn in live[c.name] ?? [] where conn.direction == .outbound { writes = writes + conn.stats.snapshot }
             p.counter(

@@ -41,6 +41,8 @@ extension FramePublisher {
         var r = TelemetryFrame.Host()
         r.address = h.description
         r.weight = h.weight
+        let ramp = c.rampFactor(of: h)
+        if ramp < 1 { r.slowStartPercent = Int((ramp * 100).rounded()) }
         if !h.config.metadata.isEmpty { r.metadata = h.config.metadata }
         let admin = h.adminState
         let drained = admin == .drain && h.isDrained

@@ -11,10 +11,21 @@ final class ResolvedRoute: @unchecked Sendable {
     let entry: RouteEntry
     /// One cluster, or the weighted set in the entry's order.
     let clusters: [Cluster]
+    /// Which of each cluster's hosts the entry's `metadata_match` picks (all of them without one), same order.
+    let choices: [SubsetChoice]
 
     init(entry: RouteEntry, clusters: [Cluster]) {
         self.entry = entry
         self.clusters = clusters
+        choices = clusters.indices.map { clusters[$0].choose(entry.clusterCriteria[$0]) }
+    }
+
+    /// The cluster for a request and the hosts it may go to (nil: none, NO_FALLBACK), counting a subset fallback.
+    @inline(__always)
+    func pick(_ entry: RouteEntry) -> (Cluster, HostSet?) {
+        let i = clusters.count == 1 ? 0 : entry.weightedIndex(random: FastRandom.next())
+        let cluster = clusters[i]
+        return (cluster, cluster.hostSet(for: choices[i]))
     }
 
     /// Every entry of `table` with its clusters looked up (shared by the HTTP and RPC proxies).

@@ -37,6 +37,8 @@ final class HTTPExchange: @unchecked Sendable {
     // Routing and the upstream side.
     var route: ResolvedRoute?
     var cluster: Cluster?
+    /// The cluster's hosts this request may use (its subset, or all); nil when its subset policy leaves none.
+    var hostSet: HostSet?
     var host: Host?
     var upstream: HTTPUpstream?
     var triedHosts: [Host] = []
@@ -83,6 +85,7 @@ final class HTTPExchange: @unchecked Sendable {
         logging = false
         route = nil
         cluster = nil
+        hostSet = nil
         host = nil
         upstream = nil
         triedHosts.removeAll(keepingCapacity: true)
@@ -132,9 +135,9 @@ final class HTTPExchange: @unchecked Sendable {
             break
         }
         route = resolved
-        let c = resolved.clusters.count == 1
-            ? resolved.clusters[0] : resolved.clusters[entry.weightedIndex(random: FastRandom.next())]
+        let (c, hosts) = resolved.pick(entry)
         cluster = c
+        hostSet = hosts
         if let overflow = c.admitRequest() {
             logFlag(.upstreamOverflow)
             ib.readerIndex += headLength
@@ -180,9 +183,9 @@ final class HTTPExchange: @unchecked Sendable {
         }
         let picked: Host?
         if let entry = route?.entry, !entry.hashPolicyHeaders.isEmpty {
-            picked = c.pickHost(hash: requestHash, excluding: triedHosts)
+            picked = hostSet?.pickHost(hash: requestHash, excluding: triedHosts)
         } else {
-            picked = c.pickHost(excluding: triedHosts)
+            picked = hostSet?.pickHost(excluding: triedHosts)
         }
         guard let h = picked else {
             head.release()

@@ -201,14 +201,12 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
             manager.stats.noRoute.wrappingAdd(1, ordering: .relaxed)
             return reply(.noUpstream, "no route matched", oneway: oneway, record: record, flag: .noRouteFound)
         }
-        let cluster =
-            resolved.clusters.count == 1
-            ? resolved.clusters[0] : resolved.clusters[entry.weightedIndex(random: FastRandom.next())]
+        let (cluster, hostSet) = resolved.pick(entry)
         if cluster.admitRequest() != nil {
             cluster.stats.localFailed.wrappingAdd(1, ordering: .relaxed)
             return reply(.overflow, "upstream overflow", oneway: oneway, record: record, flag: .upstreamOverflow)
         }
-        guard let host = cluster.pickHost() else {
+        guard let hostSet, let host = hostSet.pickHost() else {
             cluster.requestFinished()
             cluster.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
             manager.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
@@ -245,7 +243,7 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         upstream.send(
             out,
             RPCUpstream<Codec>.Stream(
-                downstream: self, originalID: info.requestID, deadline: now &+ timeoutNs, started: now,
+                downstream: self, hosts: hostSet, originalID: info.requestID, deadline: now &+ timeoutNs, started: now,
                 protocolVersion: info.protocolVersion, codecByte: info.codecByte, retry: retry,
                 replay: retry.left > 0 ? replayCopy(frame) : nil, sample: pendingSample, logRecord: record))
         pendingSample = nil

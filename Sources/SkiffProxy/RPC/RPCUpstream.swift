@@ -15,6 +15,9 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
     /// What is kept per request in flight; a struct in a reserved dictionary, so nothing is allocated per request.
     struct Stream {
         unowned(unsafe) let downstream: RPCDownstream<Codec>
+        /// The cluster's hosts the request may go to (its route's subset, or all): a retry picks from them. Held by
+        /// the cluster, which this upstream holds.
+        unowned(unsafe) let hosts: HostSet
         let originalID: UInt64
         /// Monotonic ns; a retry keeps the first try's deadline (the client's timeout covers every try).
         let deadline: UInt64
@@ -342,7 +345,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
     /// the pool's. Counted on this host (`request_retry`) and the cluster (`retries`). False when it cannot go (no
     /// host, the `max_retries` breaker, no copy kept).
     private func resend(_ s: Stream, alone: Bool) -> Bool {
-        guard let replay = s.replay, let target = cluster.pickHost(excluding: [host]) else { return false }
+        guard let replay = s.replay, let target = s.hosts.pickHost(excluding: [host]) else { return false }
         var again = s
         // `max_retries` bounds retries in flight: the stream holds its slot until it is answered or fails.
         if !s.holdsRetrySlot {

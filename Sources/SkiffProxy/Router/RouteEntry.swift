@@ -46,6 +46,9 @@ public final class RouteEntry: Sendable {
     public let hostRewrite: [UInt8]?
     /// Lower-cased header names whose values feed consistent hashing (`hash_policy[].header.key`), in order.
     public let hashPolicyHeaders: [[UInt8]]
+    /// Each of `clusterNames`' `metadata_match` criteria (subset load balancing), in the same order; nil = all hosts.
+    /// Resolved to a subset when the routes meet their clusters (`ResolvedRoute`), never per request.
+    public let clusterCriteria: [[String: String]?]
 
     init(
         _ action: RouteActionConfig, virtualHostName: String, virtualHostIndex: Int, routeIndex: Int,
@@ -91,6 +94,11 @@ public final class RouteEntry: Sendable {
         prefixRewrite = target?.prefixRewrite.map { Array($0.utf8) }
         hostRewrite = target?.hostRewrite.map { Array($0.utf8) }
         hashPolicyHeaders = (target?.hashPolicyHeaders ?? []).map(RouterBytes.lowercased)
+        if let t = target {
+            clusterCriteria = t.clusterName != nil ? [t.metadataMatch] : t.weightedClusters.map(\.metadataMatch)
+        } else {
+            clusterCriteria = []
+        }
     }
 
     private static func nanoseconds(_ d: Duration) -> UInt64 {

@@ -73,6 +73,8 @@ extension TelemetryFrame {
     public struct Host: TelemetryRecord {
         public var address = ""
         public var weight: Int = 0
+        /// While the host ramps up under `slow_start`: the percent of `weight` it gets now (absent otherwise).
+        public var slowStartPercent: Int?
         /// Flattened `metadata` of the config (`filter_metadata.mosn.lb.version`), when it has any.
         public var metadata: [String: String]?
         public var admin = ""
@@ -117,6 +119,7 @@ extension TelemetryFrame {
         public mutating func fields<C: TelemetryCoder>(_ c: inout C) {
             c.field("address", &address)
             c.field("weight", &weight)
+            c.field("slow_start_percent", &slowStartPercent)
             c.field("metadata", &metadata)
             c.field("admin", &admin)
             c.field("health", &health)

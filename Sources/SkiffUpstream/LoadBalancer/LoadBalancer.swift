@@ -1,4 +1,5 @@
 import SkiffConfig
+import SkiffNet
 import Synchronization
 
 /// Chooses a host. Implementations are thread-safe (atomics, no locks) because every poller picks.
@@ -14,14 +15,14 @@ extension LoadBalancer {
     func weightsChanged() {}
 }
 
-/// Builds the balancer for a configured `lb_type`.
-func makeLoadBalancer(_ type: LoadBalancerType, hosts: [Host]) -> any LoadBalancer {
+/// Builds the balancer for a configured `lb_type`; `slowStart` for the weighted ones (the config refuses it on others).
+func makeLoadBalancer(_ type: LoadBalancerType, hosts: [Host], slowStart: SlowStartRamp? = nil) -> any LoadBalancer {
     switch type {
     case .roundRobin: return RoundRobinBalancer(hosts: hosts)
     case .random: return RandomBalancer(hosts: hosts)
-    case .weightedRoundRobin: return WeightedRoundRobinBalancer(hosts: hosts)
-    case .leastRequest: return LeastActiveBalancer(hosts: hosts, byRequests: true)
-    case .leastConnection: return LeastActiveBalancer(hosts: hosts, byRequests: false)
+    case .weightedRoundRobin: return WeightedRoundRobinBalancer(hosts: hosts, slowStart: slowStart)
+    case .leastRequest: return LeastActiveBalancer(hosts: hosts, byRequests: true, slowStart: slowStart)
+    case .leastConnection: return LeastActiveBalancer(hosts: hosts, byRequests: false, slowStart: slowStart)
     case .maglev: return MaglevBalancer(hosts: hosts)
     }
 }
@@ -66,9 +67,12 @@ final class RandomBalancer: LoadBalancer {
 final class LeastActiveBalancer: LoadBalancer {
     let hosts: [Host]
     let byRequests: Bool
-    init(hosts: [Host], byRequests: Bool) {
+    /// Divides a ramping host's weight (`slow_start`); nil without.
+    let slowStart: SlowStartRamp?
+    init(hosts: [Host], byRequests: Bool, slowStart: SlowStartRamp? = nil) {
         self.hosts = hosts
         self.byRequests = byRequests
+        self.slowStart = slowStart
     }
 
     func pick(excluding tried: [Host]) -> Host? {
@@ -79,9 +83,16 @@ final class LeastActiveBalancer: LoadBalancer {
         let a = candidates[ia]
         guard candidates.count > 1 else { return a }
         let b = candidates[(ia + 1 + FastRandom.below(candidates.count - 1)) % candidates.count]
+        var now: UInt64 = 0
+        if let ramp = slowStart {
+            now = MonotonicClock.now()
+            if !ramp.isRamping(hosts, now: now) { now = 0 }
+        }
         func load(_ h: Host) -> Double {
             let active = byRequests ? h.stats.requestActive.load(ordering: .relaxed) : h.stats.connectionActive.load(ordering: .relaxed)
-            return Double(active) / Double(h.weight)
+            guard now != 0 else { return Double(active) / Double(h.weight) }
+            // (active + 1) while ramping: an idle ramping host still loses to an idle full-weight one.
+            return Double(active + 1) / (Double(h.weight) * slowStart!.factor(h, now: now))
         }
         return load(b) < load(a) ? b : a
     }

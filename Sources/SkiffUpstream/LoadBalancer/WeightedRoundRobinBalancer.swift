@@ -76,10 +76,13 @@ final class WeightedRoundRobinBalancer: LoadBalancer, @unchecked Sendable {
     /// How long, at least, a replaced cycle stays readable (10 s; tests pass less).
     let retireAfterNs: UInt64
     static var keepRetired: Int { 16 }
+    /// While a host ramps up (`slow_start`), picks are weighted at random by the ramped weights instead of the cycle.
+    let slowStart: SlowStartRamp?
 
-    init(hosts: [Host], retireAfterNs: UInt64 = 10_000_000_000) {
+    init(hosts: [Host], retireAfterNs: UInt64 = 10_000_000_000, slowStart: SlowStartRamp? = nil) {
         self.hosts = hosts
         self.retireAfterNs = retireAfterNs
+        self.slowStart = slowStart
         let first = WeightCycle(weights: hosts.map(\.weight))
         current = Atomic(Unmanaged.passUnretained(first))
         built = Mutex((first, []))
@@ -110,7 +113,11 @@ final class WeightedRoundRobinBalancer: LoadBalancer, @unchecked Sendable {
     var retiredCycles: Int { built.withLock { $0.retired.count } }
 
     func pick(excluding tried: [Host]) -> Host? {
-        current.load(ordering: .acquiring)._withUnsafeGuaranteedRef { c in
+        if let ramp = slowStart {
+            let now = MonotonicClock.now()
+            if ramp.isRamping(hosts, now: now), let h = ramp.pickWeighted(hosts, excluding: tried, now: now) { return h }
+        }
+        return current.load(ordering: .acquiring)._withUnsafeGuaranteedRef { c in
             let cycle = c.order
             guard !cycle.isEmpty else { return nil }
             for _ in 0..<cycle.count {
