@@ -2,8 +2,9 @@ import SkiffJSON
 
 /// A cluster's `health_check`.
 ///
-/// Two MOSN traps are closed here: MOSN silently turns any protocol other than exactly `Http1` into a TCP dial
-/// (Skiff refuses unknown protocols), and MOSN runs checks only when `service_name` is set (Skiff runs them whenever
+/// Two MOSN traps are closed here: MOSN silently turns any protocol other than exactly `Http1`, and `Http1` without
+/// `http_check_config`, into a TCP dial (Skiff refuses unknown protocols, and for `Http1` without a path runs the TCP
+/// check with a warning), and MOSN runs checks only when `service_name` is set (Skiff runs them whenever
 /// `health_check` is present and warns when `service_name` is missing; the name labels the cluster's checks in
 /// frames, `skiff ctl hosts` and the admin API).
 extension ConfigDecoder {
@@ -50,9 +51,12 @@ extension ConfigDecoder {
         }
         if let c = f["check_config"] { httpCheck(c, at: f.path("check_config"), into: &check) }
         if proto == "http1" && check.httpPath == nil && !errors.contains(where: { $0.path.hasPrefix(path) }) {
-            fail(
+            // MOSN's own slow-start sample does this; MOSN then dials TCP. Skiff does the same, and says so.
+            check.protocolName = "tcp"
+            warn(
                 ConfigPath.field(f.path("check_config"), "http_check_config"),
-                "required for protocol Http1 (with a path)")
+                "missing: protocol Http1 without a path checks with a TCP connect, as MOSN does; add "
+                    + "http_check_config with a path for an HTTP check")
         }
         if let proto, proto != "http1", check.httpPath != nil || check.httpMethod != nil {
             fail(ConfigPath.field(f.path("check_config"), "http_check_config"), "only valid for protocol Http1")

@@ -224,10 +224,16 @@ private typealias F = Fixture
         #expect(try #require(decodeValid(F.config()))?.clusters[0].outlierDetection == nil)
     }
 
-    @Test func http1HealthCheckNeedsPath() {
+    /// MOSN's slow-start sample: `"protocol": "http1"` and no path. MOSN dials TCP; so does Skiff, with a warning.
+    @Test func http1HealthCheckWithoutAPathChecksTCP() throws {
+        let config = try #require(
+            decodeValid(F.config(clusters: [F.cluster(extra: #","health_check":{"protocol":"http1","service_name":"s"}"#)])))
+        #expect(config.clusters[0].healthCheck?.protocolName == "tcp")
         #expect(
-            errorLines(F.config(clusters: [F.cluster(extra: #","health_check":{"protocol":"Http1"}"#)])) == [
-                "cluster_manager.clusters[0].health_check.check_config.http_check_config: required for protocol Http1 (with a path)"
+            config.warnings.map(\.description) == [
+                "cluster_manager.clusters[0].health_check.check_config.http_check_config: missing: protocol Http1 "
+                    + "without a path checks with a TCP connect, as MOSN does; add http_check_config with a path for "
+                    + "an HTTP check"
             ])
     }
 
