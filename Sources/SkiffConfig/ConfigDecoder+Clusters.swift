@@ -3,16 +3,14 @@ import SkiffJSON
 /// `cluster_manager.clusters[]`: upstream clusters, their hosts and circuit breakers.
 extension ConfigDecoder {
     static let clusterUnsupported = [
-        "sub_type", "mark", "spec", "original_dst_lb_config", "keepalive", "lbconfig",
-        "dns_refresh_rate", "respect_dns_ttl", "dns_lookup_family", "dns_resolvers", "dns_resolver_file",
-        "dns_resolver_port", "cluster_pool_enable",
+        "sub_type", "mark", "spec", "original_dst_lb_config", "keepalive", "lbconfig", "cluster_pool_enable",
     ]
     static let clusterSchema = ObjectSchema(
         known: [
             "name", "type", "lb_type", "max_request_per_conn", "conn_buffer_limit_bytes", "connect_timeout",
             "idle_timeout", "circuit_breakers", "health_check", "outlier_detection", "drain_timeout", "drain_action",
             "hosts", "tls_context", "cluster_manager_tls", "lb_subset_config", "slow_start",
-        ],
+        ] + dnsFields,
         unsupported: clusterUnsupported, emptyAllowed: Set(clusterUnsupported))
 
     mutating func decodeClusterManager(_ v: JSONValue, at path: String) -> [ClusterConfig] {
@@ -43,8 +41,11 @@ extension ConfigDecoder {
         var cluster = ClusterConfig(name: name ?? "", hosts: [])
         cluster.type =
             choice(
-                f, "type", what: "cluster type", [("SIMPLE", ClusterType.simple), ("STATIC", .staticCluster)],
-                unsupported: ["DYNAMIC", "EDS", "ORIGINAL_DST", "STRICT_DNS", "LOGICAL_DNS"]) ?? .simple
+                f, "type", what: "cluster type", [
+                    ("SIMPLE", ClusterType.simple), ("STATIC", .staticCluster), ("STRICT_DNS", .strictDNS),
+                    ("LOGICAL_DNS", .logicalDNS),
+                ],
+                unsupported: ["DYNAMIC", "EDS", "ORIGINAL_DST"]) ?? .simple
         cluster.lbType =
             choice(f, "lb_type", what: "load balancer", LoadBalancerType.allCases.map { ($0.rawValue, $0) })
             ?? .roundRobin
@@ -65,6 +66,7 @@ extension ConfigDecoder {
         }
         cluster.tls = clusterTLS(f, shared: sharedTLS)
         cluster.lbSubset = f["lb_subset_config"].flatMap { lbSubsetConfig($0, at: f.path("lb_subset_config")) }
+        cluster.dns = dnsConfig(f, type: cluster.type)
         cluster.slowStart = f["slow_start"].flatMap { slowStart($0, at: f.path("slow_start"), lbType: cluster.lbType) }
         cluster.hosts = hosts(f, subsets: cluster.lbSubset)
         guard name != nil else { return nil }

@@ -396,6 +396,8 @@ public enum LoadBalancerType: String, Sendable, Equatable, CaseIterable {
 public enum ClusterType: String, Sendable, Equatable {
     case simple = "SIMPLE"
     case staticCluster = "STATIC"
+    case strictDNS = "STRICT_DNS"
+    case logicalDNS = "LOGICAL_DNS"
 }
 
 public struct ClusterConfig: Sendable, Equatable {
@@ -422,6 +424,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var tls: TLSContextConfig? = nil
     /// `lb_subset_config` with at least one selector; nil = no subsets (routes' `metadata_match` is refused).
     public var lbSubset: LBSubsetConfig? = nil
+    /// STRICT_DNS / LOGICAL_DNS: how the host names are resolved; nil for other types.
+    public var dns: DNSClusterConfig? = nil
     /// `slow_start`; nil = new and recovered hosts get their full weight at once.
     public var slowStart: SlowStartConfig? = nil
     public var hosts: [HostConfig]

@@ -101,6 +101,9 @@ public final class Engine: @unchecked Sendable {
     /// before `start`, which serves them instead of binding. What the config no longer has is closed.
     private let inherited = Mutex<[String: Int32]>([:])
     private let dynamic = Mutex<(any DynamicConfigSource)?>(nil)
+    /// STRICT_DNS and LOGICAL_DNS clusters' answers (`Engine+DNS.swift`).
+    let dns = DNSClusterResolver()
+    let dnsLoop = EngineLoopThread(name: "skiff-dns")
 
     public func inheritListeners(_ fds: [String: Int32]) { inherited.withLock { $0 = fds } }
 
@@ -119,12 +122,14 @@ public final class Engine: @unchecked Sendable {
         self.accessLogs = Self.makeAccessLogs(logger: logger, errors: errors)
         let clusters: ClusterManager
         let clientTLS = try tls.clientEndpoints(config.clusters)
+        let round = dns.resolveDue(config.clusters, now: MonotonicClock.now())
         do {
-            clusters = try ClusterManager(configs: config.clusters, tls: clientTLS)
+            clusters = try ClusterManager(configs: dns.expand(config.clusters), tls: clientTLS)
         } catch {
             throw EngineError("cluster_manager: \(error)")
         }
         live = Mutex(Live(config: config, configText: configText, clusters: clusters))
+        reportDNS(round, clusters: clusters)
         publisher = FramePublisher(engine: self, hub: hub)
         drainWatcher = DrainWatcher(engine: self, hub: hub)
     }
@@ -188,6 +193,7 @@ public final class Engine: @unchecked Sendable {
         do {
             try publisher.start()
             try drainWatcher.start()
+            try startDNS()
         } catch {
             for l in started { stopListening(l) }
             for fd in inherited.withLock({ m in defer { m = [:] }; return m.values }) { close(fd) }
@@ -528,6 +534,7 @@ public final class Engine: @unchecked Sendable {
     private func stopLocked() {
         publisher?.stop()
         drainWatcher?.stop()
+        dnsLoop.stop()
         let (checker, all, groups, health) = live.withLock { l in
             defer {
                 l.listeners.removeAll()

@@ -109,7 +109,11 @@ extension Engine {
         let clusters: ClusterManager
         let clientTLS = try tls.clientEndpoints(new.clusters)
         do {
-            clusters = try ClusterManager(configs: new.clusters, previous: oldClusters, tls: clientTLS)
+            // Clusters new to this config are resolved now (on the reloading thread); the others keep their answers.
+            let round = dns.resolveDue(new.clusters, now: MonotonicClock.now(), onlyNew: true)
+            dns.keepOnly(new.clusters)
+            clusters = try ClusterManager(configs: dns.expand(new.clusters), previous: oldClusters, tls: clientTLS)
+            reportDNS(round, clusters: clusters)
         } catch {
             restoreWeights()  // hosts carried before the failure took their new weights already
             throw EngineError("cluster_manager: \(error)")

@@ -22,6 +22,9 @@ public final class ClusterStats: Sendable {
     /// Requests whose `metadata_match` named no subset and went to the fallback (or to no host with NO_FALLBACK):
     /// MOSN's `upstream_lb_subsets_fallback`.
     public let subsetFallback = Atomic<UInt64>(0)
+    /// STRICT_DNS / LOGICAL_DNS: names asked, and asked without an answer (the last answer was kept).
+    public let dnsResolutions = Atomic<UInt64>(0)
+    public let dnsFailures = Atomic<UInt64>(0)
     /// Error replies Skiff made itself for requests routed here (no healthy upstream, overflow, connect failure,
     /// timeout, reset; HTTP 5xx and RPC error statuses), whether or not a host was chosen.
     public let localFailed = Atomic<UInt64>(0)

@@ -217,7 +217,7 @@ private let cluster0 = "cluster_manager.clusters[0]"
         ),
         BadConfig(
             "EDS cluster", F.config(clusters: [F.cluster(extra: #","type":"EDS""#)]),
-            #"\#(cluster0).type: cluster type "EDS" not supported by skiff (expected SIMPLE, STATIC)"#),
+            #"\#(cluster0).type: cluster type "EDS" not supported by skiff (expected SIMPLE, STATIC, STRICT_DNS, LOGICAL_DNS)"#),
         BadConfig(
             "host weight 0", F.config(clusters: [F.cluster(hosts: #"[{"address":"127.0.0.1:8080","weight":0}]"#)]),
             "\(cluster0).hosts[0].weight: 0 out of range (1-128)"),

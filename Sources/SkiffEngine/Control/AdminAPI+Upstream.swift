@@ -54,6 +54,15 @@ extension AdminAPI {
                     name: "upstream_lb_subsets_created", help: "Subsets the hosts form under lb_subset_config.",
                     labels: cl, value: subsets.count)
             }
+            if c.config.dns != nil {
+                p.counter(
+                    name: "upstream_dns_resolution_total", help: "Host names asked of DNS (STRICT_DNS, LOGICAL_DNS).",
+                    labels: cl, value: s.dnsResolutions.load(ordering: .relaxed))
+                p.counter(
+                    name: "upstream_dns_resolution_failure_total",
+                    help: "Host names asked without an answer (the last answer was kept).", labels: cl,
+                    value: s.dnsFailures.load(ordering: .relaxed))
+            }
             var writes = c.upstreamWrites.snapshot
             for conn in live[c.name] ?? [] where conn.direction == .outbound { writes = writes + conn.stats.snapshot }
             p.counter(

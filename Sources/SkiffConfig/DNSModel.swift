@@ -1,0 +1,32 @@
+/// How a STRICT_DNS or LOGICAL_DNS cluster finds its hosts: its host addresses are names (`backend.local:8080`)
+/// that a resolver thread turns into addresses at start and every `refreshRate`, off the request path. STRICT_DNS
+/// makes a host of every address answered; LOGICAL_DNS of the first only. IP literals among the hosts stay as written.
+public struct DNSClusterConfig: Sendable, Equatable {
+    public enum Family: String, Sendable, Equatable {
+        /// A records (MOSN's default).
+        case v4Only = "V4_ONLY"
+        /// AAAA records.
+        case v6Only = "V6_ONLY"
+    }
+
+    /// LOGICAL_DNS: the first address answered only.
+    public var logical: Bool
+    /// `dns_refresh_rate`, default 5 s.
+    public var refreshRate: Duration = .seconds(5)
+    /// `respect_dns_ttl`: the next query after the lowest TTL answered (at least 1 s) instead of `refreshRate`.
+    public var respectTTL: Bool = false
+    /// `dns_lookup_family`.
+    public var family: Family = .v4Only
+    /// `dns_resolvers.servers` with their port; empty = the `nameserver` lines of `resolverFile`.
+    public var servers: [SocketAddressSpec] = []
+    /// `dns_resolver_file`, default `/etc/resolv.conf`.
+    public var resolverFile: String = "/etc/resolv.conf"
+    /// `dns_resolver_port` for the servers of `resolverFile`, default 53.
+    public var resolverPort: Int = 53
+    /// `dns_resolvers.timeout`: how long a server has to answer one query, default 5 s.
+    public var timeout: Duration = .seconds(5)
+    /// `dns_resolvers.attempts`: rounds over the servers before a resolution fails, default 2.
+    public var attempts: Int = 2
+
+    public init(logical: Bool) { self.logical = logical }
+}

@@ -1,0 +1,58 @@
+import Glibc
+import SkiffNet
+
+/// Asks DNS servers over UDP, one after another, until one answers: the resolver thread's only way to a name
+/// (blocking; never on a poller). A server that answers NXDOMAIN or an empty list is an answer; one that does not
+/// answer in `timeoutMs`, or answers garbage, gives the next server its turn, for `attempts` rounds.
+struct DNSClient: Sendable {
+    let servers: [SocketAddress]
+    let timeoutMs: Int
+    let attempts: Int
+
+    func resolve(_ name: String, _ type: DNSMessage.RecordType) -> Result<DNSMessage.Answer, DNSFailure> {
+        var last = DNSFailure.timeout
+        for _ in 0..<max(1, attempts) {
+            for server in servers {
+                let id = UInt16.random(in: 0...UInt16.max)
+                guard let query = DNSMessage.query(id: id, name: name, type: type) else { return .failure(.badName) }
+                switch exchange(query, with: server) {
+                case .success(let reply):
+                    switch DNSMessage.parseAnswer(reply, id: id, type: type) {
+                    case .success(let answer): return .success(answer)
+                    case .failure(.rcode(3)): return .failure(.rcode(3))  // the name does not exist: no use asking on
+                    case .failure(let f): last = f
+                    }
+                case .failure(let f): last = f
+                }
+            }
+        }
+        return .failure(last)
+    }
+
+    /// One datagram out, one back (answers to other ids or from elsewhere are dropped by the connected socket and
+    /// the id check).
+    private func exchange(_ query: [UInt8], with server: SocketAddress) -> Result<[UInt8], DNSFailure> {
+        let fd = socket(server.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return .failure(.socket(errno)) }
+        defer { close(fd) }
+        let connected = server.withSockAddr { connect(fd, $0, $1) }
+        guard connected == 0 else { return .failure(.socket(errno)) }
+        guard send(fd, query, query.count, 0) == query.count else { return .failure(.socket(errno)) }
+        var reply = [UInt8](repeating: 0, count: 4096)
+        let deadline = MonotonicClock.now() &+ UInt64(timeoutMs) &* 1_000_000
+        while true {
+            let now = MonotonicClock.now()
+            guard now < deadline else { return .failure(.timeout) }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, Int32(max(1, (deadline - now) / 1_000_000)))
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { return .failure(.timeout) }
+            let n = recv(fd, &reply, reply.count, 0)
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                return .failure(.socket(errno))  // ECONNREFUSED: nothing listens there
+            }
+            return .success(Array(reply[0..<n]))
+        }
+    }
+}

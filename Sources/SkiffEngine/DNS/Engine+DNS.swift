@@ -1,0 +1,48 @@
+import SkiffJSON
+import SkiffNet
+import SkiffUpstream
+
+/// The engine's side of DNS clusters: the `skiff-dns` thread that asks again when answers are due and applies a
+/// changed answer as a reload (hosts that stay keep their pools and health), and the counting and reporting.
+extension Engine {
+    /// How often the thread looks for due names (each name is asked at its own refresh rate or TTL).
+    static let dnsTickMs = 200
+
+    func startDNS() throws(SystemError) {
+        try dnsLoop.start(intervalMs: { Engine.dnsTickMs }, tick: { [weak self] in self?.dnsTick() })
+    }
+
+    /// One look: asks the due names; a changed answer reloads the running config with the new hosts.
+    func dnsTick() {
+        let (config, text) = live.withLock { ($0.config, $0.configText) }
+        guard config.clusters.contains(where: { $0.dns != nil }) else { return }
+        let round = dns.resolveDue(config.clusters, now: MonotonicClock.now())
+        reportDNS(round, clusters: clusters)
+        guard round.changed else { return }
+        do {
+            _ = try reload(config: config, configText: text, origin: "dns")
+        } catch {
+            // The answers stay: the next reload (or the next change) applies them.
+            logger.error("\("dns: applying new answers failed: \(error)")")
+        }
+    }
+
+    /// Counts a round on its clusters, and logs and events each failure (the last answer is kept).
+    func reportDNS(_ round: DNSClusterResolver.Round, clusters: ClusterManager) {
+        for (name, asked) in round.asked {
+            clusters[name]?.stats.dnsResolutions.wrappingAdd(UInt64(asked), ordering: .relaxed)
+        }
+        for f in round.failures {
+            clusters[f.cluster]?.stats.dnsFailures.wrappingAdd(1, ordering: .relaxed)
+            logger.warning("\("dns: cluster \(f.cluster): \(f.name): \(f.reason); keeping the last answer")")
+            hub.event(
+                .other(
+                    kind: "dns.failure",
+                    fields: [
+                        JSONMember(key: "cluster", value: .string(f.cluster)),
+                        JSONMember(key: "name", value: .string(f.name)),
+                        JSONMember(key: "reason", value: .string(f.reason)),
+                    ]))
+        }
+    }
+}
