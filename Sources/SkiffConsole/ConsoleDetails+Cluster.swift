@@ -30,6 +30,19 @@ extension DetailsPanel {
                 text: "refused by circuit breakers: max_connections \(o.maxConnections)   max_pending_requests "
                     + "\(o.maxPendingRequests)   max_requests \(o.maxRequests)   max_retries \(o.maxRetries)",
                 role: o.total > 0 ? .bad : .normal))
+        if let subsets = c.subsets {
+            out.append(
+                DetailLine(
+                    text: "subsets \(subsets) (metadata_match; no match falls back: \(c.subsetPolicy ?? "?"))   "
+                        + "fallbacks since start \(c.subsetFallbacks ?? 0)",
+                    role: (c.subsetFallbacks ?? 0) > 0 ? .warn : .normal))
+        }
+        if let asked = c.dnsResolutions {
+            out.append(
+                DetailLine(
+                    text: "dns: names asked \(asked)   without an answer \(c.dnsFailures ?? 0) (the last answer is kept)",
+                    role: (c.dnsFailures ?? 0) > 0 ? .warn : .normal))
+        }
         out.append(.blank)
         out += endpointTLSLines(c.tls, plaintextWord: "upstream connections are plaintext", nowMs: snap.ts)
         out.append(.blank)

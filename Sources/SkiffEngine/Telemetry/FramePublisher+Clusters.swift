@@ -25,6 +25,15 @@ extension FramePublisher {
             r.noHealthyUpstream = s.noHealthyUpstream.load(ordering: .relaxed)
             r.localFailed = s.localFailed.load(ordering: .relaxed)
             if let service = c.config.healthCheck?.serviceName, !service.isEmpty { r.healthCheckService = service }
+            if let subsets = c.subsets {
+                r.subsets = subsets.count
+                r.subsetPolicy = subsets.config.fallBackPolicy.name
+                r.subsetFallbacks = s.subsetFallback.load(ordering: .relaxed)
+            }
+            if c.config.dns != nil {
+                r.dnsResolutions = s.dnsResolutions.load(ordering: .relaxed)
+                r.dnsFailures = s.dnsFailures.load(ordering: .relaxed)
+            }
             r.latency = TelemetryFrame.Latency(c.latency.snapshot())
             var writes = c.upstreamWrites.snapshot
             for conn in live[c.name] ?? [] where conn.direction == .outbound { writes = writes + conn.stats.snapshot }

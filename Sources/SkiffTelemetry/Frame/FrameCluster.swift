@@ -15,6 +15,14 @@ extension TelemetryFrame {
         public var localFailed: UInt64 = 0
         /// The health check's `service_name`, when set.
         public var healthCheckService: String?
+        /// With `lb_subset_config`: the subsets the hosts form, the fall-back policy's name and the requests that fell
+        /// back since start (absent without subsets).
+        public var subsets: Int?
+        public var subsetPolicy: String?
+        public var subsetFallbacks: UInt64?
+        /// STRICT_DNS / LOGICAL_DNS: names asked since start, and asked without an answer (absent otherwise).
+        public var dnsResolutions: UInt64?
+        public var dnsFailures: UInt64?
         public var latency = Latency()
         /// Its upstream connections' write counters.
         public var writes = Writes()
@@ -36,6 +44,11 @@ extension TelemetryFrame {
             c.field("no_healthy_upstream", &noHealthyUpstream)
             c.field("local_failed", &localFailed)
             c.field("health_check_service", &healthCheckService)
+            c.field("subsets", &subsets)
+            c.field("subset_policy", &subsetPolicy)
+            c.field("subset_fallbacks", &subsetFallbacks)
+            c.field("dns_resolutions", &dnsResolutions)
+            c.field("dns_failures", &dnsFailures)
             c.field("latency", &latency)
             c.field("writes", &writes)
             c.field("hosts", &hosts)
