@@ -8,14 +8,24 @@ extension TelemetryEvent {
     /// Room for a line's fixed parts: keys, punctuation, the kind and three 20-digit numbers.
     static let fixedLineBytes = 192
 
-    /// `{"type":"event","ts":...,"kind":"...","conn":...` — what both connection events start with.
-    static func beginLine(kind: StaticString, ts: UInt64, conn: UInt64, into line: inout JSONLineBuffer) {
-        line.raw("{\"type\":\"event\",\"ts\":")
-        line.digits(ts)
-        line.raw(",\"kind\":\"")
-        line.raw(kind)
-        line.raw("\",\"conn\":")
-        line.digits(conn)
+    /// Calls `body` with `{"type":"event","ts":...,"kind":"...","conn":...` followed by what `members` writes and
+    /// `}`, in stack memory of the fixed part plus `extraBytes`: what both connection events share.
+    static func withLine<R>(
+        kind: StaticString, ts: UInt64, conn: UInt64, extraBytes: Int, _ members: (inout JSONLineBuffer) -> Void,
+        _ body: (UnsafeRawBufferPointer) -> R
+    ) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: fixedLineBytes + extraBytes) { memory in
+            var line = JSONLineBuffer(memory)
+            line.raw("{\"type\":\"event\",\"ts\":")
+            line.digits(ts)
+            line.raw(",\"kind\":\"")
+            line.raw(kind)
+            line.raw("\",\"conn\":")
+            line.digits(conn)
+            members(&line)
+            line.byte(UInt8(ascii: "}"))
+            return body(line.bytes)
+        }
     }
 }
 
@@ -26,21 +36,17 @@ extension TelemetryEvent.ConnectionOpen {
         ts: UInt64, conn: UInt64, dir: String, owner: String, peer: UnsafeBufferPointer<UInt8>,
         _ body: (UnsafeRawBufferPointer) -> R
     ) -> R {
-        let capacity =
-            TelemetryEvent.fixedLineBytes + JSONLineBuffer.quotedCapacity(dir.utf8.count)
-            + JSONLineBuffer.quotedCapacity(owner.utf8.count) + JSONLineBuffer.quotedCapacity(peer.count)
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { memory in
-            var line = JSONLineBuffer(memory)
-            TelemetryEvent.beginLine(kind: kind, ts: ts, conn: conn, into: &line)
+        let extra =
+            JSONLineBuffer.quotedCapacity(dir.utf8.count) + JSONLineBuffer.quotedCapacity(owner.utf8.count)
+            + JSONLineBuffer.quotedCapacity(peer.count)
+        return TelemetryEvent.withLine(kind: kind, ts: ts, conn: conn, extraBytes: extra, { line in
             line.raw(",\"dir\":")
             line.quoted(dir)
             line.raw(",\"owner\":")
             line.quoted(owner)
             line.raw(",\"peer\":")
             line.quoted(peer)
-            line.byte(UInt8(ascii: "}"))
-            return body(line.bytes)
-        }
+        }, body)
     }
 }
 
@@ -51,12 +57,8 @@ extension TelemetryEvent.ConnectionClose {
         ts: UInt64, conn: UInt64, owner: String, reason: String, bytesIn: UInt64, bytesOut: UInt64,
         _ body: (UnsafeRawBufferPointer) -> R
     ) -> R {
-        let capacity =
-            TelemetryEvent.fixedLineBytes + JSONLineBuffer.quotedCapacity(owner.utf8.count)
-            + JSONLineBuffer.quotedCapacity(reason.utf8.count)
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { memory in
-            var line = JSONLineBuffer(memory)
-            TelemetryEvent.beginLine(kind: kind, ts: ts, conn: conn, into: &line)
+        let extra = JSONLineBuffer.quotedCapacity(owner.utf8.count) + JSONLineBuffer.quotedCapacity(reason.utf8.count)
+        return TelemetryEvent.withLine(kind: kind, ts: ts, conn: conn, extraBytes: extra, { line in
             line.raw(",\"owner\":")
             line.quoted(owner)
             line.raw(",\"reason\":")
@@ -65,8 +67,6 @@ extension TelemetryEvent.ConnectionClose {
             line.digits(bytesIn)
             line.raw(",\"bytes_out\":")
             line.digits(bytesOut)
-            line.byte(UInt8(ascii: "}"))
-            return body(line.bytes)
-        }
+        }, body)
     }
 }
