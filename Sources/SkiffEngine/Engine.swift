@@ -528,13 +528,14 @@ public final class Engine: @unchecked Sendable {
 
     /// Stops accepting and closes everything.
     public func stop() {
+        // Before the lock: the DNS thread applies new answers under it (a reload), and must not be waited for there.
+        dnsLoop.stop()
         lifecycle.withLock { _ in stopLocked() }
     }
 
     private func stopLocked() {
         publisher?.stop()
         drainWatcher?.stop()
-        dnsLoop.stop()
         let (checker, all, groups, health) = live.withLock { l in
             defer {
                 l.listeners.removeAll()

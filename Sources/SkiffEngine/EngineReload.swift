@@ -93,6 +93,15 @@ extension Engine {
         }
     }
 
+    /// Applies the running config again, read under the reload lock (a file or control-plane reload in between is
+    /// never undone): what the DNS thread does when an answer changed (`origin` "dns").
+    func reapplyRunningConfig(origin: String) throws(EngineError) -> ReloadReport {
+        try lifecycle.withLock { _ throws(EngineError) in
+            let (config, text) = live.withLock { ($0.config, $0.configText) }
+            return try reloadLocked(config, text, origin)
+        }
+    }
+
     private func reloadLocked(
         _ new: SkiffConfiguration, _ configText: [UInt8], _ origin: String
     ) throws(EngineError) -> ReloadReport {

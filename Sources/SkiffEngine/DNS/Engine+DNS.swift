@@ -14,13 +14,13 @@ extension Engine {
 
     /// One look: asks the due names; a changed answer reloads the running config with the new hosts.
     func dnsTick() {
-        let (config, text) = live.withLock { ($0.config, $0.configText) }
+        let config = live.withLock { $0.config }
         guard config.clusters.contains(where: { $0.dns != nil }) else { return }
         let round = dns.resolveDue(config.clusters, now: MonotonicClock.now())
         reportDNS(round, clusters: clusters)
         guard round.changed else { return }
         do {
-            _ = try reload(config: config, configText: text, origin: "dns")
+            _ = try reapplyRunningConfig(origin: "dns")
         } catch {
             // The answers stay: the next reload (or the next change) applies them.
             logger.error("\("dns: applying new answers failed: \(error)")")
