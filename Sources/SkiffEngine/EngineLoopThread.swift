@@ -47,6 +47,9 @@ final class EngineLoopThread: Sendable {
         }
     }
 
+    /// Whether `stop` was called: a long tick checks it to give up early.
+    var isStopping: Bool { !running.load(ordering: .relaxed) }
+
     /// Stops the thread and returns once it has left its loop (up to 5 s).
     func stop() {
         running.store(false, ordering: .relaxed)

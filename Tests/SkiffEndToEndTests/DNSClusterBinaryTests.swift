@@ -1,4 +1,5 @@
 import Glibc
+import SkiffNet
 import SkiffTestSupport
 import Testing
 
@@ -103,5 +104,35 @@ import Testing
         #expect(served.values.reduce(0, +) == 10 && served.keys.allSatisfy { $0 == "two" || $0 == "three" }, "\(served)")
         #expect(try metric(admin, "upstream_dns_resolution_total") > 2)
         #expect(p.output.contains("keeping the last answer"), "\(p.output.suffix(600))")
+    }
+
+    /// A resolver that never answers: the cluster starts with no hosts (requests get 503, the failure is logged), and
+    /// stopping skiff does not wait out a query in flight (the DNS client gives up within 100 ms of the stop, where
+    /// the query's own timeout is 5 s).
+    @Test func aSilentResolverNeitherBlocksServingNorStopping() throws {
+        let dnsPort = freePort()
+        let silent = try startPython(
+            "import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                + "s.bind(('127.0.0.1', \(dnsPort)))\nprint('bound', flush=True)\ntime.sleep(3600)\n")
+        defer {
+            silent.process.stop()
+            unlink(silent.scriptPath)
+        }
+        #expect(silent.process.waitForOutput("bound"))
+        let (port, admin) = (freePort(), freePort())
+        let config = Self.config(port: port, admin: admin, dnsPort: dnsPort, backendPort: 8080, type: "STRICT_DNS")
+            .replacing(#""timeout":1,"attempts":1"#, with: #""timeout":5,"attempts":1"#)
+            .replacing(#""dns_refresh_rate":"300ms""#, with: #""dns_refresh_rate":"100ms""#)
+        let path = try writeTempFile(config)
+        defer { unlink(path) }
+        let p = try SkiffProcess(["start", "-c", path])
+        #expect(p.waitForOutput("started", seconds: 30), "\(p.output)")
+        #expect(p.output.contains("no answer from any server"), "\(p.output.suffix(400))")
+        #expect(try answers(port, 2) == ["status 503": 2])
+        usleep(500_000)  // the skiff-dns thread is inside its next 5 s query now
+        let t0 = MonotonicClock.now()
+        #expect(p.stop() == 0)
+        let tookMs = (MonotonicClock.now() - t0) / 1_000_000
+        #expect(tookMs < 2_500, "stopping took \(tookMs) ms")
     }
 }

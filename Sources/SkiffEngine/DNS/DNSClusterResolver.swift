@@ -64,7 +64,9 @@ final class DNSClusterResolver: Sendable {
 
     /// Asks for every name of `clusters` that is due at `now` (every one never asked when `onlyNew`); returns
     /// whether any answer changed, and the failures.
-    func resolveDue(_ clusters: [ClusterConfig], now: UInt64, onlyNew: Bool = false) -> Round {
+    func resolveDue(
+        _ clusters: [ClusterConfig], now: UInt64, onlyNew: Bool = false, cancelled: () -> Bool = { false }
+    ) -> Round {
         var work: [(ClusterConfig, HostConfig)] = []
         names.withLock { known in
             for c in clusters where c.dns != nil {
@@ -76,8 +78,9 @@ final class DNSClusterResolver: Sendable {
         }
         var round = Round()
         for (c, h) in work {
-            guard let dns = c.dns else { continue }
-            let result = Self.resolve(h, dns)
+            guard let dns = c.dns, !cancelled() else { continue }
+            let result = Self.resolve(h, dns, cancelled: cancelled)
+            if case .failure(.cancelled) = result { break }
             round.asked[c.name, default: 0] += 1
             let refresh = Connection.nanoseconds(dns.refreshRate)
             names.withLock { known in
@@ -106,13 +109,15 @@ final class DNSClusterResolver: Sendable {
     }
 
     /// One name host's addresses as hosts (`ip:port`, the name kept as `hostname`), and the lowest TTL.
-    static func resolve(_ h: HostConfig, _ dns: DNSClusterConfig) -> Result<([HostConfig], UInt32), DNSFailure> {
+    static func resolve(
+        _ h: HostConfig, _ dns: DNSClusterConfig, cancelled: () -> Bool = { false }
+    ) -> Result<([HostConfig], UInt32), DNSFailure> {
         let servers = dns.servers.isEmpty ? systemServers(dns.resolverFile, port: dns.resolverPort) : dns.servers
         let addresses = servers.compactMap { SocketAddress(ip: $0.host, port: $0.port) }
         guard !addresses.isEmpty else { return .failure(.malformed("no DNS server (\(dns.resolverFile) has none)")) }
         let (seconds, _) = dns.timeout.components
         let client = DNSClient(servers: addresses, timeoutMs: Int(seconds) * 1000, attempts: dns.attempts)
-        switch client.resolve(h.address.host, dns.family == .v6Only ? .aaaa : .a) {
+        switch client.resolve(h.address.host, dns.family == .v6Only ? .aaaa : .a, cancelled: cancelled) {
         case .failure(let f): return .failure(f)
         case .success(let answer):
             guard !answer.addresses.isEmpty else { return .failure(.malformed("no \(dns.family == .v6Only ? "AAAA" : "A") record")) }

@@ -95,6 +95,8 @@ enum DNSFailure: Error, Equatable, Sendable, CustomStringConvertible {
     case timeout
     case badName
     case socket(Int32)
+    /// The engine is stopping.
+    case cancelled
 
     var description: String {
         switch self {
@@ -106,6 +108,7 @@ enum DNSFailure: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformed(let why): "malformed answer: \(why)"
         case .timeout: "no answer from any server"
         case .badName: "not a DNS name"
+        case .cancelled: "cancelled (stopping)"
         case .socket(let e): "socket error: \(String(cString: strerror(e)))"
         }
     }

@@ -16,7 +16,9 @@ extension Engine {
     func dnsTick() {
         let config = live.withLock { $0.config }
         guard config.clusters.contains(where: { $0.dns != nil }) else { return }
-        let round = dns.resolveDue(config.clusters, now: MonotonicClock.now())
+        let round = dns.resolveDue(config.clusters, now: MonotonicClock.now(), cancelled: { dnsLoop.isStopping })
+        // Stopping: no reload of an engine being torn down (the answers are not needed any more).
+        guard !dnsLoop.isStopping else { return }
         reportDNS(round, clusters: clusters)
         guard round.changed else { return }
         do {
