@@ -87,13 +87,7 @@ public final class WorkerShard: EventExecutor, @unchecked Sendable {
     /// Arms `timer` on this shard. On the shard's thread the heap is changed in place; from anywhere else the arm is
     /// queued to the shard, so the heap stays confined to it.
     public func arm(_ timer: PollerTimer, afterNs ns: UInt64) {
-        let deadline = MonotonicClock.coarse() &+ ns
-        if inExecutor {
-            timers.push(timer, at: deadline)
-        } else {
-            let t = UncheckedTimer(timer: timer)
-            submit(.task { [self] in self.timers.push(t.timer, at: deadline) })
-        }
+        timers.arm(timer, afterNs: ns, onOwner: inExecutor, submit: submit)
     }
 
     func submit(_ item: Item) {
@@ -175,6 +169,22 @@ public struct WorkerSnapshot: Sendable, Equatable {
     public var maxQueueDepth: Int
 }
 
-/// Carries a timer into a task queued to the executor that owns it (a worker shard, a strand): the timer is only
-/// touched there.
-struct UncheckedTimer: @unchecked Sendable { let timer: PollerTimer }
+extension TimerHeap {
+    /// Arms `timer` `ns` from now on this heap, which only its owner's thread touches (a worker shard's, a strand's):
+    /// in place on that thread (`onOwner`), else by a task `submit` queues to the owner.
+    func arm(_ timer: PollerTimer, afterNs ns: UInt64, onOwner: Bool, submit: (WorkerShard.Item) -> Void) {
+        let deadline = MonotonicClock.coarse() &+ ns
+        if onOwner {
+            push(timer, at: deadline)
+        } else {
+            let queued = QueuedArm(heap: self, timer: timer)
+            submit(.task { queued.heap.push(queued.timer, at: deadline) })
+        }
+    }
+}
+
+/// Carries a heap and a timer into the task that arms it on the heap's owner: both are only touched there.
+private struct QueuedArm: @unchecked Sendable {
+    let heap: TimerHeap
+    let timer: PollerTimer
+}

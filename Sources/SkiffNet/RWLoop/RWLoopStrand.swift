@@ -50,13 +50,7 @@ public final class RWLoopStrand: EventExecutor, @unchecked Sendable {
 
     /// Arms `timer` on this strand: in place when running it, else by a queued task (the heap is the runner's).
     public func arm(_ timer: PollerTimer, afterNs ns: UInt64) {
-        let deadline = MonotonicClock.coarse() &+ ns
-        if inExecutor {
-            timers.push(timer, at: deadline)
-        } else {
-            let t = UncheckedTimer(timer: timer)
-            submit(.task { [self] in self.timers.push(t.timer, at: deadline) })
-        }
+        timers.arm(timer, afterNs: ns, onOwner: inExecutor, submit: submit)
     }
 
     /// Runs `item` now on this thread if the strand is idle (and this thread runs no strand), else queues it.
