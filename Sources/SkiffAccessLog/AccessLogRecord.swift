@@ -161,11 +161,23 @@ public final class AccessLogRecord {
     /// The downstream addresses' text when the record holds it itself (`setDownstream(connection:)`): 112 bytes.
     private let downstreamText: UnsafeMutablePointer<UInt8>
 
+    /// The request's trace context when its listener traces (`AccessLogRecord+Trace.swift`): the SOFA trace id, the
+    /// rpc id and the W3C `traceparent` as sent upstream, each in its own `TraceField.capacity` bytes.
+    let traceText: UnsafeMutablePointer<UInt8>
+    /// Bytes in use of each (0 = absent): trace id, rpc id, traceparent.
+    @usableFromInline var traceCounts: (Int32, Int32, Int32) = (0, 0, 0)
+    /// The slot this request holds in `TraceChildren.shared` while it is a server span whose calls extend its rpc id;
+    /// -1 = none.
+    @usableFromInline var traceChildSlot: Int32 = -1
+    /// Which SOFA values differ from what the client sent (set with the trace context).
+    public internal(set) var traceSend = SOFATraceHeaders()
+
     /// Bytes one request may capture in all; a value past it is cut.
     public static let captureCapacity = 4096
 
     public init(slots: Int) {
         downstreamText = .allocate(capacity: 112)
+        traceText = .allocate(capacity: 3 * TraceField.capacity)
         slotCount = max(0, slots)
         if slotCount > 0 {
             captureBytes = .allocate(capacity: Self.captureCapacity)
@@ -180,6 +192,7 @@ public final class AccessLogRecord {
 
     deinit {
         downstreamText.deallocate()
+        traceText.deallocate()
         captureBytes?.deallocate()
         slots?.deallocate()
     }
@@ -240,6 +253,7 @@ public final class AccessLogRecord {
         upstreamHostname = nil
         clusterName = nil
         if capturedAny { clearCaptures() }
+        if traceCounts.0 != 0 || traceChildSlot >= 0 { clearTrace() }
     }
 
     public func clearCaptures() {

@@ -36,12 +36,14 @@ public final class AccessLogService: @unchecked Sendable {  // state behind `fil
         return d.isEmpty ? "/" : d
     }
 
-    /// The running form of `configs` (one listener's `access_logs`), opening files not open yet; nil when there are
-    /// none. `path` prefixes errors (`servers[0].listeners[0]`).
+    /// The running form of `configs` (one listener's `access_logs`) and of its `tracing` (the digest log, written as
+    /// one more entry), opening files not open yet; nil when there is neither. `path` prefixes errors
+    /// (`servers[0].listeners[0]`).
     public func listenerLog(
-        _ configs: [AccessLogConfig], listener: String, configPath: String, path: String
+        _ configs: [AccessLogConfig], tracing: ListenerTracing? = nil, listener: String, configPath: String,
+        path: String
     ) throws(AccessLogError) -> ListenerAccessLog? {
-        guard !configs.isEmpty else { return nil }
+        guard !configs.isEmpty || tracing != nil else { return nil }
         var opened: [AccessLogFile] = []
         for (i, c) in configs.enumerated() {
             let p = c.path.isEmpty ? Self.defaultPath(listener: listener, configPath: configPath) : c.path
@@ -51,8 +53,17 @@ public final class AccessLogService: @unchecked Sendable {  // state behind `fil
                 throw AccessLogError("\(path).access_logs[\(i)].log_path: \(error.message)")
             }
         }
+        var all = configs
+        if let tracing {
+            do {
+                opened.append(try file(tracing.digestPath))
+            } catch {
+                throw AccessLogError("tracing.config.log_path: \(error.message)")
+            }
+            all.append(SOFADigestFormat.entry(tracing))
+        }
         try writer.startIfNeeded()
-        return ListenerAccessLog(configs: configs, files: opened)
+        return ListenerAccessLog(configs: all, files: opened, tracing: tracing?.kind)
     }
 
     /// The file for `path`, opened on first use.

@@ -22,6 +22,7 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
         case bytesSent, bytesReceived, protocolName, responseCode, responseFlag, failureReason
         case upstreamAddress, downstreamLocal, downstreamRemote, upstreamHostname, upstreamCluster
         case responseFlags, rpcStatus, captured
+        case rpcID, traceparent, spanEndTime, traceResultCode
     }
 
     /// One value and the literal after it: one separator byte (the usual space), or a run of `literals`.
@@ -78,8 +79,6 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
                 literal(mode == .text ? Array(s.utf8) : Self.jsonEscaped(Array(s.utf8)))
             case .variable(let v):
                 switch v {
-                // Never known yet: written as the literal it always is.
-                case .traceID: literal(mode == .jsonValue ? "null".utf8 : "-".utf8)
                 case .rpcService: value(.captured, mode, slot: plan.rpcServiceSlot ?? 0)
                 case .rpcMethod: value(.captured, mode, slot: plan.rpcMethodSlot ?? 0)
                 default: value(Self.code(v), mode)
@@ -183,6 +182,10 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
         case .responseFlags: .responseFlags
         case .rpcStatus: .rpcStatus
         case .rpcService, .rpcMethod: .captured
+        case .rpcID: .rpcID
+        case .traceparent: .traceparent
+        case .spanEndTime: .spanEndTime
+        case .traceResultCode: .traceResultCode
         }
     }
 
@@ -193,7 +196,9 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
         switch code {
         case .literalOnly: 0
         case .startTime: 25
-        case .traceID: 4
+        case .traceID, .rpcID, .traceparent: TraceField.capacity + 2
+        case .spanEndTime: 25
+        case .traceResultCode: 4
         case .connectionID, .upstreamConnectionID, .bytesSent, .bytesReceived, .responseCode, .rpcStatus:
             LineCursor.maxDecimal + 2
         case .requestReceivedDuration, .responseReceivedDuration, .requestFinishedDuration, .duration:
@@ -258,7 +263,26 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
                     quote(o.mode, &c)
                 }
             case .traceID:
-                absent(o.mode, &c)
+                plain(r.traceID, o.mode, &c)
+            case .rpcID:
+                plain(r.rpcID, o.mode, &c)
+            case .traceparent:
+                plain(r.traceparent, o.mode, &c)
+            case .spanEndTime:
+                if r.endNs == 0 {
+                    absent(o.mode, &c)
+                } else {
+                    quote(o.mode, &c)
+                    time.pointee.write(r.endNs, into: &c)
+                    // SOFATracer's dashes where start_time has slashes: `2006-01-02`.
+                    (c.pointer - 19).pointee = UInt8(ascii: "-")
+                    (c.pointer - 16).pointee = UInt8(ascii: "-")
+                    quote(o.mode, &c)
+                }
+            case .traceResultCode:
+                quote(o.mode, &c)
+                c.bytes(Self.traceResultCode(r.responseCode))
+                quote(o.mode, &c)
             case .connectionID:
                 if r.connectionID == 0 { absent(o.mode, &c) } else { c.decimal(r.connectionID) }
             case .upstreamConnectionID:
@@ -399,6 +423,16 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
             c.byte(UInt8(ascii: "\""))
         }
         return c.pointer
+    }
+
+    /// SOFATracer's result code for an HTTP status (an RPC status mapped to HTTP).
+    private static func traceResultCode(_ status: Int) -> StaticString {
+        switch status {
+        case 200: "00"
+        case 504: "03"
+        case 404, 502: "04"
+        default: "02"
+        }
     }
 
     /// `s` escaped for inside a JSON string (config text: keys and literals).

@@ -18,15 +18,19 @@ public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `reco
     /// Whether the formats print request / response headers (the request path checks these before the plan).
     public let capturesRequestHeaders: Bool
     public let capturesResponseHeaders: Bool
-    /// As configured (a reload compares them).
+    /// As configured, the digest entry of a traced listener last.
     public let configs: [AccessLogConfig]
+    /// The listener's span kind when it traces (docs/tracing.md): the proxies then decide each request's trace
+    /// context into its record; nil = no tracing.
+    public let tracing: TraceSpanKind?
     /// The files written, in entry order (what `/metrics` and reports name).
     public var paths: [String] { files.map(\.path) }
     /// Spare records of streams that end out of order (RPC), per executor.
     private let records = ExecutorLocal<AccessLogRecordPool>()
 
-    init(configs: [AccessLogConfig], files: [AccessLogFile]) {
+    init(configs: [AccessLogConfig], files: [AccessLogFile], tracing: TraceSpanKind? = nil) {
         self.configs = configs
+        self.tracing = tracing
         let plan = AccessLogCapturePlan(layouts: configs.map(\.layout))
         self.plan = plan
         capturesRequestHeaders = !plan.requestHeaders.isEmpty
@@ -68,6 +72,7 @@ public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `reco
     /// `executor`.
     public static func giveBack(_ r: AccessLogRecord, on executor: any EventExecutor) {
         guard let log = r.owner else { return }
+        r.endTrace()
         r.owner = nil
         let pool: AccessLogRecordPool
         if let p = log.records[executor] {
@@ -83,6 +88,7 @@ public final class ListenerAccessLog: @unchecked Sendable {  // immutable; `reco
     /// calling executor's (`EventExecutor.executorIndex`); -1 for a thread that is no executor (rwloop's
     /// tcp_proxy threads), which goes through each file's shared lane and its lock.
     public func write(_ r: AccessLogRecord, executorIndex: Int) {
+        defer { r.endTrace() }
         guard executorIndex >= 0 else { return writeShared(r) }
         if entryCount == 1 {
             // The usual listener: one entry, no loop.

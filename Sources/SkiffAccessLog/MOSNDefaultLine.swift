@@ -13,10 +13,17 @@ enum MOSNDefaultLine {
     ) -> UnsafeMutablePointer<UInt8> {
         var c = LineCursor(start: start)
         let startNs = r.startNs
-        // %start_time% %trace_id%  (two spaces after the trace id, as MOSN ships it; the trace id is never known)
+        // %start_time% %trace_id%  (two spaces after the trace id, as MOSN ships it)
         if startNs == 0 { c.dash() } else { time.pointee.write(startNs, into: &c) }
-        UnsafeMutableRawPointer(c.pointer).storeBytes(of: 0x2020_2D20 as UInt32, as: UInt32.self)  // " -  "
-        c.pointer += 4
+        if let id = r.traceID {
+            c.byte(space)
+            c.bytes(id)
+            c.byte(space)
+            c.byte(space)
+        } else {
+            UnsafeMutableRawPointer(c.pointer).storeBytes(of: 0x2020_2D20 as UInt32, as: UInt32.self)  // " -  "
+            c.pointer += 4
+        }
         idOrDash(r.connectionID, &c)
         idOrDash(r.upstreamConnectionID, &c)
         sinceStart(startNs, r.requestSentNs, &c)

@@ -4,8 +4,16 @@
 public enum AccessLogVariable: Sendable, Hashable {
     /// Request arrival, local time, `2006/01/02 15:04:05.000`.
     case startTime
-    /// Always `-` for now (tracing is not implemented; the slot keeps MOSN's default format's columns).
+    /// The SOFA trace id (docs/tracing.md); `-` when the listener does not trace.
     case traceID
+    /// Skiff: the SOFA rpc id sent upstream (the span id).
+    case rpcID
+    /// Skiff: the W3C `traceparent` sent upstream (HTTP).
+    case traceparent
+    /// Skiff: when the line is written, SOFATracer's `2006-01-02 15:04:05.000` (local time).
+    case spanEndTime
+    /// Skiff: SOFATracer's result code: `00` for 200, `03` for 504, `04` for 404 and 502, else `02`.
+    case traceResultCode
     case connectionID
     case upstreamConnectionID
     /// Arrival until the request was sent upstream (Go duration text).
@@ -69,7 +77,8 @@ public enum AccessLogVariable: Sendable, Hashable {
         // Envoy
         "UPSTREAM_HOST": .upstreamHostAddress, "RESPONSE_FLAGS": .responseFlags,
         // Skiff
-        "rpc_service": .rpcService, "rpc_method": .rpcMethod, "rpc_status": .rpcStatus,
+        "rpc_service": .rpcService, "rpc_method": .rpcMethod, "rpc_status": .rpcStatus, "rpc_id": .rpcID,
+        "traceparent": .traceparent, "span_end_time": .spanEndTime, "trace_result_code": .traceResultCode,
     ]
 
     /// True for variables whose value is a number (written as a JSON number in `json_format`).

@@ -105,10 +105,10 @@ public struct ConfigDecoder {
     static let rootSchema = ObjectSchema(
         known: [
             "servers", "cluster_manager", "admin", "disable_upgrade", "node", "dynamic_resources", "static_resources",
-            "metrics",
+            "metrics", "tracing",
         ],
         unsupported: [
-            "tracing", "pprof", "close_graceful",
+            "pprof", "close_graceful",
             "inherit_old_mosnconfig", "pid", "uds_dir", "plugin", "third_part_codec", "extends", "wasm_global_plugins",
         ],
         emptyAllowed: ["close_graceful", "inherit_old_mosnconfig"])
@@ -149,7 +149,10 @@ public struct ConfigDecoder {
         }
         let admin = f["admin"].flatMap { decodeAdmin($0, at: f.path("admin")) }
         let disableUpgrade = bool(f, "disable_upgrade") ?? false
+        let tracing = f["tracing"].flatMap { decodeTracing($0, at: f.path("tracing")) }
+        Self.stampTracing(tracing, on: &servers)
         var config = SkiffConfiguration(servers: servers, clusters: clusters, admin: admin, disableUpgrade: disableUpgrade)
+        config.tracing = tracing
         config.xds = bootstrap.xds
         config.metrics = f["metrics"].flatMap { decodeMetrics($0, at: f.path("metrics"), admin: admin) }
         return config

@@ -14,6 +14,9 @@ public struct SkiffConfiguration: Sendable, Equatable {
     public var xds: XDSConfig? = nil
     /// MOSN's `metrics` block (a Prometheus sink); nil when the config has none.
     public var metrics: MetricsConfig? = nil
+    /// The top-level `tracing` block when it turns tracing on (each proxy listener's share is in its
+    /// `ListenerConfig.tracing`); nil = off.
+    public var tracing: TracingConfig? = nil
     /// Fields accepted as MOSN accepts them but not acted on the way MOSN would act (each named with its path, once);
     /// `validate` prints them and `start` and `reload` log them.
     public var warnings: [ConfigError] = []
@@ -147,6 +150,8 @@ public struct ListenerConfig: Sendable, Equatable {
     public var streamFilters: [String]
     /// The filter chain's `tls_context` / `tls_context_set` and the listener's `inspector`; nil = plaintext.
     public var tls: ListenerTLSConfig? = nil
+    /// Its part in the top-level `tracing` (span kind, digest file); nil = not traced.
+    public var tracing: ListenerTracing? = nil
 
     public init(
         name: String, address: SocketAddressSpec, bindPort: Bool = true, network: String = "tcp",

@@ -21,7 +21,8 @@ extension Engine {
     /// the listener's config path, for errors.
     func accessLog(_ lc: ListenerConfig, path: String) throws(EngineError) -> ListenerAccessLog? {
         do {
-            return try accessLogs.listenerLog(lc.accessLogs, listener: lc.name, configPath: configPath, path: path)
+            return try accessLogs.listenerLog(
+                lc.accessLogs, tracing: lc.tracing, listener: lc.name, configPath: configPath, path: path)
         } catch {
             throw EngineError(error.message)
         }

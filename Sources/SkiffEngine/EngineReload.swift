@@ -153,10 +153,12 @@ extension Engine {
                     if canReroute(running, to: lc) {
                         var (a, b) = (running.config, lc)
                         (a.accessLogs, b.accessLogs) = ([], [])
+                        (a.tracing, b.tracing) = (nil, nil)
                         let changed = a != b || routersChanged(old, new, lc)
                         let certificates = try tls.serverContexts(lc.tls)
                         let accessLog: ListenerAccessLog?? =
-                            running.config.accessLogs == lc.accessLogs ? .none : .some(try accessLog(lc, path: path))
+                            running.config.accessLogs == lc.accessLogs && running.config.tracing == lc.tracing
+                            ? .none : .some(try accessLog(lc, path: path))
                         plans.append(
                             .reroute(
                                 running, lc.filterChains[0].filters[0], routers[si], changed: changed,

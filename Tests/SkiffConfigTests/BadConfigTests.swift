@@ -79,8 +79,19 @@ private let cluster0 = "cluster_manager.clusters[0]"
             F.config(clusters: [#"{"name":"c1","Name":"c1","hosts":[{"address":"127.0.0.1:8080"}]}"#]),
             #"\#(cluster0).name: duplicate field: "name" and "Name" name the same field (keys are case-insensitive)"#),
         BadConfig(
-            "unsupported top-level tracing", F.config(top: #","tracing":{"enable":true}"#),
-            "tracing: not supported by skiff"),
+            "tracing on without a driver", F.config(top: #","tracing":{"enable":true}"#),
+            "tracing.driver: required when enable is true"),
+        BadConfig(
+            "tracing with one of MOSN's HTTP-only drivers", F.config(top: #","tracing":{"enable":true,"driver":"Zipkin"}"#),
+            #"tracing.driver: MOSN's "Zipkin" driver is not supported by skiff (skiff runs "SOFATracer")"#),
+        BadConfig(
+            "tracing with MOSN's deprecated tracer alias",
+            F.config(top: #","tracing":{"enable":true,"driver":"SOFATracer","tracer":"SOFATracer"}"#),
+            #"tracing: unknown field "tracer""#),
+        BadConfig(
+            "tracing config with an unknown key",
+            F.config(top: #","tracing":{"enable":true,"driver":"SOFATracer","config":{"sample_rate":1}}"#),
+            #"tracing.config: unknown field "sample_rate""#),
         BadConfig(
             "tls_context on without a certificate",
             F.config(listeners: [

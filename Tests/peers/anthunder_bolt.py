@@ -5,6 +5,13 @@
       Runs anthunder's SockListener (socketserver, a thread per connection) on a free loopback port and prints
       "listening PORT". It answers ONE request per connection and then closes it (shutdown, close), as anthunder's
       handler returns after one request. Serves until killed.
+  anthunder_bolt.py serve-traced EGRESS_PORT
+      The same server with two more methods that show the SOFA trace context anthunder's tracer extracted from a
+      request's header map: `trace` answers "trace <sofaTraceId> <sofaRpcId>", and `relay` calls `trace` through
+      127.0.0.1:EGRESS_PORT passing its own context on unextended (as an application that does not trace itself
+      would) and answers what that call answered.
+  anthunder_bolt.py trace PORT TRACEID RPCID [METHOD]
+      One call of METHOD (default `trace`) to 127.0.0.1:PORT with that context; prints the answer.
   anthunder_bolt.py call PORT CALLS [THREADS]
       Makes CALLS synchronous calls with anthunder's Client to 127.0.0.1:PORT from THREADS threads (default 1), each
       checking its echo, and prints "calls=N ok=N failed=N" then up to five failures.
@@ -24,6 +31,7 @@ logging.disable(logging.CRITICAL)
 from anthunder import BaseService, Client, SERVICE_MAP, SockListener  # noqa: E402
 from anthunder.listener.sock_listener import SockBoltHandler  # noqa: E402
 from mytracer.helpers import new_span  # noqa: E402
+from mytracer.span_context import SpanContext  # noqa: E402
 
 INTERFACE = "com.skiff.test.Echo:1.0"
 
@@ -31,6 +39,13 @@ INTERFACE = "com.skiff.test.Echo:1.0"
 class EchoService(BaseService):
     def echo(self, body):
         return b"anthunder:" + body
+
+    def trace(self, body):
+        baggage = self.ctx.baggage
+        return ("trace %s %s" % (baggage.get("sofaTraceId"), baggage.get("sofaRpcId"))).encode()
+
+    def relay(self, body):
+        return Client("skiff-test-relay").invoke_sync(INTERFACE, "trace", body, spanctx=self.ctx, timeout_ms=5000)
 
 
 def _readexactly_or_eof(self, n):
@@ -46,11 +61,13 @@ def _readexactly_or_eof(self, n):
     return bs
 
 
-def serve():
+def serve(egress_port=None):
     SockBoltHandler._readexactly = _readexactly_or_eof
     # socketserver's listen backlog is 5: a burst of new connections (one per request here) overflows it and the
     # kernel drops SYNs, which costs a second each. A real deployment sets it higher; so does this.
     socketserver.ThreadingTCPServer.request_queue_size = 256
+    if egress_port is not None:
+        SERVICE_MAP[INTERFACE] = ("127.0.0.1", egress_port)
     listener = SockListener(("127.0.0.1", 0), "skiff-test-server")
     listener.handler.register_interface(INTERFACE, EchoService)
     print("listening", listener.server.server_address[1], flush=True)
@@ -94,6 +111,13 @@ def call(port, calls, threads):
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "serve":
         serve()
+    elif len(sys.argv) >= 3 and sys.argv[1] == "serve-traced":
+        serve(int(sys.argv[2]))
+    elif len(sys.argv) >= 5 and sys.argv[1] == "trace":
+        SERVICE_MAP[INTERFACE] = ("127.0.0.1", int(sys.argv[2]))
+        ctx = SpanContext(sofaTraceId=sys.argv[3], sofaRpcId=sys.argv[4])
+        method = sys.argv[5] if len(sys.argv) > 5 else "trace"
+        print(Client("skiff-test-client").invoke_sync(INTERFACE, method, b"", spanctx=ctx, timeout_ms=5000).decode())
     elif len(sys.argv) >= 4 and sys.argv[1] == "call":
         call(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     else:

@@ -30,6 +30,12 @@ extension BoltCodecFamily {
         BoltFraming.setRequestID(id, in: frame)
     }
 
+    public static func writeWithHeaders(
+        _ frame: UnsafeRawBufferPointer, _ edits: RPCHeaderEdits, into out: UnsafeMutableRawPointer, capacity: Int
+    ) -> Int? {
+        BoltFraming.writeWithHeaders(frame, edits, into: out, capacity: capacity)
+    }
+
     public static func encodeHeartbeatResponse(
         to request: RPCFrameInfo, into out: UnsafeMutableRawPointer, capacity: Int
     ) -> Int? {

@@ -41,7 +41,7 @@ enum BoltFraming {
     }
 
     /// A v2 frame with `ver1` 2 and the CRC switch on ends in a CRC32 (sofa-bolt `RpcCommandDecoderV2`).
-    private static func hasCRC(_ bytes: UnsafeRawBufferPointer, _ layout: BoltLayout) -> Bool {
+    static func hasCRC(_ bytes: UnsafeRawBufferPointer, _ layout: BoltLayout) -> Bool {
         layout.isV2 && bytes[1] == Bolt.v2Version2 && (bytes[layout.switchOffset] & Bolt.crcSwitch) != 0
     }
 

@@ -97,6 +97,17 @@ public final class HTTPHeaderTable: @unchecked Sendable {
         storage[i &* HTTPHeaderTable.stride + 4] |= HTTPHeaderTable.hopByHopFlag
     }
 
+    /// Keeps every header named `lowercaseName` from being forwarded (the proxy sends its own value instead), as
+    /// hop-by-hop headers are kept. Call after routing and captures, which still see them.
+    public func withhold(named lowercaseName: StaticString, in source: UnsafeRawBufferPointer) {
+        let name = UnsafeRawBufferPointer(start: lowercaseName.utf8Start, count: lowercaseName.utf8CodeUnitCount)
+        var from = 0
+        while let i = index(named: name, in: source, from: from) {
+            markHopByHop(at: i)
+            from = i + 1
+        }
+    }
+
     // MARK: Lookup
 
     /// The first entry at or after `from` whose name equals `lowercaseName` ignoring ASCII case, or nil.

@@ -43,6 +43,12 @@ public protocol RPCCodec {
 
     /// The HTTP status a response `status` stands for in access logs' `response_code` (success is 200).
     static func httpStatus(forStatus status: Int) -> Int
+
+    /// Writes `frame` (a complete request) into `out` with `edits` set in its header map, replacing entries of the
+    /// same names; returns the length, or nil when the protocol has no such map or it does not fit.
+    static func writeWithHeaders(
+        _ frame: UnsafeRawBufferPointer, _ edits: RPCHeaderEdits, into out: UnsafeMutableRawPointer, capacity: Int
+    ) -> Int?
 }
 
 /// Limits on what a peer may send.

@@ -24,6 +24,9 @@ extension HTTPExchange {
         if log._withUnsafeGuaranteedRef({ $0.capturesRequestHeaders }) {
             captureRequestHeaders(log.takeUnretainedValue().plan, head: head)
         }
+        if let kind = log._withUnsafeGuaranteedRef({ $0.tracing }) {
+            beginTrace(kind, logRecordRef.unsafelyUnwrapped.takeUnretainedValue(), head: head)
+        }
         logging = true
     }
 

@@ -9,6 +9,7 @@ extension HTTPExchange {
         head: UnsafeRawBufferPointer, request: HTTPRequestHead, entry: RouteEntry, into out: ByteBuffer
     ) -> Int? {
         var options = HTTPRenderer.RequestOptions()
+        if logging, accessLog?.tracing != nil, let r = logRecord { options.extraHeaders = traceHeaders(r, head: head) }
         return connection.peerIPBytes.withUnsafeBytes { ipBytes in
             options.xForwardedFor = ipBytes
             return withOptionalBytes(entry.hostRewrite) { hostBytes in

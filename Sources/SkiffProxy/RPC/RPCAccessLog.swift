@@ -16,6 +16,7 @@ extension RPCDownstream {
         r.connectionID = connection.id
         r.setDownstream(accessLogAddresses)
         r.bytesReceived = UInt64(frame.count)
+        if let kind = log.tracing { beginTrace(kind, r, frame: frame) }
         let plan = log.plan
         guard !plan.isEmpty else { return r }
         if let slot = plan.rpcServiceSlot, let s = info.service {

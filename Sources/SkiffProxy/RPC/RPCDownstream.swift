@@ -220,6 +220,10 @@ final class RPCDownstream<Codec: RPCCodec>: ConnectionHandler, @unchecked Sendab
         } else {
             timeoutNs = entry.timeoutNs > 0 ? entry.timeoutNs : manager.defaultTimeoutNs
         }
+        // With tracing, a Bolt frame may go upstream carrying the trace context Skiff decided (a copy of it).
+        let traced = record.flatMap { r in r.traceSend.any ? tracedCopy(r, frame: frame) : nil }
+        defer { traced?.release() }
+        let frame = traced?.readableView ?? frame
         // The frame goes upstream as a copy whose id is the upstream connection's own.
         let out = sendCopy(frame)
         if oneway {
