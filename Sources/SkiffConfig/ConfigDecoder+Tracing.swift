@@ -27,13 +27,20 @@ extension ConfigDecoder {
         }
         guard enabled, driver == TracingConfig.driver else { return nil }
         if directory == nil {
-            guard let home = getenv("HOME").map({ String(cString: $0) }), !home.isEmpty else {
-                fail(f.path("config.log_path"), "required when HOME is not set (the default is under $HOME)")
+            guard let home = Self.homeDirectory() else {
+                fail(f.path("config.log_path"), "required: no HOME and no home directory for this user (the default is under it)")
                 return nil
             }
             directory = TracingConfig.defaultLogDirectory(home: home)
         }
         return directory.map { TracingConfig(logDirectory: $0) }
+    }
+
+    /// `$HOME`, else the user's home directory from the password database (a service started without HOME).
+    static func homeDirectory() -> String? {
+        if let h = getenv("HOME"), h.pointee != 0 { return String(cString: h) }
+        guard let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir, dir.pointee != 0 else { return nil }
+        return String(cString: dir)
     }
 
     /// Every `proxy` listener takes part in `tracing`: its span kind from its `type`, its digest file in the directory.

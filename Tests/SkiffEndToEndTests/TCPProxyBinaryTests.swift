@@ -49,6 +49,8 @@ func checkEcho(port: Int, bytes: Int, seed: UInt64) throws -> Bool {
         let expectedWarnings = [
             "tcp_proxy.json": [], "mosn_tcp_sample.json": ["servers[0].listeners[0].log_path"],
             "mosn_http_sample.json": [], "mosn_bolt_sample.json": [],
+            "mosn_dubbo_client_sample.json": ["servers[0].listeners[0].log_path"],
+            "mosn_dubbo_server_sample.json": ["servers[0].listeners[0].log_path"],
             "mosn_slow_start_sample.json": ["cluster_manager.clusters[0].health_check.check_config.http_check_config"],
             "mosn_old_form.json": [
                 "servers[0].listeners[0].log_path", "cluster_manager.clusters[0].health_check.service_name",
