@@ -42,9 +42,12 @@ extension ConfigDecoder {
         guard let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir, dir.pointee != 0 else { return nil }
         return String(cString: dir)
     }
+}
 
-    /// Every `proxy` listener takes part in `tracing`: its span kind from its `type`, its digest file in the directory.
-    static func stampTracing(_ tracing: TracingConfig?, on servers: inout [ServerConfig]) {
+extension SkiffConfiguration {
+    /// Gives every `proxy` listener its part in `tracing` (span kind from its `type`, digest file in the directory),
+    /// and the others none. The decoder calls it; so does whatever adds listeners later (the xDS snapshot).
+    public mutating func stampTracing() {
         for s in servers.indices {
             for l in servers[s].listeners.indices {
                 let listener = servers[s].listeners[l]

@@ -149,10 +149,9 @@ public struct ConfigDecoder {
         }
         let admin = f["admin"].flatMap { decodeAdmin($0, at: f.path("admin")) }
         let disableUpgrade = bool(f, "disable_upgrade") ?? false
-        let tracing = f["tracing"].flatMap { decodeTracing($0, at: f.path("tracing")) }
-        Self.stampTracing(tracing, on: &servers)
         var config = SkiffConfiguration(servers: servers, clusters: clusters, admin: admin, disableUpgrade: disableUpgrade)
-        config.tracing = tracing
+        config.tracing = f["tracing"].flatMap { decodeTracing($0, at: f.path("tracing")) }
+        config.stampTracing()
         config.xds = bootstrap.xds
         config.metrics = f["metrics"].flatMap { decodeMetrics($0, at: f.path("metrics"), admin: admin) }
         return config

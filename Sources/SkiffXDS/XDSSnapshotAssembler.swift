@@ -109,6 +109,7 @@ public struct XDSSnapshotAssembler: Sendable {
             server.listeners = listeners
             server.routers = routers.keys.sorted().map { routers[$0]! }
             config.servers.append(server)
+            config.stampTracing()
         }
         return Snapshot(config: config, waiting: waiting)
     }

@@ -182,3 +182,22 @@ import Testing
         #expect(b.next(random: 0.5) == .milliseconds(500))
     }
 }
+
+/// The file's `tracing` reaches listeners from the control plane too.
+@Suite struct ADSTracingTests {
+    typealias F = SessionFixture
+
+    @Test func controlPlaneListenersAreTracedLikeFileOnes() throws {
+        var file = SkiffConfiguration(servers: [], clusters: [], admin: nil)
+        file.tracing = TracingConfig(logDirectory: "/var/log/trace")
+        let engine = RecordingEngine()
+        let s = engine.session(file: file)
+        _ = s.streamStarted()
+        _ = s.handle(F.response(.cluster, version: "c1", nonce: "n1", [F.edsCluster("svc")]))
+        _ = s.handle(F.response(.endpoint, version: "e1", nonce: "n2", [F.assignment("svc", ports: [9001])]))
+        _ = s.handle(F.response(.listener, version: "l1", nonce: "n3", [F.rdsListener("in", port: 18080, routes: "r")]))
+        _ = s.handle(F.response(.route, version: "r1", nonce: "n4", [F.routes("r", cluster: "svc")]))
+        let listener = try #require(engine.last?.allListeners.first { $0.name == "in" })
+        #expect(listener.tracing == ListenerTracing(kind: .client, digestPath: "/var/log/trace/rpc-client-digest.log"))
+    }
+}

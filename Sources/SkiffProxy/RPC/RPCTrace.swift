@@ -20,7 +20,8 @@ extension RPCDownstream {
         var edits = RPCHeaderEdits()
         if r.traceSend.sendTraceID, let id = r.traceID { edits.set(SOFATraceKeys.traceID, id) }
         if r.traceSend.sendRPCID, let id = r.rpcID { edits.set(SOFATraceKeys.rpcID, id) }
-        guard edits.count > 0 else { return nil }
+        // Dubbo's attachments are not editable here: no copy to make.
+        guard edits.count > 0, manager.logProtocol != .dubbo else { return nil }
         let room = frame.count + 256
         let out = room <= connection.bufferPool.bufferSize ? connection.bufferPool.acquire() : ByteBuffer(capacity: room)
         guard let n = Codec.writeWithHeaders(frame, edits, into: out.writePointer, capacity: out.writableBytes) else {
