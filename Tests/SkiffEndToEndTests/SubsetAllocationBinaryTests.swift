@@ -7,28 +7,7 @@ import Testing
 /// to the allocator: 2,000 keep-alive requests on a subset route against 2,000 on a plain route of the same skiff
 /// (same build, same window), the difference per request must stay near 0 (an allocation per request would add 1).
 @Suite(.serialized) struct SubsetAllocationBinaryTests {
-    /// Calls to the allocators in a callgrind dump.
-    static func allocatorCalls(_ dump: String) throws -> Int {
-        let text = String(decoding: try readFile(dump), as: UTF8.self)
-        var names: [String: String] = [:]
-        var target: String?
-        var total = 0
-        let allocators: Set<String> = ["malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc"]
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            if line.hasPrefix("cfn=(") || line.hasPrefix("fn=(") {
-                let body = line.drop { $0 != "(" }.dropFirst()
-                let id = String(body.prefix { $0 != ")" })
-                let rest = body.drop { $0 != ")" }.dropFirst().drop { $0 == " " }
-                if !rest.isEmpty { names[id] = String(rest) }
-                target = line.hasPrefix("cfn=") ? names[id] : nil
-            } else if line.hasPrefix("calls="), let t = target, allocators.contains(t) {
-                total += Int(line.dropFirst("calls=".count).prefix { $0.isNumber }) ?? 0
-            }
-        }
-        return total
-    }
-
-    @Test(.enabled(if: access("/usr/bin/valgrind", X_OK) == 0, "needs valgrind"))
+    @Test(.enabled(if: CallgrindSkiff.available, "needs valgrind"))
     func subsetRoutingAllocatesNothingPerRequest() throws {
         let host = try HTTPTestServer(name: "h")
         defer { host.stop() }
@@ -45,31 +24,14 @@ import Testing
              "cluster_manager":{"clusters":[{"name":"svc","lb_subset_config":{"fall_back_policy":0,"subset_selectors":[["stage"]]},
                "hosts":[{"address":"127.0.0.1:\(host.port)","metadata":{"filter_metadata":{"mosn.lb":{"stage":"prod"}}}}]}]}}
             """
-        let path = dir + "/skiff.json"
-        try overwrite(path, config)
-        let out = dir + "/cg.out"
-        // valgrind cannot read the debug build's DWARF: a copy without it.
-        let binary = dir + "/skiff"
-        let strip = try SkiffProcess.runCommand("/usr/bin/objcopy", ["--strip-debug", SkiffProcess.binaryPath, binary])
-        #expect(strip.status == 0, "\(strip.output)")
-        let p = try SkiffProcess(
-            executable: "/usr/bin/valgrind",
-            ["--tool=callgrind", "--callgrind-out-file=\(out)", binary, "start", "-c", path,
-             "--control-socket", dir + "/s.sock"])
-        defer { p.stop(seconds: 30) }
-        #expect(p.waitForOutput("started", seconds: 120), "\(p.output)")
+        let skiff = try CallgrindSkiff(config: config, dir: dir)
+        defer { skiff.stop() }
         let client = try AccessLogSupport.KeepAlive(port: port)
-        var dumps = 0
         func window(_ path: String, _ n: Int) throws -> Int {
-            for _ in 0..<200 { #expect(try client.get(path).status == 200) }
-            _ = try SkiffProcess.runCommand("/usr/bin/callgrind_control", ["-z", "\(p.pid)"])
-            for _ in 0..<n { #expect(try client.get(path).status == 200) }
-            _ = try SkiffProcess.runCommand("/usr/bin/callgrind_control", ["-d", "\(p.pid)"])
-            // The dump is written when valgrind next polls for commands; complete once its totals line is there.
-            dumps += 1
-            let dump = "\(out).\(dumps)"
-            #expect(waitUntil(seconds: 60) { (try? readFile(dump)).map { String(decoding: $0, as: UTF8.self).contains("\ntotals:") } ?? false })
-            return try Self.allocatorCalls(dump)
+            try skiff.allocatorCalls(n) {
+                let status = try client.get(path).status
+                #expect(status == 200)
+            }
         }
         let n = 2_000
         let plain = try window("/plain", n)

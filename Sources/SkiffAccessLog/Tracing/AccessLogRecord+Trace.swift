@@ -81,7 +81,9 @@ extension AccessLogRecord {
         if let b = incoming, TraceField.isTraceparent(b) {
             UnsafeMutableRawPointer(p).copyMemory(from: b.baseAddress!, byteCount: 55)
         } else {
-            for (i, c) in "00-".utf8.enumerated() { p[i] = c }
+            p[0] = 0x30  // "00-"
+            p[1] = 0x30
+            p[2] = 0x2d
             TraceIDSource.writeHex16(TraceIDSource.random64(), into: p + 3)
             TraceIDSource.writeHex16(TraceIDSource.random64(), into: p + 19)
             p[35] = 0x2d

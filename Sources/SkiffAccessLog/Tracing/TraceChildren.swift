@@ -48,11 +48,13 @@ public final class TraceChildren: @unchecked Sendable {  // every field is atomi
 
     /// Holds a slot for a server span; its index, or -1 when none was free.
     public func register(_ key: UInt64) -> Int32 {
-        for p in 0..<Self.probes {
+        var p = 0
+        while p < Self.probes {
             let i = (Int(truncatingIfNeeded: key) &+ p) & mask
             if keys[i].compareExchange(expected: 0, desired: key, ordering: .acquiringAndReleasing).exchanged {
                 return Int32(i)
             }
+            p += 1
         }
         overflows.wrappingAdd(1, ordering: .relaxed)
         return -1
@@ -68,11 +70,13 @@ public final class TraceChildren: @unchecked Sendable {  // every field is atomi
 
     /// The next child number of the server span registered under `key`; nil when there is none in flight.
     public func nextChild(_ key: UInt64) -> UInt64? {
-        for p in 0..<Self.probes {
+        var p = 0
+        while p < Self.probes {
             let i = (Int(truncatingIfNeeded: key) &+ p) & mask
             if keys[i].load(ordering: .acquiring) == key {
                 return counters[i].wrappingAdd(1, ordering: .relaxed).newValue
             }
+            p += 1
         }
         return nil
     }

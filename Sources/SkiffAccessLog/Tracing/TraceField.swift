@@ -43,10 +43,12 @@ public enum TraceField {
         }
         func hexRun(_ from: Int, _ to: Int) -> Bool? {
             var nonZero = false
-            for i in from..<to {
+            var i = from
+            while i < to {
                 let c = b[i]
                 guard (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) else { return nil }
                 if c != 0x30 { nonZero = true }
+                i += 1
             }
             return nonZero
         }

@@ -15,8 +15,8 @@ public enum TraceIDSource {
 
     /// Writes a new SOFA trace id at `p` (at most 8 + 13 + 4 + 10 bytes); returns its length.
     public static func writeSOFATraceID(into p: UnsafeMutablePointer<UInt8>) -> Int {
-        var n = 0
-        ipHex.withUnsafeBufferPointer { for b in $0 { p[n] = b; n += 1 } }
+        ipHex.withUnsafeBufferPointer { UnsafeMutableRawPointer(p).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        var n = ipHex.count
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let ms = UInt64(now.tv_sec) &* 1000 &+ UInt64(now.tv_nsec / 1_000_000)
@@ -38,9 +38,11 @@ public enum TraceIDSource {
 
     /// `v` as 16 lower-case hex digits at `p`.
     public static func writeHex16(_ v: UInt64, into p: UnsafeMutablePointer<UInt8>) {
-        for i in 0..<16 {
+        var i = 0
+        while i < 16 {
             let d = UInt8(truncatingIfNeeded: v >> UInt64(60 - 4 * i)) & 0xf
             p[i] = d < 10 ? d &+ 0x30 : d &+ 0x57
+            i += 1
         }
     }
 
@@ -52,9 +54,11 @@ public enum TraceIDSource {
             digits += 1
         }
         t = v
-        for i in stride(from: digits - 1, through: 0, by: -1) {
+        var i = digits - 1
+        while i >= 0 {
             p[i] = UInt8(truncatingIfNeeded: t % 10) &+ 0x30
             t /= 10
+            i -= 1
         }
         return digits
     }

@@ -34,8 +34,10 @@ extension BoltFraming {
             (out + w).copyMemory(from: frame.baseAddress! + entryStart, byteCount: p - entryStart)
             w += p - entryStart
         }
-        for i in 0..<edits.count {
+        var i = 0
+        while i < edits.count {
             let (name, value) = edits.entry(i)
+            i += 1
             RPCWire.store(UInt32(name.count), to: out, at: w)
             (out + w + 4).copyMemory(from: name.baseAddress!, byteCount: name.count)
             w += 4 + name.count

@@ -30,17 +30,18 @@ public struct RPCHeaderEdits {
     /// The bytes the entries add at most (lengths included).
     var bytes: Int {
         var n = 0
-        for i in 0..<count {
+        var i = 0
+        while i < count {
             let (name, value) = entry(i)
             n += 8 + name.count + value.count
+            i += 1
         }
         return n
     }
 
     /// Whether `key` (a range of `frame`) is one of the edited names.
     func edits(_ frame: UnsafeRawBufferPointer, _ key: Range<Int>) -> Bool {
-        for i in 0..<count where RPCWire.equals(frame, key, i == 0 ? names.0 : names.1) { return true }
-        return false
+        (count > 0 && RPCWire.equals(frame, key, names.0)) || (count > 1 && RPCWire.equals(frame, key, names.1))
     }
 }
 
