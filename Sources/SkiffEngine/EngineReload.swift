@@ -355,9 +355,12 @@ extension Engine {
         var b = lc
         a.filterChains = []
         b.filterChains = []
-        // Access logs change in place too (`AccessLogging.setAccessLog`).
+        // Access logs (and the digest log tracing writes through them) change in place too
+        // (`AccessLogging.setAccessLog`).
         a.accessLogs = []
         b.accessLogs = []
+        a.tracing = nil
+        b.tracing = nil
         guard a == b || ignoringSocket, let fa = running.config.filterChains.first?.filters.first, let fb = lc.filterChains.first?.filters.first,
             lc.filterChains.count == 1, lc.filterChains[0].filters.count == 1
         else { return false }

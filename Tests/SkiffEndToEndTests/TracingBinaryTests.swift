@@ -215,4 +215,36 @@ import Testing
         #expect(spans.count == 1 && spans.first?.contains(#""spanId":"0.3","span.kind":"server""#) == true, "\(spans)")
         #expect(spans.first?.contains(#""method":"relay""#) == true, "\(spans)")
     }
+
+    @Test func aReloadTurnsTracingOnAndOffInPlace() throws {
+        typealias S = AccessLogSupport
+        let web = try HTTPTestServer(name: "web")
+        defer { web.stop() }
+        let dir = makeTempDirectory("trace-reload")
+        defer { removeTree(dir) }
+        let port = freePort()
+        let plain = S.httpConfig(
+            listeners: [S.httpListener("np", port: port, model: "netpoll", accessLogs: "[]")], web: web.port)
+        let tracing = #","tracing":{"enable":true,"driver":"SOFATracer","config":{"log_path":"\#(dir)/trace"}}"#
+        let traced = String(plain.dropLast()) + tracing + "}"
+        let (p, sock) = try S.start(plain, dir: dir)
+        defer { p.stop() }
+        let digest = "\(dir)/trace/rpc-client-digest.log"
+        // One keep-alive connection throughout: the listener's logs are swapped in place.
+        let c = try S.KeepAlive(port: port)
+        #expect(try c.get("/api/a").status == 200)
+
+        S.rewrite(traced, dir: dir)
+        let on = try SkiffProcess.run(["reload", "--socket", sock])
+        #expect(on.status == 0 && on.output.contains("listener np: access logs updated (\(digest))"), "\(on.output)")
+        for _ in 0..<3 { #expect(try c.get("/api/b").status == 200) }
+        #expect(S.waitForLines(digest, count: 3).count == 3)
+
+        S.rewrite(plain, dir: dir)
+        let off = try SkiffProcess.run(["reload", "--socket", sock])
+        #expect(off.status == 0 && off.output.contains("listener np: access logs updated (none)"), "\(off.output)")
+        #expect(try c.get("/api/c").status == 200)
+        usleep(300_000)
+        #expect(Self.lines(digest).count == 3)
+    }
 }
