@@ -255,13 +255,7 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
             case .literalOnly:
                 break
             case .startTime:
-                if r.startNs == 0 {
-                    absent(o.mode, &c)
-                } else {
-                    quote(o.mode, &c)
-                    time.pointee.write(r.startNs, into: &c)
-                    quote(o.mode, &c)
-                }
+                timestamp(r.startNs, o.mode, time, &c)
             case .traceID:
                 plain(r.traceID, o.mode, &c)
             case .rpcID:
@@ -269,16 +263,7 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
             case .traceparent:
                 plain(r.traceparent, o.mode, &c)
             case .spanEndTime:
-                if r.endNs == 0 {
-                    absent(o.mode, &c)
-                } else {
-                    quote(o.mode, &c)
-                    time.pointee.write(r.endNs, into: &c)
-                    // SOFATracer's dashes where start_time has slashes: `2006-01-02`.
-                    (c.pointer - 19).pointee = UInt8(ascii: "-")
-                    (c.pointer - 16).pointee = UInt8(ascii: "-")
-                    quote(o.mode, &c)
-                }
+                timestamp(r.endNs, o.mode, time, &c, dashed: true)
             case .traceResultCode:
                 quote(o.mode, &c)
                 c.bytes(Self.traceResultCode(r.responseCode))
@@ -341,6 +326,22 @@ final class CompiledAccessLogFormat: @unchecked Sendable {  // immutable after i
     @inline(__always)
     private func absent(_ mode: Mode, _ c: inout LineCursor) {
         if mode == .jsonValue { c.bytes("null") } else { c.dash() }
+    }
+
+    /// A monotonic time as local time: `2006/01/02 15:04:05.000`, or SOFATracer's `2006-01-02 ...` when `dashed`.
+    @inline(__always)
+    private func timestamp(
+        _ ns: UInt64, _ mode: Mode, _ time: UnsafeMutablePointer<StartTimeCache>, _ c: inout LineCursor,
+        dashed: Bool = false
+    ) {
+        guard ns != 0 else { return absent(mode, &c) }
+        quote(mode, &c)
+        time.pointee.write(ns, into: &c)
+        if dashed {
+            (c.pointer - 19).pointee = UInt8(ascii: "-")
+            (c.pointer - 16).pointee = UInt8(ascii: "-")
+        }
+        quote(mode, &c)
     }
 
     /// The quote around a string written as a whole JSON value.
