@@ -69,6 +69,13 @@ extension ConfigDecoder {
         cluster.dns = dnsConfig(f, type: cluster.type)
         cluster.slowStart = f["slow_start"].flatMap { slowStart($0, at: f.path("slow_start"), lbType: cluster.lbType) }
         cluster.hosts = hosts(f, subsets: cluster.lbSubset)
+        if cluster.dns == nil, let d = refreshRate(f) {
+            if cluster.hosts.contains(where: { !AddressCheck.isIPLiteral($0.address.host) }) {
+                cluster.hostnameRefresh = d
+            } else {
+                fail(f.path("dns_refresh_rate"), "no host is a name: nothing to ask again (STRICT_DNS and LOGICAL_DNS clusters, or hosts written as names, use it)")
+            }
+        }
         guard name != nil else { return nil }
         return cluster
     }

@@ -11,15 +11,14 @@ extension ConfigDecoder {
 
     mutating func dnsConfig(_ f: Fields, type: ClusterType) -> DNSClusterConfig? {
         guard type == .strictDNS || type == .logicalDNS else {
-            for name in Self.dnsFields where f.has(name) {
+            // `dns_refresh_rate` alone also paces another type's hostname hosts (`hostnameRefresh`).
+            for name in Self.dnsFields where name != "dns_refresh_rate" && f.has(name) {
                 fail(f.path(name), "only for clusters of type STRICT_DNS or LOGICAL_DNS (this one is \(type.rawValue))")
             }
             return nil
         }
         var dns = DNSClusterConfig(logical: type == .logicalDNS)
-        if let d = duration(f, "dns_refresh_rate", positive: true) {
-            if d < .milliseconds(100) { fail(f.path("dns_refresh_rate"), "at least 100ms") } else { dns.refreshRate = d }
-        }
+        if let d = refreshRate(f) { dns.refreshRate = d }
         dns.respectTTL = bool(f, "respect_dns_ttl") ?? false
         dns.family =
             choice(
@@ -32,6 +31,16 @@ extension ConfigDecoder {
         if let port = portValue(f, "dns_resolver_port") { dns.resolverPort = port }
         if let r = f["dns_resolvers"] { dnsResolvers(r, at: f.path("dns_resolvers"), into: &dns) }
         return dns
+    }
+
+    /// `dns_refresh_rate`: at least 100 ms.
+    mutating func refreshRate(_ f: Fields) -> Duration? {
+        guard let d = duration(f, "dns_refresh_rate", positive: true) else { return nil }
+        guard d >= .milliseconds(100) else {
+            fail(f.path("dns_refresh_rate"), "at least 100ms")
+            return nil
+        }
+        return d
     }
 
     /// `{"servers": ["10.0.0.2", "127.0.0.1:5353"], "port": "53", "timeout": 5, "attempts": 2}`; MOSN's `search`

@@ -28,5 +28,21 @@ public struct DNSClusterConfig: Sendable, Equatable {
     /// `dns_resolvers.attempts`: rounds over the servers before a resolution fails, default 2.
     public var attempts: Int = 2
 
+    /// Ask the system resolver (`getaddrinfo`: /etc/hosts, then the resolv.conf servers) instead of Skiff's own UDP
+    /// client: how the names of other clusters' hosts are asked (MOSN's hostname hosts, first address only).
+    public var systemResolver = false
+
     public init(logical: Bool) { self.logical = logical }
+
+    /// MOSN caches a hostname host's address for 15 s.
+    public static let hostnameRefresh: Duration = .seconds(15)
+
+    /// How the hostname hosts of a cluster of another type are asked: the system resolver, the first address,
+    /// every `refresh`.
+    public static func hostnames(refresh: Duration) -> DNSClusterConfig {
+        var c = DNSClusterConfig(logical: true)
+        c.systemResolver = true
+        c.refreshRate = refresh
+        return c
+    }
 }

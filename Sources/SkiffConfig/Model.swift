@@ -431,6 +431,9 @@ public struct ClusterConfig: Sendable, Equatable {
     public var lbSubset: LBSubsetConfig? = nil
     /// STRICT_DNS / LOGICAL_DNS: how the host names are resolved; nil for other types.
     public var dns: DNSClusterConfig? = nil
+    /// Another type's hosts written as names (MOSN's hostname hosts): asked again this often through the system
+    /// resolver (`dns_refresh_rate` on such a cluster; default MOSN's 15 s cache).
+    public var hostnameRefresh: Duration = DNSClusterConfig.hostnameRefresh
     /// `slow_start`; nil = new and recovered hosts get their full weight at once.
     public var slowStart: SlowStartConfig? = nil
     public var hosts: [HostConfig]

@@ -22,8 +22,18 @@ import Testing
         #expect(logical.resolverFile == "/etc/resolv.conf" && logical.resolverPort == 53)
     }
 
+    /// MOSN's hostname hosts in a cluster of another type: asked again every 15 s (MOSN's cache), or every
+    /// `dns_refresh_rate` when the cluster sets it.
+    @Test func hostnameHostsOfOtherTypesHaveARefreshRate() throws {
+        let plain = try #require(decodeValid(Self.cluster("SIMPLE")))
+        #expect(plain.clusters[0].dns == nil && plain.clusters[0].hostnameRefresh == .seconds(15))
+        let paced = try #require(decodeValid(Self.cluster("SIMPLE", #","dns_refresh_rate":"1s""#)))
+        #expect(paced.clusters[0].dns == nil && paced.clusters[0].hostnameRefresh == .seconds(1))
+    }
+
     static let refusals: [(String, String)] = [
-        (cluster("SIMPLE", #","dns_refresh_rate":"2s""#, host: "127.0.0.1:80"), "clusters[0].dns_refresh_rate: only for clusters of type STRICT_DNS or LOGICAL_DNS"),
+        (cluster("SIMPLE", #","dns_refresh_rate":"2s""#, host: "127.0.0.1:80"), "clusters[0].dns_refresh_rate: no host is a name"),
+        (cluster("SIMPLE", #","respect_dns_ttl":true"#), "clusters[0].respect_dns_ttl: only for clusters of type STRICT_DNS or LOGICAL_DNS"),
         (cluster("STRICT_DNS", #","dns_lookup_family":"AUTO""#), "dns_lookup_family: lookup family \"AUTO\" not supported by skiff"),
         (cluster("STRICT_DNS", #","dns_resolvers":{"search":["svc.local"]}"#), "dns_resolvers.search: search lists are not supported"),
         (cluster("STRICT_DNS", #","dns_resolvers":{"servers":["dns.google"]}"#), "a DNS server must be an IP address"),

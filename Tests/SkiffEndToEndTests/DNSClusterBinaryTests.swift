@@ -135,4 +135,52 @@ import Testing
         let tookMs = (MonotonicClock.now() - t0) / 1_000_000
         #expect(tookMs < 2_500, "stopping took \(tookMs) ms")
     }
+
+    /// MOSN's hostname hosts in a SIMPLE cluster: asked of the system resolver (here /etc/hosts, made private to
+    /// skiff with a mount namespace and a bind mount of a file the test rewrites; no DNS server behind it) on the
+    /// resolver thread, again every
+    /// `dns_refresh_rate`; a name that stops resolving keeps its last address, counted.
+    @Test(.enabled(if: getuid() == 0 && access("/usr/bin/unshare", X_OK) == 0, "needs root and unshare"))
+    func simpleClusterHostnamesAreAskedAgain() throws {
+        let dir = makeTempDirectory("hostnames")
+        defer { removeTree(dir) }
+        chmod(dir, 0o755)
+        let hostsFile = dir + "/hosts"
+        try overwrite(hostsFile, "127.0.0.1 localhost\n127.0.0.2 backend.skiff.test\n")
+        chmod(hostsFile, 0o644)
+        // No DNS server behind the hosts file: a loopback address nothing listens on, refused at once.
+        let resolvConf = dir + "/resolv.conf"
+        try overwrite(resolvConf, "nameserver 127.0.0.254\noptions timeout:1 attempts:1\n")
+        chmod(resolvConf, 0o644)
+        let (backendPort, port, admin) = (freePort(), freePort(), freePort())
+        var backends: [SkiffProcess] = []
+        for (ip, who) in [("127.0.0.2", "two"), ("127.0.0.3", "three")] {
+            mkdir(dir + "/" + who, 0o755)
+            try overwrite(dir + "/\(who)/who", who)
+            backends.append(try Self.startBackend(ip: ip, port: backendPort, dir: dir + "/" + who))
+        }
+        defer { for b in backends { b.stop() } }
+        #expect(waitUntil(seconds: 10) { (try? TestSocket.connect(port: backendPort, host: "127.0.0.3")).map { $0.close(); return true } ?? false })
+        let config = Self.config(port: port, admin: admin, dnsPort: 53, backendPort: backendPort, type: "SIMPLE")
+            .replacing(#""dns_resolvers":{"servers":["127.0.0.1:53"],"timeout":1,"attempts":1},"#, with: "")
+            .replacing("backend.test", with: "backend.skiff.test")
+        let path = try writeTempFile(config)
+        defer { unlink(path) }
+        let script = "mount --bind \(hostsFile) /etc/hosts && mount --bind \(resolvConf) /etc/resolv.conf && exec \(SkiffProcess.binaryPath) start -c \(path) "
+            + "--control-socket \(dir)/s.sock"
+        let p = try SkiffProcess(executable: "/usr/bin/unshare", ["--mount", "--propagation", "private", "/bin/sh", "-c", script])
+        defer { p.stop() }
+        #expect(p.waitForOutput("started"), "\(p.output)")
+        #expect(try answers(port, 6) == ["two": 6])
+
+        // The name moves: the new address within a refresh (300 ms here; MOSN's 15 s by default).
+        try overwrite(hostsFile, "127.0.0.1 localhost\n127.0.0.3 backend.skiff.test\n")
+        #expect(waitUntil(seconds: 10) { (try? answers(port, 4)) == ["three": 4] })
+
+        // The name goes: failures counted, the last address keeps serving.
+        try overwrite(hostsFile, "127.0.0.1 localhost\n")
+        #expect(waitUntil(seconds: 10) { ((try? metric(admin, "upstream_dns_resolution_failure_total")) ?? 0) > 0 })
+        #expect(try answers(port, 4) == ["three": 4])
+        #expect(try metric(admin, "upstream_dns_resolution_total") > 2)
+    }
 }

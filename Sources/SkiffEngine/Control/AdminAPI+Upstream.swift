@@ -56,7 +56,7 @@ extension AdminAPI {
             }
             if c.config.dns != nil {
                 p.counter(
-                    name: "upstream_dns_resolution_total", help: "Host names asked of DNS (STRICT_DNS, LOGICAL_DNS).",
+                    name: "upstream_dns_resolution_total", help: "Host names asked of DNS (STRICT_DNS, LOGICAL_DNS, hostname hosts).",
                     labels: cl, value: s.dnsResolutions.load(ordering: .relaxed))
                 p.counter(
                     name: "upstream_dns_resolution_failure_total",

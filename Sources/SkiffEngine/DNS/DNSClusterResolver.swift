@@ -4,7 +4,8 @@ import SkiffJSON
 import SkiffNet
 import Synchronization
 
-/// The answers for STRICT_DNS and LOGICAL_DNS clusters, and their resolution: at start and on a reload (for clusters
+/// The answers for STRICT_DNS and LOGICAL_DNS clusters and for the hostname hosts of other clusters (asked of the
+/// system resolver, first address, every `hostnameRefresh`), and their resolution: at start and on a reload (for clusters
 /// not resolved yet) on the caller's thread, then every `dns_refresh_rate` (or the answer's TTL) on the engine's
 /// `skiff-dns` thread, never on a poller. A cluster's hosts are its configured hosts with each name replaced by the
 /// addresses last answered for it; a failed resolution keeps the last answer (counted, logged and evented), so a DNS
@@ -47,12 +48,24 @@ final class DNSClusterResolver: Sendable {
         return SocketAddress(ip: h, port: 0) == nil
     }
 
-    /// `clusters` with each DNS cluster's name hosts replaced by their latest answers (nothing yet: no host).
+    /// How `c`'s names are asked: its DNS settings, the system resolver for hostname hosts of another type, nil when
+    /// it has nothing to ask.
+    static func settings(_ c: ClusterConfig) -> DNSClusterConfig? {
+        if let dns = c.dns { return dns }
+        return c.hosts.contains(where: isName) ? .hostnames(refresh: c.hostnameRefresh) : nil
+    }
+
+    /// Whether any of `clusters` has names to ask.
+    static func hasNames(_ clusters: [ClusterConfig]) -> Bool { clusters.contains { settings($0) != nil } }
+
+    /// `clusters` with each name host replaced by its latest answers (nothing yet: no host).
     func expand(_ clusters: [ClusterConfig]) -> [ClusterConfig] {
         names.withLock { known in
             clusters.map { c in
-                guard c.dns != nil else { return c }
+                guard let settings = Self.settings(c) else { return c }
                 var out = c
+                // Hostname hosts of another type show (frames, /metrics) as the names they are.
+                out.dns = settings
                 out.hosts = c.hosts.flatMap { h in Self.isName(h) ? known[Self.key(c.name, h)]?.hosts ?? [] : [h] }
                 // Two names may answer the same address: one host for it (the first).
                 var seen = Set<SocketAddressSpec>()
@@ -69,7 +82,7 @@ final class DNSClusterResolver: Sendable {
     ) -> Round {
         var work: [(ClusterConfig, HostConfig)] = []
         names.withLock { known in
-            for c in clusters where c.dns != nil {
+            for c in clusters where Self.settings(c) != nil {
                 for h in c.hosts where Self.isName(h) {
                     let state = known[Self.key(c.name, h)]
                     if onlyNew ? state == nil : (state?.dueNs ?? 0) <= now { work.append((c, h)) }
@@ -78,7 +91,7 @@ final class DNSClusterResolver: Sendable {
         }
         var round = Round()
         for (c, h) in work {
-            guard let dns = c.dns, !cancelled() else { continue }
+            guard let dns = Self.settings(c), !cancelled() else { continue }
             let result = Self.resolve(h, dns, cancelled: cancelled)
             if case .failure(.cancelled) = result { break }
             round.asked[c.name, default: 0] += 1
@@ -104,7 +117,7 @@ final class DNSClusterResolver: Sendable {
 
     /// Forgets names no cluster of `clusters` has any more (a reload removed them).
     func keepOnly(_ clusters: [ClusterConfig]) {
-        let wanted = Set(clusters.filter { $0.dns != nil }.flatMap { c in c.hosts.map { Self.key(c.name, $0) } })
+        let wanted = Set(clusters.filter { Self.settings($0) != nil }.flatMap { c in c.hosts.map { Self.key(c.name, $0) } })
         names.withLock { known in known = known.filter { wanted.contains($0.key) } }
     }
 
@@ -112,6 +125,11 @@ final class DNSClusterResolver: Sendable {
     static func resolve(
         _ h: HostConfig, _ dns: DNSClusterConfig, cancelled: () -> Bool = { false }
     ) -> Result<([HostConfig], UInt32), DNSFailure> {
+        if dns.systemResolver {
+            return SystemHostLookup.first(h.address.host, port: h.address.port, cancelled: cancelled).map { a in
+                ([answerHost(h, ip: a.ip)], 0)
+            }
+        }
         let servers = dns.servers.isEmpty ? systemServers(dns.resolverFile, port: dns.resolverPort) : dns.servers
         let addresses = servers.compactMap { SocketAddress(ip: $0.host, port: $0.port) }
         guard !addresses.isEmpty else { return .failure(.malformed("no DNS server (\(dns.resolverFile) has none)")) }
@@ -122,15 +140,17 @@ final class DNSClusterResolver: Sendable {
         case .success(let answer):
             guard !answer.addresses.isEmpty else { return .failure(.malformed("no \(dns.family == .v6Only ? "AAAA" : "A") record")) }
             let chosen = dns.logical ? [answer.addresses[0]] : answer.addresses
-            let hosts = chosen.map { ip in
-                var host = HostConfig(
-                    address: SocketAddressSpec(host: ip, port: h.address.port), hostname: h.hostname ?? h.address.host,
-                    weight: h.weight, metadata: h.metadata)
-                host.tlsDisable = h.tlsDisable
-                return host
-            }
-            return .success((hosts, answer.minTTL))
+            return .success((chosen.map { answerHost(h, ip: $0) }, answer.minTTL))
         }
+    }
+
+    /// The host an answer makes of name host `h`: the address, and `h`'s settings (its name kept as `hostname`).
+    static func answerHost(_ h: HostConfig, ip: String) -> HostConfig {
+        var host = HostConfig(
+            address: SocketAddressSpec(host: ip, port: h.address.port), hostname: h.hostname ?? h.address.host,
+            weight: h.weight, metadata: h.metadata)
+        host.tlsDisable = h.tlsDisable
+        return host
     }
 
     /// The `nameserver` lines of a resolv.conf.

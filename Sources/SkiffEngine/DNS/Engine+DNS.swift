@@ -15,7 +15,7 @@ extension Engine {
     /// One look: asks the due names; a changed answer reloads the running config with the new hosts.
     func dnsTick() {
         let config = live.withLock { $0.config }
-        guard config.clusters.contains(where: { $0.dns != nil }) else { return }
+        guard DNSClusterResolver.hasNames(config.clusters) else { return }
         let round = dns.resolveDue(config.clusters, now: MonotonicClock.now(), cancelled: { dnsLoop.isStopping })
         // Stopping: no reload of an engine being torn down (the answers are not needed any more).
         guard !dnsLoop.isStopping else { return }
