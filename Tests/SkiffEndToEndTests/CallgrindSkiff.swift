@@ -4,7 +4,9 @@ import Testing
 
 /// The real binary under valgrind's callgrind, for counting calls to the allocator over a window of requests: a
 /// copy of the debug build without its DWARF (valgrind cannot read it), started on `config`, with windows measured
-/// between `callgrind_control -z` and `-d`.
+/// between `callgrind_control -z` and `-d`. Threads are dumped apart and only those that ran `servedBy` (the
+/// request path) count: background threads (the frame publisher, the access-log writer) allocate by the clock, and
+/// under a loaded machine two windows of one count of requests last different times.
 final class CallgrindSkiff {
     static var available: Bool { access("/usr/bin/valgrind", X_OK) == 0 }
 
@@ -22,24 +24,49 @@ final class CallgrindSkiff {
         #expect(strip.status == 0, "\(strip.output)")
         process = try SkiffProcess(
             executable: "/usr/bin/valgrind",
-            ["--tool=callgrind", "--callgrind-out-file=\(out)", binary, "start", "-c", path,
+            ["--tool=callgrind", "--separate-threads=yes", "--callgrind-out-file=\(out)", binary, "start", "-c", path,
              "--control-socket", dir + "/s.sock"])
         #expect(process.waitForOutput("started", seconds: 120), "\(process.output)")
     }
 
     func stop() { process.stop(seconds: 30) }
 
-    /// Allocator calls while `request` runs `n` times, after 200 runs to warm up.
-    func allocatorCalls(_ n: Int, _ request: () throws -> Void) throws -> Int {
+    /// Allocator calls on the threads that ran a function whose symbol contains `servedBy` while `request` runs `n`
+    /// times, after 200 runs to warm up.
+    func allocatorCalls(_ n: Int, servedBy: String = "HTTPExchange", _ request: () throws -> Void) throws -> Int {
         for _ in 0..<200 { try request() }
         _ = try SkiffProcess.runCommand("/usr/bin/callgrind_control", ["-z", "\(process.pid)"])
         for _ in 0..<n { try request() }
         _ = try SkiffProcess.runCommand("/usr/bin/callgrind_control", ["-d", "\(process.pid)"])
-        // The dump is written when valgrind next polls for commands; complete once its totals line is there.
+        // Each thread's dump (`<out>.<n>-<thread>`) is written when valgrind next polls for commands; complete once
+        // its totals line is there.
         dumps += 1
-        let dump = "\(out).\(dumps)"
-        #expect(waitUntil(seconds: 60) { (try? readFile(dump)).map { String(decoding: $0, as: UTF8.self).contains("\ntotals:") } ?? false })
-        return try Self.allocatorCalls(dump)
+        let prefix = "\(out).\(dumps)-"
+        func threadDumps() -> [String] {
+            guard let d = opendir(String(out[..<out.lastIndex(of: "/")!])) else { return [] }
+            defer { closedir(d) }
+            var names: [String] = []
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                let path = String(out[...out.lastIndex(of: "/")!]) + name
+                if path.hasPrefix(prefix) { names.append(path) }
+            }
+            return names
+        }
+        let complete = waitUntil(seconds: 60) {
+            let d = threadDumps()
+            return !d.isEmpty
+                && d.allSatisfy { (try? readFile($0)).map { String(decoding: $0, as: UTF8.self).contains("\ntotals:") } ?? false }
+        }
+        #expect(complete)
+        var total = 0
+        var serving = 0
+        for dump in threadDumps() where String(decoding: try readFile(dump), as: UTF8.self).contains(servedBy) {
+            total += try Self.allocatorCalls(dump)
+            serving += 1
+        }
+        #expect(serving > 0, "no thread ran \(servedBy)")
+        return total
     }
 
     /// Calls to the allocators in a callgrind dump.
