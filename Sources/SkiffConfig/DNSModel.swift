@@ -7,6 +7,24 @@ public struct DNSClusterConfig: Sendable, Equatable {
         case v4Only = "V4_ONLY"
         /// AAAA records.
         case v6Only = "V6_ONLY"
+        /// AAAA records, A records when there are none (Envoy's default; from a control plane only).
+        case auto = "AUTO"
+        /// A records, AAAA records when there are none (from a control plane only).
+        case v4Preferred = "V4_PREFERRED"
+
+        /// The record types asked, in order: the first that answers with addresses wins.
+        public var order: [DNSRecordKind] {
+            switch self {
+            case .v4Only: [.a]
+            case .v6Only: [.aaaa]
+            case .auto: [.aaaa, .a]
+            case .v4Preferred: [.a, .aaaa]
+            }
+        }
+    }
+
+    public enum DNSRecordKind: Sendable, Equatable {
+        case a, aaaa
     }
 
     /// LOGICAL_DNS: the first address answered only.

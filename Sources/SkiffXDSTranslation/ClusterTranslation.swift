@@ -3,7 +3,7 @@ import SkiffXDSProto
 import SwiftProtobuf
 
 /// One Cluster into a `ClusterConfig`: its discovery type (STATIC with inline endpoints, EDS through ADS, STRICT_DNS
-/// with IP literals only), load balancer, timeouts, buffer limit, HTTP protocol options (HTTP/1 only), TLS, and the
+/// and LOGICAL_DNS with names for the engine's resolver), load balancer, timeouts, buffer limit, HTTP protocol options (HTTP/1 only), TLS, and the
 /// policies of ClusterPolicyTranslation.swift and HealthCheckTranslation.swift. A value used once; any thread.
 struct ClusterTranslation {
     typealias Cluster = Envoy_Config_Cluster_V3_Cluster
@@ -53,9 +53,6 @@ struct ClusterTranslation {
         if c.hasTransportSocket {
             config.tls = try TLSTranslation(context).clusterTLS(c.transportSocket, at: "transport_socket")
         }
-        // `dns_refresh_rate` and `dns_lookup_family` are accepted: Skiff resolves no names (STRICT_DNS clusters
-        // must give IP addresses, which need no lookup).
-        if c.hasDnsRefreshRate { _ = try context.duration(c.dnsRefreshRate, at: "dns_refresh_rate") }
         return try discovery(into: config)
     }
 
@@ -68,9 +65,13 @@ struct ClusterTranslation {
         case nil: type = .static
         }
         switch type {
-        case .static, .strictDns:
+        case .static, .strictDns, .logicalDns:
+            if type != .static {
+                config.type = type == .strictDns ? .strictDNS : .logicalDNS
+                config.dns = try dnsSettings(logical: type == .logicalDns)
+            }
             if cluster.hasLoadAssignment {
-                config.hosts = try EndpointTranslation(context, strictDNS: type == .strictDns).hosts(
+                config.hosts = try EndpointTranslation(context, namesAllowed: type != .static).hosts(
                     cluster.loadAssignment, at: "load_assignment")
             }
             // `eds_cluster_config` is accepted and unused, as Envoy ignores it for these types.
@@ -90,15 +91,32 @@ struct ClusterTranslation {
             try context.refuse(
                 cluster.hasLoadAssignment, "load_assignment", "not used with type EDS (endpoints come from EDS)")
             return XDSCluster(config: config, edsServiceName: e.serviceName.isEmpty ? cluster.name : e.serviceName)
-        case .logicalDns:
-            throw context.reject(
-                "type", "LOGICAL_DNS is not supported by skiff (STATIC, STRICT_DNS with IP addresses, EDS)")
         case .originalDst:
             throw context.reject(
-                "type", "ORIGINAL_DST is not supported by skiff (STATIC, STRICT_DNS with IP addresses, EDS)")
+                "type", "ORIGINAL_DST is not supported by skiff (STATIC, STRICT_DNS, LOGICAL_DNS, EDS)")
         case .UNRECOGNIZED(let n):
             throw context.reject("type", "unknown discovery type \(n)")
         }
+    }
+
+    /// STRICT_DNS / LOGICAL_DNS: `dns_refresh_rate` (Envoy's default 5 s, at least 100 ms) and `dns_lookup_family`
+    /// (ALL is refused: Skiff makes hosts of one family's answer); names are asked of the resolv.conf servers.
+    private func dnsSettings(logical: Bool) throws(XDSRejection) -> DNSClusterConfig {
+        var dns = DNSClusterConfig(logical: logical)
+        if cluster.hasDnsRefreshRate {
+            let d = try context.duration(cluster.dnsRefreshRate, at: "dns_refresh_rate")
+            guard d >= .milliseconds(100) else { throw context.reject("dns_refresh_rate", "at least 100ms") }
+            dns.refreshRate = d
+        }
+        switch cluster.dnsLookupFamily {
+        case .auto: dns.family = .auto
+        case .v4Only: dns.family = .v4Only
+        case .v6Only: dns.family = .v6Only
+        case .v4Preferred: dns.family = .v4Preferred
+        case .all: throw context.reject("dns_lookup_family", "ALL is not supported by skiff (AUTO, V4_ONLY, V6_ONLY, V4_PREFERRED)")
+        case .UNRECOGNIZED(let n): throw context.reject("dns_lookup_family", "unknown lookup family \(n)")
+        }
+        return dns
     }
 
     /// Envoy's ROUND_ROBIN honours endpoint weights, so it is Skiff's weighted round robin (plain rotation when the

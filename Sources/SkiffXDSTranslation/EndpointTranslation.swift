@@ -14,15 +14,13 @@ struct EndpointTranslation {
     typealias Assignment = Envoy_Config_Endpoint_V3_ClusterLoadAssignment
 
     let context: XDSContext
-    /// STRICT_DNS: a name is refused with `SocketAddressTranslation.strictDNSReason`.
-    let strictDNS: Bool
+    /// STRICT_DNS and LOGICAL_DNS: addresses may be names (the resolver asks for them).
+    let namesAllowed: Bool
 
-    init(_ context: XDSContext, strictDNS: Bool = false) {
+    init(_ context: XDSContext, namesAllowed: Bool = false) {
         self.context = context
-        self.strictDNS = strictDNS
+        self.namesAllowed = namesAllowed
     }
-
-    init(_ context: XDSContext, requireIPs: Bool) { self.init(context, strictDNS: !requireIPs) }
 
     func hosts(_ a: Assignment, at base: String) throws(XDSRejection) -> [HostConfig] {
         try context.checkUnknown(a, at: base)
@@ -85,7 +83,7 @@ struct EndpointTranslation {
     {
         try context.checkUnknown(e, at: path)
         guard e.hasAddress else { throw context.reject(path.dot("address"), "required") }
-        let address = try addresses.endpointAddress(e.address, at: path.dot("address"), strictDNS: strictDNS)
+        let address = try addresses.endpointAddress(e.address, at: path.dot("address"), namesAllowed: namesAllowed)
         var hostname: String?
         if !e.hostname.isEmpty {
             if let problem = AddressCheck.hostProblem(e.hostname) {

@@ -6,9 +6,6 @@ import SkiffXDSProto
 struct SocketAddressTranslation {
     typealias Address = Envoy_Config_Core_V3_Address
 
-    /// Why a name cannot be used where Skiff would have to resolve it.
-    static let strictDNSReason = "STRICT_DNS with hostnames needs the DNS resolver (not in this build)"
-
     let context: XDSContext
 
     init(_ context: XDSContext) { self.context = context }
@@ -22,13 +19,13 @@ struct SocketAddressTranslation {
         return SocketAddressSpec(host: host, port: port)
     }
 
-    /// An endpoint's address, port 1...65535. `resolvable`: a DNS name is refused with `strictDNSReason` (a
-    /// STRICT_DNS cluster) rather than as a malformed address (EDS and STATIC take IP addresses only, as in Envoy).
-    func endpointAddress(_ a: Address, at path: String, strictDNS: Bool) throws(XDSRejection) -> SocketAddressSpec {
+    /// An endpoint's address, port 1...65535. `namesAllowed` (STRICT_DNS and LOGICAL_DNS clusters): a DNS name is
+    /// kept for the resolver; otherwise only IP addresses, as in Envoy (EDS and STATIC).
+    func endpointAddress(_ a: Address, at path: String, namesAllowed: Bool) throws(XDSRejection) -> SocketAddressSpec {
         let (host, port, hostPath) = try socket(a, at: path, ports: 1...65535)
         guard AddressCheck.isIPLiteral(host) else {
             if let problem = AddressCheck.hostProblem(host) { throw context.reject(hostPath, problem) }
-            if strictDNS { throw context.reject(hostPath, "\(quotedName(host)): \(Self.strictDNSReason)") }
+            if namesAllowed { return SocketAddressSpec(host: host, port: port) }
             throw context.reject(hostPath, "\(quotedName(host)) is not an IP address (endpoints are IP addresses)")
         }
         return SocketAddressSpec(host: host, port: port)

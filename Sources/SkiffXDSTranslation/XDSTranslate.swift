@@ -33,7 +33,7 @@ public enum XDSTranslate {
     {
         let context = XDSContext(resource: "cluster_load_assignment \(quotedName(a.clusterName))")
         if a.clusterName.isEmpty { throw context.reject("cluster_name", "required") }
-        return try EndpointTranslation(context, requireIPs: true).hosts(a, at: "")
+        return try EndpointTranslation(context).hosts(a, at: "")
     }
 }
 

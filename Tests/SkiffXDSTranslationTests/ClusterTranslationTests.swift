@@ -122,19 +122,31 @@ import Testing
 
     // MARK: - Rejections
 
-    @Test func strictDNSWithHostnamesIsRefused() throws {
-        let c = try Self.cluster(
-            #"""
-            "type": "STRICT_DNS", "load_assignment": {"cluster_name": "c1", "endpoints": [{"lb_endpoints": [
-              {"endpoint": {"address": {"socket_address": {"address": "backend.svc.local", "port_value": 80}}}}]}]}
-            """#)
+    /// STRICT_DNS and LOGICAL_DNS keep their names for the engine's resolver, with Envoy's DNS settings.
+    @Test func dnsClustersKeepTheirNames() throws {
+        func dnsCluster(_ type: String, _ extra: String = "") throws -> Cluster {
+            try Self.cluster(
+                #"""
+                "type": "\#(type)"\#(extra), "load_assignment": {"cluster_name": "c1", "endpoints": [{"lb_endpoints": [
+                  {"endpoint": {"address": {"socket_address": {"address": "backend.svc.local", "port_value": 80}}}}]}]}
+                """#)
+        }
+        let strict = try XDSTranslate.cluster(try dnsCluster("STRICT_DNS"))
+        #expect(strict.config.type == .strictDNS && strict.config.hosts.map(\.address.host) == ["backend.svc.local"])
+        let dns = try #require(strict.config.dns)
+        // Envoy's defaults: every 5 s, AUTO (AAAA, then A).
+        #expect(!dns.logical && dns.refreshRate == .seconds(5) && dns.family == .auto && dns.family.order == [.aaaa, .a])
+        let logical = try XDSTranslate.cluster(
+            try dnsCluster("LOGICAL_DNS", #", "dns_refresh_rate": "0.5s", "dns_lookup_family": "V4_ONLY""#))
+        #expect(logical.config.type == .logicalDNS)
+        #expect(logical.config.dns?.logical == true && logical.config.dns?.refreshRate == .milliseconds(500))
+        #expect(logical.config.dns?.family == .v4Only)
+        #expect(rejection { try XDSTranslate.cluster(try dnsCluster("STRICT_DNS", #", "dns_lookup_family": "ALL""#)) }?.field == "dns_lookup_family")
+        #expect(rejection { try XDSTranslate.cluster(try dnsCluster("STRICT_DNS", #", "dns_refresh_rate": "0.01s""#)) }?.field == "dns_refresh_rate")
+        // STATIC takes IP addresses only, as in Envoy.
         #expect(
-            rejection { try XDSTranslate.cluster(c) }
-                == XDSRejection(
-                    resource: #"cluster "c1""#,
-                    field: "load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address",
-                    reason:
-                        #""backend.svc.local": STRICT_DNS with hostnames needs the DNS resolver (not in this build)"#))
+            rejection { try XDSTranslate.cluster(try dnsCluster("STATIC")) }?.reason
+                == #""backend.svc.local" is not an IP address (endpoints are IP addresses)"#)
     }
 
     @Test func unsupportedLBPolicyIsRefused() throws {
@@ -161,8 +173,8 @@ import Testing
     }
 
     @Test func otherClusterRefusals() throws {
-        let logical = try Self.cluster(#""type": "LOGICAL_DNS""#)
-        #expect(rejection { try XDSTranslate.cluster(logical) }?.field == "type")
+        let originalDst = try Self.cluster(#""type": "ORIGINAL_DST""#)
+        #expect(rejection { try XDSTranslate.cluster(originalDst) }?.field == "type")
         // path_config_source (8) is not modelled: it arrives as an unknown field of the ConfigSource.
         var notADS = try Self.cluster(#""type": "EDS", "eds_cluster_config": {"eds_config": {}}"#)
         notADS.edsClusterConfig.edsConfig = try TranslationFixture.withUnknownField(

@@ -135,13 +135,23 @@ final class DNSClusterResolver: Sendable {
         guard !addresses.isEmpty else { return .failure(.malformed("no DNS server (\(dns.resolverFile) has none)")) }
         let (seconds, _) = dns.timeout.components
         let client = DNSClient(servers: addresses, timeoutMs: Int(seconds) * 1000, attempts: dns.attempts)
-        switch client.resolve(h.address.host, dns.family == .v6Only ? .aaaa : .a, cancelled: cancelled) {
-        case .failure(let f): return .failure(f)
-        case .success(let answer):
-            guard !answer.addresses.isEmpty else { return .failure(.malformed("no \(dns.family == .v6Only ? "AAAA" : "A") record")) }
-            let chosen = dns.logical ? [answer.addresses[0]] : answer.addresses
-            return .success((chosen.map { answerHost(h, ip: $0) }, answer.minTTL))
+        // The family's record types in order (AUTO: AAAA then A): the first with addresses answers.
+        var last = DNSFailure.malformed("no record")
+        for kind in dns.family.order {
+            let type: DNSMessage.RecordType = kind == .a ? .a : .aaaa
+            switch client.resolve(h.address.host, type, cancelled: cancelled) {
+            case .failure(.cancelled): return .failure(.cancelled)
+            case .failure(let f): last = f
+            case .success(let answer):
+                guard !answer.addresses.isEmpty else {
+                    last = .malformed("no \(kind == .a ? "A" : "AAAA") record")
+                    continue
+                }
+                let chosen = dns.logical ? [answer.addresses[0]] : answer.addresses
+                return .success((chosen.map { answerHost(h, ip: $0) }, answer.minTTL))
+            }
         }
+        return .failure(last)
     }
 
     /// The host an answer makes of name host `h`: the address, and `h`'s settings (its name kept as `hostname`).
