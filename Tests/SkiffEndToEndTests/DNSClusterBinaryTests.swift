@@ -22,6 +22,17 @@ import Testing
         try SkiffProcess(executable: systemPython, ["-m", "http.server", "\(port)", "--bind", ip, "--directory", dir])
     }
 
+    /// Backends "two" on 127.0.0.2 and "three" on 127.0.0.3, both on `port`, each serving its name as `/who`.
+    static func startBackends(port: Int, dir: String) throws -> [SkiffProcess] {
+        var backends: [SkiffProcess] = []
+        for (ip, who) in [("127.0.0.2", "two"), ("127.0.0.3", "three")] {
+            mkdir(dir + "/" + who, 0o755)
+            try overwrite(dir + "/\(who)/who", who)
+            backends.append(try startBackend(ip: ip, port: port, dir: dir + "/" + who))
+        }
+        return backends
+    }
+
     static func config(port: Int, admin: Int, dnsPort: Int, backendPort: Int, type: String) -> String {
         """
         {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[
@@ -63,12 +74,7 @@ import Testing
         try overwrite(hostsFile, "127.0.0.2 backend.test\n")
         chmod(hostsFile, 0o644)
         let (dnsPort, backendPort, port, admin) = (freePort(), freePort(), freePort(), freePort())
-        var backends: [SkiffProcess] = []
-        for (ip, who) in [("127.0.0.2", "two"), ("127.0.0.3", "three")] {
-            mkdir(dir + "/" + who, 0o755)
-            try overwrite(dir + "/\(who)/who", who)
-            backends.append(try Self.startBackend(ip: ip, port: backendPort, dir: dir + "/" + who))
-        }
+        let backends = try Self.startBackends(port: backendPort, dir: dir)
         defer { for b in backends { b.stop() } }
         let dnsmasq = try Self.startDnsmasq(port: dnsPort, hostsFile: hostsFile)
         var dnsmasqStopped = false
@@ -153,12 +159,7 @@ import Testing
         try overwrite(resolvConf, "nameserver 127.0.0.254\noptions timeout:1 attempts:1\n")
         chmod(resolvConf, 0o644)
         let (backendPort, port, admin) = (freePort(), freePort(), freePort())
-        var backends: [SkiffProcess] = []
-        for (ip, who) in [("127.0.0.2", "two"), ("127.0.0.3", "three")] {
-            mkdir(dir + "/" + who, 0o755)
-            try overwrite(dir + "/\(who)/who", who)
-            backends.append(try Self.startBackend(ip: ip, port: backendPort, dir: dir + "/" + who))
-        }
+        let backends = try Self.startBackends(port: backendPort, dir: dir)
         defer { for b in backends { b.stop() } }
         #expect(waitUntil(seconds: 10) { (try? TestSocket.connect(port: backendPort, host: "127.0.0.3")).map { $0.close(); return true } ?? false })
         let config = Self.config(port: port, admin: admin, dnsPort: 53, backendPort: backendPort, type: "SIMPLE")
