@@ -35,6 +35,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "CSkiffTLS", dependencies: ["COpenSSL"]),
+        // The system libnghttp2 (libnghttp2-dev), the HTTP/2 codec under SkiffProtocol's HTTP/2 session.
+        .systemLibrary(
+            name: "CNGHTTP2", path: "Sources/CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         // The systems layer under everything that touches the OS: the syscall door, the clock, threads, the condition
         // lock, the accept loop. SkiffNet re-exports it.
         .target(name: "SkiffSystem", dependencies: ["CSkiffLinux"], swiftSettings: hotPath),
@@ -43,6 +46,8 @@ let package = Package(
             name: "SkiffNet", dependencies: ["SkiffSystem", "CSkiffLinux", "COpenSSL", "CSkiffTLS"], swiftSettings: hotPath),
         // Codecs: HTTP/1.1 now; Bolt and Dubbo next. Pure byte parsing, no dependencies.
         .target(name: "SkiffProtocol", swiftSettings: hotPath),
+        // HTTP/2: a server-side session over libnghttp2 driven by the caller's bytes (issue 21's first step).
+        .target(name: "SkiffHTTP2", dependencies: ["CNGHTTP2"], swiftSettings: hotPath),
         // JSON: the value, the strict parser (errors with line and column), the writer. No dependencies.
         .target(name: "SkiffJSON", swiftSettings: hotPath),
         // MOSN-compatible JSON configuration model, decoding and validation.
@@ -138,6 +143,7 @@ let package = Package(
         .testTarget(name: "SkiffNetTests", dependencies: ["SkiffNet", "SkiffTestSupport"]),
         .testTarget(name: "SkiffProtocolTests", dependencies: ["SkiffProtocol", "SkiffTestSupport"]),
         .testTarget(name: "SkiffProtocolRPCTests", dependencies: ["SkiffProtocol", "SkiffTestSupport"]),
+        .testTarget(name: "SkiffHTTP2Tests", dependencies: ["SkiffHTTP2", "SkiffNet", "SkiffTestSupport"]),
         .testTarget(name: "SkiffTelemetryTests", dependencies: ["SkiffTelemetry", "SkiffJSON", "SkiffTestSupport"]),
         .testTarget(name: "SkiffSystemTests", dependencies: ["SkiffSystem"]),
         .testTarget(

@@ -1,0 +1,3 @@
+// The system libnghttp2 (Debian libnghttp2-dev): the HTTP/2 framing, HPACK and flow control under SkiffProtocol's
+// HTTP2ServerSession.
+#include <nghttp2/nghttp2.h>
