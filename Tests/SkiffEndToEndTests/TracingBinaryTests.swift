@@ -42,12 +42,15 @@ import Testing
         """
     }
 
-    static func config(listeners: [String], route: String, upstream: Int, traceDirectory: String) -> String {
-        """
+    static func config(listeners: [String], route: String, upstream: Int, traceDirectory: String, admin: Int = 0)
+        -> String
+    {
+        let adminPart = admin == 0 ? "" : #","admin":{"address":{"socket_address":{"address":"127.0.0.1","port_value":\#(admin)}}}"#
+        return """
         {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[\(route)]}]}],
           "listeners":[\(listeners.joined(separator: ","))]}],
          "cluster_manager":{"clusters":[{"name":"app","hosts":[{"address":"127.0.0.1:\(upstream)"}]}]},
-         "tracing":{"enable":true,"driver":"SOFATracer","config":{"log_path":"\(traceDirectory)"}}}
+         "tracing":{"enable":true,"driver":"SOFATracer","config":{"log_path":"\(traceDirectory)"}}\(adminPart)}
         """
     }
 
@@ -85,7 +88,7 @@ import Testing
     @Test func httpTraceContextIsGeneratedPassedOnAndExtended() throws {
         let dir = makeTempDirectory("trace-http")
         defer { removeTree(dir) }
-        let (ingress, egress) = (freePort(), freePort())
+        let (ingress, egress, admin) = (freePort(), freePort(), freePort())
         let (app, script) = try startPython(Self.app, ["\(egress)"])
         defer {
             app.stop()
@@ -101,7 +104,7 @@ import Testing
                 Self.listener("egress", egress, "egress", "Http1", model: "rwloop"),
             ],
             route: #"{"match":{"prefix":"/"},"route":{"cluster_name":"app"}}"#, upstream: appPort,
-            traceDirectory: "\(dir)/trace")
+            traceDirectory: "\(dir)/trace", admin: admin)
         let path = try writeTempFile(config)
         defer { unlink(path) }
         let p = try SkiffProcess(["start", "-c", path])
@@ -156,6 +159,12 @@ import Testing
         let client = Self.lines("\(dir)/trace/rpc-client-digest.log")
         #expect(client.contains { $0.contains(#""traceId":"relaytrace01","spanId":"0.7.2","span.kind":"client""#) })
         #expect(client.allSatisfy { $0.hasPrefix(#"{"timestamp":"20"#) && $0.contains(#""remote.ip":"127.0.0.1:\#(appPort)""#) })
+        // Counted: one context started for a request without one, one for the malformed one, one child.
+        let metrics = try adminRequest(admin, "GET", "/metrics").body
+        #expect(metrics.contains(#"skiff_tracing_contexts_started_total{reason="absent"} 1"#), "\(metrics.suffix(2000))")
+        #expect(metrics.contains(#"skiff_tracing_contexts_started_total{reason="malformed"} 1"#))
+        #expect(metrics.contains("skiff_tracing_children_total 1"))
+        #expect(metrics.contains("skiff_tracing_unnumbered_total 0"))
         // The access log prints the same context.
         let logged = Self.lines(access)
         #expect(logged.first?.hasPrefix("\(generated) 0 00-") == true, "\(logged)")

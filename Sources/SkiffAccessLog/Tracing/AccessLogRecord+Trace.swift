@@ -44,6 +44,14 @@ extension AccessLogRecord {
         } else {
             traceCounts.0 = Int32(TraceIDSource.writeSOFATraceID(into: idArea))
             send.sendTraceID = true
+            if traceID == nil {
+                TraceCounters.startedAbsent.wrappingAdd(1, ordering: .relaxed)
+            } else {
+                TraceCounters.startedMalformed.wrappingAdd(1, ordering: .relaxed)
+            }
+        }
+        if !send.sendTraceID, let r = rpcID, !TraceField.isRPCID(r) {
+            TraceCounters.startedMalformed.wrappingAdd(1, ordering: .relaxed)
         }
         let parent = rpcID.flatMap { !send.sendTraceID && TraceField.isRPCID($0) ? $0 : nil }
         guard let parent else {
@@ -65,6 +73,7 @@ extension AccessLogRecord {
                 let n = TraceIDSource.writeDecimal(child, into: rpcArea + parent.count + 1)
                 traceCounts.1 = Int32(parent.count + 1 + n)
                 send.sendRPCID = true
+                TraceCounters.children.wrappingAdd(1, ordering: .relaxed)
             }
         }
         return send

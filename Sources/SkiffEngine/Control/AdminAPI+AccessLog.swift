@@ -24,4 +24,31 @@ extension AdminAPI {
             }
         }
     }
+
+    /// `/metrics`: the tracing families (docs/tracing.md), when the config traces.
+    static func tracingFamilies(_ p: inout PrometheusWriter, _ engine: Engine) {
+        guard engine.config.tracing != nil else { return }
+        let started = [
+            ("absent", TraceCounters.startedAbsent.load(ordering: .relaxed)),
+            ("malformed", TraceCounters.startedMalformed.load(ordering: .relaxed)),
+        ]
+        for (reason, v) in started {
+            p.counter(
+                name: "skiff_tracing_contexts_started_total",
+                help: "Trace contexts Skiff started: the request had none (absent) or one it would not pass on (malformed).",
+                labels: [(name: "reason", value: reason)], value: v)
+        }
+        p.counter(
+            name: "skiff_tracing_children_total",
+            help: "Calls numbered as children of an in-flight traced request (rpc id R.2, R.3, ...).", labels: [],
+            value: TraceCounters.children.load(ordering: .relaxed))
+        p.counter(
+            name: "skiff_tracing_unnumbered_total",
+            help: "Traced requests whose calls could not be numbered (the table of in-flight requests was full).",
+            labels: [], value: TraceChildren.shared.overflows.load(ordering: .relaxed))
+        p.counter(
+            name: "skiff_tracing_edit_failed_total",
+            help: "Bolt requests sent without the trace context Skiff decided (the edited header map did not fit).",
+            labels: [], value: TraceCounters.editFailed.load(ordering: .relaxed))
+    }
 }

@@ -136,6 +136,7 @@ enum AdminAPI {
         tlsFamilies(&p, engine)
         xdsFamilies(&p, engine)
         accessLogFamilies(&p, engine)
+        tracingFamilies(&p, engine)
         spliceFamilies(&p)
         for g in engine.pollerGroups {
             for poller in g.pollers {

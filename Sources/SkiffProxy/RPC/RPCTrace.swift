@@ -26,6 +26,7 @@ extension RPCDownstream {
         let out = room <= connection.bufferPool.bufferSize ? connection.bufferPool.acquire() : ByteBuffer(capacity: room)
         guard let n = Codec.writeWithHeaders(frame, edits, into: out.writePointer, capacity: out.writableBytes) else {
             out.release()
+            TraceCounters.editFailed.wrappingAdd(1, ordering: .relaxed)
             return nil
         }
         out.writerIndex = n
