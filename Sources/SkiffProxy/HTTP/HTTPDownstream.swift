@@ -227,7 +227,11 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         let head = UnsafeRawBufferPointer(rebasing: ib.readableView[0..<headLength])
         if let e = HTTPParser.parseRequest(head, into: &request, headers: requestHeaders, limits: manager.options.limits)
         {
-            refuse(e)
+            if exchanges.isEmpty && HTTP2PrefaceRefusal.isPreface(head) {
+                refuseHTTP2()
+            } else {
+                refuse(e)
+            }
             return true
         }
         if let last = exchanges.last, !(request.method.isSafe && last.method.isSafe) { return false }
@@ -337,6 +341,14 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
         exchanges.append(ex)
         phase = .closing
         ex.refuse(e, log: partOfARequest)
+    }
+
+    /// An HTTP/2 client with prior knowledge: told in HTTP/2 (GOAWAY HTTP_1_1_REQUIRED) and closed, counted as a
+    /// protocol error.
+    private func refuseHTTP2() {
+        manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
+        HTTP2PrefaceRefusal.answer.withUnsafeBytes { connection.write(copying: $0) }
+        closeAfterResponses()
     }
 
     /// The request body of `ex` (the last exchange) failed: malformed framing (400) or a stall (408). Nothing more is
