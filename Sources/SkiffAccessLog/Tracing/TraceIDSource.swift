@@ -46,21 +46,11 @@ public enum TraceIDSource {
         }
     }
 
+    /// `v` in decimal at `p`; returns how many digits.
     static func writeDecimal(_ v: UInt64, into p: UnsafeMutablePointer<UInt8>) -> Int {
-        var digits = 1
-        var t = v
-        while t >= 10 {
-            t /= 10
-            digits += 1
-        }
-        t = v
-        var i = digits - 1
-        while i >= 0 {
-            p[i] = UInt8(truncatingIfNeeded: t % 10) &+ 0x30
-            t /= 10
-            i -= 1
-        }
-        return digits
+        var c = LineCursor(start: p)
+        c.decimal(v)
+        return c.pointer - p
     }
 
     private static func firstIPv4Hex() -> [UInt8] {
