@@ -56,10 +56,7 @@ extension SkiffConfiguration {
                     continue
                 }
                 let kind = TraceSpanKind(listenerDirection: listener.direction)
-                let directory =
-                    tracing.logDirectory.hasSuffix("/") ? String(tracing.logDirectory.dropLast()) : tracing.logDirectory
-                servers[s].listeners[l].tracing = ListenerTracing(
-                    kind: kind, digestPath: directory + "/" + kind.digestFileName)
+                servers[s].listeners[l].tracing = ListenerTracing(kind: kind, digestPath: tracing.digestPath(kind))
             }
         }
     }

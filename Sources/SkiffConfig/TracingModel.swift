@@ -18,8 +18,13 @@ public struct TracingConfig: Sendable, Equatable {
     public static let otherMOSNDrivers = ["Zipkin", "jaeger", "SkyWalking", "otel", "PluginDriver"]
 
     /// MOSN's default directory for `home` (`$HOME`).
-    public static func defaultLogDirectory(home: String) -> String {
-        (home.hasSuffix("/") ? String(home.dropLast()) : home) + "/logs/tracelog/mosn"
+    public static func defaultLogDirectory(home: String) -> String { Self.join(home, "logs/tracelog/mosn") }
+
+    /// Where a listener of `kind` writes its digest lines.
+    public func digestPath(_ kind: TraceSpanKind) -> String { Self.join(logDirectory, kind.digestFileName) }
+
+    private static func join(_ directory: String, _ name: String) -> String {
+        (directory.hasSuffix("/") ? String(directory.dropLast()) : directory) + "/" + name
     }
 }
 
