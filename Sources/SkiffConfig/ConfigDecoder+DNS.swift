@@ -36,7 +36,7 @@ extension ConfigDecoder {
     /// `dns_refresh_rate`: at least 100 ms.
     mutating func refreshRate(_ f: Fields) -> Duration? {
         guard let d = duration(f, "dns_refresh_rate", positive: true) else { return nil }
-        guard d >= .milliseconds(100) else {
+        guard d >= DNSClusterConfig.minimumRefreshRate else {
             fail(f.path("dns_refresh_rate"), "at least 100ms")
             return nil
         }

@@ -52,6 +52,9 @@ public struct DNSClusterConfig: Sendable, Equatable {
 
     public init(logical: Bool) { self.logical = logical }
 
+    /// The shortest `dns_refresh_rate` accepted (file or control plane).
+    public static let minimumRefreshRate: Duration = .milliseconds(100)
+
     /// MOSN caches a hostname host's address for 15 s.
     public static let hostnameRefresh: Duration = .seconds(15)
 

@@ -105,7 +105,9 @@ struct ClusterTranslation {
         var dns = DNSClusterConfig(logical: logical)
         if cluster.hasDnsRefreshRate {
             let d = try context.duration(cluster.dnsRefreshRate, at: "dns_refresh_rate")
-            guard d >= .milliseconds(100) else { throw context.reject("dns_refresh_rate", "at least 100ms") }
+            guard d >= DNSClusterConfig.minimumRefreshRate else {
+                throw context.reject("dns_refresh_rate", "at least 100ms")
+            }
             dns.refreshRate = d
         }
         switch cluster.dnsLookupFamily {
