@@ -55,9 +55,6 @@ final class DNSClusterResolver: Sendable {
         return c.hosts.contains(where: isName) ? .hostnames(refresh: c.hostnameRefresh) : nil
     }
 
-    /// Whether any of `clusters` has names to ask.
-    static func hasNames(_ clusters: [ClusterConfig]) -> Bool { clusters.contains { settings($0) != nil } }
-
     /// `clusters` with each name host replaced by its latest answers (nothing yet: no host).
     func expand(_ clusters: [ClusterConfig]) -> [ClusterConfig] {
         names.withLock { known in

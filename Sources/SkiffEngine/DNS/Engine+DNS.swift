@@ -14,9 +14,12 @@ extension Engine {
 
     /// One look: asks the due names; a changed answer reloads the running config with the new hosts.
     func dnsTick() {
-        let config = live.withLock { $0.config }
-        guard DNSClusterResolver.hasNames(config.clusters) else { return }
-        let round = dns.resolveDue(config.clusters, now: MonotonicClock.now(), cancelled: { dnsLoop.isStopping })
+        let (config, running) = live.withLock { ($0.config, $0.clusters) }
+        // The running clusters say which ask names (`expand` gave them their DNS settings): the others' host
+        // addresses are not parsed again five times a second.
+        let asking = config.clusters.filter { running[$0.name]?.config.dns != nil }
+        guard !asking.isEmpty else { return }
+        let round = dns.resolveDue(asking, now: MonotonicClock.now(), cancelled: { dnsLoop.isStopping })
         // Stopping: no reload of an engine being torn down (the answers are not needed any more).
         guard !dnsLoop.isStopping else { return }
         reportDNS(round, clusters: clusters)
