@@ -144,8 +144,7 @@ import Testing
 
     /// MOSN's hostname hosts in a SIMPLE cluster: asked of the system resolver (here /etc/hosts, made private to
     /// skiff with a mount namespace and a bind mount of a file the test rewrites; no DNS server behind it) on the
-    /// resolver thread, again every
-    /// `dns_refresh_rate`; a name that stops resolving keeps its last address, counted.
+    /// resolver thread, again every `dns_refresh_rate`; a name that stops resolving keeps its last address, counted.
     @Test(.enabled(if: getuid() == 0 && access("/usr/bin/unshare", X_OK) == 0, "needs root and unshare"))
     func simpleClusterHostnamesAreAskedAgain() throws {
         let dir = makeTempDirectory("hostnames")
