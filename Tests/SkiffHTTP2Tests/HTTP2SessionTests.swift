@@ -6,8 +6,8 @@ import Synchronization
 import Testing
 
 /// Answers every request on one session with `<method> <path> bytes=<body bytes>`, recording what it saw.
-final class EchoResponder: HTTP2ServerSessionDelegate {
-    let session: HTTP2ServerSession
+final class EchoResponder: HTTP2SessionDelegate {
+    let session: HTTP2Session
     private var methods: [Int32: String] = [:]
     private var paths: [Int32: String] = [:]
     private var bodyBytes: [Int32: Int] = [:]
@@ -15,11 +15,12 @@ final class EchoResponder: HTTP2ServerSessionDelegate {
     var closedWithError: [UInt32] = []
 
     init(limits: HTTP2Limits = HTTP2Limits()) {
-        session = HTTP2ServerSession(limits: limits)
+        session = HTTP2Session(role: .server, limits: limits)
         session.delegate = self
     }
 
-    func http2Request(stream: Int32, headers block: HTTP2HeaderBlock, endStream: Bool) {
+    func http2Headers(stream: Int32, _ block: HTTP2HeaderBlock, kind: HTTP2HeadersKind, endStream: Bool) {
+        if kind == .trailers { return answer(stream) }
         requests += 1
         methods[stream] = block.value(":method") ?? "?"
         paths[stream] = block.value(":path") ?? "?"
@@ -28,7 +29,7 @@ final class EchoResponder: HTTP2ServerSessionDelegate {
     }
 
     func http2Data(stream: Int32, _ bytes: UnsafeRawBufferPointer) { bodyBytes[stream, default: 0] += bytes.count }
-    func http2Trailers(stream: Int32, headers block: HTTP2HeaderBlock) { answer(stream) }
+    func http2Sent(stream: Int32, bytes: Int) {}
     func http2EndStream(stream: Int32) { answer(stream) }
 
     func http2StreamClosed(stream: Int32, errorCode: UInt32) {
@@ -127,8 +128,8 @@ enum H2Frames {
 
 /// The HTTP/2 server session (issue 21's first step): real clients get answers, and each abuse case ends the
 /// connection with the GOAWAY it deserves.
-@Suite(.serialized) struct HTTP2ServerSessionTests {
-    static func output(_ s: HTTP2ServerSession) -> [UInt8] {
+@Suite(.serialized) struct HTTP2SessionTests {
+    static func output(_ s: HTTP2Session) -> [UInt8] {
         var out: [UInt8] = []
         _ = s.drainOutput { out += $0 }
         return out
