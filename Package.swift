@@ -65,7 +65,9 @@ let package = Package(
         // Network filters: tcp_proxy (L4) and the L7 proxy (router, HTTP/1 streams).
         .target(
             name: "SkiffProxy",
-            dependencies: ["SkiffNet", "SkiffUpstream", "SkiffConfig", "SkiffProtocol", "SkiffTelemetry", "SkiffAccessLog"],
+            dependencies: [
+                "SkiffNet", "SkiffUpstream", "SkiffConfig", "SkiffProtocol", "SkiffTelemetry", "SkiffAccessLog", "SkiffHTTP2",
+            ],
             swiftSettings: hotPath),
         // The console's pure half: cell grid, model of frames and events, views, key state machine.
         .target(name: "SkiffConsole", dependencies: ["SkiffJSON", "SkiffTelemetry"]),

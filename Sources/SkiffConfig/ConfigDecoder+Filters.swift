@@ -102,25 +102,25 @@ extension ConfigDecoder {
             extendConfig: extend)
     }
 
-    /// What `start` could not run is refused here, so `validate` says it first: HTTP/2 (not in this build), an RPC
-    /// listener whose upstream speaks another protocol, an Http1 listener with a non-Http1 upstream.
+    /// What `start` could not run is refused here, so `validate` says it first: an RPC listener whose upstream speaks
+    /// another protocol, an Http1 listener with a non-Http1 upstream, an Http2 listener with a non-Http2 upstream.
     private mutating func checkProtocolPair(_ f: Fields, downstream: ProtocolName?, upstream: ProtocolName?) {
-        let http2 = "Http2 is not supported yet (Http1, bolt, boltv2, dubbo and Auto are)"
-        if downstream == .http2 { fail(f.path("downstream_protocol"), http2) }
-        if upstream == .http2 {
-            fail(f.path("upstream_protocol"), http2)
-            return
-        }
         guard let downstream, let upstream, upstream != downstream else { return }
         switch downstream {
         case .http1:
             fail(f.path("upstream_protocol"), "\(upstream.rawValue): an Http1 listener proxies to Http1 upstreams only")
+        case .http2:
+            fail(
+                f.path("upstream_protocol"),
+                "\(upstream.rawValue): an Http2 listener proxies to Http2 upstreams only (HTTP/1.1 upstreams are not supported yet)")
         case .bolt, .boltv2, .dubbo:
             fail(
                 f.path("upstream_protocol"),
                 "\(upstream.rawValue) must match downstream_protocol \(downstream.rawValue) (RPC is proxied as it arrives)")
-        case .auto, .http2:
-            break
+        case .auto:
+            if upstream == .http2 {
+                fail(f.path("upstream_protocol"), "Http2 upstreams are served behind Http2 listeners only (not Auto)")
+            }
         }
     }
 

@@ -30,8 +30,10 @@ public struct RunningListener: Sendable {
     public let http: HTTPConnectionManager?
     /// The RPC proxy (Bolt, Bolt v2, Dubbo) when the listener runs one; its stats are `rpcStats`.
     public let rpcStats: RPCListenerStats?
-    /// For `Auto` listeners: the HTTP side's counters.
+    /// For `Auto` listeners: the HTTP side's counters; for `Http2` listeners, their per-request counters.
     public let autoHTTPStats: HTTPListenerStats?
+    /// The HTTP/2 proxy when the listener runs one.
+    public let http2: HTTP2ConnectionManager?
     /// Write counters of this listener's closed connections.
     public let totals: WriteTotals
 
@@ -330,6 +332,7 @@ public final class Engine: @unchecked Sendable {
         var http: HTTPConnectionManager?
         var rpc: (any ListenerDelegate)?
         var autoHTTP: HTTPListenerStats?
+        var http2: HTTP2ConnectionManager?
         let model = effectiveModel(lc)
         let workerCount = lc.workers
         var runsOnStrand = false
@@ -375,9 +378,12 @@ public final class Engine: @unchecked Sendable {
                     autoHTTP = auto.httpStats
                     delegate = auto
                 case .http2:
-                    throw EngineError(
-                        "\(filterPath).downstream_protocol: \(p.downstreamProtocol.rawValue) is not available in this build "
-                            + "(Http1, bolt, boltv2, dubbo, Auto and tcp_proxy are); the config is valid")
+                    let h2 = try HTTP2ConnectionManager(
+                        filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions(listener: lc),
+                        tap: hub.requests)
+                    http2 = h2
+                    autoHTTP = h2.stats
+                    delegate = h2
                 }
             } catch let e as EngineError {
                 throw e
@@ -448,7 +454,8 @@ public final class Engine: @unchecked Sendable {
         logger.info("\(line)")
         return RunningListener(
             config: lc, listener: listener, delegate: delegate, workers: workers, tcpProxy: tcp, http: http,
-            rpcStats: (rpc as? any RPCStatsProviding)?.rpcStats, autoHTTPStats: autoHTTP, totals: totals)
+            rpcStats: (rpc as? any RPCStatsProviding)?.rpcStats, autoHTTPStats: autoHTTP, http2: http2,
+            totals: totals)
     }
 
     private func tcpIdle(_ f: NetworkFilterConfig) -> Duration? {
@@ -501,6 +508,7 @@ public final class Engine: @unchecked Sendable {
             let all = listeners
             for l in all {
                 l.http?.shuttingDown.store(true, ordering: .relaxed)
+                l.http2?.shuttingDown.store(true, ordering: .relaxed)
                 stopListening(l)
             }
             return all

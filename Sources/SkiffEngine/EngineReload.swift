@@ -250,6 +250,7 @@ extension Engine {
         for l in oldListeners where !kept.contains(l.name) {
             // Gone from the config: its keep-alive clients are told to go (Connection: close after their response).
             l.http?.shuttingDown.store(true, ordering: .relaxed)
+            l.http2?.shuttingDown.store(true, ordering: .relaxed)
             retiring.append(l)
             report.changes.append("listener \(l.name): removed (stops accepting; its connections finish)")
         }

@@ -60,7 +60,7 @@ extension HTTP2Session {
     /// Ends `stream`'s body with `trailers` (the HEADERS frame that closes this side).
     public func sendTrailers(stream: Int32, _ trailers: HTTP2HeaderBlock) {
         guard let body = bodies[stream] else { return }
-        for i in 0..<trailers.count { trailers.withField(i) { n, v in body.trailers.append(name: n, value: v) } }
+        for i in 0..<trailers.count { body.trailers.append(name: trailers.name(i), value: trailers.value(i)) }
         body.hasTrailers = true
         body.ended = true
         nghttp2_session_resume_data(session, stream)

@@ -127,11 +127,13 @@ private let cluster0 = "cluster_manager.clusters[0]"
             #"\#(proxyConfig).upstream_protocol: unknown protocol "grpc" (expected Http1, Http2, bolt, boltv2, dubbo, Auto)"#
         ),
         BadConfig(
-            "Http2 downstream (start could not run it)",
+            "Http2 downstream with an Http1 upstream (not proxied yet)",
             F.config(
-                listeners: [F.proxyListener(config: #"{"downstream_protocol":"Http2","router_config_name":"r1"}"#)],
-                routers: [F.router()]),
-            "\(proxyConfig).downstream_protocol: Http2 is not supported yet (Http1, bolt, boltv2, dubbo and Auto are)"
+                listeners: [
+                    F.proxyListener(
+                        config: #"{"downstream_protocol":"Http2","upstream_protocol":"Http1","router_config_name":"r1"}"#)
+                ], routers: [F.router()]),
+            "\(proxyConfig).upstream_protocol: Http1: an Http2 listener proxies to Http2 upstreams only (HTTP/1.1 upstreams are not supported yet)"
         ),
         BadConfig(
             "Http2 upstream behind Http1",
@@ -140,7 +142,7 @@ private let cluster0 = "cluster_manager.clusters[0]"
                     F.proxyListener(
                         config: #"{"downstream_protocol":"Http1","upstream_protocol":"Http2","router_config_name":"r1"}"#)
                 ], routers: [F.router()]),
-            "\(proxyConfig).upstream_protocol: Http2 is not supported yet (Http1, bolt, boltv2, dubbo and Auto are)"
+            "\(proxyConfig).upstream_protocol: Http2: an Http1 listener proxies to Http1 upstreams only"
         ),
         BadConfig(
             "RPC upstream of another protocol",

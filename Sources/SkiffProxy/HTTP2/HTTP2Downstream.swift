@@ -1,0 +1,218 @@
+import SkiffHTTP2
+import SkiffNet
+import SkiffUpstream
+
+/// One client connection of the HTTP/2 proxy: its `HTTP2Session` (server side) reads frames, and each request stream
+/// becomes an `HTTP2ProxyStream`, reused for later streams. Flow control is given back by hand: a request body's
+/// bytes reopen the client's window only once the upstream connection took them (`http2Sent` there), and response
+/// bytes are drained from the session only while the client connection is writable, so a slow side holds the other
+/// back instead of filling memory.
+///
+/// Deadlines on one timer: the connection preface and each idle period (no open stream) end at
+/// `connection_idle_timeout` (GOAWAY, then close); a graceful stop sends GOAWAY and closes once the streams are done.
+///
+/// Threads: confined to `executor` (the connection's poller, strand or worker shard), as are its streams and the
+/// upstream connections they use.
+final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked Sendable {
+    let connection: Connection
+    let manager: HTTP2ConnectionManager
+    let executor: any EventExecutor
+    let session: HTTP2Session
+    var streams: [Int32: HTTP2ProxyStream] = [:]
+    var spare: [HTTP2ProxyStream] = []
+    var writable = true
+    var closed = false
+    /// Set while its output waits for the flush at the end of the event being handled.
+    var dirty = false
+    /// Upstream connections written to while handling the current client read, flushed at its end.
+    var touchedUpstreams: [HTTP2Upstream] = []
+    var timer: PollerTimer!
+    /// When the last stream ended (coarse monotonic ns), or the accept.
+    var idleSinceNs: UInt64 = 0
+    var goingAway = false
+
+    init(connection: Connection, manager: HTTP2ConnectionManager, executor: any EventExecutor) {
+        self.connection = connection
+        self.manager = manager
+        self.executor = executor
+        session = HTTP2Session(role: .server, limits: manager.limits, consumesManually: true)
+        streams.reserveCapacity(Int(manager.limits.maxConcurrentStreams))
+        session.delegate = self
+        timer = PollerTimer { [unowned self] in self.timerFired() }
+        manager.http2Stats.connectionsTotal.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// Arms the idle deadline from the accept and sends the server's SETTINGS. Called once, on the accepting thread
+    /// or on the executor.
+    func start() {
+        idleSinceNs = connection.openedAt
+        if executor.inExecutor {
+            begin()
+        } else {
+            executor.execute { [self] in if !self.closed { self.begin() } }
+        }
+    }
+
+    private func begin() {
+        armTimer()
+        flush()
+    }
+
+    private func armTimer() {
+        let idle = manager.idleTimeoutNs > 0 ? manager.idleTimeoutNs : manager.headerTimeoutNs
+        executor.arm(timer, afterNs: min(idle, 1_000_000_000))
+    }
+
+    // MARK: - Client connection events
+
+    func connection(_ c: Connection, didRead buffer: ByteBuffer) {
+        assert(executor.inExecutor, "HTTP2Downstream read off its executor's thread")
+        let result = session.receive(buffer.readableView)
+        buffer.release()
+        if case .failure(let e) = result {
+            manager.http2Stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
+            manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
+            flushAll()
+            return end(.protocolError("HTTP/2: \(e)"))
+        }
+        flushAll()
+    }
+
+    func connectionDidReadEOF(_ c: Connection) {
+        // The client sends no more frames: its streams can get no more requests or resets; answer what is under
+        // way only if it still reads (half-closed TCP is rare with HTTP/2), else close.
+        if streams.isEmpty { connection.close(.eof) }
+    }
+
+    func connection(_ c: Connection, writabilityChanged w: Bool) {
+        writable = w
+        if w { flushAll() }
+    }
+
+    func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        closed = true
+        timer.cancel()
+        let open = streams
+        streams.removeAll()
+        for (_, s) in open { s.downstreamGone() }
+        flushTouchedUpstreams()
+    }
+
+    // MARK: - Output
+
+    /// Writes what the session has to send, while the client reads; GOAWAY sent and nothing left open: close.
+    func flush() {
+        dirty = false
+        guard writable, !closed else { return }
+        var out: ByteBuffer?
+        _ = session.drainOutput { chunk in
+            var rest = chunk
+            while rest.count > 0 {
+                if out == nil || out!.writableBytes == 0 {
+                    if let full = out { connection.write(full) }
+                    out = connection.bufferPool.acquire()
+                }
+                let n = min(rest.count, out!.writableBytes)
+                out!.write(UnsafeRawBufferPointer(rebasing: rest[0..<n]))
+                rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            }
+        }
+        if let last = out { connection.write(last) }
+        if !session.isOpen {
+            // GOAWAY is out and no stream is left: FIN after the last byte; the client's EOF closes the rest.
+            closed = true
+            connection.shutdownWrite()
+            executor.arm(timer, afterNs: 2_000_000_000)
+        }
+    }
+
+    /// Flushes this connection and every upstream connection the current event wrote to.
+    func flushAll() {
+        flush()
+        flushTouchedUpstreams()
+    }
+
+    private func flushTouchedUpstreams() {
+        if touchedUpstreams.isEmpty { return }
+        let touched = touchedUpstreams
+        touchedUpstreams.removeAll(keepingCapacity: true)
+        for u in touched { u.flush() }
+    }
+
+    /// An upstream connection got frames for this client's streams: flush it after the current client read.
+    func touch(_ u: HTTP2Upstream) {
+        if !u.dirty {
+            u.dirty = true
+            touchedUpstreams.append(u)
+        }
+    }
+
+    private func end(_ reason: CloseReason) {
+        if !closed { connection.close(reason) }
+    }
+
+    // MARK: - Timer
+
+    private func timerFired() {
+        if closed {
+            // The linger after GOAWAY ran out.
+            return connection.close(.local)
+        }
+        let now = MonotonicClock.coarse()
+        if streams.isEmpty {
+            if manager.shuttingDown.load(ordering: .relaxed) && !goingAway {
+                goingAway = true
+                session.goAway()
+                flush()
+                return
+            }
+            if manager.idleTimeoutNs > 0 && now &- idleSinceNs >= manager.idleTimeoutNs {
+                manager.http2Stats.idleTimeouts.wrappingAdd(1, ordering: .relaxed)
+                goingAway = true
+                session.goAway()
+                flush()
+                if !closed { connection.shutdownWrite() }
+                return
+            }
+        } else if manager.shuttingDown.load(ordering: .relaxed) && !goingAway {
+            goingAway = true
+            session.goAway()
+            flush()
+        }
+        armTimer()
+    }
+
+    // MARK: - Session events
+
+    func http2Headers(stream id: Int32, _ block: HTTP2HeaderBlock, kind: HTTP2HeadersKind, endStream: Bool) {
+        switch kind {
+        case .request:
+            let s = spare.popLast() ?? HTTP2ProxyStream(downstream: self)
+            streams[id] = s
+            s.start(id: id, headers: block, endStream: endStream)
+        case .trailers:
+            streams[id]?.requestTrailers(block)
+        case .response:
+            break
+        }
+    }
+
+    func http2Data(stream id: Int32, _ bytes: UnsafeRawBufferPointer) {
+        if let s = streams[id] {
+            s.requestData(bytes)
+        } else {
+            session.consume(stream: id, bytes: bytes.count)
+        }
+    }
+
+    func http2EndStream(stream id: Int32) { streams[id]?.requestEnded() }
+
+    func http2Sent(stream id: Int32, bytes: Int) { streams[id]?.responseBytesSent(bytes) }
+
+    func http2StreamClosed(stream id: Int32, errorCode: UInt32) {
+        guard let s = streams.removeValue(forKey: id) else { return }
+        s.downstreamClosed(errorCode: errorCode)
+        if streams.isEmpty { idleSinceNs = MonotonicClock.coarse() }
+        if spare.count < 32 { spare.append(s) }
+    }
+}

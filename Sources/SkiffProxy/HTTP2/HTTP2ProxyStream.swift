@@ -1,0 +1,345 @@
+import SkiffHTTP2
+import SkiffNet
+import SkiffTelemetry
+import SkiffUpstream
+
+/// One HTTP/2 request stream and its response: routing, the upstream stream, the route timeout (or the request's
+/// shorter `grpc-timeout`), and Skiff's own replies — gRPC errors for gRPC requests (`HTTP2ProxyStream+Reply.swift`).
+/// Owned by an `HTTP2Downstream`, reused for later streams, confined to its executor.
+///
+/// Life of a stream: `start` (headers read) → request body and trailers go to the upstream stream as they come →
+/// response headers, body and trailers come back through the `HTTP2Upstream` → the client's stream closes
+/// (`downstreamClosed`), which ends it. Flow control is given back across: request bytes the upstream took reopen
+/// the client's window (`requestBytesSent`), response bytes the client took reopen the upstream's
+/// (`responseBytesSent`).
+final class HTTP2ProxyStream {
+    unowned(unsafe) let d: HTTP2Downstream
+    var id: Int32 = 0
+    /// The upstream connection and stream id, while the upstream stream is open.
+    var upstream: HTTP2Upstream?
+    var upstreamID: Int32 = 0
+    var route: ResolvedRoute?
+    var cluster: Cluster?
+    var hostSet: HostSet?
+    var host: Host?
+    /// The request as sent upstream, kept until the response starts (a connect failure sends it again).
+    let requestHeaders = HTTP2HeaderBlock()
+    /// Reused for the response headers, trailers and local replies sent to the client.
+    let replyHeaders = HTTP2HeaderBlock()
+    var grpc = false
+    var requestComplete = false
+    var requestBodyBytes = 0
+    var responseStarted = false
+    var responseDone = false
+    var status = 0
+    var responseBodyBytes = 0
+    var startNs: UInt64 = 0
+    var holdsClusterRequest = false
+    var holdsActive = false
+    var triedConnect = 0
+    var timer: PollerTimer!
+    var sampling = false
+    var sample = TelemetryRequestSample()
+
+    init(downstream: HTTP2Downstream) {
+        d = downstream
+        timer = PollerTimer { [unowned(unsafe) self] in self.timedOut() }
+    }
+
+    var manager: HTTP2ConnectionManager { d.manager }
+
+    // MARK: - The request
+
+    func start(id: Int32, headers block: HTTP2HeaderBlock, endStream: Bool) {
+        self.id = id
+        requestComplete = endStream
+        requestBodyBytes = 0
+        responseStarted = false
+        responseDone = false
+        status = 0
+        responseBodyBytes = 0
+        triedConnect = 0
+        startNs = MonotonicClock.now()
+        grpc = block.first("content-type").map(GRPCWire.isGRPC) ?? false
+        manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
+        manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
+        holdsActive = true
+        if manager.tap.isWatched { beginSample(block) }
+
+        let routing = manager.routing.value(on: d.executor)
+        guard let (entry, resolved) = routing.route(HTTP2RouteInput(block: block)) else {
+            manager.stats.noRoute.wrappingAdd(1, ordering: .relaxed)
+            return reply(status: 404, reason: "no route matched")
+        }
+        switch entry.action {
+        case .directResponse(let status, let body):
+            return reply(status: status, reason: "direct response", body: body)
+        case .redirect:
+            return reply(status: 501, reason: "redirect routes are not served on HTTP/2 listeners")
+        default:
+            break
+        }
+        route = resolved
+        let (c, hosts) = resolved.pick(entry)
+        cluster = c
+        hostSet = hosts
+        if c.admitRequest() != nil {
+            return reply(status: 503, reason: "upstream overflow")
+        }
+        holdsClusterRequest = true
+
+        requestHeaders.removeAll()
+        for i in 0..<block.count { requestHeaders.append(name: block.name(i), value: block.value(i)) }
+        var timeout = entry.timeoutNs
+        if let t = block.first("grpc-timeout") {
+            guard let ns = GRPCWire.timeoutNs(t) else { return reply(status: 400, reason: "malformed grpc-timeout") }
+            if timeout == 0 || ns < timeout { timeout = max(1, ns) }
+        }
+        if timeout > 0 { d.executor.arm(timer, afterNs: timeout) }
+        send()
+    }
+
+    /// Picks a host, finds a connection with room on this executor (or opens one), and opens the upstream stream.
+    private func send() {
+        guard let c = cluster else { return }
+        guard let h = hostSet?.pickHost() else {
+            c.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            manager.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            return reply(status: 503, reason: "no healthy upstream")
+        }
+        host = h
+        let pool = HTTP2HostPool.on(h, executor: d.executor, slot: manager.poolSlot)
+        let u: HTTP2Upstream
+        if let open = pool.withRoom() {
+            u = open
+        } else {
+            if c.admitConnection() != nil { return reply(status: 503, reason: "upstream overflow") }
+            u = HTTP2Upstream.open(host: h, cluster: c, from: d, pool: pool)
+        }
+        guard let sid = u.session.submitRequest(requestHeaders, endStream: requestComplete) else {
+            return reply(status: 503, reason: "upstream refused a new stream")
+        }
+        upstream = u
+        upstreamID = sid
+        u.streams[sid] = self
+        h.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
+        h.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
+        d.touch(u)
+    }
+
+    func requestData(_ bytes: UnsafeRawBufferPointer) {
+        requestBodyBytes += bytes.count
+        if let u = upstream {
+            u.session.sendData(stream: upstreamID, bytes, endStream: false)
+            d.touch(u)
+        } else {
+            // Answered already (or never sent): read and dropped.
+            d.session.consume(stream: id, bytes: bytes.count)
+        }
+    }
+
+    func requestEnded() {
+        requestComplete = true
+        guard let u = upstream else { return }
+        u.session.sendData(stream: upstreamID, UnsafeRawBufferPointer(start: nil, count: 0), endStream: true)
+        d.touch(u)
+    }
+
+    func requestTrailers(_ block: HTTP2HeaderBlock) {
+        requestComplete = true
+        guard let u = upstream else { return }
+        u.session.sendTrailers(stream: upstreamID, block)
+        d.touch(u)
+    }
+
+    /// The upstream took `bytes` of the request body: the client may send that much more.
+    func requestBytesSent(_ bytes: Int) { d.session.consume(stream: id, bytes: bytes) }
+
+    // MARK: - The response (from the HTTP2Upstream, on this executor)
+
+    func responseHeaders(_ block: HTTP2HeaderBlock, endStream: Bool) {
+        guard !responseDone, let s = block.first(":status"), let code = Self.decimal(s) else { return }
+        if code < 200 { return }  // interim responses are not passed on
+        status = code
+        responseStarted = true
+        timer.cancel()
+        if code >= 500 {
+            host?.stats.responseFailed.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            host?.stats.responseSuccess.wrappingAdd(1, ordering: .relaxed)
+        }
+        if let h = host { cluster?.outlier?.record(host: h, failure: code >= 500) }
+        countResponse(code)
+        replyHeaders.removeAll()
+        for i in 0..<block.count { replyHeaders.append(name: block.name(i), value: block.value(i)) }
+        d.session.submitResponse(stream: id, replyHeaders, endStream: endStream)
+        if endStream { responseComplete() }
+    }
+
+    func responseData(_ bytes: UnsafeRawBufferPointer) {
+        guard responseStarted, !responseDone else { return }
+        responseBodyBytes += bytes.count
+        d.session.sendData(stream: id, bytes, endStream: false)
+    }
+
+    func responseEnded() {
+        guard responseStarted, !responseDone else { return }
+        d.session.sendData(stream: id, UnsafeRawBufferPointer(start: nil, count: 0), endStream: true)
+        responseComplete()
+    }
+
+    func responseTrailers(_ block: HTTP2HeaderBlock) {
+        guard responseStarted, !responseDone else { return }
+        d.session.sendTrailers(stream: id, block)
+        responseComplete()
+    }
+
+    /// The client took `bytes` of the response body: the upstream may send that much more.
+    func responseBytesSent(_ bytes: Int) {
+        if let u = upstream {
+            u.session.consume(stream: upstreamID, bytes: bytes)
+            d.touch(u)
+        }
+    }
+
+    /// The whole response is handed to the client's session.
+    private func responseComplete() {
+        responseDone = true
+        let took = MonotonicClock.now() &- startNs
+        host?.latency.record(ns: took)
+        cluster?.latency.record(ns: took)
+        manager.stats.latency.record(ns: took)
+        if sampling { endSample(status: status, flags: "") }
+    }
+
+    /// The upstream stream closed (its response is complete, or the server reset it).
+    func upstreamStreamClosed(errorCode: UInt32) {
+        let u = upstream
+        upstream = nil
+        host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+        if responseDone { return }
+        host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
+        if responseStarted {
+            manager.http2Stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
+            return resetClient(code: errorCode == 0 ? HTTP2ErrorCodes.internalError : errorCode)
+        }
+        _ = u
+        reply(status: 503, reason: "upstream reset the stream")
+    }
+
+    /// The upstream connection went away with this stream open.
+    func upstreamLost(reason: CloseReason, wasConnected: Bool) {
+        upstream = nil
+        host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+        if responseDone { return }
+        if responseStarted {
+            manager.http2Stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
+            return resetClient(code: HTTP2ErrorCodes.internalError)
+        }
+        if !wasConnected {
+            if let h = host { cluster?.outlier?.record(host: h, failure: true) }
+            // Nothing reached the server: once more on a fresh connection (another host when there is one),
+            // provided no body byte was sent that cannot be sent again.
+            triedConnect += 1
+            if triedConnect <= 1 && requestBodyBytes == 0 {
+                cluster?.stats.retryTotal.wrappingAdd(1, ordering: .relaxed)
+                manager.stats.retries.wrappingAdd(1, ordering: .relaxed)
+                return send()
+            }
+            return reply(status: 503, reason: "upstream connect failure")
+        }
+        host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
+        reply(status: 503, reason: "upstream connection lost")
+    }
+
+    // MARK: - Ending
+
+    /// The route timeout (or `grpc-timeout`) ran out.
+    private func timedOut() {
+        manager.stats.routeTimeouts.wrappingAdd(1, ordering: .relaxed)
+        host?.stats.requestTimeout.wrappingAdd(1, ordering: .relaxed)
+        cancelUpstream()
+        if responseStarted {
+            resetClient(code: HTTP2ErrorCodes.cancel)
+        } else {
+            reply(status: 504, reason: "upstream request timeout")
+        }
+        d.flushAll()
+    }
+
+    /// Resets the upstream stream (the client went away, or Skiff answered instead).
+    func cancelUpstream() {
+        guard let u = upstream else { return }
+        upstream = nil
+        u.streams[upstreamID] = nil
+        host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+        host?.stats.requestLocalReset.wrappingAdd(1, ordering: .relaxed)
+        u.session.reset(stream: upstreamID, code: HTTP2ErrorCodes.cancel)
+        d.touch(u)
+    }
+
+    private func resetClient(code: UInt32) {
+        responseDone = true
+        if sampling { endSample(status: 0, flags: "UR") }
+        d.session.reset(stream: id, code: code)
+    }
+
+    /// The client's stream closed: the response went out, or the client (or Skiff) reset it.
+    func downstreamClosed(errorCode: UInt32) {
+        if errorCode != 0 && !responseDone {
+            manager.http2Stats.clientResets.wrappingAdd(1, ordering: .relaxed)
+            manager.stats.requestResets.wrappingAdd(1, ordering: .relaxed)
+            if sampling { endSample(status: 0, flags: "DC") }
+        }
+        cancelUpstream()
+        release()
+    }
+
+    /// The client connection closed under this stream.
+    func downstreamGone() {
+        if !responseDone {
+            manager.stats.requestResets.wrappingAdd(1, ordering: .relaxed)
+            if sampling { endSample(status: 0, flags: "DC") }
+        }
+        cancelUpstream()
+        release()
+    }
+
+    private func release() {
+        timer.cancel()
+        if holdsClusterRequest {
+            holdsClusterRequest = false
+            cluster?.requestFinished()
+        }
+        if holdsActive {
+            holdsActive = false
+            manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+        }
+        route = nil
+        cluster = nil
+        hostSet = nil
+        host = nil
+        sampling = false
+    }
+
+    @inline(__always) func countResponse(_ code: Int) {
+        manager.stats.countResponseClass(code)
+        manager.stats.statuses.record(code)
+    }
+
+    static func decimal(_ v: UnsafeRawBufferPointer) -> Int? {
+        guard !v.isEmpty, v.count <= 9 else { return nil }
+        var n = 0
+        for b in v {
+            guard b >= 48, b <= 57 else { return nil }
+            n = n * 10 + Int(b - 48)
+        }
+        return n
+    }
+}
+
+/// RFC 9113 error codes the proxy sends.
+enum HTTP2ErrorCodes {
+    static let internalError: UInt32 = 0x2
+    static let cancel: UInt32 = 0x8
+}

@@ -1,0 +1,225 @@
+import SkiffHTTP2
+import SkiffNet
+import SkiffUpstream
+
+/// The HTTP/2 connections to one host on one executor, shared by every client connection there: a stream goes on the
+/// first connection with room under the server's SETTINGS_MAX_CONCURRENT_STREAMS, and a new connection opens when
+/// every one is full. Confined to its executor, so it takes no lock.
+final class HTTP2HostPool: DrainablePool {
+    var connections: [HTTP2Upstream] = []
+
+    /// A connection with room for one more stream, or nil.
+    func withRoom() -> HTTP2Upstream? {
+        connections.first { $0.hasRoom }
+    }
+
+    func remove(_ u: HTTP2Upstream) {
+        if let i = connections.firstIndex(where: { $0 === u }) { connections.remove(at: i) }
+    }
+
+    /// The host is draining or in maintenance: no new streams here; each connection ends with a GOAWAY and closes
+    /// once its streams are done.
+    func drain() {
+        let all = connections
+        connections.removeAll()
+        for u in all { u.drain() }
+    }
+
+    static func on(_ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTP2HostPool>) -> HTTP2HostPool {
+        let s = host.state(on: executor)
+        if let p = s[slot: slot] { return p }
+        let p = HTTP2HostPool()
+        s[slot: slot] = p
+        return p
+    }
+}
+
+/// One HTTP/2 connection to an upstream host (client side), multiplexing the streams of many client connections on
+/// its executor. Response frames go to the `HTTP2ProxyStream` that opened each stream; request bytes this
+/// connection's window took are given back to the client connection they came from (`http2Sent`).
+///
+/// Threads: confined to its executor (the same as its streams' client connections).
+final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked Sendable {
+    let host: Host
+    let cluster: Cluster
+    let executor: any EventExecutor
+    unowned(unsafe) let pool: HTTP2HostPool
+    let session: HTTP2Session
+    var connection: Connection!
+    var streams: [Int32: HTTP2ProxyStream] = [:]
+    var connected = false
+    /// Closed or failed: no stream may start here.
+    var lost = false
+    /// No new streams (the host drains); closes when the last one ends.
+    var draining = false
+    var writable = true
+    /// Set while its output waits for a flush at the end of the current client read.
+    var dirty = false
+    /// Client connections written to while handling the current upstream read, flushed at its end.
+    var touchedDownstreams: [HTTP2Downstream] = []
+    var pendingCounted = false
+
+    init(host: Host, cluster: Cluster, executor: any EventExecutor, pool: HTTP2HostPool, limits: HTTP2Limits) {
+        self.host = host
+        self.cluster = cluster
+        self.executor = executor
+        self.pool = pool
+        session = HTTP2Session(role: .client, limits: limits, consumesManually: true)
+        streams.reserveCapacity(128)
+        session.delegate = self
+    }
+
+    var hasRoom: Bool {
+        !lost && !draining && !session.peerWentAway && connection.currentState == .open && !connection.hasReadEOF
+            && streams.count < session.peerMaxConcurrentStreams
+    }
+
+    /// Opens a connection to `host` on `d`'s executor for `cluster` (already admitted).
+    static func open(
+        host: Host, cluster: Cluster, from d: HTTP2Downstream, pool: HTTP2HostPool
+    ) -> HTTP2Upstream {
+        let u = HTTP2Upstream(host: host, cluster: cluster, executor: d.executor, pool: pool, limits: d.manager.limits)
+        host.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
+        u.connection = d.connection.connectSibling(
+            to: host.address, timeout: cluster.config.connectTimeout,
+            options: ConnectionOptions(
+                maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes,
+                idleTimeout: cluster.config.idleTimeout ?? d.manager.options.upstreamIdleTimeout,
+                totals: cluster.upstreamWrites, tls: cluster.upstreamTLS(for: host)),
+            label: cluster.name, handler: u)
+        pool.connections.append(u)
+        return u
+    }
+
+    func drain() {
+        draining = true
+        session.goAway()
+        if streams.isEmpty { connection?.close(.local) } else { flush() }
+    }
+
+    // MARK: - Output
+
+    /// Writes what the session has to send while the server reads.
+    func flush() {
+        dirty = false
+        guard writable, !lost, let c = connection else { return }
+        var out: ByteBuffer?
+        _ = session.drainOutput { chunk in
+            var rest = chunk
+            while rest.count > 0 {
+                if out == nil || out!.writableBytes == 0 {
+                    if let full = out { c.write(full) }
+                    out = c.bufferPool.acquire()
+                }
+                let n = min(rest.count, out!.writableBytes)
+                out!.write(UnsafeRawBufferPointer(rebasing: rest[0..<n]))
+                rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            }
+        }
+        if let last = out { c.write(last) }
+    }
+
+    /// A client connection got frames from this connection's streams: flush it after the current upstream read.
+    func touch(_ d: HTTP2Downstream) {
+        if !d.dirty {
+            d.dirty = true
+            touchedDownstreams.append(d)
+        }
+    }
+
+    func flushTouchedDownstreams() {
+        if touchedDownstreams.isEmpty { return }
+        let touched = touchedDownstreams
+        touchedDownstreams.removeAll(keepingCapacity: true)
+        for d in touched { d.flushAll() }
+    }
+
+    // MARK: - Connection events
+
+    func connectionDidConnect(_ c: Connection) {
+        connected = true
+        host.stats.connectionActive.wrappingAdd(1, ordering: .relaxed)
+        flush()
+    }
+
+    func connection(_ c: Connection, didRead buffer: ByteBuffer) {
+        assert(executor.inExecutor, "HTTP2Upstream read off its executor's thread")
+        let result = session.receive(buffer.readableView)
+        buffer.release()
+        if case .failure(let e) = result {
+            flush()
+            flushTouchedDownstreams()
+            return c.close(.protocolError("upstream HTTP/2: \(e)"))
+        }
+        flush()
+        flushTouchedDownstreams()
+        if draining && streams.isEmpty { c.close(.local) }
+    }
+
+    func connectionDidReadEOF(_ c: Connection) { c.close(.eof) }
+
+    func connection(_ c: Connection, writabilityChanged w: Bool) {
+        writable = w
+        if w { flush() }
+    }
+
+    func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        lost = true
+        if connected {
+            host.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
+            host.stats.countClose(reason)
+        } else {
+            host.stats.connectionConFail.wrappingAdd(1, ordering: .relaxed)
+            if reason == .connectTimeout { host.stats.connectTimeouts.wrappingAdd(1, ordering: .relaxed) }
+        }
+        cluster.connectionClosed()
+        pool.remove(self)
+        let open = streams
+        streams.removeAll()
+        for (_, s) in open {
+            s.upstreamLost(reason: reason, wasConnected: connected)
+            touch(s.d)
+        }
+        flushTouchedDownstreams()
+        connection = nil
+    }
+
+    // MARK: - Session events
+
+    func http2Headers(stream id: Int32, _ block: HTTP2HeaderBlock, kind: HTTP2HeadersKind, endStream: Bool) {
+        guard let s = streams[id] else { return }
+        switch kind {
+        case .response: s.responseHeaders(block, endStream: endStream)
+        case .trailers: s.responseTrailers(block)
+        case .request: break
+        }
+        touch(s.d)
+    }
+
+    func http2Data(stream id: Int32, _ bytes: UnsafeRawBufferPointer) {
+        if let s = streams[id] {
+            s.responseData(bytes)
+            touch(s.d)
+        } else {
+            session.consume(stream: id, bytes: bytes.count)
+        }
+    }
+
+    func http2EndStream(stream id: Int32) {
+        guard let s = streams[id] else { return }
+        s.responseEnded()
+        touch(s.d)
+    }
+
+    func http2Sent(stream id: Int32, bytes: Int) {
+        guard let s = streams[id] else { return }
+        s.requestBytesSent(bytes)
+        touch(s.d)
+    }
+
+    func http2StreamClosed(stream id: Int32, errorCode: UInt32) {
+        guard let s = streams.removeValue(forKey: id) else { return }
+        s.upstreamStreamClosed(errorCode: errorCode)
+        touch(s.d)
+    }
+}
