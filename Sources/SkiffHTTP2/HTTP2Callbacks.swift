@@ -7,15 +7,22 @@ enum HTTP2Callbacks {
         return 0
     }
 
-    static let onHeader: nghttp2_on_header_callback = { _, _, name, nameLength, value, valueLength, _, userData in
-        HTTP2Session.from(userData).header(
+    static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
+        let fits = HTTP2Session.from(userData).header(
+            stream: frame?.pointee.hd.stream_id ?? 0,
             UnsafeRawBufferPointer(start: name, count: nameLength),
             UnsafeRawBufferPointer(start: value, count: valueLength))
-        return 0
+        // A temporal failure resets this stream only (RST_STREAM), the connection goes on.
+        return fits ? 0 : Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
     }
 
     static let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userData in
         if let frame { HTTP2Session.from(userData).frameReceived(frame) }
+        return 0
+    }
+
+    static let onFrameSent: nghttp2_on_frame_send_callback = { _, frame, userData in
+        if let frame { HTTP2Session.from(userData).frameSent(frame) }
         return 0
     }
 

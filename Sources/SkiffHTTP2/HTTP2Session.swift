@@ -29,10 +29,19 @@ public protocol HTTP2SessionDelegate: AnyObject {
     func http2Data(stream: Int32, _ bytes: UnsafeRawBufferPointer)
     /// The peer's side of the stream ended (END_STREAM on a DATA frame).
     func http2EndStream(stream: Int32)
+    /// A header block went past `maxHeaderListBytes`: the stream was reset (RST_STREAM) without being reported.
+    func http2HeaderListTooLarge(stream: Int32)
+    /// A GOAWAY left (this side's graceful close with code 0, or a connection error libnghttp2 or `fail` raised).
+    func http2GoAwaySent(errorCode: UInt32)
     /// `bytes` of a body this side sent left in DATA frames: the peer's window took them.
     func http2Sent(stream: Int32, bytes: Int)
     /// The stream is closed: done, reset by either side (`errorCode` non-zero), or the connection went away.
     func http2StreamClosed(stream: Int32, errorCode: UInt32)
+}
+
+extension HTTP2SessionDelegate {
+    public func http2HeaderListTooLarge(stream: Int32) {}
+    public func http2GoAwaySent(errorCode: UInt32) {}
 }
 
 /// One HTTP/2 connection's protocol state: libnghttp2 (framing, HPACK, flow control, SETTINGS, PING, GOAWAY) driven
@@ -63,6 +72,8 @@ public final class HTTP2Session {
     var session: OpaquePointer?
     /// The header block being read (one at a time: a block's frames are contiguous on the connection).
     let block = HTTP2HeaderBlock()
+    /// The header list size of `block` as RFC 9113 counts it.
+    var blockListBytes = 0
     /// Bodies waiting for flow-control window, by stream, and spare ones for later streams.
     var bodies: [Int32: HTTP2OutboundBody] = [:]
     var spareBodies: [HTTP2OutboundBody] = []
@@ -84,6 +95,7 @@ public final class HTTP2Session {
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, HTTP2Callbacks.onFrameReceived)
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, HTTP2Callbacks.onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, HTTP2Callbacks.onStreamClose)
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, HTTP2Callbacks.onFrameSent)
         var options: OpaquePointer?
         nghttp2_option_new(&options)
         defer { nghttp2_option_del(options) }
@@ -177,10 +189,23 @@ public final class HTTP2Session {
 
     // MARK: - From the callbacks
 
-    func beginHeaders() { block.removeAll() }
+    func beginHeaders() {
+        block.removeAll()
+        blockListBytes = 0
+    }
 
-    func header(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+    /// Adds a field to the block being read; false when the block has gone past `maxHeaderListBytes` (RFC 9113
+    /// counts each field's name and value plus 32), which resets the stream.
+    func header(stream: Int32, _ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
+        blockListBytes += name.count + value.count + 32
+        if blockListBytes > Int(limits.maxHeaderListBytes) {
+            if blockListBytes - (name.count + value.count + 32) <= Int(limits.maxHeaderListBytes) {
+                delegate?.http2HeaderListTooLarge(stream: stream)
+            }
+            return false
+        }
         block.append(name: name, value: value)
+        return true
     }
 
     func frameReceived(_ frame: UnsafePointer<nghttp2_frame>) {
@@ -198,6 +223,12 @@ public final class HTTP2Session {
             if endStream { delegate?.http2EndStream(stream: hd.stream_id) }
         default:
             break
+        }
+    }
+
+    func frameSent(_ frame: UnsafePointer<nghttp2_frame>) {
+        if frame.pointee.hd.type == UInt8(NGHTTP2_GOAWAY.rawValue) {
+            delegate?.http2GoAwaySent(errorCode: frame.pointee.goaway.error_code)
         }
     }
 

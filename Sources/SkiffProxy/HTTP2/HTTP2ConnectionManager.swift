@@ -15,6 +15,8 @@ public final class HTTP2ListenerStats: Sendable {
     public let protocolErrors = Atomic<UInt64>(0)
     /// Streams the client reset (RST_STREAM) before their response was complete.
     public let clientResets = Atomic<UInt64>(0)
+    /// Requests reset for a header list over SETTINGS_MAX_HEADER_LIST_SIZE (64 KiB).
+    public let headerListTooLarge = Atomic<UInt64>(0)
     /// Connections closed for carrying no stream for `connection_idle_timeout`.
     public let idleTimeouts = Atomic<UInt64>(0)
     /// Streams reset towards the client because the upstream reset or lost them mid-response.

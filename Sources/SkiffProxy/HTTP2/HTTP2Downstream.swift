@@ -30,6 +30,8 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
     /// When the last stream ended (coarse monotonic ns), or the accept.
     var idleSinceNs: UInt64 = 0
     var goingAway = false
+    /// The connection's protocol error is counted (once, however many GOAWAYs say so).
+    var countedProtocolError = false
 
     init(connection: Connection, manager: HTTP2ConnectionManager, executor: any EventExecutor) {
         self.connection = connection
@@ -69,11 +71,14 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
         assert(executor.inExecutor, "HTTP2Downstream read off its executor's thread")
         let result = session.receive(buffer.readableView)
         buffer.release()
-        if case .failure(let e) = result {
-            manager.http2Stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
-            manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
+        if case .failure = result {
+            // A connection error (a flood, too many CONTINUATIONs, a broken frame): GOAWAY goes out (counted when
+            // it leaves, `http2GoAwaySent`), then FIN.
+            session.fail()
+            writable = true
             flushAll()
-            return end(.protocolError("HTTP/2: \(e)"))
+            if !closed { finishAfterGoAway() }
+            return
         }
         flushAll()
     }
@@ -118,12 +123,14 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
             }
         }
         if let last = out { connection.write(last) }
-        if !session.isOpen {
-            // GOAWAY is out and no stream is left: FIN after the last byte; the client's EOF closes the rest.
-            closed = true
-            connection.shutdownWrite()
-            executor.arm(timer, afterNs: 2_000_000_000)
-        }
+        if !session.isOpen { finishAfterGoAway() }
+    }
+
+    /// GOAWAY is out and no stream is left: FIN after the last byte; the client's EOF, or two seconds, closes the rest.
+    private func finishAfterGoAway() {
+        closed = true
+        connection.shutdownWrite()
+        executor.arm(timer, afterNs: 2_000_000_000)
     }
 
     /// Flushes this connection and every upstream connection the current event wrote to.
@@ -145,10 +152,6 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
             u.dirty = true
             touchedUpstreams.append(u)
         }
-    }
-
-    private func end(_ reason: CloseReason) {
-        if !closed { connection.close(reason) }
     }
 
     // MARK: - Timer
@@ -206,6 +209,17 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
     }
 
     func http2EndStream(stream id: Int32) { streams[id]?.requestEnded() }
+
+    func http2GoAwaySent(errorCode: UInt32) {
+        guard errorCode != 0, !countedProtocolError else { return }
+        countedProtocolError = true
+        manager.http2Stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
+        manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    func http2HeaderListTooLarge(stream id: Int32) {
+        manager.http2Stats.headerListTooLarge.wrappingAdd(1, ordering: .relaxed)
+    }
 
     func http2Sent(stream id: Int32, bytes: Int) { streams[id]?.responseBytesSent(bytes) }
 

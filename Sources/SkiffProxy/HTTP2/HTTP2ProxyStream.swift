@@ -37,6 +37,12 @@ final class HTTP2ProxyStream {
     var holdsClusterRequest = false
     var holdsActive = false
     var triedConnect = 0
+    /// The request body so far, while it fits `maxReplayBodyBytes` (and no trailers came): what a retry after a
+    /// connect failure sends again.
+    var replayBody: [UInt8] = []
+    var replayable = true
+    /// Bytes of a resent body whose window the client already got back on the first try (not given back twice).
+    var resendOwed = 0
     var timer: PollerTimer!
     var sampling = false
     var sample = TelemetryRequestSample()
@@ -59,6 +65,9 @@ final class HTTP2ProxyStream {
         status = 0
         responseBodyBytes = 0
         triedConnect = 0
+        replayBody.removeAll(keepingCapacity: true)
+        replayable = true
+        resendOwed = 0
         startNs = MonotonicClock.now()
         grpc = block.first("content-type").map(GRPCWire.isGRPC) ?? false
         manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
@@ -116,12 +125,17 @@ final class HTTP2ProxyStream {
             if c.admitConnection() != nil { return reply(status: 503, reason: "upstream overflow") }
             u = HTTP2Upstream.open(host: h, cluster: c, from: d, pool: pool)
         }
-        guard let sid = u.session.submitRequest(requestHeaders, endStream: requestComplete) else {
+        let resend = !replayBody.isEmpty
+        guard let sid = u.session.submitRequest(requestHeaders, endStream: requestComplete && !resend) else {
             return reply(status: 503, reason: "upstream refused a new stream")
         }
         upstream = u
         upstreamID = sid
         u.streams[sid] = self
+        if resend {
+            resendOwed = replayBody.count
+            replayBody.withUnsafeBytes { u.session.sendData(stream: sid, $0, endStream: requestComplete) }
+        }
         h.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         h.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
         d.touch(u)
@@ -129,6 +143,14 @@ final class HTTP2ProxyStream {
 
     func requestData(_ bytes: UnsafeRawBufferPointer) {
         requestBodyBytes += bytes.count
+        if replayable {
+            if replayBody.count + bytes.count <= manager.options.maxReplayBodyBytes {
+                replayBody.append(contentsOf: bytes)
+            } else {
+                replayable = false
+                replayBody.removeAll(keepingCapacity: true)
+            }
+        }
         if let u = upstream {
             u.session.sendData(stream: upstreamID, bytes, endStream: false)
             d.touch(u)
@@ -147,13 +169,18 @@ final class HTTP2ProxyStream {
 
     func requestTrailers(_ block: HTTP2HeaderBlock) {
         requestComplete = true
+        replayable = false
         guard let u = upstream else { return }
         u.session.sendTrailers(stream: upstreamID, block)
         d.touch(u)
     }
 
     /// The upstream took `bytes` of the request body: the client may send that much more.
-    func requestBytesSent(_ bytes: Int) { d.session.consume(stream: id, bytes: bytes) }
+    func requestBytesSent(_ bytes: Int) {
+        let again = min(resendOwed, bytes)
+        resendOwed -= again
+        d.session.consume(stream: id, bytes: bytes - again)
+    }
 
     // MARK: - The response (from the HTTP2Upstream, on this executor)
 
@@ -238,10 +265,9 @@ final class HTTP2ProxyStream {
         }
         if !wasConnected {
             if let h = host { cluster?.outlier?.record(host: h, failure: true) }
-            // Nothing reached the server: once more on a fresh connection (another host when there is one),
-            // provided no body byte was sent that cannot be sent again.
+            // Nothing reached the server: once more on a fresh connection, with the body so far when it was kept.
             triedConnect += 1
-            if triedConnect <= 1 && requestBodyBytes == 0 {
+            if triedConnect <= 1 && replayable {
                 cluster?.stats.retryTotal.wrappingAdd(1, ordering: .relaxed)
                 manager.stats.retries.wrappingAdd(1, ordering: .relaxed)
                 return send()

@@ -1,0 +1,113 @@
+import Glibc
+import SkiffTestSupport
+
+/// The HTTP/2 tests' real peers, from `Tests/peers` on the Python venv `XDSPeers` makes: grpcio's own server and client
+/// (`grpc_peer.py`), and hyper-h2 as a strict upstream and as a client that breaks the rules on purpose (`h2_peer.py`).
+enum HTTP2Peers {
+    static var grpcScript: String { SkiffProcess.packageRoot + "/Tests/peers/grpc_peer.py" }
+    static var h2Script: String { SkiffProcess.packageRoot + "/Tests/peers/h2_peer.py" }
+
+    /// Starts `script serve` and returns it with the port it printed.
+    static func serve(_ script: String) throws -> (SkiffProcess, Int) {
+        let python = try XDSPeers.withXDSProtos()
+        let p = try SkiffProcess(executable: python, [script, "serve"])
+        guard p.waitForOutput("listening ", seconds: 30),
+            let line = p.output.split(separator: "\n").first(where: { $0.hasPrefix("listening ") }),
+            let port = Int(line.split(separator: " ")[1])
+        else {
+            p.stop()
+            throw TestError("\(script) did not start: \(p.output)")
+        }
+        return (p, port)
+    }
+
+    /// One gRPC call through `port`: the JSON line grpc_peer.py printed.
+    static func grpc(_ port: Int, _ method: String, _ args: [String] = []) throws -> String {
+        let python = try XDSPeers.withXDSProtos()
+        let r = try SkiffProcess.runCommand(python, [grpcScript, "call", "\(port)", method] + args, timeoutSeconds: 30)
+        return r.output
+    }
+
+    /// One h2_peer.py client case against `port`: the JSON line it printed.
+    static func h2Case(_ port: Int, _ name: String) throws -> String {
+        let python = try XDSPeers.withXDSProtos()
+        let r = try SkiffProcess.runCommand(python, [h2Script, "client", "\(port)", name], timeoutSeconds: 60)
+        return r.output
+    }
+
+    /// A config with an Http2 listener per thread model, routing `/skiff.test.` to the gRPC peer, `/plain/` to the
+    /// h2 peer, `/skiff.gone.` to a port nobody listens on, and `/health` to a direct response.
+    static func config(netpoll: Int, rwloop: Int, grpc: Int, h2: Int, gone: Int, admin: Int, idle: String = "3s") -> String {
+        func listener(_ name: String, _ port: Int, _ model: String) -> String {
+            """
+            {"name":"\(name)","address":"127.0.0.1:\(port)","thread_model":"\(model)","pollers":2,
+             "connection_idle_timeout":"\(idle)",
+             "filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Http2","upstream_protocol":"Http2","router_config_name":"r"}}]}]}
+            """
+        }
+        return """
+            {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[
+               {"match":{"prefix":"/skiff.test.Echo/Slow"},"route":{"cluster_name":"grpc","timeout":"1s"}},
+               {"match":{"prefix":"/skiff.test."},"route":{"cluster_name":"grpc","timeout":"10s"}},
+               {"match":{"prefix":"/plain/"},"route":{"cluster_name":"plain","timeout":"2s"}},
+               {"match":{"prefix":"/skiff.gone."},"route":{"cluster_name":"gone","timeout":"5s"}},
+               {"match":{"path":"/health"},"direct_response":{"status":200,"body":"ok\\n"}}]}]}],
+              "listeners":[\(listener("h2np", netpoll, "netpoll")),\(listener("h2rw", rwloop, "rwloop"))]}],
+             "cluster_manager":{"clusters":[
+               {"name":"grpc","connect_timeout":"1s","hosts":[{"address":"127.0.0.1:\(grpc)"}]},
+               {"name":"plain","connect_timeout":"1s","hosts":[{"address":"127.0.0.1:\(h2)"}]},
+               {"name":"gone","connect_timeout":"1s","hosts":[{"address":"127.0.0.1:\(gone)"}]}]},
+             "admin":{"address":{"socket_address":{"address":"127.0.0.1","port_value":\(admin)}}}}
+            """
+    }
+}
+
+/// The running rig: both peers and Skiff in front of them. `stop` ends what it started.
+final class HTTP2Rig {
+    let grpc: SkiffProcess
+    let h2: SkiffProcess
+    let skiff: SkiffProcess
+    let dir: String
+    let netpoll = freePort()
+    let rwloop = freePort()
+    let admin = freePort()
+    var listeners: [Int] { [netpoll, rwloop] }
+
+    init(tag: String, idle: String = "3s") throws {
+        let (g, gp) = try HTTP2Peers.serve(HTTP2Peers.grpcScript)
+        grpc = g
+        let (h, hp) = try HTTP2Peers.serve(HTTP2Peers.h2Script)
+        h2 = h
+        dir = makeTempDirectory(tag)
+        let config = HTTP2Peers.config(
+            netpoll: netpoll, rwloop: rwloop, grpc: gp, h2: hp, gone: freePort(), admin: admin, idle: idle)
+        do {
+            (skiff, _) = try AccessLogSupport.start(config, dir: dir)
+        } catch {
+            g.stop()
+            h.stop()
+            throw error
+        }
+    }
+
+    /// The value of the Prometheus family `name` for the listener named `listener`.
+    func metric(_ name: String, listener: String) throws -> UInt64 {
+        try metric(name, label: "listener=\"\(listener)\"")
+    }
+
+    /// The value of the first series of family `name` whose labels contain `label`.
+    func metric(_ name: String, label: String) throws -> UInt64 {
+        let (_, body) = try adminRequest(admin, "GET", "/metrics")
+        for line in body.split(separator: "\n") where line.hasPrefix(name + "{") && line.contains(label) {
+            if let v = line.split(separator: " ").last.flatMap({ UInt64(Double($0) ?? -1) }) { return v }
+        }
+        throw TestError("no \(name) with \(label) in /metrics")
+    }
+
+    func stop() {
+        skiff.stop()
+        grpc.stop()
+        h2.stop()
+        removeTree(dir)
+    }
+}

@@ -1,0 +1,118 @@
+import Glibc
+import SkiffNet
+import SkiffTestSupport
+import Testing
+
+/// HTTP/2 listeners in front of real peers on both thread models: grpcio's client and server (unary, server, client
+/// and bidirectional streaming, trailers, deadlines, cancellation, Skiff's own gRPC errors), hyper-h2 as a strict
+/// upstream and client (bodies, trailers, an upstream reset), curl and h2load.
+@Suite(.serialized) struct HTTP2ProxyBinaryTests {
+    @Test func grpcCallsOfEveryShapePassThroughWithTrailers() throws {
+        let rig = try HTTP2Rig(tag: "h2-grpc")
+        defer { rig.stop() }
+        for port in rig.listeners {
+            let unary = try HTTP2Peers.grpc(port, "Unary", ["--payload", "ping"])
+            #expect(unary.contains(#""code": "OK""#) && unary.contains(#""replies": ["ping"]"#), "\(port): \(unary)")
+            #expect(unary.contains(#""x-peer-trailer": "unary""#), "the server's trailers arrive: \(unary)")
+            let stream = try HTTP2Peers.grpc(port, "Stream", ["--count", "200"])
+            #expect(stream.contains(#""code": "OK""#) && stream.contains("\"199:"), "\(port): \(stream.prefix(300))")
+            let collect = try HTTP2Peers.grpc(port, "Collect", ["--count", "50", "--payload", String(repeating: "c", count: 1000)])
+            #expect(collect.contains(#""replies": ["n=50 bytes=50000"]"#), "\(port): \(collect)")
+            let chat = try HTTP2Peers.grpc(port, "Chat", ["--count", "20"])
+            #expect(chat.contains(#""code": "OK""#) && chat.contains("hello19"), "\(port): \(chat.prefix(300))")
+            let failed = try HTTP2Peers.grpc(port, "Unary", ["--meta", "x-fail=9"])
+            #expect(failed.contains(#""code": "FAILED_PRECONDITION""#), "the server's own status passes: \(failed)")
+        }
+        #expect(try rig.metric("downstream_request_total", listener: "h2np") == 5)
+        #expect(try rig.metric("downstream_request_total", listener: "h2rw") == 5)
+    }
+
+    @Test func skiffAnswersGRPCRequestsWithGRPCErrors() throws {
+        let rig = try HTTP2Rig(tag: "h2-grpc-errors")
+        defer { rig.stop() }
+        for port in rig.listeners {
+            // No upstream to connect to: 14 UNAVAILABLE, said by Skiff.
+            let python = try XDSPeers.withXDSProtos()
+            let probe = """
+                import grpc, sys
+                ch = grpc.insecure_channel("127.0.0.1:\(port)")
+                try:
+                    ch.unary_unary("/skiff.gone.Svc/M")(b"x", timeout=5)
+                    print("OK")
+                except grpc.RpcError as e:
+                    print(e.code().name, e.details(), dict(e.trailing_metadata() or ()).get("server"))
+                """
+            let unavailable = try SkiffProcess.runCommand(python, ["-c", probe], timeoutSeconds: 30)
+            #expect(unavailable.output.contains("UNAVAILABLE upstream connect failure skiff"), "\(unavailable.output)")
+            // The route's 1 s timeout before the server's 3 s answer: 4 DEADLINE_EXCEEDED, said by Skiff.
+            let slow = try HTTP2Peers.grpc(port, "Slow", ["--meta", "x-sleep-ms=3000"])
+            #expect(slow.contains(#""code": "DEADLINE_EXCEEDED""#), "\(slow)")
+            #expect(slow.contains(#""x-skiff-reason": "upstream request timeout""#), "\(slow)")
+            // The client cancels: the upstream stream is reset too, and the server sees it go.
+            let cancelled = try HTTP2Peers.grpc(port, "Slow", ["--cancel-after-ms", "200"])
+            #expect(cancelled.contains(#""code": "CANCELLED""#), "\(cancelled)")
+        }
+        for name in ["h2np", "h2rw"] {
+            #expect(try rig.metric("skiff_http2_client_resets_total", listener: name) >= 1, "\(name)")
+        }
+        // Each call to the missing host: a connect, and one more on a fresh connection (nothing had been sent).
+        let conFail = try rig.metric("upstream_connection_con_fail", label: #"cluster="gone""#)
+        #expect(conFail == 4, "\(conFail)")
+        #expect(try rig.metric("upstream_request_timeout", label: #"cluster="grpc""#) == 2)
+    }
+
+    /// `grpc-timeout` shorter than the route's: Skiff ends the call itself at the deadline, even though the upstream
+    /// (hyper-h2 here) never looks at the header.
+    @Test func grpcTimeoutIsHonouredBySkiff() throws {
+        let rig = try HTTP2Rig(tag: "h2-grpc-timeout")
+        defer { rig.stop() }
+        for port in rig.listeners {
+            let t0 = MonotonicClock.now()
+            let r = try SkiffProcess.runCommand(
+                "/usr/bin/curl",
+                [
+                    "-s", "-i", "--http2-prior-knowledge", "--max-time", "10", "-H", "content-type: application/grpc",
+                    "-H", "te: trailers", "-H", "grpc-timeout: 300m", "-H", "x-sleep-ms: 1500", "--data-binary", "x",
+                    "http://127.0.0.1:\(port)/plain/slow",
+                ])
+            let ms = (MonotonicClock.now() - t0) / 1_000_000
+            #expect(r.output.contains("grpc-status: 4"), "\(r.output)")
+            #expect(r.output.contains("x-skiff-reason: upstream request timeout"), "\(r.output)")
+            #expect(ms < 1200, "answered at the 300 ms deadline, not the route's 2 s: \(ms) ms")
+        }
+    }
+
+    @Test func strictPeerBodiesTrailersAndUpstreamReset() throws {
+        let rig = try HTTP2Rig(tag: "h2-strict")
+        defer { rig.stop() }
+        for port in rig.listeners {
+            let got = try HTTP2Peers.h2Case(port, "get")
+            #expect(got.contains("GET /plain/get bytes=0"), "\(got)")
+            #expect(got.contains("POST /plain/post bytes=100000"), "a 100 kB body through both windows: \(got)")
+            #expect(got.contains(#""trailers": {"x-trailer": "done"}"#), "\(got)")
+            // The upstream resets after its headers and 5 bytes: the client's stream is reset, not completed.
+            let r = try SkiffProcess.runCommand(
+                "/usr/bin/curl",
+                ["-s", "--http2-prior-knowledge", "--max-time", "5", "-H", "x-reset: 1", "http://127.0.0.1:\(port)/plain/r"])
+            #expect(r.status != 0, "curl must see the stream reset: \(r.output)")
+        }
+        #expect(try rig.metric("skiff_http2_upstream_resets_total", listener: "h2np") == 1)
+        #expect(try rig.metric("skiff_http2_upstream_resets_total", listener: "h2rw") == 1)
+    }
+
+    @Test(.enabled(if: access("/usr/bin/h2load", X_OK) == 0, "needs h2load (nghttp2-client)"))
+    func curlAndH2loadThroughBothModels() throws {
+        let rig = try HTTP2Rig(tag: "h2-load")
+        defer { rig.stop() }
+        for port in rig.listeners {
+            let health = try SkiffProcess.runCommand(
+                "/usr/bin/curl", ["-s", "--http2-prior-knowledge", "--max-time", "5", "http://127.0.0.1:\(port)/health"])
+            #expect(health.output == "ok\n", "\(health.output)")
+            let load = try SkiffProcess.runCommand(
+                "/usr/bin/h2load", ["-n", "600", "-c", "2", "-m", "20", "http://127.0.0.1:\(port)/plain/load"],
+                timeoutSeconds: 60)
+            #expect(load.output.contains("600 succeeded, 0 failed, 0 errored"), "\(load.output)")
+            #expect(load.output.contains("600 2xx"), "\(load.output)")
+        }
+    }
+}
