@@ -149,10 +149,31 @@ extension ConfigDecoder {
         listener.filterChains = decodeFilterChains(
             f, references: &references, oldFormRouters: &oldFormRouters, tls: &listener.tls)
         applyInspector(f, to: &listener)
+        checkALPN(f, &listener)
         listener.streamFilters = streamFilters(f)
         applyTimeouts(
             to: &listener, f, idle: idleTimeout, header: headerTimeout, body: bodyTimeout)
         return listener
+    }
+
+    /// ALPN against the listener's protocol: an Http2 listener's TLS offers `h2` (given, or added when its `alpn` is
+    /// empty, so clients pick HTTP/2 by it); any other listener must not offer it.
+    private mutating func checkALPN(_ f: Fields, _ listener: inout ListenerConfig) {
+        guard var tls = listener.tls else { return }
+        var http2 = false
+        if case .proxy(let p)? = listener.filterChains.first?.filters.first { http2 = p.downstreamProtocol == .http2 }
+        let path = f.path("filter_chains") + "[0].tls_context.alpn"
+        for i in tls.contexts.indices {
+            let offersH2 = tls.contexts[i].alpn.contains("h2")
+            if http2 && tls.contexts[i].alpn.isEmpty {
+                tls.contexts[i].alpn = ["h2"]
+            } else if http2 && !offersH2 {
+                fail(path, "an Http2 listener offers h2 (clients choose HTTP/2 by ALPN): add it or leave alpn empty")
+            } else if !http2 && offersH2 {
+                fail(path, "\"h2\" is offered by Http2 listeners only (this one does not speak HTTP/2)")
+            }
+        }
+        listener.tls = tls
     }
 
     /// The listener's connection timeouts, with defaults that depend on its filter: HTTP and RPC listeners close

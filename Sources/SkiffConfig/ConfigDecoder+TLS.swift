@@ -306,20 +306,19 @@ extension ConfigDecoder {
         return out
     }
 
-    /// `alpn`, `,`-separated and lower-cased: `http/1.1` and `sofa`, what Skiff's listeners speak.
+    /// `alpn`, `,`-separated and lower-cased: `h2`, `http/1.1` and `sofa`, what Skiff's listeners speak (which
+    /// listener may offer which is checked with its filter, `checkALPN`).
     private mutating func alpn(_ f: Fields) -> [String] {
         var out: [String] = []
         for entry in entries(f, "alpn", separator: ",") {
             let name = entry.lowercased()
             switch name {
-            case "http/1.1", "sofa":
+            case "h2", "http/1.1", "sofa":
                 if out.contains(name) { fail(f.path("alpn"), "\(quoted(name)) given twice") } else { out.append(name) }
-            case "h2":
-                fail(f.path("alpn"), "\"h2\": HTTP/2 is not supported yet (expected http/1.1 or sofa)")
             default:
                 fail(
                     f.path("alpn"),
-                    "unknown protocol \(quoted(entry)) (expected http/1.1 or sofa; MOSN drops unknown names "
+                    "unknown protocol \(quoted(entry)) (expected h2, http/1.1 or sofa; MOSN drops unknown names "
                         + "silently, skiff refuses them)")
             }
         }

@@ -373,16 +373,35 @@ private typealias T = TLSFixture
 
     @Test func alpn() throws {
         #expect(try decoded(#","alpn":"HTTP/1.1,sofa""#).alpn == ["http/1.1", "sofa"])
+        // h2 only on Http2 listeners (this one is tcp_proxy).
         #expect(
             errors(#","alpn":"h2,http/1.1""#) == [
-                #"\#(T.serverPath).alpn: "h2": HTTP/2 is not supported yet (expected http/1.1 or sofa)"#
+                #"servers[0].listeners[0].filter_chains[0].tls_context.alpn: "h2" is offered by Http2 listeners only (this one does not speak HTTP/2)"#
             ])
         #expect(
             errors(#","alpn":"http/1.1,spdy/3""#) == [
-                #"\#(T.serverPath).alpn: unknown protocol "spdy/3" (expected http/1.1 or sofa; MOSN drops unknown names silently, skiff refuses them)"#
+                #"\#(T.serverPath).alpn: unknown protocol "spdy/3" (expected h2, http/1.1 or sofa; MOSN drops unknown names silently, skiff refuses them)"#
             ])
         #expect(
             errors(#","alpn":"sofa,""#) == [#"\#(T.serverPath).alpn: entry 2 is empty (entries are separated by ",")"#])
+    }
+
+    /// An Http2 listener offers h2: added when its alpn is empty, required when it lists others.
+    @Test func http2ListenersOfferH2() throws {
+        func config(_ extra: String) -> String {
+            let chain = #""tls_context":\#(T.serverContext(extra))"#
+            let listener =
+                #"{"name":"l0","address":"127.0.0.1:0","filter_chains":[{\#(chain),"filters":[{"type":"proxy","config":{"downstream_protocol":"Http2","upstream_protocol":"Http2","router_config_name":"r1"}}]}]}"#
+            return F.config(listeners: [listener], routers: [F.router()])
+        }
+        let added = try #require(decodeValid(config("")))
+        #expect(added.allListeners[0].tls?.contexts.first?.alpn == ["h2"])
+        let given = try #require(decodeValid(config(#","alpn":"h2""#)))
+        #expect(given.allListeners[0].tls?.contexts.first?.alpn == ["h2"])
+        #expect(
+            errorLines(config(#","alpn":"http/1.1""#)) == [
+                "servers[0].listeners[0].filter_chains[0].tls_context.alpn: an Http2 listener offers h2 (clients choose HTTP/2 by ALPN): add it or leave alpn empty"
+            ])
     }
 
     @Test func handshakeTimeout() throws {
