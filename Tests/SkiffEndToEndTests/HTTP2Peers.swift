@@ -37,12 +37,16 @@ enum HTTP2Peers {
 
     /// A config with an Http2 listener per thread model, routing `/skiff.test.` to the gRPC peer, `/plain/` to the
     /// h2 peer, `/skiff.gone.` to a port nobody listens on, and `/health` to a direct response.
-    static func config(netpoll: Int, rwloop: Int, grpc: Int, h2: Int, gone: Int, admin: Int, idle: String = "3s") -> String {
+    /// `tls`: the listeners' `tls_context` (MOSN's JSON), none when nil.
+    static func config(
+        netpoll: Int, rwloop: Int, grpc: Int, h2: Int, gone: Int, admin: Int, idle: String = "3s", tls: String? = nil
+    ) -> String {
+        let chain = tls.map { #""tls_context":\#($0),"# } ?? ""
         func listener(_ name: String, _ port: Int, _ model: String) -> String {
             """
             {"name":"\(name)","address":"127.0.0.1:\(port)","thread_model":"\(model)","pollers":2,
              "connection_idle_timeout":"\(idle)",
-             "filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Http2","upstream_protocol":"Http2","router_config_name":"r"}}]}]}
+             "filter_chains":[{\(chain)"filters":[{"type":"proxy","config":{"downstream_protocol":"Http2","upstream_protocol":"Http2","router_config_name":"r"}}]}]}
             """
         }
         return """
@@ -73,14 +77,15 @@ final class HTTP2Rig {
     let admin = freePort()
     var listeners: [Int] { [netpoll, rwloop] }
 
-    init(tag: String, idle: String = "3s") throws {
+    init(tag: String, idle: String = "3s", tls: String? = nil) throws {
         let (g, gp) = try HTTP2Peers.serve(HTTP2Peers.grpcScript)
         grpc = g
         let (h, hp) = try HTTP2Peers.serve(HTTP2Peers.h2Script)
         h2 = h
         dir = makeTempDirectory(tag)
         let config = HTTP2Peers.config(
-            netpoll: netpoll, rwloop: rwloop, grpc: gp, h2: hp, gone: freePort(), admin: admin, idle: idle)
+            netpoll: netpoll, rwloop: rwloop, grpc: gp, h2: hp, gone: freePort(), admin: admin, idle: idle,
+            tls: tls)
         do {
             (skiff, _) = try AccessLogSupport.start(config, dir: dir)
         } catch {
