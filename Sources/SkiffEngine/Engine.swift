@@ -376,6 +376,7 @@ public final class Engine: @unchecked Sendable {
                         filter: p, routers: routers, clusters: clusters, options: HTTPProxyOptions(listener: lc),
                         tap: hub.requests)
                     autoHTTP = auto.httpStats
+                    http2 = auto.http2
                     delegate = auto
                 case .http2:
                     let h2 = try HTTP2ConnectionManager(

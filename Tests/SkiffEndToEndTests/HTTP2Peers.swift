@@ -39,14 +39,15 @@ enum HTTP2Peers {
     /// h2 peer, `/skiff.gone.` to a port nobody listens on, and `/health` to a direct response.
     /// `tls`: the listeners' `tls_context` (MOSN's JSON), none when nil.
     static func config(
-        netpoll: Int, rwloop: Int, grpc: Int, h2: Int, gone: Int, admin: Int, idle: String = "3s", tls: String? = nil
+        netpoll: Int, rwloop: Int, auto: Int, grpc: Int, h2: Int, gone: Int, admin: Int, idle: String = "3s",
+        tls: String? = nil
     ) -> String {
         let chain = tls.map { #""tls_context":\#($0),"# } ?? ""
-        func listener(_ name: String, _ port: Int, _ model: String) -> String {
+        func listener(_ name: String, _ port: Int, _ model: String, _ proto: String = "Http2") -> String {
             """
             {"name":"\(name)","address":"127.0.0.1:\(port)","thread_model":"\(model)","pollers":2,
              "connection_idle_timeout":"\(idle)",
-             "filter_chains":[{\(chain)"filters":[{"type":"proxy","config":{"downstream_protocol":"Http2","upstream_protocol":"Http2","router_config_name":"r"}}]}]}
+             "filter_chains":[{\(chain)"filters":[{"type":"proxy","config":{"downstream_protocol":"\(proto)","upstream_protocol":"\(proto)","router_config_name":"r"}}]}]}
             """
         }
         return """
@@ -56,7 +57,8 @@ enum HTTP2Peers {
                {"match":{"prefix":"/plain/"},"route":{"cluster_name":"plain","timeout":"2s"}},
                {"match":{"prefix":"/skiff.gone."},"route":{"cluster_name":"gone","timeout":"5s"}},
                {"match":{"path":"/health"},"direct_response":{"status":200,"body":"ok\\n"}}]}]}],
-              "listeners":[\(listener("h2np", netpoll, "netpoll")),\(listener("h2rw", rwloop, "rwloop"))]}],
+              "listeners":[\(listener("h2np", netpoll, "netpoll")),\(listener("h2rw", rwloop, "rwloop")),
+                \(listener("auto", auto, "netpoll", "Auto"))]}],
              "cluster_manager":{"clusters":[
                {"name":"grpc","connect_timeout":"1s","hosts":[{"address":"127.0.0.1:\(grpc)"}]},
                {"name":"plain","connect_timeout":"1s","hosts":[{"address":"127.0.0.1:\(h2)"}]},
@@ -75,6 +77,8 @@ final class HTTP2Rig {
     let netpoll = freePort()
     let rwloop = freePort()
     let admin = freePort()
+    /// An `Auto` listener (netpoll) beside the two Http2 ones.
+    let auto = freePort()
     var listeners: [Int] { [netpoll, rwloop] }
 
     init(tag: String, idle: String = "3s", tls: String? = nil) throws {
@@ -84,7 +88,7 @@ final class HTTP2Rig {
         h2 = h
         dir = makeTempDirectory(tag)
         let config = HTTP2Peers.config(
-            netpoll: netpoll, rwloop: rwloop, grpc: gp, h2: hp, gone: freePort(), admin: admin, idle: idle,
+            netpoll: netpoll, rwloop: rwloop, auto: auto, grpc: gp, h2: hp, gone: freePort(), admin: admin, idle: idle,
             tls: tls)
         do {
             (skiff, _) = try AccessLogSupport.start(config, dir: dir)

@@ -27,6 +27,22 @@ import Testing
         #expect(try rig.metric("downstream_request_total", listener: "h2rw") == 5)
     }
 
+    /// An `Auto` listener recognises the HTTP/2 preface beside HTTP/1.1 on the same port.
+    @Test func autoListenerServesHTTP2AndHTTP1() throws {
+        let rig = try HTTP2Rig(tag: "h2-auto")
+        defer { rig.stop() }
+        let unary = try HTTP2Peers.grpc(rig.auto, "Unary", ["--payload", "via-auto"])
+        #expect(unary.contains(#""replies": ["via-auto"]"#), "\(unary)")
+        let strict = try HTTP2Peers.h2Case(rig.auto, "get")
+        #expect(strict.contains("POST /plain/post bytes=100000"), "\(strict)")
+        let http1 = try SkiffProcess.runCommand(
+            "/usr/bin/curl", ["-s", "--http1.1", "--max-time", "5", "http://127.0.0.1:\(rig.auto)/health"])
+        #expect(http1.output == "ok\n", "\(http1.output)")
+        // Both count in the listener's HTTP stats; the HTTP/2 connections in its h2 families.
+        #expect(try rig.metric("downstream_request_total", listener: "auto") == 4)
+        #expect(try rig.metric("skiff_http2_connections_total", listener: "auto") == 2)
+    }
+
     @Test func skiffAnswersGRPCRequestsWithGRPCErrors() throws {
         let rig = try HTTP2Rig(tag: "h2-grpc-errors")
         defer { rig.stop() }

@@ -6,6 +6,9 @@ public enum HTTP2PrefaceRefusal {
     /// The preface's first part, as it parses as an HTTP/1 head.
     static let head = Array("PRI * HTTP/2.0\r\n\r\n".utf8)
 
+    /// The whole client connection preface (RFC 9113 §3.4), 24 bytes: what an `Auto` listener recognises HTTP/2 by.
+    public static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+
     /// Whether `head` (a complete HTTP/1 head) is the HTTP/2 connection preface.
     public static func isPreface(_ head: UnsafeRawBufferPointer) -> Bool {
         head.count == Self.head.count && head.elementsEqual(Self.head)

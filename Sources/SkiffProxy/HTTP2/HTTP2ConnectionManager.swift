@@ -39,7 +39,8 @@ public final class HTTP2ConnectionManager: ListenerDelegate, ReroutableProxy, Ac
     /// 0 = no idle timeout.
     let idleTimeoutNs: UInt64
     let headerTimeoutNs: UInt64
-    public let stats = HTTPListenerStats()
+    /// Per-request counters: the listener's own, or shared with the HTTP/1 side of an `Auto` listener.
+    public let stats: HTTPListenerStats
     public let http2Stats = HTTP2ListenerStats()
     /// Set by a graceful stop: connections send GOAWAY and close once their streams are done.
     public let shuttingDown = Atomic<Bool>(false)
@@ -47,8 +48,9 @@ public final class HTTP2ConnectionManager: ListenerDelegate, ReroutableProxy, Ac
 
     public init(
         filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, options: HTTPProxyOptions,
-        limits: HTTP2Limits = HTTP2Limits(), tap: RequestTap = .inert
+        limits: HTTP2Limits = HTTP2Limits(), tap: RequestTap = .inert, stats: HTTPListenerStats = HTTPListenerStats()
     ) throws(ProxySetupError) {
+        self.stats = stats
         guard filter.downstreamProtocol == .http2 || filter.downstreamProtocol == .auto else {
             throw ProxySetupError("downstream_protocol \(filter.downstreamProtocol.rawValue) is not served by the HTTP/2 proxy")
         }

@@ -6,10 +6,12 @@ import SkiffTelemetry
 import SkiffUpstream
 
 /// The `Auto` downstream protocol: the first bytes of a connection pick its codec — 0x01 Bolt, 0x02 Bolt v2,
-/// 0xda 0xbb Dubbo, anything else HTTP/1.1 — and the connection is handed to that protocol's handler. One router
-/// serves all of them (HTTP routes by host and path, RPC by headers such as `service`).
+/// 0xda 0xbb Dubbo, the HTTP/2 connection preface HTTP/2 (proxied to HTTP/2 upstreams), anything else HTTP/1.1 — and
+/// the connection is handed to that protocol's handler. One router serves all of them (HTTP routes by host and path,
+/// RPC by headers such as `service`); HTTP/1.1 and HTTP/2 requests count in one set of HTTP stats.
 public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, AccessLogging, @unchecked Sendable {
     let http: HTTPConnectionManager
+    public let http2: HTTP2ConnectionManager
     let bolt: RPCConnectionManager<BoltCodec>
     let boltv2: RPCConnectionManager<BoltV2Codec>
     let dubbo: RPCConnectionManager<DubboCodec>
@@ -23,6 +25,11 @@ public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, Acces
         httpFilter.downstreamProtocol = .http1
         httpFilter.upstreamProtocol = .http1
         http = try HTTPConnectionManager(filter: httpFilter, routers: routers, clusters: clusters, options: options, tap: tap)
+        var h2Filter = filter
+        h2Filter.downstreamProtocol = .http2
+        h2Filter.upstreamProtocol = .http2
+        http2 = try HTTP2ConnectionManager(
+            filter: h2Filter, routers: routers, clusters: clusters, options: options, tap: tap, stats: http.stats)
         let idle = options.idleTimeout
         bolt = try RPCConnectionManager<BoltCodec>(
             filter: filter, routers: routers, clusters: clusters, idleTimeout: idle, tap: tap)
@@ -43,6 +50,7 @@ public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, Acces
         let h = try ProxyRouting(filter: hp, routers: routers, clusters: clusters, accessLog: log)
         let r = try ProxyRouting(filter: p, routers: routers, clusters: clusters, accessLog: log)
         http.routing.replace(h)
+        http2.routing.replace(h)
         bolt.routing.replace(r)
         boltv2.routing.replace(r)
         dubbo.routing.replace(r)
@@ -51,6 +59,7 @@ public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, Acces
     /// One set of access logs for whichever protocol a connection turns out to speak.
     public func setAccessLog(_ log: ListenerAccessLog?) {
         http.setAccessLog(log)
+        http2.setAccessLog(log)
         bolt.setAccessLog(log)
         boltv2.setAccessLog(log)
         dubbo.setAccessLog(log)
@@ -69,6 +78,13 @@ public final class AutoProtocolManager: ListenerDelegate, ReroutableProxy, Acces
     /// Which protocol `bytes` start with; nil until enough bytes are there to tell.
     static func detect(_ bytes: UnsafeRawBufferPointer) -> ProtocolName? {
         guard let first = bytes.first else { return nil }
+        if first == UInt8(ascii: "P") {
+            // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" (RFC 9113 §3.4): HTTP/2 once all 24 bytes match; a prefix waits.
+            let preface = HTTP2PrefaceRefusal.preface
+            let n = min(bytes.count, preface.count)
+            guard bytes[0..<n].elementsEqual(preface[0..<n]) else { return .http1 }
+            return n == preface.count ? .http2 : nil
+        }
         switch first {
         case 0x01: return .bolt
         case 0x02: return .boltv2
@@ -139,6 +155,10 @@ final class ProtocolSniffer: ConnectionHandler, @unchecked Sendable {
             next = d
         case .dubbo:
             let d = RPCDownstream<DubboCodec>(connection: c, manager: manager.dubbo, executor: executor)
+            d.start()
+            next = d
+        case .http2:
+            let d = HTTP2Downstream(connection: c, manager: manager.http2, executor: executor)
             d.start()
             next = d
         default:
