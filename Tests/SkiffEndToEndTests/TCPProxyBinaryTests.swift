@@ -47,7 +47,7 @@ func checkEcho(port: Int, bytes: Int, seed: UInt64) throws -> Bool {
     @Test func validatePrintsOkAndSummaryForShippedConfigs() throws {
         // MOSN's samples carry fields MOSN itself ignores or acts on differently: each is named in one warning line.
         let expectedWarnings = [
-            "tcp_proxy.json": [], "mosn_tcp_sample.json": ["servers[0].listeners[0].log_path"],
+            "tcp_proxy.json": [], "grpc.json": [], "mosn_tcp_sample.json": ["servers[0].listeners[0].log_path"],
             "mosn_http_sample.json": [], "mosn_bolt_sample.json": [],
             "mosn_dubbo_client_sample.json": ["servers[0].listeners[0].log_path"],
             "mosn_dubbo_server_sample.json": ["servers[0].listeners[0].log_path"],
