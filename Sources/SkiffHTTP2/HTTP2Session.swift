@@ -33,7 +33,8 @@ public protocol HTTP2SessionDelegate: AnyObject {
     func http2HeaderListTooLarge(stream: Int32)
     /// A GOAWAY left (this side's graceful close with code 0, or a connection error libnghttp2 or `fail` raised).
     func http2GoAwaySent(errorCode: UInt32)
-    /// `bytes` of a body this side sent left in DATA frames: the peer's window took them.
+    /// `bytes` of a body this side sends left its hands: framed in DATA (the peer's window took them), or dropped
+    /// because the stream closed first. A proxy gives the same amount back to the side they came from.
     func http2Sent(stream: Int32, bytes: Int)
     /// The stream is closed: done, reset by either side (`errorCode` non-zero), or the connection went away.
     func http2StreamClosed(stream: Int32, errorCode: UInt32)
@@ -235,7 +236,11 @@ public final class HTTP2Session {
     func data(stream: Int32, _ bytes: UnsafeRawBufferPointer) { delegate?.http2Data(stream: stream, bytes) }
 
     func streamClosed(_ stream: Int32, _ code: UInt32) {
-        if let body = bodies.removeValue(forKey: stream) { recycle(body) }
+        if let body = bodies.removeValue(forKey: stream) {
+            let unsent = body.bytes.count - body.offset
+            if unsent > 0 { delegate?.http2Sent(stream: stream, bytes: unsent) }
+            recycle(body)
+        }
         delegate?.http2StreamClosed(stream: stream, errorCode: code)
     }
 

@@ -120,3 +120,47 @@ final class HTTP2Rig {
         removeTree(dir)
     }
 }
+
+/// Debian's nginx as a fast h2c upstream (`listen ... http2`, prior knowledge): `/4k` answers 4,096 bytes. One
+/// process (no master) in a fresh directory on a free port; `stop` ends that pid and removes the directory.
+final class NginxH2Backend {
+    let process: SkiffProcess
+    let port: Int
+    let directory: String
+
+    init() throws {
+        directory = makeTempDirectory("nginx-h2")
+        let p = freePort()
+        mkdir(directory + "/html", 0o755)
+        guard let page = fopen(directory + "/html/4k", "w") else { throw TestError("cannot write the 4 KiB page") }
+        fputs(String(repeating: "0123456789abcdef", count: 255) + "0123456789abcde\n", page)
+        fclose(page)
+        let conf = """
+            worker_processes 1; daemon off; master_process off; pid \(directory)/nginx.pid; error_log \(directory)/error.log;
+            events { worker_connections 1024; }
+            http {
+              access_log off; keepalive_requests 100000000; http2_max_concurrent_streams 256;
+              client_body_temp_path \(directory)/body; proxy_temp_path \(directory)/proxy; fastcgi_temp_path \(directory)/fastcgi;
+              uwsgi_temp_path \(directory)/uwsgi; scgi_temp_path \(directory)/scgi;
+              server { listen 127.0.0.1:\(p) http2; root \(directory)/html; }
+            }
+            """
+        let path = "\(directory)/nginx.conf"
+        guard let f = fopen(path, "w") else { throw TestError("cannot write \(path)") }
+        fputs(conf, f)
+        fclose(f)
+        let proc = try SkiffProcess(executable: "nginx", ["-p", directory, "-e", "\(directory)/error.log", "-c", path])
+        guard waitUntil(seconds: 10, { (try? TestSocket.connect(port: p, timeoutSeconds: 1))?.close() != nil }) else {
+            proc.stop()
+            removeTree(directory)
+            throw TestError("nginx (h2c) did not start: \(proc.output)")
+        }
+        process = proc
+        port = p
+    }
+
+    func stop() {
+        process.stop()
+        removeTree(directory)
+    }
+}

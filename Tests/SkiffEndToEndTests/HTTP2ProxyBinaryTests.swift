@@ -116,6 +116,41 @@ import Testing
         #expect(try rig.metric("skiff_http2_upstream_resets_total", listener: "h2rw") == 1)
     }
 
+    /// 3,000 responses of 4 KiB (12 MB) from nginx through the upstream connection each executor shares: every byte
+    /// the client takes is given back to that connection's 1 MiB window, including bytes of upstream streams that
+    /// had already closed (once lost, and the connection stalled for good after about 16,000 small responses).
+    @Test(.enabled(if: access("/usr/bin/h2load", X_OK) == 0 && NginxProxy.isInstalled, "needs h2load and nginx"))
+    func manyStreamsKeepTheSharedUpstreamWindowOpen() throws {
+        let nginx = try NginxH2Backend()
+        defer { nginx.stop() }
+        let dir = makeTempDirectory("h2-window")
+        defer { removeTree(dir) }
+        let (np, rw, admin) = (freePort(), freePort(), freePort())
+        func listener(_ name: String, _ port: Int, _ model: String) -> String {
+            #"{"name":"\#(name)","address":"127.0.0.1:\#(port)","thread_model":"\#(model)","pollers":1,"filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Http2","upstream_protocol":"Http2","router_config_name":"r"}}]}]}"#
+        }
+        let config = """
+            {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[
+               {"match":{"prefix":"/"},"route":{"cluster_name":"nginx"}}]}]}],
+              "listeners":[\(listener("np", np, "netpoll")),\(listener("rw", rw, "rwloop"))]}],
+             "cluster_manager":{"clusters":[{"name":"nginx","hosts":[{"address":"127.0.0.1:\(nginx.port)"}]}]},
+             "admin":{"address":{"socket_address":{"address":"127.0.0.1","port_value":\(admin)}}}}
+            """
+        let (p, _) = try AccessLogSupport.start(config, dir: dir)
+        defer { p.stop() }
+        for port in [np, rw] {
+            let load = try SkiffProcess.runCommand(
+                "/usr/bin/h2load", ["-n", "3000", "-c", "2", "-m", "20", "http://127.0.0.1:\(port)/4k"],
+                timeoutSeconds: 60)
+            #expect(load.output.contains("3000 succeeded, 0 failed, 0 errored"), "\(port): \(load.output)")
+        }
+        // Multiplexed: a connection or two per executor, not one per stream.
+        let (_, metrics) = try adminRequest(admin, "GET", "/metrics")
+        let opened = metrics.split(separator: "\n").first { $0.hasPrefix("upstream_connection_total{") }
+        let count = opened.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) } ?? -1
+        #expect(count >= 1 && count <= 6, "\(opened ?? "none")")
+    }
+
     @Test(.enabled(if: access("/usr/bin/h2load", X_OK) == 0, "needs h2load (nghttp2-client)"))
     func curlAndH2loadThroughBothModels() throws {
         let rig = try HTTP2Rig(tag: "h2-load")

@@ -76,11 +76,11 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
             // it leaves, `http2GoAwaySent`), then FIN.
             session.fail()
             writable = true
-            flushAll()
+            flush()
             if !closed { finishAfterGoAway() }
             return
         }
-        flushAll()
+        flush()
     }
 
     func connectionDidReadEOF(_ c: Connection) {
@@ -91,7 +91,7 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
 
     func connection(_ c: Connection, writabilityChanged w: Bool) {
         writable = w
-        if w { flushAll() }
+        if w { flush() }
     }
 
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
@@ -105,9 +105,12 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
 
     // MARK: - Output
 
-    /// Writes what the session has to send, while the client reads; GOAWAY sent and nothing left open: close.
+    /// Writes what the session has to send, while the client reads (GOAWAY sent and nothing left open: close), then
+    /// flushes the upstream connections its events wrote to. Every event handled here or in an `HTTP2Upstream` ends
+    /// with a flush, so output never waits for a later event.
     func flush() {
         dirty = false
+        defer { flushTouchedUpstreams() }
         guard writable, !closed else { return }
         var out: ByteBuffer?
         _ = session.drainOutput { chunk in
@@ -133,12 +136,6 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
         executor.arm(timer, afterNs: 2_000_000_000)
     }
 
-    /// Flushes this connection and every upstream connection the current event wrote to.
-    func flushAll() {
-        flush()
-        flushTouchedUpstreams()
-    }
-
     private func flushTouchedUpstreams() {
         if touchedUpstreams.isEmpty { return }
         let touched = touchedUpstreams
@@ -146,7 +143,8 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
         for u in touched { u.flush() }
     }
 
-    /// An upstream connection got frames for this client's streams: flush it after the current client read.
+    /// An upstream connection got frames (or window) for this client's streams: flushed at the end of this
+    /// connection's flush.
     func touch(_ u: HTTP2Upstream) {
         if !u.dirty {
             u.dirty = true

@@ -18,6 +18,10 @@ final class HTTP2ProxyStream {
     /// The upstream connection and stream id, while the upstream stream is open.
     var upstream: HTTP2Upstream?
     var upstreamID: Int32 = 0
+    /// Where response bytes the client took are given back: the last upstream stream's connection, kept after that
+    /// stream closed (its DATA may still wait here for the client's window), until this stream ends.
+    var windowOwner: HTTP2Upstream?
+    var windowOwnerID: Int32 = 0
     var route: ResolvedRoute?
     var cluster: Cluster?
     var hostSet: HostSet?
@@ -131,6 +135,8 @@ final class HTTP2ProxyStream {
         }
         upstream = u
         upstreamID = sid
+        windowOwner = u
+        windowOwnerID = sid
         u.streams[sid] = self
         if resend {
             resendOwed = replayBody.count
@@ -204,7 +210,10 @@ final class HTTP2ProxyStream {
     }
 
     func responseData(_ bytes: UnsafeRawBufferPointer) {
-        guard responseStarted, !responseDone else { return }
+        guard responseStarted, !responseDone else {
+            upstream?.session.consume(stream: upstreamID, bytes: bytes.count)
+            return
+        }
         responseBodyBytes += bytes.count
         d.session.sendData(stream: id, bytes, endStream: false)
     }
@@ -221,12 +230,13 @@ final class HTTP2ProxyStream {
         responseComplete()
     }
 
-    /// The client took `bytes` of the response body: the upstream may send that much more.
+    /// `bytes` of the response body left Skiff (the client's window took them, or the stream ended with them
+    /// unsent): the upstream may send that much more, on the stream and on its connection (libnghttp2 gives a closed
+    /// stream's bytes back to the connection's window).
     func responseBytesSent(_ bytes: Int) {
-        if let u = upstream {
-            u.session.consume(stream: upstreamID, bytes: bytes)
-            d.touch(u)
-        }
+        guard let u = windowOwner else { return }
+        u.session.consume(stream: windowOwnerID, bytes: bytes)
+        d.touch(u)
     }
 
     /// The whole response is handed to the client's session.
@@ -290,7 +300,7 @@ final class HTTP2ProxyStream {
         } else {
             reply(status: 504, reason: "upstream request timeout")
         }
-        d.flushAll()
+        d.flush()
     }
 
     /// Resets the upstream stream (the client went away, or Skiff answered instead).
@@ -298,6 +308,8 @@ final class HTTP2ProxyStream {
         guard let u = upstream else { return }
         upstream = nil
         u.streams[upstreamID] = nil
+        // Request bytes still waiting for the upstream's window never leave: the client gets their window back now.
+        requestBytesSent(u.session.pendingBodyBytes(stream: upstreamID))
         host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
         host?.stats.requestLocalReset.wrappingAdd(1, ordering: .relaxed)
         u.session.reset(stream: upstreamID, code: HTTP2ErrorCodes.cancel)
@@ -341,6 +353,7 @@ final class HTTP2ProxyStream {
             holdsActive = false
             manager.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
         }
+        windowOwner = nil
         route = nil
         cluster = nil
         hostSet = nil

@@ -69,8 +69,11 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
         session.delegate = self
     }
 
+    /// Whether one more stream may start here: not lost or draining, no GOAWAY from the server, under its stream
+    /// limit. A connection still connecting has room (its streams go out once it is up), so a burst of requests
+    /// opens one connection, not one each.
     var hasRoom: Bool {
-        !lost && !draining && !session.peerWentAway && connection.currentState == .open && !connection.hasReadEOF
+        !lost && !draining && !session.peerWentAway && !connection.hasReadEOF
             && streams.count < session.peerMaxConcurrentStreams
     }
 
@@ -99,9 +102,11 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
 
     // MARK: - Output
 
-    /// Writes what the session has to send while the server reads.
+    /// Writes what the session has to send while the server reads, then flushes the client connections its events
+    /// wrote to.
     func flush() {
         dirty = false
+        defer { flushTouchedDownstreams() }
         guard writable, !lost, let c = connection else { return }
         var out: ByteBuffer?
         _ = session.drainOutput { chunk in
@@ -119,7 +124,8 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
         if let last = out { c.write(last) }
     }
 
-    /// A client connection got frames from this connection's streams: flush it after the current upstream read.
+    /// A client connection got frames (or window) from this connection's streams: flushed at the end of this
+    /// connection's flush.
     func touch(_ d: HTTP2Downstream) {
         if !d.dirty {
             d.dirty = true
@@ -131,7 +137,7 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
         if touchedDownstreams.isEmpty { return }
         let touched = touchedDownstreams
         touchedDownstreams.removeAll(keepingCapacity: true)
-        for d in touched { d.flushAll() }
+        for d in touched { d.flush() }
     }
 
     // MARK: - Connection events
@@ -148,11 +154,9 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
         buffer.release()
         if case .failure(let e) = result {
             flush()
-            flushTouchedDownstreams()
             return c.close(.protocolError("upstream HTTP/2: \(e)"))
         }
         flush()
-        flushTouchedDownstreams()
         if draining && streams.isEmpty { c.close(.local) }
     }
 
