@@ -106,7 +106,7 @@ let package = Package(
             name: "SkiffEngine",
             dependencies: [
                 "SkiffNet", "SkiffJSON", "SkiffConfig", "SkiffUpstream", "SkiffProxy", "SkiffProtocol", "SkiffTelemetry",
-                "SkiffControl", "SkiffAccessLog", .product(name: "Logging", package: "swift-log"),
+                "SkiffControl", "SkiffAccessLog", "SkiffHTTP2", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

@@ -23,7 +23,10 @@ sockets in TIME_WAIT):
   8. connection churn (Connection: close) req/s;
   9. TLS termination (bench/tls_bench.py): the same proxies terminating TLS 1.3 in front of the same backend with the
      same RSA-2048 and ECDSA P-256 certificates: keep-alive c64, /big, full and resumed handshakes per second, and
-     instructions per request under callgrind with a TLS client (after the churn: its handshake rows churn too).
+     instructions per request under callgrind with a TLS client (after the churn: its handshake rows churn too);
+ 10. HTTP/2 and gRPC (bench/h2_bench.py): h2c in and HTTP/2 to an h2c nginx backend, h2load with 32 streams on each of
+     4 connections, against nginx (grpc_pass) and Envoy; instructions per request under callgrind; gRPC unary calls
+     through each proxy against direct.
 Only 127.0.0.1 is used; every process started here is stopped by its pid.
 """
 import argparse, json, os, re, shutil, socket, statistics, subprocess, sys, tempfile, threading, time
@@ -33,6 +36,7 @@ from common import (SMALL, Procs, callgrind_per_request, cpu_ticks, free_port, m
                     syscalls_during, syscalls_per_request, threads, wait_port, wrk)
 import rpc_bench
 import tls_bench
+import h2_bench
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
@@ -346,6 +350,7 @@ def main():
     ap.add_argument("--idle", type=int, default=10000, help="idle connections for the memory section")
     ap.add_argument("--skip-callgrind", action="store_true")
     ap.add_argument("--skip-tls", action="store_true")
+    ap.add_argument("--skip-h2", action="store_true")
     ap.add_argument("--out", help="also write the tables here")
     a = ap.parse_args()
     for tool in ["nginx", "haproxy", "wrk", "valgrind", "perf"]:
@@ -565,6 +570,9 @@ def main():
                 procs.stop(proc)
             tls_bench.section(out, phase, tmp, procs, backend, skiff, env_bin, a.rounds, a.duration,
                               callgrind=not a.skip_callgrind)
+        # 10. HTTP/2 and gRPC (its own h2c backend).
+        if not a.skip_h2:
+            h2_bench.section(out, phase, tmp, procs, skiff, env_bin, a.rounds, callgrind=not a.skip_callgrind)
         out()
         out(f"Took {time.time() - started:.0f} s. {machine_line()}.")
     finally:

@@ -10,6 +10,7 @@ import SkiffJSON
 extension ConfigDecoder {
     static let healthCheckProtocols: [(String, String)] = [
         ("Http1", "http1"), ("tcp", "tcp"), ("bolt", "bolt"), ("SofaRpc", "bolt"), ("dubbo", "dubbo"),
+        ("grpc", "grpc"),
     ]
 
     mutating func decodeHealthCheck(_ v: JSONValue, at path: String) -> HealthCheckConfig? {
@@ -58,6 +59,9 @@ extension ConfigDecoder {
                 "missing: protocol Http1 without a path checks with a TCP connect, as MOSN does; add "
                     + "http_check_config with a path for an HTTP check")
         }
+        if let proto, proto != "grpc", check.grpcService != nil {
+            fail(ConfigPath.field(f.path("check_config"), "grpc_check_config"), "only valid for protocol grpc")
+        }
         if let proto, proto != "http1", check.httpPath != nil || check.httpMethod != nil {
             fail(ConfigPath.field(f.path("check_config"), "http_check_config"), "only valid for protocol Http1")
         }
@@ -74,9 +78,17 @@ extension ConfigDecoder {
         return duration(v, at: path) ?? .zero
     }
 
-    /// `check_config{http_check_config{path, method, codes[{start, end}]}}`.
+    /// `check_config{http_check_config{path, method, codes[{start, end}]}}`, or
+    /// `check_config{grpc_check_config{service_name}}` (Envoy's `grpc_health_check.service_name`).
     private mutating func httpCheck(_ v: JSONValue, at path: String, into check: inout HealthCheckConfig) {
-        guard let c = fields(v, at: path, ObjectSchema(known: ["http_check_config"])) else { return }
+        guard let c = fields(v, at: path, ObjectSchema(known: ["http_check_config", "grpc_check_config"])) else {
+            return
+        }
+        if let gv = c["grpc_check_config"],
+            let g = fields(gv, at: c.path("grpc_check_config"), ObjectSchema(known: ["service_name"], emptyAllowed: []))
+        {
+            check.grpcService = string(g, "service_name") ?? ""
+        }
         guard let hv = c["http_check_config"] else { return }
         let schema = ObjectSchema(
             known: ["path", "method", "codes"], unsupported: ["port", "timeout", "scheme", "domain"],

@@ -473,7 +473,7 @@ public struct CircuitBreakersConfig: Sendable, Equatable {
 }
 
 public struct HealthCheckConfig: Sendable, Equatable {
-    /// Normalised: "http1", "tcp", "bolt", "dubbo".
+    /// Normalised: "http1", "tcp", "bolt", "dubbo", "grpc".
     public var protocolName: String
     public var timeout: Duration
     public var interval: Duration
@@ -487,8 +487,12 @@ public struct HealthCheckConfig: Sendable, Equatable {
     public var httpMethod: String?
     /// Inclusive ranges of accepted status codes; default 200...299.
     public var httpCodes: [ClosedRange<Int>]
-    /// The `Host` of HTTP checks (xDS `http_health_check.host`); nil = the host's `hostname`, else its address.
+    /// The `Host` of HTTP checks (xDS `http_health_check.host`); nil = the host's `hostname`, else its address. Also
+    /// the `:authority` of gRPC checks.
     public var httpHost: String? = nil
+    /// The service a gRPC check asks about (`check_config.grpc_check_config.service_name`); nil or empty = the whole
+    /// server.
+    public var grpcService: String? = nil
 
     public init(
         protocolName: String, timeout: Duration, interval: Duration, intervalJitter: Duration = .zero,

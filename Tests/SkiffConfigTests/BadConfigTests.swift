@@ -246,8 +246,8 @@ private let cluster0 = "cluster_manager.clusters[0]"
             #"\#(cluster0).connect_timeout: negative duration "-1s""#),
         BadConfig(
             "unknown health check protocol",
-            F.config(clusters: [F.cluster(extra: #","health_check":{"protocol":"grpc"}"#)]),
-            #"\#(cluster0).health_check.protocol: unknown health check protocol "grpc" (expected Http1, tcp, bolt, SofaRpc, dubbo)"#
+            F.config(clusters: [F.cluster(extra: #","health_check":{"protocol":"http2"}"#)]),
+            #"\#(cluster0).health_check.protocol: unknown health check protocol "http2" (expected Http1, tcp, bolt, SofaRpc, dubbo, grpc)"#
         ),
         BadConfig(
             "outlier_detection unknown field",

@@ -192,6 +192,26 @@ private typealias F = Fixture
                     serviceName: "svc", httpPath: "/health", httpMethod: "HEAD", httpCodes: [200...299, 302...302]))
     }
 
+    /// gRPC's health-checking protocol: `grpc_check_config.service_name` names the service asked about; refused
+    /// beside any other protocol.
+    @Test func grpcHealthCheck() throws {
+        let hc =
+            #","health_check":{"protocol":"grpc","service_name":"c","check_config":{"grpc_check_config":{"service_name":"helloworld.Greeter"}}}"#
+        let check = try #require(decodeValid(F.config(clusters: [F.cluster(extra: hc)]))?.clusters[0].healthCheck)
+        #expect(check.protocolName == "grpc")
+        #expect(check.grpcService == "helloworld.Greeter")
+        let whole = try #require(
+            decodeValid(F.config(clusters: [F.cluster(extra: #","health_check":{"protocol":"grpc","service_name":"c"}"#)]))?
+                .clusters[0].healthCheck)
+        #expect(whole.grpcService == nil)
+        #expect(
+            errorLines(
+                F.config(clusters: [
+                    F.cluster(
+                        extra: #","health_check":{"protocol":"tcp","service_name":"c","check_config":{"grpc_check_config":{"service_name":"x"}}}"#)
+                ])) == ["cluster_manager.clusters[0].health_check.check_config.grpc_check_config: only valid for protocol grpc"])
+    }
+
     @Test func healthCheckDefaults() throws {
         let check = try #require(
             decodeValid(

@@ -9,6 +9,9 @@ Service skiff.test.Echo:
     Collect      client streaming: answers the number of messages and bytes it got, "n=<count> bytes=<total>"
     Chat         bidirectional: echoes each message as it comes
 
+Service grpc.health.v1.Health (gRPC's health-checking protocol, hand-encoded: field 1 of each message):
+    Check        service "" or "echo": SERVING; "broken": NOT_SERVING; anything else: NOT_FOUND
+
 Usage:
     grpc_peer.py serve [--port N]             prints `listening <port>` when ready; SIGTERM ends it
     grpc_peer.py call PORT METHOD [options]   prints one JSON line: {"code": NAME, "details": ..., "replies": [...]}
@@ -75,6 +78,17 @@ def chat(request_iterator, context):
         yield m
 
 
+def health_check(request, context):
+    service = ""
+    if len(request) >= 2 and request[0] == 0x0A:
+        service = request[2:2 + request[1]].decode()
+    if service in ("", "echo"):
+        return b"\x08\x01"
+    if service == "broken":
+        return b"\x08\x02"
+    context.abort(grpc.StatusCode.NOT_FOUND, f"unknown service {service}")
+
+
 def _code_by_value(v):
     for c in grpc.StatusCode:
         if c.value[0] == v:
@@ -91,7 +105,9 @@ def serve(port):
         "Collect": grpc.stream_unary_rpc_method_handler(collect),
         "Chat": grpc.stream_stream_rpc_method_handler(chat),
     }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+    health = {"Check": grpc.unary_unary_rpc_method_handler(health_check)}
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),
+                                     grpc.method_handlers_generic_handler("grpc.health.v1.Health", health)))
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
     print(f"listening {bound}", flush=True)

@@ -16,6 +16,8 @@ enum HealthProbe: Sendable, Equatable {
     case bolt
     /// Sends a Dubbo heartbeat event, expects the event response.
     case dubbo
+    /// Calls `grpc.health.v1.Health/Check` for `service` over HTTP/2 (h2c); SERVING passes (`GRPCHealthCheck`).
+    case grpc(service: String, authority: String)
 
     enum Verdict: Sendable, Equatable {
         case needMore
@@ -27,7 +29,7 @@ enum HealthProbe: Sendable, Equatable {
     static let maxAnswerBytes = 4096
     static let rpcLimits = RPCLimits(maxFrameBytes: maxAnswerBytes, maxHeaders: 8)
 
-    /// The probe for `config.protocolName` ("http1", "tcp", "bolt", "dubbo"; the decoder normalised it).
+    /// The probe for `config.protocolName` ("http1", "tcp", "bolt", "dubbo", "grpc"; the decoder normalised it).
     /// `hostHeader` is the HTTP `Host` value.
     init(config: HealthCheckConfig, hostHeader: String) {
         switch config.protocolName {
@@ -39,6 +41,7 @@ enum HealthProbe: Sendable, Equatable {
             self = .http1(request: Array(text.utf8), codes: config.httpCodes)
         case "bolt": self = .bolt
         case "dubbo": self = .dubbo
+        case "grpc": self = .grpc(service: config.grpcService ?? "", authority: hostHeader)
         default: self = .tcp
         }
     }
@@ -57,6 +60,11 @@ enum HealthProbe: Sendable, Equatable {
             return request.count
         case .bolt: return BoltCodec.encodeHeartbeatRequest(id: id, into: out, capacity: capacity)
         case .dubbo: return DubboCodec.encodeHeartbeatRequest(id: id, into: out, capacity: capacity)
+        case .grpc(let service, let authority):
+            let request = GRPCHealthCheck.request(service: service, authority: authority)
+            guard request.count <= capacity else { return nil }
+            request.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            return request.count
         }
     }
 
@@ -77,6 +85,8 @@ enum HealthProbe: Sendable, Equatable {
         case .dubbo:
             return Self.heartbeatVerdict(
                 DubboCodec.self, answer, id: id, okStatus: Int(Dubbo.Status.ok), closed: closed)
+        case .grpc(let service, let authority):
+            return GRPCHealthCheck.verdict(answer, service: service, authority: authority, closed: closed)
         }
     }
 
