@@ -73,6 +73,8 @@ final class HTTP2Rig {
     let grpc: SkiffProcess
     let h2: SkiffProcess
     let skiff: SkiffProcess
+    /// Skiff's control socket.
+    let socket: String
     let dir: String
     let netpoll = freePort()
     let rwloop = freePort()
@@ -91,7 +93,7 @@ final class HTTP2Rig {
             netpoll: netpoll, rwloop: rwloop, auto: auto, grpc: gp, h2: hp, gone: freePort(), admin: admin, idle: idle,
             tls: tls)
         do {
-            (skiff, _) = try AccessLogSupport.start(config, dir: dir)
+            (skiff, socket) = try AccessLogSupport.start(config, dir: dir)
         } catch {
             g.stop()
             h.stop()
