@@ -71,6 +71,8 @@ public final class HTTP2Session {
     /// has taken them), not as soon as they are read.
     public let consumesManually: Bool
     var session: OpaquePointer?
+    /// libnghttp2's allocations for this session: kept and reused instead of a malloc and free each.
+    let pool = HTTP2MemoryPool()
     /// The header block being read (one at a time: a block's frames are contiguous on the connection).
     let block = HTTP2HeaderBlock()
     /// The header list size of `block` as RFC 9113 counts it.
@@ -106,9 +108,10 @@ public final class HTTP2Session {
         nghttp2_option_set_max_outbound_ack(options, limits.maxOutboundAcks)
         if consumesManually { nghttp2_option_set_no_auto_window_update(options, 1) }
         let me = Unmanaged.passUnretained(self).toOpaque()
+        var mem = pool.mem()
         switch role {
-        case .server: nghttp2_session_server_new2(&session, callbacks, me, options)
-        case .client: nghttp2_session_client_new2(&session, callbacks, me, options)
+        case .server: nghttp2_session_server_new3(&session, callbacks, me, options, &mem)
+        case .client: nghttp2_session_client_new3(&session, callbacks, me, options, &mem)
         }
         var settings = [
             nghttp2_settings_entry(
@@ -130,6 +133,7 @@ public final class HTTP2Session {
         }
     }
 
+    /// The session goes first: it frees into `pool`.
     deinit { nghttp2_session_del(session) }
 
     /// Reads `bytes` from the peer (the client's connection preface first, server side). Events reach the delegate
