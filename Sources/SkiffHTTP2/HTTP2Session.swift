@@ -64,7 +64,9 @@ public final class HTTP2Session {
         public var description: String { String(cString: nghttp2_strerror(code)) }
     }
 
-    public weak var delegate: (any HTTP2SessionDelegate)?
+    /// Not retained, and not `weak`: the delegate owns the session and outlives it, and a weak reference would
+    /// move the delegate's reference counts to a side table (a slow path on every retain and release of it).
+    public unowned(unsafe) var delegate: (any HTTP2SessionDelegate)?
     public let role: HTTP2Role
     public let limits: HTTP2Limits
     /// Received body bytes reopen the window only through `consume` (a proxy gives them back once the other side
@@ -74,7 +76,7 @@ public final class HTTP2Session {
     /// libnghttp2's allocations for this session: kept and reused instead of a malloc and free each.
     let pool = HTTP2MemoryPool()
     /// The header block being read (one at a time: a block's frames are contiguous on the connection).
-    let block = HTTP2HeaderBlock()
+    private(set) var block = HTTP2HeaderBlock()
     /// The header list size of `block` as RFC 9113 counts it.
     var blockListBytes = 0
     /// Bodies waiting for flow-control window, by stream, and spare ones for later streams.
@@ -161,6 +163,15 @@ public final class HTTP2Session {
 
     /// Whether the session has bytes to send.
     public var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+
+    /// Takes the header block just read (from inside `http2Headers`) without copying it, leaving `spare` (emptied)
+    /// to read the next one into.
+    public func takeBlock(leaving spare: HTTP2HeaderBlock) -> HTTP2HeaderBlock {
+        let taken = block
+        spare.removeAll()
+        block = spare
+        return taken
+    }
 
     /// Gives `bytes` of `stream`'s received body back to the flow-control windows (with `consumesManually`).
     public func consume(stream: Int32, bytes: Int) {

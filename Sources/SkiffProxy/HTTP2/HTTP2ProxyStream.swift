@@ -26,9 +26,10 @@ final class HTTP2ProxyStream {
     var cluster: Cluster?
     var hostSet: HostSet?
     var host: Host?
-    /// The request as sent upstream, kept until the response starts (a connect failure sends it again).
-    let requestHeaders = HTTP2HeaderBlock()
-    /// Reused for the response headers, trailers and local replies sent to the client.
+    /// The request as sent upstream, kept until the response starts (a connect failure sends it again): the block
+    /// the session read, taken from it (`HTTP2Session.takeBlock`).
+    var requestHeaders = HTTP2HeaderBlock()
+    /// Reused for local replies sent to the client.
     let replyHeaders = HTTP2HeaderBlock()
     var grpc = false
     var requestComplete = false
@@ -101,14 +102,14 @@ final class HTTP2ProxyStream {
         }
         holdsClusterRequest = true
 
-        requestHeaders.removeAll()
-        for i in 0..<block.count { requestHeaders.append(name: block.name(i), value: block.value(i)) }
         var timeout = entry.timeoutNs
         if let t = block.first("grpc-timeout") {
             guard let ns = GRPCWire.timeoutNs(t) else { return reply(status: 400, reason: "malformed grpc-timeout") }
             if timeout == 0 || ns < timeout { timeout = max(1, ns) }
         }
         if timeout > 0 { d.executor.arm(timer, afterNs: timeout) }
+        // Kept for a retry without a copy: the session reads the next block into this stream's previous one.
+        requestHeaders = d.session.takeBlock(leaving: requestHeaders)
         send()
     }
 
@@ -203,9 +204,8 @@ final class HTTP2ProxyStream {
         }
         if let h = host { cluster?.outlier?.record(host: h, failure: code >= 500) }
         countResponse(code)
-        replyHeaders.removeAll()
-        for i in 0..<block.count { replyHeaders.append(name: block.name(i), value: block.value(i)) }
-        d.session.submitResponse(stream: id, replyHeaders, endStream: endStream)
+        // libnghttp2 copies the fields while submitting: the upstream's block goes as it is.
+        d.session.submitResponse(stream: id, block, endStream: endStream)
         if endStream { responseComplete() }
     }
 
