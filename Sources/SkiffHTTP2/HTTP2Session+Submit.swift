@@ -31,7 +31,7 @@ extension HTTP2Session {
                 ? nghttp2_submit_response(session, stream, nva, count, nil)
                 : nghttp2_submit_response(session, stream, nva, count, &provider)
         }
-        if rc != 0, let body = bodies.removeValue(forKey: stream) { recycle(body) }
+        if rc != 0, let body = bodies.remove(stream) { recycle(body) }
         return rc == 0
     }
 

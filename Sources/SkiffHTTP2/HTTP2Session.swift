@@ -80,7 +80,7 @@ public final class HTTP2Session {
     /// The header list size of `block` as RFC 9113 counts it.
     var blockListBytes = 0
     /// Bodies waiting for flow-control window, by stream, and spare ones for later streams.
-    var bodies: [Int32: HTTP2OutboundBody] = [:]
+    let bodies: HTTP2StreamTable<HTTP2OutboundBody>
     var spareBodies: [HTTP2OutboundBody] = []
 
     public init(
@@ -91,7 +91,7 @@ public final class HTTP2Session {
         self.limits = limits
         self.consumesManually = consumesManually
         self.delegate = delegate
-        bodies.reserveCapacity(Int(limits.maxConcurrentStreams))
+        bodies = HTTP2StreamTable(capacity: Int(limits.maxConcurrentStreams))
         var callbacks: OpaquePointer?
         nghttp2_session_callbacks_new(&callbacks)
         defer { nghttp2_session_callbacks_del(callbacks) }
@@ -251,7 +251,7 @@ public final class HTTP2Session {
     func data(stream: Int32, _ bytes: UnsafeRawBufferPointer) { delegate?.http2Data(stream: stream, bytes) }
 
     func streamClosed(_ stream: Int32, _ code: UInt32) {
-        if let body = bodies.removeValue(forKey: stream) {
+        if let body = bodies.remove(stream) {
             let unsent = body.bytes.count - body.offset
             if unsent > 0 { delegate?.http2Sent(stream: stream, bytes: unsent) }
             recycle(body)

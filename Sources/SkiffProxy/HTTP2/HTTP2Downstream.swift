@@ -18,7 +18,7 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
     let manager: HTTP2ConnectionManager
     let executor: any EventExecutor
     let session: HTTP2Session
-    var streams: [Int32: HTTP2ProxyStream] = [:]
+    let streams: HTTP2StreamTable<HTTP2ProxyStream>
     var spare: [HTTP2ProxyStream] = []
     var writable = true
     var closed = false
@@ -38,7 +38,7 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
         self.manager = manager
         self.executor = executor
         session = HTTP2Session(role: .server, limits: manager.limits, consumesManually: true)
-        streams.reserveCapacity(Int(manager.limits.maxConcurrentStreams))
+        streams = HTTP2StreamTable(capacity: Int(manager.limits.maxConcurrentStreams))
         session.delegate = self
         timer = PollerTimer { [unowned self] in self.timerFired() }
         manager.http2Stats.connectionsTotal.wrappingAdd(1, ordering: .relaxed)
@@ -97,9 +97,9 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
         closed = true
         timer.cancel()
-        let open = streams
+        let open = streams.all
         streams.removeAll()
-        for (_, s) in open { s.downstreamGone() }
+        for s in open { s.downstreamGone() }
         flushTouchedUpstreams()
     }
 
@@ -222,7 +222,7 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
     func http2Sent(stream id: Int32, bytes: Int) { streams[id]?.responseBytesSent(bytes) }
 
     func http2StreamClosed(stream id: Int32, errorCode: UInt32) {
-        guard let s = streams.removeValue(forKey: id) else { return }
+        guard let s = streams.remove(id) else { return }
         s.downstreamClosed(errorCode: errorCode)
         if streams.isEmpty { idleSinceNs = MonotonicClock.coarse() }
         if spare.count < 32 { spare.append(s) }

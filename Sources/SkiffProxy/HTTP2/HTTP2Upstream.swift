@@ -46,7 +46,7 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
     unowned(unsafe) let pool: HTTP2HostPool
     let session: HTTP2Session
     var connection: Connection!
-    var streams: [Int32: HTTP2ProxyStream] = [:]
+    let streams = HTTP2StreamTable<HTTP2ProxyStream>(capacity: 128)
     var connected = false
     /// Closed or failed: no stream may start here.
     var lost = false
@@ -65,7 +65,6 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
         self.executor = executor
         self.pool = pool
         session = HTTP2Session(role: .client, limits: limits, consumesManually: true)
-        streams.reserveCapacity(128)
         session.delegate = self
     }
 
@@ -178,9 +177,9 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
         }
         cluster.connectionClosed()
         pool.remove(self)
-        let open = streams
+        let open = streams.all
         streams.removeAll()
-        for (_, s) in open {
+        for s in open {
             s.upstreamLost(reason: reason, wasConnected: connected)
             touch(s.d)
         }
@@ -222,7 +221,7 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
     }
 
     func http2StreamClosed(stream id: Int32, errorCode: UInt32) {
-        guard let s = streams.removeValue(forKey: id) else { return }
+        guard let s = streams.remove(id) else { return }
         s.upstreamStreamClosed(errorCode: errorCode)
         touch(s.d)
     }
