@@ -75,8 +75,10 @@ public final class HTTP2Session {
     var session: OpaquePointer?
     /// libnghttp2's allocations for this session: kept and reused instead of a malloc and free each.
     let pool = HTTP2MemoryPool()
-    /// The header block being read (one at a time: a block's frames are contiguous on the connection).
+    /// The header block being read (one at a time: a block's frames are contiguous on the connection), and the same
+    /// unretained for the per-field callback.
     private(set) var block = HTTP2HeaderBlock()
+    private var blockRef: Unmanaged<HTTP2HeaderBlock>
     /// The header list size of `block` as RFC 9113 counts it.
     var blockListBytes = 0
     /// Bodies waiting for flow-control window, by stream, and spare ones for later streams.
@@ -91,6 +93,7 @@ public final class HTTP2Session {
         self.limits = limits
         self.consumesManually = consumesManually
         self.delegate = delegate
+        blockRef = Unmanaged.passUnretained(block)
         bodies = HTTP2StreamTable(capacity: Int(limits.maxConcurrentStreams))
         var callbacks: OpaquePointer?
         nghttp2_session_callbacks_new(&callbacks)
@@ -170,6 +173,7 @@ public final class HTTP2Session {
         let taken = block
         spare.removeAll()
         block = spare
+        blockRef = Unmanaged.passUnretained(spare)
         return taken
     }
 
@@ -220,7 +224,7 @@ public final class HTTP2Session {
             }
             return false
         }
-        block.append(name: name, value: value)
+        blockRef._withUnsafeGuaranteedRef { $0.append(name: name, value: value) }
         return true
     }
 
@@ -259,7 +263,10 @@ public final class HTTP2Session {
         delegate?.http2StreamClosed(stream: stream, errorCode: code)
     }
 
-    static func from(_ userData: UnsafeMutableRawPointer?) -> HTTP2Session {
-        Unmanaged<HTTP2Session>.fromOpaque(userData!).takeUnretainedValue()
+    /// Runs `body` on the session `userData` points at, without retaining it (libnghttp2 calls back only from
+    /// inside the session's own calls, while its owner holds it).
+    @inline(__always)
+    static func with<R>(_ userData: UnsafeMutableRawPointer?, _ body: (HTTP2Session) -> R) -> R {
+        Unmanaged<HTTP2Session>.fromOpaque(userData!)._withUnsafeGuaranteedRef(body)
     }
 }

@@ -54,10 +54,13 @@ final class HTTP2ProxyStream {
 
     init(downstream: HTTP2Downstream) {
         d = downstream
+        manager = downstream.manager
         timer = PollerTimer { [unowned(unsafe) self] in self.timedOut() }
     }
 
-    var manager: HTTP2ConnectionManager { d.manager }
+    /// The listener's proxy; `unowned(unsafe)`: it outlives its connections and their streams, and a counted
+    /// reference costs a retain and a release at each use.
+    unowned(unsafe) let manager: HTTP2ConnectionManager
 
     // MARK: - The request
 
