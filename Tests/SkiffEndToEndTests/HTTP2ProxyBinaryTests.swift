@@ -116,6 +116,18 @@ import Testing
         #expect(try rig.metric("skiff_http2_upstream_resets_total", listener: "h2rw") == 1)
     }
 
+    /// A client that sends FIN right after its request still gets the answer, then the connection ends (it used to
+    /// stay half-open until the idle timeout).
+    @Test func halfClosedClientGetsItsAnswerThenEOF() throws {
+        let rig = try HTTP2Rig(tag: "h2-half-close", idle: "20s")
+        defer { rig.stop() }
+        for port in rig.listeners {
+            let r = try HTTP2Peers.h2Case(port, "half-close")
+            #expect(r.contains("GET /plain/half bytes=0") && r.contains(#""eof": true"#), "\(port): \(r)")
+            #expect(!r.contains(#""seconds": 1"#), "EOF long before the idle timeout: \(r)")
+        }
+    }
+
     /// 3,000 responses of 4 KiB (12 MB) from nginx through the upstream connection each executor shares: every byte
     /// the client takes is given back to that connection's 1 MiB window, including bytes of upstream streams that
     /// had already closed (once lost, and the connection stalled for good after about 16,000 small responses).

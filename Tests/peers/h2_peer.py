@@ -19,6 +19,7 @@ header block it reads) and its `hyperframe` for frames h2 itself would never sen
         ping-flood      up to 1,000,000 PINGs without reading a byte (17 MB: past any socket buffer and Skiff's
                         write queue, so the unread ACKs pile up)
         idle            the preface, then silence: how long until the listener sends GOAWAY
+        half-close      a request (answered after 300 ms), then FIN at once: the answer must still come, then EOF
 """
 
 import json
@@ -332,6 +333,21 @@ def case_ping_flood(port):
     print(json.dumps({"pings_sent": sent, "closed": closed}), flush=True)
 
 
+def case_half_close(port):
+    s, conn = connect(port)
+    conn.send_headers(1, headers("/plain/half", extra=[("x-sleep-ms", "300")]), end_stream=True)
+    s.sendall(conn.data_to_send())
+    s.shutdown(socket.SHUT_WR)
+    t = time.time()
+    out = {}
+    events = read_until(s, conn, lambda ev: "closed" in ev, 10)
+    for e in events:
+        record(out, e)
+    out["eof"] = "closed" in events
+    out["seconds"] = round(time.time() - t, 2)
+    print(json.dumps(out), flush=True)
+
+
 def case_idle(port):
     s, conn = connect(port)
     t = time.time()
@@ -350,7 +366,7 @@ def main():
     {
         "get": case_get, "rapid-reset": case_rapid_reset, "continuation": case_continuation,
         "max-streams": case_max_streams, "big-headers": case_big_headers, "ping-flood": case_ping_flood,
-        "idle": case_idle,
+        "idle": case_idle, "half-close": case_half_close,
     }[case](port)
 
 

@@ -30,6 +30,10 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
     /// When the last stream ended (coarse monotonic ns), or the accept.
     var idleSinceNs: UInt64 = 0
     var goingAway = false
+    /// The client sent FIN: close once the last stream is done (`finishWhenFlushed`, then, until the flush that
+    /// writes its last frame is over).
+    var clientFinished = false
+    var finishWhenFlushed = false
     /// The connection's protocol error is counted (once, however many GOAWAYs say so).
     var countedProtocolError = false
 
@@ -84,9 +88,10 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
     }
 
     func connectionDidReadEOF(_ c: Connection) {
-        // The client sends no more frames: its streams can get no more requests or resets; answer what is under
-        // way only if it still reads (half-closed TCP is rare with HTTP/2), else close.
-        if streams.isEmpty { connection.close(.eof) }
+        // The client sends no more frames: the streams under way are answered (it may still read), then the
+        // connection closes with the last of them.
+        clientFinished = true
+        if streams.isEmpty { finishAfterGoAway() }
     }
 
     func connection(_ c: Connection, writabilityChanged w: Bool) {
@@ -126,7 +131,7 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
             }
         }
         if let last = out { connection.write(last) }
-        if !session.isOpen { finishAfterGoAway() }
+        if !session.isOpen || finishWhenFlushed { finishAfterGoAway() }
     }
 
     /// GOAWAY is out and no stream is left: FIN after the last byte; the client's EOF, or two seconds, closes the rest.
@@ -224,7 +229,11 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
     func http2StreamClosed(stream id: Int32, errorCode: UInt32) {
         guard let s = streams.remove(id) else { return }
         s.downstreamClosed(errorCode: errorCode)
-        if streams.isEmpty { idleSinceNs = MonotonicClock.coarse() }
+        if streams.isEmpty {
+            idleSinceNs = MonotonicClock.coarse()
+            // Called from inside the session, perhaps mid-flush: the FIN goes after what that flush writes.
+            if clientFinished { finishWhenFlushed = true }
+        }
         if spare.count < 32 { spare.append(s) }
     }
 }
