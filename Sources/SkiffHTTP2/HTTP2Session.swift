@@ -177,10 +177,13 @@ public final class HTTP2Session {
         return taken
     }
 
-    /// Gives `bytes` of `stream`'s received body back to the flow-control windows (with `consumesManually`).
+    /// Gives `bytes` of `stream`'s received body back to the stream's flow-control window (with `consumesManually`).
+    /// The connection's window is given back as bytes arrive (`data`), so a stream whose bytes wait (a slow reader
+    /// on the other side) holds back only itself, never the other streams of a shared connection; what waits in
+    /// Skiff stays bounded by one stream window per stream.
     public func consume(stream: Int32, bytes: Int) {
         guard consumesManually, bytes > 0 else { return }
-        nghttp2_session_consume(session, stream, bytes)
+        nghttp2_session_consume_stream(session, stream, bytes)
     }
 
     /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS (unbounded until its SETTINGS arrive: libnghttp2 assumes 100).
@@ -252,7 +255,10 @@ public final class HTTP2Session {
         }
     }
 
-    func data(stream: Int32, _ bytes: UnsafeRawBufferPointer) { delegate?.http2Data(stream: stream, bytes) }
+    func data(stream: Int32, _ bytes: UnsafeRawBufferPointer) {
+        if consumesManually { nghttp2_session_consume_connection(session, bytes.count) }
+        delegate?.http2Data(stream: stream, bytes)
+    }
 
     func streamClosed(_ stream: Int32, _ code: UInt32) {
         if let body = bodies.remove(stream) {

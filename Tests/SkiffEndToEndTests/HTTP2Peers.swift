@@ -29,9 +29,9 @@ enum HTTP2Peers {
     }
 
     /// One h2_peer.py client case against `port`: the JSON line it printed.
-    static func h2Case(_ port: Int, _ name: String) throws -> String {
+    static func h2Case(_ port: Int, _ name: String, _ args: [String] = []) throws -> String {
         let python = try XDSPeers.withXDSProtos()
-        let r = try SkiffProcess.runCommand(python, [h2Script, "client", "\(port)", name], timeoutSeconds: 60)
+        let r = try SkiffProcess.runCommand(python, [h2Script, "client", "\(port)", name] + args, timeoutSeconds: 60)
         return r.output
     }
 
@@ -137,6 +137,9 @@ final class NginxH2Backend {
         guard let page = fopen(directory + "/html/4k", "w") else { throw TestError("cannot write the 4 KiB page") }
         fputs(String(repeating: "0123456789abcdef", count: 255) + "0123456789abcde\n", page)
         fclose(page)
+        guard let big = fopen(directory + "/html/100k", "w") else { throw TestError("cannot write the 100 kB page") }
+        fputs(String(repeating: "x", count: 100_000), big)
+        fclose(big)
         let conf = """
             worker_processes 1; daemon off; master_process off; pid \(directory)/nginx.pid; error_log \(directory)/error.log;
             events { worker_connections 1024; }

@@ -95,6 +95,14 @@ import Testing
             #expect(r.output.contains("grpc-status: 4"), "\(r.output)")
             #expect(r.output.contains("x-skiff-reason: upstream request timeout"), "\(r.output)")
             #expect(ms < 1200, "answered at the 300 ms deadline, not the route's 2 s: \(ms) ms")
+            // A deadline too far to add to the clock is no deadline (it once wrapped into the past: instant 4).
+            let far = try SkiffProcess.runCommand(
+                "/usr/bin/curl",
+                [
+                    "-s", "--http2-prior-knowledge", "--max-time", "10", "-H", "grpc-timeout: 99999999H",
+                    "http://127.0.0.1:\(port)/plain/far",
+                ])
+            #expect(far.output == "GET /plain/far bytes=0", "\(far.output)")
         }
     }
 
@@ -114,6 +122,65 @@ import Testing
         }
         #expect(try rig.metric("skiff_http2_upstream_resets_total", listener: "h2np") == 1)
         #expect(try rig.metric("skiff_http2_upstream_resets_total", listener: "h2rw") == 1)
+    }
+
+    /// A client that sends FIN with a request body unfinished: the stream is reset and the connection ends at once
+    /// (it held the stream, its upstream stream and its cluster slot until the route timeout).
+    @Test func finWithAnUnfinishedRequestEndsTheConnection() throws {
+        let rig = try HTTP2Rig(tag: "h2-half-open", idle: "20s")
+        defer { rig.stop() }
+        for port in rig.listeners {
+            let r = try HTTP2Peers.h2Case(port, "half-open")
+            #expect(r.contains(#""reset": 8"#) && r.contains(#""eof": true"#), "\(port): \(r)")
+            #expect(r.contains(#""seconds": 0."#), "\(r)")
+        }
+    }
+
+    /// The upstream breaks the protocol (DATA on stream 0): libnghttp2 ends that session, and the streams on it are
+    /// answered 503 at once instead of waiting for the route timeout.
+    @Test func anUpstreamConnectionErrorFailsItsStreamsAtOnce() throws {
+        let rig = try HTTP2Rig(tag: "h2-upstream-break")
+        defer { rig.stop() }
+        for port in rig.listeners {
+            let t0 = MonotonicClock.now()
+            let r = try SkiffProcess.runCommand(
+                "/usr/bin/curl",
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge", "--max-time", "10", "-H",
+                    "x-break: 1", "http://127.0.0.1:\(port)/plain/break",
+                ])
+            let ms = (MonotonicClock.now() - t0) / 1_000_000
+            #expect(r.output == "503", "\(port): \(r.output)")
+            #expect(ms < 1500, "before the route's 2 s timeout: \(ms) ms")
+        }
+    }
+
+    /// A client connection that grants no window holds 20 streams of 100 kB on the upstream connection its executor
+    /// shares with every other client: the others are still served (the shared connection's window is given back as
+    /// bytes arrive; only each stalled stream's own window stays shut).
+    @Test(.enabled(if: access("/usr/bin/h2load", X_OK) == 0 && NginxProxy.isInstalled, "needs h2load and nginx"))
+    func aStalledClientDoesNotBlockTheSharedUpstream() throws {
+        let nginx = try NginxH2Backend()
+        defer { nginx.stop() }
+        let dir = makeTempDirectory("h2-stall")
+        defer { removeTree(dir) }
+        let port = freePort()
+        let listener =
+            #"{"name":"np","address":"127.0.0.1:\#(port)","thread_model":"netpoll","pollers":1,"filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Http2","upstream_protocol":"Http2","router_config_name":"r"}}]}]}"#
+        let config = """
+            {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[
+               {"match":{"prefix":"/"},"route":{"cluster_name":"nginx","timeout":"30s"}}]}]}],"listeners":[\(listener)]}],
+             "cluster_manager":{"clusters":[{"name":"nginx","hosts":[{"address":"127.0.0.1:\(nginx.port)"}]}]}}
+            """
+        let (p, _) = try AccessLogSupport.start(config, dir: dir)
+        defer { p.stop() }
+        let python = try XDSPeers.withXDSProtos()
+        let staller = try SkiffProcess(executable: python, [HTTP2Peers.h2Script, "client", "\(port)", "stall", "/100k"])
+        defer { staller.stop() }
+        usleep(1_500_000)
+        let load = try SkiffProcess.runCommand(
+            "/usr/bin/h2load", ["-n", "200", "-c", "1", "-m", "10", "http://127.0.0.1:\(port)/4k"], timeoutSeconds: 20)
+        #expect(load.output.contains("200 succeeded, 0 failed, 0 errored"), "\(load.output)")
     }
 
     /// A client that sends FIN right after its request still gets the answer, then the connection ends (it used to

@@ -6,7 +6,8 @@ header block it reads) and its `hyperframe` for frames h2 itself would never sen
         An h2c upstream: answers every request after `x-sleep-ms` (default 0) with `:status 200` and the body
         "<method> <path> bytes=<request body bytes>", then trailers `x-trailer: done` when the request said
         `te: trailers`. It ignores `grpc-timeout` (Skiff must enforce it). `x-reset: 1` resets the stream after the
-        response headers and one DATA frame. Prints `listening <port>`.
+        response headers and one DATA frame; `x-break: 1` answers with a DATA frame on stream 0 instead (a
+        connection error). Prints `listening <port>`.
 
     h2_peer.py client PORT CASE
         Runs one case against an h2c listener and prints one JSON line of what happened:
@@ -20,6 +21,8 @@ header block it reads) and its `hyperframe` for frames h2 itself would never sen
                         write queue, so the unread ACKs pile up)
         idle            the preface, then silence: how long until the listener sends GOAWAY
         half-close      a request (answered after 300 ms), then FIN at once: the answer must still come, then EOF
+        half-open       a request whose body never ends, then FIN: how long until the connection ends
+        stall PATH      20 streams for PATH with a receive window of 0 (nothing can be sent to it), held 8 s
 """
 
 import json
@@ -58,6 +61,9 @@ def serve_connection(s):
         time.sleep(st["sleep"] / 1000)
         with lock:
             body = f'{st["method"]} {st["path"]} bytes={st["bytes"]}'.encode()
+            if st["break"]:
+                s.sendall(b"\x00\x00\x01\x00\x00\x00\x00\x00\x00x")  # DATA on stream 0
+                return
             try:
                 conn.send_headers(sid, [(":status", "200"), ("content-type", "text/plain")])
                 if st["reset"]:
@@ -93,7 +99,7 @@ def serve_connection(s):
                     streams[e.stream_id] = {
                         "method": h.get(":method"), "path": h.get(":path"), "bytes": 0,
                         "sleep": int(h.get("x-sleep-ms", "0")), "reset": h.get("x-reset") == "1",
-                        "trailers": h.get("te") == "trailers",
+                        "trailers": h.get("te") == "trailers", "break": h.get("x-break") == "1",
                     }
                     if e.stream_ended:
                         threading.Thread(target=answer, args=(e.stream_id, streams[e.stream_id]), daemon=True).start()
@@ -348,6 +354,50 @@ def case_half_close(port):
     print(json.dumps(out), flush=True)
 
 
+def case_half_open(port):
+    s, conn = connect(port)
+    conn.send_headers(1, headers("/plain/open", "POST"))
+    conn.send_data(1, b"part")
+    s.sendall(conn.data_to_send())
+    time.sleep(0.2)
+    s.shutdown(socket.SHUT_WR)
+    t = time.time()
+    out = {}
+    events = read_until(s, conn, lambda ev: "closed" in ev, 10)
+    for e in events:
+        record(out, e)
+    out["eof"] = "closed" in events
+    out["seconds"] = round(time.time() - t, 2)
+    print(json.dumps(out), flush=True)
+
+
+def case_stall(port, path):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.local_settings = h2.settings.Settings(client=True, initial_values={
+        h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0, h2.settings.SettingCodes.ENABLE_PUSH: 0})
+    conn.initiate_connection()
+    for i in range(20):
+        conn.send_headers(1 + 2 * i, headers(path), end_stream=True)
+    s.sendall(conn.data_to_send())
+    end = time.time() + 8
+    s.settimeout(0.5)
+    while time.time() < end:
+        try:
+            data = s.recv(65536)
+            if not data:
+                break
+            conn.receive_data(data)  # never acknowledged: the windows stay shut
+            out = conn.data_to_send()
+            if out:
+                s.sendall(out)
+        except socket.timeout:
+            continue
+        except (OSError, h2.exceptions.ProtocolError):
+            break
+    print(json.dumps({"held": True}), flush=True)
+
+
 def case_idle(port):
     s, conn = connect(port)
     t = time.time()
@@ -366,7 +416,8 @@ def main():
     {
         "get": case_get, "rapid-reset": case_rapid_reset, "continuation": case_continuation,
         "max-streams": case_max_streams, "big-headers": case_big_headers, "ping-flood": case_ping_flood,
-        "idle": case_idle, "half-close": case_half_close,
+        "idle": case_idle, "half-close": case_half_close, "half-open": case_half_open,
+        "stall": lambda p: case_stall(p, sys.argv[4]),
     }[case](port)
 
 

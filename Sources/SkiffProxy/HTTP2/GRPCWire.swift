@@ -19,7 +19,11 @@ enum GRPCWire {
             || v[prefix.utf8CodeUnitCount] == UInt8(ascii: "-") || v[prefix.utf8CodeUnitCount] == UInt8(ascii: ";")
     }
 
-    /// `grpc-timeout` in nanoseconds: 1 to 8 digits and a unit (H, M, S, m, u, n); nil when malformed.
+    /// Longer than this is as good as none: a deadline added to the clock must not wrap.
+    static let maxTimeoutNs: UInt64 = 10 * 365 * 86_400 * 1_000_000_000
+
+    /// `grpc-timeout` in nanoseconds: 1 to 8 digits and a unit (H, M, S, m, u, n), at most `maxTimeoutNs`; nil when
+    /// malformed.
     static func timeoutNs(_ v: UnsafeRawBufferPointer) -> UInt64? {
         guard v.count >= 2, v.count <= 9 else { return nil }
         var n: UInt64 = 0
@@ -38,7 +42,7 @@ enum GRPCWire {
         default: return nil
         }
         let (ns, overflow) = n.multipliedReportingOverflow(by: unit)
-        return overflow ? UInt64.max : ns
+        return overflow ? maxTimeoutNs : min(ns, maxTimeoutNs)
     }
 
     /// The gRPC status for a reply Skiff makes with HTTP `status` (gRPC's HTTP-to-status mapping; 504, a timeout, is

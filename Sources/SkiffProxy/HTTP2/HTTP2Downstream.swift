@@ -91,7 +91,13 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
         // The client sends no more frames: the streams under way are answered (it may still read), then the
         // connection closes with the last of them.
         clientFinished = true
-        if streams.isEmpty { finishAfterGoAway() }
+        if streams.isEmpty { return finishAfterGoAway() }
+        // A request the client never finished can no longer finish: reset it (its upstream stream too).
+        for s in streams.all where !s.requestComplete {
+            s.cancelUpstream()
+            session.reset(stream: s.id, code: HTTP2ErrorCodes.cancel)
+        }
+        flush()
     }
 
     func connection(_ c: Connection, writabilityChanged w: Bool) {
@@ -104,7 +110,11 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
         timer.cancel()
         let open = streams.all
         streams.removeAll()
-        for s in open { s.downstreamGone() }
+        for s in open {
+            // Response bytes that will never be sent: the upstream gets their window back.
+            s.responseBytesSent(session.pendingBodyBytes(stream: s.id))
+            s.downstreamGone()
+        }
         flushTouchedUpstreams()
     }
 

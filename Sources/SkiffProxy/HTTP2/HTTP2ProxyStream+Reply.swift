@@ -11,6 +11,8 @@ extension HTTP2ProxyStream {
         timer.cancel()
         guard !responseStarted else { return }
         responseStarted = true
+        // This body is Skiff's own: none of it is the upstream's to give back.
+        windowOwner = nil
         manager.stats.localReplies.wrappingAdd(1, ordering: .relaxed)
         let reasonBytes = UnsafeRawBufferPointer(start: reason.utf8Start, count: reason.utf8CodeUnitCount)
         replyHeaders.removeAll()

@@ -132,6 +132,9 @@ final class HTTP2ProxyStream {
         } else {
             if c.admitConnection() != nil { return reply(status: 503, reason: "upstream overflow") }
             u = HTTP2Upstream.open(host: h, cluster: c, from: d, pool: pool)
+            // A connect refused at once (no ports, no route) is reported before `open` returns: nothing will come
+            // on that connection, so this is a connect failure now.
+            if u.lost { return connectFailed() }
         }
         let resend = !replayBody.isEmpty
         guard let sid = u.session.submitRequest(requestHeaders, endStream: requestComplete && !resend) else {
@@ -208,7 +211,10 @@ final class HTTP2ProxyStream {
         if let h = host { cluster?.outlier?.record(host: h, failure: code >= 500) }
         countResponse(code)
         // libnghttp2 copies the fields while submitting: the upstream's block goes as it is.
-        d.session.submitResponse(stream: id, block, endStream: endStream)
+        guard d.session.submitResponse(stream: id, block, endStream: endStream) else {
+            cancelUpstream()
+            return resetClient(code: HTTP2ErrorCodes.internalError)
+        }
         if endStream { responseComplete() }
     }
 
@@ -254,39 +260,50 @@ final class HTTP2ProxyStream {
 
     /// The upstream stream closed (its response is complete, or the server reset it).
     func upstreamStreamClosed(errorCode: UInt32) {
-        let u = upstream
-        upstream = nil
-        host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+        detachLostUpstream()
         if responseDone { return }
+        if errorCode == HTTP2ErrorCodes.refusedStream && !responseStarted {
+            // REFUSED_STREAM: the server did nothing with it (RFC 9113 §8.7), so it may go again.
+            return connectFailed()
+        }
         host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
         if responseStarted {
             manager.http2Stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
             return resetClient(code: errorCode == 0 ? HTTP2ErrorCodes.internalError : errorCode)
         }
-        _ = u
         reply(status: 503, reason: "upstream reset the stream")
+    }
+
+    /// The upstream stream is gone: request bytes still waiting in its session never leave, so the client gets their
+    /// window back now (a retry then resends the whole kept body, none of it owed).
+    private func detachLostUpstream() {
+        if let u = upstream { requestBytesSent(u.session.pendingBodyBytes(stream: upstreamID)) }
+        upstream = nil
+        host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    /// Nothing reached the server (a failed connect, a refused stream): once more, on a connection with room or a
+    /// fresh one, with the body so far when it was kept; else 503.
+    private func connectFailed() {
+        if let h = host { cluster?.outlier?.record(host: h, failure: true) }
+        triedConnect += 1
+        if triedConnect <= 1 && replayable {
+            cluster?.stats.retryTotal.wrappingAdd(1, ordering: .relaxed)
+            manager.stats.retries.wrappingAdd(1, ordering: .relaxed)
+            return send()
+        }
+        reply(status: 503, reason: "upstream connect failure")
     }
 
     /// The upstream connection went away with this stream open.
     func upstreamLost(reason: CloseReason, wasConnected: Bool) {
-        upstream = nil
-        host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
+        detachLostUpstream()
         if responseDone { return }
         if responseStarted {
             manager.http2Stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
             return resetClient(code: HTTP2ErrorCodes.internalError)
         }
-        if !wasConnected {
-            if let h = host { cluster?.outlier?.record(host: h, failure: true) }
-            // Nothing reached the server: once more on a fresh connection, with the body so far when it was kept.
-            triedConnect += 1
-            if triedConnect <= 1 && replayable {
-                cluster?.stats.retryTotal.wrappingAdd(1, ordering: .relaxed)
-                manager.stats.retries.wrappingAdd(1, ordering: .relaxed)
-                return send()
-            }
-            return reply(status: 503, reason: "upstream connect failure")
-        }
+        if !wasConnected { return connectFailed() }
         host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
         reply(status: 503, reason: "upstream connection lost")
     }
@@ -383,5 +400,6 @@ final class HTTP2ProxyStream {
 /// RFC 9113 error codes the proxy sends.
 enum HTTP2ErrorCodes {
     static let internalError: UInt32 = 0x2
+    static let refusedStream: UInt32 = 0x7
     static let cancel: UInt32 = 0x8
 }

@@ -89,7 +89,7 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
                 idleTimeout: cluster.config.idleTimeout ?? d.manager.options.upstreamIdleTimeout,
                 totals: cluster.upstreamWrites, tls: cluster.upstreamTLS(for: host)),
             label: cluster.name, handler: u)
-        pool.connections.append(u)
+        if !u.lost { pool.connections.append(u) }
         return u
     }
 
@@ -151,12 +151,19 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
         assert(executor.inExecutor, "HTTP2Upstream read off its executor's thread")
         let result = session.receive(buffer.readableView)
         buffer.release()
-        if case .failure(let e) = result {
-            flush()
-            return c.close(.protocolError("upstream HTTP/2: \(e)"))
-        }
+        if case .failure = result { session.fail() }
         flush()
-        if draining && streams.isEmpty { c.close(.local) }
+        // libnghttp2 ended the session (a connection error, or the server's GOAWAY with our streams done): its
+        // remaining streams will hear nothing more, so they fail now; the GOAWAY goes before the FIN.
+        if !session.isOpen || (draining && streams.isEmpty) { finish(c) }
+    }
+
+    /// Fails what is left, then FIN after the queued bytes; the server's EOF (or the idle timeout) closes the rest.
+    private func finish(_ c: Connection) {
+        lost = true
+        pool.remove(self)
+        failStreams(reason: .protocolError("upstream HTTP/2 session ended"))
+        c.shutdownWrite()
     }
 
     func connectionDidReadEOF(_ c: Connection) { c.close(.eof) }
@@ -177,6 +184,12 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
         }
         cluster.connectionClosed()
         pool.remove(self)
+        failStreams(reason: reason)
+        connection = nil
+    }
+
+    /// Every stream still open here is lost with `reason`.
+    private func failStreams(reason: CloseReason) {
         let open = streams.all
         streams.removeAll()
         for s in open {
@@ -184,7 +197,6 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
             touch(s.d)
         }
         flushTouchedDownstreams()
-        connection = nil
     }
 
     // MARK: - Session events
