@@ -44,6 +44,18 @@ public final class HostStats: Sendable {
 
     public init() {}
 
+    /// Counts the end of an upstream connection: an established one leaves `connectionActive` and its close is
+    /// counted by side (`countClose`); one that never connected is a failed connect (and a timed-out one, if so).
+    public func countUpstreamEnd(connected: Bool, reason: CloseReason) {
+        if connected {
+            connectionActive.wrappingSubtract(1, ordering: .relaxed)
+            countClose(reason)
+        } else {
+            connectionConFail.wrappingAdd(1, ordering: .relaxed)
+            if reason == .connectTimeout { connectTimeouts.wrappingAdd(1, ordering: .relaxed) }
+        }
+    }
+
     /// Counts an established connection's close, and which side closed it. Not for connects that failed
     /// (`connectionConFail`).
     public func countClose(_ reason: CloseReason) {

@@ -339,10 +339,8 @@ def case_ping_flood(port):
     print(json.dumps({"pings_sent": sent, "closed": closed}), flush=True)
 
 
-def case_half_close(port):
-    s, conn = connect(port)
-    conn.send_headers(1, headers("/plain/half", extra=[("x-sleep-ms", "300")]), end_stream=True)
-    s.sendall(conn.data_to_send())
+def finish_and_wait(s, conn):
+    """Sends FIN, then reads until the listener closes: what arrived, and how long the close took."""
     s.shutdown(socket.SHUT_WR)
     t = time.time()
     out = {}
@@ -352,6 +350,13 @@ def case_half_close(port):
     out["eof"] = "closed" in events
     out["seconds"] = round(time.time() - t, 2)
     print(json.dumps(out), flush=True)
+
+
+def case_half_close(port):
+    s, conn = connect(port)
+    conn.send_headers(1, headers("/plain/half", extra=[("x-sleep-ms", "300")]), end_stream=True)
+    s.sendall(conn.data_to_send())
+    finish_and_wait(s, conn)
 
 
 def case_half_open(port):
@@ -360,15 +365,7 @@ def case_half_open(port):
     conn.send_data(1, b"part")
     s.sendall(conn.data_to_send())
     time.sleep(0.2)
-    s.shutdown(socket.SHUT_WR)
-    t = time.time()
-    out = {}
-    events = read_until(s, conn, lambda ev: "closed" in ev, 10)
-    for e in events:
-        record(out, e)
-    out["eof"] = "closed" in events
-    out["seconds"] = round(time.time() - t, 2)
-    print(json.dumps(out), flush=True)
+    finish_and_wait(s, conn)
 
 
 def case_stall(port, path):

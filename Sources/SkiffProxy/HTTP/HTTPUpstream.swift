@@ -154,13 +154,7 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
 
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
         endPending()
-        if connected {
-            host.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
-            host.stats.countClose(reason)
-        } else {
-            host.stats.connectionConFail.wrappingAdd(1, ordering: .relaxed)
-            if reason == .connectTimeout { host.stats.connectTimeouts.wrappingAdd(1, ordering: .relaxed) }
-        }
+        host.stats.countUpstreamEnd(connected: connected, reason: reason)
         cluster.connectionClosed()
         pool.remove(self)
         response.discardResponse()

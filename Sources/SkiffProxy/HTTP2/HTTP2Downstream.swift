@@ -127,20 +127,7 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
         dirty = false
         defer { flushTouchedUpstreams() }
         guard writable, !closed else { return }
-        var out: ByteBuffer?
-        _ = session.drainOutput { chunk in
-            var rest = chunk
-            while rest.count > 0 {
-                if out == nil || out!.writableBytes == 0 {
-                    if let full = out { connection.write(full) }
-                    out = connection.bufferPool.acquire()
-                }
-                let n = min(rest.count, out!.writableBytes)
-                out!.write(UnsafeRawBufferPointer(rebasing: rest[0..<n]))
-                rest = UnsafeRawBufferPointer(rebasing: rest[n...])
-            }
-        }
-        if let last = out { connection.write(last) }
+        session.write(to: connection)
         if !session.isOpen || finishWhenFlushed { finishAfterGoAway() }
     }
 

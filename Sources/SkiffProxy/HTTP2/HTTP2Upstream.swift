@@ -107,20 +107,7 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
         dirty = false
         defer { flushTouchedDownstreams() }
         guard writable, !lost, let c = connection else { return }
-        var out: ByteBuffer?
-        _ = session.drainOutput { chunk in
-            var rest = chunk
-            while rest.count > 0 {
-                if out == nil || out!.writableBytes == 0 {
-                    if let full = out { c.write(full) }
-                    out = c.bufferPool.acquire()
-                }
-                let n = min(rest.count, out!.writableBytes)
-                out!.write(UnsafeRawBufferPointer(rebasing: rest[0..<n]))
-                rest = UnsafeRawBufferPointer(rebasing: rest[n...])
-            }
-        }
-        if let last = out { c.write(last) }
+        session.write(to: c)
     }
 
     /// A client connection got frames (or window) from this connection's streams: flushed at the end of this
@@ -175,13 +162,7 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
 
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
         lost = true
-        if connected {
-            host.stats.connectionActive.wrappingSubtract(1, ordering: .relaxed)
-            host.stats.countClose(reason)
-        } else {
-            host.stats.connectionConFail.wrappingAdd(1, ordering: .relaxed)
-            if reason == .connectTimeout { host.stats.connectTimeouts.wrappingAdd(1, ordering: .relaxed) }
-        }
+        host.stats.countUpstreamEnd(connected: connected, reason: reason)
         cluster.connectionClosed()
         pool.remove(self)
         failStreams(reason: reason)
