@@ -3,11 +3,12 @@ import SkiffUpstream
 
 /// The downstream protocol a line reports (`%protocol%`), in MOSN's spelling.
 public enum AccessLogProtocol: UInt8, Sendable {
-    case http1, bolt, boltv2, dubbo, tcp
+    case http1, http2, bolt, boltv2, dubbo, tcp
 
     var text: StaticString {
         switch self {
         case .http1: "Http1"
+        case .http2: "Http2"
         case .bolt: "bolt"
         case .boltv2: "boltv2"
         case .dubbo: "dubbo"

@@ -78,6 +78,7 @@ enum MOSNDefaultLine {
     private static func protocolWord(_ p: AccessLogProtocol) -> (UInt64, Int) {
         switch p {
         case .http1: (0x20_31_70_74_74_48, 6)  // "Http1 "
+        case .http2: (0x20_32_70_74_74_48, 6)  // "Http2 "
         case .bolt: (0x20_74_6C_6F_62, 5)  // "bolt "
         case .boltv2: (0x20_32_76_74_6C_6F_62, 7)  // "boltv2 "
         case .dubbo: (0x20_6F_62_62_75_64, 6)  // "dubbo "

@@ -23,6 +23,34 @@ import Testing
         #expect(out.contains(#""status":200"#), "\(out)")
     }
 
+    /// One access log line per stream on both listeners: a gRPC call, a request with no route (NR), a call the client
+    /// cancels (DC), in the listener's format with `%protocol%` Http2 and the stream's own pseudo-headers.
+    @Test func accessLogsWriteALinePerStream() throws {
+        let format = "%protocol% %response_code% %REQ(:path)% %RESPONSE_FLAGS% %bytes_received% %bytes_sent% %upstream_cluster%"
+        let rig = try HTTP2Rig(tag: "h2-access-log") { dir in
+            #"[{"log_path":"\#(dir)/access.log","log_format":"\#(format)"}]"#
+        }
+        defer { rig.stop() }
+        for port in rig.listeners {
+            let unary = try HTTP2Peers.grpc(port, "Unary", ["--payload", "logged"])
+            #expect(unary.contains(#""code": "OK""#), "\(unary)")
+            _ = try SkiffProcess.runCommand(
+                "/usr/bin/curl", ["-s", "--http2-prior-knowledge", "--max-time", "5", "http://127.0.0.1:\(port)/nowhere"])
+            _ = try HTTP2Peers.grpc(port, "Slow", ["--cancel-after-ms", "200"])
+        }
+        var lines: [Substring] = []
+        for _ in 0..<50 {
+            let text = String(decoding: (try? readFile(rig.dir + "/access.log")) ?? [], as: UTF8.self)
+            lines = text.split(separator: "\n")
+            if lines.count >= 6 { break }
+            usleep(100_000)
+        }
+        #expect(lines.count == 6, "\(lines)")
+        #expect(lines.filter { $0.hasPrefix("Http2 200 /skiff.test.Echo/Unary - 11 11 grpc") }.count == 2, "\(lines)")
+        #expect(lines.filter { $0.hasPrefix("Http2 404 /nowhere NR 0 17") }.count == 2, "\(lines)")
+        #expect(lines.filter { $0.hasPrefix("Http2 0 /skiff.test.Echo/Slow DC") }.count == 2, "\(lines)")
+    }
+
     /// SIGTERM with a stream under way: the client gets GOAWAY, the stream still gets its whole response, and Skiff
     /// exits once it is done.
     @Test func gracefulStopLetsStreamsFinish() throws {

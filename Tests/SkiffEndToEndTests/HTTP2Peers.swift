@@ -37,16 +37,16 @@ enum HTTP2Peers {
 
     /// A config with an Http2 listener per thread model, routing `/skiff.test.` to the gRPC peer, `/plain/` to the
     /// h2 peer, `/skiff.gone.` to a port nobody listens on, and `/health` to a direct response.
-    /// `tls`: the listeners' `tls_context` (MOSN's JSON), none when nil.
+    /// `tls`: the listeners' `tls_context` (MOSN's JSON), none when nil; `accessLogs`: their `access_logs` array.
     static func config(
         netpoll: Int, rwloop: Int, auto: Int, grpc: Int, h2: Int, gone: Int, admin: Int, idle: String = "3s",
-        tls: String? = nil
+        tls: String? = nil, accessLogs: String = "[]"
     ) -> String {
         let chain = tls.map { #""tls_context":\#($0),"# } ?? ""
         func listener(_ name: String, _ port: Int, _ model: String, _ proto: String = "Http2") -> String {
             """
             {"name":"\(name)","address":"127.0.0.1:\(port)","thread_model":"\(model)","pollers":2,
-             "connection_idle_timeout":"\(idle)",
+             "connection_idle_timeout":"\(idle)","access_logs":\(accessLogs),
              "filter_chains":[{\(chain)"filters":[{"type":"proxy","config":{"downstream_protocol":"\(proto)","upstream_protocol":"\(proto)","router_config_name":"r"}}]}]}
             """
         }
@@ -83,7 +83,7 @@ final class HTTP2Rig {
     let auto = freePort()
     var listeners: [Int] { [netpoll, rwloop] }
 
-    init(tag: String, idle: String = "3s", tls: String? = nil) throws {
+    init(tag: String, idle: String = "3s", tls: String? = nil, accessLogs: (String) -> String = { _ in "[]" }) throws {
         let (g, gp) = try HTTP2Peers.serve(HTTP2Peers.grpcScript)
         grpc = g
         let (h, hp) = try HTTP2Peers.serve(HTTP2Peers.h2Script)
@@ -91,7 +91,7 @@ final class HTTP2Rig {
         dir = makeTempDirectory(tag)
         let config = HTTP2Peers.config(
             netpoll: netpoll, rwloop: rwloop, auto: auto, grpc: gp, h2: hp, gone: freePort(), admin: admin, idle: idle,
-            tls: tls)
+            tls: tls, accessLogs: accessLogs(dir))
         do {
             (skiff, socket) = try AccessLogSupport.start(config, dir: dir)
         } catch {

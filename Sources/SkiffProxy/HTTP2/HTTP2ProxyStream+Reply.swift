@@ -36,6 +36,7 @@ extension HTTP2ProxyStream {
             replyHeaders.append("server", "skiff")
             replyHeaders.append("x-skiff-reason", value: reasonBytes)
             countResponse(status)
+            responseBodyBytes = text.count
             let empty = text.isEmpty
             d.session.submitResponse(stream: id, replyHeaders, endStream: empty)
             if !empty { text.withUnsafeBytes { d.session.sendData(stream: id, $0, endStream: true) } }

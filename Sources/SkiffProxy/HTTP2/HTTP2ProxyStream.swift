@@ -1,3 +1,4 @@
+import SkiffAccessLog
 import SkiffHTTP2
 import SkiffNet
 import SkiffTelemetry
@@ -51,6 +52,9 @@ final class HTTP2ProxyStream {
     var timer: PollerTimer!
     var sampling = false
     var sample = TelemetryRequestSample()
+    /// While the listener has access logs: its log and this stream's record (`HTTP2ProxyStream+AccessLog.swift`).
+    var accessLog: ListenerAccessLog?
+    var logRecord: AccessLogRecord?
 
     init(downstream: HTTP2Downstream) {
         d = downstream
@@ -84,8 +88,10 @@ final class HTTP2ProxyStream {
         if manager.tap.isWatched { beginSample(block) }
 
         let routing = manager.routing.value(on: d.executor)
+        if let log = routing.accessLog { beginLog(log, headers: block) }
         guard let (entry, resolved) = routing.route(HTTP2RouteInput(block: block)) else {
             manager.stats.noRoute.wrappingAdd(1, ordering: .relaxed)
+            logFlag(.noRouteFound)
             return reply(status: 404, reason: "no route matched")
         }
         switch entry.action {
@@ -101,6 +107,7 @@ final class HTTP2ProxyStream {
         cluster = c
         hostSet = hosts
         if c.admitRequest() != nil {
+            logFlag(.upstreamOverflow)
             return reply(status: 503, reason: "upstream overflow")
         }
         holdsClusterRequest = true
@@ -122,6 +129,7 @@ final class HTTP2ProxyStream {
         guard let h = hostSet?.pickHost() else {
             c.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
             manager.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            logFlag(.noHealthyUpstream)
             return reply(status: 503, reason: "no healthy upstream")
         }
         host = h
@@ -130,7 +138,10 @@ final class HTTP2ProxyStream {
         if let open = pool.withRoom() {
             u = open
         } else {
-            if c.admitConnection() != nil { return reply(status: 503, reason: "upstream overflow") }
+            if c.admitConnection() != nil {
+                logFlag(.upstreamOverflow)
+                return reply(status: 503, reason: "upstream overflow")
+            }
             u = HTTP2Upstream.open(host: h, cluster: c, from: d, pool: pool)
             // A connect refused at once (no ports, no route) is reported before `open` returns: nothing will come
             // on that connection, so this is a connect failure now.
@@ -151,6 +162,7 @@ final class HTTP2ProxyStream {
         }
         h.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         h.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
+        if logRecord != nil { logSent(u) }
         d.touch(u)
     }
 
@@ -175,6 +187,7 @@ final class HTTP2ProxyStream {
 
     func requestEnded() {
         requestComplete = true
+        if logRecord != nil { logRequestFinished() }
         guard let u = upstream else { return }
         u.session.sendData(stream: upstreamID, UnsafeRawBufferPointer(start: nil, count: 0), endStream: true)
         d.touch(u)
@@ -182,6 +195,7 @@ final class HTTP2ProxyStream {
 
     func requestTrailers(_ block: HTTP2HeaderBlock) {
         requestComplete = true
+        if logRecord != nil { logRequestFinished() }
         replayable = false
         guard let u = upstream else { return }
         u.session.sendTrailers(stream: upstreamID, block)
@@ -210,6 +224,7 @@ final class HTTP2ProxyStream {
         }
         if let h = host { cluster?.outlier?.record(host: h, failure: code >= 500) }
         countResponse(code)
+        if logRecord != nil { logResponseHead(block, status: code) }
         // libnghttp2 copies the fields while submitting: the upstream's block goes as it is.
         guard d.session.submitResponse(stream: id, block, endStream: endStream) else {
             cancelUpstream()
@@ -267,6 +282,7 @@ final class HTTP2ProxyStream {
             return connectFailed()
         }
         host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
+        logFlag(.upstreamRemoteReset)
         if responseStarted {
             manager.http2Stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
             return resetClient(code: errorCode == 0 ? HTTP2ErrorCodes.internalError : errorCode)
@@ -292,6 +308,7 @@ final class HTTP2ProxyStream {
             manager.stats.retries.wrappingAdd(1, ordering: .relaxed)
             return send()
         }
+        logFlag(.upstreamConnectionFailure)
         reply(status: 503, reason: "upstream connect failure")
     }
 
@@ -301,9 +318,11 @@ final class HTTP2ProxyStream {
         if responseDone { return }
         if responseStarted {
             manager.http2Stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
+            logFlag(.upstreamConnectionTermination)
             return resetClient(code: HTTP2ErrorCodes.internalError)
         }
         if !wasConnected { return connectFailed() }
+        logFlag(.upstreamConnectionTermination)
         host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
         reply(status: 503, reason: "upstream connection lost")
     }
@@ -314,6 +333,7 @@ final class HTTP2ProxyStream {
     private func timedOut() {
         manager.stats.routeTimeouts.wrappingAdd(1, ordering: .relaxed)
         host?.stats.requestTimeout.wrappingAdd(1, ordering: .relaxed)
+        logFlag(.upstreamRequestTimeout)
         cancelUpstream()
         if responseStarted {
             resetClient(code: HTTP2ErrorCodes.cancel)
@@ -345,6 +365,7 @@ final class HTTP2ProxyStream {
     /// The client's stream closed: the response went out, or the client (or Skiff) reset it.
     func downstreamClosed(errorCode: UInt32) {
         if errorCode != 0 && !responseDone {
+            logFlag(.downstreamTerminated)
             manager.http2Stats.clientResets.wrappingAdd(1, ordering: .relaxed)
             manager.stats.requestResets.wrappingAdd(1, ordering: .relaxed)
             if sampling { endSample(status: 0, flags: "DC") }
@@ -357,6 +378,7 @@ final class HTTP2ProxyStream {
     func downstreamGone() {
         if !responseDone {
             manager.stats.requestResets.wrappingAdd(1, ordering: .relaxed)
+            logFlag(.downstreamTerminated)
             if sampling { endSample(status: 0, flags: "DC") }
         }
         cancelUpstream()
@@ -365,6 +387,7 @@ final class HTTP2ProxyStream {
 
     private func release() {
         timer.cancel()
+        if logRecord != nil { endLog() }
         if holdsClusterRequest {
             holdsClusterRequest = false
             cluster?.requestFinished()
