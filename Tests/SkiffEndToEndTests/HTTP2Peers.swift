@@ -7,10 +7,10 @@ enum HTTP2Peers {
     static var grpcScript: String { SkiffProcess.packageRoot + "/Tests/peers/grpc_peer.py" }
     static var h2Script: String { SkiffProcess.packageRoot + "/Tests/peers/h2_peer.py" }
 
-    /// Starts `script serve` and returns it with the port it printed.
-    static func serve(_ script: String) throws -> (SkiffProcess, Int) {
+    /// Starts `script serve` (with `args`) and returns it with the port it printed.
+    static func serve(_ script: String, _ args: [String] = []) throws -> (SkiffProcess, Int) {
         let python = try XDSPeers.withXDSProtos()
-        let p = try SkiffProcess(executable: python, [script, "serve"])
+        let p = try SkiffProcess(executable: python, [script, "serve"] + args)
         guard p.waitForOutput("listening ", seconds: 30),
             let line = p.output.split(separator: "\n").first(where: { $0.hasPrefix("listening ") }),
             let port = Int(line.split(separator: " ")[1])

@@ -42,4 +42,33 @@ import Testing
             #expect(anonymous.status != 0, "\(anonymous.output)")
         }
     }
+
+    /// h2 over TLS to the upstream: an h2c listener in front of grpcio's TLS server (which requires ALPN h2 of its
+    /// clients); the cluster's `tls_context` offers `h2` and checks the server's certificate, on both thread models.
+    @Test func upstreamH2OverTLSToAGRPCServer() throws {
+        let (grpc, grpcPort) = try HTTP2Peers.serve(
+            HTTP2Peers.grpcScript, ["--tls", TLSFixture.path("server.pem"), TLSFixture.path("server.key")])
+        defer { grpc.stop() }
+        let dir = makeTempDirectory("h2-upstream-tls")
+        defer { removeTree(dir) }
+        let (np, rw) = (freePort(), freePort())
+        func listener(_ name: String, _ port: Int, _ model: String) -> String {
+            #"{"name":"\#(name)","address":"127.0.0.1:\#(port)","thread_model":"\#(model)","filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Http2","upstream_protocol":"Http2","router_config_name":"r"}}]}]}"#
+        }
+        let config = """
+            {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[
+               {"match":{"prefix":"/"},"route":{"cluster_name":"grpc"}}]}]}],
+              "listeners":[\(listener("np", np, "netpoll")),\(listener("rw", rw, "rwloop"))]}],
+             "cluster_manager":{"clusters":[{"name":"grpc","hosts":[{"address":"127.0.0.1:\(grpcPort)"}],
+               "tls_context":{"status":true,"ca_cert":"\(TLSFixture.ca)","server_name":"localhost","alpn":"h2"}}]}}
+            """
+        let (p, _) = try AccessLogSupport.start(config, dir: dir)
+        defer { p.stop() }
+        for port in [np, rw] {
+            let unary = try HTTP2Peers.grpc(port, "Unary", ["--payload", "tls-upstream"])
+            #expect(unary.contains(#""replies": ["tls-upstream"]"#), "\(port): \(unary)")
+            let stream = try HTTP2Peers.grpc(port, "Stream", ["--count", "50"])
+            #expect(stream.contains("\"49:"), "\(port): \(stream.prefix(200))")
+        }
+    }
 }

@@ -13,7 +13,9 @@ Service grpc.health.v1.Health (gRPC's health-checking protocol, hand-encoded: fi
     Check        service "" or "echo": SERVING; "broken": NOT_SERVING; anything else: NOT_FOUND
 
 Usage:
-    grpc_peer.py serve [--port N]             prints `listening <port>` when ready; SIGTERM ends it
+    grpc_peer.py serve [--port N] [--tls CERT KEY]
+                                              prints `listening <port>` when ready; SIGTERM ends it. With --tls it
+                                              serves h2 over TLS (gRPC requires ALPN h2 from its clients)
     grpc_peer.py call PORT METHOD [options]   prints one JSON line: {"code": NAME, "details": ..., "replies": [...]}
         --payload TEXT   --count N (Stream, Collect, Chat)   --timeout S   --meta K=V (repeatable)
         --cancel-after-ms MS (Slow: cancel the call from the client)
@@ -96,7 +98,7 @@ def _code_by_value(v):
     return grpc.StatusCode.UNKNOWN.value
 
 
-def serve(port):
+def serve(port, tls=None):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     handlers = {
         "Unary": grpc.unary_unary_rpc_method_handler(unary),
@@ -108,7 +110,11 @@ def serve(port):
     health = {"Check": grpc.unary_unary_rpc_method_handler(health_check)}
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),
                                      grpc.method_handlers_generic_handler("grpc.health.v1.Health", health)))
-    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    if tls:
+        creds = grpc.ssl_server_credentials([(open(tls[1], "rb").read(), open(tls[0], "rb").read())])
+        bound = server.add_secure_port(f"127.0.0.1:{port}", creds)
+    else:
+        bound = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
     print(f"listening {bound}", flush=True)
     done = threading.Event()
@@ -174,6 +180,7 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("serve")
     s.add_argument("--port", type=int, default=0)
+    s.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     c = sub.add_parser("call")
     c.add_argument("port", type=int)
     c.add_argument("method")
@@ -187,7 +194,7 @@ def main():
     b.add_argument("n", type=int)
     a = p.parse_args()
     if a.cmd == "serve":
-        serve(a.port)
+        serve(a.port, a.tls)
     elif a.cmd == "call":
         call(a)
     else:
