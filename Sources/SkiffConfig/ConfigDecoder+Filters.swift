@@ -110,9 +110,9 @@ extension ConfigDecoder {
         case .http1:
             fail(f.path("upstream_protocol"), "\(upstream.rawValue): an Http1 listener proxies to Http1 upstreams only")
         case .http2:
-            fail(
-                f.path("upstream_protocol"),
-                "\(upstream.rawValue): an Http2 listener proxies to Http2 upstreams only (HTTP/1.1 upstreams are not supported yet)")
+            if upstream != .http1 {
+                fail(f.path("upstream_protocol"), "\(upstream.rawValue): an Http2 listener proxies to Http2 or Http1 upstreams")
+            }
         case .bolt, .boltv2, .dubbo:
             fail(
                 f.path("upstream_protocol"),

@@ -127,13 +127,13 @@ private let cluster0 = "cluster_manager.clusters[0]"
             #"\#(proxyConfig).upstream_protocol: unknown protocol "grpc" (expected Http1, Http2, bolt, boltv2, dubbo, Auto)"#
         ),
         BadConfig(
-            "Http2 downstream with an Http1 upstream (not proxied yet)",
+            "Http2 downstream with an RPC upstream",
             F.config(
                 listeners: [
                     F.proxyListener(
-                        config: #"{"downstream_protocol":"Http2","upstream_protocol":"Http1","router_config_name":"r1"}"#)
+                        config: #"{"downstream_protocol":"Http2","upstream_protocol":"bolt","router_config_name":"r1"}"#)
                 ], routers: [F.router()]),
-            "\(proxyConfig).upstream_protocol: Http1: an Http2 listener proxies to Http2 upstreams only (HTTP/1.1 upstreams are not supported yet)"
+            "\(proxyConfig).upstream_protocol: bolt: an Http2 listener proxies to Http2 or Http1 upstreams"
         ),
         BadConfig(
             "Http2 upstream behind Http1",

@@ -38,11 +38,18 @@ public struct HTTPBodyTracker: Sendable {
     public var isComplete: Bool { finished }
 
     /// Consumes the next bytes read after the head.
-    public mutating func consume(_ bytes: UnsafeRawBufferPointer) -> HTTPBodyResult {
+    public mutating func consume(_ bytes: UnsafeRawBufferPointer) -> HTTPBodyResult { consume(bytes) { _ in } }
+
+    /// The same, handing the payload (without chunked framing) to `payload` as it passes.
+    @inline(__always)
+    public mutating func consume(_ bytes: UnsafeRawBufferPointer, payload: (UnsafeRawBufferPointer) -> Void)
+        -> HTTPBodyResult
+    {
         if finished { return .complete(consumed: 0) }
         switch kind {
         case .contentLength:
             let take = min(remaining, bytes.count)
+            if take > 0 { payload(UnsafeRawBufferPointer(rebasing: bytes[0..<take])) }
             remaining &-= take
             bodyBytes &+= take
             if remaining == 0 {
@@ -51,7 +58,7 @@ public struct HTTPBodyTracker: Sendable {
             }
             return .partial(consumed: take)
         case .chunked:
-            let r = chunked.consume(bytes)
+            let r = chunked.consume(bytes, payload: payload)
             switch r {
             case .partial(let n):
                 bodyBytes &+= n
@@ -63,6 +70,7 @@ public struct HTTPBodyTracker: Sendable {
             }
             return r
         case .untilClose:
+            if !bytes.isEmpty { payload(bytes) }
             bodyBytes &+= bytes.count
             return .partial(consumed: bytes.count)
         case .none:

@@ -39,7 +39,14 @@ public struct HTTPChunkedDecoder: Sendable {
     ///
     /// - Returns: `.partial` when all of `bytes` belong to the body, `.complete(consumed:)` when the message ends
     ///   inside `bytes` (the rest is the next message), `.invalid` on broken framing (then always `.invalid`).
-    public mutating func consume(_ bytes: UnsafeRawBufferPointer) -> HTTPBodyResult {
+    public mutating func consume(_ bytes: UnsafeRawBufferPointer) -> HTTPBodyResult { consume(bytes) { _ in } }
+
+    /// The same, handing each run of chunk data (the payload, without the framing) to `payload` as it passes: what
+    /// a proxy that re-frames the body (HTTP/1.1 to HTTP/2) forwards.
+    @inline(__always)
+    public mutating func consume(_ bytes: UnsafeRawBufferPointer, payload: (UnsafeRawBufferPointer) -> Void)
+        -> HTTPBodyResult
+    {
         if let e = failure { return .invalid(e) }
         if state == .done { return .complete(consumed: 0) }
         let n = bytes.count
@@ -48,6 +55,7 @@ public struct HTTPChunkedDecoder: Sendable {
         while i < n {
             if state == .data {
                 let take = min(size, n &- i)
+                if take > 0 { payload(UnsafeRawBufferPointer(rebasing: bytes[i..<(i &+ take)])) }
                 i &+= take
                 size &-= take
                 if size == 0 { state = .dataCR }

@@ -7,6 +7,9 @@ public enum HTTPMethod: UInt8, Sendable {
 
     /// Recognises `bytes[start..<start+count]`, which the parser has already checked to be a token.
     @inline(__always)
+    /// The method named by `b` (a whole token, such as HTTP/2's `:method`).
+    public init(_ b: UnsafeRawBufferPointer) { self.init(b, start: 0, count: b.count) }
+
     init(_ b: UnsafeRawBufferPointer, start s: Int, count: Int) {
         switch count {
         case 3:

@@ -36,6 +36,10 @@ public final class HTTP2ConnectionManager: ListenerDelegate, ReroutableProxy, Ac
     let limits: HTTP2Limits
     /// Where HTTP/2 upstream connections live in a host's per-executor store.
     let poolSlot = PoolSlot<HTTP2HostPool>()
+    /// Where HTTP/1.1 connections for translated streams live (`upstream_protocol: Http1`).
+    let http1PoolSlot = PoolSlot<HTTP1StreamPool>()
+    /// Streams go to HTTP/1.1 upstreams, translated.
+    let upstreamHTTP1: Bool
     /// 0 = no idle timeout.
     let idleTimeoutNs: UInt64
     let headerTimeoutNs: UInt64
@@ -54,10 +58,11 @@ public final class HTTP2ConnectionManager: ListenerDelegate, ReroutableProxy, Ac
         guard filter.downstreamProtocol == .http2 || filter.downstreamProtocol == .auto else {
             throw ProxySetupError("downstream_protocol \(filter.downstreamProtocol.rawValue) is not served by the HTTP/2 proxy")
         }
-        guard filter.upstreamProtocol == .http2 else {
+        guard filter.upstreamProtocol == .http2 || filter.upstreamProtocol == .http1 else {
             throw ProxySetupError(
-                "upstream_protocol \(filter.upstreamProtocol.rawValue): an Http2 listener proxies to Http2 upstreams")
+                "upstream_protocol \(filter.upstreamProtocol.rawValue): an Http2 listener proxies to Http2 or Http1 upstreams")
         }
+        upstreamHTTP1 = filter.upstreamProtocol == .http1
         routing = Reloadable(try ProxyRouting(filter: filter, routers: routers, clusters: clusters))
         self.options = options
         self.limits = limits

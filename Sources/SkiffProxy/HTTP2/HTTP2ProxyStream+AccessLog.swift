@@ -31,11 +31,12 @@ extension HTTP2ProxyStream {
 
     func logRequestFinished() { logRecord?.requestFinishedNs = MonotonicClock.now() }
 
-    /// The request went out on `u` (each try: the last one is what the line shows).
-    func logSent(_ u: HTTP2Upstream) {
+    /// The request went out on the upstream connection `connectionID` (each try: the last one is what the line
+    /// shows).
+    func logSent(connectionID: UInt64) {
         guard let r = logRecord else { return }
         r.requestSentNs = MonotonicClock.now()
-        r.upstreamConnectionID = u.connection?.id ?? 0
+        r.upstreamConnectionID = connectionID
     }
 
     func logResponseHead(_ block: HTTP2HeaderBlock, status: Int) {

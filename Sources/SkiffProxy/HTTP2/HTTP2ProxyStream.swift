@@ -52,6 +52,14 @@ final class HTTP2ProxyStream {
     var timer: PollerTimer!
     var sampling = false
     var sample = TelemetryRequestSample()
+    /// The HTTP/1.1 connection of an `upstream_protocol: Http1` listener's stream while it is in use, how its
+    /// request body is framed, request bytes whose window waits for it to drain, whether its reading is paused for
+    /// the client, and the request head being rendered (`HTTP2ProxyStream+HTTP1.swift`).
+    var h1: HTTP1StreamUpstream?
+    var h1Chunked = false
+    var h1Owed = 0
+    var h1Paused = false
+    var h1Scratch: [UInt8] = []
     /// While the listener has access logs: its log and this stream's record (`HTTP2ProxyStream+AccessLog.swift`).
     var accessLog: ListenerAccessLog?
     var logRecord: AccessLogRecord?
@@ -133,6 +141,7 @@ final class HTTP2ProxyStream {
             return reply(status: 503, reason: "no healthy upstream")
         }
         host = h
+        if manager.upstreamHTTP1 { return sendHTTP1(h, c) }
         let pool = HTTP2HostPool.on(h, executor: d.executor, slot: manager.poolSlot)
         let u: HTTP2Upstream
         if let open = pool.withRoom() {
@@ -162,7 +171,7 @@ final class HTTP2ProxyStream {
         }
         h.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         h.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
-        if logRecord != nil { logSent(u) }
+        if logRecord != nil { logSent(connectionID: u.connection?.id ?? 0) }
         d.touch(u)
     }
 
@@ -179,6 +188,8 @@ final class HTTP2ProxyStream {
         if let u = upstream {
             u.session.sendData(stream: upstreamID, bytes, endStream: false)
             d.touch(u)
+        } else if let u = h1 {
+            http1RequestData(bytes, u)
         } else {
             // Answered already (or never sent): read and dropped.
             d.session.consume(stream: id, bytes: bytes.count)
@@ -188,6 +199,7 @@ final class HTTP2ProxyStream {
     func requestEnded() {
         requestComplete = true
         if logRecord != nil { logRequestFinished() }
+        if let u = h1 { return http1RequestEnded(u) }
         guard let u = upstream else { return }
         u.session.sendData(stream: upstreamID, UnsafeRawBufferPointer(start: nil, count: 0), endStream: true)
         d.touch(u)
@@ -197,6 +209,8 @@ final class HTTP2ProxyStream {
         requestComplete = true
         if logRecord != nil { logRequestFinished() }
         replayable = false
+        // HTTP/1.1 upstreams: the chunked body ends without them (trailers are not forwarded there).
+        if let u = h1 { return http1RequestEnded(u) }
         guard let u = upstream else { return }
         u.session.sendTrailers(stream: upstreamID, block)
         d.touch(u)
@@ -258,6 +272,7 @@ final class HTTP2ProxyStream {
     /// unsent): the upstream may send that much more, on the stream and on its connection (libnghttp2 gives a closed
     /// stream's bytes back to the connection's window).
     func responseBytesSent(_ bytes: Int) {
+        if h1 != nil { return http1ResponseDrained() }
         guard let u = windowOwner else { return }
         u.session.consume(stream: windowOwnerID, bytes: bytes)
         d.touch(u)
@@ -300,7 +315,7 @@ final class HTTP2ProxyStream {
 
     /// Nothing reached the server (a failed connect, a refused stream): once more, on a connection with room or a
     /// fresh one, with the body so far when it was kept; else 503.
-    private func connectFailed() {
+    func connectFailed() {
         if let h = host { cluster?.outlier?.record(host: h, failure: true) }
         triedConnect += 1
         if triedConnect <= 1 && replayable {
@@ -345,6 +360,10 @@ final class HTTP2ProxyStream {
 
     /// Resets the upstream stream (the client went away, or Skiff answered instead).
     func cancelUpstream() {
+        if h1 != nil {
+            host?.stats.requestLocalReset.wrappingAdd(1, ordering: .relaxed)
+            detachHTTP1(reusable: false)
+        }
         guard let u = upstream else { return }
         upstream = nil
         u.streams[upstreamID] = nil
@@ -355,6 +374,8 @@ final class HTTP2ProxyStream {
         u.session.reset(stream: upstreamID, code: HTTP2ErrorCodes.cancel)
         d.touch(u)
     }
+
+    func resetClientStream() { resetClient(code: HTTP2ErrorCodes.internalError) }
 
     private func resetClient(code: UInt32) {
         responseDone = true
