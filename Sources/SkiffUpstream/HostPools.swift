@@ -42,6 +42,15 @@ public final class HostExecutorState: @unchecked Sendable {  // executor-confine
 
     public init(executor: any EventExecutor) { self.executor = executor }
 
+    /// The pool stored under `slot`, made by `make` and stored there on first use.
+    @inlinable
+    public func pool<Pool>(_ slot: PoolSlot<Pool>, orMake make: () -> Pool) -> Pool {
+        if let p = self[slot: slot] { return p }
+        let p = make()
+        self[slot: slot] = p
+        return p
+    }
+
     /// The pool stored under `slot`, if any. Inlinable: it is on every request's path.
     @inlinable
     public subscript<Pool>(slot slot: PoolSlot<Pool>) -> Pool? {

@@ -49,11 +49,7 @@ final class HTTPHostPool: DrainablePool {
     /// This executor's pool for `host` (under `slot`, the HTTP pools' place), created on first use. Call only on
     /// `executor`.
     static func on(_ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTPHostPool>) -> HTTPHostPool {
-        let s = host.state(on: executor)
-        if let p = s[slot: slot] { return p }
-        let p = HTTPHostPool()
-        s[slot: slot] = p
-        return p
+        host.state(on: executor).pool(slot) { HTTPHostPool() }
     }
 }
 

@@ -2,7 +2,8 @@ import SkiffNet
 import SkiffProtocol
 import SkiffUpstream
 
-/// Idle HTTP/1.1 keep-alive connections to one host for HTTP/2 streams translated to HTTP/1.1, on one executor. LIFO.
+/// Idle HTTP/1.1 keep-alive connections to one host for HTTP/2 streams translated to HTTP/1.1, on one executor. LIFO;
+/// counted in the host's `connectionIdle` like the HTTP/1 proxy's.
 final class HTTP1StreamPool: DrainablePool {
     var idle: [HTTP1StreamUpstream] = []
 
@@ -10,6 +11,7 @@ final class HTTP1StreamPool: DrainablePool {
     func take() -> HTTP1StreamUpstream? {
         while let u = idle.popLast() {
             u.inPool = false
+            u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
             guard u.connection != nil, u.connection.currentState == .open, !u.connection.hasReadEOF else {
                 u.connection?.close(.eof)
                 continue
@@ -23,6 +25,7 @@ final class HTTP1StreamPool: DrainablePool {
         guard u.inPool, let i = idle.firstIndex(where: { $0 === u }) else { return }
         idle.remove(at: i)
         u.inPool = false
+        u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
     }
 
     func drain() {
@@ -30,16 +33,13 @@ final class HTTP1StreamPool: DrainablePool {
         idle.removeAll()
         for u in all {
             u.inPool = false
+            u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
             u.connection?.close(.local)
         }
     }
 
     static func on(_ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTP1StreamPool>) -> HTTP1StreamPool {
-        let s = host.state(on: executor)
-        if let p = s[slot: slot] { return p }
-        let p = HTTP1StreamPool()
-        s[slot: slot] = p
-        return p
+        host.state(on: executor).pool(slot) { HTTP1StreamPool() }
     }
 }
 
@@ -89,6 +89,7 @@ final class HTTP1StreamUpstream: ConnectionHandler, @unchecked Sendable {
             && host.adminState == .ready
         {
             inPool = true
+            host.stats.connectionIdle.wrappingAdd(1, ordering: .relaxed)
             pool.idle.append(self)
         } else {
             connection?.close(.local)

@@ -26,11 +26,7 @@ final class HTTP2HostPool: DrainablePool {
     }
 
     static func on(_ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTP2HostPool>) -> HTTP2HostPool {
-        let s = host.state(on: executor)
-        if let p = s[slot: slot] { return p }
-        let p = HTTP2HostPool()
-        s[slot: slot] = p
-        return p
+        host.state(on: executor).pool(slot) { HTTP2HostPool() }
     }
 }
 
