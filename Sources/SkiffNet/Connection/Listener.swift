@@ -109,16 +109,23 @@ public final class Listener: @unchecked Sendable {
         self.pollersLeft.store(pollerCount, ordering: .relaxed)
     }
 
-    /// True when a new connection must be refused.
     /// Counts one more active connection unless that passes `max_connections` (then false, nothing counted). Taken
-    /// where the connection is accepted, before anything else (netpoll may adopt it later on another poller).
+    /// where the connection is accepted, before anything else (netpoll may adopt it later on another poller). With a
+    /// limit, a compare-and-swap: the gauge never shows more than the limit, even for a moment (an add-then-undo
+    /// let a reader sample 5 of 4 while pollers raced).
     @inline(__always) func reserveSlot() -> Bool {
-        let now = stats.active.wrappingAdd(1, ordering: .relaxed).newValue
-        if maxConnections > 0 && now > maxConnections {
-            stats.active.wrappingSubtract(1, ordering: .relaxed)
-            return false
+        guard maxConnections > 0 else {
+            stats.active.wrappingAdd(1, ordering: .relaxed)
+            return true
         }
-        return true
+        var now = stats.active.load(ordering: .relaxed)
+        while now < maxConnections {
+            let (exchanged, seen) = stats.active.compareExchange(
+                expected: now, desired: now + 1, ordering: .relaxed)
+            if exchanged { return true }
+            now = seen
+        }
+        return false
     }
 
     func refuse(_ fd: Int32) {
