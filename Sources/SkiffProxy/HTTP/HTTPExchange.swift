@@ -216,14 +216,8 @@ final class HTTPExchange: @unchecked Sendable {
             }
             u = HTTPUpstream(host: h, cluster: c, executor: executor, pool: pool)
             u.pendingCounted = true
-            h.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
-            let idle = c.config.idleTimeout ?? manager.options.upstreamIdleTimeout
-            u.connection = connection.connectSibling(
-                to: h.address, timeout: c.config.connectTimeout,
-                options: ConnectionOptions(
-                    maxCoalesce: 16, writeLimit: c.config.connBufferLimitBytes, idleTimeout: idle,
-                    totals: c.upstreamWrites, tls: c.upstreamTLS(for: h)),
-                label: c.name, handler: u)
+            u.connection = connection.connectUpstream(
+                to: h, of: c, idleTimeout: c.config.idleTimeout ?? manager.options.upstreamIdleTimeout, handler: u)
         }
         upstream = u
         u.beginExchange(self)

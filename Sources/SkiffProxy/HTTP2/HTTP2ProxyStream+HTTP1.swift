@@ -25,14 +25,8 @@ extension HTTP2ProxyStream {
             }
             u = HTTP1StreamUpstream(
                 host: h, cluster: c, executor: d.executor, pool: pool, limits: manager.options.limits)
-            h.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
-            u.connection = d.connection.connectSibling(
-                to: h.address, timeout: c.config.connectTimeout,
-                options: ConnectionOptions(
-                    maxCoalesce: 16, writeLimit: c.config.connBufferLimitBytes,
-                    idleTimeout: c.config.idleTimeout ?? manager.options.upstreamIdleTimeout,
-                    totals: c.upstreamWrites, tls: c.upstreamTLS(for: h)),
-                label: c.name, handler: u)
+            u.connection = d.connection.connectUpstream(
+                to: h, of: c, idleTimeout: c.config.idleTimeout ?? manager.options.upstreamIdleTimeout, handler: u)
             if u.lost { return connectFailed() }
         }
         let method = requestHeaders.first(":method").map { HTTPMethod($0) } ?? .get

@@ -77,14 +77,9 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
         host: Host, cluster: Cluster, from d: HTTP2Downstream, pool: HTTP2HostPool
     ) -> HTTP2Upstream {
         let u = HTTP2Upstream(host: host, cluster: cluster, executor: d.executor, pool: pool, limits: d.manager.limits)
-        host.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
-        u.connection = d.connection.connectSibling(
-            to: host.address, timeout: cluster.config.connectTimeout,
-            options: ConnectionOptions(
-                maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes,
-                idleTimeout: cluster.config.idleTimeout ?? d.manager.options.upstreamIdleTimeout,
-                totals: cluster.upstreamWrites, tls: cluster.upstreamTLS(for: host)),
-            label: cluster.name, handler: u)
+        u.connection = d.connection.connectUpstream(
+            to: host, of: cluster, idleTimeout: cluster.config.idleTimeout ?? d.manager.options.upstreamIdleTimeout,
+            handler: u)
         if !u.lost { pool.connections.append(u) }
         return u
     }

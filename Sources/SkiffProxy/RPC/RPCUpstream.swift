@@ -93,13 +93,7 @@ final class RPCUpstream<Codec: RPCCodec>: ConnectionHandler, DrainablePool, @unc
 
     private static func open(host: Host, cluster: Cluster, via d: RPCDownstream<Codec>) -> RPCUpstream<Codec> {
         let u = RPCUpstream<Codec>(host: host, cluster: cluster, executor: d.executor, manager: d.manager)
-        host.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
-        u.connection = d.connection.connectSibling(
-            to: host.address, timeout: cluster.config.connectTimeout,
-            options: ConnectionOptions(
-                maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, totals: cluster.upstreamWrites,
-                tls: cluster.upstreamTLS(for: host)),
-            label: cluster.name, handler: u)
+        u.connection = d.connection.connectUpstream(to: host, of: cluster, idleTimeout: nil, handler: u)
         return u
     }
 

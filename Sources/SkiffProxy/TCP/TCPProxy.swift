@@ -137,13 +137,7 @@ final class TCPProxySession: ConnectionHandler, @unchecked Sendable {
             s.host = host
             return s.tried.count
         }
-        host.stats.connectionTotal.wrappingAdd(1, ordering: .relaxed)
-        let options = ConnectionOptions(
-            maxCoalesce: 16, writeLimit: cluster.config.connBufferLimitBytes, idleTimeout: routing.idleTimeout,
-            totals: cluster.upstreamWrites, tls: cluster.upstreamTLS(for: host))
-        let up = downstream.connectSibling(
-            to: host.address, timeout: cluster.config.connectTimeout, options: options, label: cluster.name,
-            handler: self)
+        let up = downstream.connectUpstream(to: host, of: cluster, idleTimeout: routing.idleTimeout, handler: self)
         // A connect that fails at once may already have started the next attempt from its close callback: only the
         // newest attempt's connection is kept.
         let dsClosed = state.withLock { s -> Bool in
