@@ -43,6 +43,8 @@ public struct AccessLogFlags: OptionSet, Sendable {
     public static let downstreamTerminated = AccessLogFlags(rawValue: 0x2000)
     /// URX: retries were spent (a Skiff bit outside MOSN's set: not in the hex value).
     public static let retryLimitExceeded = AccessLogFlags(rawValue: 0x1_0000)
+    /// SI: an HTTP/2 stream moved nothing either way for `stream_idle_timeout` (a Skiff bit: not in the hex value).
+    public static let streamIdleTimeout = AccessLogFlags(rawValue: 0x2_0000)
 
     /// The bits MOSN defines, as `%upstream_transport_failure_reason%` prints them.
     var mosnBits: UInt32 { rawValue & 0xffff }
@@ -52,7 +54,7 @@ public struct AccessLogFlags: OptionSet, Sendable {
         (.noHealthyUpstream, "UH"), (.upstreamRequestTimeout, "UT"), (.localReset, "LR"),
         (.upstreamRemoteReset, "UR"), (.upstreamConnectionFailure, "UF"), (.upstreamConnectionTermination, "UC"),
         (.upstreamOverflow, "UO"), (.noRouteFound, "NR"), (.retryLimitExceeded, "URX"),
-        (.downstreamTerminated, "DC"),
+        (.downstreamTerminated, "DC"), (.streamIdleTimeout, "SI"),
     ]
 }
 

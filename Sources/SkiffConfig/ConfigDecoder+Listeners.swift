@@ -16,6 +16,7 @@ extension ConfigDecoder {
             "name", "type", "address", "bind_port", "network", "access_logs", "filter_chains", "stream_filters",
             "connection_idle_timeout", "log_path", "thread_model", "pollers", "workers", "max_connections",
             "max_coalesce", "conn_buffer_limit_bytes", "request_header_timeout", "request_body_timeout", "inspector",
+            "stream_idle_timeout",
         ],
         unsupported: ["reuseport", "use_original_dst", "listener_filters", "default_read_buffer_size", "log_level"],
         emptyAllowed: ["reuseport", "use_original_dst", "listener_filters"])
@@ -137,6 +138,7 @@ extension ConfigDecoder {
         let idleTimeout = duration(f, "connection_idle_timeout")
         let headerTimeout = duration(f, "request_header_timeout", positive: true)
         let bodyTimeout = duration(f, "request_body_timeout", positive: true)
+        let streamIdleTimeout = duration(f, "stream_idle_timeout")
 
         let model = choice(f, "thread_model", what: "thread model", Self.threadModels) ?? server.threadModel
         listener.threadModel = model
@@ -152,7 +154,7 @@ extension ConfigDecoder {
         checkALPN(f, &listener)
         listener.streamFilters = streamFilters(f)
         applyTimeouts(
-            to: &listener, f, idle: idleTimeout, header: headerTimeout, body: bodyTimeout)
+            to: &listener, f, idle: idleTimeout, header: headerTimeout, body: bodyTimeout, stream: streamIdleTimeout)
         return listener
     }
 
@@ -180,9 +182,11 @@ extension ConfigDecoder {
     /// idle connections after `ListenerConfig.defaultIdleTimeout` unless told otherwise (`"0s"` = never);
     /// tcp_proxy listeners only when `connection_idle_timeout` is set. The request timeouts exist for HTTP only.
     private mutating func applyTimeouts(
-        to listener: inout ListenerConfig, _ f: Fields, idle: Duration?, header: Duration?, body: Duration?
+        to listener: inout ListenerConfig, _ f: Fields, idle: Duration?, header: Duration?, body: Duration?,
+        stream: Duration?
     ) {
         var servesHTTP = true
+        var servesHTTP2 = false
         var isTCP = false
         switch listener.filterChains.first?.filters.first {
         case .tcpProxy?:
@@ -190,6 +194,7 @@ extension ConfigDecoder {
             isTCP = true
         case .proxy(let p)?:
             servesHTTP = p.downstreamProtocol == .http1 || p.downstreamProtocol == .auto
+            servesHTTP2 = p.downstreamProtocol == .http2 || p.downstreamProtocol == .auto
         case nil:
             break
         }
@@ -203,6 +208,10 @@ extension ConfigDecoder {
         }
         if let header { listener.requestHeaderTimeout = header }
         if let body { listener.requestBodyTimeout = body }
+        if let stream {
+            if !servesHTTP2 { fail(f.path("stream_idle_timeout"), "applies to Http2 and Auto proxy listeners only") }
+            listener.streamIdleTimeout = stream == .zero ? nil : stream
+        }
     }
 
     /// `stream_filters[]`: only `healthcheck` (MOSN's bolt heartbeat answerer), with an empty config.

@@ -139,6 +139,10 @@ public struct ListenerConfig: Sendable, Equatable {
     /// `request_body_timeout` (HTTP and `Auto` listeners): a request body that sends nothing for this long is
     /// answered 408 and its connection closed.
     public var requestBodyTimeout: Duration
+    /// `stream_idle_timeout` (Skiff's, Envoy's name; HTTP/2 and `Auto` listeners): an HTTP/2 stream on which
+    /// nothing moves either way (no request or response frame, no response bytes taken by the client) for this long
+    /// is answered 408 (gRPC: DEADLINE_EXCEEDED) or, once its response started, reset. nil = none (`"0s"`).
+    public var streamIdleTimeout: Duration? = ListenerConfig.defaultStreamIdleTimeout
     public var filterChains: [FilterChainConfig]
     /// `type`: MOSN's ingress/egress label (lower-cased), nil when absent.
     public var direction: String?
@@ -185,6 +189,8 @@ public struct ListenerConfig: Sendable, Equatable {
     /// HAProxy's `timeout http-request` default.
     public static let defaultRequestHeaderTimeout = Duration.seconds(10)
     public static let defaultRequestBodyTimeout = Duration.seconds(60)
+    /// Envoy's `stream_idle_timeout` default.
+    public static let defaultStreamIdleTimeout = Duration.seconds(300)
     /// `connection_idle_timeout` of HTTP and RPC listeners when absent.
     public static let defaultIdleTimeout = Duration.seconds(60)
 }

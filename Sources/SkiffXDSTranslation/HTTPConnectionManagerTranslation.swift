@@ -7,8 +7,9 @@ import SwiftProtobuf
 ///
 /// Timeouts, Envoy's onto Skiff's listener timeouts:
 /// - `request_headers_timeout` → `requestHeaderTimeout`; unset or `0s` (Envoy: none) keeps Skiff's 10 s.
-/// - `stream_idle_timeout` → `requestBodyTimeout` (a request body that sends nothing that long is answered 408);
-///   unset is Envoy's 300 s; `0s` (none) is a year. Upstream silence is bounded by the route timeout.
+/// - `stream_idle_timeout` → `requestBodyTimeout` (a request body that sends nothing that long is answered 408)
+///   and `streamIdleTimeout` (HTTP/2 streams idle both ways); unset is Envoy's 300 s; `0s` (none) is a year and
+///   none. Upstream silence is bounded by the route timeout.
 /// - `common_http_protocol_options.idle_timeout` → `connectionIdleTimeout`; unset is Envoy's 1 h, `0s` none.
 /// - `request_timeout` (the whole request's arrival) has no Skiff equivalent: refused when set above 0s.
 struct HTTPConnectionManagerTranslation {
@@ -145,6 +146,7 @@ struct HTTPConnectionManagerTranslation {
         if m.hasStreamIdleTimeout {
             let d = try context.duration(m.streamIdleTimeout, at: path.dot("stream_idle_timeout"))
             listener.requestBodyTimeout = d == .zero ? XDSDefaults.disabled : d
+            listener.streamIdleTimeout = d == .zero ? nil : d
         }
         if m.hasRequestTimeout {
             let d = try context.duration(m.requestTimeout, at: path.dot("request_timeout"))

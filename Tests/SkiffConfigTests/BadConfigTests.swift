@@ -371,6 +371,10 @@ private let cluster0 = "cluster_manager.clusters[0]"
             "\(listener0).request_header_timeout: applies to Http1 and Auto proxy listeners only",
             "\(listener0).request_body_timeout: applies to Http1 and Auto proxy listeners only"),
         BadConfig(
+            "stream_idle_timeout on an Http1 listener",
+            F.config(listeners: [F.proxyListener(extra: #","stream_idle_timeout":"5s""#)], routers: [F.router()]),
+            "\(listener0).stream_idle_timeout: applies to Http2 and Auto proxy listeners only"),
+        BadConfig(
             "request_header_timeout on a bolt listener",
             F.config(
                 listeners: [

@@ -79,6 +79,25 @@ private typealias F = Fixture
         #expect(off.allListeners[0].connectionIdleTimeout == nil)
     }
 
+    @Test func streamIdleTimeoutIsEnvoysDefaultOnHTTP2Listeners() throws {
+        let h2 = #"{"downstream_protocol":"Http2","upstream_protocol":"Http2","router_config_name":"r1"}"#
+        let plain = try #require(
+            decodeValid(F.config(listeners: [F.proxyListener(config: h2)], routers: [F.router()])))
+        #expect(plain.allListeners[0].streamIdleTimeout == .seconds(300))
+        let set = try #require(
+            decodeValid(
+                F.config(
+                    listeners: [F.proxyListener(extra: #","stream_idle_timeout":"1500ms""#, config: h2)],
+                    routers: [F.router()])))
+        #expect(set.allListeners[0].streamIdleTimeout == .milliseconds(1500))
+        let off = try #require(
+            decodeValid(
+                F.config(
+                    listeners: [F.proxyListener(extra: #","stream_idle_timeout":"0s""#, config: h2)],
+                    routers: [F.router()])))
+        #expect(off.allListeners[0].streamIdleTimeout == nil)
+    }
+
     // MARK: - Keys
 
     @Test func keysMatchCaseInsensitively() throws {

@@ -30,4 +30,24 @@ import Testing
             #expect(try rig.metric("skiff_http2_idle_timeouts_total", listener: name) >= 1, "\(name)")
         }
     }
+
+    /// `stream_idle_timeout` (1 s here): a request body that stops is answered 408, a response that stalls after its
+    /// headers is reset (CANCEL), each within two sweeps of the timeout, counted; the connection lives on.
+    @Test func idleStreamsAreAnsweredOrResetAndCounted() throws {
+        let rig = try HTTP2Rig(tag: "h2-stream-idle", idle: "10s", streamIdle: "1s")
+        defer { rig.stop() }
+        for (port, name) in [(rig.netpoll, "h2np"), (rig.rwloop, "h2rw")] {
+            let out = try HTTP2Peers.h2Case(port, "stream-idle", ["/idle"])
+            #expect(out.contains(#""1": {"headers": {":status": "408""#), "silent request body: \(out)")
+            #expect(out.contains(#""x-skiff-reason": "stream idle timeout""#), "\(out)")
+            #expect(out.contains(#""body": "stall", "reset": 8"#), "stalled response: \(out)")
+            for stream in ["1", "3"] {
+                let seconds = try #require(HTTP2Peers.seconds(of: stream, in: out), "\(out)")
+                #expect(seconds >= 0.9 && seconds < 4, "stream \(stream) ended after \(seconds) s: \(out)")
+            }
+            #expect(try rig.metric("skiff_http2_stream_idle_timeouts_total", listener: name) == 2, "\(name)")
+            let ok = try HTTP2Peers.h2Case(port, "get")
+            #expect(ok.contains("POST /plain/post bytes=100000"), "\(ok)")
+        }
+    }
 }

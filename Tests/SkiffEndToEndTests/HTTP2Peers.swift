@@ -28,6 +28,15 @@ enum HTTP2Peers {
         return r.output
     }
 
+    /// `"seconds"` of stream `stream` in a case's JSON line (`{"1": {..., "seconds": 1.02}}`), nil when absent.
+    static func seconds(of stream: String, in line: String) -> Double? {
+        guard let start = line.range(of: "\"\(stream)\": {") else { return nil }
+        let rest = line[start.upperBound...]
+        guard let key = rest.range(of: "\"seconds\": ") else { return nil }
+        let digits = rest[key.upperBound...].prefix { $0.isNumber || $0 == "." }
+        return Double(digits)
+    }
+
     /// One h2_peer.py client case against `port`: the JSON line it printed.
     static func h2Case(_ port: Int, _ name: String, _ args: [String] = []) throws -> String {
         let python = try XDSPeers.withXDSProtos()
@@ -36,17 +45,20 @@ enum HTTP2Peers {
     }
 
     /// A config with an Http2 listener per thread model, routing `/skiff.test.` to the gRPC peer, `/plain/` to the
-    /// h2 peer, `/skiff.gone.` to a port nobody listens on, and `/health` to a direct response.
-    /// `tls`: the listeners' `tls_context` (MOSN's JSON), none when nil; `accessLogs`: their `access_logs` array.
+    /// h2 peer (`/idle/` too, with a 30 s route timeout), `/skiff.gone.` to a port nobody listens on, and `/health` to a
+/// direct response.
+    /// `tls`: the listeners' `tls_context` (MOSN's JSON), none when nil; `accessLogs`: their `access_logs` array;
+/// `streamIdle`: their `stream_idle_timeout`, the default when nil.
     static func config(
         netpoll: Int, rwloop: Int, auto: Int, grpc: Int, h2: Int, gone: Int, admin: Int, idle: String = "3s",
-        tls: String? = nil, accessLogs: String = "[]"
+        tls: String? = nil, accessLogs: String = "[]", streamIdle: String? = nil
     ) -> String {
+        let streamIdleField = streamIdle.map { #""stream_idle_timeout":"\#($0)","# } ?? ""
         let chain = tls.map { #""tls_context":\#($0),"# } ?? ""
         func listener(_ name: String, _ port: Int, _ model: String, _ proto: String = "Http2") -> String {
             """
             {"name":"\(name)","address":"127.0.0.1:\(port)","thread_model":"\(model)","pollers":2,
-             "connection_idle_timeout":"\(idle)","access_logs":\(accessLogs),
+             "connection_idle_timeout":"\(idle)",\(streamIdleField)"access_logs":\(accessLogs),
              "filter_chains":[{\(chain)"filters":[{"type":"proxy","config":{"downstream_protocol":"\(proto)","upstream_protocol":"\(proto)","router_config_name":"r"}}]}]}
             """
         }
@@ -55,6 +67,7 @@ enum HTTP2Peers {
                {"match":{"prefix":"/skiff.test.Echo/Slow"},"route":{"cluster_name":"grpc","timeout":"1s"}},
                {"match":{"prefix":"/skiff.test."},"route":{"cluster_name":"grpc","timeout":"10s"}},
                {"match":{"prefix":"/plain/"},"route":{"cluster_name":"plain","timeout":"2s"}},
+               {"match":{"prefix":"/idle/"},"route":{"cluster_name":"plain","timeout":"30s"}},
                {"match":{"prefix":"/skiff.gone."},"route":{"cluster_name":"gone","timeout":"5s"}},
                {"match":{"path":"/health"},"direct_response":{"status":200,"body":"ok\\n"}}]}]}],
               "listeners":[\(listener("h2np", netpoll, "netpoll")),\(listener("h2rw", rwloop, "rwloop")),
@@ -83,7 +96,10 @@ final class HTTP2Rig {
     let auto = freePort()
     var listeners: [Int] { [netpoll, rwloop] }
 
-    init(tag: String, idle: String = "3s", tls: String? = nil, accessLogs: (String) -> String = { _ in "[]" }) throws {
+    init(
+        tag: String, idle: String = "3s", tls: String? = nil, streamIdle: String? = nil,
+        accessLogs: (String) -> String = { _ in "[]" }
+    ) throws {
         let (g, gp) = try HTTP2Peers.serve(HTTP2Peers.grpcScript)
         grpc = g
         let (h, hp) = try HTTP2Peers.serve(HTTP2Peers.h2Script)
@@ -91,7 +107,7 @@ final class HTTP2Rig {
         dir = makeTempDirectory(tag)
         let config = HTTP2Peers.config(
             netpoll: netpoll, rwloop: rwloop, auto: auto, grpc: gp, h2: hp, gone: freePort(), admin: admin, idle: idle,
-            tls: tls, accessLogs: accessLogs(dir))
+            tls: tls, accessLogs: accessLogs(dir), streamIdle: streamIdle)
         do {
             (skiff, socket) = try AccessLogSupport.start(config, dir: dir)
         } catch {

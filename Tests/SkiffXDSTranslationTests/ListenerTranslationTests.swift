@@ -59,6 +59,7 @@ import Testing
             ])
         #expect(c.requestHeaderTimeout == ListenerConfig.defaultRequestHeaderTimeout)
         #expect(c.requestBodyTimeout == .seconds(300))  // Envoy's stream_idle_timeout default
+        #expect(c.streamIdleTimeout == .seconds(300))
         #expect(c.connectionIdleTimeout == .seconds(3600))  // Envoy's HTTP idle_timeout default
         #expect(out.routeConfigName == "local_route")
         #expect(out.inlineRouter == nil)
@@ -83,6 +84,7 @@ import Testing
         let c = try XDSTranslate.listener(withLimit).config
         #expect(c.requestHeaderTimeout == .seconds(2))
         #expect(c.requestBodyTimeout == XDSDefaults.disabled)
+        #expect(c.streamIdleTimeout == nil)
         #expect(c.connectionIdleTimeout == nil)
         #expect(c.connBufferLimitBytes == 65536)
 

@@ -7,7 +7,8 @@ header block it reads) and its `hyperframe` for frames h2 itself would never sen
         "<method> <path> bytes=<request body bytes>", then trailers `x-trailer: done` when the request said
         `te: trailers`. It ignores `grpc-timeout` (Skiff must enforce it). `x-reset: 1` resets the stream after the
         response headers and one DATA frame; `x-break: 1` answers with a DATA frame on stream 0 instead (a
-        connection error). Prints `listening <port>`.
+        connection error); `x-stall: 1` sends the response headers and one DATA frame, then nothing more on that
+        stream. Prints `listening <port>`.
 
     h2_peer.py client PORT CASE
         Runs one case against an h2c listener and prints one JSON line of what happened:
@@ -23,6 +24,8 @@ header block it reads) and its `hyperframe` for frames h2 itself would never sen
         half-close      a request (answered after 300 ms), then FIN at once: the answer must still come, then EOF
         half-open       a request whose body never ends, then FIN: how long until the connection ends
         stall PATH      20 streams for PATH with a receive window of 0 (nothing can be sent to it), held 8 s
+        stream-idle PREFIX  stream 1 a POST to PREFIX/open whose body stops after 4 bytes, stream 3 a GET to
+                        PREFIX/stall whose response stalls after its headers (`x-stall`): how each ends, and when
 """
 
 import json
@@ -66,7 +69,9 @@ def serve_connection(s):
                 return
             try:
                 conn.send_headers(sid, [(":status", "200"), ("content-type", "text/plain")])
-                if st["reset"]:
+                if st["stall"]:
+                    conn.send_data(sid, b"stall")
+                elif st["reset"]:
                     conn.send_data(sid, body[:5])
                     conn.reset_stream(sid, error_code=2)
                 elif st["trailers"]:
@@ -100,6 +105,7 @@ def serve_connection(s):
                         "method": h.get(":method"), "path": h.get(":path"), "bytes": 0,
                         "sleep": int(h.get("x-sleep-ms", "0")), "reset": h.get("x-reset") == "1",
                         "trailers": h.get("te") == "trailers", "break": h.get("x-break") == "1",
+                        "stall": h.get("x-stall") == "1",
                     }
                     if e.stream_ended:
                         threading.Thread(target=answer, args=(e.stream_id, streams[e.stream_id]), daemon=True).start()
@@ -395,6 +401,26 @@ def case_stall(port, path):
     print(json.dumps({"held": True}), flush=True)
 
 
+def case_stream_idle(port, prefix):
+    s, conn = connect(port)
+    conn.send_headers(1, headers(prefix + "/open", "POST"))
+    conn.send_data(1, b"part")
+    conn.send_headers(3, headers(prefix + "/stall", extra=[("x-stall", "1")]), end_stream=True)
+    s.sendall(conn.data_to_send())
+    t = time.time()
+    out = {}
+
+    def done(events):
+        return (any(isinstance(x, h2.events.StreamEnded) and x.stream_id == 1 for x in events)
+                and any(isinstance(x, h2.events.StreamReset) and x.stream_id == 3 for x in events))
+
+    for e in read_until(s, conn, done, 15):
+        record(out, e)
+        if isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset)):
+            out.setdefault(str(e.stream_id), {})["seconds"] = round(time.time() - t, 2)
+    print(json.dumps(out), flush=True)
+
+
 def case_idle(port):
     s, conn = connect(port)
     t = time.time()
@@ -415,6 +441,7 @@ def main():
         "max-streams": case_max_streams, "big-headers": case_big_headers, "ping-flood": case_ping_flood,
         "idle": case_idle, "half-close": case_half_close, "half-open": case_half_open,
         "stall": lambda p: case_stall(p, sys.argv[4]),
+        "stream-idle": lambda p: case_stream_idle(p, sys.argv[4]),
     }[case](port)
 
 

@@ -25,5 +25,9 @@ extension AdminAPI {
         p.counter(
             name: "skiff_http2_idle_timeouts_total", help: "Connections ended for carrying no stream for the idle timeout.",
             labels: labels, value: s.idleTimeouts.load(ordering: .relaxed))
+        p.counter(
+            name: "skiff_http2_stream_idle_timeouts_total",
+            help: "Streams answered 408 or reset for moving nothing either way for stream_idle_timeout.",
+            labels: labels, value: s.streamIdleTimeouts.load(ordering: .relaxed))
     }
 }

@@ -125,12 +125,15 @@ public struct HTTPProxyOptions: Sendable, Equatable {
     public var maxPipelinedBytes: Int
     /// Idle keep-alive upstream connections close after this unless the cluster sets `idle_timeout`.
     public var upstreamIdleTimeout: Duration
+    /// HTTP/2 listeners: a stream on which nothing moves either way for this long is answered 408 or reset
+    /// (`stream_idle_timeout`); nil = never.
+    public var streamIdleTimeout: Duration?
 
     public init(
         limits: HTTPLimits = .default, requestHeaderTimeout: Duration = .seconds(10),
         requestBodyTimeout: Duration = .seconds(60), idleTimeout: Duration? = .seconds(60),
         maxParallelRequests: Int = 4, maxReplayBodyBytes: Int = 64 * 1024, maxPipelinedBytes: Int = 64 * 1024,
-        upstreamIdleTimeout: Duration = .seconds(60)
+        upstreamIdleTimeout: Duration = .seconds(60), streamIdleTimeout: Duration? = .seconds(300)
     ) {
         self.limits = limits
         self.requestHeaderTimeout = requestHeaderTimeout
@@ -140,14 +143,15 @@ public struct HTTPProxyOptions: Sendable, Equatable {
         self.maxReplayBodyBytes = maxReplayBodyBytes
         self.maxPipelinedBytes = maxPipelinedBytes
         self.upstreamIdleTimeout = upstreamIdleTimeout
+        self.streamIdleTimeout = streamIdleTimeout
     }
 
     /// The listener's timeouts from its config (`request_header_timeout`, `request_body_timeout`,
-    /// `connection_idle_timeout`), the rest at their defaults.
+    /// `connection_idle_timeout`, `stream_idle_timeout`), the rest at their defaults.
     public init(listener lc: ListenerConfig) {
         self.init(
             requestHeaderTimeout: lc.requestHeaderTimeout, requestBodyTimeout: lc.requestBodyTimeout,
-            idleTimeout: lc.connectionIdleTimeout)
+            idleTimeout: lc.connectionIdleTimeout, streamIdleTimeout: lc.streamIdleTimeout)
     }
 }
 

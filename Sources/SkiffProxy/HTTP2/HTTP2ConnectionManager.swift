@@ -21,6 +21,9 @@ public final class HTTP2ListenerStats: Sendable {
     public let idleTimeouts = Atomic<UInt64>(0)
     /// Streams reset towards the client because the upstream reset or lost them mid-response.
     public let upstreamResets = Atomic<UInt64>(0)
+    /// Streams on which nothing moved either way for `stream_idle_timeout`: answered 408 (gRPC: DEADLINE_EXCEEDED)
+    /// or, once their response started, reset.
+    public let streamIdleTimeouts = Atomic<UInt64>(0)
 
     public init() {}
 }
@@ -43,6 +46,8 @@ public final class HTTP2ConnectionManager: ListenerDelegate, ReroutableProxy, Ac
     /// 0 = no idle timeout.
     let idleTimeoutNs: UInt64
     let headerTimeoutNs: UInt64
+    /// 0 = no stream idle timeout.
+    let streamIdleTimeoutNs: UInt64
     /// Per-request counters: the listener's own, or shared with the HTTP/1 side of an `Auto` listener.
     public let stats: HTTPListenerStats
     public let http2Stats = HTTP2ListenerStats()
@@ -69,6 +74,7 @@ public final class HTTP2ConnectionManager: ListenerDelegate, ReroutableProxy, Ac
         self.tap = tap
         idleTimeoutNs = options.idleTimeout.map { Connection.nanoseconds($0) } ?? 0
         headerTimeoutNs = max(1, Connection.nanoseconds(options.requestHeaderTimeout))
+        streamIdleTimeoutNs = options.streamIdleTimeout.map { max(1, Connection.nanoseconds($0)) } ?? 0
     }
 
     public var routerName: String { routing.value.routerName }

@@ -8,8 +8,9 @@ import SkiffUpstream
 /// bytes are drained from the session only while the client connection is writable, so a slow side holds the other
 /// back instead of filling memory.
 ///
-/// Deadlines on one timer: the connection preface and each idle period (no open stream) end at
-/// `connection_idle_timeout` (GOAWAY, then close); a graceful stop sends GOAWAY and closes once the streams are done.
+/// Deadlines on one timer, about once a second: the connection preface and each idle period (no open stream) end at
+/// `connection_idle_timeout` (GOAWAY, then close); open streams are swept for `stream_idle_timeout`; a graceful stop
+/// sends GOAWAY and closes once the streams are done.
 ///
 /// Threads: confined to `executor` (the connection's poller, strand or worker shard), as are its streams and the
 /// upstream connections they use.
@@ -177,11 +178,17 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
                 if !closed { connection.shutdownWrite() }
                 return
             }
-        } else if manager.shuttingDown.load(ordering: .relaxed) && !goingAway {
-            goingAway = true
-            session.goAway()
+        } else {
+            if manager.streamIdleTimeoutNs > 0 {
+                for s in streams.all { s.checkIdle(now: now, timeoutNs: manager.streamIdleTimeoutNs) }
+            }
+            if manager.shuttingDown.load(ordering: .relaxed) && !goingAway {
+                goingAway = true
+                session.goAway()
+            }
             flush()
         }
+        if closed { return }
         armTimer()
     }
 

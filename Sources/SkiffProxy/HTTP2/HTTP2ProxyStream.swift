@@ -50,6 +50,13 @@ final class HTTP2ProxyStream {
     /// Bytes of a resent body whose window the client already got back on the first try (not given back twice).
     var resendOwed = 0
     var timer: PollerTimer!
+    /// Bumped by every frame either way on this stream and by response bytes the client takes; the connection's
+    /// timer compares it about once a second (`checkIdle`, `HTTP2ProxyStream+Idle.swift`), so no frame reads the
+    /// clock. `quietSinceNs`: when a sweep last saw it change (or the stream began).
+    var activity: UInt32 = 0
+    var sweptActivity: UInt32 = 0
+    var quietSinceNs: UInt64 = 0
+    var idleAnswered = false
     var sampling = false
     var sample = TelemetryRequestSample()
     /// The HTTP/1.1 connection of an `upstream_protocol: Http1` listener's stream while it is in use, how its
@@ -89,6 +96,10 @@ final class HTTP2ProxyStream {
         replayable = true
         resendOwed = 0
         startNs = MonotonicClock.now()
+        activity = 0
+        sweptActivity = 0
+        quietSinceNs = startNs
+        idleAnswered = false
         grpc = block.first("content-type").map(GRPCWire.isGRPC) ?? false
         manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
@@ -176,6 +187,7 @@ final class HTTP2ProxyStream {
     }
 
     func requestData(_ bytes: UnsafeRawBufferPointer) {
+        activity &+= 1
         requestBodyBytes += bytes.count
         if replayable {
             if replayBody.count + bytes.count <= manager.options.maxReplayBodyBytes {
@@ -197,6 +209,7 @@ final class HTTP2ProxyStream {
     }
 
     func requestEnded() {
+        activity &+= 1
         requestComplete = true
         if logRecord != nil { logRequestFinished() }
         if let u = h1 { return http1RequestEnded(u) }
@@ -206,6 +219,7 @@ final class HTTP2ProxyStream {
     }
 
     func requestTrailers(_ block: HTTP2HeaderBlock) {
+        activity &+= 1
         requestComplete = true
         if logRecord != nil { logRequestFinished() }
         replayable = false
@@ -226,6 +240,7 @@ final class HTTP2ProxyStream {
     // MARK: - The response (from the HTTP2Upstream, on this executor)
 
     func responseHeaders(_ block: HTTP2HeaderBlock, endStream: Bool) {
+        activity &+= 1
         guard !responseDone, let s = block.first(":status"), let code = Self.decimal(s) else { return }
         if code < 200 { return }  // interim responses are not passed on
         status = code
@@ -248,6 +263,7 @@ final class HTTP2ProxyStream {
     }
 
     func responseData(_ bytes: UnsafeRawBufferPointer) {
+        activity &+= 1
         guard responseStarted, !responseDone else {
             upstream?.session.consume(stream: upstreamID, bytes: bytes.count)
             return
@@ -257,12 +273,14 @@ final class HTTP2ProxyStream {
     }
 
     func responseEnded() {
+        activity &+= 1
         guard responseStarted, !responseDone else { return }
         d.session.sendData(stream: id, UnsafeRawBufferPointer(start: nil, count: 0), endStream: true)
         responseComplete()
     }
 
     func responseTrailers(_ block: HTTP2HeaderBlock) {
+        activity &+= 1
         guard responseStarted, !responseDone else { return }
         d.session.sendTrailers(stream: id, block)
         responseComplete()
@@ -272,6 +290,7 @@ final class HTTP2ProxyStream {
     /// unsent): the upstream may send that much more, on the stream and on its connection (libnghttp2 gives a closed
     /// stream's bytes back to the connection's window).
     func responseBytesSent(_ bytes: Int) {
+        activity &+= 1
         if h1 != nil { return http1ResponseDrained() }
         guard let u = windowOwner else { return }
         u.session.consume(stream: windowOwnerID, bytes: bytes)
@@ -377,7 +396,7 @@ final class HTTP2ProxyStream {
 
     func resetClientStream() { resetClient(code: HTTP2ErrorCodes.internalError) }
 
-    private func resetClient(code: UInt32) {
+    func resetClient(code: UInt32) {
         responseDone = true
         if sampling { endSample(status: 0, flags: "UR") }
         d.session.reset(stream: id, code: code)
