@@ -103,12 +103,14 @@ extension ConfigDecoder {
     }
 
     /// What `start` could not run is refused here, so `validate` says it first: an RPC listener whose upstream speaks
-    /// another protocol, an Http1 listener with a non-Http1 upstream, an Http2 listener with a non-Http2 upstream.
+    /// another protocol, an HTTP listener with a non-HTTP upstream, an Auto listener with an Http2 upstream.
     private mutating func checkProtocolPair(_ f: Fields, downstream: ProtocolName?, upstream: ProtocolName?) {
         guard let downstream, let upstream, upstream != downstream else { return }
         switch downstream {
         case .http1:
-            fail(f.path("upstream_protocol"), "\(upstream.rawValue): an Http1 listener proxies to Http1 upstreams only")
+            if upstream != .http2 {
+                fail(f.path("upstream_protocol"), "\(upstream.rawValue): an Http1 listener proxies to Http1 or Http2 upstreams")
+            }
         case .http2:
             if upstream != .http1 {
                 fail(f.path("upstream_protocol"), "\(upstream.rawValue): an Http2 listener proxies to Http2 or Http1 upstreams")

@@ -136,13 +136,13 @@ private let cluster0 = "cluster_manager.clusters[0]"
             "\(proxyConfig).upstream_protocol: bolt: an Http2 listener proxies to Http2 or Http1 upstreams"
         ),
         BadConfig(
-            "Http2 upstream behind Http1",
+            "RPC upstream behind Http1",
             F.config(
                 listeners: [
                     F.proxyListener(
-                        config: #"{"downstream_protocol":"Http1","upstream_protocol":"Http2","router_config_name":"r1"}"#)
+                        config: #"{"downstream_protocol":"Http1","upstream_protocol":"bolt","router_config_name":"r1"}"#)
                 ], routers: [F.router()]),
-            "\(proxyConfig).upstream_protocol: Http2: an Http1 listener proxies to Http1 upstreams only"
+            "\(proxyConfig).upstream_protocol: bolt: an Http1 listener proxies to Http1 or Http2 upstreams"
         ),
         BadConfig(
             "RPC upstream of another protocol",

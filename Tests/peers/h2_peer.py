@@ -7,7 +7,8 @@ header block it reads) and its `hyperframe` for frames h2 itself would never sen
         "<method> <path> bytes=<request body bytes>", then trailers `x-trailer: done` when the request said
         `te: trailers`. It ignores `grpc-timeout` (Skiff must enforce it). `x-reset: 1` resets the stream after the
         response headers and one DATA frame; `x-break: 1` answers with a DATA frame on stream 0 instead (a
-        connection error); `x-stall: 1` sends the response headers and one DATA frame, then nothing more on that
+        connection error); `x-echo-headers: 1` answers with the request's header block instead, one `name: value`
+        line per field in the order received; `x-stall: 1` sends the response headers and one DATA frame, then nothing more on that
         stream. Prints `listening <port>`.
 
     h2_peer.py client PORT CASE
@@ -64,6 +65,8 @@ def serve_connection(s):
         time.sleep(st["sleep"] / 1000)
         with lock:
             body = f'{st["method"]} {st["path"]} bytes={st["bytes"]}'.encode()
+            if st["echo"] is not None:
+                body = "".join(f"{k}: {v}\n" for k, v in st["echo"]).encode()
             if st["break"]:
                 s.sendall(b"\x00\x00\x01\x00\x00\x00\x00\x00\x00x")  # DATA on stream 0
                 return
@@ -106,6 +109,8 @@ def serve_connection(s):
                         "sleep": int(h.get("x-sleep-ms", "0")), "reset": h.get("x-reset") == "1",
                         "trailers": h.get("te") == "trailers", "break": h.get("x-break") == "1",
                         "stall": h.get("x-stall") == "1",
+                        "echo": [(k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v)
+                                 for k, v in e.headers] if h.get("x-echo-headers") == "1" else None,
                     }
                     if e.stream_ended:
                         threading.Thread(target=answer, args=(e.stream_id, streams[e.stream_id]), daemon=True).start()

@@ -1,5 +1,6 @@
 import SkiffAccessLog
 import SkiffConfig
+import SkiffHTTP2
 import SkiffNet
 import SkiffProtocol
 import SkiffTelemetry
@@ -163,6 +164,11 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy, Acc
     let options: HTTPProxyOptions
     /// Where HTTP upstream pools live in a host's per-executor store (the same for every HTTP listener).
     let poolSlot = PoolSlot<HTTPHostPool>()
+    /// `upstream_protocol: Http2`: each request is a stream on the host's shared HTTP/2 connection on its executor
+    /// (`HTTPExchange+HTTP2.swift`), kept in this slot, under these limits.
+    let upstreamHTTP2: Bool
+    let http2PoolSlot = PoolSlot<HTTP2HostPool<HTTPExchange>>()
+    let http2Limits = HTTP2Limits()
     let headerTimeoutNs: UInt64
     let bodyTimeoutNs: UInt64
     /// 0 = no idle timeout.
@@ -182,11 +188,15 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy, Acc
         guard filter.downstreamProtocol == .http1 else {
             throw ProxySetupError("downstream_protocol \(filter.downstreamProtocol.rawValue) is not served by the HTTP/1 proxy")
         }
-        guard filter.upstreamProtocol == .http1 else {
+        guard filter.upstreamProtocol == .http1 || filter.upstreamProtocol == .http2 else {
             throw ProxySetupError(
-                "upstream_protocol \(filter.upstreamProtocol.rawValue): only Http1 upstreams are supported for Http1")
+                "upstream_protocol \(filter.upstreamProtocol.rawValue): an Http1 listener proxies to Http1 or Http2 upstreams")
         }
+        upstreamHTTP2 = filter.upstreamProtocol == .http2
         routing = Reloadable(try ProxyRouting(filter: filter, routers: routers, clusters: clusters))
+        var options = options
+        // Streams of one client connection go one at a time: a response never waits behind another's turn.
+        if upstreamHTTP2 { options.maxParallelRequests = 1 }
         self.options = options
         headerTimeoutNs = max(1, Connection.nanoseconds(options.requestHeaderTimeout))
         bodyTimeoutNs = max(1, Connection.nanoseconds(options.requestBodyTimeout))

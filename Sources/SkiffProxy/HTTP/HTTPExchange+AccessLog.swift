@@ -1,4 +1,5 @@
 import SkiffAccessLog
+import SkiffHTTP2
 import SkiffNet
 import SkiffProtocol
 
@@ -110,6 +111,31 @@ extension HTTPExchange {
         logRecordRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { r in
             r.requestSentNs = now
             r.upstreamConnectionID = id
+        }
+    }
+
+    /// The request went out as a stream on the HTTP/2 connection `connectionID` (each try: the last one shows).
+    func logSent(connectionID: UInt64) {
+        let now = MonotonicClock.now()
+        logRecordRef.unsafelyUnwrapped._withUnsafeGuaranteedRef { r in
+            r.requestSentNs = now
+            r.upstreamConnectionID = connectionID
+        }
+    }
+
+    /// The final response head arrived from an HTTP/2 upstream and is being forwarded.
+    func logResponseHead(_ block: HTTP2HeaderBlock, status: Int) {
+        guard let r = logRecord, let log = accessLog else { return }
+        r.responseHeadNs = MonotonicClock.now()
+        r.responseCode = status
+        guard log.capturesResponseHeaders else { return }
+        for h in log.plan.responseHeaders {
+            for name in h.names {
+                if let i = name.withUnsafeBytes({ block.index(of: $0) }) {
+                    r.capture(h.slot, block.value(i))
+                    break
+                }
+            }
         }
     }
 

@@ -53,6 +53,10 @@ final class HTTPExchange: @unchecked Sendable {
     var early: [ByteBuffer] = []
 
     var timer: PollerTimer!
+    /// The stream of an `upstream_protocol: Http2` listener's request (`HTTPExchange+HTTP2.swift`), and whether its
+    /// gathered response bytes wait for the end of the upstream's event.
+    var h2 = HTTPExchangeHTTP2Leg()
+    var dirty = false
 
     /// True while this request is sampled for the live tap (`HTTPExchange+Sample.swift`); its draft, kept for reuse.
     var sampling = false
@@ -96,6 +100,7 @@ final class HTTPExchange: @unchecked Sendable {
         localReply = nil
         for b in early { b.release() }
         early.removeAll(keepingCapacity: true)
+        h2.clear()
     }
 
     // MARK: - Starting
@@ -145,6 +150,9 @@ final class HTTPExchange: @unchecked Sendable {
         }
         state.admitted()
         if !entry.hashPolicyHeaders.isEmpty { requestHash = hashKey(entry.hashPolicyHeaders, head: head) }
+        if manager.upstreamHTTP2 {
+            return startHTTP2(head: head, headLength: headLength, request: request, entry: entry, inbound: ib)
+        }
 
         let out = connection.bufferPool.acquire()
         guard let n = render(head: head, request: request, entry: entry, into: out) else {
@@ -176,26 +184,11 @@ final class HTTPExchange: @unchecked Sendable {
     }
 
     /// Picks a host, gets a pooled or new upstream connection, and queues `head` on it.
-    private func send(head: ByteBuffer) {
-        guard let c = cluster else {
+    func send(head: ByteBuffer) {
+        guard let c = cluster, let h = pickHost(c) else {
             head.release()
             return
         }
-        let picked: Host?
-        if let entry = route?.entry, !entry.hashPolicyHeaders.isEmpty {
-            picked = hostSet?.pickHost(hash: requestHash, excluding: triedHosts)
-        } else {
-            picked = hostSet?.pickHost(excluding: triedHosts)
-        }
-        guard let h = picked else {
-            head.release()
-            c.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
-            manager.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
-            logFlag(.noHealthyUpstream)
-            return fail(status: 503, reason: "no healthy upstream")
-        }
-        host = h
-        triedHosts.append(h)
         let u: HTTPUpstream
         let pool = HTTPHostPool.on(h, executor: executor, slot: manager.poolSlot)
         if let pooled = pool.take() {
@@ -229,9 +222,31 @@ final class HTTPExchange: @unchecked Sendable {
         if logging { logSent(u) }
     }
 
+    /// A host of the request's set not tried yet (by the route's hash policy when it has one), now `host`; nil
+    /// after answering 503 when none is healthy.
+    func pickHost(_ c: Cluster) -> Host? {
+        let picked: Host?
+        if let entry = route?.entry, !entry.hashPolicyHeaders.isEmpty {
+            picked = hostSet?.pickHost(hash: requestHash, excluding: triedHosts)
+        } else {
+            picked = hostSet?.pickHost(excluding: triedHosts)
+        }
+        guard let h = picked else {
+            c.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            manager.stats.noHealthyUpstream.wrappingAdd(1, ordering: .relaxed)
+            logFlag(.noHealthyUpstream)
+            fail(status: 503, reason: "no healthy upstream")
+            return nil
+        }
+        host = h
+        triedHosts.append(h)
+        return h
+    }
+
     // MARK: - Request body
 
     func forwardRequestBody(_ ib: ByteBuffer) {
+        if manager.upstreamHTTP2 { return forwardRequestBodyHTTP2(ib) }
         let consumed: Int
         let complete: Bool
         switch requestBody.consume(ib.readableView) {
@@ -282,6 +297,7 @@ final class HTTPExchange: @unchecked Sendable {
     /// The client reads slower than the upstream sends (head exchange only).
     func downstreamWritability(_ writable: Bool) {
         state.clientWritabilityChanged(writable)
+        if writable && h2.owed > 0 { clientWritableForHTTP2() }
         guard let u = upstream?.connection else { return }
         if writable { u.resumeReading() } else { u.pauseReading() }
     }
@@ -452,51 +468,8 @@ final class HTTPExchange: @unchecked Sendable {
         default: connectFailure = !wasConnected
         }
         // A reused keep-alive connection the server had already closed: one free retry on a fresh connection.
-        let staleReuse = wasConnected && u.requestsSent > 1 && !u.gotResponseBytes
-        switch state.upstreamLost(connectFailure: connectFailure, staleReuse: staleReuse) {
-        case .cutClient:
-            // Never fake a complete response: cut the client.
-            manager.stats.upstreamResets.wrappingAdd(1, ordering: .relaxed)
-            host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed)
-            cutClient(.upstreamConnectionTermination)
-        case .retry(let counted):
-            if connectFailure, let h = host { cluster?.outlier?.record(host: h, failure: true) }
-            retry(counted: counted)
-        case .reply(let status, let reason):
-            if connectFailure, let h = host { cluster?.outlier?.record(host: h, failure: true) }
-            if !connectFailure { host?.stats.requestRemoteReset.wrappingAdd(1, ordering: .relaxed) }
-            logFlag(connectFailure ? .upstreamConnectionFailure : .upstreamRemoteReset)
-            fail(status: status, reason: reason)
-        }
-    }
-
-    /// Sends the kept request again, to a host not tried yet when there is one.
-    private func retry(counted: Bool = true) {
-        detachUpstream(reusable: false)
-        guard let c = cluster, let keep = replay else {
-            return fail(status: 503, reason: "upstream retry impossible")
-        }
-        if counted {
-            // `max_retries` bounds retries in flight: the slot is held until the exchange ends.
-            if state.needsRetryAdmission {
-                if let overflow = c.admitRetry() {
-                    logFlag(.upstreamOverflow)
-                    return fail(status: 503, reason: "upstream overflow", overflow: overflow.rawValue)
-                }
-                state.retryAdmitted()
-            } else {
-                c.stats.retryTotal.wrappingAdd(1, ordering: .relaxed)
-            }
-            manager.stats.retries.wrappingAdd(1, ordering: .relaxed)
-        } else {
-            // The free retry of a stale keep-alive connection: no breaker, but counted like any other.
-            c.stats.retryTotal.wrappingAdd(1, ordering: .relaxed)
-        }
-        host?.stats.requestRetry.wrappingAdd(1, ordering: .relaxed)
-        let copy = connection.bufferPool.acquire()
-        copy.write(keep.readableView)
-        if triedHosts.count >= c.hosts.count { triedHosts.removeAll(keepingCapacity: true) }
-        send(head: copy)
+        upstreamLoss(
+            connectFailure: connectFailure, staleReuse: wasConnected && u.requestsSent > 1 && !u.gotResponseBytes)
     }
 
     // MARK: - Ending
@@ -531,6 +504,7 @@ final class HTTPExchange: @unchecked Sendable {
     }
 
     func detachUpstream(reusable: Bool) {
+        if h2.upstream != nil { return detachHTTP2() }
         guard let u = upstream else { return }
         upstream = nil
         host?.stats.requestActive.wrappingSubtract(1, ordering: .relaxed)
@@ -562,6 +536,12 @@ final class HTTPExchange: @unchecked Sendable {
             u.exchange = nil
             u.connection?.close(.local)
         }
+        if h2.upstream != nil {
+            host?.stats.requestLocalReset.wrappingAdd(1, ordering: .relaxed)
+            detachHTTP2()
+        }
+        // What the stream's event gathered goes out first, as the HTTP/1 path's bytes did.
+        flush()
         endRequest()
         localReply?.release()
         localReply = nil
@@ -578,7 +558,7 @@ final class HTTPExchange: @unchecked Sendable {
         connection.close(.peerClosed)
     }
 
-    private func failFromUpstream(status: Int, reason: StaticString) {
+    func failFromUpstream(status: Int, reason: StaticString) {
         switch state.upstreamFailed(status: status) {
         case .cutClient: cutClient()
         case .reply(let status): fail(status: status, reason: reason)

@@ -14,7 +14,7 @@ import SkiffUpstream
 ///
 /// Threads: confined to `executor` (the connection's poller, strand or worker shard), as are its streams and the
 /// upstream connections they use.
-final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked Sendable {
+final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, HTTP2FlushTarget, @unchecked Sendable {
     let connection: Connection
     let manager: HTTP2ConnectionManager
     let executor: any EventExecutor
@@ -26,7 +26,7 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
     /// Set while its output waits for the flush at the end of the event being handled.
     var dirty = false
     /// Upstream connections written to while handling the current client read, flushed at its end.
-    var touchedUpstreams: [HTTP2Upstream] = []
+    var touchedUpstreams: [HTTP2Upstream<HTTP2ProxyStream>] = []
     var timer: PollerTimer!
     /// When the last stream ended (coarse monotonic ns), or the accept.
     var idleSinceNs: UInt64 = 0
@@ -148,7 +148,7 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked
 
     /// An upstream connection got frames (or window) for this client's streams: flushed at the end of this
     /// connection's flush.
-    func touch(_ u: HTTP2Upstream) {
+    func touch(_ u: HTTP2Upstream<HTTP2ProxyStream>) {
         if !u.dirty {
             u.dirty = true
             touchedUpstreams.append(u)

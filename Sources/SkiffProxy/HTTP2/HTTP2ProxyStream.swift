@@ -13,15 +13,15 @@ import SkiffUpstream
 /// (`downstreamClosed`), which ends it. Flow control is given back across: request bytes the upstream took reopen
 /// the client's window (`requestBytesSent`), response bytes the client took reopen the upstream's
 /// (`responseBytesSent`).
-final class HTTP2ProxyStream {
+final class HTTP2ProxyStream: HTTP2StreamOwner {
     unowned(unsafe) let d: HTTP2Downstream
     var id: Int32 = 0
     /// The upstream connection and stream id, while the upstream stream is open.
-    var upstream: HTTP2Upstream?
+    var upstream: HTTP2Upstream<HTTP2ProxyStream>?
     var upstreamID: Int32 = 0
     /// Where response bytes the client took are given back: the last upstream stream's connection, kept after that
     /// stream closed (its DATA may still wait here for the client's window), until this stream ends.
-    var windowOwner: HTTP2Upstream?
+    var windowOwner: HTTP2Upstream<HTTP2ProxyStream>?
     var windowOwnerID: Int32 = 0
     var route: ResolvedRoute?
     var cluster: Cluster?
@@ -70,6 +70,8 @@ final class HTTP2ProxyStream {
     /// While the listener has access logs: its log and this stream's record (`HTTP2ProxyStream+AccessLog.swift`).
     var accessLog: ListenerAccessLog?
     var logRecord: AccessLogRecord?
+
+    var client: HTTP2Downstream { d }
 
     init(downstream: HTTP2Downstream) {
         d = downstream
@@ -153,20 +155,18 @@ final class HTTP2ProxyStream {
         }
         host = h
         if manager.upstreamHTTP1 { return sendHTTP1(h, c) }
-        let pool = HTTP2HostPool.on(h, executor: d.executor, slot: manager.poolSlot)
-        let u: HTTP2Upstream
-        if let open = pool.withRoom() {
-            u = open
-        } else {
-            if c.admitConnection() != nil {
-                logFlag(.upstreamOverflow)
-                return reply(status: 503, reason: "upstream overflow")
-            }
-            u = HTTP2Upstream.open(host: h, cluster: c, from: d, pool: pool)
-            // A connect refused at once (no ports, no route) is reported before `open` returns: nothing will come
-            // on that connection, so this is a connect failure now.
-            if u.lost { return connectFailed() }
+        let pool = HTTP2HostPool<HTTP2ProxyStream>.on(h, executor: d.executor, slot: manager.poolSlot)
+        guard
+            let u = pool.connection(
+                to: h, of: c, from: d.connection, limits: manager.limits,
+                idleTimeout: manager.options.upstreamIdleTimeout)
+        else {
+            logFlag(.upstreamOverflow)
+            return reply(status: 503, reason: "upstream overflow")
         }
+        // A connect refused at once (no ports, no route) is reported before `connection` returns: nothing will come
+        // on that connection, so this is a connect failure now.
+        if u.lost { return connectFailed() }
         let resend = !replayBody.isEmpty
         guard let sid = u.session.submitRequest(requestHeaders, endStream: requestComplete && !resend) else {
             return reply(status: 503, reason: "upstream refused a new stream")

@@ -2,18 +2,42 @@ import SkiffHTTP2
 import SkiffNet
 import SkiffUpstream
 
+/// Who opens streams on an `HTTP2Upstream` and hears their responses: an HTTP/2 client's stream (`HTTP2ProxyStream`)
+/// or an HTTP/1.1 client's exchange, translated (`HTTPExchange+HTTP2.swift`). `client` is flushed once at the end of
+/// the upstream event that wrote to it, so frames for many of its streams leave together.
+protocol HTTP2StreamOwner: AnyObject {
+    associatedtype Client: HTTP2FlushTarget
+    var client: Client { get }
+    func responseHeaders(_ block: HTTP2HeaderBlock, endStream: Bool)
+    func responseData(_ bytes: UnsafeRawBufferPointer)
+    func responseEnded()
+    func responseTrailers(_ block: HTTP2HeaderBlock)
+    /// The upstream's window took `bytes` of this stream's request body.
+    func requestBytesSent(_ bytes: Int)
+    /// The upstream stream closed (its response is complete, or the server reset it).
+    func upstreamStreamClosed(errorCode: UInt32)
+    /// The upstream connection went away with this stream open.
+    func upstreamLost(reason: CloseReason, wasConnected: Bool)
+}
+
+/// What an upstream event leaves output in: flushed once when the event is handled (`dirty` while listed).
+protocol HTTP2FlushTarget: AnyObject {
+    var dirty: Bool { get set }
+    func flush()
+}
+
 /// The HTTP/2 connections to one host on one executor, shared by every client connection there: a stream goes on the
 /// first connection with room under the server's SETTINGS_MAX_CONCURRENT_STREAMS, and a new connection opens when
 /// every one is full. Confined to its executor, so it takes no lock.
-final class HTTP2HostPool: DrainablePool {
-    var connections: [HTTP2Upstream] = []
+final class HTTP2HostPool<Owner: HTTP2StreamOwner>: DrainablePool {
+    var connections: [HTTP2Upstream<Owner>] = []
 
     /// A connection with room for one more stream, or nil.
-    func withRoom() -> HTTP2Upstream? {
+    func withRoom() -> HTTP2Upstream<Owner>? {
         connections.first { $0.hasRoom }
     }
 
-    func remove(_ u: HTTP2Upstream) {
+    func remove(_ u: HTTP2Upstream<Owner>) {
         if let i = connections.firstIndex(where: { $0 === u }) { connections.remove(at: i) }
     }
 
@@ -28,21 +52,37 @@ final class HTTP2HostPool: DrainablePool {
     static func on(_ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTP2HostPool>) -> HTTP2HostPool {
         host.state(on: executor).pool(slot) { HTTP2HostPool() }
     }
+
+    /// A connection with room for one more stream, or a new one (nil: the cluster's circuit breaker refused it).
+    /// A connect refused at once leaves the new connection `lost`.
+    func connection(
+        to host: Host, of cluster: Cluster, from client: Connection, limits: HTTP2Limits, idleTimeout: Duration
+    ) -> HTTP2Upstream<Owner>? {
+        if let open = withRoom() { return open }
+        if cluster.admitConnection() != nil { return nil }
+        let u = HTTP2Upstream<Owner>(
+            host: host, cluster: cluster, executor: client.executor!, pool: self, limits: limits)
+        u.connection = client.connectUpstream(
+            to: host, of: cluster, idleTimeout: cluster.config.idleTimeout ?? idleTimeout, handler: u)
+        if !u.lost { connections.append(u) }
+        return u
+    }
 }
 
 /// One HTTP/2 connection to an upstream host (client side), multiplexing the streams of many client connections on
-/// its executor. Response frames go to the `HTTP2ProxyStream` that opened each stream; request bytes this
-/// connection's window took are given back to the client connection they came from (`http2Sent`).
+/// its executor. Response frames go to the owner that opened each stream; request bytes this connection's window
+/// took are given back to the client connection they came from (`http2Sent`). Generic over the owner, so its calls
+/// are direct.
 ///
 /// Threads: confined to its executor (the same as its streams' client connections).
-final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked Sendable {
+final class HTTP2Upstream<Owner: HTTP2StreamOwner>: ConnectionHandler, HTTP2SessionDelegate, @unchecked Sendable {
     let host: Host
     let cluster: Cluster
     let executor: any EventExecutor
-    unowned(unsafe) let pool: HTTP2HostPool
+    unowned(unsafe) let pool: HTTP2HostPool<Owner>
     let session: HTTP2Session
     var connection: Connection!
-    let streams = HTTP2StreamTable<HTTP2ProxyStream>(capacity: 128)
+    let streams = HTTP2StreamTable<Owner>(capacity: 128)
     var connected = false
     /// Closed or failed: no stream may start here.
     var lost = false
@@ -51,11 +91,11 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
     var writable = true
     /// Set while its output waits for a flush at the end of the current client read.
     var dirty = false
-    /// Client connections written to while handling the current upstream read, flushed at its end.
-    var touchedDownstreams: [HTTP2Downstream] = []
+    /// Clients written to while handling the current upstream read, flushed at its end.
+    var touchedDownstreams: [Owner.Client] = []
     var pendingCounted = false
 
-    init(host: Host, cluster: Cluster, executor: any EventExecutor, pool: HTTP2HostPool, limits: HTTP2Limits) {
+    init(host: Host, cluster: Cluster, executor: any EventExecutor, pool: HTTP2HostPool<Owner>, limits: HTTP2Limits) {
         self.host = host
         self.cluster = cluster
         self.executor = executor
@@ -70,18 +110,6 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
     var hasRoom: Bool {
         !lost && !draining && !session.peerWentAway && !connection.hasReadEOF
             && streams.count < session.peerMaxConcurrentStreams
-    }
-
-    /// Opens a connection to `host` on `d`'s executor for `cluster` (already admitted).
-    static func open(
-        host: Host, cluster: Cluster, from d: HTTP2Downstream, pool: HTTP2HostPool
-    ) -> HTTP2Upstream {
-        let u = HTTP2Upstream(host: host, cluster: cluster, executor: d.executor, pool: pool, limits: d.manager.limits)
-        u.connection = d.connection.connectUpstream(
-            to: host, of: cluster, idleTimeout: cluster.config.idleTimeout ?? d.manager.options.upstreamIdleTimeout,
-            handler: u)
-        if !u.lost { pool.connections.append(u) }
-        return u
     }
 
     func drain() {
@@ -103,7 +131,7 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
 
     /// A client connection got frames (or window) from this connection's streams: flushed at the end of this
     /// connection's flush.
-    func touch(_ d: HTTP2Downstream) {
+    func touch(_ d: Owner.Client) {
         if !d.dirty {
             d.dirty = true
             touchedDownstreams.append(d)
@@ -166,7 +194,7 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
         streams.removeAll()
         for s in open {
             s.upstreamLost(reason: reason, wasConnected: connected)
-            touch(s.d)
+            touch(s.client)
         }
         flushTouchedDownstreams()
     }
@@ -180,13 +208,13 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
         case .trailers: s.responseTrailers(block)
         case .request: break
         }
-        touch(s.d)
+        touch(s.client)
     }
 
     func http2Data(stream id: Int32, _ bytes: UnsafeRawBufferPointer) {
         if let s = streams[id] {
             s.responseData(bytes)
-            touch(s.d)
+            touch(s.client)
         } else {
             session.consume(stream: id, bytes: bytes.count)
         }
@@ -195,18 +223,18 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
     func http2EndStream(stream id: Int32) {
         guard let s = streams[id] else { return }
         s.responseEnded()
-        touch(s.d)
+        touch(s.client)
     }
 
     func http2Sent(stream id: Int32, bytes: Int) {
         guard let s = streams[id] else { return }
         s.requestBytesSent(bytes)
-        touch(s.d)
+        touch(s.client)
     }
 
     func http2StreamClosed(stream id: Int32, errorCode: UInt32) {
         guard let s = streams.remove(id) else { return }
         s.upstreamStreamClosed(errorCode: errorCode)
-        touch(s.d)
+        touch(s.client)
     }
 }
