@@ -7,7 +7,7 @@ import SkiffUpstream
 /// shared connection, the request as a header block, and the response's HTTP/1.1 framing. A value inside the
 /// exchange, executor-confined as it is.
 struct HTTPExchangeHTTP2Leg {
-    var upstream: HTTP2Upstream<HTTPExchange>?
+    var upstream: HTTP2Upstream?
     var id: Int32 = 0
     /// The request as sent, kept for a retry (made once per exchange, reused).
     var request: HTTP2HeaderBlock?
@@ -53,7 +53,7 @@ struct HTTPExchangeHTTP2Leg {
 extension HTTPExchange: HTTP2StreamOwner, HTTP2FlushTarget {
     static let maxHeldRequestBytes = 64 * 1024
 
-    var client: HTTPExchange { self }
+    var client: any HTTP2FlushTarget { self }
 
     // MARK: - The request
 
@@ -107,7 +107,7 @@ extension HTTPExchange: HTTP2StreamOwner, HTTP2FlushTarget {
     /// Picks a host, finds a connection with room (or opens one) and opens the stream; a kept body goes with it.
     func sendHTTP2() {
         guard let c = cluster, let block = h2.request, let h = pickHost(c) else { return }
-        let pool = HTTP2HostPool<HTTPExchange>.on(h, executor: executor, slot: manager.http2PoolSlot)
+        let pool = HTTP2HostPool.on(h, executor: executor, slot: manager.http2PoolSlot, kind: .http1Exchange)
         guard
             let u = pool.connection(
                 to: h, of: c, from: connection, limits: manager.http2Limits,

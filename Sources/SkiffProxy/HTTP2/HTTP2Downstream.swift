@@ -26,7 +26,7 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, HTTP2Flush
     /// Set while its output waits for the flush at the end of the event being handled.
     var dirty = false
     /// Upstream connections written to while handling the current client read, flushed at its end.
-    var touchedUpstreams: [HTTP2Upstream<HTTP2ProxyStream>] = []
+    var touchedUpstreams: [HTTP2Upstream] = []
     var timer: PollerTimer!
     /// When the last stream ended (coarse monotonic ns), or the accept.
     var idleSinceNs: UInt64 = 0
@@ -148,7 +148,7 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, HTTP2Flush
 
     /// An upstream connection got frames (or window) for this client's streams: flushed at the end of this
     /// connection's flush.
-    func touch(_ u: HTTP2Upstream<HTTP2ProxyStream>) {
+    func touch(_ u: HTTP2Upstream) {
         if !u.dirty {
             u.dirty = true
             touchedUpstreams.append(u)

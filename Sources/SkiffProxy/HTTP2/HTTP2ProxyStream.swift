@@ -17,11 +17,11 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
     unowned(unsafe) let d: HTTP2Downstream
     var id: Int32 = 0
     /// The upstream connection and stream id, while the upstream stream is open.
-    var upstream: HTTP2Upstream<HTTP2ProxyStream>?
+    var upstream: HTTP2Upstream?
     var upstreamID: Int32 = 0
     /// Where response bytes the client took are given back: the last upstream stream's connection, kept after that
     /// stream closed (its DATA may still wait here for the client's window), until this stream ends.
-    var windowOwner: HTTP2Upstream<HTTP2ProxyStream>?
+    var windowOwner: HTTP2Upstream?
     var windowOwnerID: Int32 = 0
     var route: ResolvedRoute?
     var cluster: Cluster?
@@ -71,7 +71,7 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
     var accessLog: ListenerAccessLog?
     var logRecord: AccessLogRecord?
 
-    var client: HTTP2Downstream { d }
+    var client: any HTTP2FlushTarget { d }
 
     init(downstream: HTTP2Downstream) {
         d = downstream
@@ -155,7 +155,7 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
         }
         host = h
         if manager.upstreamHTTP1 { return sendHTTP1(h, c) }
-        let pool = HTTP2HostPool<HTTP2ProxyStream>.on(h, executor: d.executor, slot: manager.poolSlot)
+        let pool = HTTP2HostPool.on(h, executor: d.executor, slot: manager.poolSlot, kind: .http2Stream)
         guard
             let u = pool.connection(
                 to: h, of: c, from: d.connection, limits: manager.limits,

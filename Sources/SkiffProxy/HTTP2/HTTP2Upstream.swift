@@ -2,42 +2,22 @@ import SkiffHTTP2
 import SkiffNet
 import SkiffUpstream
 
-/// Who opens streams on an `HTTP2Upstream` and hears their responses: an HTTP/2 client's stream (`HTTP2ProxyStream`)
-/// or an HTTP/1.1 client's exchange, translated (`HTTPExchange+HTTP2.swift`). `client` is flushed once at the end of
-/// the upstream event that wrote to it, so frames for many of its streams leave together.
-protocol HTTP2StreamOwner: AnyObject {
-    associatedtype Client: HTTP2FlushTarget
-    var client: Client { get }
-    func responseHeaders(_ block: HTTP2HeaderBlock, endStream: Bool)
-    func responseData(_ bytes: UnsafeRawBufferPointer)
-    func responseEnded()
-    func responseTrailers(_ block: HTTP2HeaderBlock)
-    /// The upstream's window took `bytes` of this stream's request body.
-    func requestBytesSent(_ bytes: Int)
-    /// The upstream stream closed (its response is complete, or the server reset it).
-    func upstreamStreamClosed(errorCode: UInt32)
-    /// The upstream connection went away with this stream open.
-    func upstreamLost(reason: CloseReason, wasConnected: Bool)
-}
-
-/// What an upstream event leaves output in: flushed once when the event is handled (`dirty` while listed).
-protocol HTTP2FlushTarget: AnyObject {
-    var dirty: Bool { get set }
-    func flush()
-}
-
 /// The HTTP/2 connections to one host on one executor, shared by every client connection there: a stream goes on the
 /// first connection with room under the server's SETTINGS_MAX_CONCURRENT_STREAMS, and a new connection opens when
 /// every one is full. Confined to its executor, so it takes no lock.
-final class HTTP2HostPool<Owner: HTTP2StreamOwner>: DrainablePool {
-    var connections: [HTTP2Upstream<Owner>] = []
+final class HTTP2HostPool: DrainablePool {
+    /// Whose streams its connections carry.
+    let kind: HTTP2StreamOwnerKind
+    var connections: [HTTP2Upstream] = []
+
+    init(kind: HTTP2StreamOwnerKind) { self.kind = kind }
 
     /// A connection with room for one more stream, or nil.
-    func withRoom() -> HTTP2Upstream<Owner>? {
+    func withRoom() -> HTTP2Upstream? {
         connections.first { $0.hasRoom }
     }
 
-    func remove(_ u: HTTP2Upstream<Owner>) {
+    func remove(_ u: HTTP2Upstream) {
         if let i = connections.firstIndex(where: { $0 === u }) { connections.remove(at: i) }
     }
 
@@ -49,19 +29,21 @@ final class HTTP2HostPool<Owner: HTTP2StreamOwner>: DrainablePool {
         for u in all { u.drain() }
     }
 
-    static func on(_ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTP2HostPool>) -> HTTP2HostPool {
-        host.state(on: executor).pool(slot) { HTTP2HostPool() }
+    static func on(
+        _ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTP2HostPool>, kind: HTTP2StreamOwnerKind
+    ) -> HTTP2HostPool {
+        host.state(on: executor).pool(slot) { HTTP2HostPool(kind: kind) }
     }
 
     /// A connection with room for one more stream, or a new one (nil: the cluster's circuit breaker refused it).
     /// A connect refused at once leaves the new connection `lost`.
     func connection(
         to host: Host, of cluster: Cluster, from client: Connection, limits: HTTP2Limits, idleTimeout: Duration
-    ) -> HTTP2Upstream<Owner>? {
+    ) -> HTTP2Upstream? {
         if let open = withRoom() { return open }
         if cluster.admitConnection() != nil { return nil }
-        let u = HTTP2Upstream<Owner>(
-            host: host, cluster: cluster, executor: client.executor!, pool: self, limits: limits)
+        let u = HTTP2Upstream(
+            host: host, cluster: cluster, executor: client.executor!, pool: self, kind: kind, limits: limits)
         u.connection = client.connectUpstream(
             to: host, of: cluster, idleTimeout: cluster.config.idleTimeout ?? idleTimeout, handler: u)
         if !u.lost { connections.append(u) }
@@ -71,18 +53,19 @@ final class HTTP2HostPool<Owner: HTTP2StreamOwner>: DrainablePool {
 
 /// One HTTP/2 connection to an upstream host (client side), multiplexing the streams of many client connections on
 /// its executor. Response frames go to the owner that opened each stream; request bytes this connection's window
-/// took are given back to the client connection they came from (`http2Sent`). Generic over the owner, so its calls
-/// are direct.
+/// took are given back to the client connection they came from (`http2Sent`). Its streams' owners are all of one
+/// kind (`HTTP2StreamOwner.swift`), reached by a switch and a static upcast (no generic metadata, no dynamic cast).
 ///
 /// Threads: confined to its executor (the same as its streams' client connections).
-final class HTTP2Upstream<Owner: HTTP2StreamOwner>: ConnectionHandler, HTTP2SessionDelegate, @unchecked Sendable {
+final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked Sendable {
     let host: Host
     let cluster: Cluster
     let executor: any EventExecutor
-    unowned(unsafe) let pool: HTTP2HostPool<Owner>
+    unowned(unsafe) let pool: HTTP2HostPool
+    let ownerKind: HTTP2StreamOwnerKind
     let session: HTTP2Session
     var connection: Connection!
-    let streams = HTTP2StreamTable<Owner>(capacity: 128)
+    let streams = HTTP2StreamTable<AnyObject>(capacity: 128)
     var connected = false
     /// Closed or failed: no stream may start here.
     var lost = false
@@ -92,10 +75,14 @@ final class HTTP2Upstream<Owner: HTTP2StreamOwner>: ConnectionHandler, HTTP2Sess
     /// Set while its output waits for a flush at the end of the current client read.
     var dirty = false
     /// Clients written to while handling the current upstream read, flushed at its end.
-    var touchedDownstreams: [Owner.Client] = []
+    var touchedDownstreams: [any HTTP2FlushTarget] = []
     var pendingCounted = false
 
-    init(host: Host, cluster: Cluster, executor: any EventExecutor, pool: HTTP2HostPool<Owner>, limits: HTTP2Limits) {
+    init(
+        host: Host, cluster: Cluster, executor: any EventExecutor, pool: HTTP2HostPool, kind: HTTP2StreamOwnerKind,
+        limits: HTTP2Limits
+    ) {
+        ownerKind = kind
         self.host = host
         self.cluster = cluster
         self.executor = executor
@@ -131,7 +118,7 @@ final class HTTP2Upstream<Owner: HTTP2StreamOwner>: ConnectionHandler, HTTP2Sess
 
     /// A client connection got frames (or window) from this connection's streams: flushed at the end of this
     /// connection's flush.
-    func touch(_ d: Owner.Client) {
+    func touch(_ d: any HTTP2FlushTarget) {
         if !d.dirty {
             d.dirty = true
             touchedDownstreams.append(d)
@@ -192,7 +179,8 @@ final class HTTP2Upstream<Owner: HTTP2StreamOwner>: ConnectionHandler, HTTP2Sess
     private func failStreams(reason: CloseReason) {
         let open = streams.all
         streams.removeAll()
-        for s in open {
+        for o in open {
+            let s = owner(o)
             s.upstreamLost(reason: reason, wasConnected: connected)
             touch(s.client)
         }
@@ -202,7 +190,8 @@ final class HTTP2Upstream<Owner: HTTP2StreamOwner>: ConnectionHandler, HTTP2Sess
     // MARK: - Session events
 
     func http2Headers(stream id: Int32, _ block: HTTP2HeaderBlock, kind: HTTP2HeadersKind, endStream: Bool) {
-        guard let s = streams[id] else { return }
+        guard let o = streams[id] else { return }
+        let s = owner(o)
         switch kind {
         case .response: s.responseHeaders(block, endStream: endStream)
         case .trailers: s.responseTrailers(block)
@@ -212,7 +201,8 @@ final class HTTP2Upstream<Owner: HTTP2StreamOwner>: ConnectionHandler, HTTP2Sess
     }
 
     func http2Data(stream id: Int32, _ bytes: UnsafeRawBufferPointer) {
-        if let s = streams[id] {
+        if let o = streams[id] {
+            let s = owner(o)
             s.responseData(bytes)
             touch(s.client)
         } else {
@@ -221,19 +211,22 @@ final class HTTP2Upstream<Owner: HTTP2StreamOwner>: ConnectionHandler, HTTP2Sess
     }
 
     func http2EndStream(stream id: Int32) {
-        guard let s = streams[id] else { return }
+        guard let o = streams[id] else { return }
+        let s = owner(o)
         s.responseEnded()
         touch(s.client)
     }
 
     func http2Sent(stream id: Int32, bytes: Int) {
-        guard let s = streams[id] else { return }
+        guard let o = streams[id] else { return }
+        let s = owner(o)
         s.requestBytesSent(bytes)
         touch(s.client)
     }
 
     func http2StreamClosed(stream id: Int32, errorCode: UInt32) {
-        guard let s = streams.remove(id) else { return }
+        guard let o = streams.remove(id) else { return }
+        let s = owner(o)
         s.upstreamStreamClosed(errorCode: errorCode)
         touch(s.client)
     }
