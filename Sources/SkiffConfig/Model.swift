@@ -411,6 +411,12 @@ public enum ClusterType: String, Sendable, Equatable {
     case logicalDNS = "LOGICAL_DNS"
 }
 
+/// An xDS cluster's HTTP version (`ClusterConfig.httpProtocol`).
+public enum ClusterHTTPProtocol: String, Sendable, Equatable {
+    case http1 = "Http1"
+    case http2 = "Http2"
+}
+
 public struct ClusterConfig: Sendable, Equatable {
     public var name: String
     public var type: ClusterType
@@ -442,6 +448,9 @@ public struct ClusterConfig: Sendable, Equatable {
     public var hostnameRefresh: Duration = DNSClusterConfig.hostnameRefresh
     /// `slow_start`; nil = new and recovered hosts get their full weight at once.
     public var slowStart: SlowStartConfig? = nil
+    /// The HTTP version the cluster's hosts speak, set only from xDS (Envoy's clusters say it, MOSN's listeners do):
+    /// HTTP requests routed here use it whatever the proxy filter's `upstream_protocol`; nil = the listener decides.
+    public var httpProtocol: ClusterHTTPProtocol? = nil
     public var hosts: [HostConfig]
 
     public init(

@@ -3,14 +3,14 @@ import SkiffXDSProto
 import SwiftProtobuf
 
 /// One Cluster into a `ClusterConfig`: its discovery type (STATIC with inline endpoints, EDS through ADS, STRICT_DNS
-/// and LOGICAL_DNS with names for the engine's resolver), load balancer, timeouts, buffer limit, HTTP protocol options (HTTP/1 only), TLS, and the
+/// and LOGICAL_DNS with names for the engine's resolver), load balancer, timeouts, buffer limit, HTTP protocol options
+/// (the HTTP version the hosts speak: HTTP/1.1 unless explicit HTTP/2, or as the client spoke), TLS, and the
 /// policies of ClusterPolicyTranslation.swift and HealthCheckTranslation.swift. A value used once; any thread.
 struct ClusterTranslation {
     typealias Cluster = Envoy_Config_Cluster_V3_Cluster
     typealias HttpProtocolOptions = Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions
 
     static let protocolOptionsKey = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
-    static let http2Reason = "HTTP/2 upstreams are not supported yet"
 
     let cluster: Cluster
     let context: XDSContext
@@ -28,6 +28,8 @@ struct ClusterTranslation {
         var config = ClusterConfig(
             name: c.name, type: .staticCluster, connectTimeout: XDSDefaults.connectTimeout, hosts: [])
         config.idleTimeout = XDSDefaults.idleTimeout
+        // Envoy's clusters speak HTTP/1.1 unless their protocol options say otherwise.
+        config.httpProtocol = .http1
         if c.hasConnectTimeout {
             config.connectTimeout = try context.positiveDuration(c.connectTimeout, at: "connect_timeout")
         }
@@ -52,6 +54,13 @@ struct ClusterTranslation {
         }
         if c.hasTransportSocket {
             config.tls = try TLSTranslation(context).clusterTLS(c.transportSocket, at: "transport_socket")
+            if var tls = config.tls, let proto = config.httpProtocol {
+                try TLSTranslation(context).checkALPN(
+                    &tls, http2: proto == .http2,
+                    at: "transport_socket.typed_config.common_tls_context.alpn_protocols",
+                    what: "the cluster (its protocol options)")
+                config.tls = tls
+            }
         }
         return try discovery(into: config)
     }
@@ -168,8 +177,8 @@ struct ClusterTranslation {
         }
     }
 
-    /// `typed_extension_protocol_options`: only HttpProtocolOptions, HTTP/1 (explicitly, or as the downstream speaks,
-    /// which is HTTP/1 on every Skiff listener); its idle timeout and requests per connection.
+    /// `typed_extension_protocol_options`: only HttpProtocolOptions: the HTTP version (explicit HTTP/1.1 or HTTP/2, or
+    /// as the downstream speaks), its idle timeout and requests per connection.
     private func protocolOptions(_ any: Google_Protobuf_Any, key: String, into config: inout ClusterConfig)
         throws(XDSRejection)
     {
@@ -200,17 +209,29 @@ struct ClusterTranslation {
             let ep = path.dot("explicit_http_config")
             try context.checkUnknown(e, at: ep)
             switch e.protocolConfig {
-            case .httpProtocolOptions(let h)?: try http1Options(h, at: ep.dot("http_protocol_options"))
-            case .http2ProtocolOptions?: throw context.reject(ep.dot("http2_protocol_options"), Self.http2Reason)
-            case nil: break
+            case .httpProtocolOptions(let h)?:
+                try http1Options(h, at: ep.dot("http_protocol_options"))
+                config.httpProtocol = .http1
+            case .http2ProtocolOptions(let h2)?:
+                try HTTP2OptionsTranslation.check(h2, at: ep.dot("http2_protocol_options"), context)
+                config.httpProtocol = .http2
+            case nil:
+                config.httpProtocol = .http1
             }
         case .useDownstreamProtocolConfig(let d)?:
             let dp = path.dot("use_downstream_protocol_config")
             try context.checkUnknown(d, at: dp)
             if d.hasHTTPProtocolOptions { try http1Options(d.httpProtocolOptions, at: dp.dot("http_protocol_options")) }
-        // Its http2_protocol_options never apply: every Skiff listener speaks HTTP/1.
+            if d.hasHTTP2ProtocolOptions {
+                try HTTP2OptionsTranslation.check(
+                    d.http2ProtocolOptions, at: dp.dot("http2_protocol_options"), context)
+            }
+            // As the client spoke: the listener's proxy decides.
+            config.httpProtocol = nil
         case .autoConfig?:
-            throw context.reject(path.dot("auto_config"), Self.http2Reason + " (auto_config may pick h2)")
+            throw context.reject(
+                path.dot("auto_config"),
+                "not supported by skiff (it does not pick the HTTP version by ALPN): use explicit_http_config")
         case nil:
             break
         }

@@ -2,8 +2,10 @@ import SkiffConfig
 import SkiffXDSProto
 import SwiftProtobuf
 
-/// An http_connection_manager into the listener's proxy filter (HTTP/1 in and out) and its timeouts, with the RDS
-/// name it subscribes to or its inline route_config. `http_filters` must be exactly the router. Any thread.
+/// An http_connection_manager into the listener's proxy filter and its timeouts, with the RDS name it subscribes to or
+/// its inline route_config. `codec_type` HTTP2 serves HTTP/2 (h2c, or h2 by ALPN over TLS); AUTO and HTTP1 serve
+/// HTTP/1.1 (an HTTP/2 client is answered GOAWAY HTTP_1_1_REQUIRED). `http_filters` must be exactly the router. Any
+/// thread.
 ///
 /// Timeouts, Envoy's onto Skiff's listener timeouts:
 /// - `request_headers_timeout` → `requestHeaderTimeout`; unset or `0s` (Envoy: none) keeps Skiff's 10 s.
@@ -37,10 +39,11 @@ struct HTTPConnectionManagerTranslation {
     {
         let m = try AnyUnpacking.unpack(any, as: Manager.self, at: path, context)
         try context.checkUnknown(m, at: path)
+        let downstream: ProtocolName
         switch m.codecType {
-        case .auto, .http1: break
-        case .http2: throw context.reject(path.dot("codec_type"), "HTTP2 is not supported yet (AUTO and HTTP1 are)")
-        case .http3: throw context.reject(path.dot("codec_type"), "HTTP3 is not supported (AUTO and HTTP1 are)")
+        case .auto, .http1: downstream = .http1
+        case .http2: downstream = .http2
+        case .http3: throw context.reject(path.dot("codec_type"), "HTTP3 is not supported (AUTO, HTTP1 and HTTP2 are)")
         case .UNRECOGNIZED(let n): throw context.reject(path.dot("codec_type"), "unknown codec type \(n)")
         }
         // `stat_prefix` is accepted: Skiff labels the listener's metrics with the listener's name.
@@ -65,8 +68,10 @@ struct HTTPConnectionManagerTranslation {
         case nil:
             throw context.reject(path.dot("rds"), "required (or route_config)")
         }
+        // The upstream protocol is each cluster's (`ClusterConfig.httpProtocol`); as the client spoke for a cluster
+        // that says so (use_downstream_protocol_config).
         let proxy = ProxyFilterConfig(
-            downstreamProtocol: .http1, upstreamProtocol: .http1, routerConfigName: routerName)
+            downstreamProtocol: downstream, upstreamProtocol: downstream, routerConfigName: routerName)
         listener.filterChains = [FilterChainConfig(filters: [.proxy(proxy)])]
         return out
     }
@@ -111,7 +116,8 @@ struct HTTPConnectionManagerTranslation {
         }
     }
 
-    /// HTTP/1 options Skiff cannot honour, HTTP/2 options, the Server header and protocol limits are refused.
+    /// HTTP/1 options Skiff cannot honour, HTTP/2 settings other than Skiff's, the Server header and protocol limits
+    /// are refused.
     private func protocolOptions(_ m: Manager, at path: String) throws(XDSRejection) {
         if m.hasHTTPProtocolOptions {
             let hp = path.dot("http_protocol_options")
@@ -123,8 +129,9 @@ struct HTTPConnectionManagerTranslation {
                 !o.defaultHostForHTTP10.isEmpty, hp.dot("default_host_for_http_10"), "not supported by skiff")
             try context.refuse(o.enableTrailers, hp.dot("enable_trailers"), "not supported by skiff")
         }
-        try context.refuse(
-            m.hasHTTP2ProtocolOptions, path.dot("http2_protocol_options"), "HTTP/2 is not supported yet")
+        if m.hasHTTP2ProtocolOptions {
+            try HTTP2OptionsTranslation.check(m.http2ProtocolOptions, at: path.dot("http2_protocol_options"), context)
+        }
         try context.refuse(
             !m.serverName.isEmpty, path.dot("server_name"), "skiff does not rewrite the Server header of responses")
         // `drain_timeout` is accepted: on a change Skiff drains connections for the server's graceful_timeout.

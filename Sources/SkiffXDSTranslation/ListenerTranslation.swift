@@ -124,6 +124,13 @@ struct ListenerTranslation {
         case Self.hcmType:
             let hcm = try HTTPConnectionManagerTranslation(context, listenerName: listener.name).translate(
                 any, at: typedPath, into: &config)
+            if var tls = config.tls, case .proxy(let p)? = config.filterChains.first?.filters.first {
+                try TLSTranslation(context).checkALPN(
+                    &tls.contexts[0], http2: p.downstreamProtocol == .http2,
+                    at: path.dot("transport_socket.typed_config.common_tls_context.alpn_protocols"),
+                    what: "the listener (its http_connection_manager's codec_type)")
+                config.tls = tls
+            }
             return XDSListener(
                 config: config, routeConfigName: hcm.routeConfigName, inlineRouter: hcm.inlineRouter, clusterNames: [])
         case Self.tcpProxyType:

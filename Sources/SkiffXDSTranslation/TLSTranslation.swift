@@ -145,9 +145,9 @@ struct TLSTranslation {
         for (i, p) in t.alpnProtocols.enumerated() {
             let ap = path.dot("alpn_protocols").at(i)
             switch p {
-            case "http/1.1": if !c.alpn.contains(p) { c.alpn.append(p) }
-            case "h2": throw context.reject(ap, "\"h2\": HTTP/2 is not supported yet (expected http/1.1)")
-            default: throw context.reject(ap, "\(quotedName(p)) is not supported by skiff (expected http/1.1)")
+            // Whether "h2" fits the listener's codec or the cluster's protocol is checked once those are known.
+            case "http/1.1", "h2": if !c.alpn.contains(p) { c.alpn.append(p) }
+            default: throw context.reject(ap, "\(quotedName(p)) is not supported by skiff (expected h2 or http/1.1)")
             }
         }
         return hasCA
@@ -250,6 +250,18 @@ struct TLSTranslation {
                 path.dot("environment_variable"), "not supported by skiff (use filename or inline_string)")
         case nil:
             throw context.reject(path, "needs filename, inline_string or inline_bytes")
+        }
+    }
+
+    /// "h2" among the ALPN protocols of a TLS context that serves (or reaches) HTTP/2 — added when none is given, so
+    /// peers pick HTTP/2 by it — and nowhere else. `path`: where the protocols were given.
+    func checkALPN(_ c: inout TLSContextConfig, http2: Bool, at path: String, what: String) throws(XDSRejection) {
+        if http2 && c.alpn.isEmpty {
+            c.alpn = ["h2"]
+        } else if http2 && !c.alpn.contains("h2") {
+            throw context.reject(path, "must offer \"h2\": \(what) speaks HTTP/2")
+        } else if !http2 && c.alpn.contains("h2") {
+            throw context.reject(path, "offers \"h2\", but \(what) speaks HTTP/1.1")
         }
     }
 }

@@ -33,18 +33,20 @@ import Testing
                     maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3),
                 hosts: [])
             expected.tls = nil
+            expected.httpProtocol = .http1  // Envoy's clusters speak HTTP/1.1 unless told otherwise
             #expect(out.config == expected)
         }
     }
 
-    @Test func clusterEDSSampleRefusesH2InALPNAndTranslatesWithout() throws {
+    /// The sample offers h2 by ALPN but speaks HTTP/1.1 (no protocol options): refused until it says which.
+    @Test func clusterEDSSampleRefusesH2InALPNOfAnHTTP1ClusterAndTranslatesWithout() throws {
         var sample = try TranslationFixture.sample(Cluster.self, "cluster-eds")
         #expect(
             rejection { try XDSTranslate.cluster(sample) }
                 == XDSRejection(
                     resource: #"cluster "backend""#,
-                    field: "transport_socket.typed_config.common_tls_context.alpn_protocols[0]",
-                    reason: #""h2": HTTP/2 is not supported yet (expected http/1.1)"#))
+                    field: "transport_socket.typed_config.common_tls_context.alpn_protocols",
+                    reason: #"offers "h2", but the cluster (its protocol options) speaks HTTP/1.1"#))
 
         var tls = try Envoy_Extensions_TransportSockets_Tls_V3_UpstreamTlsContext(
             unpackingAny: sample.transportSocket.typedConfig)
@@ -110,14 +112,28 @@ import Testing
         #expect(out.config.maxRequestPerConn == 100)
         #expect(out.config.connBufferLimitBytes == 32768)
 
+        #expect(out.config.httpProtocol == .http1)
+
+        // The cluster says which HTTP version its hosts speak: HTTP/2, or as the client spoke (the listener decides).
         let h2 = try TranslationFixture.sample(Cluster.self, "cluster-static-h2")
+        #expect(try XDSTranslate.cluster(h2).config.httpProtocol == .http2)
+        func withOptions(_ o: String) throws -> Cluster {
+            try Self.cluster(
+                #"""
+                "type": "EDS", "eds_cluster_config": {"eds_config": {"ads": {}}},
+                "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                  "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions", \#(o)}}
+                """#)
+        }
+        let asClient = try withOptions(#""use_downstream_protocol_config": {"http2_protocol_options": {}}"#)
+        #expect(try XDSTranslate.cluster(asClient).config.httpProtocol == nil)
+        let key = #"typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]"#
+        let window = try withOptions(
+            #""explicit_http_config": {"http2_protocol_options": {"initial_stream_window_size": 1048576}}"#)
         #expect(
-            rejection { try XDSTranslate.cluster(h2) }
-                == XDSRejection(
-                    resource: #"cluster "xds""#,
-                    field:
-                        #"typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"].explicit_http_config.http2_protocol_options"#,
-                    reason: "HTTP/2 upstreams are not supported yet"))
+            rejection { try XDSTranslate.cluster(window) }?.field
+                == key + ".explicit_http_config.http2_protocol_options.initial_stream_window_size")
+        #expect(rejection { try XDSTranslate.cluster(try withOptions(#""auto_config": {}"#)) }?.field == key + ".auto_config")
     }
 
     // MARK: - Rejections

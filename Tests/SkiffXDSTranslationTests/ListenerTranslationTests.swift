@@ -271,14 +271,55 @@ import Testing
         #expect(rejection { try XDSTranslate.listener(two) }?.field == "filter_chains")
     }
 
-    @Test func codecHTTP2IsRefused() throws {
-        let l = try Self.plainManager(#", "codec_type": "HTTP2""#)
+    /// codec_type HTTP2 serves HTTP/2 (its upstreams are each cluster's); HTTP/2 settings other than Skiff's are
+    /// refused; a TLS listener offers h2 by ALPN exactly when it serves HTTP/2.
+    @Test func codecHTTP2ServesHTTP2() throws {
+        let l = try Self.plainManager(#", "codec_type": "HTTP2", "http2_protocol_options": {"max_concurrent_streams": 100}"#)
         #expect(
-            rejection { try XDSTranslate.listener(l) }
+            try XDSTranslate.listener(l).config.filterChains == [
+                FilterChainConfig(filters: [
+                    .proxy(ProxyFilterConfig(downstreamProtocol: .http2, upstreamProtocol: .http2, routerConfigName: "r1"))
+                ])
+            ])
+        let more = try Self.plainManager(#", "codec_type": "HTTP2", "http2_protocol_options": {"max_concurrent_streams": 1000}"#)
+        #expect(
+            rejection { try XDSTranslate.listener(more) }
                 == XDSRejection(
-                    resource: #"listener "l1""#, field: "filter_chains[0].filters[0].typed_config.codec_type",
-                    reason: "HTTP2 is not supported yet (AUTO and HTTP1 are)"))
+                    resource: #"listener "l1""#,
+                    field: "filter_chains[0].filters[0].typed_config.http2_protocol_options.max_concurrent_streams",
+                    reason: "1000 is not supported (\(HTTP2OptionsTranslation.fixed))"))
         #expect(rejection { try XDSTranslate.listener(try Self.plainManager(#", "codec_type": "HTTP1""#)) } == nil)
+        #expect(rejection { try XDSTranslate.listener(try Self.plainManager(#", "codec_type": "HTTP3""#)) } != nil)
+
+        func tls(_ alpn: String) -> String {
+            #"""
+            , "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                "common_tls_context": {"tls_certificates": [{"certificate_chain": {"filename": "/certs/server.pem"},
+                                                             "private_key": {"filename": "/certs/server.key"}}],
+                                       "alpn_protocols": [\#(alpn)]}}}
+            """#
+        }
+        func manager(_ codec: String, _ alpn: String) throws -> Listener {
+            try Self.withManager(
+                #""stat_prefix": "x", "codec_type": "\#(codec)", \#(Self.rds), "http_filters": [\#(Self.routerFilter)]"#,
+                chainExtra: tls(alpn))
+        }
+        let added = try #require(try XDSTranslate.listener(try manager("HTTP2", "")).config.tls)
+        #expect(added.contexts[0].alpn == ["h2"])
+        let both = try #require(try XDSTranslate.listener(try manager("HTTP2", #""h2", "http/1.1""#)).config.tls)
+        #expect(both.contexts[0].alpn == ["h2", "http/1.1"])
+        let alpnPath = "filter_chains[0].transport_socket.typed_config.common_tls_context.alpn_protocols"
+        #expect(
+            rejection { try XDSTranslate.listener(try manager("HTTP2", #""http/1.1""#)) }
+                == XDSRejection(
+                    resource: #"listener "l1""#, field: alpnPath,
+                    reason: #"must offer "h2": the listener (its http_connection_manager's codec_type) speaks HTTP/2"#))
+        #expect(
+            rejection { try XDSTranslate.listener(try manager("AUTO", #""h2""#)) }
+                == XDSRejection(
+                    resource: #"listener "l1""#, field: alpnPath,
+                    reason: #"offers "h2", but the listener (its http_connection_manager's codec_type) speaks HTTP/1.1"#))
     }
 
     @Test func listenerLevelRefusals() throws {

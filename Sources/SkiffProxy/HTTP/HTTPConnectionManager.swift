@@ -60,6 +60,9 @@ public final class ProxyRouting: Sendable {
     public let accessLog: ListenerAccessLog?
     /// The same, borrowed (held by `accessLog`): what the request path reads, with no reference counting.
     let accessLogRef: Unmanaged<ListenerAccessLog>?
+    /// HTTP/1 clients' requests may be in flight side by side (pipelining): not when any of them may go to an HTTP/2
+    /// upstream (the filter's `upstream_protocol`, or an xDS cluster's), whose response must never wait its turn.
+    let pipelinesRequests: Bool
 
     /// Looks the filter's router up in `routers` and resolves every entry's clusters in `clusters`.
     public init(
@@ -73,12 +76,16 @@ public final class ProxyRouting: Sendable {
         self.resolved = try ResolvedRoute.resolveAll(table, clusters: clusters)
         self.accessLog = accessLog
         accessLogRef = accessLog.map { Unmanaged.passUnretained($0) }
+        pipelinesRequests =
+            filter.upstreamProtocol != .http2
+            && !resolved.values.contains { $0.clusters.contains { $0.config.httpProtocol == .http2 } }
     }
 
     private init(_ other: ProxyRouting, accessLog: ListenerAccessLog?) {
         table = other.table
         resolved = other.resolved
         routerName = other.routerName
+        pipelinesRequests = other.pipelinesRequests
         self.accessLog = accessLog
         accessLogRef = accessLog.map { Unmanaged.passUnretained($0) }
     }
@@ -164,8 +171,8 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy, Acc
     let options: HTTPProxyOptions
     /// Where HTTP upstream pools live in a host's per-executor store (the same for every HTTP listener).
     let poolSlot = PoolSlot<HTTPHostPool>()
-    /// `upstream_protocol: Http2`: each request is a stream on the host's shared HTTP/2 connection on its executor
-    /// (`HTTPExchange+HTTP2.swift`), kept in this slot, under these limits.
+    /// `upstream_protocol: Http2` (or an xDS cluster's HTTP/2): each request is a stream on the host's shared HTTP/2
+    /// connection on its executor (`HTTPExchange+HTTP2.swift`), kept in this slot, under these limits.
     let upstreamHTTP2: Bool
     let http2PoolSlot = PoolSlot<HTTP2HostPool>()
     let http2Limits = HTTP2Limits()
@@ -194,9 +201,6 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy, Acc
         }
         upstreamHTTP2 = filter.upstreamProtocol == .http2
         routing = Reloadable(try ProxyRouting(filter: filter, routers: routers, clusters: clusters))
-        var options = options
-        // Streams of one client connection go one at a time: a response never waits behind another's turn.
-        if upstreamHTTP2 { options.maxParallelRequests = 1 }
         self.options = options
         headerTimeoutNs = max(1, Connection.nanoseconds(options.requestHeaderTimeout))
         bodyTimeoutNs = max(1, Connection.nanoseconds(options.requestBodyTimeout))

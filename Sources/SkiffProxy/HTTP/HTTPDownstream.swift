@@ -197,7 +197,12 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
             switch phase {
             case .head:
                 guard let ib = inbound, ib.readableBytes > 0 else { return }
-                if exchanges.count >= manager.options.maxParallelRequests { return holdPipelined(ib) }
+                if !exchanges.isEmpty
+                    && (exchanges.count >= manager.options.maxParallelRequests
+                        || !manager.routing.value(on: executor).pipelinesRequests)
+                {
+                    return holdPipelined(ib)
+                }
                 guard let headLength = scanner.scan(ib.readableView) else {
                     if let e = scanner.error { return refuse(e) }
                     if let e = HTTPParser.checkRequestLineLength(ib.readableView, limits: manager.options.limits) {

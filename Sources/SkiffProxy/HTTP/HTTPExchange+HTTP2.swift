@@ -43,12 +43,12 @@ struct HTTPExchangeHTTP2Leg {
     }
 }
 
-/// HTTP/1.1 clients to HTTP/2 upstreams: each request becomes a stream on the host's multiplexed connection on this
-/// executor (`HTTP2HostPool`, one per listener), its head translated by `HTTP1ToHTTP2`, its body's payload sent as
+/// HTTP/1.1 clients to HTTP/2 upstreams (`upstream_protocol: Http2`, or an xDS cluster that speaks HTTP/2): each
+/// request becomes a stream on the host's multiplexed connection on this executor (`HTTP2HostPool`, one per listener), its head translated by `HTTP1ToHTTP2`, its body's payload sent as
 /// DATA (the client paused while more than `maxHeldRequestBytes` wait for the server's window), the response
 /// rendered back as HTTP/1.1 — its length kept, chunked (with the server's trailers) for HTTP/1.1 clients, until
 /// close for HTTP/1.0 — with the stream's window given back as the client connection takes the bytes. Requests of
-/// one client connection go one at a time (`maxParallelRequests` 1), so the exchange always heads its queue.
+/// one client connection go one at a time (`ProxyRouting.pipelinesRequests`), so the exchange always heads its queue.
 /// Retries, timeouts, local replies, logs and counters are the exchange's own.
 extension HTTPExchange: HTTP2StreamOwner, HTTP2FlushTarget {
     static let maxHeldRequestBytes = 64 * 1024

@@ -49,7 +49,7 @@ extension HTTPExchange {
         }
         host?.stats.requestRetry.wrappingAdd(1, ordering: .relaxed)
         if triedHosts.count >= c.hosts.count { triedHosts.removeAll(keepingCapacity: true) }
-        if manager.upstreamHTTP2 { return sendHTTP2() }
+        if viaHTTP2 { return sendHTTP2() }
         let copy = connection.bufferPool.acquire()
         copy.write(keep.readableView)
         send(head: copy)

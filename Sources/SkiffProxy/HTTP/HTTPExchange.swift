@@ -57,6 +57,8 @@ final class HTTPExchange: @unchecked Sendable {
     /// gathered response bytes wait for the end of the upstream's event.
     var h2 = HTTPExchangeHTTP2Leg()
     var dirty = false
+    /// This request goes to an HTTP/2 upstream (the filter's `upstream_protocol`, or its xDS cluster's).
+    var viaHTTP2 = false
 
     /// True while this request is sampled for the live tap (`HTTPExchange+Sample.swift`); its draft, kept for reuse.
     var sampling = false
@@ -101,6 +103,7 @@ final class HTTPExchange: @unchecked Sendable {
         for b in early { b.release() }
         early.removeAll(keepingCapacity: true)
         h2.clear()
+        viaHTTP2 = false
     }
 
     // MARK: - Starting
@@ -150,7 +153,8 @@ final class HTTPExchange: @unchecked Sendable {
         }
         state.admitted()
         if !entry.hashPolicyHeaders.isEmpty { requestHash = hashKey(entry.hashPolicyHeaders, head: head) }
-        if manager.upstreamHTTP2 {
+        viaHTTP2 = c.config.httpProtocol.map { $0 == .http2 } ?? manager.upstreamHTTP2
+        if viaHTTP2 {
             return startHTTP2(head: head, headLength: headLength, request: request, entry: entry, inbound: ib)
         }
 
@@ -246,7 +250,7 @@ final class HTTPExchange: @unchecked Sendable {
     // MARK: - Request body
 
     func forwardRequestBody(_ ib: ByteBuffer) {
-        if manager.upstreamHTTP2 { return forwardRequestBodyHTTP2(ib) }
+        if viaHTTP2 { return forwardRequestBodyHTTP2(ib) }
         let consumed: Int
         let complete: Bool
         switch requestBody.consume(ib.readableView) {

@@ -154,7 +154,7 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
             return reply(status: 503, reason: "no healthy upstream")
         }
         host = h
-        if manager.upstreamHTTP1 { return sendHTTP1(h, c) }
+        if c.config.httpProtocol.map({ $0 == .http1 }) ?? manager.upstreamHTTP1 { return sendHTTP1(h, c) }
         let pool = HTTP2HostPool.on(h, executor: d.executor, slot: manager.poolSlot, kind: .http2Stream)
         guard
             let u = pool.connection(
