@@ -213,8 +213,15 @@ final class HTTPExchange: @unchecked Sendable {
             }
             u = HTTPUpstream(host: h, cluster: c, executor: executor, pool: pool)
             u.pendingCounted = true
-            u.connection = connection.connectUpstream(
+            let uc = connection.connectUpstream(
                 to: h, of: c, idleTimeout: c.config.idleTimeout ?? manager.options.upstreamIdleTimeout, handler: u)
+            // A connect refused at once was reported before the exchange adopted the connection: a connect
+            // failure now, not a wait for the route timeout.
+            if u.closed {
+                head.release()
+                return upstreamLoss(connectFailure: true, staleReuse: false)
+            }
+            u.connection = uc
         }
         upstream = u
         u.beginExchange(self)

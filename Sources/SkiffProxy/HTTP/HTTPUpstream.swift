@@ -68,6 +68,8 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
     var exchange: HTTPExchange?
     var inPool = false
     var connected = false
+    /// The connection closed; set before `connectUpstream` returns when the connect failed at once (EMFILE, no route).
+    var closed = false
     /// A request is waiting for this connection to come up (counted against `max_pending_requests`).
     var pendingCounted = false
     /// Requests sent on this connection (for `max_request_per_conn`).
@@ -149,6 +151,7 @@ final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
     }
 
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        closed = true
         endPending()
         host.stats.countUpstreamEnd(connected: connected, reason: reason)
         cluster.connectionClosed()
