@@ -6,6 +6,7 @@ import Synchronization
 /// - `/small` or anything unlisted: 200 with body `"<name> <path>"` (so a test sees which backend answered);
 /// - `/echo`: 200 echoing the request body (Content-Length or chunked request bodies);
 /// - `/headers`: 200, body = the request head as received (to check Host, X-Forwarded-For, hop-by-hop removal);
+/// - `/trailers`: 200, body = the trailer fields of a chunked request body as received, one per line;
 /// - `/status/NNN`: that status, body `"status NNN"`;
 /// - `/slow/MS`: waits MS milliseconds, then 200;
 /// - `/chunked`: 200 with a chunked body of three chunks;
@@ -109,6 +110,7 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
             defer { inProgress.wrappingSubtract(1, ordering: .relaxed) }
             // Body.
             var body: [UInt8] = []
+            var trailerLines: [String] = []
             if let cl = headers.first(where: { $0.0 == "content-length" }).flatMap({ Int($0.1) }) {
                 guard let b = r.bytes(cl) else { return }
                 body = b
@@ -122,7 +124,7 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
                         return
                     }
                     if size == 0 {
-                        while let t = r.line(), !t.isEmpty {}
+                        while let t = r.line(), !t.isEmpty { trailerLines.append(t) }
                         break
                     }
                     guard let chunk = r.bytes(size), r.line() != nil else { return }
@@ -137,6 +139,8 @@ public final class HTTPTestServer: ThreadPerConnectionServer, @unchecked Sendabl
             let switched = switchedStatus.load(ordering: .relaxed)
             if let forced = forcedStatus ?? (switched != 0 ? switched : nil), path != "/headers" {
                 ok = respond(fd, status: forced, body: Array("\(name) forced \(forced)".utf8), extra: closeHeader)
+            } else if path == "/trailers" {
+                ok = respond(fd, status: 200, body: Array(trailerLines.joined(separator: "\n").utf8), extra: closeHeader)
             } else if path == "/echo" {
                 ok = respond(fd, status: 200, body: body, extra: closeHeader)
             } else if path == "/headers" {

@@ -40,6 +40,9 @@ import Testing
             let body = String(repeating: "b", count: 70_000)
             let echoed = try curl(port, ["-H", "content-length:", "--data-binary", body, "\(base)/echo"])
             #expect(echoed == body, "\(echoed.count) bytes")
+            // Request trailers (a gRPC-style body without a length) become the chunked body's trailer section.
+            let trailers = try HTTP2Peers.h2Case(port, "trailers", ["/trailers"])
+            #expect(trailers.contains(#""body": "x-client-trailer: 1\nx-other: two""#), "\(trailers)")
             // Chunked and close-delimited responses become DATA frames without their framing.
             #expect(try curl(port, [base + "/chunked"]) == "hello world")
             #expect(try curl(port, ["-o", "/dev/null", "-w", "%{http_code}", base + "/status/404"]) == "404")

@@ -25,6 +25,7 @@ header block it reads) and its `hyperframe` for frames h2 itself would never sen
         half-close      a request (answered after 300 ms), then FIN at once: the answer must still come, then EOF
         half-open       a request whose body never ends, then FIN: how long until the connection ends
         stall PATH      20 streams for PATH with a receive window of 0 (nothing can be sent to it), held 8 s
+        trailers PATH   a POST to PATH with a 5-byte body and trailers `x-client-trailer: 1`, `x-other: two`
         stream-idle PREFIX  stream 1 a POST to PREFIX/open whose body stops after 4 bytes, stream 3 a GET to
                         PREFIX/stall whose response stalls after its headers (`x-stall`): how each ends, and when
 """
@@ -406,6 +407,18 @@ def case_stall(port, path):
     print(json.dumps({"held": True}), flush=True)
 
 
+def case_trailers(port, path):
+    s, conn = connect(port)
+    conn.send_headers(1, headers(path, "POST"))
+    conn.send_data(1, b"hello")
+    conn.send_headers(1, [("x-client-trailer", "1"), ("x-other", "two")], end_stream=True)
+    s.sendall(conn.data_to_send())
+    out = {}
+    for e in read_until(s, conn, lambda ev: any(isinstance(x, h2.events.StreamEnded) for x in ev)):
+        record(out, e)
+    print(json.dumps(out.get("1", {})), flush=True)
+
+
 def case_stream_idle(port, prefix):
     s, conn = connect(port)
     conn.send_headers(1, headers(prefix + "/open", "POST"))
@@ -447,6 +460,7 @@ def main():
         "idle": case_idle, "half-close": case_half_close, "half-open": case_half_open,
         "stall": lambda p: case_stall(p, sys.argv[4]),
         "stream-idle": lambda p: case_stream_idle(p, sys.argv[4]),
+        "trailers": lambda p: case_trailers(p, sys.argv[4]),
     }[case](port)
 
 

@@ -163,7 +163,8 @@ enum HTTP1ToHTTP2 {
         out.append(contentsOf: bytes("\r\n"))
     }
 
-    /// The chunked trailer section: `0`, the trailers but pseudo-headers and connection-specific fields, the end.
+    /// The chunked trailer section: `0`, the trailers but pseudo-headers and connection-specific fields, the end
+    /// (also an HTTP/2 client's request trailers to an HTTP/1.1 upstream, `HTTP2ProxyStream+HTTP1.swift`).
     static func trailers(_ block: HTTP2HeaderBlock, into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
         out.append(contentsOf: bytes("0\r\n"))

@@ -108,8 +108,12 @@ extension HTTP2ProxyStream {
         if u.writable { d.session.consume(stream: id, bytes: bytes.count) } else { h1Owed += bytes.count }
     }
 
-    func http1RequestEnded(_ u: HTTP1StreamUpstream) {
-        if h1Chunked { u.connection.write(copying: Self.lastChunk) }
+    /// The request body ended: the last chunk, with `trailers` as its trailer section when the client sent some.
+    func http1RequestEnded(_ u: HTTP1StreamUpstream, trailers: HTTP2HeaderBlock? = nil) {
+        guard h1Chunked else { return }
+        guard let trailers else { return u.connection.write(copying: Self.lastChunk) }
+        HTTP1ToHTTP2.trailers(trailers, into: &h1Scratch)
+        h1Scratch.withUnsafeBytes { u.connection.write(copying: $0) }
     }
 
     func http1Writable(_ w: Bool) {

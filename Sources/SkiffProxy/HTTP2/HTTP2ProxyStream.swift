@@ -223,8 +223,8 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
         requestComplete = true
         if logRecord != nil { logRequestFinished() }
         replayable = false
-        // HTTP/1.1 upstreams: the chunked body ends without them (trailers are not forwarded there).
-        if let u = h1 { return http1RequestEnded(u) }
+        // HTTP/1.1 upstreams: as the chunked body's trailer section (a body with a length has none).
+        if let u = h1 { return http1RequestEnded(u, trailers: block) }
         guard let u = upstream else { return }
         u.session.sendTrailers(stream: upstreamID, block)
         d.touch(u)
