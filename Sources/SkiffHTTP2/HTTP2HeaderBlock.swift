@@ -36,17 +36,21 @@ public final class HTTP2HeaderBlock {
         entries.removeAll(keepingCapacity: true)
     }
 
+    /// Room for `need` bytes in all.
+    private func reserve(_ need: Int) {
+        guard need > storeCapacity else { return }
+        var capacity = storeCapacity * 2
+        while capacity < need { capacity *= 2 }
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        bigger.copyMemory(from: store, byteCount: used)
+        store.deallocate()
+        store = bigger
+        storeCapacity = capacity
+    }
+
     public func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         let need = used + name.count + value.count
-        if need > storeCapacity {
-            var capacity = storeCapacity * 2
-            while capacity < need { capacity *= 2 }
-            let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
-            bigger.copyMemory(from: store, byteCount: used)
-            store.deallocate()
-            store = bigger
-            storeCapacity = capacity
-        }
+        reserve(need)
         let n = used
         if let b = name.baseAddress { (store + n).copyMemory(from: b, byteCount: name.count) }
         if let b = value.baseAddress { (store + n + name.count).copyMemory(from: b, byteCount: value.count) }
@@ -80,7 +84,36 @@ public final class HTTP2HeaderBlock {
     public func append(_ name: String, _ value: String) {
         var name = name
         var value = value
-        name.withUTF8 { n in value.withUTF8 { v in append(name: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v)) } }
+        name.withUTF8 { n in
+            value.withUTF8 { v in append(name: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v)) }
+        }
+    }
+
+    /// Every field named `name` (lower case) dropped, then `name: value` appended (their bytes stay unused in the
+    /// store until the block is cleared). `value` must not point into this block.
+    public func replace(_ name: StaticString, value: UnsafeRawBufferPointer) {
+        let n = Self.bytes(name)
+        let base = UnsafeRawPointer(store)
+        entries.removeAll { e in
+            e.1 == n.count && UnsafeRawBufferPointer(start: base + e.0, count: e.1).elementsEqual(n)
+        }
+        append(name: n, value: value)
+    }
+
+    /// Field `i`'s value set to `value` in place (the field keeps its position: a pseudo-header stays first). `value`
+    /// may point into this block.
+    public func setValue(at i: Int, _ value: UnsafeRawBufferPointer) {
+        let (ns, nl, _, _) = entries[i]
+        let count = value.count
+        // A value inside the store is found again by its offset once the store may have moved.
+        let inside =
+            value.baseAddress.map { UnsafeRawPointer(store) <= $0 && $0 < UnsafeRawPointer(store + used) } ?? false
+        let offset = inside ? value.baseAddress! - UnsafeRawPointer(store) : 0
+        reserve(used + count)
+        let from = inside ? UnsafeRawPointer(store + offset) : value.baseAddress
+        if let from { (store + used).copyMemory(from: from, byteCount: count) }
+        entries[i] = (ns, nl, used, count)
+        used += count
     }
 
     /// Field `i`'s name.
@@ -116,7 +149,9 @@ public final class HTTP2HeaderBlock {
     /// The first value of `name` (a pseudo-header such as `:path`, or a lower-case header name) as text.
     public func value(_ name: String) -> String? {
         var name = name
-        return name.withUTF8 { n in index(of: UnsafeRawBufferPointer(n)).map { String(decoding: value($0), as: UTF8.self) } }
+        return name.withUTF8 { n in
+            index(of: UnsafeRawBufferPointer(n)).map { String(decoding: value($0), as: UTF8.self) }
+        }
     }
 
     /// Every field, in order.

@@ -17,16 +17,17 @@ import Testing
         defer { peer.stop() }
         let dir = makeTempDirectory("h1-to-h2")
         defer { removeTree(dir) }
-        let (np, rw, admin) = (freePort(), freePort(), freePort())
-        func listener(_ name: String, _ port: Int, _ model: String) -> String {
-            #"{"name":"\#(name)","address":"127.0.0.1:\#(port)","thread_model":"\#(model)","pollers":2,"filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"Http1","upstream_protocol":"Http2","router_config_name":"r"}}]}]}"#
+        let (np, rw, h2, admin) = (freePort(), freePort(), freePort(), freePort())
+        func listener(_ name: String, _ port: Int, _ model: String, _ downstream: String = "Http1") -> String {
+            #"{"name":"\#(name)","address":"127.0.0.1:\#(port)","thread_model":"\#(model)","pollers":2,"filter_chains":[{"filters":[{"type":"proxy","config":{"downstream_protocol":"\#(downstream)","upstream_protocol":"Http2","router_config_name":"r"}}]}]}"#
         }
         let config = """
             {"servers":[{"routers":[{"router_config_name":"r","virtual_hosts":[{"name":"v","domains":["*"],"routers":[
                {"match":{"prefix":"/n/"},"route":{"cluster_name":"nginx","prefix_rewrite":"/","timeout":"5s"}},
                {"match":{"prefix":"/plain/"},"route":{"cluster_name":"peer","timeout":"2s"}},
                {"match":{"prefix":"/gone/"},"route":{"cluster_name":"gone","timeout":"2s"}}]}]}],
-              "listeners":[\(listener("np", np, "netpoll")),\(listener("rw", rw, "rwloop"))]}],
+              "listeners":[\(listener("np", np, "netpoll")),\(listener("rw", rw, "rwloop")),
+                \(listener("h2", h2, "netpoll", "Http2"))]}],
              "cluster_manager":{"clusters":[
                {"name":"nginx","hosts":[{"address":"127.0.0.1:\(nginx.port)"}]},
                {"name":"peer","hosts":[{"address":"127.0.0.1:\(peerPort)"}]},
@@ -42,6 +43,10 @@ import Testing
         func curl(_ args: [String]) throws -> (status: Int32, output: String) {
             try SkiffProcess.runCommand("/usr/bin/curl", ["-s", "--max-time", "8"] + args)
         }
+        // HTTP/2 clients of the same hosts first: their streams' connections are never lent to HTTP/1.1 exchanges.
+        let h2Load = try SkiffProcess.runCommand(
+            "/usr/bin/h2load", ["-n", "200", "-c", "2", "-m", "4", "http://127.0.0.1:\(h2)/n/4k"], timeoutSeconds: 60)
+        #expect(h2Load.output.contains("200 succeeded, 0 failed, 0 errored"), "\(h2Load.output)")
         for port in [np, rw] {
             let base = "http://127.0.0.1:\(port)"
             // Lengths kept, one client connection for both, the prefix rewritten.
@@ -90,13 +95,13 @@ import Testing
                 "/usr/bin/h2load", ["--h1", "-n", "2000", "-c", "8", "\(base)/n/4k"], timeoutSeconds: 60)
             #expect(load.output.contains("2000 succeeded, 0 failed, 0 errored"), "\(load.output)")
         }
-        // Streams of many client connections share few upstream connections: one per executor (netpoll's two
-        // pollers; an rwloop client connection's strand), never one per request.
+        // Streams of many client connections share few upstream connections: one per executor and kind (netpoll's
+        // two pollers for each listener kind; an rwloop client connection's strand), never one per request.
         let (_, metrics) = try adminRequest(admin, "GET", "/metrics")
         let line = metrics.split(separator: "\n").first {
             $0.hasPrefix("upstream_connection_total{cluster=\"nginx\"")
         }
         let total = line.flatMap { $0.split(separator: " ").last.flatMap { Int($0) } } ?? -1
-        #expect(total > 0 && total <= 2 + 2 + 8, "\(line ?? "no upstream_connection_total for nginx")")
+        #expect(total > 0 && total <= 2 + 2 + 2 + 8, "\(line ?? "no upstream_connection_total for nginx")")
     }
 }

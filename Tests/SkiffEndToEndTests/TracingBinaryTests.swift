@@ -257,3 +257,57 @@ import Testing
         #expect(Self.lines(digest).count == 3)
     }
 }
+
+/// Tracing on HTTP/2 upstream requests: an HTTP/2 client's stream (h2c, curl) and an HTTP/1.1 client's request
+/// translated to HTTP/2 both reach hyper-h2 with the trace context Skiff decided (a generated SOFA trace and this
+/// hop's `traceparent`; a client's SOFA context passed on as it came, its `traceparent` continued), on both thread
+/// models.
+@Suite(.serialized) struct HTTP2TracingBinaryTests {
+    @Test func http2UpstreamsGetTheTraceContext() throws {
+        let dir = makeTempDirectory("trace-h2")
+        defer { removeTree(dir) }
+        let (peer, peerPort) = try HTTP2Peers.serve(HTTP2Peers.h2Script)
+        defer { peer.stop() }
+        let ports = (0..<4).map { _ in freePort() }
+        let listeners = [
+            TracingBinaryTests.listener("h2np", ports[0], "ingress", "Http2", model: "netpoll"),
+            TracingBinaryTests.listener("h2rw", ports[1], "ingress", "Http2", model: "rwloop"),
+            TracingBinaryTests.listener("h1np", ports[2], "ingress", "Http1", model: "netpoll")
+                .replacing(#""upstream_protocol":"Http1""#, with: #""upstream_protocol":"Http2""#),
+            TracingBinaryTests.listener("h1rw", ports[3], "ingress", "Http1", model: "rwloop")
+                .replacing(#""upstream_protocol":"Http1""#, with: #""upstream_protocol":"Http2""#),
+        ]
+        let config = TracingBinaryTests.config(
+            listeners: listeners, route: #"{"match":{"prefix":"/"},"route":{"cluster_name":"app"}}"#,
+            upstream: peerPort, traceDirectory: "\(dir)/trace")
+        let (skiff, _) = try AccessLogSupport.start(config, dir: dir)
+        defer { skiff.stop() }
+        /// The header block hyper-h2 received, as `name: value` lines.
+        func fields(_ port: Int, h2: Bool, _ headers: [String] = []) throws -> [String] {
+            let r = try SkiffProcess.runCommand(
+                "/usr/bin/curl",
+                ["-s", "-m", "8", "-H", "x-echo-headers: 1"] + headers.flatMap { ["-H", $0] }
+                    + (h2 ? ["--http2-prior-knowledge"] : []) + ["http://127.0.0.1:\(port)/t"])
+            return r.output.split(separator: "\n").map(String.init)
+        }
+        func values(_ lines: [String], _ name: String) -> [String] {
+            lines.filter { $0.hasPrefix(name + ": ") }.map { String($0.dropFirst(name.count + 2)) }
+        }
+        let clientParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        for (i, port) in ports.enumerated() {
+            let h2 = i < 2
+            let fresh = try fields(port, h2: h2)
+            #expect(values(fresh, "sofa-traceid").count == 1, "\(port): \(fresh)")
+            #expect(values(fresh, "sofa-rpcid") == ["0"], "\(port): \(fresh)")
+            #expect(values(fresh, "traceparent").first?.count == 55, "\(port): \(fresh)")
+            let passed = try fields(
+                port, h2: h2,
+                ["SOFA-TraceId: 0a1b2c3d1700000000000100042", "SOFA-RpcId: 0.1.1", "traceparent: \(clientParent)"])
+            #expect(values(passed, "sofa-traceid") == ["0a1b2c3d1700000000000100042"], "\(port): \(passed)")
+            #expect(values(passed, "sofa-rpcid") == ["0.1.1"], "\(port): \(passed)")
+            let continued = values(passed, "traceparent")
+            #expect(continued.count == 1 && continued.first != clientParent, "\(port): \(passed)")
+            #expect(continued.first?.hasPrefix("00-0af7651916cd43dd8448eb211c80319c-") == true, "\(port): \(passed)")
+        }
+    }
+}

@@ -174,7 +174,7 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy, Acc
     /// `upstream_protocol: Http2` (or an xDS cluster's HTTP/2): each request is a stream on the host's shared HTTP/2
     /// connection on its executor (`HTTPExchange+HTTP2.swift`), kept in this slot, under these limits.
     let upstreamHTTP2: Bool
-    let http2PoolSlot = PoolSlot<HTTP2HostPool>()
+    let http2PoolSlot = PoolSlot<HTTP1ExchangeHostPool>()
     let http2Limits = HTTP2Limits()
     let headerTimeoutNs: UInt64
     let bodyTimeoutNs: UInt64

@@ -44,12 +44,13 @@ struct HTTPExchangeHTTP2Leg {
 }
 
 /// HTTP/1.1 clients to HTTP/2 upstreams (`upstream_protocol: Http2`, or an xDS cluster that speaks HTTP/2): each
-/// request becomes a stream on the host's multiplexed connection on this executor (`HTTP2HostPool`, one per listener), its head translated by `HTTP1ToHTTP2`, its body's payload sent as
-/// DATA (the client paused while more than `maxHeldRequestBytes` wait for the server's window), the response
-/// rendered back as HTTP/1.1 — its length kept, chunked (with the server's trailers) for HTTP/1.1 clients, until
-/// close for HTTP/1.0 — with the stream's window given back as the client connection takes the bytes. Requests of
-/// one client connection go one at a time (`ProxyRouting.pipelinesRequests`), so the exchange always heads its queue.
-/// Retries, timeouts, local replies, logs and counters are the exchange's own.
+/// request becomes a stream on the host's multiplexed connection on this executor (`HTTP1ExchangeHostPool`, shared by
+/// the HTTP/1 listeners), its head translated by `HTTP1ToHTTP2`, its body's payload sent as DATA (the client paused
+/// while more than `maxHeldRequestBytes` wait for the server's window), the response rendered back as HTTP/1.1 — its
+/// length kept, chunked (with the server's trailers) for HTTP/1.1 clients, until close for HTTP/1.0 — with the
+/// stream's window given back as the client connection takes the bytes. Requests of one client connection go one at
+/// a time (`ProxyRouting.pipelinesRequests`), so the exchange always heads its queue. Retries, timeouts, local
+/// replies, logs, tracing and counters are the exchange's own.
 extension HTTPExchange: HTTP2StreamOwner, HTTP2FlushTarget {
     static let maxHeldRequestBytes = 64 * 1024
 
@@ -85,6 +86,7 @@ extension HTTPExchange: HTTP2StreamOwner, HTTP2FlushTarget {
             }
         }
         h2.scratch = scratch
+        if logging, let r = logRecord, accessLog?.tracing != nil { block.applyTrace(r) }
         let replayable = HTTPExchangeState.isReplayable(
             bodyKind: request.bodyKind, available: ib.readableBytes,
             maxReplayBytes: manager.options.maxReplayBodyBytes, headBytes: 0,
@@ -107,7 +109,7 @@ extension HTTPExchange: HTTP2StreamOwner, HTTP2FlushTarget {
     /// Picks a host, finds a connection with room (or opens one) and opens the stream; a kept body goes with it.
     func sendHTTP2() {
         guard let c = cluster, let block = h2.request, let h = pickHost(c) else { return }
-        let pool = HTTP2HostPool.on(h, executor: executor, slot: manager.http2PoolSlot, kind: .http1Exchange)
+        let pool = HTTP1ExchangeHostPool.on(h, executor: executor, slot: manager.http2PoolSlot)
         guard
             let u = pool.connection(
                 to: h, of: c, from: connection, limits: manager.http2Limits,
@@ -143,7 +145,8 @@ extension HTTPExchange: HTTP2StreamOwner, HTTP2FlushTarget {
         let u = h2.upstream
         let id = h2.id
         let complete: Bool
-        switch requestBody.consume(ib.readableView, payload: { u?.session.sendData(stream: id, $0, endStream: false) }) {
+        let result = requestBody.consume(ib.readableView) { u?.session.sendData(stream: id, $0, endStream: false) }
+        switch result {
         case .invalid(let e):
             manager.stats.protocolErrors.wrappingAdd(1, ordering: .relaxed)
             d.requestBodyFailed(self, e)

@@ -38,7 +38,7 @@ public final class HTTP2ConnectionManager: ListenerDelegate, ReroutableProxy, Ac
     let options: HTTPProxyOptions
     let limits: HTTP2Limits
     /// Where HTTP/2 upstream connections live in a host's per-executor store.
-    let poolSlot = PoolSlot<HTTP2HostPool>()
+    let poolSlot = PoolSlot<HTTP2StreamHostPool>()
     /// Where HTTP/1.1 connections for translated streams live (`upstream_protocol: Http1`).
     let http1PoolSlot = PoolSlot<HTTP1StreamPool>()
     /// Streams go to HTTP/1.1 upstreams, translated.

@@ -2,7 +2,8 @@ import SkiffAccessLog
 import SkiffHTTP2
 import SkiffNet
 
-/// Access logs for HTTP/2 streams: one line per stream, local replies and resets included, in the listener's
+/// Access logs for HTTP/2 streams (and, on a traced listener, the stream's trace context, sent upstream by
+/// `HTTP2HeaderBlock.applyTrace`): one line per stream, local replies and resets included, in the listener's
 /// formats (`%protocol%` is `Http2`; `%REQ(:path)%` and the other pseudo-headers read the stream's own). While the
 /// listener has none, a stream pays one nil check. With them, the stream takes a record from its log's spares on this
 /// executor at the start, fills it as the stream goes, and writes and gives it back when the stream ends.
@@ -25,6 +26,7 @@ extension HTTP2ProxyStream {
                 }
             }
         }
+        if let kind = log.tracing { r.beginTrace(kind, headers: block) }
         accessLog = log
         logRecord = r
     }

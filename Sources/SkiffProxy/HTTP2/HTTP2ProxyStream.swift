@@ -141,6 +141,10 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
         if timeout > 0 { d.executor.arm(timer, afterNs: timeout) }
         // Kept for a retry without a copy: the session reads the next block into this stream's previous one.
         requestHeaders = d.session.takeBlock(leaving: requestHeaders)
+        if entry.hostRewrite != nil || entry.prefixRewrite != nil {
+            requestHeaders.applyRewrites(of: entry, scratch: &h1Scratch)
+        }
+        if let r = logRecord, accessLog?.tracing != nil { requestHeaders.applyTrace(r) }
         send()
     }
 
@@ -155,7 +159,7 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
         }
         host = h
         if c.config.httpProtocol.map({ $0 == .http1 }) ?? manager.upstreamHTTP1 { return sendHTTP1(h, c) }
-        let pool = HTTP2HostPool.on(h, executor: d.executor, slot: manager.poolSlot, kind: .http2Stream)
+        let pool = HTTP2StreamHostPool.on(h, executor: d.executor, slot: manager.poolSlot)
         guard
             let u = pool.connection(
                 to: h, of: c, from: d.connection, limits: manager.limits,

@@ -36,9 +36,14 @@ protocol HTTP2FlushTarget: AnyObject {
 extension HTTP2Upstream {
     /// The owner object `o` (kept in `streams`) as what it is.
     @inline(__always) func owner(_ o: AnyObject) -> any HTTP2StreamOwner {
+        // Each kind has its own pools (`HTTP2HostPool`'s subclasses); debug builds check it on every frame.
         switch ownerKind {
-        case .http2Stream: return unsafeDowncast(o, to: HTTP2ProxyStream.self)
-        case .http1Exchange: return unsafeDowncast(o, to: HTTPExchange.self)
+        case .http2Stream:
+            assert(o is HTTP2ProxyStream, "an HTTP/2 stream pool's upstream carries \(type(of: o))")
+            return unsafeDowncast(o, to: HTTP2ProxyStream.self)
+        case .http1Exchange:
+            assert(o is HTTPExchange, "an HTTP/1.1 exchange pool's upstream carries \(type(of: o))")
+            return unsafeDowncast(o, to: HTTPExchange.self)
         }
     }
 }

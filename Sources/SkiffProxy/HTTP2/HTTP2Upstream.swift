@@ -5,12 +5,15 @@ import SkiffUpstream
 /// The HTTP/2 connections to one host on one executor, shared by every client connection there: a stream goes on the
 /// first connection with room under the server's SETTINGS_MAX_CONCURRENT_STREAMS, and a new connection opens when
 /// every one is full. Confined to its executor, so it takes no lock.
-final class HTTP2HostPool: DrainablePool {
+///
+/// Each owner kind has its own subclass, because a host keeps one pool per pool type (`PoolSlot`): HTTP/2 clients'
+/// streams and HTTP/1.1 clients' exchanges never share a connection, whose streams are all reached as one kind.
+class HTTP2HostPool: DrainablePool {
     /// Whose streams its connections carry.
     let kind: HTTP2StreamOwnerKind
     var connections: [HTTP2Upstream] = []
 
-    init(kind: HTTP2StreamOwnerKind) { self.kind = kind }
+    fileprivate init(kind: HTTP2StreamOwnerKind) { self.kind = kind }
 
     /// A connection with room for one more stream, or nil.
     func withRoom() -> HTTP2Upstream? {
@@ -29,12 +32,6 @@ final class HTTP2HostPool: DrainablePool {
         for u in all { u.drain() }
     }
 
-    static func on(
-        _ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTP2HostPool>, kind: HTTP2StreamOwnerKind
-    ) -> HTTP2HostPool {
-        host.state(on: executor).pool(slot) { HTTP2HostPool(kind: kind) }
-    }
-
     /// A connection with room for one more stream, or a new one (nil: the cluster's circuit breaker refused it).
     /// A connect refused at once leaves the new connection `lost`.
     func connection(
@@ -48,6 +45,24 @@ final class HTTP2HostPool: DrainablePool {
             to: host, of: cluster, idleTimeout: cluster.config.idleTimeout ?? idleTimeout, handler: u)
         if !u.lost { connections.append(u) }
         return u
+    }
+}
+
+/// The pools of `Http2` listeners' streams (`HTTP2ProxyStream`).
+final class HTTP2StreamHostPool: HTTP2HostPool {
+    init() { super.init(kind: .http2Stream) }
+
+    static func on(_ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTP2StreamHostPool>) -> HTTP2HostPool {
+        host.state(on: executor).pool(slot) { HTTP2StreamHostPool() }
+    }
+}
+
+/// The pools of `Http1` listeners' exchanges translated to HTTP/2 (`HTTPExchange+HTTP2.swift`).
+final class HTTP1ExchangeHostPool: HTTP2HostPool {
+    init() { super.init(kind: .http1Exchange) }
+
+    static func on(_ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTP1ExchangeHostPool>) -> HTTP2HostPool {
+        host.state(on: executor).pool(slot) { HTTP1ExchangeHostPool() }
     }
 }
 
