@@ -45,8 +45,8 @@ enum HTTP2Peers {
     }
 
     /// A config with an Http2 listener per thread model, routing `/skiff.test.` to the gRPC peer, `/plain/` to the
-    /// h2 peer (`/idle/` too, with a 30 s route timeout), `/skiff.gone.` to a port nobody listens on, and `/health` to a
-/// direct response.
+    /// h2 peer (`/idle/` too, with a 30 s route timeout), `/skiff.gone.` to a port nobody listens on, `/health` to a
+/// direct response and `/old/` to a redirect (301 to `/new`).
     /// `tls`: the listeners' `tls_context` (MOSN's JSON), none when nil; `accessLogs`: their `access_logs` array;
 /// `streamIdle`: their `stream_idle_timeout`, the default when nil.
     static func config(
@@ -69,7 +69,8 @@ enum HTTP2Peers {
                {"match":{"prefix":"/plain/"},"route":{"cluster_name":"plain","timeout":"2s"}},
                {"match":{"prefix":"/idle/"},"route":{"cluster_name":"plain","timeout":"30s"}},
                {"match":{"prefix":"/skiff.gone."},"route":{"cluster_name":"gone","timeout":"5s"}},
-               {"match":{"path":"/health"},"direct_response":{"status":200,"body":"ok\\n"}}]}]}],
+               {"match":{"path":"/health"},"direct_response":{"status":200,"body":"ok\\n"}},
+               {"match":{"prefix":"/old/"},"redirect":{"path_redirect":"/new","response_code":301}}]}]}],
               "listeners":[\(listener("h2np", netpoll, "netpoll")),\(listener("h2rw", rwloop, "rwloop")),
                 \(listener("auto", auto, "netpoll", "Auto"))]}],
              "cluster_manager":{"clusters":[

@@ -16,7 +16,8 @@ import Testing
             #expect(unary.contains(#""x-peer-trailer": "unary""#), "the server's trailers arrive: \(unary)")
             let stream = try HTTP2Peers.grpc(port, "Stream", ["--count", "200"])
             #expect(stream.contains(#""code": "OK""#) && stream.contains("\"199:"), "\(port): \(stream.prefix(300))")
-            let collect = try HTTP2Peers.grpc(port, "Collect", ["--count", "50", "--payload", String(repeating: "c", count: 1000)])
+            let collect = try HTTP2Peers.grpc(
+                port, "Collect", ["--count", "50", "--payload", String(repeating: "c", count: 1000)])
             #expect(collect.contains(#""replies": ["n=50 bytes=50000"]"#), "\(port): \(collect)")
             let chat = try HTTP2Peers.grpc(port, "Chat", ["--count", "20"])
             #expect(chat.contains(#""code": "OK""#) && chat.contains("hello19"), "\(port): \(chat.prefix(300))")
@@ -117,7 +118,10 @@ import Testing
             // The upstream resets after its headers and 5 bytes: the client's stream is reset, not completed.
             let r = try SkiffProcess.runCommand(
                 "/usr/bin/curl",
-                ["-s", "--http2-prior-knowledge", "--max-time", "5", "-H", "x-reset: 1", "http://127.0.0.1:\(port)/plain/r"])
+                [
+                    "-s", "--http2-prior-knowledge", "--max-time", "5", "-H", "x-reset: 1",
+                    "http://127.0.0.1:\(port)/plain/r",
+                ])
             #expect(r.status != 0, "curl must see the stream reset: \(r.output)")
         }
         #expect(try rig.metric("skiff_http2_upstream_resets_total", listener: "h2np") == 1)
@@ -175,7 +179,8 @@ import Testing
         let (p, _) = try AccessLogSupport.start(config, dir: dir)
         defer { p.stop() }
         let python = try XDSPeers.withXDSProtos()
-        let staller = try SkiffProcess(executable: python, [HTTP2Peers.h2Script, "client", "\(port)", "stall", "/100k"])
+        let staller = try SkiffProcess(
+            executable: python, [HTTP2Peers.h2Script, "client", "\(port)", "stall", "/100k"])
         defer { staller.stop() }
         usleep(1_500_000)
         let load = try SkiffProcess.runCommand(
@@ -236,8 +241,17 @@ import Testing
         defer { rig.stop() }
         for port in rig.listeners {
             let health = try SkiffProcess.runCommand(
-                "/usr/bin/curl", ["-s", "--http2-prior-knowledge", "--max-time", "5", "http://127.0.0.1:\(port)/health"])
+                "/usr/bin/curl",
+                ["-s", "--http2-prior-knowledge", "--max-time", "5", "http://127.0.0.1:\(port)/health"])
             #expect(health.output == "ok\n", "\(health.output)")
+            let moved = try SkiffProcess.runCommand(
+                "/usr/bin/curl",
+                [
+                    "-s", "--http2-prior-knowledge", "--max-time", "5", "-o", "/dev/null", "-w",
+                    "%{http_code} %{redirect_url}",
+                    "http://127.0.0.1:\(port)/old/x",
+                ])
+            #expect(moved.output == "301 http://127.0.0.1:\(port)/new", "\(moved.output)")
             let load = try SkiffProcess.runCommand(
                 "/usr/bin/h2load", ["-n", "600", "-c", "2", "-m", "20", "http://127.0.0.1:\(port)/plain/load"],
                 timeoutSeconds: 60)

@@ -1,12 +1,13 @@
 import SkiffHTTP2
 import SkiffNet
 
-/// Skiff's own answers on an HTTP/2 stream (no route, no healthy upstream, overflow, timeout, a lost upstream), each
-/// with `server: skiff` and `x-skiff-reason`. A gRPC request gets a gRPC error instead of an HTTP one: `:status 200`
-/// with `grpc-status` and `grpc-message` in one HEADERS frame that ends the stream (gRPC's Trailers-Only), 14
-/// UNAVAILABLE for a missing or lost upstream, 4 DEADLINE_EXCEEDED for a timeout (`GRPCWire.status(forHTTP:)`).
+/// Skiff's own answers on an HTTP/2 stream (no route, a direct response or redirect, no healthy upstream, overflow,
+/// timeout, a lost upstream), each with `server: skiff` and `x-skiff-reason`. A gRPC request gets a gRPC error
+/// instead of an HTTP one: `:status 200` with `grpc-status` and `grpc-message` in one HEADERS frame that ends the
+/// stream (gRPC's Trailers-Only), 14 UNAVAILABLE for a missing or lost upstream, 4 DEADLINE_EXCEEDED for a timeout
+/// (`GRPCWire.status(forHTTP:)`).
 extension HTTP2ProxyStream {
-    func reply(status: Int, reason: StaticString, body: [UInt8]? = nil) {
+    func reply(status: Int, reason: StaticString, body: [UInt8]? = nil, location: [UInt8]? = nil) {
         cancelUpstream()
         timer.cancel()
         guard !responseStarted else { return }
@@ -35,6 +36,7 @@ extension HTTP2ProxyStream {
             replyHeaders.append("content-length", decimal: text.count)
             replyHeaders.append("server", "skiff")
             replyHeaders.append("x-skiff-reason", value: reasonBytes)
+            if let location { location.withUnsafeBytes { replyHeaders.append("location", value: $0) } }
             countResponse(status)
             responseBodyBytes = text.count
             let empty = text.isEmpty

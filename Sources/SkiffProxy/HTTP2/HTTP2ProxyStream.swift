@@ -110,7 +110,8 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
 
         let routing = manager.routing.value(on: d.executor)
         if let log = routing.accessLog { beginLog(log, headers: block) }
-        guard let (entry, resolved) = routing.route(HTTP2RouteInput(block: block)) else {
+        let input = HTTP2RouteInput(block: block)
+        guard let (entry, resolved) = routing.route(input) else {
             manager.stats.noRoute.wrappingAdd(1, ordering: .relaxed)
             logFlag(.noRouteFound)
             return reply(status: 404, reason: "no route matched")
@@ -118,8 +119,8 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
         switch entry.action {
         case .directResponse(let status, let body):
             return reply(status: status, reason: "direct response", body: body)
-        case .redirect:
-            return reply(status: 501, reason: "redirect routes are not served on HTTP/2 listeners")
+        case .redirect(let r):
+            return reply(status: r.responseCode, reason: "redirect", location: r.location(for: input))
         default:
             break
         }
