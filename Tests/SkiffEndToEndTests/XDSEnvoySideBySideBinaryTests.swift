@@ -67,19 +67,13 @@ import Testing
         let rig = try XDSRig(fixture: "route-table.json")
         defer { rig.stop() }
         let envoyPort = freePort()
-        let adminPort = freePort()
         var envoyVariables = rig.variables
         envoyVariables["LISTENER_PORT"] = "\(envoyPort)"
-        let envoyPlane = try XDSTestServer(resources: rig.resources, variables: envoyVariables)
-        defer { envoyPlane.stop() }
-        let bootstrap = try XDSRig.fixture("envoy-bootstrap.json")
-            .replacing("\"${ADMIN_PORT}\"", with: "\(adminPort)").replacing("\"${XDS_PORT}\"", with: "\(envoyPlane.grpcPort)")
-        let bootstrapPath = rig.dir + "/envoy.json"
-        try XDSRig.replaceFile(bootstrapPath, with: bootstrap)
-        let envoy = try SkiffProcess(
-            executable: envoyBinary,
-            ["-c", bootstrapPath, "--disable-hot-restart", "--concurrency", "1", "-l", "warning"])
-        defer { envoy.stop() }
+        let (envoy, envoyPlane) = try rig.startEnvoy(envoyBinary, variables: envoyVariables)
+        defer {
+            envoy.stop()
+            envoyPlane.stop()
+        }
 
         func ask(_ port: Int, _ p: Probe) -> String {
             let headers = p.headers.contains { $0.lowercased().hasPrefix("host:") } ? p.headers : ["Host: t.test"] + p.headers

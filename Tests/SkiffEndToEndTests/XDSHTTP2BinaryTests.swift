@@ -45,20 +45,15 @@ import Testing
         #expect(!ask(rig.listenerPort, "/web/x", h2: false).hasSuffix(" 200 1.1"))
 
         guard let envoyBinary = XDSPeers.envoy else { return }
-        let (envoyIngress, envoyPlain, adminPort) = (freePort(), freePort(), freePort())
+        let (envoyIngress, envoyPlain) = (freePort(), freePort())
         var variables = rig.variables
         variables["LISTENER_PORT"] = "\(envoyIngress)"
         variables["SECOND_LISTENER_PORT"] = "\(envoyPlain)"
-        let plane = try XDSTestServer(resources: rig.resources, variables: variables)
-        defer { plane.stop() }
-        let bootstrap = try XDSRig.fixture("envoy-bootstrap.json")
-            .replacing("\"${ADMIN_PORT}\"", with: "\(adminPort)").replacing("\"${XDS_PORT}\"", with: "\(plane.grpcPort)")
-        let bootstrapPath = rig.dir + "/envoy.json"
-        try XDSRig.replaceFile(bootstrapPath, with: bootstrap)
-        let envoy = try SkiffProcess(
-            executable: envoyBinary,
-            ["-c", bootstrapPath, "--disable-hot-restart", "--concurrency", "1", "-l", "warning"])
-        defer { envoy.stop() }
+        let (envoy, plane) = try rig.startEnvoy(envoyBinary, variables: variables)
+        defer {
+            envoy.stop()
+            plane.stop()
+        }
         #expect(
             waitUntil(seconds: 30) { ask(envoyIngress, "/web/ready", h2: true).hasSuffix(" 200 2") },
             "envoy: \(envoy.output)\nxds: \(plane.process.output)")

@@ -6,6 +6,28 @@ import SkiffTestSupport
 /// type, "is this port refusing", and one HTTP request with chosen headers reduced to what two proxies must agree
 /// on. Stateless; any thread.
 extension XDSRig {
+    /// Real Envoy beside this rig's Skiff: its own control plane on the rig's resources with `variables` (Envoy binds
+    /// the listener ports it is given, so they must differ from Skiff's), bootstrapped from `envoy-bootstrap.json`.
+    /// The caller stops both.
+    func startEnvoy(_ binary: String, variables: [String: String]) throws -> (envoy: SkiffProcess, plane: XDSTestServer)
+    {
+        let plane = try XDSTestServer(resources: resources, variables: variables)
+        let bootstrap = try Self.fixture("envoy-bootstrap.json")
+            .replacing("\"${ADMIN_PORT}\"", with: "\(freePort())")
+            .replacing("\"${XDS_PORT}\"", with: "\(plane.grpcPort)")
+        let bootstrapPath = dir + "/envoy.json"
+        try Self.replaceFile(bootstrapPath, with: bootstrap)
+        do {
+            let envoy = try SkiffProcess(
+                executable: binary,
+                ["-c", bootstrapPath, "--disable-hot-restart", "--concurrency", "1", "-l", "warning"])
+            return (envoy, plane)
+        } catch {
+            plane.stop()
+            throw error
+        }
+    }
+
     /// The text of `Tests/Fixtures/xds/<name>` (placeholders left for the control plane to fill).
     static func fixture(_ name: String) throws -> String {
         String(decoding: try readFile(XDSPeers.fixtures + "/" + name), as: UTF8.self)
@@ -42,7 +64,8 @@ extension XDSRig {
         let tail = r.output[r.output.index(after: cut)...].split(separator: " ", maxSplits: 1)
         let status = tail.first.map(String.init) ?? "?"
         if body.hasPrefix("GET ") {
-            body = body.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" })
+            body =
+                body.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" })
                 .first { $0.lowercased().hasPrefix("host:") }.map { $0.lowercased() } ?? "(no host line)"
         }
         // A redirect is its status and Location: the body is the proxy's own words (Envoy sends none).

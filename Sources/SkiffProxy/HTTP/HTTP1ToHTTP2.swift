@@ -145,14 +145,7 @@ enum HTTP1ToHTTP2 {
         out.append(0x20)
         if let phrase = HTTPReasonPhrase.phrase(for: status) { out.append(contentsOf: bytes(phrase)) }
         out.append(contentsOf: bytes("\r\n"))
-        for i in 0..<block.count {
-            let name = block.name(i)
-            if name.first == UInt8(ascii: ":") || isConnectionSpecific(name) { continue }
-            out.append(contentsOf: name)
-            out.append(contentsOf: bytes(": "))
-            out.append(contentsOf: block.value(i))
-            out.append(contentsOf: bytes("\r\n"))
-        }
+        fields(block, into: &out)
         if framing == .chunked { out.append(contentsOf: bytes("transfer-encoding: chunked\r\n")) }
         if framing == .empty { out.append(contentsOf: bytes("content-length: 0\r\n")) }
         if close {
@@ -168,6 +161,12 @@ enum HTTP1ToHTTP2 {
     static func trailers(_ block: HTTP2HeaderBlock, into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
         out.append(contentsOf: bytes("0\r\n"))
+        fields(block, into: &out)
+        out.append(contentsOf: bytes("\r\n"))
+    }
+
+    /// `name: value` lines of the block's fields but pseudo-headers and connection-specific ones.
+    private static func fields(_ block: HTTP2HeaderBlock, into out: inout [UInt8]) {
         for i in 0..<block.count {
             let name = block.name(i)
             if name.first == UInt8(ascii: ":") || isConnectionSpecific(name) { continue }
@@ -176,7 +175,6 @@ enum HTTP1ToHTTP2 {
             out.append(contentsOf: block.value(i))
             out.append(contentsOf: bytes("\r\n"))
         }
-        out.append(contentsOf: bytes("\r\n"))
     }
 
     /// Fields HTTP/2 forbids (RFC 9113 §8.2.2) that a lax server might still send: never passed to the client.

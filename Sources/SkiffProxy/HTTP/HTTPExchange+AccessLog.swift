@@ -126,17 +126,7 @@ extension HTTPExchange {
     /// The final response head arrived from an HTTP/2 upstream and is being forwarded.
     func logResponseHead(_ block: HTTP2HeaderBlock, status: Int) {
         guard let r = logRecord, let log = accessLog else { return }
-        r.responseHeadNs = MonotonicClock.now()
-        r.responseCode = status
-        guard log.capturesResponseHeaders else { return }
-        for h in log.plan.responseHeaders {
-            for name in h.names {
-                if let i = name.withUnsafeBytes({ block.index(of: $0) }) {
-                    r.capture(h.slot, block.value(i))
-                    break
-                }
-            }
-        }
+        r.responseHead(block, status: status, log: log)
     }
 
     /// The final response head arrived and is being forwarded.

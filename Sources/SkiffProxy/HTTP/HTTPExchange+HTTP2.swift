@@ -206,12 +206,7 @@ extension HTTPExchange: HTTP2StreamOwner, HTTP2FlushTarget {
             if let h = host { cluster?.outlier?.record(host: h, failure: status >= 500) }
             return retry()
         }
-        if status >= 500 {
-            host?.stats.responseFailed.wrappingAdd(1, ordering: .relaxed)
-        } else {
-            host?.stats.responseSuccess.wrappingAdd(1, ordering: .relaxed)
-        }
-        if let h = host { cluster?.outlier?.record(host: h, failure: status >= 500) }
+        countUpstreamResponse(status)
         h2.status = status
         h2.framing = HTTP1ToHTTP2.framing(
             status: status, method: method, http11: state.version == .http11, block: block, endStream: endStream)
@@ -272,14 +267,7 @@ extension HTTPExchange: HTTP2StreamOwner, HTTP2FlushTarget {
             untilClose: h2.framing == .untilClose, clientClosedRead: d.clientClosedRead,
             shuttingDown: manager.shuttingDown.load(ordering: .relaxed))
         state.finished()
-        let now = MonotonicClock.now()
-        let took = now &- startNs
-        host?.latency.record(ns: took)
-        cluster?.latency.record(ns: took)
-        listenerLatency._withUnsafeGuaranteedRef { $0.record(ns: took) }
-        if sampling { endSample(status: h2.status, bytesOut: h2.bodyBytes) }
-        if logging { endLog(status: h2.status, bytesSent: h2.bodyBytes, now: now) }
-        d.lastFinishNs = now
+        recordFinished(status: h2.status, bodyBytes: h2.bodyBytes)
         detachHTTP2()
         flush()
         endRequest()

@@ -381,12 +381,7 @@ final class HTTPExchange: @unchecked Sendable {
                 if let h = host { cluster?.outlier?.record(host: h, failure: status >= 500) }
                 return retry()
             }
-            if status >= 500 {
-                host?.stats.responseFailed.wrappingAdd(1, ordering: .relaxed)
-            } else {
-                host?.stats.responseSuccess.wrappingAdd(1, ordering: .relaxed)
-            }
-            if let h = host { cluster?.outlier?.record(host: h, failure: status >= 500) }
+            countUpstreamResponse(status)
             let bodyKind = u.response.head.bodyKind(requestMethod: method)
             let closeAfter = state.closeAfterResponse(
                 untilClose: bodyKind == .untilClose, clientClosedRead: d.clientClosedRead,
@@ -494,17 +489,34 @@ final class HTTPExchange: @unchecked Sendable {
             untilClose: u.response.body.kind == .untilClose, clientClosedRead: d.clientClosedRead,
             shuttingDown: manager.shuttingDown.load(ordering: .relaxed))
         state.finished()
+        recordFinished(status: u.response.head.statusCode, bodyBytes: u.response.body.bodyBytes)
+        detachUpstream(reusable: keepUpstream)
+        endRequest()
+        d.exchangeFinished(self, closeAfter: closeAfter)
+    }
+
+    /// The response is complete: its latency on the host, the cluster and the listener, its sample and log line.
+    @inline(__always)
+    func recordFinished(status: Int, bodyBytes: Int) {
         let now = MonotonicClock.now()
         let took = now &- startNs
         host?.latency.record(ns: took)
         cluster?.latency.record(ns: took)
         listenerLatency._withUnsafeGuaranteedRef { $0.record(ns: took) }
-        if sampling { endSample(status: u.response.head.statusCode, bytesOut: u.response.body.bodyBytes) }
-        if logging { endLog(status: u.response.head.statusCode, bytesSent: u.response.body.bodyBytes, now: now) }
+        if sampling { endSample(status: status, bytesOut: bodyBytes) }
+        if logging { endLog(status: status, bytesSent: bodyBytes, now: now) }
         d.lastFinishNs = now
-        detachUpstream(reusable: keepUpstream)
-        endRequest()
-        d.exchangeFinished(self, closeAfter: closeAfter)
+    }
+
+    /// The upstream answered `status` (final): a success or failure of the host, for its counters and outlier
+    /// detection.
+    func countUpstreamResponse(_ status: Int) {
+        if status >= 500 {
+            host?.stats.responseFailed.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            host?.stats.responseSuccess.wrappingAdd(1, ordering: .relaxed)
+        }
+        if let h = host { cluster?.outlier?.record(host: h, failure: status >= 500) }
     }
 
     /// Counts a response sent to the client: by class on the listener's stats, by exact status in its table.

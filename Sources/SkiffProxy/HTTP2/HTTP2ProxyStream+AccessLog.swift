@@ -43,17 +43,7 @@ extension HTTP2ProxyStream {
 
     func logResponseHead(_ block: HTTP2HeaderBlock, status: Int) {
         guard let r = logRecord, let log = accessLog else { return }
-        r.responseHeadNs = MonotonicClock.now()
-        r.responseCode = status
-        guard log.capturesResponseHeaders else { return }
-        for h in log.plan.responseHeaders {
-            for name in h.names {
-                if let i = name.withUnsafeBytes({ block.index(of: $0) }) {
-                    r.capture(h.slot, block.value(i))
-                    break
-                }
-            }
-        }
+        r.responseHead(block, status: status, log: log)
     }
 
     /// Why the stream did not end as the upstream answered.
