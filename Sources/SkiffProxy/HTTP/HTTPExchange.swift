@@ -510,6 +510,7 @@ final class HTTPExchange: @unchecked Sendable {
 
     /// The upstream answered `status` (final): a success or failure of the host, for its counters and outlier
     /// detection.
+    @inline(__always)
     func countUpstreamResponse(_ status: Int) {
         if status >= 500 {
             host?.stats.responseFailed.wrappingAdd(1, ordering: .relaxed)

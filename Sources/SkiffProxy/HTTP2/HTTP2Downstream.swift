@@ -170,7 +170,8 @@ final class HTTP2Downstream: ConnectionHandler, HTTP2SessionDelegate, HTTP2Flush
                 flush()
                 return
             }
-            if manager.idleTimeoutNs > 0 && now &- idleSinceNs >= manager.idleTimeoutNs {
+            // The accept time is read from the precise clock, `now` from the coarse one (a tick behind at most).
+            if manager.idleTimeoutNs > 0 && now > idleSinceNs && now - idleSinceNs >= manager.idleTimeoutNs {
                 manager.http2Stats.idleTimeouts.wrappingAdd(1, ordering: .relaxed)
                 goingAway = true
                 session.goAway()

@@ -5,20 +5,14 @@ import SkiffNet
 /// began, reset (CANCEL) after, its upstream stream reset too. Bounds what the route timeout does not: a stream
 /// whose response started, a client that holds a stream open without sending, one that stops reading.
 ///
-/// Checked by the client connection's timer (about once a second) against `activity`, so a stream ends between
-/// one and two sweeps past the timeout. Executor-confined, as the stream.
+/// Checked by the client connection's timer (about once a second) against the stream's `HTTP2StreamIdleness`, so a
+/// stream ends between one and two sweeps past the timeout. Executor-confined, as the stream.
 extension HTTP2ProxyStream {
     func checkIdle(now: UInt64, timeoutNs: UInt64) {
-        if activity != sweptActivity {
-            sweptActivity = activity
-            quietSinceNs = now
-            return
-        }
-        guard now &- quietSinceNs >= timeoutNs else { return }
-        quietSinceNs = now
+        guard idleness.quietFor(timeoutNs, now: now) else { return }
         // Answered 408 a timeout ago and the client still holds its half open: reset, counted once.
-        if idleAnswered { return resetClient(code: HTTP2ErrorCodes.cancel) }
-        idleAnswered = true
+        if idleness.answered { return resetClient(code: HTTP2ErrorCodes.cancel) }
+        idleness.answered = true
         manager.http2Stats.streamIdleTimeouts.wrappingAdd(1, ordering: .relaxed)
         logFlag(.streamIdleTimeout)
         if !responseStarted {

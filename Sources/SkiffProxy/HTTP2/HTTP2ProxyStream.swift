@@ -50,13 +50,8 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
     /// Bytes of a resent body whose window the client already got back on the first try (not given back twice).
     var resendOwed = 0
     var timer: PollerTimer!
-    /// Bumped by every frame either way on this stream and by response bytes the client takes; the connection's
-    /// timer compares it about once a second (`checkIdle`, `HTTP2ProxyStream+Idle.swift`), so no frame reads the
-    /// clock. `quietSinceNs`: when a sweep last saw it change (or the stream began).
-    var activity: UInt32 = 0
-    var sweptActivity: UInt32 = 0
-    var quietSinceNs: UInt64 = 0
-    var idleAnswered = false
+    /// Whether the stream has gone quiet (`stream_idle_timeout`, `HTTP2ProxyStream+Idle.swift`).
+    var idleness = HTTP2StreamIdleness()
     var sampling = false
     var sample = TelemetryRequestSample()
     /// The HTTP/1.1 connection of an `upstream_protocol: Http1` listener's stream while it is in use, how its
@@ -98,10 +93,7 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
         replayable = true
         resendOwed = 0
         startNs = MonotonicClock.now()
-        activity = 0
-        sweptActivity = 0
-        quietSinceNs = startNs
-        idleAnswered = false
+        idleness = HTTP2StreamIdleness(startNs: startNs)
         grpc = block.first("content-type").map(GRPCWire.isGRPC) ?? false
         manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
@@ -192,7 +184,7 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
     }
 
     func requestData(_ bytes: UnsafeRawBufferPointer) {
-        activity &+= 1
+        idleness.bump()
         requestBodyBytes += bytes.count
         if replayable {
             if replayBody.count + bytes.count <= manager.options.maxReplayBodyBytes {
@@ -214,7 +206,7 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
     }
 
     func requestEnded() {
-        activity &+= 1
+        idleness.bump()
         requestComplete = true
         if logRecord != nil { logRequestFinished() }
         if let u = h1 { return http1RequestEnded(u) }
@@ -224,7 +216,7 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
     }
 
     func requestTrailers(_ block: HTTP2HeaderBlock) {
-        activity &+= 1
+        idleness.bump()
         requestComplete = true
         if logRecord != nil { logRequestFinished() }
         replayable = false
@@ -245,7 +237,7 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
     // MARK: - The response (from the HTTP2Upstream, on this executor)
 
     func responseHeaders(_ block: HTTP2HeaderBlock, endStream: Bool) {
-        activity &+= 1
+        idleness.bump()
         guard !responseDone, let s = block.first(":status"), let code = Self.decimal(s) else { return }
         if code < 200 { return }  // interim responses are not passed on
         status = code
@@ -268,7 +260,7 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
     }
 
     func responseData(_ bytes: UnsafeRawBufferPointer) {
-        activity &+= 1
+        idleness.bump()
         guard responseStarted, !responseDone else {
             upstream?.session.consume(stream: upstreamID, bytes: bytes.count)
             return
@@ -278,14 +270,14 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
     }
 
     func responseEnded() {
-        activity &+= 1
+        idleness.bump()
         guard responseStarted, !responseDone else { return }
         d.session.sendData(stream: id, UnsafeRawBufferPointer(start: nil, count: 0), endStream: true)
         responseComplete()
     }
 
     func responseTrailers(_ block: HTTP2HeaderBlock) {
-        activity &+= 1
+        idleness.bump()
         guard responseStarted, !responseDone else { return }
         d.session.sendTrailers(stream: id, block)
         responseComplete()
@@ -295,7 +287,7 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
     /// unsent): the upstream may send that much more, on the stream and on its connection (libnghttp2 gives a closed
     /// stream's bytes back to the connection's window).
     func responseBytesSent(_ bytes: Int) {
-        activity &+= 1
+        idleness.bump()
         if h1 != nil { return http1ResponseDrained() }
         guard let u = windowOwner else { return }
         u.session.consume(stream: windowOwnerID, bytes: bytes)
