@@ -58,6 +58,15 @@ import Testing
             let head = try curl(["-I", base + "/n/4k"]).output
             #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n") && head.contains("content-length: 4096\r\n"), "\(head)")
 
+            // Pipelined requests go one at a time, the next sent while the upstream's frames for the last are being
+            // read; both answers arrive, in order.
+            let piped = try rawExchange(
+                port: port,
+                Array(("GET /n/4k HTTP/1.1\r\nHost: x\r\n\r\nGET /plain/second HTTP/1.1\r\nHost: x\r\n"
+                    + "Connection: close\r\n\r\n").utf8))
+            #expect(piped.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 3, "\(piped.prefix(300))")
+            #expect(piped.hasSuffix("GET /plain/second bytes=0\r\n0\r\n\r\n"), "\(piped.suffix(200))")
+
             // The request as hyper-h2 received it.
             let echo = try curl([
                 "-H", "X-Custom: One", "-H", "Connection: keep-alive, X-Hop", "-H", "X-Hop: 1", "-H", "TE: trailers",

@@ -92,6 +92,10 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
     /// Clients written to while handling the current upstream read, flushed at its end.
     var touchedDownstreams: [any HTTP2FlushTarget] = []
     var pendingCounted = false
+    /// Inside `session.receive` or `session.write` (libnghttp2 is calling back): a flush asked for then waits for
+    /// the call to return (`flushAfterSession`).
+    var inSession = false
+    var flushAfterSession = false
 
     init(
         host: Host, cluster: Cluster, executor: any EventExecutor, pool: HTTP2HostPool, kind: HTTP2StreamOwnerKind,
@@ -126,9 +130,20 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
     /// wrote to.
     func flush() {
         dirty = false
+        // Asked from inside libnghttp2 (a stream's owner answering a frame, retrying, starting the next request):
+        // the session must not be driven from its own callbacks, so the flush runs when the call returns.
+        if inSession {
+            flushAfterSession = true
+            return
+        }
         defer { flushTouchedDownstreams() }
         guard writable, !lost, let c = connection else { return }
-        session.write(to: c)
+        repeat {
+            flushAfterSession = false
+            inSession = true
+            session.write(to: c)
+            inSession = false
+        } while flushAfterSession && writable && !lost
     }
 
     /// A client connection got frames (or window) from this connection's streams: flushed at the end of this
@@ -157,7 +172,9 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
 
     func connection(_ c: Connection, didRead buffer: ByteBuffer) {
         assert(executor.inExecutor, "HTTP2Upstream read off its executor's thread")
+        inSession = true
         let result = session.receive(buffer.readableView)
+        inSession = false
         buffer.release()
         if case .failure = result { session.fail() }
         flush()
