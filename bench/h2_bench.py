@@ -15,7 +15,8 @@ requests). Then instructions per request under callgrind: after `h2load -n 200 -
 `h2load -n 10000 -c 4 -m 10` runs (its 4 connections' set-up counted in the window, 1/2,500 of it per request), and
 the counters are dumped. Last, gRPC unary (grpcio's own server and client, `Tests/peers/grpc_peer.py`, from the venv
 `.ci/run` makes): 3,000 sequential calls on one channel, direct and through each proxy; calls/s and the latency each
-proxy adds per call.
+proxy adds per call. Between them, HTTP/1.1 clients to the same HTTP/2 backend (Envoy and Skiff; nginx has no HTTP/2
+upstream for plain HTTP): `h2load --h1 -c 16` req/s, CPU and instructions per request.
 Only 127.0.0.1 is used; every process started here is stopped by its pid.
 """
 import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, threading, time
@@ -78,22 +79,22 @@ def envoy(tmp, binary, port, backend):
     return [binary, "-c", path, "--concurrency", "1", "--disable-hot-restart", "-l", "warn", "--base-id", str(port)]
 
 
-def skiff(binary, tmp, port, backend, model):
-    proxy = {"type": "proxy", "config": {"downstream_protocol": "Http2", "upstream_protocol": "Http2",
+def skiff(binary, tmp, port, backend, model, downstream="Http2"):
+    proxy = {"type": "proxy", "config": {"downstream_protocol": downstream, "upstream_protocol": "Http2",
                                          "router_config_name": "r"}}
     cfg = {"servers": [{"routers": [{"router_config_name": "r", "virtual_hosts": [{"name": "v", "domains": ["*"],
                                      "routers": [{"match": {"prefix": "/"}, "route": {"cluster_name": "b"}}]}]}],
                         "listeners": [{"name": "l", "address": f"127.0.0.1:{port}", "thread_model": model,
                                        "pollers": 1, "filter_chains": [{"filters": [proxy]}]}]}],
            "cluster_manager": {"clusters": [{"name": "b", "hosts": [{"address": f"127.0.0.1:{backend}"}]}]}}
-    path = os.path.join(tmp, f"skiff-h2-{model}-{port}.json")
+    path = os.path.join(tmp, f"skiff-h2-{downstream}-{model}-{port}.json")
     json.dump(cfg, open(path, "w"))
     return [binary, "start", "-c", path, "--log-level", "warning", "--control-socket",
             os.path.join(tmp, f"skiff-h2-{port}.sock")]
 
 
-def h2load(port, n, conns=4, streams=32, timeout=120):
-    r = subprocess.run(["h2load", "-n", str(n), "-c", str(conns), "-m", str(streams),
+def h2load(port, n, conns=4, streams=32, timeout=120, h1=False):
+    r = subprocess.run(["h2load"] + (["--h1"] if h1 else []) + ["-n", str(n), "-c", str(conns), "-m", str(streams),
                         f"http://127.0.0.1:{port}/small"], capture_output=True, text=True, timeout=timeout)
     rps = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", r.stdout)
     ok = re.search(r"(\d+) succeeded", r.stdout)
@@ -167,31 +168,7 @@ def section(out, phase, tmp, procs, skiff_bin, env_bin=None, rounds=5, requests=
                  ("Skiff rwloop", lambda p: skiff(stripped, tmp, p, backend, "rwloop"))]
         cg = {}
 
-        def one(name, fn):
-            port = free_port()
-            base = os.path.join(tmp, "cg-h2." + re.sub(r"\W", "", name))
-            proc = procs.start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={base}.%p"] + fn(port),
-                               log=base + ".log")
-            try:
-                wait_port(port, timeout=240)
-                h2load(port, 200, conns=1, streams=10, timeout=300)
-                subprocess.run(["callgrind_control", "-z", str(proc.pid)], capture_output=True)
-                done = h2load(port, 10000, conns=4, streams=10, timeout=600)["ok"]
-                subprocess.run(["callgrind_control", "-d", str(proc.pid)], capture_output=True)
-                time.sleep(1.5)
-                cg[name] = callgrind_totals(base, proc.pid) / max(1, done)
-            except Exception as e:  # reported in the table
-                cg[name] = float("nan")
-                print(f"callgrind {name}: {e}", file=sys.stderr)
-            finally:
-                procs.stop(proc)
-
-        for i in range(0, len(jobs), 2):
-            ts = [threading.Thread(target=one, args=j) for j in jobs[i:i + 2]]
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join()
+        callgrind_rows(tmp, procs, jobs, cg, h1=False)
         out()
         out("### HTTP/2 instructions per request under callgrind (user space; h2load -n 10,000 -c 4 -m 10 after 200 "
             "warm-up)")
@@ -200,6 +177,8 @@ def section(out, phase, tmp, procs, skiff_bin, env_bin=None, rounds=5, requests=
         out("|---|---|")
         for name, _ in jobs:
             out(f"| {name} | {fmt(cg.get(name, float('nan')))} |")
+
+    h1_rows(out, phase, tmp, procs, skiff_bin, env_bin, backend, rounds, requests, callgrind)
 
     phase("gRPC unary")
     out()
@@ -253,6 +232,83 @@ def section(out, phase, tmp, procs, skiff_bin, env_bin=None, rounds=5, requests=
         procs.stop(server)
     for _, (_, proc) in cands.items():
         procs.stop(proc)
+
+
+def callgrind_rows(tmp, procs, jobs, cg, h1):
+    """Instructions per request of each job's proxy under callgrind, two at a time, into cg[name]: h2load (`--h1`:
+    HTTP/1.1 keep-alive, one request in flight per connection) -n 10,000 -c 4 after 200, the counters zeroed between."""
+    def one(name, fn):
+        port = free_port()
+        base = os.path.join(tmp, ("cg-h1." if h1 else "cg-h2.") + re.sub(r"\W", "", name))
+        proc = procs.start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={base}.%p"] + fn(port),
+                           log=base + ".log")
+        try:
+            wait_port(port, timeout=240)
+            h2load(port, 200, conns=1, streams=1 if h1 else 10, timeout=300, h1=h1)
+            subprocess.run(["callgrind_control", "-z", str(proc.pid)], capture_output=True)
+            done = h2load(port, 10000, conns=4, streams=1 if h1 else 10, timeout=600, h1=h1)["ok"]
+            subprocess.run(["callgrind_control", "-d", str(proc.pid)], capture_output=True)
+            time.sleep(1.5)
+            cg[name] = callgrind_totals(base, proc.pid) / max(1, done)
+        except Exception as e:  # reported in the table
+            cg[name] = float("nan")
+            print(f"callgrind {name}: {e}", file=sys.stderr)
+        finally:
+            procs.stop(proc)
+
+    for i in range(0, len(jobs), 2):
+        ts = [threading.Thread(target=one, args=j) for j in jobs[i:i + 2]]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+
+def h1_rows(out, phase, tmp, procs, skiff_bin, env_bin, backend, rounds, requests, callgrind):
+    """HTTP/1.1 clients to the HTTP/2 backend: Envoy (its AUTO codec takes HTTP/1.1, the cluster speaks HTTP/2) and
+    Skiff (`Http1` listeners with `upstream_protocol: Http2`); nginx has no HTTP/2 upstream for plain HTTP.
+    `h2load --h1 -c 16`: keep-alive, one request in flight per connection."""
+    phase("HTTP/1.1 to HTTP/2")
+    makers = []
+    if env_bin:
+        makers.append(("Envoy", lambda p: envoy(tmp, env_bin, p, backend)))
+    makers += [("Skiff netpoll", lambda p: skiff(skiff_bin, tmp, p, backend, "netpoll", "Http1")),
+               ("Skiff rwloop", lambda p: skiff(skiff_bin, tmp, p, backend, "rwloop", "Http1"))]
+    cands = []
+    for name, fn in makers:
+        port = free_port()
+        proc = procs.start(fn(port), log=os.path.join(tmp, re.sub(r"\W", "", name) + "-h1h2.log"))
+        wait_port(port, timeout=60)
+        h2load(port, 2000, conns=16, streams=1, h1=True)
+        cands.append((name, port, proc))
+    res = {name: [] for name, _, _ in cands}
+    n = max(10000, requests // 2)
+    for _ in range(rounds):
+        for name, port, proc in cands:
+            t0 = cpu_ticks(proc.pid)
+            w = h2load(port, n, conns=16, streams=1, h1=True)
+            w["cpu_us"] = (cpu_ticks(proc.pid) - t0) * (1e6 / os.sysconf("SC_CLK_TCK")) / max(1, w["ok"])
+            res[name].append(w)
+    for _, _, proc in cands:
+        procs.stop(proc)
+    cg = {}
+    if callgrind:
+        stripped = os.path.join(tmp, "skiff-h1h2-nodebug")
+        subprocess.run(["objcopy", "--strip-debug", skiff_bin, stripped], check=True)
+        jobs = [(name, fn) for name, fn in makers if not name.startswith("Skiff")]
+        jobs += [("Skiff netpoll", lambda p: skiff(stripped, tmp, p, backend, "netpoll", "Http1")),
+                 ("Skiff rwloop", lambda p: skiff(stripped, tmp, p, backend, "rwloop", "Http1"))]
+        callgrind_rows(tmp, procs, jobs, cg, h1=True)
+    out()
+    out(f"### HTTP/1.1 clients to the HTTP/2 backend: h2load --h1 -n {n:,} -c 16 /small (keep-alive), medians of "
+        f"{rounds} interleaved rounds; instructions per request under callgrind (--h1 -n 10,000 -c 4 after 200)")
+    out()
+    out("| candidate | req/s | proxy CPU us/req | failed | instructions/request |")
+    out("|---|---|---|---|---|")
+    for name, _, _ in cands:
+        failed = sum(n - x["ok"] for x in res[name])
+        out(f"| {name} | {fmt(med([x['rps'] for x in res[name]]))} | "
+            f"{fmt(med([x['cpu_us'] for x in res[name]]), '.1f')} | {failed} | {fmt(cg.get(name, float('nan')))} |")
 
 
 def main():

@@ -121,7 +121,10 @@ extension ConfigDecoder {
                 "\(upstream.rawValue) must match downstream_protocol \(downstream.rawValue) (RPC is proxied as it arrives)")
         case .auto:
             if upstream == .http2 {
-                fail(f.path("upstream_protocol"), "Http2 upstreams are served behind Http2 listeners only (not Auto)")
+                fail(
+                    f.path("upstream_protocol"),
+                    "Http2: an Auto listener's upstream speaks what each client spoke (Http2 upstreams are served "
+                        + "behind Http1 and Http2 listeners)")
             }
         }
     }

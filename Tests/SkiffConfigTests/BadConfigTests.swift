@@ -145,6 +145,16 @@ private let cluster0 = "cluster_manager.clusters[0]"
             "\(proxyConfig).upstream_protocol: bolt: an Http1 listener proxies to Http1 or Http2 upstreams"
         ),
         BadConfig(
+            "Http2 upstream behind Auto",
+            F.config(
+                listeners: [
+                    F.proxyListener(
+                        config: #"{"downstream_protocol":"Auto","upstream_protocol":"Http2","router_config_name":"r1"}"#)
+                ], routers: [F.router()]),
+            "\(proxyConfig).upstream_protocol: Http2: an Auto listener's upstream speaks what each client spoke "
+                + "(Http2 upstreams are served behind Http1 and Http2 listeners)"
+        ),
+        BadConfig(
             "RPC upstream of another protocol",
             F.config(
                 listeners: [
