@@ -9,7 +9,7 @@ extension ConfigDecoder {
         known: [
             "name", "type", "lb_type", "max_request_per_conn", "conn_buffer_limit_bytes", "connect_timeout",
             "idle_timeout", "circuit_breakers", "health_check", "outlier_detection", "drain_timeout", "drain_action",
-            "hosts", "tls_context", "cluster_manager_tls", "lb_subset_config", "slow_start",
+            "hosts", "tls_context", "cluster_manager_tls", "lb_subset_config", "slow_start", "http2_protocol_options",
         ] + dnsFields,
         unsupported: clusterUnsupported, emptyAllowed: Set(clusterUnsupported))
 
@@ -68,6 +68,9 @@ extension ConfigDecoder {
         cluster.lbSubset = f["lb_subset_config"].flatMap { lbSubsetConfig($0, at: f.path("lb_subset_config")) }
         cluster.dns = dnsConfig(f, type: cluster.type)
         cluster.slowStart = f["slow_start"].flatMap { slowStart($0, at: f.path("slow_start"), lbType: cluster.lbType) }
+        if let h2 = f["http2_protocol_options"] {
+            cluster.http2 = http2Settings(h2, at: f.path("http2_protocol_options"))
+        }
         cluster.hosts = hosts(f, subsets: cluster.lbSubset)
         if cluster.dns == nil, let d = refreshRate(f) {
             if cluster.hosts.contains(where: { !AddressCheck.isIPLiteral($0.address.host) }) {

@@ -16,7 +16,7 @@ extension ConfigDecoder {
             "name", "type", "address", "bind_port", "network", "access_logs", "filter_chains", "stream_filters",
             "connection_idle_timeout", "log_path", "thread_model", "pollers", "workers", "max_connections",
             "max_coalesce", "conn_buffer_limit_bytes", "request_header_timeout", "request_body_timeout", "inspector",
-            "stream_idle_timeout",
+            "stream_idle_timeout", "http2_protocol_options",
         ],
         unsupported: ["reuseport", "use_original_dst", "listener_filters", "default_read_buffer_size", "log_level"],
         emptyAllowed: ["reuseport", "use_original_dst", "listener_filters"])
@@ -139,6 +139,7 @@ extension ConfigDecoder {
         let headerTimeout = duration(f, "request_header_timeout", positive: true)
         let bodyTimeout = duration(f, "request_body_timeout", positive: true)
         let streamIdleTimeout = duration(f, "stream_idle_timeout")
+        let http2 = f["http2_protocol_options"].map { http2Settings($0, at: f.path("http2_protocol_options")) }
 
         let model = choice(f, "thread_model", what: "thread model", Self.threadModels) ?? server.threadModel
         listener.threadModel = model
@@ -154,7 +155,8 @@ extension ConfigDecoder {
         checkALPN(f, &listener)
         listener.streamFilters = streamFilters(f)
         applyTimeouts(
-            to: &listener, f, idle: idleTimeout, header: headerTimeout, body: bodyTimeout, stream: streamIdleTimeout)
+            to: &listener, f, idle: idleTimeout, header: headerTimeout, body: bodyTimeout, stream: streamIdleTimeout,
+            http2: http2)
         return listener
     }
 
@@ -183,7 +185,7 @@ extension ConfigDecoder {
     /// tcp_proxy listeners only when `connection_idle_timeout` is set. The request timeouts exist for HTTP only.
     private mutating func applyTimeouts(
         to listener: inout ListenerConfig, _ f: Fields, idle: Duration?, header: Duration?, body: Duration?,
-        stream: Duration?
+        stream: Duration?, http2: HTTP2Settings?
     ) {
         var servesHTTP = true
         var servesHTTP2 = false
@@ -211,6 +213,10 @@ extension ConfigDecoder {
         if let stream {
             if !servesHTTP2 { fail(f.path("stream_idle_timeout"), "applies to Http2 and Auto proxy listeners only") }
             listener.streamIdleTimeout = stream == .zero ? nil : stream
+        }
+        if let http2 {
+            if !servesHTTP2 { fail(f.path("http2_protocol_options"), "applies to Http2 and Auto proxy listeners only") }
+            listener.http2 = http2
         }
     }
 

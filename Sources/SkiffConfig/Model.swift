@@ -143,6 +143,9 @@ public struct ListenerConfig: Sendable, Equatable {
     /// nothing moves either way (no request or response frame, no response bytes taken by the client) for this long
     /// is answered 408 (gRPC: DEADLINE_EXCEEDED) or, once its response started, reset. nil = none (`"0s"`).
     public var streamIdleTimeout: Duration? = ListenerConfig.defaultStreamIdleTimeout
+    /// `http2_protocol_options` (Skiff's, Envoy's names; HTTP/2 and `Auto` listeners): the settings of HTTP/2 client
+    /// connections.
+    public var http2 = HTTP2Settings()
     public var filterChains: [FilterChainConfig]
     /// `type`: MOSN's ingress/egress label (lower-cased), nil when absent.
     public var direction: String?
@@ -411,12 +414,6 @@ public enum ClusterType: String, Sendable, Equatable {
     case logicalDNS = "LOGICAL_DNS"
 }
 
-/// An xDS cluster's HTTP version (`ClusterConfig.httpProtocol`).
-public enum ClusterHTTPProtocol: String, Sendable, Equatable {
-    case http1 = "Http1"
-    case http2 = "Http2"
-}
-
 public struct ClusterConfig: Sendable, Equatable {
     public var name: String
     public var type: ClusterType
@@ -451,6 +448,8 @@ public struct ClusterConfig: Sendable, Equatable {
     /// The HTTP version the cluster's hosts speak, set only from xDS (Envoy's clusters say it, MOSN's listeners do):
     /// HTTP requests routed here use it whatever the proxy filter's `upstream_protocol`; nil = the listener decides.
     public var httpProtocol: ClusterHTTPProtocol? = nil
+    /// `http2_protocol_options` (Skiff's, Envoy's names): the settings of HTTP/2 connections to the hosts.
+    public var http2 = HTTP2Settings()
     public var hosts: [HostConfig]
 
     public init(

@@ -213,7 +213,7 @@ struct ClusterTranslation {
                 try http1Options(h, at: ep.dot("http_protocol_options"))
                 config.httpProtocol = .http1
             case .http2ProtocolOptions(let h2)?:
-                try HTTP2OptionsTranslation.check(h2, at: ep.dot("http2_protocol_options"), context)
+                config.http2 = try HTTP2OptionsTranslation.settings(h2, at: ep.dot("http2_protocol_options"), context)
                 config.httpProtocol = .http2
             case nil:
                 config.httpProtocol = .http1
@@ -223,7 +223,7 @@ struct ClusterTranslation {
             try context.checkUnknown(d, at: dp)
             if d.hasHTTPProtocolOptions { try http1Options(d.httpProtocolOptions, at: dp.dot("http_protocol_options")) }
             if d.hasHTTP2ProtocolOptions {
-                try HTTP2OptionsTranslation.check(
+                config.http2 = try HTTP2OptionsTranslation.settings(
                     d.http2ProtocolOptions, at: dp.dot("http2_protocol_options"), context)
             }
             // As the client spoke: the listener's proxy decides.

@@ -48,7 +48,7 @@ struct HTTPConnectionManagerTranslation {
         }
         // `stat_prefix` is accepted: Skiff labels the listener's metrics with the listener's name.
         try httpFilters(m.httpFilters, at: path.dot("http_filters"))
-        try protocolOptions(m, at: path)
+        try protocolOptions(m, at: path, into: &listener)
         try timeouts(m, at: path, into: &listener)
 
         var out = Translated()
@@ -116,9 +116,11 @@ struct HTTPConnectionManagerTranslation {
         }
     }
 
-    /// HTTP/1 options Skiff cannot honour, HTTP/2 settings other than Skiff's, the Server header and protocol limits
-    /// are refused.
-    private func protocolOptions(_ m: Manager, at path: String) throws(XDSRejection) {
+    /// HTTP/2 settings into the listener's; HTTP/1 options Skiff cannot honour, HTTP/2 settings beyond its bounds, the
+    /// Server header and protocol limits are refused.
+    private func protocolOptions(_ m: Manager, at path: String, into listener: inout ListenerConfig)
+        throws(XDSRejection)
+    {
         if m.hasHTTPProtocolOptions {
             let hp = path.dot("http_protocol_options")
             let o = m.httpProtocolOptions
@@ -130,7 +132,8 @@ struct HTTPConnectionManagerTranslation {
             try context.refuse(o.enableTrailers, hp.dot("enable_trailers"), "not supported by skiff")
         }
         if m.hasHTTP2ProtocolOptions {
-            try HTTP2OptionsTranslation.check(m.http2ProtocolOptions, at: path.dot("http2_protocol_options"), context)
+            listener.http2 = try HTTP2OptionsTranslation.settings(
+                m.http2ProtocolOptions, at: path.dot("http2_protocol_options"), context)
         }
         try context.refuse(
             !m.serverName.isEmpty, path.dot("server_name"), "skiff does not rewrite the Server header of responses")

@@ -381,6 +381,15 @@ private let cluster0 = "cluster_manager.clusters[0]"
             "\(listener0).request_header_timeout: applies to Http1 and Auto proxy listeners only",
             "\(listener0).request_body_timeout: applies to Http1 and Auto proxy listeners only"),
         BadConfig(
+            "HTTP/2 settings on an Http1 listener, and beyond their bounds",
+            F.config(
+                listeners: [
+                    F.proxyListener(extra: #","http2_protocol_options":{"max_concurrent_streams":5000,"initial_connection_window_size":1000}"#)
+                ], routers: [F.router()]),
+            "\(listener0).http2_protocol_options.max_concurrent_streams: 5000 out of range (1-1000)",
+            "\(listener0).http2_protocol_options.initial_connection_window_size: 1000 out of range (65535-67108864)",
+            "\(listener0).http2_protocol_options: applies to Http2 and Auto proxy listeners only"),
+        BadConfig(
             "stream_idle_timeout on an Http1 listener",
             F.config(listeners: [F.proxyListener(extra: #","stream_idle_timeout":"5s""#)], routers: [F.router()]),
             "\(listener0).stream_idle_timeout: applies to Http2 and Auto proxy listeners only"),

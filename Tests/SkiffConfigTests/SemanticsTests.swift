@@ -98,6 +98,16 @@ private typealias F = Fixture
         #expect(off.allListeners[0].streamIdleTimeout == nil)
     }
 
+    @Test func http2SettingsOnListenersAndClusters() throws {
+        let h2 = #"{"downstream_protocol":"Http2","upstream_protocol":"Http2","router_config_name":"r1"}"#
+        let options = #","http2_protocol_options":{"max_concurrent_streams":10,"initial_stream_window_size":131072}"#
+        let set = try #require(
+            decodeValid(F.config(listeners: [F.proxyListener(extra: options, config: h2)], routers: [F.router()])))
+        let l = set.allListeners[0].http2
+        #expect((l.maxConcurrentStreams, l.initialStreamWindowSize, l.initialConnectionWindowSize) == (10, 131072, 1 << 20))
+        #expect(HTTP2Settings().maxConcurrentStreams == 100 && HTTP2Settings().initialStreamWindowSize == 65_535)
+    }
+
     // MARK: - Keys
 
     @Test func keysMatchCaseInsensitively() throws {

@@ -130,8 +130,11 @@ import Testing
         let key = #"typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]"#
         let window = try withOptions(
             #""explicit_http_config": {"http2_protocol_options": {"initial_stream_window_size": 1048576}}"#)
+        #expect(try XDSTranslate.cluster(window).config.http2.initialStreamWindowSize == 1 << 20)
+        let huge = try withOptions(
+            #""explicit_http_config": {"http2_protocol_options": {"initial_stream_window_size": 268435456}}"#)
         #expect(
-            rejection { try XDSTranslate.cluster(window) }?.field
+            rejection { try XDSTranslate.cluster(huge) }?.field
                 == key + ".explicit_http_config.http2_protocol_options.initial_stream_window_size")
         #expect(rejection { try XDSTranslate.cluster(try withOptions(#""auto_config": {}"#)) }?.field == key + ".auto_config")
     }

@@ -274,20 +274,25 @@ import Testing
     /// codec_type HTTP2 serves HTTP/2 (its upstreams are each cluster's); HTTP/2 settings other than Skiff's are
     /// refused; a TLS listener offers h2 by ALPN exactly when it serves HTTP/2.
     @Test func codecHTTP2ServesHTTP2() throws {
-        let l = try Self.plainManager(#", "codec_type": "HTTP2", "http2_protocol_options": {"max_concurrent_streams": 100}"#)
+        let l = try Self.plainManager(
+            #", "codec_type": "HTTP2", "http2_protocol_options": {"max_concurrent_streams": 50, "initial_stream_window_size": 1048576}"#)
         #expect(
             try XDSTranslate.listener(l).config.filterChains == [
                 FilterChainConfig(filters: [
                     .proxy(ProxyFilterConfig(downstreamProtocol: .http2, upstreamProtocol: .http2, routerConfigName: "r1"))
                 ])
             ])
-        let more = try Self.plainManager(#", "codec_type": "HTTP2", "http2_protocol_options": {"max_concurrent_streams": 1000}"#)
+        let settings = try XDSTranslate.listener(l).config.http2
+        #expect(settings.maxConcurrentStreams == 50 && settings.initialStreamWindowSize == 1 << 20)
+        #expect(settings.initialConnectionWindowSize == HTTP2Settings().initialConnectionWindowSize)
+        let more = try Self.plainManager(
+            #", "codec_type": "HTTP2", "http2_protocol_options": {"max_concurrent_streams": 2147483647}"#)
         #expect(
             rejection { try XDSTranslate.listener(more) }
                 == XDSRejection(
                     resource: #"listener "l1""#,
                     field: "filter_chains[0].filters[0].typed_config.http2_protocol_options.max_concurrent_streams",
-                    reason: "1000 is not supported (\(HTTP2OptionsTranslation.fixed))"))
+                    reason: "2147483647 is out of skiff's range 1...1000"))
         #expect(rejection { try XDSTranslate.listener(try Self.plainManager(#", "codec_type": "HTTP1""#)) } == nil)
         #expect(rejection { try XDSTranslate.listener(try Self.plainManager(#", "codec_type": "HTTP3""#)) } != nil)
 

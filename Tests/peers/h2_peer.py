@@ -8,7 +8,9 @@ header block it reads) and its `hyperframe` for frames h2 itself would never sen
         `te: trailers`. It ignores `grpc-timeout` (Skiff must enforce it). `x-reset: 1` resets the stream after the
         response headers and one DATA frame; `x-break: 1` answers with a DATA frame on stream 0 instead (a
         connection error); `x-echo-headers: 1` answers with the request's header block instead, one `name: value`
-        line per field in the order received; `x-stall: 1` sends the response headers and one DATA frame, then nothing more on that
+        line per field in the order received; `x-echo-settings: 1` answers with the client's SETTINGS
+        (`initial_window_size: N`, `max_concurrent_streams: N`) and its connection window (`connection_window: N`);
+        `x-stall: 1` sends the response headers and one DATA frame, then nothing more on that
         stream. Prints `listening <port>`.
 
     h2_peer.py client PORT CASE
@@ -26,6 +28,7 @@ header block it reads) and its `hyperframe` for frames h2 itself would never sen
         half-open       a request whose body never ends, then FIN: how long until the connection ends
         stall PATH      20 streams for PATH with a receive window of 0 (nothing can be sent to it), held 8 s
         trailers PATH   a POST to PATH with a 5-byte body and trailers `x-client-trailer: 1`, `x-other: two`
+        settings        the listener's SETTINGS and connection window, as JSON
         stream-idle PREFIX  stream 1 a POST to PREFIX/open whose body stops after 4 bytes, stream 3 a GET to
                         PREFIX/stall whose response stalls after its headers (`x-stall`): how each ends, and when
 """
@@ -68,6 +71,11 @@ def serve_connection(s):
             body = f'{st["method"]} {st["path"]} bytes={st["bytes"]}'.encode()
             if st["echo"] is not None:
                 body = "".join(f"{k}: {v}\n" for k, v in st["echo"]).encode()
+            if st["settings"]:
+                rs = conn.remote_settings
+                body = (f"initial_window_size: {rs.initial_window_size}\n"
+                        f"max_concurrent_streams: {rs.max_concurrent_streams}\n"
+                        f"connection_window: {conn.outbound_flow_control_window}\n").encode()
             if st["break"]:
                 s.sendall(b"\x00\x00\x01\x00\x00\x00\x00\x00\x00x")  # DATA on stream 0
                 return
@@ -109,7 +117,7 @@ def serve_connection(s):
                         "method": h.get(":method"), "path": h.get(":path"), "bytes": 0,
                         "sleep": int(h.get("x-sleep-ms", "0")), "reset": h.get("x-reset") == "1",
                         "trailers": h.get("te") == "trailers", "break": h.get("x-break") == "1",
-                        "stall": h.get("x-stall") == "1",
+                        "stall": h.get("x-stall") == "1", "settings": h.get("x-echo-settings") == "1",
                         "echo": [(k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v)
                                  for k, v in e.headers] if h.get("x-echo-headers") == "1" else None,
                     }
@@ -419,6 +427,16 @@ def case_trailers(port, path):
     print(json.dumps(out.get("1", {})), flush=True)
 
 
+def case_settings(port):
+    s, conn = connect(port)
+    read_until(s, conn, lambda ev: any(isinstance(x, h2.events.RemoteSettingsChanged) for x in ev)
+               and any(isinstance(x, h2.events.WindowUpdated) and x.stream_id == 0 for x in ev), 5)
+    rs = conn.remote_settings
+    print(json.dumps({"max_concurrent_streams": rs.max_concurrent_streams,
+                      "initial_window_size": rs.initial_window_size,
+                      "connection_window": conn.outbound_flow_control_window}), flush=True)
+
+
 def case_stream_idle(port, prefix):
     s, conn = connect(port)
     conn.send_headers(1, headers(prefix + "/open", "POST"))
@@ -461,6 +479,7 @@ def main():
         "stall": lambda p: case_stall(p, sys.argv[4]),
         "stream-idle": lambda p: case_stream_idle(p, sys.argv[4]),
         "trailers": lambda p: case_trailers(p, sys.argv[4]),
+        "settings": case_settings,
     }[case](port)
 
 

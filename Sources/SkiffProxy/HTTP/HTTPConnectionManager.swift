@@ -136,6 +136,8 @@ public struct HTTPProxyOptions: Sendable, Equatable {
     /// HTTP/2 listeners: a stream on which nothing moves either way for this long is answered 408 or reset
     /// (`stream_idle_timeout`); nil = never.
     public var streamIdleTimeout: Duration?
+    /// HTTP/2 listeners: the settings of their client connections (`http2_protocol_options`).
+    public var http2 = HTTP2Settings()
 
     public init(
         limits: HTTPLimits = .default, requestHeaderTimeout: Duration = .seconds(10),
@@ -155,11 +157,12 @@ public struct HTTPProxyOptions: Sendable, Equatable {
     }
 
     /// The listener's timeouts from its config (`request_header_timeout`, `request_body_timeout`,
-    /// `connection_idle_timeout`, `stream_idle_timeout`), the rest at their defaults.
+    /// `connection_idle_timeout`, `stream_idle_timeout`) and HTTP/2 settings, the rest at their defaults.
     public init(listener lc: ListenerConfig) {
         self.init(
             requestHeaderTimeout: lc.requestHeaderTimeout, requestBodyTimeout: lc.requestBodyTimeout,
             idleTimeout: lc.connectionIdleTimeout, streamIdleTimeout: lc.streamIdleTimeout)
+        http2 = lc.http2
     }
 }
 
@@ -172,10 +175,9 @@ public final class HTTPConnectionManager: ListenerDelegate, ReroutableProxy, Acc
     /// Where HTTP upstream pools live in a host's per-executor store (the same for every HTTP listener).
     let poolSlot = PoolSlot<HTTPHostPool>()
     /// `upstream_protocol: Http2` (or an xDS cluster's HTTP/2): each request is a stream on the host's shared HTTP/2
-    /// connection on its executor (`HTTPExchange+HTTP2.swift`), kept in this slot, under these limits.
+    /// connection on its executor (`HTTPExchange+HTTP2.swift`), kept in this slot.
     let upstreamHTTP2: Bool
     let http2PoolSlot = PoolSlot<HTTP1ExchangeHostPool>()
-    let http2Limits = HTTP2Limits()
     let headerTimeoutNs: UInt64
     let bodyTimeoutNs: UInt64
     /// 0 = no idle timeout.

@@ -112,7 +112,7 @@ extension HTTPExchange: HTTP2StreamOwner, HTTP2FlushTarget {
         let pool = HTTP1ExchangeHostPool.on(h, executor: executor, slot: manager.http2PoolSlot)
         guard
             let u = pool.connection(
-                to: h, of: c, from: connection, limits: manager.http2Limits,
+                to: h, of: c, from: connection,
                 idleTimeout: manager.options.upstreamIdleTimeout)
         else {
             logFlag(.upstreamOverflow)

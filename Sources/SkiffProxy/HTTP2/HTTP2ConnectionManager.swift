@@ -57,7 +57,7 @@ public final class HTTP2ConnectionManager: ListenerDelegate, ReroutableProxy, Ac
 
     public init(
         filter: ProxyFilterConfig, routers: RouterRegistry, clusters: ClusterManager, options: HTTPProxyOptions,
-        limits: HTTP2Limits = HTTP2Limits(), tap: RequestTap = .inert, stats: HTTPListenerStats = HTTPListenerStats()
+        limits: HTTP2Limits? = nil, tap: RequestTap = .inert, stats: HTTPListenerStats = HTTPListenerStats()
     ) throws(ProxySetupError) {
         self.stats = stats
         guard filter.downstreamProtocol == .http2 || filter.downstreamProtocol == .auto else {
@@ -70,7 +70,7 @@ public final class HTTP2ConnectionManager: ListenerDelegate, ReroutableProxy, Ac
         upstreamHTTP1 = filter.upstreamProtocol == .http1
         routing = Reloadable(try ProxyRouting(filter: filter, routers: routers, clusters: clusters))
         self.options = options
-        self.limits = limits
+        self.limits = limits ?? HTTP2Limits(options.http2)
         self.tap = tap
         idleTimeoutNs = options.idleTimeout.map { Connection.nanoseconds($0) } ?? 0
         headerTimeoutNs = max(1, Connection.nanoseconds(options.requestHeaderTimeout))

@@ -155,7 +155,7 @@ final class HTTP2ProxyStream: HTTP2StreamOwner {
         let pool = HTTP2StreamHostPool.on(h, executor: d.executor, slot: manager.poolSlot)
         guard
             let u = pool.connection(
-                to: h, of: c, from: d.connection, limits: manager.limits,
+                to: h, of: c, from: d.connection,
                 idleTimeout: manager.options.upstreamIdleTimeout)
         else {
             logFlag(.upstreamOverflow)

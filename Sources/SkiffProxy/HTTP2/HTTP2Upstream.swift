@@ -32,15 +32,16 @@ class HTTP2HostPool: DrainablePool {
         for u in all { u.drain() }
     }
 
-    /// A connection with room for one more stream, or a new one (nil: the cluster's circuit breaker refused it).
-    /// A connect refused at once leaves the new connection `lost`.
-    func connection(
-        to host: Host, of cluster: Cluster, from client: Connection, limits: HTTP2Limits, idleTimeout: Duration
-    ) -> HTTP2Upstream? {
+    /// A connection with room for one more stream, or a new one under the cluster's HTTP/2 settings (nil: the
+    /// cluster's circuit breaker refused it). A connect refused at once leaves the new connection `lost`.
+    func connection(to host: Host, of cluster: Cluster, from client: Connection, idleTimeout: Duration)
+        -> HTTP2Upstream?
+    {
         if let open = withRoom() { return open }
         if cluster.admitConnection() != nil { return nil }
         let u = HTTP2Upstream(
-            host: host, cluster: cluster, executor: client.executor!, pool: self, kind: kind, limits: limits)
+            host: host, cluster: cluster, executor: client.executor!, pool: self, kind: kind,
+            limits: HTTP2Limits(cluster.config.http2))
         u.connection = client.connectUpstream(
             to: host, of: cluster, idleTimeout: cluster.config.idleTimeout ?? idleTimeout, handler: u)
         if !u.lost { connections.append(u) }
@@ -115,7 +116,7 @@ final class HTTP2Upstream: ConnectionHandler, HTTP2SessionDelegate, @unchecked S
     /// opens one connection, not one each.
     var hasRoom: Bool {
         !lost && !draining && !session.peerWentAway && !connection.hasReadEOF
-            && streams.count < session.peerMaxConcurrentStreams
+            && streams.count < min(session.peerMaxConcurrentStreams, Int(session.limits.maxConcurrentStreams))
     }
 
     func drain() {
