@@ -54,6 +54,9 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     /// When the head being waited for began (coarse monotonic ns): the accept for the first request, else the first
     /// byte of a head that did not arrive whole; 0 when none is pending.
     var headStartNs: UInt64 = 0
+    /// The client connection's last reported writability: an exchange that starts or becomes head takes it (the
+    /// connection reports only changes).
+    var clientWritable = true
     /// When request-body bytes last arrived (coarse monotonic ns), while `phase == .requestBody`.
     var bodyReadNs: UInt64 = 0
     /// When the last exchange finished (monotonic ns; the exchange's own latency stamp, so no extra clock read): the
@@ -136,6 +139,7 @@ final class HTTPDownstream: ConnectionHandler, @unchecked Sendable {
     }
 
     func connection(_ c: Connection, writabilityChanged writable: Bool) {
+        clientWritable = writable
         // The client reads slower than the upstream sends: hold the head exchange's upstream back.
         exchanges.first?.downstreamWritability(writable)
     }

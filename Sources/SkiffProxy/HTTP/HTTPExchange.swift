@@ -117,6 +117,8 @@ final class HTTPExchange: @unchecked Sendable {
         state.begin(
             method: request.method, version: request.version, connectionClose: request.connectionClose,
             bodyComplete: requestBody.isComplete)
+        // A recycled exchange starts writable; a client still behind on the last response is not.
+        if !d.clientWritable { state.clientWritabilityChanged(false) }
         manager.stats.requestTotal.wrappingAdd(1, ordering: .relaxed)
         manager.stats.requestActive.wrappingAdd(1, ordering: .relaxed)
         startNs = MonotonicClock.now()
@@ -317,6 +319,8 @@ final class HTTPExchange: @unchecked Sendable {
 
     /// This exchange now heads the queue: write its kept reply, or start reading its upstream.
     func becameHead() {
+        // Writability changes went to the exchange before this one.
+        state.clientWritabilityChanged(d.clientWritable)
         if case .writeKeptReply(let close) = state.becameHead(), let reply = localReply {
             localReply = nil
             connection.write(reply)
@@ -329,7 +333,7 @@ final class HTTPExchange: @unchecked Sendable {
             early.removeAll(keepingCapacity: true)
             for b in stashed { upstreamDidRead(u, b) }
             if state.takeEarlyEOF(), upstream === u { upstreamDidReadEOF(u) }
-            upstream?.connection?.resumeReading()
+            if state.clientWritable { upstream?.connection?.resumeReading() }
         }
     }
 
