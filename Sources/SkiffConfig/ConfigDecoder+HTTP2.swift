@@ -6,10 +6,15 @@ extension ConfigDecoder {
     mutating func http2Settings(_ v: JSONValue, at path: String) -> HTTP2Settings {
         let schema = ObjectSchema(
             known: ["max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size"],
-            unsupported: ["hpack_table_size", "allow_connect", "max_outbound_frames", "override_stream_error_on_invalid_http_message"])
+            unsupported: [
+                "hpack_table_size", "allow_connect", "max_outbound_frames",
+                "override_stream_error_on_invalid_http_message",
+            ])
         var settings = HTTP2Settings()
         guard let f = fields(v, at: path, schema) else { return settings }
-        if let n = int(f, "max_concurrent_streams", HTTP2Settings.streamRange) { settings.maxConcurrentStreams = UInt32(n) }
+        if let n = int(f, "max_concurrent_streams", HTTP2Settings.streamRange) {
+            settings.maxConcurrentStreams = UInt32(n)
+        }
         if let n = int(f, "initial_stream_window_size", HTTP2Settings.streamWindowRange) {
             settings.initialStreamWindowSize = UInt32(n)
         }

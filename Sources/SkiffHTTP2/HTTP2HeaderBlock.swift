@@ -92,12 +92,28 @@ public final class HTTP2HeaderBlock {
     /// Every field named `name` (lower case) dropped, then `name: value` appended (their bytes stay unused in the
     /// store until the block is cleared). `value` must not point into this block.
     public func replace(_ name: StaticString, value: UnsafeRawBufferPointer) {
+        remove(name)
+        append(name, value: value)
+    }
+
+    /// Every field named `name` (lower case) dropped.
+    public func remove(_ name: StaticString) {
         let n = Self.bytes(name)
         let base = UnsafeRawPointer(store)
         entries.removeAll { e in
             e.1 == n.count && UnsafeRawBufferPointer(start: base + e.0, count: e.1).elementsEqual(n)
         }
-        append(name: n, value: value)
+    }
+
+    /// `name: value` after the last pseudo-header (a pseudo-header added late stays before the regular fields).
+    public func insertPseudoHeader(_ name: StaticString, value: UnsafeRawBufferPointer) {
+        append(name, value: value)
+        let added = entries.removeLast()
+        let base = UnsafeRawPointer(store)
+        let at =
+            entries.firstIndex { e in e.1 == 0 || base.load(fromByteOffset: e.0, as: UInt8.self) != 0x3a }
+            ?? entries.count
+        entries.insert(added, at: at)
     }
 
     /// Field `i`'s value set to `value` in place (the field keeps its position: a pseudo-header stays first). `value`

@@ -54,6 +54,13 @@ struct ClusterTranslation {
         }
         if c.hasTransportSocket {
             config.tls = try TLSTranslation(context).clusterTLS(c.transportSocket, at: "transport_socket")
+            if config.tls != nil && config.httpProtocol == nil {
+                // Each request would need the ALPN of the protocol its client spoke: one TLS context per cluster.
+                throw context.reject(
+                    "transport_socket",
+                    "TLS with use_downstream_protocol_config is not supported by skiff (its ALPN would have to follow "
+                        + "each client's protocol): use explicit_http_config")
+            }
             if var tls = config.tls, let proto = config.httpProtocol {
                 try TLSTranslation(context).checkALPN(
                     &tls, http2: proto == .http2,
@@ -124,7 +131,9 @@ struct ClusterTranslation {
         case .v4Only: dns.family = .v4Only
         case .v6Only: dns.family = .v6Only
         case .v4Preferred: dns.family = .v4Preferred
-        case .all: throw context.reject("dns_lookup_family", "ALL is not supported by skiff (AUTO, V4_ONLY, V6_ONLY, V4_PREFERRED)")
+        case .all:
+            throw context.reject(
+                "dns_lookup_family", "ALL is not supported by skiff (AUTO, V4_ONLY, V6_ONLY, V4_PREFERRED)")
         case .UNRECOGNIZED(let n): throw context.reject("dns_lookup_family", "unknown lookup family \(n)")
         }
         return dns

@@ -14,16 +14,18 @@ enum HTTP2OptionsTranslation {
                 path.dot("hpack_table_size"), "\(o.hpackTableSize.value) is not supported (skiff's is 4096 bytes)")
         }
         var s = HTTP2Settings()
-        func value(_ set: Bool, _ v: UInt32, _ name: String, _ range: ClosedRange<Int>) throws(XDSRejection) -> UInt32? {
+        func value(_ set: Bool, _ v: UInt32, _ name: String, _ range: ClosedRange<Int>) throws(XDSRejection) -> UInt32?
+        {
             guard set else { return nil }
             guard range.contains(Int(v)) else {
-                throw context.reject(path.dot(name), "\(v) is out of skiff's range \(range.lowerBound)...\(range.upperBound)")
+                throw context.reject(
+                    path.dot(name), "\(v) is out of skiff's range \(range.lowerBound)...\(range.upperBound)")
             }
             return v
         }
         if let v = try value(
-            o.hasMaxConcurrentStreams, o.maxConcurrentStreams.value, "max_concurrent_streams", HTTP2Settings.streamRange)
-        {
+            o.hasMaxConcurrentStreams, o.maxConcurrentStreams.value, "max_concurrent_streams", HTTP2Settings.streamRange
+        ) {
             s.maxConcurrentStreams = v
         }
         if let v = try value(

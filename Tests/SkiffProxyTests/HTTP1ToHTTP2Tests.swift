@@ -118,6 +118,15 @@ import Testing
         block.replace("sofa-traceid", value: HTTP1ToHTTP2.bytes("new"))
         #expect(block.fields.map(\.name) == [":method", ":path", "x", "sofa-traceid"])
         #expect(block.fields.map(\.value) == ["GET", "GET", "1", "new"])
+        // A pseudo-header added late goes before the regular fields; `host` can be dropped.
+        let late = HTTP2HeaderBlock()
+        late.append(":method", "GET")
+        late.append(":path", "/")
+        late.append("host", "client.test")
+        late.append("x", "1")
+        late.remove("host")
+        late.insertPseudoHeader(":authority", value: HTTP1ToHTTP2.bytes("backend"))
+        #expect(late.fields.map(\.name) == [":method", ":path", ":authority", "x"])
         // Past the store's first 2 KiB: the store moves, the values stay.
         let long = [UInt8](repeating: 0x61, count: 5000)
         long.withUnsafeBytes { block.setValue(at: 1, $0) }

@@ -127,6 +127,14 @@ import Testing
         }
         let asClient = try withOptions(#""use_downstream_protocol_config": {"http2_protocol_options": {}}"#)
         #expect(try XDSTranslate.cluster(asClient).config.httpProtocol == nil)
+        // Over TLS its ALPN would have to follow each client's protocol: refused.
+        var asClientTLS = asClient
+        asClientTLS.transportSocket = try TranslationFixture.decode(
+            Envoy_Config_Core_V3_TransportSocket.self,
+            json:
+                #"{"name": "tls", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", "sni": "b.test"}}"#
+        )
+        #expect(rejection { try XDSTranslate.cluster(asClientTLS) }?.field == "transport_socket")
         let key = #"typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]"#
         let window = try withOptions(
             #""explicit_http_config": {"http2_protocol_options": {"initial_stream_window_size": 1048576}}"#)
@@ -136,7 +144,9 @@ import Testing
         #expect(
             rejection { try XDSTranslate.cluster(huge) }?.field
                 == key + ".explicit_http_config.http2_protocol_options.initial_stream_window_size")
-        #expect(rejection { try XDSTranslate.cluster(try withOptions(#""auto_config": {}"#)) }?.field == key + ".auto_config")
+        #expect(
+            rejection { try XDSTranslate.cluster(try withOptions(#""auto_config": {}"#)) }?.field == key
+                + ".auto_config")
     }
 
     // MARK: - Rejections
@@ -154,14 +164,19 @@ import Testing
         #expect(strict.config.type == .strictDNS && strict.config.hosts.map(\.address.host) == ["backend.svc.local"])
         let dns = try #require(strict.config.dns)
         // Envoy's defaults: every 5 s, AUTO (AAAA, then A).
-        #expect(!dns.logical && dns.refreshRate == .seconds(5) && dns.family == .auto && dns.family.order == [.aaaa, .a])
+        #expect(
+            !dns.logical && dns.refreshRate == .seconds(5) && dns.family == .auto && dns.family.order == [.aaaa, .a])
         let logical = try XDSTranslate.cluster(
             try dnsCluster("LOGICAL_DNS", #", "dns_refresh_rate": "0.5s", "dns_lookup_family": "V4_ONLY""#))
         #expect(logical.config.type == .logicalDNS)
         #expect(logical.config.dns?.logical == true && logical.config.dns?.refreshRate == .milliseconds(500))
         #expect(logical.config.dns?.family == .v4Only)
-        #expect(rejection { try XDSTranslate.cluster(try dnsCluster("STRICT_DNS", #", "dns_lookup_family": "ALL""#)) }?.field == "dns_lookup_family")
-        #expect(rejection { try XDSTranslate.cluster(try dnsCluster("STRICT_DNS", #", "dns_refresh_rate": "0.01s""#)) }?.field == "dns_refresh_rate")
+        #expect(
+            rejection { try XDSTranslate.cluster(try dnsCluster("STRICT_DNS", #", "dns_lookup_family": "ALL""#)) }?
+                .field == "dns_lookup_family")
+        #expect(
+            rejection { try XDSTranslate.cluster(try dnsCluster("STRICT_DNS", #", "dns_refresh_rate": "0.01s""#)) }?
+                .field == "dns_refresh_rate")
         // STATIC takes IP addresses only, as in Envoy.
         #expect(
             rejection { try XDSTranslate.cluster(try dnsCluster("STATIC")) }?.reason

@@ -6,8 +6,15 @@ import SkiffHTTP2
 extension HTTP2HeaderBlock {
     func applyRewrites(of entry: RouteEntry, scratch: inout [UInt8]) {
         if let host = entry.hostRewrite {
+            // A client may name the host in `host` instead of `:authority` (RFC 9113 §8.3.1): the rewrite replaces
+            // both with one `:authority`.
+            remove("host")
             host.withUnsafeBytes { h in
-                if let i = index(of: ":authority") { setValue(at: i, h) } else { append(":authority", value: h) }
+                if let i = index(of: ":authority") {
+                    setValue(at: i, h)
+                } else {
+                    insertPseudoHeader(":authority", value: h)
+                }
             }
         }
         if let prefix = entry.prefixRewrite, let i = index(of: ":path") {
