@@ -156,21 +156,6 @@ import Testing
                 == .reply(status: 502, reason: "upstream reset before response"))
     }
 
-    /// A loss where nothing was processed (a stale keep-alive connection, a refused HTTP/2 stream) is retried once for
-    /// free; the next counts as a reset, so a server refusing every stream cannot keep a request bouncing.
-    @Test func onlyOneFreeRetryPerRequest() {
-        var s = Self.sent(retries: 0)
-        #expect(s.upstreamLost(connectFailure: false, staleReuse: true) == .retry(counted: false))
-        #expect(
-            s.upstreamLost(connectFailure: false, staleReuse: true)
-                == .reply(status: 502, reason: "upstream reset before response"))
-        var counted = Self.sent(retries: 1, onReset: true)
-        #expect(counted.upstreamLost(connectFailure: false, staleReuse: true) == .retry(counted: false))
-        #expect(counted.upstreamLost(connectFailure: false, staleReuse: true) == .retry(counted: true))
-        #expect(counted.retriesLeft == 0)
-        #expect(counted.upstreamLost(connectFailure: false, staleReuse: true) != .retry(counted: false))
-    }
-
     @Test func resetAfterHeadersCutsTheClient() {
         var s = Self.sent(retries: 3, onReset: true)
         _ = s.responseHead(status: 200, retriable: false)

@@ -23,6 +23,8 @@ struct HTTPExchangeHTTP2Leg {
     var owed = 0
     /// The client's reading is paused while its request body waits for the upstream's window.
     var clientPaused = false
+    /// A refused stream of this request was retried for free (once per request).
+    var refusedOnce = false
     /// Response bytes gathered during one upstream event, written at its end (`flush`).
     var out: ByteBuffer?
     var scratch: [UInt8] = []
@@ -40,6 +42,7 @@ struct HTTPExchangeHTTP2Leg {
         bodyBytes = 0
         owed = 0
         clientPaused = false
+        refusedOnce = false
     }
 }
 
@@ -277,9 +280,10 @@ extension HTTPExchange: HTTP2StreamOwner, HTTP2FlushTarget {
     /// The server reset the stream (or it closed) before the response was complete.
     func upstreamStreamClosed(errorCode: UInt32) {
         leaveLostStream()
-        // REFUSED_STREAM: the server did nothing with it (RFC 9113 §8.7), so it may go again, as a stale
-        // keep-alive connection's request does.
-        let refused = errorCode == HTTP2ErrorCodes.refusedStream && !state.responseStarted
+        // REFUSED_STREAM: the server did nothing with it (RFC 9113 §8.7), so it may go again for free, once per
+        // request (a server refusing every stream must not keep it bouncing); later refusals count as resets.
+        let refused = errorCode == HTTP2ErrorCodes.refusedStream && !state.responseStarted && !h2.refusedOnce
+        if refused { h2.refusedOnce = true }
         upstreamLoss(connectFailure: false, staleReuse: refused)
     }
 

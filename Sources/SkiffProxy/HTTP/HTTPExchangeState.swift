@@ -114,8 +114,6 @@ struct HTTPExchangeState {
     private(set) var retryOnReset = false
     /// The request can be sent again: no body, or a small body kept whole with the head.
     private(set) var replayable = false
-    /// The one free retry (a stale keep-alive connection, a refused HTTP/2 stream) was taken: later ones count.
-    private(set) var freeRetryTaken = false
 
     /// The final response status (0 until the final head).
     private(set) var responseStatus = 0
@@ -141,7 +139,6 @@ struct HTTPExchangeState {
         retryOnConnectFailure = false
         retryOnReset = false
         replayable = false
-        freeRetryTaken = false
         responseStatus = 0
         keptReplyClose = false
         earlyEOF = false
@@ -219,19 +216,14 @@ struct HTTPExchangeState {
 
     /// The upstream connection was lost before the response was complete. `connectFailure`: it never connected (or
     /// failed or timed out connecting). `staleReuse`: nothing was processed — a reused keep-alive connection that
-    /// closed before sending any response byte (the server had already closed it), or an HTTP/2 stream the server
-    /// refused — which gets one free retry per request; after it, such a loss counts as a reset.
+    /// closed before sending any response byte (the server had already closed it; each such retry uses up one stale
+    /// pooled connection), or the first HTTP/2 stream of the request the server refused — a free retry.
     mutating func upstreamLost(connectFailure: Bool, staleReuse: Bool) -> LossAction {
         if phase == .responding { return .cutClient }
-        let free = staleReuse && !freeRetryTaken
         let allowed = connectFailure ? retryOnConnectFailure : retryOnReset
-        if replayable && (free || (allowed && retriesLeft > 0)) {
-            if free {
-                freeRetryTaken = true
-            } else {
-                retriesLeft -= 1
-            }
-            return .retry(counted: !free)
+        if replayable && (staleReuse || (allowed && retriesLeft > 0)) {
+            if !staleReuse { retriesLeft -= 1 }
+            return .retry(counted: !staleReuse)
         }
         return connectFailure
             ? .reply(status: 503, reason: "upstream connect failure")
