@@ -49,7 +49,8 @@ final class TLSPair {
         let models = ["netpoll", "rwloop"]
         let route =
             proto == "Http1"
-            ? #"{"match":{"prefix":"/"},"route":{"cluster_name":"CLUSTER"}}"#
+            // 100 MB each way through two proxies can outlast the 60 s default route timeout on a loaded machine.
+            ? #"{"match":{"prefix":"/"},"route":{"cluster_name":"CLUSTER","timeout":"300s"}}"#
             : #"{"match":{"headers":[{"name":"service","value":".*","regex":true}]},"route":{"cluster_name":"CLUSTER"}}"#
         func listener(_ name: String, _ port: Int, _ model: String, router: String, tls: String?) -> String {
             let chain = tls.map { #""tls_context":\#($0),"# } ?? ""
