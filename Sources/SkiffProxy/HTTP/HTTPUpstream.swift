@@ -2,61 +2,13 @@ import SkiffNet
 import SkiffProtocol
 import SkiffUpstream
 
-/// Idle keep-alive connections to one host, for one executor (a poller or a worker shard): no lock, because only
-/// that executor touches it. LIFO, so the warmest connection is reused first and the rest can idle out.
-final class HTTPHostPool: DrainablePool {
-    var idle: [HTTPUpstream] = []
-
-    init() { idle.reserveCapacity(16) }
-
-    /// An idle, still-open connection whose peer has not finished sending, or nil.
-    func take() -> HTTPUpstream? {
-        while let u = idle.popLast() {
-            u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
-            u.inPool = false
-            guard u.connection.currentState == .open else { continue }
-            if !u.connection.hasReadEOF { return u }
-            // Its EOF is read but not yet handled here (rwloop's reader runs ahead): never reuse it.
-            u.connection.close(.eof)
-        }
-        return nil
-    }
-
-    func park(_ u: HTTPUpstream) {
-        u.inPool = true
-        u.host.stats.connectionIdle.wrappingAdd(1, ordering: .relaxed)
-        idle.append(u)
-    }
-
-    func remove(_ u: HTTPUpstream) {
-        guard u.inPool, let i = idle.firstIndex(where: { $0 === u }) else { return }
-        idle.remove(at: i)
-        u.inPool = false
-        u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
-    }
-
-    /// Closes every idle connection (the host is draining or in maintenance).
-    func drain() {
-        let idleNow = idle
-        idle.removeAll()
-        for u in idleNow {
-            u.inPool = false
-            u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
-            u.connection?.close(.local)
-        }
-    }
-
-    /// This executor's pool for `host` (under `slot`, the HTTP pools' place), created on first use. Call only on
-    /// `executor`.
-    static func on(_ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTPHostPool>) -> HTTPHostPool {
-        host.state(on: executor).pool(slot) { HTTPHostPool() }
-    }
-}
+/// The HTTP/1 proxy's idle keep-alive connections to one host on one executor.
+typealias HTTPHostPool = IdleConnectionPool<HTTPUpstream>
 
 /// One upstream HTTP/1.1 connection: the handler of its `Connection`, parked in a `HTTPHostPool` between requests
 /// and lent to one `HTTPDownstream` exchange at a time. Confined to its executor (the same one as the exchanges that
 /// use it), so it takes no lock.
-final class HTTPUpstream: ConnectionHandler, @unchecked Sendable {
+final class HTTPUpstream: ConnectionHandler, PooledConnection, @unchecked Sendable {
     let host: Host
     let cluster: Cluster
     let executor: any EventExecutor

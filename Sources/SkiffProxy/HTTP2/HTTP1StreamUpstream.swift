@@ -2,52 +2,16 @@ import SkiffNet
 import SkiffProtocol
 import SkiffUpstream
 
-/// Idle HTTP/1.1 keep-alive connections to one host for HTTP/2 streams translated to HTTP/1.1, on one executor. LIFO;
-/// counted in the host's `connectionIdle` like the HTTP/1 proxy's.
-final class HTTP1StreamPool: DrainablePool {
-    var idle: [HTTP1StreamUpstream] = []
-
-    /// An idle connection still open whose peer has not finished, or nil.
-    func take() -> HTTP1StreamUpstream? {
-        while let u = idle.popLast() {
-            u.inPool = false
-            u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
-            guard u.connection != nil, u.connection.currentState == .open, !u.connection.hasReadEOF else {
-                u.connection?.close(.eof)
-                continue
-            }
-            return u
-        }
-        return nil
-    }
-
-    func remove(_ u: HTTP1StreamUpstream) {
-        guard u.inPool, let i = idle.firstIndex(where: { $0 === u }) else { return }
-        idle.remove(at: i)
-        u.inPool = false
-        u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
-    }
-
-    func drain() {
-        let all = idle
-        idle.removeAll()
-        for u in all {
-            u.inPool = false
-            u.host.stats.connectionIdle.wrappingSubtract(1, ordering: .relaxed)
-            u.connection?.close(.local)
-        }
-    }
-
-    static func on(_ host: Host, executor: any EventExecutor, slot: PoolSlot<HTTP1StreamPool>) -> HTTP1StreamPool {
-        host.state(on: executor).pool(slot) { HTTP1StreamPool() }
-    }
-}
+/// Idle HTTP/1.1 keep-alive connections to one host for HTTP/2 streams translated to HTTP/1.1, on one executor: a
+/// pool of their own (a host keeps one pool per pool type), counted in the host's `connectionIdle` like the HTTP/1
+/// proxy's.
+typealias HTTP1StreamPool = IdleConnectionPool<HTTP1StreamUpstream>
 
 /// One HTTP/1.1 connection to an upstream host carrying HTTP/2 streams one at a time (an `Http2` listener with
 /// `upstream_protocol: Http1`): the stream renders its request (`HTTP2ProxyStream+HTTP1.swift`), this reads the
 /// response — head parsed in place, then the body's payload without its chunked framing — and hands it to the
 /// stream. Parked in its `HTTP1StreamPool` between streams. Confined to its executor.
-final class HTTP1StreamUpstream: ConnectionHandler, @unchecked Sendable {
+final class HTTP1StreamUpstream: ConnectionHandler, PooledConnection, @unchecked Sendable {
     let host: Host
     let cluster: Cluster
     let executor: any EventExecutor
@@ -88,9 +52,7 @@ final class HTTP1StreamUpstream: ConnectionHandler, @unchecked Sendable {
         if reusable && connected && !lost && (limit == 0 || requestsSent < limit) && connection.currentState == .open
             && host.adminState == .ready
         {
-            inPool = true
-            host.stats.connectionIdle.wrappingAdd(1, ordering: .relaxed)
-            pool.idle.append(self)
+            pool.park(self)
         } else {
             connection?.close(.local)
         }
