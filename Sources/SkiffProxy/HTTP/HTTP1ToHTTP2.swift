@@ -177,7 +177,8 @@ enum HTTP1ToHTTP2 {
         }
     }
 
-    /// Fields HTTP/2 forbids (RFC 9113 §8.2.2) that a lax server might still send: never passed to the client.
+    /// Fields HTTP/2 forbids (RFC 9113 §8.2.2): never passed to an HTTP/1.1 client from a lax server, nor from an
+    /// HTTP/2 stream to an HTTP/1.1 upstream (`HTTP2ProxyStream+HTTP1.swift`).
     static func isConnectionSpecific(_ name: UnsafeRawBufferPointer) -> Bool {
         for n: StaticString in ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]
         where name.count == n.utf8CodeUnitCount && name.elementsEqual(bytes(n)) {

@@ -82,13 +82,8 @@ extension HTTP2ProxyStream {
 
     /// Connection-specific fields (RFC 9113 §8.2.2), `te`, and `host` (written from `:authority`).
     private static func notForwarded(_ name: UnsafeRawBufferPointer) -> Bool {
-        for n: StaticString in ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host"]
-        where name.count == n.utf8CodeUnitCount
-            && name.elementsEqual(UnsafeRawBufferPointer(start: n.utf8Start, count: n.utf8CodeUnitCount))
-        {
-            return true
-        }
-        return false
+        HTTP1ToHTTP2.isConnectionSpecific(name) || name.elementsEqual(HTTP1ToHTTP2.bytes("te"))
+            || name.elementsEqual(HTTP1ToHTTP2.bytes("host"))
     }
 
     func writeHTTP1Body(_ bytes: UnsafeRawBufferPointer, to u: HTTP1StreamUpstream) {
